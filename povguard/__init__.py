@@ -1,0 +1,1 @@
+"""The ``povguard`` command: run, migrate, seed and operate the whole system."""

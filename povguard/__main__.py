@@ -1,0 +1,3 @@
+from povguard.cli import app
+
+app()

@@ -1,0 +1,238 @@
+"""The ``povguard`` command.
+
+``povguard up --demo`` is what ``make up`` runs: with no ``DATABASE_URL``/``REDIS_URL`` it
+starts embedded PostgreSQL and Redis under ``./.povguard/``, migrates, loads demo data, creates
+the admin, and serves the three services and the worker until Ctrl-C."""
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from shared.auth import Role
+
+app = typer.Typer(
+    help="Povguard: registry, monitoring and funds for 防止返贫动态监测和帮扶.",
+    no_args_is_help=True,
+)
+console = Console()
+
+SERVICES = {"registry": 8001, "monitoring": 8002, "funds": 8003}
+STATE_DIR = Path(".povguard")
+SERVICE_USER = "povguard-service"
+
+
+def _settings():
+    from shared.settings import get_settings
+
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def migrate_database(database_url: str | None = None) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parents[1]
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
+    if database_url:
+        from shared.settings import Settings
+
+        config.attributes["database_url"] = Settings(
+            demo=True, database_url=database_url
+        ).async_database_url()
+    command.upgrade(config, "head")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every Alembic migration (all three schemas)."""
+    migrate_database(_settings().database_url)
+    console.print("[green]database is at the latest migration[/green]")
+
+
+async def _ensure_user(username: str, password: str, role: Role, region_code: str) -> bool:
+    from services.registry.auth import service as auth_service
+    from shared.db import create_engine, create_session_maker
+
+    settings = _settings()
+    engine = create_engine(settings, "povguard-cli")
+    try:
+        async with create_session_maker(engine)() as session, session.begin():
+            return await auth_service.ensure_user(session, username, password, role, region_code)
+    finally:
+        await engine.dispose()
+
+
+async def _user_exists(username: str) -> bool:
+    from services.registry.auth.repository import UserRepository
+    from shared.db import create_engine, create_session_maker
+
+    engine = create_engine(_settings(), "povguard-cli")
+    try:
+        async with create_session_maker(engine)() as session:
+            return await UserRepository(session).get_by_username(username) is not None
+    finally:
+        await engine.dispose()
+
+
+@app.command("create-user")
+def create_user(
+    username: str,
+    role: Annotated[Role, typer.Option(help="The account's role")],
+    region: Annotated[str, typer.Option(help="The account's 12-digit region code")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Create an account (or reset its password)."""
+    created = asyncio.run(_ensure_user(username, password, role, region))
+    console.print(
+        f"[green]{'created' if created else 'updated'}[/green] {username} ({role.value}, {region})"
+    )
+
+
+@app.command("demo-data")
+def demo_data(
+    households: Annotated[int, typer.Option(help="How many synthetic households")] = 3000,
+    year: Annotated[int, typer.Option(help="The economics year to generate")] = 2025,
+) -> None:
+    """Load demo data: real Guizhou counties, synthetic villages and households (idempotent)."""
+    from povguard import demo
+
+    asyncio.run(demo.load(_settings(), households=households, year=year, console=console))
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="registry | monitoring | funds")],
+    port: Annotated[int | None, typer.Option()] = None,
+    host: str = "127.0.0.1",
+) -> None:
+    """Serve one service with uvicorn."""
+    import uvicorn
+
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    uvicorn.run(
+        f"services.{service}.app:create_app",
+        factory=True,
+        host=host,
+        port=port or SERVICES[service],
+        log_level="warning",
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run an ARQ worker for every service's jobs and schedules."""
+    from workers.main import run
+
+    run()
+
+
+def _secret(state: Path) -> str:
+    path = state / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    for name, port in SERVICES.items():
+        while time.monotonic() < deadline:
+            if procs[name].poll() is not None:
+                raise typer.Exit(f"{name} exited with {procs[name].returncode}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="Demo mode: embedded servers, demo data")] = False,
+) -> None:
+    """Run the whole system: migrations, (demo data,) three services and the worker."""
+    STATE_DIR.mkdir(exist_ok=True)
+    embedded = None
+    if not (os.environ.get("DATABASE_URL") or os.environ.get("POVGUARD_DATABASE_URL")) or not (
+        os.environ.get("REDIS_URL") or os.environ.get("POVGUARD_REDIS_URL")
+    ):
+        from povguard import embedded as emb
+
+        with console.status("starting embedded PostgreSQL and Redis…"):
+            embedded = emb.start(STATE_DIR.resolve())
+        os.environ.setdefault("POVGUARD_DATABASE_URL", embedded.database_url)
+        os.environ.setdefault("POVGUARD_REDIS_URL", embedded.redis_url)
+        console.print(f"embedded PostgreSQL and Redis under [bold]{STATE_DIR.resolve()}[/bold]")
+    if demo:
+        os.environ["POVGUARD_DEMO"] = "1"
+    os.environ.setdefault("POVGUARD_SECRET_KEY", _secret(STATE_DIR))
+    os.environ.setdefault("POVGUARD_SERVICE_PASSWORD", secrets.token_urlsafe(24))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        with console.status("applying migrations…"):
+            migrate_database()
+        asyncio.run(
+            _ensure_user(
+                SERVICE_USER, os.environ["POVGUARD_SERVICE_PASSWORD"], Role.service, "520000000000"
+            )
+        )
+        if not asyncio.run(_user_exists("admin")):
+            password = os.environ.get("POVGUARD_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+            asyncio.run(_ensure_user("admin", password, Role.province_admin, "520000000000"))
+            shown = (
+                "from POVGUARD_ADMIN_PASSWORD"
+                if os.environ.get("POVGUARD_ADMIN_PASSWORD")
+                else password
+            )
+            console.print(
+                f"[bold yellow]admin account created: username admin, password {shown}[/bold yellow]"
+                " (shown once)"
+            )
+        if demo:
+            demo_data(households=int(os.environ.get("POVGUARD_DEMO_HOUSEHOLDS", "3000")), year=2025)
+        python = sys.executable
+        for name, port in SERVICES.items():
+            procs[name] = subprocess.Popen(
+                [python, "-m", "povguard", "serve", name, "--port", str(port)]
+            )
+        procs["worker"] = subprocess.Popen([python, "-m", "povguard", "worker"])
+        _wait_ready(procs)
+        for name, port in SERVICES.items():
+            console.print(f"[green]{name:<10}[/green] http://127.0.0.1:{port}/docs")
+        console.print("worker running. Press Ctrl-C to stop everything.")
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(0.5)
+        console.print("[red]a process exited; stopping the rest[/red]")
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if embedded is not None:
+            embedded.stop()
+        console.print("stopped.")
+
+
+if __name__ == "__main__":
+    app()

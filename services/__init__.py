@@ -1,0 +1,1 @@
+"""The three Povguard services: registry, monitoring and funds."""

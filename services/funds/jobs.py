@@ -1,0 +1,1 @@
+"""ARQ jobs of the funds service (registered with ``shared.jobs.task``)."""

@@ -1,0 +1,1 @@
+"""ARQ jobs of the monitoring service (registered with ``shared.jobs.task``)."""

@@ -1,0 +1,39 @@
+"""The registry service (port 8001)."""
+
+from fastapi import FastAPI
+
+from services.registry.auth.router import router as auth_router
+from services.registry.regions.router import router as regions_router
+from shared.app import create_service_app
+from shared.settings import Settings
+
+TAGS = [
+    {"name": "auth", "description": "Sign in, who am I, accounts."},
+    {"name": "regions", "description": "Administrative divisions (行政区划), 12-digit codes."},
+    {"name": "households", "description": "Households and members (建档立卡户及家庭成员)."},
+    {"name": "economics", "description": "Yearly income and rigid expenses (家庭收支)."},
+    {
+        "name": "guarantees",
+        "description": "Two no-worries, three guarantees and water (两不愁三保障).",
+    },
+    {
+        "name": "measures",
+        "description": "Help measures and responsible cadres (帮扶措施, 结对帮扶).",
+    },
+    {"name": "bulk", "description": "Ledger import and export (台账导入导出)."},
+    {"name": "sync", "description": "Change feed and partner sync."},
+    {"name": "audit", "description": "Who changed what."},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        name="registry",
+        title="Povguard registry",
+        description="The household register (建档立卡): the system of record that monitoring and "
+        "funds read through this API, that village cadres fill in, and partner departments sync with.",
+        routers=[auth_router, regions_router],
+        tags=TAGS,
+        settings=settings,
+        upload_paths=["/imports"],
+    )

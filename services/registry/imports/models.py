@@ -1,0 +1,56 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.registry.database import Base
+from shared.db import RegionCode
+
+
+class ImportJob(Base):
+    """A bulk import of a ledger file (台账导入), run by a worker."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    region_code: Mapped[str] = RegionCode(index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # households | economics
+    filename: Mapped[str] = mapped_column(String(300))
+    file_format: Mapped[str] = mapped_column(String(8))  # csv | xlsx
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_by_role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ImportFile(Base):
+    """The uploaded bytes, kept in the database so any worker on any machine can read them."""
+
+    __tablename__ = "import_files"
+
+    import_id: Mapped[UUID] = mapped_column(ForeignKey("imports.id"), primary_key=True)
+    region_code: Mapped[str] = RegionCode()
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ImportRejection(Base):
+    """A rejected row: its number in the file, the column and the reason."""
+
+    __tablename__ = "import_rejections"
+
+    import_id: Mapped[UUID] = mapped_column(ForeignKey("imports.id"), primary_key=True)
+    row_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    column: Mapped[str] = mapped_column(String(50), primary_key=True)
+    region_code: Mapped[str] = RegionCode()
+    reason: Mapped[str] = mapped_column(String(500))

@@ -1,0 +1,1 @@
+"""ARQ jobs of the registry service (registered with ``shared.jobs.task``)."""

@@ -1,0 +1,37 @@
+"""Every registry table, imported in one place for Alembic and the tests."""
+
+from services.registry.auth.models import User
+from services.registry.changes.models import ChangeEvent
+from services.registry.database import AuditLog, Base, IdempotencyKey
+from services.registry.economics.models import HouseholdEconomics
+from services.registry.guarantees.models import GuaranteeCheck
+from services.registry.households.models import (
+    Household,
+    HouseholdCategoryChange,
+    HouseholdExternalId,
+    Member,
+)
+from services.registry.imports.models import ImportFile, ImportJob, ImportRejection
+from services.registry.measures.models import Cadre, CadreHousehold, HelpMeasure
+from services.registry.regions.models import Region
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "Cadre",
+    "CadreHousehold",
+    "ChangeEvent",
+    "GuaranteeCheck",
+    "HelpMeasure",
+    "Household",
+    "HouseholdCategoryChange",
+    "HouseholdEconomics",
+    "HouseholdExternalId",
+    "IdempotencyKey",
+    "ImportFile",
+    "ImportJob",
+    "ImportRejection",
+    "Member",
+    "Region",
+    "User",
+]

@@ -1,0 +1,53 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.registry.regions import service as region_service
+from services.registry.regions.schemas import RegionRead, RegionUpsert, RegionUpsertResult
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, problem_responses
+from shared.pagination import Limit, Page
+
+router = APIRouter(tags=["regions"])
+
+
+@router.get(
+    "/regions/{code}",
+    response_model=RegionRead,
+    responses=problem_responses(NotFound),
+    summary="One region by its 12-digit code",
+)
+async def get_region(code: str, principal: CurrentPrincipal, session: SessionDep) -> RegionRead:
+    return RegionRead.model_validate(await region_service.get_region(session, principal, code))
+
+
+@router.get(
+    "/regions",
+    response_model=Page[RegionRead],
+    responses=problem_responses(NotFound),
+    summary="The children of a region",
+)
+async def list_regions(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    parent: Annotated[str, Query(description="Parent region code, e.g. 522300000000")],
+    cursor: str | None = None,
+    limit: Limit = 200,
+) -> Page[RegionRead]:
+    rows, next_cursor = await region_service.list_children(
+        session, principal, parent, cursor, limit
+    )
+    return Page(items=[RegionRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.put(
+    "/regions",
+    response_model=RegionUpsertResult,
+    responses=problem_responses(Forbidden),
+    summary="Bulk upsert regions; all or nothing (the level follows from the code)",
+)
+async def upsert_regions(
+    items: list[RegionUpsert], principal: CurrentPrincipal, session: SessionDep
+) -> RegionUpsertResult:
+    return await region_service.upsert_regions(session, principal, items)

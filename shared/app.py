@@ -1,0 +1,269 @@
+"""``create_service_app``: what every Povguard service has in common: error handling as
+RFC 9457 problem+json, a body-size limit, health probes, and the lifespan that owns the
+engine, the queue and the shared HTTP client."""
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import jobs
+from shared.db import create_engine, create_session_maker
+from shared.errors import PROBLEM_JSON, AppError, FieldError, PayloadTooLarge, Problem
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger("povguard")
+
+_HTTP_TITLES = {
+    404: "Not found",
+    405: "Method not allowed",
+    401: "Not authenticated",
+    403: "Forbidden",
+}
+
+
+def problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_name(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _message(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(exc.status, exc.problem(), headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        detail = "; ".join(
+            f"{_message(e)} at position {e.get('ctx', {}).get('error', '')}" for e in errors
+        )
+        return problem_response(
+            400,
+            {
+                "type": "https://povguard.example/problems/malformed-json",
+                "title": "Malformed JSON",
+                "status": 400,
+                "detail": f"the request body is not valid JSON: {detail}",
+            },
+        )
+    fields = [FieldError(field=_field_name(e.get("loc", ())), message=_message(e)) for e in errors]
+    detail = "; ".join(f"{f.field}: {f.message}" for f in fields[:5])
+    return problem_response(
+        422,
+        {
+            "type": "https://povguard.example/problems/validation",
+            "title": "Validation failed",
+            "status": 422,
+            "detail": detail,
+            "errors": [f.model_dump() for f in fields],
+        },
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
+    return problem_response(
+        exc.status_code,
+        {
+            "type": f"https://povguard.example/problems/http-{exc.status_code}",
+            "title": title,
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+        },
+        dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        500,
+        {
+            "type": "https://povguard.example/problems/internal",
+            "title": "Internal error",
+            "status": 500,
+            "detail": "an unexpected error occurred; it has been logged",
+        },
+    )
+
+
+class BodySizeLimit:
+    """Refuse bodies over the limit before reading them all (413 problem+json)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_paths: Sequence[str] = (),
+        max_upload_bytes: int = 0,
+    ) -> None:
+        self.app, self.max_bytes = app, max_bytes
+        self.upload_paths, self.max_upload_bytes = tuple(upload_paths), max_upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = (
+            self.max_upload_bytes
+            if path.startswith(self.upload_paths) and self.upload_paths
+            else self.max_bytes
+        )
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = problem_response(
+            413, PayloadTooLarge(f"the request body exceeds {limit} bytes").problem()
+        )
+        await response(scope, receive, send)
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="The database and Redis are reachable",
+        responses={503: {"model": Problem}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with request.app.state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            queue = request.app.state.arq
+            if queue is None:
+                raise RuntimeError("no queue")
+            await queue.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unreachable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", **checks},
+            status_code=200 if ready else 503,
+        )
+
+    return router
+
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    tags: list[dict[str, str]],
+    settings: Settings | None = None,
+    upload_paths: Sequence[str] = (),
+    on_startup: Sequence[Hook] = (),
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = create_engine(settings, f"povguard-{name}")
+        app.state.session_maker = create_session_maker(app.state.engine)
+        try:
+            app.state.arq = await jobs.create_queue(settings)
+        except Exception:  # the API still serves reads when Redis is down; readyz says so
+            log.warning("Redis is unreachable: jobs cannot be enqueued", exc_info=True)
+            app.state.arq = None
+        app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        for hook in on_startup:
+            await hook(app)
+        try:
+            yield
+        finally:
+            await app.state.http.aclose()
+            if app.state.arq is not None:
+                await app.state.arq.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=[*tags, {"name": "health", "description": "Liveness and readiness probes."}],
+        responses={
+            401: {
+                "model": Problem,
+                "content": {PROBLEM_JSON: {}},
+                "description": "Missing or invalid token",
+            },
+            422: {
+                "model": Problem,
+                "content": {PROBLEM_JSON: {}},
+                "description": "Validation failed",
+            },
+        },
+    )
+    app.state.settings = settings
+    app.state.service_name = name
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_paths=[f"/v1{p}" for p in upload_paths],
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router, prefix="/v1")
+    return app

@@ -1,0 +1,192 @@
+"""Authentication and scope, enforced the same way by every service.
+
+Tokens are HS256 JWTs signed with the shared ``POVGUARD_SECRET_KEY``, issued by the registry
+(``POST /v1/auth/token``) and carrying ``sub``, ``role`` and ``region_code``. A caller reads and
+writes only inside their region; outside it the answer is 404, so existence does not leak.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from shared import idnumber, regions
+from shared.db import utcnow
+from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.settings import Settings
+
+ALGORITHM = "HS256"
+ISSUER = "povguard"
+
+
+class Role(StrEnum):
+    province_admin = "province_admin"
+    county_officer = "county_officer"
+    township_officer = "township_officer"
+    village_cadre = "village_cadre"
+    department = "department"
+    auditor = "auditor"
+    service = "service"  # Povguard's own services calling each other
+
+
+# The region level each role's account must sit at (None: any level).
+ROLE_LEVELS: dict[Role, set[regions.RegionLevel] | None] = {
+    Role.province_admin: {regions.RegionLevel.province},
+    Role.county_officer: {regions.RegionLevel.county},
+    Role.township_officer: {regions.RegionLevel.township},
+    Role.village_cadre: {regions.RegionLevel.village},
+    Role.department: {regions.RegionLevel.province, regions.RegionLevel.county},
+    Role.auditor: None,
+    Role.service: {regions.RegionLevel.province},
+}
+
+FULL_ID_ROLES = frozenset({Role.province_admin, Role.county_officer, Role.service})
+WRITER_ROLES = frozenset(
+    {
+        Role.province_admin,
+        Role.county_officer,
+        Role.township_officer,
+        Role.village_cadre,
+        Role.service,
+    }
+)
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the verified claims of their token."""
+
+    sub: str
+    role: Role
+    region_code: str
+
+    @property
+    def region_prefix(self) -> str:
+        return regions.prefix_of(self.region_code)
+
+    def covers(self, region_code: str) -> bool:
+        return region_code.startswith(self.region_prefix)
+
+    def ensure_covers(self, region_code: str, what: str = "resource") -> None:
+        """404 when the region is outside the caller's scope, so existence does not leak."""
+        if not self.covers(region_code):
+            raise NotFound(f"{what} not found")
+
+    def ensure_role(self, *roles: Role) -> None:
+        if self.role not in roles:
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"role {self.role.value} may not do this (allowed: {allowed})")
+
+    @property
+    def sees_full_id_numbers(self) -> bool:
+        return self.role in FULL_ID_ROLES
+
+    @property
+    def sees_names(self) -> bool:
+        return self.role != Role.department
+
+    def show_id_number(self, number: str) -> str:
+        return number if self.sees_full_id_numbers else idnumber.mask(number)
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in WRITER_ROLES
+
+
+def issue_token(settings: Settings, principal: Principal, minutes: int | None = None) -> str:
+    now = utcnow()
+    claims = {
+        "sub": principal.sub,
+        "role": principal.role.value,
+        "region_code": principal.region_code,
+        "iss": ISSUER,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes or settings.token_minutes),
+    }
+    return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token has expired; sign in again") from None
+    except jwt.InvalidSignatureError:
+        raise Unauthorized("token signature is not valid") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"token is not valid: {exc}") from None
+    try:
+        return Principal(
+            sub=str(claims["sub"]), role=Role(claims["role"]), region_code=claims["region_code"]
+        )
+    except (KeyError, ValueError):
+        raise Unauthorized("token lacks a valid role or region") from None
+
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+
+
+async def current_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    if not token:
+        raise Unauthorized("a bearer token is required (POST /v1/auth/token on the registry)")
+    return decode_token(request.app.state.settings, token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role):
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        principal.ensure_role(*roles)
+        return principal
+
+    return Depends(dependency)
+
+
+def require_writer():
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.can_write:
+            raise Forbidden(f"role {principal.role.value} is read-only here")
+        return principal
+
+    return Depends(dependency)
+
+
+def resolve_region_filter(principal: Principal, region: str | None) -> str:
+    """The region a list is filtered by: the caller's own unless they ask for one inside it.
+    Returns the significant prefix to match codes against."""
+    if region is None:
+        return principal.region_prefix
+    if not regions.is_valid_code(region):
+        from shared.errors import ValidationFailed
+
+        raise ValidationFailed.field("region", "must be a 12-digit region code")
+    principal.ensure_covers(region, "region")
+    return regions.prefix_of(region)

@@ -1,0 +1,27 @@
+"""Optimistic concurrency: ``PATCH`` requires ``If-Match: <version>``; a stale one is 412."""
+
+from shared.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
+
+
+def parse_if_match(header: str | None) -> int:
+    if header is None:
+        raise PreconditionRequired(
+            "send If-Match with the version you read (optimistic concurrency)"
+        )
+    raw = header.strip()
+    if raw.startswith("W/"):
+        raw = raw[2:]
+    raw = raw.strip('"')
+    if not raw.isdigit():
+        raise ValidationFailed.field("If-Match", "must be the resource's version number")
+    return int(raw)
+
+
+def check_version(header: str | None, current_version: int) -> None:
+    expected = parse_if_match(header)
+    if expected != current_version:
+        raise PreconditionFailed(
+            f"the resource has changed (version {current_version}, you sent {expected}); "
+            "read it again and retry",
+            current_version=current_version,
+        )

@@ -1,0 +1,1 @@
+"""Contracts that cross a service boundary, defined once and used by both sides."""

@@ -1,0 +1,119 @@
+"""Database plumbing: one async engine per process, one session (one transaction) per unit
+of work, and the declarative base each service builds for its own PostgreSQL schema."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, MetaData, String, func, select
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+
+from shared.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def make_metadata(schema: str) -> MetaData:
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def RegionCode(**kwargs: Any) -> Any:
+    """A 12-digit region code column. ``C`` collation lets ``LIKE 'prefix%'`` use the index,
+    which is how every subtree (scope) query is answered."""
+    return mapped_column(String(12, collation="C"), **kwargs)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=utcnow, nullable=False
+    )
+
+
+class VersionedMixin:
+    """Optimistic concurrency: SQLAlchemy checks and bumps ``version`` on every UPDATE."""
+
+    version: Mapped[int] = mapped_column(nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+def create_engine(settings: Settings, application_name: str) -> AsyncEngine:
+    return create_async_engine(
+        settings.async_database_url(),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": application_name}},
+    )
+
+
+def create_session_maker(bind: Any) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the route returns, rolled back on any
+    error. Jobs the request deferred are sent only after the commit succeeded."""
+    from shared import jobs  # late: jobs imports db
+
+    session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
+    async with session_maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        await jobs.flush_deferred(session, getattr(request.app.state, "arq", None))
+
+
+M = TypeVar("M", bound=DeclarativeBase)
+
+
+class RepositoryBase(Generic[M]):
+    """Every query of a module lives in its repository; this base holds the common ones."""
+
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, id_: UUID | int | str, *, for_update: bool = False) -> M | None:
+        stmt = select(self.model).where(self.model.id == id_)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    def add(self, obj: M) -> M:
+        self.session.add(obj)
+        return obj
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+"""The request's session; every dependency that asks for it gets the same one."""

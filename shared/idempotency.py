@@ -1,0 +1,104 @@
+"""``Idempotency-Key`` for writes that clients retry.
+
+The key is claimed by inserting a row in the same transaction as the write, so: the same key
+and body returns the first response; the same key with another body is 409; two concurrent
+requests with one key wait on the row's unique index and the second replays the first's answer;
+a write that fails rolls back its claim, so a retry runs afresh."""
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import DateTime, Integer, String, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.auth import Principal
+from shared.errors import Conflict, ValidationFailed
+
+
+class IdempotencyKeyMixin:
+    scope: Mapped[str] = mapped_column(String(300), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[Any | None] = mapped_column(JSONB, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Send the same key when retrying: the first response is replayed.",
+    ),
+]
+
+
+class Idempotency:
+    def __init__(
+        self, session: AsyncSession, model: type[Any], scope: str, key: str | None, body: bytes
+    ) -> None:
+        self.session, self.model, self.scope, self.key = session, model, scope, key
+        self.request_hash = hashlib.sha256(body).hexdigest()
+
+    async def run(
+        self,
+        write: Callable[[], Awaitable[BaseModel | dict[str, Any] | list[Any]]],
+        status_code: int = 201,
+    ) -> JSONResponse:
+        if self.key is None:
+            return JSONResponse(jsonable_encoder(await write()), status_code=status_code)
+        if not self.key.strip():
+            raise ValidationFailed.field("Idempotency-Key", "may not be blank")
+        claimed = await self.session.execute(
+            insert(self.model)
+            .values(scope=self.scope, key=self.key, request_hash=self.request_hash)
+            .on_conflict_do_nothing()
+            .returning(self.model.key)
+        )
+        if claimed.first() is None:
+            return await self._replay()
+        content = jsonable_encoder(await write())
+        row = await self.session.get(self.model, (self.scope, self.key))
+        row.status_code, row.response = status_code, content
+        return JSONResponse(content, status_code=status_code)
+
+    async def _replay(self) -> JSONResponse:
+        row = (
+            await self.session.execute(
+                select(self.model).where(self.model.scope == self.scope, self.model.key == self.key)
+            )
+        ).scalar_one()
+        if row.request_hash != self.request_hash:
+            raise Conflict("this Idempotency-Key was used with a different request body")
+        return JSONResponse(
+            row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+
+
+def idempotency_dependency(
+    model: type[Any],
+    session_dependency: Callable[..., Any],
+    principal_dependency: Callable[..., Any],
+):
+    """Build the service's ``Idempotency`` dependency for its own key table."""
+
+    async def dependency(
+        request: Request,
+        key: IdempotencyKeyHeader = None,
+        session: AsyncSession = Depends(session_dependency, scope="function"),
+        principal: Principal = Depends(principal_dependency),
+    ) -> Idempotency:
+        body = await request.body() if key is not None else b""
+        scope = f"{principal.sub}:{request.method}:{request.url.path}"
+        return Idempotency(session, model, scope, key, body)
+
+    return dependency

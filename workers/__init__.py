@@ -1,0 +1,1 @@
+"""The ARQ worker: runs every service's jobs and schedules."""
