@@ -1,0 +1,112 @@
+"""The monitoring and funds services' client for the registry API (the only way they read
+or write registry data). Transient failures raise ``RegistryUnavailable`` so jobs can retry."""
+
+import time
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from shared.auth import Principal, Role, issue_token
+from shared.contracts.registry import CategoryChange, ChangePage, MeasureCreate
+from shared.errors import NotFound, ServiceUnavailable
+from shared.settings import Settings
+
+
+class RegistryUnavailable(ServiceUnavailable):
+    """The registry did not answer (down, timeout, 5xx): try again later."""
+
+
+class RegistryClient:
+    """Calls the registry as Povguard's service account, or as the user whose token is given
+    (so the registry scopes and audits the action as that user)."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, settings: Settings, base_url: str | None = None
+    ) -> None:
+        self.http, self.settings = http, settings
+        self.base_url = (base_url or settings.registry_url).rstrip("/")
+        self._token: tuple[str, float] | None = None
+
+    def _service_token(self) -> str:
+        # Every service holds the shared signing key, so it mints its own short-lived token.
+        if self._token is None or self._token[1] < time.monotonic() + 60:
+            principal = Principal(
+                sub=self.settings.service_username, role=Role.service, region_code="520000000000"
+            )
+            self._token = (
+                issue_token(self.settings, principal, minutes=10),
+                time.monotonic() + 600,
+            )
+        return self._token[0]
+
+    async def _request(
+        self, method: str, path: str, *, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {
+            "Authorization": f"Bearer {token or self._service_token()}",
+            **kwargs.pop("headers", {}),
+        }
+        try:
+            response = await self.http.request(
+                method, f"{self.base_url}/v1{path}", headers=headers, **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise RegistryUnavailable(f"registry unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise RegistryUnavailable(f"registry answered {response.status_code}")
+        return response
+
+    async def changes(self, after: str | None, limit: int = 1000) -> ChangePage:
+        params = {"limit": limit} | ({"after": after} if after else {})
+        response = await self._request("GET", "/changes", params=params)
+        response.raise_for_status()
+        return ChangePage.model_validate(response.json())
+
+    async def get_household(
+        self, household_id: UUID, *, token: str | None = None
+    ) -> dict[str, Any]:
+        response = await self._request("GET", f"/households/{household_id}", token=token)
+        if response.status_code == 404:
+            raise NotFound(f"household {household_id} not found in the registry")
+        response.raise_for_status()
+        return response.json()
+
+    async def list_measures(
+        self, household_id: UUID, *, token: str | None = None
+    ) -> list[dict[str, Any]]:
+        response = await self._request(
+            "GET", f"/households/{household_id}/measures", token=token, params={"limit": 1000}
+        )
+        if response.status_code == 404:
+            raise NotFound(f"household {household_id} not found in the registry")
+        response.raise_for_status()
+        body = response.json()
+        return body["items"] if isinstance(body, dict) else body
+
+    async def add_measure(
+        self,
+        household_id: UUID,
+        measure: MeasureCreate,
+        *,
+        token: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return await self._request(
+            "POST",
+            f"/households/{household_id}/measures",
+            token=token,
+            headers=headers,
+            json=measure.model_dump(mode="json"),
+        )
+
+    async def set_category(
+        self, household_id: UUID, change: CategoryChange, *, token: str | None = None
+    ) -> httpx.Response:
+        return await self._request(
+            "PUT",
+            f"/households/{household_id}/category",
+            token=token,
+            json=change.model_dump(mode="json"),
+        )
