@@ -24,10 +24,10 @@ class EmbeddedServers:
 
 
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
-    import pgserver
-
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    import pgserver
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = pgserver.get_server(str(data_dir), cleanup_mode="stop")

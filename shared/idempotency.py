@@ -7,14 +7,14 @@ a write that fails rolls back its claim, so a retry runs afresh."""
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Integer, String, func, select
+from sqlalchemy import DateTime, Integer, String, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -102,3 +102,9 @@ def idempotency_dependency(
         return Idempotency(session, model, scope, key, body)
 
     return dependency
+
+
+async def purge_expired(session: AsyncSession, model: type[Any], older_than: timedelta) -> int:
+    """Forget keys older than the retry window, so the table does not grow without end."""
+    result = await session.execute(delete(model).where(model.created_at < func.now() - older_than))
+    return int(result.rowcount or 0)

@@ -14,7 +14,12 @@ from shared import jobs
 from shared.db import create_engine, create_session_maker
 from shared.settings import Settings, get_settings
 
-JOB_MODULES = ("services.registry.jobs", "services.monitoring.jobs", "services.funds.jobs")
+JOB_MODULES = (
+    "workers.maintenance",
+    "services.registry.jobs",
+    "services.monitoring.jobs",
+    "services.funds.jobs",
+)
 
 
 def load_jobs() -> None:
