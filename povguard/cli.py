@@ -161,6 +161,10 @@ def _wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float = 60
                 time.sleep(0.3)
 
 
+def _stop_on_sigterm(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 @app.command()
 def up(
     demo: Annotated[bool, typer.Option(help="Demo mode: embedded servers, demo data")] = False,
@@ -183,6 +187,7 @@ def up(
     os.environ.setdefault("POVGUARD_SECRET_KEY", _secret(STATE_DIR))
     os.environ.setdefault("POVGUARD_SERVICE_PASSWORD", secrets.token_urlsafe(24))
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         with console.status("applying migrations…"):
             migrate_database()

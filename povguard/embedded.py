@@ -21,11 +21,22 @@ class EmbeddedServers:
             self._redis.shutdown(save=True, now=True)
         with contextlib.suppress(Exception):
             self._pg.cleanup()
+        # pgserver keeps running when a handle of an earlier, killed run is still on its list;
+        # stopping it ourselves makes Ctrl-C always leave nothing behind.
+        if (self._pg.pgdata / "postmaster.pid").exists():
+            from pgserver._commands import pg_ctl
+
+            with contextlib.suppress(Exception):
+                pg_ctl(
+                    ["-w", "-m", "fast", "stop"], pgdata=self._pg.pgdata, user=self._pg.system_user
+                )
 
 
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(data_dir.parent))
+    runtime_dir = data_dir.parent / "run"
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
     import pgserver
 
     with warnings.catch_warnings():
