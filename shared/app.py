@@ -12,6 +12,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -96,6 +98,53 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
             "detail": str(exc.detail),
         },
         dict(exc.headers) if exc.headers else None,
+    )
+
+
+_SQLSTATE_PROBLEMS = {
+    "23505": (409, "Conflict", "conflict", "it conflicts with an existing record"),
+    "23503": (422, "Validation failed", "validation", "it refers to a record that does not exist"),
+    "23514": (422, "Validation failed", "validation", "it breaks a rule of the data"),
+    "40001": (409, "Conflict", "conflict", "a concurrent change got there first; retry"),
+    "40P01": (409, "Conflict", "conflict", "a concurrent change got there first; retry"),
+}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A constraint the database enforced (a race past the service's own checks) is the
+    client's conflict, not a server error."""
+    known = _SQLSTATE_PROBLEMS.get(_sqlstate(exc) or "")
+    if known is None:
+        return await _unexpected(request, exc)
+    status, title, slug, detail = known
+    constraint = getattr(
+        getattr(getattr(exc, "orig", None), "__cause__", None), "constraint_name", None
+    )
+    body = {
+        "type": f"https://povguard.example/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": f"the request was refused: {detail}" + (f" ({constraint})" if constraint else ""),
+    }
+    return problem_response(status, body)
+
+
+async def _stale(_: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        412,
+        {
+            "type": "https://povguard.example/problems/precondition-failed",
+            "title": "Precondition failed",
+            "status": 412,
+            "detail": "the resource was changed by someone else meanwhile; read it again and retry",
+        },
     )
 
 
@@ -256,6 +305,8 @@ def create_service_app(
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(
         BodySizeLimit,
