@@ -148,3 +148,25 @@ async def test_only_province_admin_creates_users(registry) -> None:
         },
     )
     assert response.status_code == 403
+
+
+async def test_password_guessing_is_throttled_per_account(registry, session) -> None:
+    await auth_service.ensure_user(
+        session, "target", "correct horse battery", Role.county_officer, XINGYI
+    )
+    await session.commit()
+    statuses = [
+        (
+            await registry.post(
+                "/v1/auth/token", data={"username": "target", "password": f"guess {i}"}
+            )
+        ).status_code
+        for i in range(11)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+    blocked = await registry.post(
+        "/v1/auth/token", data={"username": "target", "password": "correct horse battery"}
+    )
+    assert blocked.status_code == 429
+    assert "try again in" in blocked.json()["detail"]
