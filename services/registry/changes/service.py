@@ -8,8 +8,22 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.models import ChangeEvent
+from services.registry.changes.repository import ChangeRepository
+from shared import idnumber
 from shared.audit import to_jsonable
-from shared.contracts.registry import ChangeEntity, ChangeOp
+from shared.auth import Principal, Role
+from shared.contracts.registry import ChangeEntity, ChangeEventRead, ChangeOp, ChangePage
+from shared.errors import ValidationFailed
+from shared.pagination import decode_cursor, encode_cursor
+
+FEED_ROLES = (
+    Role.service,
+    Role.department,
+    Role.province_admin,
+    Role.county_officer,
+    Role.auditor,
+)
+START = "0"
 
 
 async def record_change(
@@ -34,3 +48,61 @@ async def record_change(
             data=to_jsonable(data),
         )
     )
+
+
+def parse_cursor(after: str | None) -> tuple[int, int]:
+    """``after`` is opaque to clients: (xid, seq) of the last event served."""
+    if after is None or after == START:
+        return 0, 0
+    try:
+        values = decode_cursor(after)
+    except ValidationFailed:
+        values = []
+    if (
+        len(values) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        or min(values) < 0
+    ):
+        raise ValidationFailed.field("after", "is not a cursor this API issued")
+    return values[0], values[1]
+
+
+def _redact(principal: Principal, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+    if entity != ChangeEntity.member.value:
+        return data
+    data = dict(data)
+    if not principal.sees_names:
+        data.pop("name", None)
+    number = data.get("id_number")
+    if number and not principal.sees_full_id_numbers:
+        data["id_number"] = idnumber.mask(number)
+    return data
+
+
+async def list_changes(
+    session: AsyncSession, principal: Principal, after: str | None, limit: int
+) -> ChangePage:
+    """One page of the feed in the caller's region, in commit-safe (xid, seq) order."""
+    principal.ensure_role(*FEED_ROLES)
+    after_xid, after_seq = parse_cursor(after)
+    rows = await ChangeRepository(session).page(
+        after_xid, after_seq, principal.region_prefix, limit
+    )
+    items = [
+        ChangeEventRead(
+            seq=row["seq"],
+            entity=row["entity"],
+            entity_id=row["entity_id"],
+            household_id=row["household_id"],
+            region_code=row["region_code"],
+            op=row["op"],
+            at=row["at"],
+            data=_redact(principal, row["entity"], row["data"]),
+        )
+        for row in rows
+    ]
+    if rows:
+        next_cursor = encode_cursor([int(rows[-1]["xid"]), rows[-1]["seq"]])
+    else:
+        next_cursor = after if after else START
+    return ChangePage(items=items, next_cursor=next_cursor)
