@@ -1,0 +1,536 @@
+"""The set-based load behind imports, partner sync and the demo data.
+
+Rows are validated field by field in Python, COPYed into a temporary staging table, checked
+across rows in SQL (duplicates in the batch and against the registry, regions and scope,
+exactly one head per household), and then whole households land with ``INSERT ... SELECT ...
+ON CONFLICT``, their audit entries and change events written by the same statements. A
+household with any bad row is rejected whole; rows equal to the registry change nothing."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.imports.rows import ECONOMICS_STAGE, HOUSEHOLD_STAGE, Errors
+from shared.auth import Principal
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    # household_no -> created | updated | unchanged | rejected (only when asked for)
+    households: dict[str, str] = field(default_factory=dict)
+    # (row_no, column, reason)
+    rejections: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def add(self, other: "Outcome") -> None:
+        self.rows += other.rows
+        self.accepted += other.accepted
+        self.rejected += other.rejected
+        self.unchanged += other.unchanged
+
+
+async def _raw(session: AsyncSession) -> Any:
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+async def _temp(session: AsyncSession, name: str, columns: Sequence[tuple[str, str]]) -> None:
+    await session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
+    cols = ", ".join(f"{c} {t}" for c, t in columns)
+    await session.execute(text(f"CREATE TEMP TABLE {name} ({cols}) ON COMMIT DROP"))
+
+
+async def _copy(
+    session: AsyncSession, name: str, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> None:
+    if records:
+        driver = await _raw(session)
+        await driver.copy_records_to_table(name, records=records, columns=list(columns))
+
+
+async def _stage(
+    session: AsyncSession,
+    stage_columns: Sequence[tuple[str, str]],
+    records: Sequence[tuple[Any, ...]],
+    errors: Sequence[tuple[int, Errors]],
+) -> None:
+    await _temp(session, "import_stage", stage_columns)
+    await _temp(
+        session, "import_rejects", [("row_no", "integer"), ("col", "text"), ("reason", "text")]
+    )
+    await _copy(session, "import_stage", [c for c, _ in stage_columns], records)
+    await _copy(
+        session,
+        "import_rejects",
+        ["row_no", "col", "reason"],
+        [(row_no, col, reason) for row_no, errs in errors for col, reason in errs],
+    )
+    await session.execute(text("ANALYZE pg_temp.import_stage"))
+
+
+async def _run(session: AsyncSession, sql: str, **params: Any) -> Any:
+    return await session.execute(text(sql), params)
+
+
+async def _rejections(session: AsyncSession) -> list[tuple[int, str, str]]:
+    rows = await _run(
+        session, "SELECT DISTINCT row_no, col, reason FROM import_rejects ORDER BY row_no, col"
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+HOUSEHOLD_SNAPSHOT = """jsonb_build_object('id', {h}.id, 'region_code', {h}.region_code,
+    'household_no', {h}.household_no, 'category', {h}.category, 'relocated', {h}.relocated,
+    'at_risk', {h}.at_risk, 'poverty_causes', {h}.poverty_causes,
+    'external_ids', {h}.external_ids)"""
+
+MEMBER_SNAPSHOT = """jsonb_build_object('id', {m}.id, 'household_id', {m}.household_id,
+    'region_code', {m}.region_code, 'name', {m}.name, 'id_number', {m}.id_number,
+    'relation', {m}.relation, 'sex', {m}.sex, 'birth_date', {m}.birth_date,
+    'in_school', {m}.in_school, 'schooling_stage', {m}.schooling_stage, 'health', {m}.health,
+    'disability_grade', {m}.disability_grade, 'labour_capacity', {m}.labour_capacity,
+    'migrant_work_months', {m}.migrant_work_months,
+    'medical_insurance', {m}.medical_insurance, 'pension_insurance', {m}.pension_insurance,
+    'dibao', {m}.dibao, 'tekun', {m}.tekun, 'departed_on', {m}.departed_on,
+    'departure_reason', {m}.departure_reason)"""
+
+_MEMBER_FIELDS = [
+    "name",
+    "relation",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "education",
+    "in_school",
+    "schooling_stage",
+    "health",
+    "disability_grade",
+    "labour_capacity",
+    "migrant_work_months",
+    "medical_insurance",
+    "pension_insurance",
+    "dibao",
+    "tekun",
+]
+_HH_FIELDS = ["region_code", "address", "category", "poverty_causes", "relocated", "phone"]
+
+
+def _distinct(target: str, fields: Sequence[str]) -> str:
+    ours = ", ".join(f"{target}.{f}" for f in fields)
+    theirs = ", ".join(f"excluded.{f}" for f in fields)
+    return f"({ours}) IS DISTINCT FROM ({theirs})"
+
+
+async def _household_rules(session: AsyncSession, prefix: str) -> None:
+    """Cross-row rules; each bad row gets a (row, column, reason)."""
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '证件号码', 'the ID number appears more than once in the file (rows '
+               || d.rows || ')'
+          FROM import_stage s
+          JOIN (SELECT id_number, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
+                  FROM import_stage WHERE id_number <> ''
+                 GROUP BY id_number HAVING count(*) > 1) d USING (id_number)
+        """,
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '证件号码',
+               CASE WHEN h.region_code LIKE :prefix
+                    THEN 'the ID number is already registered in household ' || h.household_no
+                    ELSE 'the ID number is already registered in another region' END
+          FROM import_stage s
+          JOIN registry.members m ON m.id_number = s.id_number
+          JOIN registry.households h ON h.id = m.household_id
+         WHERE h.household_no IS DISTINCT FROM s.household_no
+        """,
+        prefix=prefix + "%",
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '行政区划代码',
+               CASE WHEN s.region_code NOT LIKE :prefix
+                        THEN s.region_code || ' is outside your region'
+                    WHEN r.code IS NULL THEN 'unknown region code ' || s.region_code
+                    ELSE s.region_code || ' is a ' || r.level || ', not a village' END
+          FROM import_stage s
+          LEFT JOIN registry.regions r ON r.code = s.region_code
+         WHERE s.region_code ~ '^[0-9]{12}$'
+           AND (s.region_code NOT LIKE :prefix OR r.code IS NULL OR r.level <> 'village')
+        """,
+        prefix=prefix + "%",
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '户编号', 'the household number belongs to a household outside your region'
+          FROM import_stage s
+          JOIN registry.households h USING (household_no)
+         WHERE h.region_code NOT LIKE :prefix
+        """,
+        prefix=prefix + "%",
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '与户主关系',
+               'household ' || s.household_no || ' has ' || g.heads
+               || ' heads (户主) in the file; it needs exactly one'
+          FROM import_stage s
+          JOIN (SELECT household_no, count(*) FILTER (WHERE relation = 'head') AS heads
+                  FROM import_stage WHERE household_no IS NOT NULL
+                 GROUP BY household_no
+                HAVING count(*) FILTER (WHERE relation = 'head') <> 1) g USING (household_no)
+         WHERE g.heads = 0 OR s.relation = 'head'
+        """,
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '行政区划代码',
+               'differs from the first row of household ' || s.household_no || ' (row '
+               || f.row_no || ')'
+          FROM import_stage s
+          JOIN (SELECT DISTINCT ON (household_no) household_no, row_no, region_code
+                  FROM import_stage ORDER BY household_no, row_no) f USING (household_no)
+         WHERE s.region_code <> f.region_code
+        """,
+    )
+    # A household with any bad row is rejected whole; its other rows say why.
+    await _run(
+        session,
+        """
+        UPDATE import_stage s SET bad = true
+         WHERE NOT s.bad AND (s.row_no IN (SELECT row_no FROM import_rejects)
+               OR s.household_no IN (SELECT st.household_no FROM import_stage st
+                                       JOIN import_rejects r USING (row_no)))
+        """,
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '户编号',
+               'household ' || s.household_no || ' is rejected whole: another of its rows has errors'
+          FROM import_stage s
+         WHERE s.bad AND NOT EXISTS (SELECT 1 FROM import_rejects r WHERE r.row_no = s.row_no)
+        """,
+    )
+
+
+async def load_households(
+    session: AsyncSession,
+    principal: Principal,
+    records: Sequence[tuple[Any, ...]],
+    errors: Sequence[tuple[int, Errors]],
+    *,
+    per_household: bool = False,
+) -> Outcome:
+    """Load one batch of member rows (whole households) in the session's transaction."""
+    prefix = principal.region_prefix
+    await _stage(session, HOUSEHOLD_STAGE, records, errors)
+    await _household_rules(session, prefix)
+    await _temp(
+        session,
+        "import_households",
+        [("household_no", "text"), ("id", "uuid"), ("inserted", "boolean")],
+    )
+    await _temp(session, "import_members", [("id_number", "text")])
+    actor = {"actor": principal.sub, "role": principal.role.value}
+    await _run(
+        session,
+        f"""
+        WITH src AS (
+            SELECT DISTINCT ON (household_no) household_no, region_code, address, category,
+                   poverty_causes, relocated, phone, ext_system, ext_id
+              FROM import_stage WHERE NOT bad ORDER BY household_no, row_no
+        ), old AS (
+            SELECT h.* FROM registry.households h JOIN src USING (household_no)
+        ), up AS (
+            INSERT INTO registry.households AS h
+                   (id, region_code, household_no, address, category, poverty_causes, relocated,
+                    at_risk, external_ids, phone, version, created_at, updated_at)
+            SELECT gen_random_uuid(), region_code, household_no, coalesce(address, ''), category,
+                   to_jsonb(poverty_causes), relocated, false,
+                   CASE WHEN ext_system IS NULL THEN '{{}}'::jsonb
+                        ELSE jsonb_build_object(ext_system, ext_id) END,
+                   phone, 1, now(), now()
+              FROM src
+            ON CONFLICT (household_no) DO UPDATE
+               SET region_code = excluded.region_code, address = excluded.address,
+                   category = excluded.category, poverty_causes = excluded.poverty_causes,
+                   relocated = excluded.relocated, phone = excluded.phone,
+                   external_ids = h.external_ids || excluded.external_ids,
+                   version = h.version + 1, updated_at = now()
+             WHERE {_distinct("h", _HH_FIELDS)} OR NOT h.external_ids @> excluded.external_ids
+            RETURNING h.*, (xmax = 0) AS inserted
+        ), audit AS (
+            INSERT INTO registry.audit_log
+                   (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
+            SELECT :actor, :role, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                   'household', up.id::text, up.id, up.region_code,
+                   CASE WHEN up.inserted THEN NULL
+                        ELSE {HOUSEHOLD_SNAPSHOT.format(h="old")} || jsonb_build_object(
+                             'address', old.address, 'phone', old.phone) END,
+                   {HOUSEHOLD_SNAPSHOT.format(h="up")} || jsonb_build_object(
+                        'address', up.address, 'phone', up.phone)
+              FROM up LEFT JOIN old ON old.id = up.id
+        ), history AS (
+            INSERT INTO registry.household_category_changes
+                   (household_id, region_code, from_category, to_category, reason, changed_at,
+                    changed_by)
+            SELECT up.id, up.region_code, old.category, up.category, 'ledger import', now(), :actor
+              FROM up LEFT JOIN old ON old.id = up.id
+             WHERE old.category IS DISTINCT FROM up.category
+        ), events AS (
+            INSERT INTO registry.change_events
+                   (entity, entity_id, household_id, region_code, op, data)
+            SELECT 'household', up.id::text, up.id, up.region_code,
+                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                   {HOUSEHOLD_SNAPSHOT.format(h="up")}
+              FROM up
+        )
+        INSERT INTO import_households SELECT household_no, id, inserted FROM up
+        """,
+        **actor,
+    )
+    member_cols = ", ".join(_MEMBER_FIELDS)
+    member_set = ", ".join(f"{f} = excluded.{f}" for f in ["region_code", *_MEMBER_FIELDS])
+    await _run(
+        session,
+        f"""
+        WITH src AS (
+            SELECT s.*, h.id AS household_id, h.region_code AS hh_region
+              FROM import_stage s JOIN registry.households h USING (household_no)
+             WHERE NOT s.bad
+        ), old AS (
+            SELECT m.* FROM registry.members m JOIN src USING (id_number)
+        ), up AS (
+            INSERT INTO registry.members AS m
+                   (id, household_id, region_code, id_number, {member_cols}, version,
+                    created_at, updated_at)
+            SELECT gen_random_uuid(), household_id, hh_region, id_number, {member_cols}, 1,
+                   now(), now()
+              FROM src
+            ON CONFLICT (id_number) DO UPDATE
+               SET {member_set}, version = m.version + 1, updated_at = now()
+             WHERE {_distinct("m", ["region_code", *_MEMBER_FIELDS])}
+            RETURNING m.*, (xmax = 0) AS inserted
+        ), audit AS (
+            INSERT INTO registry.audit_log
+                   (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
+            SELECT :actor, :role, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                   'member', up.id::text, up.household_id, up.region_code,
+                   CASE WHEN up.inserted THEN NULL ELSE {MEMBER_SNAPSHOT.format(m="old")} END,
+                   {MEMBER_SNAPSHOT.format(m="up")}
+              FROM up LEFT JOIN old ON old.id = up.id
+        ), events AS (
+            INSERT INTO registry.change_events
+                   (entity, entity_id, household_id, region_code, op, data)
+            SELECT 'member', up.id::text, up.household_id, up.region_code,
+                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                   {MEMBER_SNAPSHOT.format(m="up")}
+              FROM up
+        )
+        INSERT INTO import_members SELECT id_number FROM up
+        """,
+        **actor,
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO registry.household_external_ids (system, external_id, household_id, region_code)
+        SELECT DISTINCT ON (s.ext_system, s.ext_id) s.ext_system, s.ext_id, h.id, h.region_code
+          FROM import_stage s JOIN registry.households h USING (household_no)
+         WHERE s.ext_system IS NOT NULL AND NOT s.bad
+        ON CONFLICT (system, external_id) DO UPDATE SET region_code = excluded.region_code
+         WHERE household_external_ids.region_code <> excluded.region_code
+        """,
+    )
+    counts = (
+        await _run(
+            session,
+            """
+            SELECT count(*) AS rows,
+                   count(*) FILTER (WHERE s.bad) AS rejected,
+                   count(*) FILTER (WHERE NOT s.bad AND (ih.household_no IS NOT NULL
+                                    OR im.id_number IS NOT NULL)) AS accepted
+              FROM import_stage s
+              LEFT JOIN import_households ih USING (household_no)
+              LEFT JOIN import_members im USING (id_number)
+            """,
+        )
+    ).one()
+    outcome = Outcome(
+        rows=counts.rows,
+        accepted=counts.accepted,
+        rejected=counts.rejected,
+        unchanged=counts.rows - counts.rejected - counts.accepted,
+    )
+    if per_household:
+        result = await _run(
+            session,
+            """
+            SELECT s.household_no,
+                   CASE WHEN bool_or(s.bad) THEN 'rejected'
+                        WHEN bool_or(ih.inserted) THEN 'created'
+                        WHEN bool_or(ih.household_no IS NOT NULL OR im.id_number IS NOT NULL)
+                             THEN 'updated'
+                        ELSE 'unchanged' END AS status
+              FROM import_stage s
+              LEFT JOIN import_households ih USING (household_no)
+              LEFT JOIN import_members im USING (id_number)
+             WHERE s.household_no IS NOT NULL
+             GROUP BY s.household_no
+            """,
+        )
+        outcome.households = {r.household_no: r.status for r in result}
+    outcome.rejections = await _rejections(session)
+    return outcome
+
+
+async def load_economics(
+    session: AsyncSession,
+    principal: Principal,
+    records: Sequence[tuple[Any, ...]],
+    errors: Sequence[tuple[int, Errors]],
+) -> Outcome:
+    """Load one batch of household-year rows."""
+    prefix = principal.region_prefix + "%"
+    await _stage(session, ECONOMICS_STAGE, records, errors)
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '年度', 'household ' || s.household_no || ' has year ' || s.year
+               || ' more than once in the file (rows ' || d.rows || ')'
+          FROM import_stage s
+          JOIN (SELECT household_no, year, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
+                  FROM import_stage WHERE NOT bad
+                 GROUP BY household_no, year HAVING count(*) > 1) d USING (household_no, year)
+        """,
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '户编号',
+               CASE WHEN h.id IS NULL OR h.region_code NOT LIKE :prefix
+                    THEN 'no household ' || s.household_no || ' in your region'
+                    ELSE 'household ' || s.household_no || ' has no resident members' END
+          FROM import_stage s
+          LEFT JOIN registry.households h USING (household_no)
+         WHERE s.household_no IS NOT NULL AND (h.id IS NULL OR h.region_code NOT LIKE :prefix
+               OR NOT EXISTS (SELECT 1 FROM registry.members m
+                               WHERE m.household_id = h.id AND m.departed_on IS NULL))
+        """,
+        prefix=prefix,
+    )
+    await _run(
+        session,
+        "UPDATE import_stage SET bad = true WHERE NOT bad "
+        "AND row_no IN (SELECT row_no FROM import_rejects)",
+    )
+    await _temp(session, "import_changed", [("household_no", "text"), ("year", "smallint")])
+    amounts = [
+        "wage",
+        "operating",
+        "property",
+        "transfer",
+        "medical_out_of_pocket",
+        "education",
+        "disaster_loss",
+        "other_rigid",
+    ]
+    cols = ", ".join(amounts)
+    snapshot = (
+        "jsonb_build_object('household_id', up.household_id, 'year', up.year, "
+        "'region_code', up.region_code, "
+        + ", ".join(
+            f"'{a}', up.{a}::text"
+            for a in [*amounts, "net_income", "rigid_expenses", "per_capita_net_income"]
+        )
+        + ", 'resident_members', up.resident_members)"
+    )
+    await _run(
+        session,
+        f"""
+        WITH src AS (
+            SELECT s.*, h.id AS household_id, h.region_code,
+                   s.wage + s.operating + s.property + s.transfer AS net,
+                   s.medical_out_of_pocket + s.education + s.disaster_loss + s.other_rigid
+                       AS rigid,
+                   (SELECT count(*) FROM registry.members m
+                     WHERE m.household_id = h.id AND m.departed_on IS NULL) AS resident
+              FROM import_stage s JOIN registry.households h USING (household_no)
+             WHERE NOT s.bad
+        ), up AS (
+            INSERT INTO registry.household_economics AS e
+                   (household_id, year, region_code, {cols}, net_income, rigid_expenses,
+                    resident_members, per_capita_net_income, version, created_at, updated_at)
+            SELECT household_id, year, region_code, {cols}, net, rigid, resident,
+                   round((net - rigid) / resident, 2), 1, now(), now()
+              FROM src
+            ON CONFLICT (household_id, year) DO UPDATE
+               SET {", ".join(f"{a} = excluded.{a}" for a in amounts)},
+                   net_income = excluded.net_income, rigid_expenses = excluded.rigid_expenses,
+                   resident_members = excluded.resident_members,
+                   per_capita_net_income = excluded.per_capita_net_income,
+                   region_code = excluded.region_code,
+                   version = e.version + 1, updated_at = now()
+             WHERE {_distinct("e", [*amounts, "resident_members", "region_code"])}
+            RETURNING e.*, (xmax = 0) AS inserted
+        ), audit AS (
+            INSERT INTO registry.audit_log
+                   (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
+            SELECT :actor, :role, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                   'economics', up.household_id::text || ':' || up.year, up.household_id,
+                   up.region_code, NULL, {snapshot}
+              FROM up
+        ), events AS (
+            INSERT INTO registry.change_events
+                   (entity, entity_id, household_id, region_code, op, data)
+            SELECT 'economics', up.household_id::text || ':' || up.year, up.household_id,
+                   up.region_code, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                   {snapshot}
+              FROM up
+        )
+        INSERT INTO import_changed
+        SELECT h.household_no, up.year FROM up JOIN registry.households h ON h.id = up.household_id
+        """,
+        actor=principal.sub,
+        role=principal.role.value,
+    )
+    counts = (
+        await _run(
+            session,
+            """
+            SELECT count(*) AS rows, count(*) FILTER (WHERE s.bad) AS rejected,
+                   count(*) FILTER (WHERE NOT s.bad AND c.household_no IS NOT NULL) AS accepted
+              FROM import_stage s LEFT JOIN import_changed c USING (household_no, year)
+            """,
+        )
+    ).one()
+    return Outcome(
+        rows=counts.rows,
+        accepted=counts.accepted,
+        rejected=counts.rejected,
+        unchanged=counts.rows - counts.rejected - counts.accepted,
+        rejections=await _rejections(session),
+    )

@@ -1,0 +1,78 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from services.registry.imports import service as import_service
+from services.registry.imports.schemas import ImportAccepted, ImportRead, ImportRejectionRead
+from services.registry.imports.template import ImportKind, describe, template_csv
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
+
+router = APIRouter(tags=["bulk"])
+
+
+@router.post(
+    "/imports",
+    status_code=202,
+    response_model=ImportAccepted,
+    responses=problem_responses(Forbidden, PayloadTooLarge, ValidationFailed),
+    summary="Upload a ledger file (CSV or XLSX); a worker loads it",
+    description=(
+        "Roles: county_officer, province_admin, township_officer; rows must lie in your region. "
+        "CSV in UTF-8 (with or without BOM) or GBK, or XLSX (first sheet). Answers 202 with "
+        "`import_id` at once; follow `GET /v1/imports/{id}`. Valid households land whole, a "
+        "household with any bad row is rejected whole with each bad row, column and reason; "
+        "loading the same file again changes nothing (its rows count as unchanged). The "
+        "upload limit is `POVGUARD_MAX_UPLOAD_BYTES` (64 MB by default).\n\n" + describe()
+    ),
+)
+async def create_import(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="The ledger: .csv or .xlsx")],
+    kind: Annotated[ImportKind, Form(description="households | economics")],
+) -> JSONResponse:
+    content = await file.read()
+    job = await import_service.create_import(
+        session, principal, kind, file.filename or "upload", content
+    )
+    return JSONResponse({"import_id": str(job.id)}, status_code=202)
+
+
+@router.get(
+    "/imports/template",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The header row"}},
+    summary="The empty ledger template (CSV, UTF-8 with BOM)",
+    description=describe(),
+)
+async def get_template(
+    principal: CurrentPrincipal,
+    kind: Annotated[ImportKind, Query(description="households | economics")] = (
+        ImportKind.households
+    ),
+) -> Response:
+    return Response(
+        template_csv(kind),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{kind.value}-template.csv"'},
+    )
+
+
+@router.get(
+    "/imports/{import_id}",
+    response_model=ImportRead,
+    responses=problem_responses(NotFound, Forbidden),
+    summary="An import's progress and its rejected rows (the first 1000)",
+)
+async def get_import(
+    import_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> ImportRead:
+    job, rejected, truncated = await import_service.get_import(session, principal, import_id)
+    read = ImportRead.model_validate(job)
+    read.rejected_rows = [ImportRejectionRead.model_validate(r) for r in rejected]
+    read.rejected_rows_truncated = truncated
+    return read

@@ -1,0 +1,251 @@
+"""Per-row field validation: a ledger row becomes one staging record, and each bad cell a
+(column, reason). Cross-row rules (duplicates, regions, heads) are the pipeline's, in SQL."""
+
+import re
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from services.registry.imports import template as t
+from shared import idnumber
+
+_CAUSE_SPLIT = re.compile(r"[、,，;；/\s]+")
+_REGION = re.compile(r"^\d{12}$")
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")
+
+Errors = list[tuple[str, str]]
+
+# Staging record layout (the pipeline's temp table has these columns in this order).
+HOUSEHOLD_STAGE = [
+    ("row_no", "integer"),
+    ("household_no", "text"),
+    ("region_code", "text"),
+    ("address", "text"),
+    ("category", "text"),
+    ("poverty_causes", "text[]"),
+    ("relocated", "boolean"),
+    ("phone", "text"),
+    ("name", "text"),
+    ("id_number", "text"),
+    ("relation", "text"),
+    ("sex", "text"),
+    ("birth_date", "date"),
+    ("ethnicity", "text"),
+    ("education", "text"),
+    ("in_school", "boolean"),
+    ("schooling_stage", "text"),
+    ("health", "text"),
+    ("disability_grade", "smallint"),
+    ("labour_capacity", "text"),
+    ("migrant_work_months", "smallint"),
+    ("medical_insurance", "boolean"),
+    ("pension_insurance", "boolean"),
+    ("dibao", "boolean"),
+    ("tekun", "boolean"),
+    ("ext_system", "text"),
+    ("ext_id", "text"),
+    ("bad", "boolean"),
+]
+
+
+def _date(raw: str) -> date:
+    digits = raw.replace("-", "").replace("/", "").replace(".", "")
+    if len(digits) != 8 or not digits.isdigit():
+        raise ValueError
+    return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+
+
+def _choice(
+    raw: str, mapping: dict[str, Any], header: str, errors: Errors, default: Any = None
+) -> Any:
+    if not raw:
+        if default is None:
+            errors.append((header, "is required"))
+        return default
+    value = mapping.get(raw)
+    if value is None:
+        errors.append((header, f"{raw!r} is not one of {'/'.join(mapping)}"))
+    return value
+
+
+def _text(raw: str, header: str, limit: int, errors: Errors, required: bool = False) -> str:
+    if required and not raw:
+        errors.append((header, "is required"))
+    elif len(raw) > limit:
+        errors.append((header, f"is longer than {limit} characters"))
+        return raw[:limit]
+    return raw
+
+
+def household_row(
+    row_no: int, cells: list[str], today: date, ext: tuple[str | None, str | None] = (None, None)
+) -> tuple[tuple[Any, ...], Errors]:
+    """One member row of a households file: its staging record and its field errors."""
+    (
+        household_no,
+        region_code,
+        address,
+        category,
+        causes,
+        relocated,
+        phone,
+        name,
+        id_number,
+        relation,
+        sex,
+        birth,
+        ethnicity,
+        education,
+        schooling,
+        health,
+        disability,
+        labour,
+        months,
+        medical,
+        pension,
+        dibao,
+        tekun,
+    ) = cells
+    errors: Errors = []
+    household_no = _text(household_no, "户编号", 40, errors, required=True)
+    if not _REGION.match(region_code):
+        errors.append(("行政区划代码", "must be a 12-digit region code"))
+    address = _text(address, "家庭住址", 300, errors)
+    category_v = _choice(category, t.CATEGORIES, "户类型", errors)
+    cause_list = [c for c in _CAUSE_SPLIT.split(causes) if c] if causes else []
+    relocated_v = _choice(relocated, t.YES_NO, "易地扶贫搬迁", errors, False)
+    phone = _text(phone, "联系电话", 20, errors)
+    name = _text(name, "姓名", 50, errors, required=True)
+    relation_v = _choice(relation, t.RELATIONS, "与户主关系", errors)
+    number = idnumber.normalize(id_number)
+    sex_v = birth_v = None
+    try:
+        facts = idnumber.parse(number, today=today)
+    except idnumber.InvalidIdNumber as exc:
+        errors.append(("证件号码", str(exc) if number else "is required"))
+        facts = None
+    sex_v = _choice(sex, t.SEXES, "性别", errors, facts.sex if facts else "")
+    if facts and sex_v and sex_v != facts.sex:
+        errors.append(("性别", "does not agree with the ID number"))
+    if birth:
+        try:
+            birth_v = _date(birth)
+        except ValueError:
+            errors.append(("出生日期", f"{birth!r} is not a date (YYYY-MM-DD)"))
+        if facts and birth_v and birth_v != facts.birth_date:
+            errors.append(("出生日期", "does not agree with the ID number"))
+    elif facts:
+        birth_v = facts.birth_date
+    ethnicity = _text(ethnicity, "民族", 20, errors) or "汉族"
+    education = _text(education, "文化程度", 30, errors)
+    if not schooling or schooling == t.NOT_IN_SCHOOL:
+        in_school, stage = False, None
+    elif schooling == t.IN_SCHOOL_UNKNOWN_STAGE:
+        in_school, stage = True, None
+    else:
+        in_school, stage = True, _text(schooling, "在校生状况", 20, errors)
+    health_v = _choice(health, t.HEALTH, "健康状况", errors, "healthy")
+    if not disability:
+        grade = 0
+    elif disability in t.DISABILITY:
+        grade = t.DISABILITY[disability]
+    elif disability.isdigit() and int(disability) <= 4:
+        grade = int(disability)
+    else:
+        grade = None
+        errors.append(("残疾等级", f"{disability!r} is not one of 无/一级/二级/三级/四级"))
+    labour_v = _choice(labour, t.LABOUR, "劳动技能", errors, "ordinary")
+    if not months:
+        months_v = 0
+    elif months.isdigit() and int(months) <= 12:
+        months_v = int(months)
+    else:
+        months_v = None
+        errors.append(("务工时间(月)", "must be whole months from 0 to 12"))
+    medical_v = _choice(medical, t.YES_NO, "城乡居民基本医疗保险", errors, True)
+    pension_v = _choice(pension, t.YES_NO, "城乡居民基本养老保险", errors, False)
+    dibao_v = _choice(dibao, t.YES_NO, "低保", errors, False)
+    tekun_v = _choice(tekun, t.YES_NO, "特困供养", errors, False)
+    record = (
+        row_no,
+        household_no or None,
+        region_code,
+        address,
+        category_v,
+        cause_list,
+        relocated_v,
+        phone or None,
+        name,
+        number,
+        relation_v,
+        sex_v,
+        birth_v,
+        ethnicity,
+        education or None,
+        in_school,
+        stage,
+        health_v,
+        grade,
+        labour_v,
+        months_v,
+        medical_v,
+        pension_v,
+        dibao_v,
+        tekun_v,
+        ext[0],
+        ext[1],
+        bool(errors),
+    )
+    return record, errors
+
+
+ECONOMICS_STAGE = [
+    ("row_no", "integer"),
+    ("household_no", "text"),
+    ("year", "smallint"),
+    ("wage", "numeric(14,2)"),
+    ("operating", "numeric(14,2)"),
+    ("property", "numeric(14,2)"),
+    ("transfer", "numeric(14,2)"),
+    ("medical_out_of_pocket", "numeric(14,2)"),
+    ("education", "numeric(14,2)"),
+    ("disaster_loss", "numeric(14,2)"),
+    ("other_rigid", "numeric(14,2)"),
+    ("bad", "boolean"),
+]
+_AMOUNT_HEADERS = [c.header for c in t.ECONOMICS_COLUMNS[2:]]
+
+
+def _amount(raw: str, header: str, errors: Errors) -> Decimal | None:
+    if not raw:
+        return Decimal("0.00")
+    try:
+        value = Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        errors.append((header, f"{raw!r} is not an amount"))
+        return None
+    if not value.is_finite() or value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        errors.append((header, "may have at most two decimal places (fen)"))
+        return None
+    if value < 0:
+        errors.append((header, "may not be negative"))
+        return None
+    if value > MAX_AMOUNT:
+        errors.append((header, "is too large"))
+        return None
+    return value.quantize(CENT)
+
+
+def economics_row(row_no: int, cells: list[str], today: date) -> tuple[tuple[Any, ...], Errors]:
+    errors: Errors = []
+    household_no = _text(cells[0], "户编号", 40, errors, required=True)
+    year = None
+    if not cells[1].isdigit():
+        errors.append(("年度", "must be a year such as 2025"))
+    elif not 2000 <= int(cells[1]) <= today.year:
+        errors.append(("年度", f"must be from 2000 to {today.year} (not in the future)"))
+    else:
+        year = int(cells[1])
+    amounts = [_amount(raw, h, errors) for raw, h in zip(cells[2:], _AMOUNT_HEADERS, strict=True)]
+    return (row_no, household_no or None, year, *amounts, bool(errors)), errors

@@ -1,0 +1,52 @@
+"""Demo data goes through the import pipeline, so counts, change events and audit agree."""
+
+from sqlalchemy import text
+
+from povguard import demo
+
+
+async def _count(session, table: str) -> int:
+    return (await session.execute(text(f"SELECT count(*) FROM registry.{table}"))).scalar_one()
+
+
+async def test_demo_data_loads_households_members_and_economics_once(
+    session_maker, session
+) -> None:
+    first = await demo.load_with(session_maker, households=50, year=2025)
+    assert first["households"]["status"] == "done"
+    assert first["households"]["rejected"] == 0
+    members = first["households"]["rows"]
+    assert 100 <= members <= 300
+    assert first["households"]["accepted"] == members
+    assert first["economics"] == {
+        "status": "done",
+        "rows": 50,
+        "accepted": 50,
+        "unchanged": 0,
+        "rejected": 0,
+        "error": None,
+    }
+    assert await _count(session, "households") == 50
+    assert await _count(session, "members") == members
+    assert await _count(session, "household_economics") == 50
+    events = (
+        await session.execute(
+            text("SELECT entity, count(*) FROM registry.change_events GROUP BY entity")
+        )
+    ).all()
+    assert dict(events) == {"household": 50, "member": members, "economics": 50}
+    villages = (
+        await session.execute(
+            text(
+                "SELECT count(*) FROM registry.regions WHERE level = 'village' AND code LIKE '5223%'"
+            )
+        )
+    ).scalar_one()
+    assert villages >= 48
+
+    again = await demo.load_with(session_maker, households=50, year=2025)
+    assert again["households"]["unchanged"] == members
+    assert again["households"]["accepted"] == 0
+    assert again["economics"]["unchanged"] == 50
+    assert await _count(session, "households") == 50
+    assert await _count(session, "change_events") == 100 + members
