@@ -1,0 +1,308 @@
+"""Ledger imports: valid households land, bad rows are reported by row, column and reason,
+a household with a bad row is rejected whole, and the same file twice changes nothing."""
+
+import io
+import zipfile
+from datetime import date
+
+from openpyxl import Workbook
+from sqlalchemy import text
+
+from povguard import demo
+from services.registry.imports.template import HOUSEHOLD_COLUMNS, ImportKind
+from services.registry.jobs import import_ledger
+from shared import idnumber
+from shared.auth import Role
+from tests.conftest import PUAN_VILLAGE, VILLAGE_A, VILLAGE_B, XINGYI, XINGYI_TOWNSHIP
+
+HEADERS = [c.header for c in HOUSEHOLD_COLUMNS]
+
+
+def member(
+    household_no: str,
+    number: str,
+    relation: str = "户主",
+    region: str = VILLAGE_A,
+    name: str = "王小明",
+) -> list[str]:
+    facts = idnumber.parse(number[:17] + idnumber.check_character(number[:17]))
+    return [
+        household_no,
+        region,
+        "第1组",
+        "脱贫户",
+        "因病、缺技术",
+        "否",
+        "13800000000",
+        name,
+        number,
+        relation,
+        "男" if facts.sex == "male" else "女",
+        facts.birth_date.isoformat(),
+        "布依族",
+        "初中",
+        "非在校生",
+        "健康",
+        "无",
+        "普通劳动力",
+        "6",
+        "是",
+        "是",
+        "否",
+        "否",
+    ]
+
+
+def ids(n: int, area: str = "522301") -> list[str]:
+    return [idnumber.make(area, date(1970 + i, 3, 1), 11 + 2 * i) for i in range(n)]
+
+
+def csv_bytes(
+    rows: list[list[str]], headers: list[str] = HEADERS, encoding: str = "utf-8"
+) -> bytes:
+    return (
+        demo.to_csv(ImportKind.households, rows)
+        .decode()
+        .replace(
+            ",".join(HOUSEHOLD_COLUMNS[i].header for i in range(len(HEADERS))), ",".join(headers), 1
+        )
+        .encode(encoding)
+    )
+
+
+async def run(
+    registry,
+    job_ctx,
+    content: bytes,
+    filename: str = "ledger.csv",
+    kind: str = "households",
+    role=Role.county_officer,
+    region=XINGYI,
+):
+    client = registry.as_(role, region)
+    response = await client.post(
+        "/v1/imports", files={"file": (filename, content)}, data={"kind": kind}
+    )
+    assert response.status_code == 202, response.text
+    import_id = response.json()["import_id"]
+    await import_ledger(job_ctx, import_id)
+    result = await client.get(f"/v1/imports/{import_id}")
+    assert result.status_code == 200
+    return result.json()
+
+
+def reasons(result: dict) -> dict[tuple[int, str], str]:
+    return {(r["row_no"], r["column"]): r["reason"] for r in result["rejected_rows"]}
+
+
+async def count(session, table: str) -> int:
+    return (await session.execute(text(f"SELECT count(*) FROM registry.{table}"))).scalar_one()
+
+
+async def test_valid_rows_land_and_the_same_file_again_is_unchanged(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b, c = ids(3)
+    rows = [member("H1", a), member("H1", b, "配偶"), member("H2", c, region=VILLAGE_B)]
+    first = await run(registry, job_ctx, csv_bytes(rows))
+    assert first["status"] == "done"
+    assert (first["rows_read"], first["accepted"], first["rejected"], first["unchanged"]) == (
+        3,
+        3,
+        0,
+        0,
+    )
+    assert await count(session, "households") == 2
+    assert await count(session, "members") == 3
+    events_before = await count(session, "change_events")
+    assert events_before == 5
+    again = await run(registry, job_ctx, csv_bytes(rows))
+    assert (again["accepted"], again["unchanged"]) == (0, 3)
+    assert await count(session, "change_events") == events_before
+    # A changed cell updates just that member.
+    rows[1][15] = "长期慢性病"
+    third = await run(registry, job_ctx, csv_bytes(rows))
+    assert (third["accepted"], third["unchanged"]) == (1, 2)
+    health = (
+        await session.execute(
+            text("SELECT health FROM registry.members WHERE id_number = :n"), {"n": b}
+        )
+    ).scalar_one()
+    assert health == "chronic"
+
+
+async def test_bad_rows_are_reported_and_their_households_rejected_whole(
+    registry, job_ctx, villages, session
+) -> None:
+    good = ids(12)
+    bad_checksum = good[1][:-1] + ("0" if good[1][-1] != "0" else "1")
+    rows = [
+        member("OK", good[0]),  # row 2: lands
+        member("CHK", good[2]),  # row 3
+        member("CHK", bad_checksum, "配偶"),  # row 4: wrong check character
+        member("DUP1", good[3]),  # row 5
+        member("DUP2", good[3]),  # row 6: the same ID twice in the file
+        member("UNK", good[4], region="522301100999"),  # row 7: unknown village
+        member("CTY", good[5], region=XINGYI),  # row 8: a county code as village
+        member("TWN", good[6], region=XINGYI_TOWNSHIP),  # row 9: a township
+        member("OUT", good[7], region=PUAN_VILLAGE),  # row 10: outside a Xingyi officer's scope
+        member("NOHEAD", good[8], "子女"),  # row 11: no head
+        member("TWOHEADS", good[9]),  # row 12
+        member("TWOHEADS", good[10]),  # row 13: a second head
+    ]
+    result = await run(registry, job_ctx, csv_bytes(rows))
+    assert result["status"] == "done"
+    assert (result["rows_read"], result["accepted"], result["rejected"]) == (12, 1, 11)
+    why = reasons(result)
+    assert "check character" in why[(4, "证件号码")]
+    assert why[(3, "户编号")].startswith("household CHK is rejected whole")
+    assert "more than once in the file" in why[(5, "证件号码")]
+    assert "more than once in the file" in why[(6, "证件号码")]
+    assert why[(7, "行政区划代码")] == "unknown region code 522301100999"
+    assert why[(8, "行政区划代码")] == f"{XINGYI} is a county, not a village"
+    assert why[(9, "行政区划代码")] == f"{XINGYI_TOWNSHIP} is a township, not a village"
+    assert why[(10, "行政区划代码")] == f"{PUAN_VILLAGE} is outside your region"
+    assert "0 heads" in why[(11, "与户主关系")]
+    assert "2 heads" in why[(12, "与户主关系")]
+    assert await count(session, "households") == 1
+    assert await count(session, "members") == 1
+
+
+async def test_an_id_already_registered_elsewhere_is_rejected_and_old_data_stays(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b = ids(2)
+    await run(registry, job_ctx, csv_bytes([member("H1", a)]))
+    result = await run(registry, job_ctx, csv_bytes([member("H9", b), member("H9", a, "配偶")]))
+    assert result["rejected"] == 2
+    assert reasons(result)[(3, "证件号码")] == "the ID number is already registered in household H1"
+    assert await count(session, "households") == 1
+
+
+async def test_field_rules_sex_birth_and_enums(registry, job_ctx, villages) -> None:
+    a, b, c = ids(3)
+    wrong_sex = member("S", a)
+    wrong_sex[10] = "女"
+    wrong_birth = member("B", b)
+    wrong_birth[11] = "1999-01-01"
+    wrong_enum = member("E", c)
+    wrong_enum[3] = "贫困户"
+    wrong_enum[18] = "13"
+    result = await run(registry, job_ctx, csv_bytes([wrong_sex, wrong_birth, wrong_enum]))
+    why = reasons(result)
+    assert why[(2, "性别")] == "does not agree with the ID number"
+    assert why[(3, "出生日期")] == "does not agree with the ID number"
+    assert "not one of 脱贫户/监测户/一般农户" in why[(4, "户类型")]
+    assert "0 to 12" in why[(4, "务工时间(月)")]
+
+
+async def test_gbk_csv_and_bracketed_headers_are_accepted(registry, job_ctx, villages) -> None:
+    (a,) = ids(1)
+    headers = [h if h != "户类型" else "户类型(脱贫户/监测户/一般农户)" for h in HEADERS]
+    result = await run(registry, job_ctx, csv_bytes([member("G1", a)], headers, "gbk"))
+    assert (result["status"], result["accepted"]) == ("done", 1)
+
+
+def xlsx_bytes(headers: list[str], rows: list[list[str]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def test_xlsx_loads_and_missing_headers_fail_the_whole_import(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b = ids(2)
+    ok = await run(registry, job_ctx, xlsx_bytes(HEADERS, [member("X1", a)]), "ledger.xlsx")
+    assert (ok["status"], ok["accepted"]) == ("done", 1)
+    cut = [h for h in HEADERS if h not in ("证件号码", "户类型")]
+    rows = [[v for h, v in zip(HEADERS, member("X2", b), strict=True) if h in cut]]
+    failed = await run(registry, job_ctx, xlsx_bytes(cut, rows), "ledger.xlsx")
+    assert failed["status"] == "failed"
+    assert failed["error"] == "the file lacks the required headers: 户类型, 证件号码"
+    assert failed["rows_read"] == 0
+    assert await count(session, "households") == 1
+
+
+async def test_truncated_files_fail_clearly_and_write_nothing(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b = ids(2)
+    book = xlsx_bytes(HEADERS, [member("T1", a), member("T2", b)])
+    failed = await run(registry, job_ctx, book[: len(book) // 2], "ledger.xlsx")
+    assert failed["status"] == "failed"
+    assert "truncated or damaged" in failed["error"]
+    content = csv_bytes([member("T1", a), member("T2", b)])
+    failed = await run(registry, job_ctx, content[:-60])
+    assert failed["status"] == "failed"
+    assert "truncated" in failed["error"]
+    assert await count(session, "households") == 0
+    assert zipfile.is_zipfile(io.BytesIO(book))
+
+
+async def test_economics_rows_compute_per_capita_and_reject_bad_values(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b = ids(2)
+    await run(registry, job_ctx, csv_bytes([member("E1", a), member("E1", b, "配偶")]))
+    content = demo.to_csv(
+        ImportKind.economics,
+        [
+            ["E1", "2024", "10000.50", "2000", "0", "1000", "3000", "0", "0", "0.01"],
+            ["E1", "2023", "-5", "0", "0", "0", "0", "0", "0", "0"],
+            ["E1", str(date.today().year + 1), "1", "0", "0", "0", "0", "0", "0", "0"],
+            ["NOPE", "2024", "1", "0", "0", "0", "0", "0", "0", "0"],
+        ],
+    )
+    result = await run(registry, job_ctx, content, kind="economics")
+    assert (result["accepted"], result["rejected"]) == (1, 3)
+    why = reasons(result)
+    assert why[(3, "工资性收入")] == "may not be negative"
+    assert "not in the future" in why[(4, "年度")]
+    assert why[(5, "户编号")] == "no household NOPE in your region"
+    row = (
+        await session.execute(
+            text(
+                "SELECT net_income, rigid_expenses, resident_members, per_capita_net_income "
+                "FROM registry.household_economics"
+            )
+        )
+    ).one()
+    # (13000.50 - 3000.01) / 2 = 5000.245, half-up to the fen
+    assert [str(v) for v in row] == ["13000.50", "3000.01", "2", "5000.25"]
+    again = await run(registry, job_ctx, content, kind="economics")
+    assert (again["accepted"], again["unchanged"]) == (0, 1)
+
+
+async def test_over_limit_upload_is_413(registry, settings) -> None:
+    client = registry.as_(Role.county_officer, XINGYI)
+    big = b"x" * (settings.max_upload_bytes + 1)
+    response = await client.post(
+        "/v1/imports", files={"file": ("big.csv", big)}, data={"kind": "households"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_roles_scope_and_template(registry, job_ctx, villages) -> None:
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    response = await cadre.post(
+        "/v1/imports", files={"file": ("a.csv", b"x")}, data={"kind": "households"}
+    )
+    assert response.status_code == 403
+    (a,) = ids(1)
+    result = await run(registry, job_ctx, csv_bytes([member("S1", a)]))
+    puan = registry.as_(Role.county_officer, "522323000000")
+    assert (await puan.get(f"/v1/imports/{result['id']}")).status_code == 404
+    template = await puan.get("/v1/imports/template", params={"kind": "economics"})
+    assert template.status_code == 200
+    assert template.content.decode("utf-8-sig").strip().split(",")[:2] == ["户编号", "年度"]
+    spec = (await puan.get("/openapi.json")).json()
+    description = spec["paths"]["/v1/imports"]["post"]["description"]
+    for column in HOUSEHOLD_COLUMNS:
+        assert column.header in description
