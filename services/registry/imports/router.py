@@ -1,13 +1,14 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from services.registry.imports import export
 from services.registry.imports import service as import_service
 from services.registry.imports.schemas import ImportAccepted, ImportRead, ImportRejectionRead
 from services.registry.imports.template import ImportKind, describe, template_csv
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, resolve_region_filter
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
 
@@ -76,3 +77,45 @@ async def get_import(
     read.rejected_rows = [ImportRejectionRead.model_validate(r) for r in rejected]
     read.rejected_rows_truncated = truncated
     return read
+
+
+@router.get(
+    "/exports/households",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            },
+            "description": "The ledger, one row per resident member",
+        },
+        **problem_responses(NotFound, Forbidden),
+    },
+    summary="Export households and members as a ledger file (streams)",
+    description=(
+        "The households import template's columns and wording, one row per resident member, "
+        "so the file imports again as unchanged. Roles below county level see masked ID "
+        "numbers; departments may not export. `region` defaults to yours."
+    ),
+)
+async def export_households(
+    request: Request,
+    principal: CurrentPrincipal,
+    region: Annotated[str | None, Query(description="A region code inside yours")] = None,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv | xlsx")] = "csv",
+) -> StreamingResponse:
+    principal.ensure_role(*export.EXPORT_ROLES)
+    prefix = resolve_region_filter(principal, region)
+    session_maker = request.app.state.session_maker
+    if format == "xlsx":
+        return StreamingResponse(
+            export.stream_xlsx(session_maker, principal, prefix),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": 'attachment; filename="households.xlsx"'},
+        )
+    return StreamingResponse(
+        export.stream_csv(session_maker, principal, prefix),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="households.csv"'},
+    )

@@ -1,0 +1,137 @@
+"""Ledger export (台账导出): the households template's columns, one row per resident member,
+so an exported file imports again as unchanged. CSV streams straight out of ``COPY TO``;
+XLSX is written row by row (openpyxl write-only) from a server-side cursor."""
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.registry.imports import template as t
+from shared.auth import Principal, Role
+
+EXPORT_ROLES = (
+    Role.province_admin,
+    Role.county_officer,
+    Role.township_officer,
+    Role.village_cadre,
+    Role.auditor,
+    Role.service,
+)
+CHUNK = 64 * 1024
+
+
+def _case(column: str, labels: dict[Any, str]) -> str:
+    def lit(v: Any) -> str:
+        return str(v) if isinstance(v, int | bool) else f"'{v}'"
+
+    whens = " ".join(f"WHEN {lit(k)} THEN '{v}'" for k, v in labels.items())
+    return f"CASE {column} {whens} END"
+
+
+def export_query(full_id_numbers: bool) -> str:
+    id_number = (
+        "m.id_number"
+        if full_id_numbers
+        else "left(m.id_number, 4) || '**********' || right(m.id_number, 4)"
+    )
+    yes_no = t.YES_NO_LABELS
+    values = [
+        "h.household_no",
+        "h.region_code",
+        "h.address",
+        _case("h.category", t.CATEGORY_LABELS),
+        "coalesce((SELECT string_agg(c, '、' ORDER BY n) FROM "
+        "jsonb_array_elements_text(h.poverty_causes) WITH ORDINALITY AS x(c, n)), '')",
+        _case("h.relocated", yes_no),
+        "coalesce(h.phone, '')",
+        "m.name",
+        id_number,
+        _case("m.relation", t.RELATION_LABELS),
+        _case("m.sex", t.SEX_LABELS),
+        "to_char(m.birth_date, 'YYYY-MM-DD')",
+        "m.ethnicity",
+        "coalesce(m.education, '')",
+        f"CASE WHEN NOT m.in_school THEN '{t.NOT_IN_SCHOOL}' "
+        f"ELSE coalesce(m.schooling_stage, '{t.IN_SCHOOL_UNKNOWN_STAGE}') END",
+        _case("m.health", t.HEALTH_LABELS),
+        _case("m.disability_grade", t.DISABILITY_LABELS),
+        _case("m.labour_capacity", t.LABOUR_LABELS),
+        "m.migrant_work_months::text",
+        _case("m.medical_insurance", yes_no),
+        _case("m.pension_insurance", yes_no),
+        _case("m.dibao", yes_no),
+        _case("m.tekun", yes_no),
+    ]
+    columns = ",\n ".join(
+        f'{v} AS "{c.header}"' for v, c in zip(values, t.HOUSEHOLD_COLUMNS, strict=True)
+    )
+    return f"""SELECT {columns}
+  FROM registry.households h
+  JOIN registry.members m ON m.household_id = h.id AND m.departed_on IS NULL
+ WHERE h.region_code LIKE $1
+ ORDER BY h.household_no, m.relation <> 'head', m.created_at, m.id_number"""
+
+
+async def _driver(session: AsyncSession) -> Any:
+    conn = await session.connection()
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def stream_csv(
+    session_maker: async_sessionmaker[AsyncSession], principal: Principal, prefix: str
+) -> AsyncIterator[bytes]:
+    """``COPY (query) TO STDOUT`` chunks, passed on as they arrive (bounded queue: a slow
+    client slows the copy instead of filling memory)."""
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+
+    async def produce() -> None:
+        try:
+            async with session_maker() as session:
+                driver = await _driver(session)
+
+                async def sink(chunk: bytes) -> None:
+                    await queue.put(bytes(chunk))
+
+                await driver.copy_from_query(
+                    export_query(principal.sees_full_id_numbers),
+                    prefix + "%",
+                    output=sink,
+                    format="csv",
+                    header=True,
+                )
+        finally:
+            await queue.put(None)
+
+    task = asyncio.create_task(produce())
+    try:
+        yield "\ufeff".encode()
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+        await task  # surface a failed copy
+    finally:
+        if not task.done():
+            task.cancel()
+
+
+async def stream_xlsx(
+    session_maker: async_sessionmaker[AsyncSession], principal: Principal, prefix: str
+) -> AsyncIterator[bytes]:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("households")
+    sheet.append([c.header for c in t.HOUSEHOLD_COLUMNS])
+    async with session_maker() as session:
+        driver = await _driver(session)
+        async with driver.transaction():
+            cursor = driver.cursor(export_query(principal.sees_full_id_numbers), prefix + "%")
+            async for record in cursor:
+                sheet.append(list(record))
+    with tempfile.TemporaryFile() as out:
+        await asyncio.to_thread(book.save, out)
+        out.seek(0)
+        while chunk := out.read(CHUNK):
+            yield chunk
