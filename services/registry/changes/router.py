@@ -1,12 +1,15 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from services.registry.changes import service as change_service
-from services.registry.changes.schemas import ChangePage
+from services.registry.changes import sync as sync_service
+from services.registry.changes.schemas import ChangePage, SyncBatch, SyncResult
+from services.registry.deps import Idem
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.errors import Forbidden, ValidationFailed, problem_responses
+from shared.errors import Conflict, Forbidden, ValidationFailed, problem_responses
 
 router = APIRouter(tags=["sync"])
 
@@ -32,3 +35,28 @@ async def list_changes(
     limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
 ) -> ChangePage:
     return await change_service.list_changes(session, principal, after, limit)
+
+
+@router.post(
+    "/sync/households",
+    response_model=SyncResult,
+    responses=problem_responses(Forbidden, ValidationFailed, Conflict),
+    summary="Partner sync: upsert up to 1000 households keyed by one system's ids",
+    description=(
+        "Each item is one household with its members, keyed by `external_id` in `system`. A "
+        "household the system has not sent before is created (its `household_no` defaults to "
+        "`{system}:{external_id}`), a known one updated, an identical one left alone; each "
+        "item answers `created`, `updated`, `unchanged` or `rejected` with the reason (bad "
+        "ID number, an ID registered to another household, a region that is not a village in "
+        "your region, not exactly one head). Rejected items change nothing; the others land. "
+        "Send an `Idempotency-Key` to retry safely. Roles: department, service, "
+        "county_officer, province_admin."
+    ),
+)
+async def sync_households(
+    batch: SyncBatch, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+) -> JSONResponse:
+    principal.ensure_role(*sync_service.SYNC_ROLES)
+    return await idem.run(
+        lambda: sync_service.sync_households(session, principal, batch), status_code=200
+    )

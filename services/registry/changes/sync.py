@@ -1,0 +1,163 @@
+"""Partner sync (部门数据同步): a batch of households keyed by one partner system's ids, loaded
+through the same set-based pipeline as ledger imports, answered per item."""
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.changes.schemas import SyncBatch, SyncItemResult, SyncResult
+from services.registry.imports import pipeline
+from shared import idnumber
+from shared.auth import Principal, Role
+
+SYNC_ROLES = (Role.department, Role.service, Role.county_officer, Role.province_admin)
+
+# The pipeline names ledger columns; a partner reads field names.
+_FIELDS = {
+    "户编号": "household_no",
+    "行政区划代码": "region_code",
+    "证件号码": "id_number",
+    "与户主关系": "relation",
+    "性别": "sex",
+    "出生日期": "birth_date",
+}
+_HOUSEHOLD_LEVEL = {"户编号", "行政区划代码"}
+
+
+async def _known(session: AsyncSession, system: str, external_ids: list[str]) -> dict[str, str]:
+    rows = await session.execute(
+        text(
+            """
+            SELECT x.external_id, h.household_no
+              FROM registry.household_external_ids x
+              JOIN registry.households h ON h.id = x.household_id
+             WHERE x.system = :system AND x.external_id = ANY(:ids)
+            """
+        ),
+        {"system": system, "ids": external_ids},
+    )
+    return {r.external_id: r.household_no for r in rows}
+
+
+async def _household_ids(session: AsyncSession, numbers: list[str]) -> dict[str, Any]:
+    rows = await session.execute(
+        text("SELECT household_no, id FROM registry.households WHERE household_no = ANY(:n)"),
+        {"n": numbers},
+    )
+    return {r.household_no: r.id for r in rows}
+
+
+async def sync_households(
+    session: AsyncSession, principal: Principal, batch: SyncBatch
+) -> SyncResult:
+    principal.ensure_role(*SYNC_ROLES)
+    today = date.today()
+    external_ids = [item.external_id for item in batch.items]
+    known = await _known(session, batch.system, external_ids)
+    repeated = {e for e, n in Counter(external_ids).items() if n > 1}
+    records: list[tuple[Any, ...]] = []
+    errors: list[tuple[int, list[tuple[str, str]]]] = []
+    row_owner: dict[int, tuple[int, int | None]] = {}  # row_no -> (item, member)
+    numbers: list[str | None] = []
+    item_errors: dict[int, list[str]] = {}
+    row_no = 0
+    for i, item in enumerate(batch.items):
+        if item.external_id in repeated:
+            item_errors.setdefault(i, []).append("external_id appears more than once in the batch")
+            numbers.append(None)
+            continue
+        household_no = (
+            known.get(item.external_id)
+            or item.household_no
+            or (f"{batch.system}:{item.external_id}"[:40])
+        )
+        numbers.append(household_no)
+        for j, m in enumerate(item.members):
+            row_no += 1
+            row_owner[row_no] = (i, j)
+            errs: list[tuple[str, str]] = []
+            number = idnumber.normalize(m.id_number)
+            sex, born = m.sex, m.birth_date
+            try:
+                facts = idnumber.parse(number, today=today)
+                if sex and sex != facts.sex:
+                    errs.append(("性别", "does not agree with the ID number"))
+                if born and born != facts.birth_date:
+                    errs.append(("出生日期", "does not agree with the ID number"))
+                sex, born = sex or facts.sex, born or facts.birth_date
+            except idnumber.InvalidIdNumber as exc:
+                errs.append(("证件号码", str(exc)))
+            records.append(
+                (
+                    row_no,
+                    household_no,
+                    item.region_code,
+                    item.address,
+                    item.category.value,
+                    item.poverty_causes,
+                    item.relocated,
+                    item.phone,
+                    m.name,
+                    number,
+                    m.relation,
+                    sex,
+                    born,
+                    m.ethnicity,
+                    m.education,
+                    m.in_school,
+                    m.schooling_stage if m.in_school else None,
+                    m.health,
+                    m.disability_grade,
+                    m.labour_capacity,
+                    m.migrant_work_months,
+                    m.medical_insurance,
+                    m.pension_insurance,
+                    m.dibao,
+                    m.tekun,
+                    batch.system,
+                    item.external_id,
+                    bool(errs),
+                )
+            )
+            if errs:
+                errors.append((row_no, errs))
+    outcome = await pipeline.load_households(
+        session, principal, records, errors, per_household=True
+    )
+    for row, column, reason in outcome.rejections:
+        i, j = row_owner[row]
+        if column == "户编号" and reason.endswith("another of its rows has errors"):
+            continue
+        field = _FIELDS.get(column, column)
+        where = field if column in _HOUSEHOLD_LEVEL else f"members[{j}].{field}"
+        item_errors.setdefault(i, []).append(f"{where}: {reason}")
+    ids = await _household_ids(session, [n for n in numbers if n])
+    results = []
+    for i, item in enumerate(batch.items):
+        number = numbers[i]
+        status = (
+            "rejected" if i in item_errors else outcome.households.get(number or "", "rejected")
+        )
+        reason = "; ".join(dict.fromkeys(item_errors.get(i, []))) or (
+            f"household {number} has errors in another item of this batch"
+        )
+        results.append(
+            SyncItemResult(
+                external_id=item.external_id,
+                household_id=ids.get(number) if status != "rejected" else None,
+                status=status,
+                reason=reason if status == "rejected" else None,
+            )
+        )
+    counts = Counter(r.status for r in results)
+    return SyncResult(
+        system=batch.system,
+        created=counts["created"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        rejected=counts["rejected"],
+        items=results,
+    )

@@ -1,0 +1,110 @@
+"""Partner sync: set-based upsert keyed by one system's ids, answered per item."""
+
+from datetime import date
+
+from sqlalchemy import text
+
+from shared import idnumber
+from shared.auth import Role
+from tests.conftest import PUAN_VILLAGE, VILLAGE_A, VILLAGE_B, XINGYI
+
+
+def number(i: int) -> str:
+    return idnumber.make("522301", date(1960 + i, 6, 15), 21 + 2 * i)
+
+
+def item(external_id: str, *numbers: str, region: str = VILLAGE_A, **extra) -> dict:
+    members = [
+        {"name": f"成员{k}", "id_number": n, "relation": "head" if k == 0 else "child"}
+        for k, n in enumerate(numbers)
+    ]
+    return {
+        "external_id": external_id,
+        "region_code": region,
+        "category": "poverty_alleviated",
+        "members": members,
+        **extra,
+    }
+
+
+async def test_sync_creates_updates_and_reports_unchanged_and_rejected(
+    registry, villages, session
+) -> None:
+    department = registry.as_(Role.department, XINGYI)
+    batch = {
+        "system": "civil_affairs",
+        "items": [
+            item("CA-1", number(1), number(2)),
+            item("CA-2", number(3), region=VILLAGE_B),
+            item("CA-3", number(4)[:-1] + ("0" if number(4)[-1] != "0" else "1")),
+            item("CA-4", number(5), region=PUAN_VILLAGE),
+            item("CA-5", number(6), number(1)),
+        ],
+    }
+    first = await department.post("/v1/sync/households", json=batch)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    statuses = {i["external_id"]: i["status"] for i in body["items"]}
+    assert statuses == {
+        "CA-1": "rejected",  # its member number(1) is also in CA-5: the file duplicate rule
+        "CA-2": "created",
+        "CA-3": "rejected",
+        "CA-4": "rejected",
+        "CA-5": "rejected",
+    }
+    reasons = {i["external_id"]: i["reason"] for i in body["items"]}
+    assert "members[0].id_number: check character" in reasons["CA-3"]
+    assert reasons["CA-4"] == f"region_code: {PUAN_VILLAGE} is outside your region"
+    assert "more than once" in reasons["CA-5"]
+    assert body["created"] == 1
+    assert body["rejected"] == 4
+
+    batch["items"] = [item("CA-1", number(1), number(2)), item("CA-2", number(3), region=VILLAGE_B)]
+    second = (await department.post("/v1/sync/households", json=batch)).json()
+    assert [i["status"] for i in second["items"]] == ["created", "unchanged"]
+    household_no = (
+        await session.execute(
+            text(
+                "SELECT household_no, external_ids FROM registry.households h "
+                "JOIN registry.household_external_ids x ON x.household_id = h.id "
+                "WHERE x.external_id = 'CA-1'"
+            )
+        )
+    ).one()
+    assert household_no[0] == "civil_affairs:CA-1"
+    assert household_no[1] == {"civil_affairs": "CA-1"}
+
+    batch["items"] = [item("CA-1", number(1), number(2), address="新地址")]
+    third = (await department.post("/v1/sync/households", json=batch)).json()
+    assert third["items"][0]["status"] == "updated"
+    assert third["items"][0]["household_id"] == second["items"][0]["household_id"]
+    events = (
+        await session.execute(
+            text(
+                "SELECT op, count(*) FROM registry.change_events WHERE entity = 'household' GROUP BY op"
+            )
+        )
+    ).all()
+    assert dict(events) == {"create": 2, "update": 1}
+    audit = (
+        await session.execute(
+            text("SELECT count(*) FROM registry.audit_log WHERE actor = :a"),
+            {"a": f"department@{XINGYI}"},
+        )
+    ).scalar_one()
+    assert audit == 2 + 3 + 1  # households created, members created, one household updated
+
+
+async def test_sync_is_idempotent_with_a_key_and_limits_the_batch(registry, villages) -> None:
+    service = registry.as_(Role.service, "520000000000")
+    batch = {"system": "medical", "items": [item("M-1", number(7))]}
+    headers = {"Idempotency-Key": "sync-1"}
+    first = await service.post("/v1/sync/households", json=batch, headers=headers)
+    again = await service.post("/v1/sync/households", json=batch, headers=headers)
+    assert first.json() == again.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert first.json()["created"] == 1
+    too_many = {"system": "medical", "items": [item(f"M-{i}", number(1)) for i in range(1001)]}
+    assert (await service.post("/v1/sync/households", json=too_many)).status_code in (413, 422)
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    assert (await cadre.post("/v1/sync/households", json=batch)).status_code == 403
