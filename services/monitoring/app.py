@@ -2,10 +2,16 @@
 
 from fastapi import FastAPI
 
+from services.monitoring.policy.router import router as policy_router
 from shared.app import create_service_app
 from shared.settings import Settings
 
-TAGS: list[dict[str, str]] = []
+TAGS: list[dict[str, str]] = [
+    {
+        "name": "policy",
+        "description": "Monitoring line and rule figures per region and year (监测标准).",
+    },
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -13,7 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="monitoring",
         title="Povguard monitoring",
         description="Early warning (防止返贫动态监测): policy, department signals, self-declarations, scans, alerts and the monitored-household case procedure.",
-        routers=[],
+        routers=[policy_router],
         tags=TAGS,
         settings=settings,
     )

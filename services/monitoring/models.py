@@ -1,5 +1,36 @@
 """Every monitoring table, imported in one place for Alembic and the tests."""
 
+from services.monitoring.alerts.models import Alert, Scan, ScanCounty
+from services.monitoring.cases.models import CaseEvent, MonitoringCase
 from services.monitoring.database import AuditLog, Base, IdempotencyKey
+from services.monitoring.declarations.models import Declaration
+from services.monitoring.policy.models import MonitoringPolicy
+from services.monitoring.projection.models import (
+    FeedCursor,
+    WatchedEconomics,
+    WatchedGuarantee,
+    WatchedHousehold,
+    WatchedMeasure,
+    WatchedMember,
+)
+from services.monitoring.signals.models import Signal
 
-__all__ = ["AuditLog", "Base", "IdempotencyKey"]
+__all__ = [
+    "Alert",
+    "AuditLog",
+    "Base",
+    "CaseEvent",
+    "Declaration",
+    "FeedCursor",
+    "IdempotencyKey",
+    "MonitoringCase",
+    "MonitoringPolicy",
+    "Scan",
+    "ScanCounty",
+    "Signal",
+    "WatchedEconomics",
+    "WatchedGuarantee",
+    "WatchedHousehold",
+    "WatchedMeasure",
+    "WatchedMember",
+]
