@@ -2,10 +2,19 @@
 
 from fastapi import FastAPI
 
+from services.funds.funding.router import router as funding_router
 from shared.app import create_service_app
 from shared.settings import Settings
 
-TAGS: list[dict[str, str]] = []
+TAGS = [
+    {"name": "funds", "description": "Funds and their allocation chain (衔接资金)."},
+    {"name": "projects", "description": "The project library (项目库) and its lifecycle."},
+    {"name": "notices", "description": "Public notices (公告公示)."},
+    {"name": "payments", "description": "Append-only payments; corrections are reversals."},
+    {"name": "assets", "description": "Assets formed by projects (扶贫项目资产)."},
+    {"name": "reports", "description": "Fund reports, traces and the asset ledger."},
+    {"name": "compliance", "description": "Compliance findings (idle funds, stalled projects)."},
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -13,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="funds",
         title="Povguard funds",
         description="Linking funds (衔接资金) from source to payment, the project library (项目库), and the assets projects formed (扶贫项目资产).",
-        routers=[],
+        routers=[funding_router],
         tags=TAGS,
         settings=settings,
     )

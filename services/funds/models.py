@@ -1,5 +1,36 @@
 """Every funds table, imported in one place for Alembic and the tests."""
 
+from services.funds.assets.models import Asset, AssetIncome, Distribution, DistributionShare
+from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.database import AuditLog, Base, IdempotencyKey
+from services.funds.funding.models import Allocation, Fund
+from services.funds.policy.models import FundsPolicy
+from services.funds.projects.models import (
+    Notice,
+    Payment,
+    Project,
+    ProjectBeneficiary,
+    ProjectEvent,
+    ProjectFund,
+)
 
-__all__ = ["AuditLog", "Base", "IdempotencyKey"]
+__all__ = [
+    "Allocation",
+    "Asset",
+    "AssetIncome",
+    "AuditLog",
+    "Base",
+    "ComplianceScan",
+    "Distribution",
+    "DistributionShare",
+    "Finding",
+    "Fund",
+    "FundsPolicy",
+    "IdempotencyKey",
+    "Notice",
+    "Payment",
+    "Project",
+    "ProjectBeneficiary",
+    "ProjectEvent",
+    "ProjectFund",
+]

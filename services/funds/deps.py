@@ -1,0 +1,42 @@
+"""Dependencies and scope helpers the funds routers share."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.funds.database import IdempotencyKey
+from shared import regions
+from shared.auth import Principal, current_principal
+from shared.db import get_session
+from shared.errors import NotFound
+from shared.idempotency import Idempotency, idempotency_dependency
+from shared.registry_client import RegistryClient
+
+Idem = Annotated[
+    Idempotency, Depends(idempotency_dependency(IdempotencyKey, get_session, current_principal))
+]
+
+
+def get_registry(request: Request) -> RegistryClient:
+    """The registry API client (funds never reads registry tables)."""
+    client = getattr(request.app.state, "registry", None)
+    if client is None:
+        client = RegistryClient(request.app.state.http, request.app.state.settings)
+        request.app.state.registry = client
+    return client
+
+
+Registry = Annotated[RegistryClient, Depends(get_registry)]
+
+
+def sees(principal: Principal, region_code: str) -> bool:
+    """A caller sees what lies in their region, and what a region above them holds (a
+    provincial fund, their county's projects): those are published to them anyway."""
+    return principal.covers(region_code) or principal.region_code.startswith(
+        regions.prefix_of(region_code)
+    )
+
+
+def ensure_sees(principal: Principal, region_code: str, what: str) -> None:
+    if not sees(principal, region_code):
+        raise NotFound(f"{what} not found")

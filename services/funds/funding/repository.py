@@ -1,0 +1,59 @@
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import func, select
+
+from services.funds.funding.models import Allocation, Fund
+from services.funds.projects.models import Payment
+from shared.db import RepositoryBase
+
+ZERO = Decimal("0.00")
+
+
+class FundRepository(RepositoryBase[Fund]):
+    model = Fund
+
+    async def by_document_no(self, document_no: str) -> Fund | None:
+        stmt = select(Fund).where(Fund.document_no == document_no)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def paid(self, fund_id: UUID) -> Decimal:
+        stmt = select(func.coalesce(func.sum(Payment.amount), ZERO)).where(
+            Payment.fund_id == fund_id
+        )
+        return (await self.session.execute(stmt)).scalar_one()
+
+
+class AllocationRepository(RepositoryBase[Allocation]):
+    model = Allocation
+
+    async def received(self, fund_id: UUID, region_code: str) -> Decimal:
+        """What ``region_code`` received of this fund."""
+        stmt = select(func.coalesce(func.sum(Allocation.amount), ZERO)).where(
+            Allocation.fund_id == fund_id, Allocation.region_code == region_code
+        )
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def passed_on(self, fund_id: UUID, region_code: str) -> Decimal:
+        """What ``region_code`` allocated onward of this fund."""
+        stmt = select(func.coalesce(func.sum(Allocation.amount), ZERO)).where(
+            Allocation.fund_id == fund_id, Allocation.from_region_code == region_code
+        )
+        return (await self.session.execute(stmt)).scalar_one()
+
+    def in_fund(self, fund_id: UUID, prefix: str):
+        """A fund's allocations that touch the caller's region (sent or received there)."""
+        return select(Allocation).where(
+            Allocation.fund_id == fund_id,
+            (Allocation.region_code.startswith(prefix, autoescape=True))
+            | (Allocation.from_region_code.startswith(prefix, autoescape=True)),
+        )
+
+    def received_in(self, prefix: str, fund_id: UUID | None, year: int | None):
+        """Allocations received by a region or below it."""
+        stmt = select(Allocation).where(Allocation.region_code.startswith(prefix, autoescape=True))
+        if fund_id is not None:
+            stmt = stmt.where(Allocation.fund_id == fund_id)
+        if year is not None:
+            stmt = stmt.where(Allocation.fiscal_year == year)
+        return stmt

@@ -1,0 +1,94 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.funds.deps import Idem
+from services.funds.funding import service as funding_service
+from services.funds.funding.schemas import AllocationCreate, AllocationRead, FundCreate, FundRead
+from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.db import SessionDep
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page
+
+router = APIRouter(tags=["funds"])
+
+
+@router.post(
+    "/funds",
+    status_code=201,
+    response_model=FundRead,
+    responses=problem_responses(Forbidden, Conflict, ValidationFailed),
+    summary="Register a fund (衔接资金) by its document number (文号), held by your region",
+)
+async def create_fund(
+    body: FundCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+) -> JSONResponse:
+    return await idem.run(lambda: funding_service.create_fund(session, principal, body))
+
+
+@router.get(
+    "/funds/{fund_id}",
+    response_model=FundRead,
+    responses=problem_responses(NotFound),
+    summary="A fund with what was allocated and paid of it",
+)
+async def get_fund(fund_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> FundRead:
+    fund = await funding_service.get_fund(session, principal, fund_id)
+    return await funding_service.read_fund(session, fund)
+
+
+@router.get(
+    "/funds/{fund_id}/allocations",
+    response_model=Page[AllocationRead],
+    responses=problem_responses(NotFound),
+    summary="The allocation chain below a fund (your branch of it)",
+)
+async def list_fund_allocations(
+    fund_id: UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AllocationRead]:
+    rows, next_cursor = await funding_service.list_fund_allocations(
+        session, principal, fund_id, cursor, limit
+    )
+    return Page(items=[AllocationRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/allocations",
+    status_code=201,
+    response_model=AllocationRead,
+    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    summary="Allocate part of a fund to a region below; never more than the fund or than "
+    "the allocating region received",
+)
+async def create_allocation(
+    body: AllocationCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+) -> JSONResponse:
+    return await idem.run(lambda: funding_service.create_allocation(session, principal, body))
+
+
+@router.get(
+    "/allocations",
+    response_model=Page[AllocationRead],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Allocations received by a region or below it (the chain upwards: which funds)",
+)
+async def list_allocations(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    fund_id: UUID | None = None,
+    year: int | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AllocationRead]:
+    prefix = resolve_region_filter(principal, region)
+    rows, next_cursor = await funding_service.list_allocations(
+        session, principal, prefix, fund_id, year, cursor, limit
+    )
+    return Page(items=[AllocationRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -1,0 +1,74 @@
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.funds.types import PositiveMoney
+from shared.money import Money
+
+
+class FundSource(StrEnum):
+    """Where linking money comes from (domain.md section 5)."""
+
+    central = "central"  # 中央衔接资金
+    provincial = "provincial"
+    city = "city"
+    county = "county"
+    east_west = "east_west"  # 东西部协作
+    donation = "donation"  # 社会捐赠
+    financial = "financial"  # 金融 (loans)
+
+
+class FundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: FundSource
+    fiscal_year: int = Field(ge=2000, le=2100)
+    amount: PositiveMoney
+    document_no: str = Field(min_length=1, max_length=100, description="文号")
+
+
+class FundRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    region_code: str = Field(description="The region that holds the fund (its issuer).")
+    source: FundSource
+    fiscal_year: int
+    amount: Money
+    document_no: str
+    allocated: Money = Field(description="Allocated by the holding region to regions below.")
+    unallocated: Money
+    paid: Money = Field(description="Paid out of this fund by projects (net of reversals).")
+    version: int
+    created_at: datetime
+
+
+class AllocationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fund_id: UUID
+    region_code: str = Field(pattern=r"^\d{12}$", description="The receiving region.")
+    amount: PositiveMoney
+    purpose: str = Field(default="", max_length=300)
+    from_region_code: str | None = Field(
+        default=None,
+        pattern=r"^\d{12}$",
+        description="The allocating region (default: the fund's). It may pass on only what it "
+        "received of this fund.",
+    )
+
+
+class AllocationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    fund_id: UUID
+    from_region_code: str
+    region_code: str
+    amount: Money
+    purpose: str
+    fiscal_year: int
+    source: FundSource
+    created_at: datetime

@@ -1,0 +1,159 @@
+"""Funds (衔接资金) and their allocation down the chain (province -> city -> county ...).
+
+Invariants, kept under concurrency by locking the fund row (``SELECT ... FOR UPDATE``) for
+every allocation of that fund, so two allocations of one fund never both pass the check:
+- the holding region allocates at most the fund's amount;
+- any other region allocates onward at most what it received of the fund.
+"""
+
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.database import audit
+from services.funds.deps import ensure_sees
+from services.funds.funding.models import Allocation, Fund
+from services.funds.funding.repository import AllocationRepository, FundRepository
+from services.funds.funding.schemas import AllocationCreate, AllocationRead, FundCreate, FundRead
+from shared import regions
+from shared.auth import Principal, Role
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.money import format_amount
+from shared.pagination import paginate
+
+FUND_WRITERS = (Role.province_admin, Role.county_officer)
+
+
+async def read_fund(session: AsyncSession, fund: Fund) -> FundRead:
+    allocations = AllocationRepository(session)
+    allocated = await allocations.passed_on(fund.id, fund.region_code)
+    return FundRead(
+        id=fund.id,
+        region_code=fund.region_code,
+        source=fund.source,
+        fiscal_year=fund.fiscal_year,
+        amount=fund.amount,
+        document_no=fund.document_no,
+        allocated=allocated,
+        unallocated=fund.amount - allocated,
+        paid=await FundRepository(session).paid(fund.id),
+        version=fund.version,
+        created_at=fund.created_at,
+    )
+
+
+async def get_fund(
+    session: AsyncSession, principal: Principal, fund_id: UUID, *, for_update: bool = False
+) -> Fund:
+    fund = await FundRepository(session).get(fund_id, for_update=for_update)
+    if fund is None:
+        raise NotFound("fund not found")
+    ensure_sees(principal, fund.region_code, "fund")
+    return fund
+
+
+async def create_fund(session: AsyncSession, principal: Principal, body: FundCreate) -> FundRead:
+    principal.ensure_role(*FUND_WRITERS)
+    repo = FundRepository(session)
+    if await repo.by_document_no(body.document_no) is not None:
+        raise Conflict(f"a fund with document number {body.document_no} is already registered")
+    fund = repo.add(
+        Fund(
+            region_code=principal.region_code,
+            source=body.source.value,
+            fiscal_year=body.fiscal_year,
+            amount=body.amount,
+            document_no=body.document_no,
+            created_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await session.refresh(fund)
+    await audit.record(
+        session,
+        principal,
+        action="create",
+        entity="fund",
+        entity_id=fund.id,
+        region_code=fund.region_code,
+        new=body.model_dump(),
+    )
+    return await read_fund(session, fund)
+
+
+async def create_allocation(
+    session: AsyncSession, principal: Principal, body: AllocationCreate
+) -> AllocationRead:
+    principal.ensure_role(*FUND_WRITERS)
+    fund = await get_fund(session, principal, body.fund_id, for_update=True)
+    source = body.from_region_code or fund.region_code
+    if not regions.is_valid_code(body.region_code):
+        raise ValidationFailed.field("region_code", "is not a region code")
+    principal.ensure_covers(source, "region")
+    if not regions.contains(fund.region_code, source):
+        raise ValidationFailed.field(
+            "from_region_code", f"lies outside the fund's region {fund.region_code}"
+        )
+    if body.region_code == source or not regions.contains(source, body.region_code):
+        raise ValidationFailed.field(
+            "region_code", f"must lie below the allocating region {source}"
+        )
+    repo = AllocationRepository(session)
+    if source == fund.region_code:
+        available = fund.amount - await repo.passed_on(fund.id, source)
+        what = "the fund's unallocated amount"
+    else:
+        available = await repo.received(fund.id, source) - await repo.passed_on(fund.id, source)
+        what = f"what {source} received of this fund and has not passed on"
+    if body.amount > available:
+        raise Conflict(
+            f"allocation of {format_amount(body.amount)} exceeds {what} ({format_amount(available)})",
+            available=format_amount(max(available, Decimal("0.00"))),
+        )
+    allocation = repo.add(
+        Allocation(
+            fund_id=fund.id,
+            from_region_code=source,
+            region_code=body.region_code,
+            amount=body.amount,
+            purpose=body.purpose,
+            fiscal_year=fund.fiscal_year,
+            source=fund.source,
+            created_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await session.refresh(allocation)
+    await audit.record(
+        session,
+        principal,
+        action="allocate",
+        entity="allocation",
+        entity_id=allocation.id,
+        region_code=body.region_code,
+        new=body.model_dump() | {"from_region_code": source},
+    )
+    return AllocationRead.model_validate(allocation)
+
+
+async def list_fund_allocations(
+    session: AsyncSession, principal: Principal, fund_id: UUID, cursor: str | None, limit: int
+) -> tuple[list[Allocation], str | None]:
+    fund = await get_fund(session, principal, fund_id)
+    # Callers below the fund's region see only their own branch of the chain.
+    stmt = AllocationRepository(session).in_fund(fund.id, principal.region_prefix)
+    return await paginate(session, stmt, [Allocation.created_at, Allocation.id], cursor, limit)
+
+
+async def list_allocations(
+    session: AsyncSession,
+    principal: Principal,
+    prefix: str,
+    fund_id: UUID | None,
+    year: int | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Allocation], str | None]:
+    stmt = AllocationRepository(session).received_in(prefix, fund_id, year)
+    return await paginate(session, stmt, [Allocation.created_at, Allocation.id], cursor, limit)

@@ -1,0 +1,24 @@
+from decimal import Decimal
+
+from sqlalchemy import Numeric
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.funds.database import Base
+from shared.db import RegionCode
+
+
+class FundsPolicy(Base):
+    """The funds rules' figures (*policy*), per region (province, or a county override) and
+    from a year on: the row in force for year Y is the latest with ``year <= Y``."""
+
+    __tablename__ = "policies"
+
+    region_code: Mapped[str] = RegionCode(primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    notice_days: Mapped[int] = mapped_column(default=10)
+    idle_days: Mapped[int] = mapped_column(default=90)
+    stall_days: Mapped[int] = mapped_column(default=180)
+    results_notice_days: Mapped[int] = mapped_column(default=30)
+    asset_idle_days: Mapped[int] = mapped_column(default=365)
+    undistributed_days: Mapped[int] = mapped_column(default=90)
+    industry_share_min: Mapped[Decimal] = mapped_column(Numeric(5, 4))

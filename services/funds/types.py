@@ -1,0 +1,18 @@
+"""Field types the funds schemas share."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from shared.money import NonNegativeMoney
+
+
+def _positive(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise ValueError("amount must be more than zero")
+    return value
+
+
+PositiveMoney = Annotated[NonNegativeMoney, AfterValidator(_positive)]
+"""An amount above zero (funds, allocations, payments, income)."""

@@ -1,0 +1,155 @@
+"""Funds test fixtures: the funds app on the test transaction, and a registry reachable
+over HTTP (``httpx.ASGITransport``) for the households funds checks and traces.
+
+The registry's household endpoints are built by another module; so that these tests depend
+only on the published contract (api.md: ``GET /v1/households/{id}`` with ``region_code``,
+``GET /v1/households/{id}/measures`` with ``items``), ``registry_stub`` is a small in-process
+registry app serving exactly that contract, scoped by the caller's token like the real one."""
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shared.auth import Role, decode_token
+from shared.registry_client import RegistryClient
+from shared.settings import Settings
+from tests.conftest import ApiClient, wire_app
+
+GUIZHOU = "520000000000"
+QIANXINAN = "522300000000"
+XINGYI = "522301000000"
+XINGYI_TOWNSHIP = "522301100000"
+VILLAGE_A = "522301100001"
+VILLAGE_B = "522301100002"
+PUAN = "522323000000"
+PUAN_VILLAGE = "522323100001"
+
+
+class RegistryStub:
+    """Households and measures as the registry API answers them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.households: dict[UUID, dict[str, Any]] = {}
+        self.measures: dict[UUID, list[dict[str, Any]]] = {}
+        self.app = self._build()
+
+    def add_household(self, region_code: str = VILLAGE_A, household_no: str | None = None) -> UUID:
+        household_id = uuid4()
+        self.households[household_id] = {
+            "id": str(household_id),
+            "region_code": region_code,
+            "household_no": household_no or f"H{len(self.households) + 1:06d}",
+            "category": "poverty_alleviated",
+            "members": [],
+            "version": 1,
+        }
+        self.measures[household_id] = []
+        return household_id
+
+    def add_measure(self, household_id: UUID, kind: str, amount: str | None, **extra: Any) -> None:
+        self.measures[household_id].append(
+            {
+                "id": str(uuid4()),
+                "household_id": str(household_id),
+                "kind": kind,
+                "start": date(2026, 1, 1).isoformat(),
+                "end": None,
+                "amount": amount,
+                "project_id": None,
+                "responsible_cadre_id": None,
+                **extra,
+            }
+        )
+
+    def _build(self) -> FastAPI:
+        app = FastAPI()
+
+        def visible(request: Request, household_id: UUID) -> dict[str, Any] | None:
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            principal = decode_token(self.settings, token)
+            household = self.households.get(household_id)
+            if household is None or not principal.covers(household["region_code"]):
+                return None
+            return household
+
+        @app.get("/v1/households/{household_id}")
+        async def get_household(household_id: UUID, request: Request) -> JSONResponse:
+            household = visible(request, household_id)
+            if household is None:
+                return JSONResponse({"status": 404, "title": "Not found"}, status_code=404)
+            return JSONResponse(household)
+
+        @app.get("/v1/households/{household_id}/measures")
+        async def list_measures(household_id: UUID, request: Request) -> JSONResponse:
+            if visible(request, household_id) is None:
+                return JSONResponse({"status": 404, "title": "Not found"}, status_code=404)
+            return JSONResponse({"items": self.measures[household_id], "next_cursor": None})
+
+        return app
+
+
+@pytest.fixture
+def registry_stub(settings: Settings) -> RegistryStub:
+    return RegistryStub(settings)
+
+
+def registry_client_for(stub: RegistryStub, settings: Settings) -> RegistryClient:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=stub.app))
+    return RegistryClient(http, settings, base_url="http://registry")
+
+
+@pytest.fixture
+async def funds(
+    settings: Settings, session_maker: Any, queue: Any, registry_stub: RegistryStub
+) -> AsyncIterator[ApiClient]:
+    from services.funds.app import create_app
+
+    app = wire_app(create_app(settings), session_maker, queue)
+    app.state.registry = registry_client_for(registry_stub, settings)
+    async with ApiClient(app, settings) as client:
+        yield client
+    await app.state.registry.http.aclose()
+
+
+def province(funds: ApiClient) -> ApiClient:
+    return funds.as_(Role.province_admin, GUIZHOU)
+
+
+def county(funds: ApiClient, code: str = XINGYI) -> ApiClient:
+    return funds.as_(Role.county_officer, code)
+
+
+def township(funds: ApiClient, code: str = XINGYI_TOWNSHIP) -> ApiClient:
+    return funds.as_(Role.township_officer, code)
+
+
+async def make_fund(
+    client: ApiClient, amount: str = "1000000.00", source: str = "central", year: int = 2026
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/funds",
+        json={
+            "source": source,
+            "fiscal_year": year,
+            "amount": amount,
+            "document_no": f"黔财农〔{year}〕{uuid4().hex[:8]}号",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def allocate(
+    client: ApiClient, fund_id: str, region: str, amount: str, source: str | None = None
+) -> httpx.Response:
+    body: dict[str, Any] = {"fund_id": fund_id, "region_code": region, "amount": amount}
+    if source:
+        body["from_region_code"] = source
+    return await client.post("/v1/allocations", json=body)
