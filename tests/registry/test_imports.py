@@ -306,3 +306,32 @@ async def test_roles_scope_and_template(registry, job_ctx, villages) -> None:
     description = spec["paths"]["/v1/imports"]["post"]["description"]
     for column in HOUSEHOLD_COLUMNS:
         assert column.header in description
+
+
+async def test_big_files_load_in_chunks_of_whole_households(
+    registry, job_ctx, villages, session
+) -> None:
+    from services.registry.imports import service as import_service
+    from shared.auth import Principal
+
+    numbers = ids(7)
+    rows = [
+        member("C1", numbers[0]),
+        member("C2", numbers[1]),
+        member("C1", numbers[2], "配偶"),  # C1 stays whole though its rows are apart
+        member("C3", numbers[3]),
+        member("C4", numbers[4]),
+        member("C5", numbers[5]),
+        member("C6", numbers[1]),  # the ID of row 3, in another chunk
+    ]
+    officer = Principal(sub="officer", role=Role.county_officer, region_code=XINGYI)
+    async with job_ctx["session_maker"]() as s, s.begin():
+        job = await import_service.create_import(
+            s, officer, ImportKind.households, "big.csv", csv_bytes(rows), enqueue=False
+        )
+    assert await import_service.run_import(job_ctx["session_maker"], job.id, chunk_rows=2) == "done"
+    result = (await registry.as_(Role.county_officer, XINGYI).get(f"/v1/imports/{job.id}")).json()
+    assert (result["rows_read"], result["accepted"], result["rejected"]) == (7, 5, 2)
+    assert "more than once" in reasons(result)[(3, "证件号码")]
+    assert "more than once" in reasons(result)[(8, "证件号码")]
+    assert await count(session, "members") == 5

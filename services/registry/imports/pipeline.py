@@ -280,17 +280,20 @@ async def load_households(
                    version = h.version + 1, updated_at = now()
              WHERE {_distinct("h", _HH_FIELDS)} OR NOT h.external_ids @> excluded.external_ids
             RETURNING h.*, (xmax = 0) AS inserted
+        ), snap AS MATERIALIZED (
+            SELECT up.id, up.region_code, up.inserted, {HOUSEHOLD_SNAPSHOT.format(h="up")} AS data,
+                   jsonb_build_object('address', up.address, 'phone', up.phone) AS extra
+              FROM up
         ), audit AS (
             INSERT INTO registry.audit_log
                    (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
-            SELECT :actor, :role, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
-                   'household', up.id::text, up.id, up.region_code,
-                   CASE WHEN up.inserted THEN NULL
+            SELECT :actor, :role, CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
+                   'household', snap.id::text, snap.id, snap.region_code,
+                   CASE WHEN snap.inserted THEN NULL
                         ELSE {HOUSEHOLD_SNAPSHOT.format(h="old")} || jsonb_build_object(
                              'address', old.address, 'phone', old.phone) END,
-                   {HOUSEHOLD_SNAPSHOT.format(h="up")} || jsonb_build_object(
-                        'address', up.address, 'phone', up.phone)
-              FROM up LEFT JOIN old ON old.id = up.id
+                   snap.data || snap.extra
+              FROM snap LEFT JOIN old ON old.id = snap.id AND NOT snap.inserted
         ), history AS (
             INSERT INTO registry.household_category_changes
                    (household_id, region_code, from_category, to_category, reason, changed_at,
@@ -301,10 +304,9 @@ async def load_households(
         ), events AS (
             INSERT INTO registry.change_events
                    (entity, entity_id, household_id, region_code, op, data)
-            SELECT 'household', up.id::text, up.id, up.region_code,
-                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
-                   {HOUSEHOLD_SNAPSHOT.format(h="up")}
-              FROM up
+            SELECT 'household', snap.id::text, snap.id, snap.region_code,
+                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END, snap.data
+              FROM snap
         )
         INSERT INTO import_households SELECT household_no, id, inserted FROM up
         """,
@@ -332,21 +334,24 @@ async def load_households(
                SET {member_set}, version = m.version + 1, updated_at = now()
              WHERE {_distinct("m", ["region_code", *_MEMBER_FIELDS])}
             RETURNING m.*, (xmax = 0) AS inserted
+        ), snap AS MATERIALIZED (
+            SELECT up.id, up.household_id, up.region_code, up.inserted,
+                   {MEMBER_SNAPSHOT.format(m="up")} AS data
+              FROM up
         ), audit AS (
             INSERT INTO registry.audit_log
                    (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
-            SELECT :actor, :role, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
-                   'member', up.id::text, up.household_id, up.region_code,
-                   CASE WHEN up.inserted THEN NULL ELSE {MEMBER_SNAPSHOT.format(m="old")} END,
-                   {MEMBER_SNAPSHOT.format(m="up")}
-              FROM up LEFT JOIN old ON old.id = up.id
+            SELECT :actor, :role, CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
+                   'member', snap.id::text, snap.household_id, snap.region_code,
+                   CASE WHEN snap.inserted THEN NULL ELSE {MEMBER_SNAPSHOT.format(m="old")} END,
+                   snap.data
+              FROM snap LEFT JOIN old ON old.id = snap.id AND NOT snap.inserted
         ), events AS (
             INSERT INTO registry.change_events
                    (entity, entity_id, household_id, region_code, op, data)
-            SELECT 'member', up.id::text, up.household_id, up.region_code,
-                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
-                   {MEMBER_SNAPSHOT.format(m="up")}
-              FROM up
+            SELECT 'member', snap.id::text, snap.household_id, snap.region_code,
+                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END, snap.data
+              FROM snap
         )
         INSERT INTO import_members SELECT id_number FROM up
         """,

@@ -100,6 +100,7 @@ def read(kind: ImportKind, filename: str, content: bytes) -> Sheet:
         raise UnreadableFile(f"the file lacks the required headers: {', '.join(missing)}")
     order = [positions[header_key(c.header)] for c in columns]
     width = len(header)
+    identity = order == list(range(width))
     body = numbered[1:]
     if body and len(body[-1][1]) < width and file_format(filename, content) == "csv":
         raise UnreadableFile(
@@ -110,6 +111,9 @@ def read(kind: ImportKind, filename: str, content: bytes) -> Sheet:
     for number, row in body:
         if len(row) < width:
             row = row + [""] * (width - len(row))
-        rows.append([row[i] for i in order])
+        if identity:
+            rows.append(row if len(row) == width else row[:width])
+        else:
+            rows.append([row[i] for i in order])
         numbers.append(number)
     return Sheet(rows=rows, row_numbers=numbers)

@@ -2,6 +2,7 @@
 validates and loads it in chunks of whole households, one transaction per chunk, so progress
 shows while it runs and a failure leaves earlier chunks (and all older data) intact."""
 
+import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from services.registry.imports.models import ImportFile, ImportJob
 from services.registry.imports.pipeline import Outcome
 from services.registry.imports.repository import ImportRepository
 from services.registry.imports.template import ImportKind
-from shared import jobs
+from shared import idnumber, jobs
 from shared.auth import Principal, Role
 from shared.errors import NotFound, ValidationFailed
 
@@ -101,40 +102,48 @@ def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[list[A
     return records, errors
 
 
-def chunks(
-    kind: ImportKind, records: list[tuple[Any, ...]], size: int
-) -> list[list[tuple[Any, ...]]]:
-    """Batches of at most ``size`` rows that never split a household."""
-    if len(records) <= size:
-        return [records]
-    groups: dict[Any, list[tuple[Any, ...]]] = {}
-    for record in records:
-        groups.setdefault(record[1] or ("row", record[0]), []).append(record)
-    out: list[list[tuple[Any, ...]]] = [[]]
-    for group in groups.values():
-        if out[-1] and len(out[-1]) + len(group) > size:
+def chunks(sheet: reader.Sheet, size: int) -> list[reader.Sheet]:
+    """Batches of at most ``size`` rows that never split a household (rows with the same
+    first cell, 户编号, stay together)."""
+    if len(sheet.rows) <= size:
+        return [sheet]
+    groups: dict[str, list[int]] = {}
+    for i, cells in enumerate(sheet.rows):
+        groups.setdefault(cells[0] or f"\0{i}", []).append(i)
+    out: list[list[int]] = [[]]
+    for indexes in groups.values():
+        if out[-1] and len(out[-1]) + len(indexes) > size:
             out.append([])
-        out[-1].extend(group)
-    return out
+        out[-1].extend(indexes)
+    return [
+        reader.Sheet(
+            rows=[sheet.rows[i] for i in part], row_numbers=[sheet.row_numbers[i] for i in part]
+        )
+        for part in out
+    ]
 
 
-def _duplicates_across_chunks(
-    records: list[tuple[Any, ...]], errors: list[Any]
-) -> tuple[list[tuple[Any, ...]], list[Any]]:
-    """An ID number twice in a big file may fall in two chunks: mark those rows up front."""
-    seen = Counter(r[9] for r in records if r[9])
-    dup = {n for n, c in seen.items() if c > 1}
-    if not dup:
+def _repeated_ids(sheet: reader.Sheet) -> set[str]:
+    """ID numbers that occur more than once anywhere in the file (chunks are checked in SQL
+    one at a time, so a repeat across two chunks is found here)."""
+    counts = Counter(idnumber.normalize(cells[8]) for cells in sheet.rows if cells[8])
+    return {n for n, c in counts.items() if c > 1}
+
+
+def _validate_chunk(
+    kind: ImportKind, sheet: reader.Sheet, today: date, repeated: set[str]
+) -> tuple[list[Any], list[Any]]:
+    records, errors = validate(kind, sheet, today)
+    if not repeated:
         return records, errors
-    marked = []
-    for r in records:
-        if r[9] in dup:
-            errors.append(
-                (r[0], [("证件号码", "the ID number appears more than once in the file")])
+    by_row = dict(errors)
+    for i, record in enumerate(records):
+        if record[9] in repeated:
+            by_row.setdefault(record[0], []).append(
+                ("证件号码", "the ID number appears more than once in the file")
             )
-            r = (*r[:-1], True)
-        marked.append(r)
-    return marked, errors
+            records[i] = (*record[:-1], True)
+    return records, sorted(by_row.items())
 
 
 async def load(
@@ -147,6 +156,12 @@ async def load(
     if kind is ImportKind.households:
         return await pipeline.load_households(session, principal, records, errors)
     return await pipeline.load_economics(session, principal, records, errors)
+
+
+def _transient(exc: BaseException) -> bool:
+    """A lost connection or a serialization failure may succeed when the job runs again."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return isinstance(exc, OSError | ConnectionError) or sqlstate.startswith(("08", "40", "57"))
 
 
 async def run_import(
@@ -171,23 +186,37 @@ async def run_import(
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(import_id, "failed", str(exc)[:1000])
         return "failed"
-    records, errors = validate(kind, sheet, today or date.today())
-    batches = chunks(kind, records, chunk_rows)
-    if kind is ImportKind.households and len(batches) > 1:
-        records, errors = _duplicates_across_chunks(records, errors)
-        batches = chunks(kind, records, chunk_rows)
-    errors_by_row: dict[int, list[tuple[str, str]]] = {}
-    for row_no, errs in errors:
-        errors_by_row.setdefault(row_no, []).extend(errs)
-    for batch in batches:
-        batch_errors = [(r[0], errors_by_row[r[0]]) for r in batch if r[0] in errors_by_row]
+    today = today or date.today()
+    batches = chunks(sheet, chunk_rows)
+    repeated = _repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
+    # Validation of the next chunk (Python, in a thread) overlaps the load of this one
+    # (PostgreSQL, another process): the two cores work at once.
+    pending = asyncio.create_task(
+        asyncio.to_thread(_validate_chunk, kind, batches[0], today, repeated)
+    )
+    try:
+        for k in range(len(batches)):
+            records, errors = await pending
+            if k + 1 < len(batches):
+                pending = asyncio.create_task(
+                    asyncio.to_thread(_validate_chunk, kind, batches[k + 1], today, repeated)
+                )
+            async with session_maker() as session, session.begin():
+                outcome = await load(session, principal, kind, records, errors)
+                repo = ImportRepository(session)
+                await repo.save_staged_rejections(import_id, principal.region_code)
+                await repo.add_counts(
+                    import_id, outcome.rows, outcome.accepted, outcome.rejected, outcome.unchanged
+                )
+    except Exception as exc:
+        pending.cancel()
+        if _transient(exc):
+            raise  # the worker retries; chunks already loaded then count as unchanged
         async with session_maker() as session, session.begin():
-            outcome = await load(session, principal, kind, batch, batch_errors)
-            repo = ImportRepository(session)
-            await repo.save_staged_rejections(import_id, principal.region_code)
-            await repo.add_counts(
-                import_id, outcome.rows, outcome.accepted, outcome.rejected, outcome.unchanged
+            await ImportRepository(session).finish(
+                import_id, "failed", f"the import stopped: {type(exc).__name__}: {exc}"[:1000]
             )
+        raise
     async with session_maker() as session, session.begin():
         await ImportRepository(session).finish(import_id, "done")
     return "done"
