@@ -386,6 +386,7 @@ def upgrade() -> None:
     op.create_table(
         "payments",
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), sa.Identity(always=False), nullable=False),
         sa.Column("project_id", sa.Uuid(), nullable=False),
         sa.Column("fund_id", sa.Uuid(), nullable=False),
         sa.Column("region_code", sa.String(length=12, collation="C"), nullable=False),
@@ -417,6 +418,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
         sa.UniqueConstraint("reverses_id", name=op.f("uq_payments_reverses_id")),
+        sa.UniqueConstraint("seq", name=op.f("uq_payments_seq")),
         schema="funds",
     )
     op.create_index(

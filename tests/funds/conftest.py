@@ -7,7 +7,7 @@ only on the published contract (api.md: ``GET /v1/households/{id}`` with ``regio
 registry app serving exactly that contract, scoped by the caller's token like the real one."""
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -153,3 +153,71 @@ async def allocate(
     if source:
         body["from_region_code"] = source
     return await client.post("/v1/allocations", json=body)
+
+
+def days_ago(n: int) -> str:
+    from services.funds.clock import today
+
+    return (today() - timedelta(days=n)).isoformat()
+
+
+async def county_fund(
+    funds: ApiClient, amount: str = "100000.00", county_code: str = XINGYI
+) -> dict[str, Any]:
+    """A central fund allocated province -> prefecture -> county."""
+    admin = province(funds)
+    fund = await make_fund(admin, amount=amount)
+    assert (await allocate(admin, fund["id"], QIANXINAN, amount)).status_code == 201
+    assert (await allocate(admin, fund["id"], county_code, amount, QIANXINAN)).status_code == 201
+    return fund
+
+
+async def make_project(
+    funds: ApiClient,
+    fund_ids: list[str],
+    budget: str = "1000.00",
+    households: list[UUID] | None = None,
+    kind: str = "industry",
+    county_code: str = XINGYI,
+) -> httpx.Response:
+    return await county(funds, county_code).post(
+        "/v1/projects",
+        json={
+            "name": "精品水果种植基地",
+            "county_code": county_code,
+            "kind": kind,
+            "budget": budget,
+            "fund_ids": fund_ids,
+            "beneficiary_household_ids": [str(h) for h in households or []],
+        },
+    )
+
+
+async def post_notice(
+    funds: ApiClient, project_id: str, purpose: str = "plan", start: int = 15, end: int = 1
+) -> httpx.Response:
+    return await county(funds).post(
+        "/v1/notices",
+        json={
+            "subject_type": "project",
+            "subject_id": project_id,
+            "purpose": purpose,
+            "starts_on": days_ago(start),
+            "ends_on": days_ago(end),
+            "content": "项目公示：精品水果种植基地",
+        },
+    )
+
+
+async def approved_project(
+    funds: ApiClient, fund_id: str, budget: str = "1000.00", households: list[UUID] | None = None
+) -> dict[str, Any]:
+    response = await make_project(funds, [fund_id], budget, households)
+    assert response.status_code == 201, response.text
+    project = response.json()
+    assert (await post_notice(funds, project["id"])).status_code == 201
+    approved = await county(funds).post(
+        f"/v1/projects/{project['id']}/actions", json={"action": "approve"}
+    )
+    assert approved.status_code == 200, approved.text
+    return approved.json()

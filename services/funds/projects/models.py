@@ -2,7 +2,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Numeric,
+    String,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.funds.database import Base
@@ -126,6 +137,8 @@ class Payment(Base):
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    # Entry order of the ledger (created_at is one instant for a whole transaction).
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     project_id: Mapped[UUID] = mapped_column(ForeignKey("projects.id"))
     fund_id: Mapped[UUID] = mapped_column(ForeignKey("funds.id"))
     region_code: Mapped[str] = RegionCode()

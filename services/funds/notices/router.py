@@ -1,0 +1,44 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.funds.deps import Idem
+from services.funds.notices import service as notice_service
+from services.funds.projects.schemas import NoticeCreate, NoticeRead
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page
+
+router = APIRouter(tags=["notices"])
+
+
+@router.post(
+    "/notices",
+    status_code=201,
+    response_model=NoticeRead,
+    responses=problem_responses(Forbidden, NotFound, ValidationFailed),
+    summary="Post a public notice (公示) on a project or asset; at least the policy's days",
+)
+async def create_notice(
+    body: NoticeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+) -> JSONResponse:
+    return await idem.run(lambda: notice_service.create_notice(session, principal, body))
+
+
+@router.get(
+    "/notices",
+    response_model=Page[NoticeRead],
+    responses=problem_responses(ValidationFailed),
+    summary="Public notices of a region (no sign-in needed)",
+)
+async def list_notices(
+    session: SessionDep,
+    region: Annotated[str, Query(description="Region code, e.g. a village")],
+    active: Annotated[bool, Query(description="Only notices running today")] = False,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[NoticeRead]:
+    rows, next_cursor = await notice_service.list_notices(session, region, active, cursor, limit)
+    return Page(items=[NoticeRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -1,0 +1,85 @@
+"""Public notices (公告公示): a project's plan before approval, its results before
+acceptance; an asset's disposal or income distribution. Notices are public: anyone may list
+them for a region without signing in."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.clock import today
+from services.funds.database import audit
+from services.funds.notices.repository import NoticeRepository
+from services.funds.policy import repository as policy_repository
+from services.funds.projects import service as project_service
+from services.funds.projects.models import Notice
+from services.funds.projects.schemas import NoticeCreate, NoticeRead, NoticeSubject
+from shared import regions
+from shared.auth import Principal, Role
+from shared.errors import ValidationFailed
+from shared.pagination import paginate
+
+POSTERS = (Role.province_admin, Role.county_officer, Role.township_officer, Role.village_cadre)
+
+
+async def _subject_region(
+    session: AsyncSession, principal: Principal, body: NoticeCreate
+) -> tuple[str, int]:
+    if body.subject_type is NoticeSubject.project:
+        project = await project_service.get_project(session, principal, body.subject_id)
+        return project.region_code, project.fiscal_year
+    from services.funds.assets import service as asset_service  # assets import projects
+
+    asset = await asset_service.get_asset(session, principal, body.subject_id)
+    return asset.region_code, body.starts_on.year
+
+
+async def create_notice(
+    session: AsyncSession, principal: Principal, body: NoticeCreate
+) -> NoticeRead:
+    principal.ensure_role(*POSTERS)
+    region_code, year = await _subject_region(session, principal, body)
+    policy = await policy_repository.in_force(session, region_code, year)
+    days = (body.ends_on - body.starts_on).days + 1
+    if days < policy.notice_days:
+        raise ValidationFailed.field(
+            "ends_on", f"a notice lasts at least {policy.notice_days} days (this one {days})"
+        )
+    repo = NoticeRepository(session)
+    notice = repo.add(
+        Notice(
+            subject_type=body.subject_type.value,
+            subject_id=body.subject_id,
+            purpose=body.purpose.value,
+            region_code=region_code,
+            starts_on=body.starts_on,
+            ends_on=body.ends_on,
+            content=body.content,
+            created_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await session.refresh(notice)
+    await audit.record(
+        session,
+        principal,
+        action="publish",
+        entity="notice",
+        entity_id=notice.id,
+        region_code=region_code,
+        new=body.model_dump(),
+    )
+    return NoticeRead.model_validate(notice)
+
+
+async def list_notices(
+    session: AsyncSession, region: str, active: bool, cursor: str | None, limit: int
+) -> tuple[list[Notice], str | None]:
+    if not regions.is_valid_code(region):
+        raise ValidationFailed.field("region", "must be a 12-digit region code")
+    ancestors: list[str] = []
+    parent = regions.parent_of(region)
+    while parent is not None:
+        ancestors.append(parent)
+        parent = regions.parent_of(parent)
+    stmt = NoticeRepository(session).public(
+        regions.prefix_of(region), ancestors, today() if active else None
+    )
+    return await paginate(session, stmt, [Notice.created_at, Notice.id], cursor, limit)

@@ -1,0 +1,146 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.funds.deps import Idem, Registry
+from services.funds.projects import service as project_service
+from services.funds.projects.schemas import (
+    PaymentCreate,
+    PaymentRead,
+    ProjectActionRequest,
+    ProjectCreate,
+    ProjectKind,
+    ProjectRead,
+    ProjectStatus,
+)
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    problem_responses,
+)
+from shared.pagination import Cursor, Limit, Page
+
+router = APIRouter()
+
+
+@router.post(
+    "/projects",
+    status_code=201,
+    response_model=ProjectRead,
+    tags=["projects"],
+    responses=problem_responses(Forbidden, NotFound, ValidationFailed, ServiceUnavailable),
+    summary="Propose a project for the county project library (项目库)",
+    description="Funds must have been allocated to the county; each beneficiary household is "
+    "checked against the registry (422 names the ones missing or outside the county).",
+)
+async def create_project(
+    body: ProjectCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    registry: Registry,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(
+        lambda: project_service.create_project(session, principal, registry, body)
+    )
+
+
+@router.get(
+    "/projects/{project_id}",
+    response_model=ProjectRead,
+    tags=["projects"],
+    responses=problem_responses(NotFound),
+    summary="One project with its funds, beneficiaries and net paid",
+)
+async def get_project(
+    project_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> ProjectRead:
+    project = await project_service.get_project(session, principal, project_id)
+    return (await project_service.read_projects(session, [project]))[0]
+
+
+@router.get(
+    "/projects",
+    response_model=Page[ProjectRead],
+    tags=["projects"],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Projects of a region, by status and kind",
+)
+async def list_projects(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    status: ProjectStatus | None = None,
+    kind: ProjectKind | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ProjectRead]:
+    prefix = project_service.project_prefix(principal, region)
+    items, next_cursor = await project_service.list_projects(
+        session, prefix, status, kind.value if kind else None, cursor, limit
+    )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/projects/{project_id}/actions",
+    response_model=ProjectRead,
+    tags=["projects"],
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+    summary="Move a project through its lifecycle",
+    description="`approve`, `accept`, `cancel`: county officer or province admin; `start`, "
+    "`complete`: township or county officer. Approval needs a finished `plan` notice and "
+    "acceptance a finished `results` notice (409 names the missing one); an action the status "
+    "does not allow is 409 listing the allowed ones.",
+)
+async def act(
+    project_id: UUID, body: ProjectActionRequest, principal: CurrentPrincipal, session: SessionDep
+) -> ProjectRead:
+    return await project_service.act(session, principal, project_id, body)
+
+
+@router.post(
+    "/projects/{project_id}/payments",
+    status_code=201,
+    response_model=PaymentRead,
+    tags=["payments"],
+    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    summary="Record a payment, or with `reverses` the reversal of one (append-only)",
+    description="The net paid never exceeds the budget (409 with `remaining`). Household "
+    "payments name a beneficiary household (paid to its 一卡通 account).",
+)
+async def add_payment(
+    project_id: UUID,
+    body: PaymentCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(lambda: project_service.add_payment(session, principal, project_id, body))
+
+
+@router.get(
+    "/projects/{project_id}/payments",
+    response_model=Page[PaymentRead],
+    tags=["payments"],
+    responses=problem_responses(NotFound),
+    summary="A project's payment entries, reversals included",
+)
+async def list_payments(
+    project_id: UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[PaymentRead]:
+    rows, next_cursor = await project_service.list_payments(
+        session, principal, project_id, cursor, limit
+    )
+    return Page(items=[PaymentRead.model_validate(r) for r in rows], next_cursor=next_cursor)

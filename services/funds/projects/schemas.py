@@ -1,0 +1,159 @@
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.funds.types import PositiveMoney
+from shared.money import Money, NonNegativeMoney
+
+
+class ProjectKind(StrEnum):
+    industry = "industry"  # 产业发展
+    infrastructure = "infrastructure"  # 基础设施
+    employment = "employment"  # 就业
+    education = "education"
+    health = "health"
+    housing = "housing"
+    drinking_water = "drinking_water"
+    other = "other"
+
+
+class ProjectStatus(StrEnum):
+    proposed = "proposed"
+    approved = "approved"
+    in_progress = "in_progress"
+    completed = "completed"
+    accepted = "accepted"  # 验收
+    cancelled = "cancelled"
+
+
+class ProjectAction(StrEnum):
+    approve = "approve"
+    start = "start"
+    complete = "complete"
+    accept = "accept"
+    cancel = "cancel"
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    county_code: str = Field(pattern=r"^\d{6}000000$", description="A county-level code.")
+    kind: ProjectKind
+    budget: NonNegativeMoney
+    fiscal_year: int | None = Field(default=None, ge=2000, le=2100)
+    fund_ids: list[UUID] = Field(min_length=1, max_length=50)
+    beneficiary_household_ids: list[UUID] = Field(default_factory=list, max_length=5000)
+
+
+class ProjectRead(BaseModel):
+    id: UUID
+    name: str
+    county_code: str
+    kind: ProjectKind
+    fiscal_year: int
+    budget: Money
+    paid: Money = Field(description="Net of reversals.")
+    remaining: Money
+    status: ProjectStatus
+    status_changed_at: datetime
+    fund_ids: list[UUID]
+    beneficiary_household_ids: list[UUID]
+    version: int
+    created_at: datetime
+
+
+class ProjectActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: ProjectAction
+    note: str = Field(default="", max_length=500)
+
+
+class NoticeSubject(StrEnum):
+    project = "project"
+    asset = "asset"
+
+
+class NoticePurpose(StrEnum):
+    plan = "plan"  # 项目计划公示, before approval
+    results = "results"  # 验收结果公示, before acceptance
+    other = "other"
+
+
+class NoticeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject_type: NoticeSubject
+    subject_id: UUID
+    purpose: NoticePurpose = NoticePurpose.plan
+    starts_on: date
+    ends_on: date
+    content: str = Field(min_length=1, max_length=5000)
+
+    @model_validator(mode="after")
+    def _period(self) -> "NoticeCreate":
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on may not be before starts_on")
+        return self
+
+
+class NoticeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    subject_type: NoticeSubject
+    subject_id: UUID
+    purpose: NoticePurpose
+    region_code: str
+    starts_on: date
+    ends_on: date
+    content: str
+    created_at: datetime
+
+
+class PaymentCreate(BaseModel):
+    """A payment, or with ``reverses`` the reversal of one (amount, fund and household are
+    then the original's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: PositiveMoney | None = None
+    payee: str | None = Field(default=None, min_length=1, max_length=200)
+    voucher_no: str = Field(min_length=1, max_length=100, description="凭证号")
+    paid_on: date
+    household_id: UUID | None = Field(
+        default=None, description="A beneficiary household (paid to its 一卡通 account)."
+    )
+    fund_id: UUID | None = Field(
+        default=None, description="Which of the project's funds pays; needed if it has several."
+    )
+    reverses: UUID | None = Field(default=None, description="The payment this entry corrects.")
+
+    @model_validator(mode="after")
+    def _shape(self) -> "PaymentCreate":
+        if self.reverses is None:
+            if self.amount is None:
+                raise ValueError("amount is required")
+            if self.payee is None:
+                raise ValueError("payee is required")
+        elif self.household_id is not None or self.fund_id is not None:
+            raise ValueError("a reversal takes fund and household from the payment it reverses")
+        return self
+
+
+class PaymentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    project_id: UUID
+    fund_id: UUID
+    amount: Money
+    payee: str
+    voucher_no: str
+    paid_on: date
+    household_id: UUID | None
+    reverses: UUID | None = Field(validation_alias="reverses_id")
+    created_at: datetime

@@ -1,0 +1,393 @@
+"""The project library (项目库): projects follow plans, funds follow projects.
+
+Lifecycle proposed -> approved -> in_progress -> completed -> accepted (验收), or cancelled.
+Approval needs a finished plan notice and acceptance a finished results notice, each at least
+the policy's ``notice_days`` long (三公示一公告). Payments are append-only entries; the
+project row is locked (``SELECT ... FOR UPDATE``) while one is checked and written, so
+concurrent payments never take the net paid past the budget."""
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.clock import today
+from services.funds.database import audit
+from services.funds.deps import ensure_sees
+from services.funds.policy import repository as policy_repository
+from services.funds.projects.models import Payment, Project, ProjectEvent
+from services.funds.projects.repository import PaymentRepository, ProjectRepository
+from services.funds.projects.schemas import (
+    PaymentCreate,
+    PaymentRead,
+    ProjectAction,
+    ProjectActionRequest,
+    ProjectCreate,
+    ProjectRead,
+    ProjectStatus,
+)
+from shared import regions
+from shared.auth import Principal, Role
+from shared.db import utcnow
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.money import format_amount
+from shared.pagination import paginate
+from shared.registry_client import RegistryClient
+
+ZERO = Decimal("0.00")
+PROPOSERS = (Role.province_admin, Role.county_officer, Role.township_officer, Role.village_cadre)
+PAYERS = (Role.province_admin, Role.county_officer)
+
+# action -> (statuses it leaves from, status it leads to, roles that may take it)
+TRANSITIONS: dict[
+    ProjectAction, tuple[tuple[ProjectStatus, ...], ProjectStatus, tuple[Role, ...]]
+] = {
+    ProjectAction.approve: (
+        (ProjectStatus.proposed,),
+        ProjectStatus.approved,
+        (Role.county_officer, Role.province_admin),
+    ),
+    ProjectAction.start: (
+        (ProjectStatus.approved,),
+        ProjectStatus.in_progress,
+        (Role.township_officer, Role.county_officer),
+    ),
+    ProjectAction.complete: (
+        (ProjectStatus.in_progress,),
+        ProjectStatus.completed,
+        (Role.township_officer, Role.county_officer),
+    ),
+    ProjectAction.accept: (
+        (ProjectStatus.completed,),
+        ProjectStatus.accepted,
+        (Role.county_officer, Role.province_admin),
+    ),
+    ProjectAction.cancel: (
+        (ProjectStatus.proposed, ProjectStatus.approved, ProjectStatus.in_progress),
+        ProjectStatus.cancelled,
+        (Role.county_officer, Role.province_admin),
+    ),
+}
+PAYABLE = (ProjectStatus.approved, ProjectStatus.in_progress, ProjectStatus.completed)
+
+
+async def read_projects(session: AsyncSession, projects: list[Project]) -> list[ProjectRead]:
+    repo = ProjectRepository(session)
+    ids = [p.id for p in projects]
+    fund_ids, beneficiaries, paid = (
+        await repo.fund_ids(ids),
+        await repo.beneficiary_ids(ids),
+        await repo.paid(ids),
+    )
+    return [
+        ProjectRead(
+            id=p.id,
+            name=p.name,
+            county_code=p.region_code,
+            kind=p.kind,
+            fiscal_year=p.fiscal_year,
+            budget=p.budget,
+            paid=paid.get(p.id, ZERO),
+            remaining=p.budget - paid.get(p.id, ZERO),
+            status=p.status,
+            status_changed_at=p.status_changed_at,
+            fund_ids=fund_ids.get(p.id, []),
+            beneficiary_household_ids=beneficiaries.get(p.id, []),
+            version=p.version,
+            created_at=p.created_at,
+        )
+        for p in projects
+    ]
+
+
+async def get_project(
+    session: AsyncSession, principal: Principal, project_id: UUID, *, for_update: bool = False
+) -> Project:
+    project = await ProjectRepository(session).get(project_id, for_update=for_update)
+    if project is None:
+        raise NotFound("project not found")
+    ensure_sees(principal, project.region_code, "project")
+    return project
+
+
+async def _check_households(
+    registry: RegistryClient, household_ids: list[UUID], county_code: str
+) -> dict[UUID, str]:
+    """Each household must be in the registry and in the project's county; 422 names the
+    ones that are not. Returns each household's village."""
+    semaphore = asyncio.Semaphore(10)
+
+    async def fetch(household_id: UUID) -> dict[str, Any] | None:
+        async with semaphore:
+            try:
+                return await registry.get_household(household_id)
+            except NotFound:
+                return None
+
+    found = await asyncio.gather(*(fetch(h) for h in household_ids))
+    errors: list[FieldError] = []
+    villages: dict[UUID, str] = {}
+    for index, (household_id, household) in enumerate(zip(household_ids, found, strict=True)):
+        field = f"beneficiary_household_ids.{index}"
+        if household is None:
+            errors.append(
+                FieldError(field=field, message=f"household {household_id} is not in the registry")
+            )
+        elif not regions.contains(county_code, household["region_code"]):
+            errors.append(
+                FieldError(
+                    field=field, message=f"household {household_id} is not in county {county_code}"
+                )
+            )
+        else:
+            villages[household_id] = household["region_code"]
+    if errors:
+        raise ValidationFailed("; ".join(e.message for e in errors), errors=errors)
+    return villages
+
+
+async def create_project(
+    session: AsyncSession, principal: Principal, registry: RegistryClient, body: ProjectCreate
+) -> ProjectRead:
+    principal.ensure_role(*PROPOSERS)
+    ensure_sees(principal, body.county_code, "county")
+    if regions.level_of(body.county_code) != regions.RegionLevel.county:
+        raise ValidationFailed.field("county_code", "must be a county-level region code")
+    fund_ids = list(dict.fromkeys(body.fund_ids))
+    repo = ProjectRepository(session)
+    funds = await repo.funds_reaching(fund_ids, body.county_code)
+    missing = [str(f) for f in fund_ids if f not in funds]
+    if missing:
+        raise ValidationFailed(
+            f"funds not allocated to county {body.county_code}: {', '.join(missing)}",
+            errors=[
+                FieldError(
+                    field=f"fund_ids.{fund_ids.index(UUID(m))}",
+                    message="not allocated to this county",
+                )
+                for m in missing
+            ],
+        )
+    household_ids = list(dict.fromkeys(body.beneficiary_household_ids))
+    villages = await _check_households(registry, household_ids, body.county_code)
+    project = repo.add(
+        Project(
+            region_code=body.county_code,
+            name=body.name,
+            kind=body.kind.value,
+            fiscal_year=body.fiscal_year or funds[fund_ids[0]].fiscal_year,
+            budget=body.budget,
+            status=ProjectStatus.proposed.value,
+            created_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await session.refresh(project)
+    await repo.link(project, fund_ids, villages)
+    await audit.record(
+        session,
+        principal,
+        action="create",
+        entity="project",
+        entity_id=project.id,
+        region_code=project.region_code,
+        new=body.model_dump(),
+    )
+    return (await read_projects(session, [project]))[0]
+
+
+async def act(
+    session: AsyncSession, principal: Principal, project_id: UUID, body: ProjectActionRequest
+) -> ProjectRead:
+    project = await get_project(session, principal, project_id, for_update=True)
+    sources, target, roles = TRANSITIONS[body.action]
+    principal.ensure_role(*roles)
+    current = ProjectStatus(project.status)
+    if current not in sources:
+        allowed = [a.value for a, (s, _, _) in TRANSITIONS.items() if current in s]
+        raise Conflict(
+            f"a {current.value} project cannot be {body.action.value}d; allowed: "
+            f"{', '.join(allowed) or 'none'}",
+            allowed_actions=allowed,
+        )
+    repo = ProjectRepository(session)
+    notice_id = None
+    if body.action in (ProjectAction.approve, ProjectAction.accept):
+        policy = await policy_repository.in_force(session, project.region_code, project.fiscal_year)
+        purpose = "plan" if body.action is ProjectAction.approve else "results"
+        not_before = (
+            project.status_changed_at.date() if body.action is ProjectAction.accept else None
+        )
+        notice = await repo.finished_notice(
+            project.id, purpose, policy.notice_days, today(), not_before
+        )
+        if notice is None:
+            raise Conflict(
+                f"no finished {purpose} notice (公示) of at least {policy.notice_days} days: "
+                f"post one (POST /v1/notices, purpose {purpose}) and wait until it ends",
+                missing_notice=purpose,
+                notice_days=policy.notice_days,
+            )
+        notice_id = notice.id
+    if body.action is ProjectAction.cancel:
+        paid = (await repo.paid([project.id])).get(project.id, ZERO)
+        if paid != ZERO:
+            raise Conflict(
+                f"{format_amount(paid)} has been paid on this project; reverse the payments first"
+            )
+    old = {"status": project.status}
+    repo.add_event(
+        ProjectEvent(
+            project_id=project.id,
+            region_code=project.region_code,
+            action=body.action.value,
+            from_status=project.status,
+            to_status=target.value,
+            note=body.note,
+            notice_id=notice_id,
+            actor=principal.sub,
+        )
+    )
+    project.status = target.value
+    project.status_changed_at = utcnow()
+    await repo.flush()
+    await audit.record(
+        session,
+        principal,
+        action=body.action.value,
+        entity="project",
+        entity_id=project.id,
+        region_code=project.region_code,
+        old=old,
+        new={"status": project.status, "note": body.note},
+    )
+    return (await read_projects(session, [project]))[0]
+
+
+async def list_projects(
+    session: AsyncSession,
+    prefix: str,
+    status: ProjectStatus | None,
+    kind: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[ProjectRead], str | None]:
+    stmt = ProjectRepository(session).listing(prefix, status.value if status else None, kind)
+    rows, next_cursor = await paginate(
+        session, stmt, [Project.created_at, Project.id], cursor, limit
+    )
+    return await read_projects(session, rows), next_cursor
+
+
+def project_prefix(principal: Principal, region: str | None) -> str:
+    """Projects sit at county level: a caller below a county lists their county's."""
+    code = principal.region_code if region is None else region
+    if region is not None:
+        if not regions.is_valid_code(region):
+            raise ValidationFailed.field("region", "must be a 12-digit region code")
+        ensure_sees(principal, region, "region")
+    return regions.prefix_of(code)[:6]
+
+
+async def add_payment(
+    session: AsyncSession, principal: Principal, project_id: UUID, body: PaymentCreate
+) -> PaymentRead:
+    principal.ensure_role(*PAYERS)
+    project = await get_project(session, principal, project_id, for_update=True)
+    principal.ensure_covers(project.region_code, "project")
+    repo, payments = ProjectRepository(session), PaymentRepository(session)
+    if await payments.voucher_taken(project.id, body.voucher_no):
+        raise Conflict(f"voucher {body.voucher_no} is already recorded on this project")
+    if body.reverses is not None:
+        payment = await _reversal(payments, project, body)
+    else:
+        payment = await _payment(repo, project, body)
+    payment.created_by = principal.sub
+    payments.add(payment)
+    await payments.flush()
+    await session.refresh(payment)
+    await audit.record(
+        session,
+        principal,
+        action="reverse" if payment.reverses_id else "pay",
+        entity="payment",
+        entity_id=payment.id,
+        region_code=project.region_code,
+        household_id=payment.household_id,
+        new=PaymentRead.model_validate(payment).model_dump(),
+    )
+    return PaymentRead.model_validate(payment)
+
+
+async def _payment(repo: ProjectRepository, project: Project, body: PaymentCreate) -> Payment:
+    assert body.amount is not None
+    assert body.payee is not None
+    if ProjectStatus(project.status) not in PAYABLE:
+        raise Conflict(
+            f"a {project.status} project cannot be paid; payments need an approved, "
+            "in-progress or completed project"
+        )
+    fund_ids = (await repo.fund_ids([project.id])).get(project.id, [])
+    fund_id = body.fund_id
+    if fund_id is None:
+        if len(fund_ids) != 1:
+            raise ValidationFailed.field("fund_id", "the project has several funds: name one")
+        fund_id = fund_ids[0]
+    elif fund_id not in fund_ids:
+        raise ValidationFailed.field("fund_id", "is not one of the project's funds")
+    if body.household_id is not None and not await repo.is_beneficiary(
+        project.id, body.household_id
+    ):
+        raise ValidationFailed.field("household_id", "is not a beneficiary of this project")
+    paid = (await repo.paid([project.id])).get(project.id, ZERO)
+    remaining = project.budget - paid
+    if body.amount > remaining:
+        raise Conflict(
+            f"payment of {format_amount(body.amount)} exceeds the budget's remaining "
+            f"{format_amount(remaining)}",
+            remaining=format_amount(remaining),
+        )
+    return Payment(
+        project_id=project.id,
+        fund_id=fund_id,
+        region_code=project.region_code,
+        amount=body.amount,
+        payee=body.payee,
+        voucher_no=body.voucher_no,
+        paid_on=body.paid_on,
+        household_id=body.household_id,
+    )
+
+
+async def _reversal(payments: PaymentRepository, project: Project, body: PaymentCreate) -> Payment:
+    assert body.reverses is not None
+    original = await payments.get(body.reverses)
+    if original is None or original.project_id != project.id:
+        raise ValidationFailed.field("reverses", "is not a payment of this project")
+    if original.reverses_id is not None:
+        raise ValidationFailed.field("reverses", "is itself a reversal; record a new payment")
+    if body.amount is not None and body.amount != original.amount:
+        raise ValidationFailed.field("amount", "a reversal reverses the whole payment")
+    if await payments.reversal_of(original.id) is not None:
+        raise Conflict("this payment has already been reversed")
+    return Payment(
+        project_id=project.id,
+        fund_id=original.fund_id,
+        region_code=project.region_code,
+        amount=-original.amount,
+        payee=body.payee or original.payee,
+        voucher_no=body.voucher_no,
+        paid_on=body.paid_on,
+        household_id=original.household_id,
+        reverses_id=original.id,
+    )
+
+
+async def list_payments(
+    session: AsyncSession, principal: Principal, project_id: UUID, cursor: str | None, limit: int
+) -> tuple[list[Payment], str | None]:
+    project = await get_project(session, principal, project_id)
+    stmt = PaymentRepository(session).of_project(project.id)
+    return await paginate(session, stmt, [Payment.seq], cursor, limit)

@@ -1,0 +1,142 @@
+"""Invariants under real concurrency: parallel requests on separate connections (not the
+rolled-back test transaction), so the row locks are what keeps the money right.
+These tests commit, so they work in their own county and delete what they wrote."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from services.funds.app import create_app
+from shared.auth import Role
+from shared.db import create_session_maker
+from tests.conftest import ApiClient, wire_app
+from tests.funds.conftest import GUIZHOU, PUAN, QIANXINAN, days_ago, registry_client_for
+
+
+@pytest.fixture
+async def live(settings, engine, queue, registry_stub) -> AsyncIterator[ApiClient]:
+    app = wire_app(create_app(settings), create_session_maker(engine), queue)
+    app.state.registry = registry_client_for(registry_stub, settings)
+    created: dict[str, list[str]] = {"funds": [], "projects": []}
+    app.state.created = created
+    async with ApiClient(app, settings) as client:
+        yield client
+    await app.state.registry.http.aclose()
+    async with engine.begin() as conn:
+        await _cleanup(conn, created)
+
+
+async def _cleanup(conn: Any, created: dict[str, list[str]]) -> None:
+    projects, funds = created["projects"], created["funds"]
+    for sql in [
+        "DELETE FROM funds.payments WHERE project_id::text = ANY(:p)",
+        "DELETE FROM funds.project_events WHERE project_id::text = ANY(:p)",
+        "DELETE FROM funds.project_beneficiaries WHERE project_id::text = ANY(:p)",
+        "DELETE FROM funds.project_funds WHERE project_id::text = ANY(:p)",
+        "DELETE FROM funds.notices WHERE subject_id::text = ANY(:p)",
+        "DELETE FROM funds.projects WHERE id::text = ANY(:p)",
+        "DELETE FROM funds.allocations WHERE fund_id::text = ANY(:f)",
+        "DELETE FROM funds.funds WHERE id::text = ANY(:f)",
+        "DELETE FROM funds.audit_log WHERE region_code LIKE '5223%' OR region_code = '520000000000'",
+    ]:
+        await conn.execute(text(sql), {"p": projects, "f": funds})
+
+
+async def _fund(live: ApiClient, amount: str) -> str:
+    admin = live.as_(Role.province_admin, GUIZHOU)
+    response = await admin.post(
+        "/v1/funds",
+        json={
+            "source": "central",
+            "fiscal_year": 2026,
+            "amount": amount,
+            "document_no": f"C-{id(live)}-{amount}",
+        },
+    )
+    assert response.status_code == 201, response.text
+    fund_id = response.json()["id"]
+    live.app.state.created["funds"].append(fund_id)
+    return fund_id
+
+
+async def test_parallel_allocations_never_exceed_the_fund(live) -> None:
+    fund_id = await _fund(live, "1000.00")
+    admin = live.as_(Role.province_admin, GUIZHOU)
+
+    async def one() -> int:
+        body = {"fund_id": fund_id, "region_code": QIANXINAN, "amount": "300.00"}
+        return (await admin.post("/v1/allocations", json=body)).status_code
+
+    codes = await asyncio.gather(*(one() for _ in range(8)))
+    assert sorted(codes) == [201, 201, 201, 409, 409, 409, 409, 409]
+    fund = (await admin.get(f"/v1/funds/{fund_id}")).json()
+    assert fund["allocated"] == "900.00"
+
+
+async def test_parallel_payments_never_race_past_the_budget(live) -> None:
+    fund_id = await _fund(live, "5000.00")
+    admin = live.as_(Role.province_admin, GUIZHOU)
+    officer = live.as_(Role.county_officer, PUAN)
+    assert (
+        await admin.post(
+            "/v1/allocations",
+            json={"fund_id": fund_id, "region_code": QIANXINAN, "amount": "5000.00"},
+        )
+    ).status_code == 201
+    assert (
+        await admin.post(
+            "/v1/allocations",
+            json={
+                "fund_id": fund_id,
+                "region_code": PUAN,
+                "amount": "5000.00",
+                "from_region_code": QIANXINAN,
+            },
+        )
+    ).status_code == 201
+    project = await officer.post(
+        "/v1/projects",
+        json={
+            "name": "并发测试",
+            "county_code": PUAN,
+            "kind": "industry",
+            "budget": "1000.00",
+            "fund_ids": [fund_id],
+        },
+    )
+    assert project.status_code == 201, project.text
+    project_id = project.json()["id"]
+    live.app.state.created["projects"].append(project_id)
+    notice = await officer.post(
+        "/v1/notices",
+        json={
+            "subject_type": "project",
+            "subject_id": project_id,
+            "starts_on": days_ago(12),
+            "ends_on": days_ago(1),
+            "content": "公示",
+        },
+    )
+    assert notice.status_code == 201
+    assert (
+        await officer.post(f"/v1/projects/{project_id}/actions", json={"action": "approve"})
+    ).status_code == 200
+
+    async def pay(n: int) -> int:
+        body = {
+            "amount": "150.00",
+            "payee": "施工方",
+            "voucher_no": f"P{n}",
+            "paid_on": days_ago(0),
+        }
+        return (await officer.post(f"/v1/projects/{project_id}/payments", json=body)).status_code
+
+    codes = await asyncio.gather(*(pay(n) for n in range(12)))
+    assert codes.count(201) == 6  # 6 x 150.00 = 900.00; a seventh would make 1050.00
+    assert codes.count(409) == 6
+    read = (await officer.get(f"/v1/projects/{project_id}")).json()
+    assert read["paid"] == "900.00"
+    assert read["remaining"] == "100.00"
