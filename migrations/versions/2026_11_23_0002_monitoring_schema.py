@@ -306,6 +306,13 @@ def _create_tables() -> None:
         sa.PrimaryKeyConstraint("household_id", "year", name=op.f("pk_economics")),
         schema="monitoring",
     )
+    op.create_index(
+        op.f("ix_economics_region_code_year"),
+        "economics",
+        ["region_code", "year"],
+        unique=False,
+        schema="monitoring",
+    )
     op.create_table(
         "feed_cursors",
         sa.Column("name", sa.String(length=40), nullable=False),
@@ -330,6 +337,14 @@ def _create_tables() -> None:
         sa.Column("checked_on", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("household_id", "kind", name=op.f("pk_guarantees")),
         schema="monitoring",
+    )
+    op.create_index(
+        op.f("ix_guarantees_region_code"),
+        "guarantees",
+        ["region_code"],
+        unique=False,
+        schema="monitoring",
+        postgresql_where=sa.text("NOT ok"),
     )
     op.create_table(
         "households",
@@ -415,6 +430,13 @@ def _create_tables() -> None:
         unique=False,
         schema="monitoring",
         postgresql_where=sa.text("id_number IS NOT NULL"),
+    )
+    op.create_index(
+        op.f("ix_members_region_code"),
+        "members",
+        ["region_code"],
+        unique=False,
+        schema="monitoring",
     )
     op.create_table(
         "policies",
@@ -511,6 +533,7 @@ def _create_tables() -> None:
         sa.Column("external_ref", sa.String(length=100), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("id_number", sa.String(length=18), nullable=True),
+        sa.Column("claimed_household_id", sa.Uuid(), nullable=True),
         sa.Column("household_id", sa.Uuid(), nullable=True),
         sa.Column("region_code", sa.String(length=12, collation="C"), nullable=False),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=True),
@@ -526,6 +549,14 @@ def _create_tables() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signals")),
         sa.UniqueConstraint("source", "external_ref", name=op.f("uq_signals_source_external_ref")),
         schema="monitoring",
+    )
+    op.create_index(
+        op.f("ix_signals_claimed_household_id"),
+        "signals",
+        ["claimed_household_id"],
+        unique=False,
+        schema="monitoring",
+        postgresql_where=sa.text("household_id IS NULL"),
     )
     op.create_index(
         op.f("ix_signals_household_id_occurred_on"),
@@ -562,6 +593,12 @@ def _drop_tables() -> None:
     op.drop_index(
         op.f("ix_signals_household_id_occurred_on"), table_name="signals", schema="monitoring"
     )
+    op.drop_index(
+        op.f("ix_signals_claimed_household_id"),
+        table_name="signals",
+        schema="monitoring",
+        postgresql_where=sa.text("household_id IS NULL"),
+    )
     op.drop_table("signals", schema="monitoring")
     op.drop_index(
         op.f("ix_scans_region_code_requested_at"), table_name="scans", schema="monitoring"
@@ -569,6 +606,7 @@ def _drop_tables() -> None:
     op.drop_table("scans", schema="monitoring")
     op.drop_table("scan_counties", schema="monitoring")
     op.drop_table("policies", schema="monitoring")
+    op.drop_index(op.f("ix_members_region_code"), table_name="members", schema="monitoring")
     op.drop_index(
         op.f("ix_members_id_number"),
         table_name="members",
@@ -584,8 +622,17 @@ def _drop_tables() -> None:
     )
     op.drop_index(op.f("ix_households_changed_at"), table_name="households", schema="monitoring")
     op.drop_table("households", schema="monitoring")
+    op.drop_index(
+        op.f("ix_guarantees_region_code"),
+        table_name="guarantees",
+        schema="monitoring",
+        postgresql_where=sa.text("NOT ok"),
+    )
     op.drop_table("guarantees", schema="monitoring")
     op.drop_table("feed_cursors", schema="monitoring")
+    op.drop_index(
+        op.f("ix_economics_region_code_year"), table_name="economics", schema="monitoring"
+    )
     op.drop_table("economics", schema="monitoring")
     op.drop_index(
         op.f("ix_declarations_region_code_created_at"),

@@ -2,7 +2,9 @@
 
 from fastapi import FastAPI
 
+from services.monitoring.alerts.router import router as alerts_router
 from services.monitoring.policy.router import router as policy_router
+from services.monitoring.signals.router import router as signals_router
 from shared.app import create_service_app
 from shared.settings import Settings
 
@@ -19,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="monitoring",
         title="Povguard monitoring",
         description="Early warning (防止返贫动态监测): policy, department signals, self-declarations, scans, alerts and the monitored-household case procedure.",
-        routers=[policy_router],
+        routers=[policy_router, alerts_router, signals_router],
         tags=TAGS,
         settings=settings,
     )

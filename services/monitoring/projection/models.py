@@ -48,6 +48,7 @@ class WatchedMember(Base):
     __tablename__ = "members"
     __table_args__ = (
         Index(None, "household_id"),
+        Index(None, "region_code"),
         Index(None, "id_number", postgresql_where=text("id_number IS NOT NULL")),
     )
 
@@ -70,6 +71,7 @@ class WatchedMember(Base):
 
 class WatchedEconomics(Base):
     __tablename__ = "economics"
+    __table_args__ = (Index(None, "region_code", "year"),)
 
     household_id: Mapped[UUID] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
@@ -85,6 +87,7 @@ class WatchedGuarantee(Base):
     """The latest check of each guarantee (两不愁三保障及饮水安全)."""
 
     __tablename__ = "guarantees"
+    __table_args__ = (Index(None, "region_code", postgresql_where=text("NOT ok")),)
 
     household_id: Mapped[UUID] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -12,14 +12,14 @@ _UPSERT_HOUSEHOLDS = text(
     INSERT INTO monitoring.households AS h
         (id, region_code, household_no, category, relocated, at_risk, changed_at)
     SELECT r.id, r.region_code, r.household_no, r.category,
-           coalesce(r.relocated, false), coalesce(r.at_risk, false), now()
+           coalesce(r.relocated, false), coalesce(r.at_risk, false), clock_timestamp()
       FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
            id uuid, region_code text, household_no text, category text,
            relocated boolean, at_risk boolean)
     ON CONFLICT (id) DO UPDATE SET
         region_code = excluded.region_code, household_no = excluded.household_no,
         category = excluded.category, relocated = excluded.relocated,
-        at_risk = excluded.at_risk, changed_at = now()
+        at_risk = excluded.at_risk, changed_at = clock_timestamp()
     """
 )
 
@@ -106,7 +106,18 @@ _DELETES = {
 # An economics, guarantee or member change is a change of the household: the incremental
 # scan looks at households by ``changed_at``.
 _TOUCH = text(
-    "UPDATE monitoring.households SET changed_at = now() WHERE id = ANY(CAST(:ids AS uuid[]))"
+    "UPDATE monitoring.households SET changed_at = clock_timestamp() WHERE id = ANY(CAST(:ids AS uuid[]))"
+)
+
+# Signals that matched nobody match a household the moment it appears in the projection.
+_MATCH_SIGNALS_BY_HOUSEHOLD = text(
+    """
+    UPDATE monitoring.signals s
+       SET household_id = h.id, region_code = h.region_code, matched_at = now()
+      FROM monitoring.households h
+     WHERE s.household_id IS NULL AND s.claimed_household_id = h.id
+       AND h.id = ANY(CAST(:ids AS uuid[]))
+    """
 )
 
 # Signals that matched nobody match a person the moment they appear in the projection.
@@ -144,6 +155,10 @@ class ProjectionRepository:
     async def touch_households(self, ids: list[str]) -> None:
         if ids:
             await self.session.execute(_TOUCH, {"ids": ids})
+
+    async def match_signals_by_household(self, household_ids: list[str]) -> None:
+        if household_ids:
+            await self.session.execute(_MATCH_SIGNALS_BY_HOUSEHOLD, {"ids": household_ids})
 
     async def match_signals(self, member_ids: list[str]) -> None:
         if member_ids:

@@ -53,6 +53,8 @@ async def apply_events(session: AsyncSession, events: list[ChangeEventRead]) -> 
                 touched.add(str(event.household_id))
         await repo.delete(entity.value, deletes)
         await repo.upsert(entity.value, upserts)
+        if entity == ChangeEntity.household:
+            await repo.match_signals_by_household([str(row["id"]) for row in upserts])
         if entity == ChangeEntity.member:
             await repo.match_signals([str(row["id"]) for row in upserts if row.get("id_number")])
     await repo.touch_households(sorted(touched))

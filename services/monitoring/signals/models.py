@@ -18,6 +18,7 @@ class Signal(Base):
         UniqueConstraint("source", "external_ref"),
         Index(None, "household_id", "occurred_on"),
         Index(None, "id_number", postgresql_where=text("household_id IS NULL")),
+        Index(None, "claimed_household_id", postgresql_where=text("household_id IS NULL")),
         Index(None, "region_code", "id"),
     )
 
@@ -26,6 +27,8 @@ class Signal(Base):
     external_ref: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(40))
     id_number: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    # What the department named; ``household_id`` is set once it matches the projection.
+    claimed_household_id: Mapped[UUID | None] = mapped_column(nullable=True)
     household_id: Mapped[UUID | None] = mapped_column(nullable=True)
     region_code: Mapped[str] = RegionCode()
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)

@@ -1,0 +1,75 @@
+"""Scan jobs: one per scan and county; the nightly full and the frequent incremental scans."""
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import text
+
+from services.monitoring.alerts import service as scan_service
+from services.monitoring.alerts.schemas import ScanCreate, ScanMode
+from shared import jobs
+from shared.auth import Principal, Role
+
+
+@jobs.task(timeout_s=1800, max_tries=10)
+async def scan_county(ctx: dict[str, Any], scan_id: str, county_code: str) -> dict[str, int]:
+    try:
+        async with jobs.unit_of_work(ctx) as session:
+            part = await scan_service.scan_county(session, UUID(scan_id), county_code)
+    except scan_service.CountyBusy:
+        raise jobs.retry_later(ctx.get("job_try", 1), base_s=10) from None
+    if part is None:
+        return {}
+    return {
+        "households_examined": part.households_examined,
+        "alerts_raised": part.alerts_raised,
+        "alerts_closed": part.alerts_closed,
+    }
+
+
+_SCHEDULER = Principal(sub="monitoring-scheduler", role=Role.service, region_code="520000000000")
+
+
+async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
+    """A scan per province in the projection, for the latest policy year not in the future."""
+    started: list[str] = []
+    async with jobs.unit_of_work(ctx) as session:
+        provinces = await session.execute(
+            text(
+                """
+                SELECT p.province, max(pol.year) AS year
+                  FROM (SELECT DISTINCT substr(region_code, 1, 2) AS province
+                          FROM monitoring.households) p
+                  JOIN monitoring.policies pol ON pol.region_code = p.province || '0000000000'
+                 WHERE pol.year <= :this_year
+                 GROUP BY p.province
+                """
+            ),
+            {"this_year": date.today().year},
+        )
+        for province, year in provinces.all():
+            principal = Principal(
+                sub=_SCHEDULER.sub, role=Role.service, region_code=province.ljust(12, "0")
+            )
+            scan = await scan_service.create_scan(
+                session,
+                principal,
+                ScanCreate(region_code=province.ljust(12, "0"), year=year, mode=mode),
+            )
+            started.append(str(scan.id))
+    return started
+
+
+@jobs.task(timeout_s=300, max_tries=3)
+async def nightly_full_scan(ctx: dict[str, Any]) -> list[str]:
+    return await _scheduled(ctx, ScanMode.full)
+
+
+@jobs.task(timeout_s=300, max_tries=3)
+async def incremental_scan(ctx: dict[str, Any]) -> list[str]:
+    return await _scheduled(ctx, ScanMode.incremental)
+
+
+jobs.schedule("nightly_full_scan", hour={2}, minute={0})
+jobs.schedule("incremental_scan", minute={5, 15, 25, 35, 45, 55})

@@ -1,0 +1,105 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, text, update
+
+from services.monitoring.alerts.models import Alert, Scan, ScanCounty
+from shared.db import RepositoryBase
+
+
+class ScanRepository(RepositoryBase[Scan]):
+    model = Scan
+
+    async def counties_to_scan(self, prefix: str, incremental: bool) -> list[str]:
+        """Counties with households under ``prefix``; incremental: only those with a household
+        changed since the county's last finished scan."""
+        if not incremental:
+            sql = (
+                "SELECT DISTINCT substr(region_code, 1, 6) FROM monitoring.households "
+                "WHERE region_code LIKE :prefix ORDER BY 1"
+            )
+        else:
+            sql = """
+            SELECT DISTINCT substr(h.region_code, 1, 6)
+              FROM monitoring.households h
+              LEFT JOIN (SELECT substr(county_code, 1, 6) AS county, max(started_at) AS at
+                           FROM monitoring.scan_counties WHERE state = 'done'
+                          GROUP BY 1) last ON last.county = substr(h.region_code, 1, 6)
+             WHERE h.region_code LIKE :prefix
+               AND (last.at IS NULL OR h.changed_at > last.at)
+             ORDER BY 1
+            """
+        rows = await self.session.execute(text(sql), {"prefix": prefix + "%"})
+        return [r[0].ljust(12, "0") for r in rows]
+
+    async def last_done(self, county_code: str) -> datetime | None:
+        return (
+            await self.session.execute(
+                select(ScanCounty.started_at)
+                .where(ScanCounty.county_code == county_code, ScanCounty.state == "done")
+                .order_by(ScanCounty.started_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def county(self, scan_id: UUID, county_code: str) -> ScanCounty | None:
+        return (
+            await self.session.execute(
+                select(ScanCounty)
+                .where(ScanCounty.scan_id == scan_id, ScanCounty.county_code == county_code)
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+
+    async def counties_of(self, scan_id: UUID) -> list[ScanCounty]:
+        return list(
+            (
+                await self.session.execute(
+                    select(ScanCounty)
+                    .where(ScanCounty.scan_id == scan_id)
+                    .order_by(ScanCounty.county_code)
+                )
+            ).scalars()
+        )
+
+    async def try_county_lock(self, county_code: str) -> bool:
+        return bool(
+            (
+                await self.session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"monitoring:scan:{county_code}"},
+                )
+            ).scalar_one()
+        )
+
+    async def add_county_result(
+        self, scan_id: UUID, examined: int, raised: int, closed: int
+    ) -> None:
+        await self.session.execute(
+            update(Scan)
+            .where(Scan.id == scan_id)
+            .values(
+                counties_done=Scan.counties_done + 1,
+                households_examined=Scan.households_examined + examined,
+                alerts_raised=Scan.alerts_raised + raised,
+                alerts_closed=Scan.alerts_closed + closed,
+                started_at=text("coalesce(started_at, now())"),
+                state=text(
+                    "CASE WHEN counties_done + 1 >= counties_total THEN 'done' ELSE 'running' END"
+                ),
+                finished_at=text("CASE WHEN counties_done + 1 >= counties_total THEN now() END"),
+            )
+        )
+
+
+class AlertRepository(RepositoryBase[Alert]):
+    model = Alert
+
+    def list_query(self, prefix: str, rule: str | None, status: str | None) -> Any:
+        stmt = select(Alert).where(Alert.region_code.startswith(prefix, autoescape=True))
+        if rule:
+            stmt = stmt.where(Alert.rule == rule)
+        if status:
+            stmt = stmt.where(Alert.status == status)
+        return stmt

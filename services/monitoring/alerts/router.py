@@ -1,0 +1,72 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from services.monitoring.alerts import service as scan_service
+from services.monitoring.alerts.models import Alert
+from services.monitoring.alerts.repository import AlertRepository
+from services.monitoring.alerts.schemas import (
+    AlertRead,
+    ScanAccepted,
+    ScanCountyRead,
+    ScanCreate,
+    ScanRead,
+)
+from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.db import SessionDep
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page, paginate
+
+router = APIRouter(tags=["scans and alerts"])
+
+
+@router.post(
+    "/scans",
+    status_code=202,
+    response_model=ScanAccepted,
+    responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
+    summary="Start a scan of a region for a year (full, or only households changed since the last scan)",
+    description="Split into one job per county. Refused with 409 when no policy covers the year.",
+)
+async def create_scan(
+    body: ScanCreate, principal: CurrentPrincipal, session: SessionDep
+) -> ScanAccepted:
+    scan = await scan_service.create_scan(session, principal, body)
+    return ScanAccepted(scan_id=scan.id, state=scan.state, counties=scan.counties_total)
+
+
+@router.get(
+    "/scans/{scan_id}",
+    response_model=ScanRead,
+    responses=problem_responses(NotFound),
+    summary="A scan's state, households examined, alerts raised and closed, duration",
+)
+async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> ScanRead:
+    scan, counties = await scan_service.get_scan(session, principal, scan_id)
+    read = ScanRead.model_validate(scan)
+    if scan.started_at and scan.finished_at:
+        read.duration_seconds = round((scan.finished_at - scan.started_at).total_seconds(), 3)
+    read.counties = [ScanCountyRead.model_validate(c) for c in counties]
+    return read
+
+
+@router.get(
+    "/alerts",
+    response_model=Page[AlertRead],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Alerts in a region, by rule and status (open | closed)",
+)
+async def list_alerts(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query(description="Region code; default your own")] = None,
+    rule: str | None = None,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AlertRead]:
+    prefix = resolve_region_filter(principal, region)
+    stmt = AlertRepository(session).list_query(prefix, rule, status)
+    rows, next_cursor = await paginate(session, stmt, [Alert.raised_at, Alert.id], cursor, limit)
+    return Page(items=[AlertRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -1,0 +1,73 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScanMode(StrEnum):
+    full = "full"
+    incremental = "incremental"
+
+
+class ScanCreate(BaseModel):
+    region_code: str = Field(pattern=r"^\d{12}$", examples=["522301000000"])
+    year: int = Field(ge=2014, le=2100)
+    mode: ScanMode = ScanMode.full
+
+
+class ScanAccepted(BaseModel):
+    scan_id: UUID
+    state: str
+    counties: int
+
+
+class ScanCountyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    county_code: str
+    state: str
+    households_examined: int
+    alerts_raised: int
+    alerts_closed: int
+    note: str | None
+
+
+class ScanRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    region_code: str
+    year: int
+    mode: ScanMode
+    state: str = Field(description="queued | running | done | failed")
+    counties_total: int
+    counties_done: int
+    households_examined: int
+    alerts_raised: int
+    alerts_closed: int
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None = None
+    counties: list[ScanCountyRead] = []
+
+
+class AlertRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    household_id: UUID
+    region_code: str
+    rule: str
+    kind: str = Field(description="case: people decide on a case; review: an eligibility check")
+    status: str
+    figures: dict[str, Any] = Field(description="The figures that triggered the rule")
+    policy_id: UUID
+    policy_year: int
+    scan_id: UUID | None
+    raised_at: datetime
+    last_seen_at: datetime
+    closed_at: datetime | None
+    closed_reason: str | None

@@ -1,0 +1,80 @@
+import json
+from typing import Any
+
+from sqlalchemy import select, text
+
+from services.monitoring.signals.models import Signal
+from shared.db import RepositoryBase
+
+_INSERT = text(
+    """
+    WITH input AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+            source text, kind text, id_number text, household_id uuid, amount numeric,
+            occurred_on date, external_ref text)
+    ),
+    matched AS (
+        SELECT i.*, coalesce(h.id, m.household_id) AS hid,
+               coalesce(h.region_code, m.region_code) AS hregion
+          FROM input i
+          LEFT JOIN monitoring.households h
+                 ON h.id = i.household_id AND h.region_code LIKE :prefix
+          LEFT JOIN LATERAL (
+                SELECT household_id, region_code FROM monitoring.members x
+                 WHERE x.id_number = i.id_number AND x.region_code LIKE :prefix
+                 ORDER BY x.departed_on NULLS FIRST LIMIT 1) m ON i.id_number IS NOT NULL
+    ),
+    touched AS (
+        UPDATE monitoring.households SET changed_at = clock_timestamp()
+         WHERE id IN (SELECT hid FROM matched WHERE hid IS NOT NULL)
+    )
+    INSERT INTO monitoring.signals
+        (source, external_ref, kind, id_number, claimed_household_id, household_id,
+         region_code, amount, occurred_on, submitted_by, matched_at)
+    SELECT source, external_ref, kind, id_number, household_id, hid,
+           coalesce(hregion, :own_region), amount, occurred_on, :sub,
+           CASE WHEN hid IS NOT NULL THEN now() END
+      FROM matched
+    ON CONFLICT (source, external_ref) DO NOTHING
+    RETURNING source, external_ref
+    """
+)
+
+_LOOKUP = text(
+    """
+    SELECT s.id, s.source, s.external_ref, s.household_id
+      FROM monitoring.signals s
+      JOIN jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(source text, external_ref text)
+        ON k.source = s.source AND k.external_ref = s.external_ref
+    """
+)
+
+
+class SignalRepository(RepositoryBase[Signal]):
+    model = Signal
+
+    async def insert_batch(
+        self, rows: list[dict[str, Any]], prefix: str, own_region: str, sub: str
+    ) -> set[tuple[str, str]]:
+        result = await self.session.execute(
+            _INSERT,
+            {
+                "rows": json.dumps(rows),
+                "prefix": prefix + "%",
+                "own_region": own_region,
+                "sub": sub,
+            },
+        )
+        return {(r.source, r.external_ref) for r in result}
+
+    async def lookup(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], Any]:
+        result = await self.session.execute(_LOOKUP, {"keys": json.dumps(keys)})
+        return {(r.source, r.external_ref): r for r in result}
+
+    def list_query(self, prefix: str, matched: bool | None) -> Any:
+        stmt = select(Signal).where(Signal.region_code.startswith(prefix, autoescape=True))
+        if matched is True:
+            stmt = stmt.where(Signal.household_id.is_not(None))
+        elif matched is False:
+            stmt = stmt.where(Signal.household_id.is_(None))
+        return stmt

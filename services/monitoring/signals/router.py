@@ -1,0 +1,59 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.monitoring.signals import service as signal_service
+from services.monitoring.signals.models import Signal
+from services.monitoring.signals.repository import SignalRepository
+from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalRead
+from shared.auth import CurrentPrincipal, Principal, require_roles, resolve_region_filter
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page, paginate
+
+router = APIRouter(tags=["signals"])
+
+
+@router.post(
+    "/signals",
+    response_model=SignalBatchResult,
+    responses=problem_responses(Forbidden, ValidationFailed),
+    summary="A batch of department signals; idempotent on source + external_ref",
+    description="Each is matched by ID number or household id through the projection; "
+    "unmatched signals are kept and match later when the person appears. "
+    "Roles: department, service, county officer, province admin.",
+)
+async def post_signals(
+    batch: SignalBatch,
+    session: SessionDep,
+    principal: Principal = require_roles(*signal_service.SIGNAL_ROLES),
+) -> SignalBatchResult:
+    return await signal_service.receive(session, principal, batch)
+
+
+@router.get(
+    "/signals",
+    response_model=Page[SignalRead],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Signals in a region; `matched=false` lists those that match nobody yet",
+)
+async def list_signals(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query()] = None,
+    matched: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[SignalRead]:
+    prefix = resolve_region_filter(principal, region)
+    stmt = SignalRepository(session).list_query(prefix, matched)
+    rows, next_cursor = await paginate(
+        session, stmt, [Signal.received_at, Signal.id], cursor, limit
+    )
+    items = []
+    for row in rows:
+        read = SignalRead.model_validate(row)
+        if read.id_number:
+            read.id_number = principal.show_id_number(read.id_number)
+        items.append(read)
+    return Page(items=items, next_cursor=next_cursor)
