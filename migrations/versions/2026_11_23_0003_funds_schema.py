@@ -591,6 +591,7 @@ def upgrade() -> None:
         "distribution_shares",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("distribution_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("asset_id", sa.Uuid(), nullable=False),
         sa.Column("region_code", sa.String(length=12, collation="C"), nullable=False),
         sa.Column("recipient_type", sa.String(length=20), nullable=False),

@@ -221,3 +221,30 @@ async def approved_project(
     )
     assert approved.status_code == 200, approved.text
     return approved.json()
+
+
+async def completed_project(
+    funds: ApiClient, fund_id: str, budget: str = "1000.00", households: list[UUID] | None = None
+) -> dict[str, Any]:
+    project = await approved_project(funds, fund_id, budget, households)
+    path = f"/v1/projects/{project['id']}/actions"
+    assert (await township(funds).post(path, json={"action": "start"})).status_code == 200
+    done = await township(funds).post(path, json={"action": "complete"})
+    assert done.status_code == 200
+    return done.json()
+
+
+async def make_asset(funds: ApiClient, project_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "project_id": project_id,
+        "kind": "operating",
+        "name": "光伏电站",
+        "value": "800000.00",
+        "owner_type": "village_collective",
+        "owner_id": VILLAGE_A,
+        "custodian": "丰都村股份经济合作社",
+        "location": "丰都村二组",
+    } | overrides
+    response = await county(funds).post("/v1/assets", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()

@@ -98,6 +98,7 @@ class DistributionShare(Base):
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     distribution_id: Mapped[UUID] = mapped_column(ForeignKey("distributions.id"))
+    position: Mapped[int]  # the share's place in the request (ties of the rounding go first)
     asset_id: Mapped[UUID] = mapped_column(ForeignKey("assets.id"))
     region_code: Mapped[str] = RegionCode()
     recipient_type: Mapped[str] = mapped_column(String(20))

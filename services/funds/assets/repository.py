@@ -1,0 +1,56 @@
+from uuid import UUID
+
+from sqlalchemy import insert, select
+
+from services.funds.assets.models import Asset, AssetIncome, Distribution, DistributionShare
+from shared.db import RepositoryBase
+
+
+class AssetRepository(RepositoryBase[Asset]):
+    model = Asset
+
+    def ledger(self, prefix: str, kind: str | None, status: str | None):
+        stmt = select(Asset).where(Asset.region_code.startswith(prefix, autoescape=True))
+        if kind is not None:
+            stmt = stmt.where(Asset.kind == kind)
+        if status is not None:
+            stmt = stmt.where(Asset.status == status)
+        return stmt
+
+
+class IncomeRepository(RepositoryBase[AssetIncome]):
+    model = AssetIncome
+
+    async def by_period(self, asset_id: UUID, period: str) -> AssetIncome | None:
+        stmt = select(AssetIncome).where(
+            AssetIncome.asset_id == asset_id, AssetIncome.period == period
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_asset(self, asset_id: UUID) -> list[tuple[AssetIncome, bool]]:
+        stmt = (
+            select(AssetIncome, Distribution.id.is_not(None))
+            .outerjoin(Distribution, Distribution.income_id == AssetIncome.id)
+            .where(AssetIncome.asset_id == asset_id)
+            .order_by(AssetIncome.period)
+        )
+        return [(row[0], bool(row[1])) for row in await self.session.execute(stmt)]
+
+
+class DistributionRepository(RepositoryBase[Distribution]):
+    model = Distribution
+
+    async def of_income(self, income_id: UUID) -> Distribution | None:
+        stmt = select(Distribution).where(Distribution.income_id == income_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def add_shares(self, rows: list[dict]) -> None:
+        await self.session.execute(insert(DistributionShare), rows)
+
+    async def shares(self, distribution_id: UUID) -> list[DistributionShare]:
+        stmt = (
+            select(DistributionShare)
+            .where(DistributionShare.distribution_id == distribution_id)
+            .order_by(DistributionShare.position)
+        )
+        return list((await self.session.execute(stmt)).scalars())

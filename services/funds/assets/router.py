@@ -1,0 +1,137 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.funds.assets import service as asset_service
+from services.funds.assets.schemas import (
+    AssetCreate,
+    AssetKind,
+    AssetRead,
+    AssetStatus,
+    DisposalRequest,
+    DistributionCreate,
+    DistributionRead,
+    IncomeCreate,
+    IncomeRead,
+)
+from services.funds.deps import Idem, Registry
+from services.funds.projects import service as project_service
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page
+
+router = APIRouter(tags=["assets"])
+
+
+@router.post(
+    "/assets",
+    status_code=201,
+    response_model=AssetRead,
+    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    summary="Register an asset a completed project formed, with its owner and custodian",
+)
+async def create_asset(
+    body: AssetCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    registry: Registry,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(lambda: asset_service.create_asset(session, principal, registry, body))
+
+
+@router.get(
+    "/assets/{asset_id}",
+    response_model=AssetRead,
+    responses=problem_responses(NotFound),
+    summary="One asset of the ledger",
+)
+async def get_asset(asset_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> AssetRead:
+    return AssetRead.model_validate(await asset_service.get_asset(session, principal, asset_id))
+
+
+@router.get(
+    "/assets",
+    response_model=Page[AssetRead],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="The asset ledger (台账) of a region",
+)
+async def list_assets(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    kind: AssetKind | None = None,
+    status: AssetStatus | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AssetRead]:
+    prefix = project_service.project_prefix(principal, region)
+    rows, next_cursor = await asset_service.list_assets(
+        session, prefix, kind, status, cursor, limit
+    )
+    return Page(items=[AssetRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/assets/{asset_id}/income",
+    status_code=201,
+    response_model=IncomeRead,
+    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    summary="Record an operating asset's income for a period (append-only)",
+)
+async def add_income(
+    asset_id: UUID, body: IncomeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+) -> JSONResponse:
+    return await idem.run(lambda: asset_service.add_income(session, principal, asset_id, body))
+
+
+@router.get(
+    "/assets/{asset_id}/income",
+    response_model=list[IncomeRead],
+    responses=problem_responses(NotFound),
+    summary="An asset's income by period, and whether each was distributed",
+)
+async def list_income(
+    asset_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[IncomeRead]:
+    return await asset_service.list_income(session, principal, asset_id)
+
+
+@router.post(
+    "/assets/{asset_id}/distributions",
+    status_code=201,
+    response_model=DistributionRead,
+    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    summary="Distribute one period's income; the shares add up to it exactly",
+    description="Give every share an `amount` (they must add up to the income to the fen) or "
+    "every share a `weight`: the income is then split by the largest-remainder method (each "
+    "share rounded down to the fen, the fen left over go one each to the shares with the "
+    "largest remainders, ties to the earlier share), so the shares always add up exactly.",
+)
+async def distribute(
+    asset_id: UUID,
+    body: DistributionCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    registry: Registry,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(
+        lambda: asset_service.distribute(session, principal, registry, asset_id, body)
+    )
+
+
+@router.post(
+    "/assets/{asset_id}/disposal",
+    response_model=AssetRead,
+    responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
+    summary="Disposal: request (township or county), approve or reject (county officer only), "
+    "complete (only once approved)",
+)
+async def dispose(
+    asset_id: UUID, body: DisposalRequest, principal: CurrentPrincipal, session: SessionDep
+) -> AssetRead:
+    return await asset_service.dispose(session, principal, asset_id, body)

@@ -1,0 +1,374 @@
+"""Assets formed by projects (扶贫项目资产): the ledger (台账), income, its distribution and
+disposal.
+
+- Income is append-only, one entry per asset and period.
+- A distribution shares out exactly one income entry and adds up to it to the fen; the
+  income row is locked while it is checked, and ``distributions.income_id`` is unique, so
+  an income is never distributed twice.
+- Disposal of an asset only after county approval: request (township or county) ->
+  approve or reject (county officer only) -> complete; completing without an approval is
+  refused."""
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.assets.models import Asset, AssetIncome, Distribution
+from services.funds.assets.repository import (
+    AssetRepository,
+    DistributionRepository,
+    IncomeRepository,
+)
+from services.funds.assets.schemas import (
+    AssetCreate,
+    AssetKind,
+    AssetRead,
+    AssetStatus,
+    DisposalAction,
+    DisposalRequest,
+    DistributionCreate,
+    DistributionRead,
+    IncomeCreate,
+    IncomeRead,
+    OwnerType,
+    RecipientType,
+    ShareRead,
+)
+from services.funds.database import audit
+from services.funds.deps import ensure_sees
+from services.funds.projects import service as project_service
+from services.funds.projects.schemas import ProjectStatus
+from shared import regions
+from shared.auth import Principal, Role
+from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.money import format_amount, split_by_weights
+from shared.pagination import paginate
+from shared.registry_client import RegistryClient
+
+KEEPERS = (Role.province_admin, Role.county_officer, Role.township_officer)
+ASSET_FORMING = (ProjectStatus.completed, ProjectStatus.accepted)
+# action -> (from status, to status, roles)
+DISPOSAL: dict[DisposalAction, tuple[AssetStatus, AssetStatus, tuple[Role, ...]]] = {
+    DisposalAction.request: (
+        AssetStatus.active,
+        AssetStatus.disposal_requested,
+        (Role.township_officer, Role.county_officer),
+    ),
+    DisposalAction.approve: (
+        AssetStatus.disposal_requested,
+        AssetStatus.disposal_approved,
+        (Role.county_officer,),
+    ),
+    DisposalAction.reject: (
+        AssetStatus.disposal_requested,
+        AssetStatus.active,
+        (Role.county_officer,),
+    ),
+    DisposalAction.complete: (
+        AssetStatus.disposal_approved,
+        AssetStatus.disposed,
+        (Role.township_officer, Role.county_officer),
+    ),
+}
+
+
+async def get_asset(
+    session: AsyncSession, principal: Principal, asset_id: UUID, *, for_update: bool = False
+) -> Asset:
+    asset = await AssetRepository(session).get(asset_id, for_update=for_update)
+    if asset is None:
+        raise NotFound("asset not found")
+    ensure_sees(principal, asset.region_code, "asset")
+    return asset
+
+
+async def _household_in(registry: RegistryClient, household_id: UUID, county: str) -> str | None:
+    """The household's village if the registry knows it inside ``county``, else None."""
+    try:
+        household = await registry.get_household(household_id)
+    except NotFound:
+        return None
+    village = household["region_code"]
+    return village if regions.contains(county, village) else None
+
+
+async def create_asset(
+    session: AsyncSession, principal: Principal, registry: RegistryClient, body: AssetCreate
+) -> AssetRead:
+    principal.ensure_role(*KEEPERS)
+    project = await project_service.get_project(session, principal, body.project_id)
+    if ProjectStatus(project.status) not in ASSET_FORMING:
+        raise Conflict(f"a {project.status} project has formed no assets yet")
+    county = project.region_code
+    region_code = body.region_code
+    if body.owner_type is OwnerType.household:
+        try:
+            household_id = UUID(body.owner_id)
+        except ValueError:
+            raise ValidationFailed.field("owner_id", "must be a household id") from None
+        village = await _household_in(registry, household_id, county)
+        if village is None:
+            raise ValidationFailed.field(
+                "owner_id", f"household {household_id} is not in the registry in county {county}"
+            )
+        region_code = region_code or village
+    elif body.owner_type is OwnerType.village_collective:
+        if not regions.is_valid_code(body.owner_id) or not regions.contains(county, body.owner_id):
+            raise ValidationFailed.field("owner_id", f"must be a village code in county {county}")
+        region_code = region_code or body.owner_id
+    region_code = region_code or county
+    if not regions.contains(county, region_code):
+        raise ValidationFailed.field("region_code", f"must lie in the project's county {county}")
+    principal.ensure_covers(region_code, "region")
+    repo = AssetRepository(session)
+    asset = repo.add(
+        Asset(
+            project_id=project.id,
+            region_code=region_code,
+            kind=body.kind.value,
+            name=body.name,
+            value=body.value,
+            owner_type=body.owner_type.value,
+            owner_id=body.owner_id,
+            custodian=body.custodian,
+            location=body.location,
+            status=AssetStatus.active.value,
+            created_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await session.refresh(asset)
+    await audit.record(
+        session,
+        principal,
+        action="register",
+        entity="asset",
+        entity_id=asset.id,
+        region_code=region_code,
+        new=body.model_dump(),
+    )
+    return AssetRead.model_validate(asset)
+
+
+async def list_assets(
+    session: AsyncSession,
+    prefix: str,
+    kind: AssetKind | None,
+    status: AssetStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Asset], str | None]:
+    stmt = AssetRepository(session).ledger(
+        prefix, kind.value if kind else None, status.value if status else None
+    )
+    return await paginate(session, stmt, [Asset.created_at, Asset.id], cursor, limit)
+
+
+async def add_income(
+    session: AsyncSession, principal: Principal, asset_id: UUID, body: IncomeCreate
+) -> IncomeRead:
+    principal.ensure_role(*KEEPERS)
+    asset = await get_asset(session, principal, asset_id, for_update=True)
+    principal.ensure_covers(asset.region_code, "asset")
+    if asset.kind != AssetKind.operating.value:
+        raise Conflict("only operating assets (经营性资产) record income")
+    if asset.status == AssetStatus.disposed.value:
+        raise Conflict("the asset has been disposed of")
+    repo = IncomeRepository(session)
+    if await repo.by_period(asset.id, body.period) is not None:
+        raise Conflict(f"income for {body.period} is already recorded")
+    income = repo.add(
+        AssetIncome(
+            asset_id=asset.id,
+            region_code=asset.region_code,
+            period=body.period,
+            amount=body.amount,
+            created_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await session.refresh(income)
+    await audit.record(
+        session,
+        principal,
+        action="income",
+        entity="asset",
+        entity_id=asset.id,
+        region_code=asset.region_code,
+        new=body.model_dump(),
+    )
+    return IncomeRead.model_validate(income)
+
+
+async def list_income(
+    session: AsyncSession, principal: Principal, asset_id: UUID
+) -> list[IncomeRead]:
+    asset = await get_asset(session, principal, asset_id)
+    rows = await IncomeRepository(session).of_asset(asset.id)
+    return [
+        IncomeRead.model_validate(income).model_copy(update={"distributed": done})
+        for income, done in rows
+    ]
+
+
+async def distribute(
+    session: AsyncSession,
+    principal: Principal,
+    registry: RegistryClient,
+    asset_id: UUID,
+    body: DistributionCreate,
+) -> DistributionRead:
+    principal.ensure_role(*KEEPERS)
+    asset = await get_asset(session, principal, asset_id)
+    principal.ensure_covers(asset.region_code, "asset")
+    income = await IncomeRepository(session).get(body.income_id, for_update=True)
+    if income is None or income.asset_id != asset.id:
+        raise ValidationFailed.field("income_id", "is not an income entry of this asset")
+    repo = DistributionRepository(session)
+    if await repo.of_income(income.id) is not None:
+        raise Conflict(f"the income of {income.period} has already been distributed")
+    amounts, method = _amounts(income, body)
+    await _check_households(registry, body, regions.county_of(asset.region_code))
+    distribution = repo.add(
+        Distribution(
+            asset_id=asset.id,
+            income_id=income.id,
+            region_code=asset.region_code,
+            method=method,
+            note=body.note,
+            created_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await session.refresh(distribution)
+    await repo.add_shares(
+        [
+            {
+                "distribution_id": distribution.id,
+                "position": index,
+                "asset_id": asset.id,
+                "region_code": asset.region_code,
+                "recipient_type": share.recipient_type.value,
+                "household_id": share.household_id,
+                "label": share.label,
+                "weight": share.weight,
+                "amount": amount,
+            }
+            for index, (share, amount) in enumerate(zip(body.shares, amounts, strict=True))
+        ]
+    )
+    await audit.record(
+        session,
+        principal,
+        action="distribute",
+        entity="asset",
+        entity_id=asset.id,
+        region_code=asset.region_code,
+        new={"income_id": income.id, "method": method, "amounts": amounts},
+    )
+    return await read_distribution(session, distribution, income.amount)
+
+
+def _amounts(income: AssetIncome, body: DistributionCreate) -> tuple[list[Decimal], str]:
+    if body.shares[0].weight is not None:
+        weights = [s.weight for s in body.shares]
+        return split_by_weights(income.amount, weights), "weights"  # type: ignore[arg-type]
+    amounts: list[Decimal] = [s.amount for s in body.shares]  # type: ignore[misc]
+    total = sum(amounts, Decimal("0.00"))
+    if total != income.amount:
+        raise ValidationFailed.field(
+            "shares",
+            f"the shares add up to {format_amount(total)}, the income is "
+            f"{format_amount(income.amount)}",
+        )
+    return amounts, "amounts"
+
+
+async def _check_households(
+    registry: RegistryClient, body: DistributionCreate, county: str
+) -> None:
+    wanted = [
+        (i, s.household_id)
+        for i, s in enumerate(body.shares)
+        if s.recipient_type is RecipientType.household
+    ]
+    semaphore = asyncio.Semaphore(10)
+
+    async def check(household_id: Any) -> str | None:
+        async with semaphore:
+            return await _household_in(registry, household_id, county)
+
+    villages = await asyncio.gather(*(check(h) for _, h in wanted))
+    errors = [
+        FieldError(
+            field=f"shares.{i}.household_id",
+            message=f"household {h} is not in the registry in county {county}",
+        )
+        for (i, h), village in zip(wanted, villages, strict=True)
+        if village is None
+    ]
+    if errors:
+        raise ValidationFailed("; ".join(e.message for e in errors), errors=errors)
+
+
+async def read_distribution(
+    session: AsyncSession, distribution: Distribution, total: Decimal
+) -> DistributionRead:
+    shares = await DistributionRepository(session).shares(distribution.id)
+    return DistributionRead(
+        id=distribution.id,
+        asset_id=distribution.asset_id,
+        income_id=distribution.income_id,
+        method=distribution.method,
+        note=distribution.note,
+        total=total,
+        shares=[ShareRead.model_validate(s) for s in shares],
+        created_at=distribution.created_at,
+    )
+
+
+async def dispose(
+    session: AsyncSession, principal: Principal, asset_id: UUID, body: DisposalRequest
+) -> AssetRead:
+    asset = await get_asset(session, principal, asset_id, for_update=True)
+    principal.ensure_covers(asset.region_code, "asset")
+    source, target, roles = DISPOSAL[body.action]
+    principal.ensure_role(*roles)
+    if asset.status != source.value:
+        if body.action is DisposalAction.complete:
+            raise Conflict(
+                "disposal without the county's approval is refused (资产处置须经审批)",
+                status=asset.status,
+            )
+        raise Conflict(
+            f"an asset in status {asset.status} cannot take disposal action {body.action.value}",
+            status=asset.status,
+        )
+    old = {"status": asset.status}
+    if body.action is DisposalAction.request:
+        asset.disposal_method = body.method.value if body.method else None
+        asset.disposal_reason = body.reason
+        asset.disposal_requested_by = principal.sub
+        asset.disposal_approved_by = None
+    elif body.action is DisposalAction.approve:
+        asset.disposal_approved_by = principal.sub
+    elif body.action is DisposalAction.complete:
+        asset.disposal_proceeds = body.proceeds
+        asset.disposed_on = body.disposed_on
+    asset.status = target.value
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action=f"disposal_{body.action.value}",
+        entity="asset",
+        entity_id=asset.id,
+        region_code=asset.region_code,
+        old=old,
+        new={"status": asset.status} | body.model_dump(exclude_none=True),
+    )
+    await session.refresh(asset)
+    return AssetRead.model_validate(asset)
