@@ -3,6 +3,8 @@
 from fastapi import FastAPI
 
 from services.monitoring.alerts.router import router as alerts_router
+from services.monitoring.cases.router import router as cases_router
+from services.monitoring.declarations.router import router as declarations_router
 from services.monitoring.policy.router import router as policy_router
 from services.monitoring.signals.router import router as signals_router
 from shared.app import create_service_app
@@ -21,7 +23,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="monitoring",
         title="Povguard monitoring",
         description="Early warning (防止返贫动态监测): policy, department signals, self-declarations, scans, alerts and the monitored-household case procedure.",
-        routers=[policy_router, alerts_router, signals_router],
+        routers=[
+            policy_router,
+            alerts_router,
+            signals_router,
+            declarations_router,
+            cases_router,
+        ],
         tags=TAGS,
         settings=settings,
     )

@@ -1,11 +1,13 @@
 """ARQ jobs of the monitoring service (registered with ``shared.jobs.task``)."""
 
 from services.monitoring.alerts.jobs import incremental_scan, nightly_full_scan, scan_county
+from services.monitoring.cases.jobs import mark_overdue_cases
 from services.monitoring.projection.jobs import follow_registry_changes, rebuild_projection
 
 __all__ = [
     "follow_registry_changes",
     "incremental_scan",
+    "mark_overdue_cases",
     "nightly_full_scan",
     "rebuild_projection",
     "scan_county",

@@ -1,0 +1,97 @@
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text
+
+from services.monitoring.cases.machine import CLOSED
+from services.monitoring.cases.models import CaseEvent, MonitoringCase
+from shared.db import RepositoryBase
+
+
+class CaseRepository(RepositoryBase[MonitoringCase]):
+    model = MonitoringCase
+
+    async def open_for_household(self, household_id: UUID) -> MonitoringCase | None:
+        stmt = select(MonitoringCase).where(
+            MonitoringCase.household_id == household_id, MonitoringCase.stage.not_in(CLOSED)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def open_for_declarant(self, id_number: str) -> MonitoringCase | None:
+        stmt = text(
+            """
+            SELECT c.id FROM monitoring.cases c
+              JOIN monitoring.declarations d ON d.case_id = c.id
+             WHERE d.id_number = :n AND c.stage NOT IN ('eliminated', 'rejected')
+             LIMIT 1
+            """
+        )
+        case_id = (await self.session.execute(stmt, {"n": id_number})).scalar_one_or_none()
+        return await self.get(case_id) if case_id else None
+
+    async def timeline(self, case_id: UUID) -> list[CaseEvent]:
+        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    def list_query(self, prefix: str, stage: str | None, overdue: bool | None) -> Any:
+        stmt = select(MonitoringCase).where(
+            MonitoringCase.region_code.startswith(prefix, autoescape=True)
+        )
+        if stage:
+            stmt = stmt.where(MonitoringCase.stage == stage)
+        if overdue is not None:
+            stmt = stmt.where(MonitoringCase.overdue.is_(overdue))
+        return stmt
+
+    async def household(self, household_id: UUID) -> Any:
+        return (
+            await self.session.execute(
+                text("SELECT id, region_code, category FROM monitoring.households WHERE id = :h"),
+                {"h": household_id},
+            )
+        ).one_or_none()
+
+    async def person(self, id_number: str) -> Any:
+        return (
+            await self.session.execute(
+                text(
+                    "SELECT household_id, region_code FROM monitoring.members "
+                    "WHERE id_number = :n ORDER BY departed_on NULLS FIRST LIMIT 1"
+                ),
+                {"n": id_number},
+            )
+        ).one_or_none()
+
+    async def elimination_facts(self, case: MonitoringCase) -> Any:
+        """What elimination is judged on, all from the projection and monitoring's own alerts."""
+        return (
+            await self.session.execute(
+                text(
+                    """
+                    SELECT
+                      (SELECT count(*) FROM monitoring.measures m
+                        WHERE m.household_id = :h
+                          AND (m.case_id = :c OR m.start >= :since)) AS measures,
+                      (SELECT e.year FROM monitoring.economics e WHERE e.household_id = :h
+                        ORDER BY e.year DESC LIMIT 1) AS latest_year,
+                      (SELECT e.per_capita_net_income FROM monitoring.economics e
+                        WHERE e.household_id = :h ORDER BY e.year DESC LIMIT 1) AS latest_income,
+                      (SELECT coalesce(jsonb_agg(g.kind ORDER BY g.kind), '[]'::jsonb)
+                         FROM monitoring.guarantees g
+                        WHERE g.household_id = :h AND NOT g.ok) AS failed_guarantees,
+                      (SELECT count(*) FROM monitoring.members m WHERE m.household_id = :h
+                          AND m.departed_on IS NULL
+                          AND m.labour_capacity IN ('skilled', 'ordinary', 'weak')) AS workers,
+                      (SELECT coalesce(jsonb_agg(a.rule ORDER BY a.rule), '[]'::jsonb)
+                         FROM monitoring.alerts a
+                        WHERE a.household_id = :h AND a.status = 'open' AND a.kind = 'case')
+                        AS open_risks
+                    """
+                ),
+                {"h": case.household_id, "c": case.id, "since": case.monitored_since},
+            )
+        ).one()
+
+    async def count_events(self, case_id: UUID) -> int:
+        stmt = select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id)
+        return int((await self.session.execute(stmt)).scalar_one())

@@ -1,0 +1,100 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from services.monitoring.cases import machine
+from services.monitoring.cases import service as case_service
+from services.monitoring.cases.models import MonitoringCase
+from services.monitoring.cases.schemas import (
+    CaseActionRequest,
+    CaseCreate,
+    CaseEventRead,
+    CaseRead,
+)
+from services.monitoring.deps import CallerToken, Registry
+from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.db import SessionDep
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page, paginate
+
+router = APIRouter(tags=["cases"])
+
+
+async def _read(session: SessionDep, case: MonitoringCase, with_timeline: bool = True) -> CaseRead:
+    read = CaseRead.model_validate(case)
+    read.allowed_actions = machine.allowed(case.stage)
+    if with_timeline:
+        events = await case_service.timeline(session, case.id)
+        read.timeline = [CaseEventRead.model_validate(e) for e in events]
+    return read
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=CaseRead,
+    responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
+    summary="Open a case at `discovered` for a household (one open case per household)",
+)
+async def open_case(body: CaseCreate, principal: CurrentPrincipal, session: SessionDep) -> CaseRead:
+    case = await case_service.open_case(session, principal, body)
+    return await _read(session, case)
+
+
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseRead,
+    responses=problem_responses(NotFound),
+    summary="A case with its stage, the actions it allows and its timeline",
+)
+async def get_case(case_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> CaseRead:
+    return await _read(session, await case_service.get_case(session, principal, case_id))
+
+
+@router.get(
+    "/cases",
+    response_model=Page[CaseRead],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Cases in a region, by stage and overdue",
+)
+async def list_cases(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query()] = None,
+    stage: Annotated[str | None, Query(description=f"one of {', '.join(machine.STAGES)}")] = None,
+    overdue: bool | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[CaseRead]:
+    if stage is not None and stage not in machine.STAGES:
+        raise ValidationFailed.field("stage", f"must be one of {', '.join(machine.STAGES)}")
+    prefix = resolve_region_filter(principal, region)
+    stmt = await case_service.list_cases(session, prefix, stage, overdue)
+    rows, next_cursor = await paginate(
+        session, stmt, [MonitoringCase.created_at, MonitoringCase.id], cursor, limit
+    )
+    return Page(
+        items=[await _read(session, r, with_timeline=False) for r in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@router.post(
+    "/cases/{case_id}/actions",
+    response_model=CaseRead,
+    responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
+    summary="Take an action on a case (domain.md section 3: stages, actions, who)",
+    description="Wrong role: 403. An action the stage does not allow: 409 with "
+    "`allowed_actions`. A refused elimination: 409 with `unmet_conditions`.",
+)
+async def act(
+    case_id: UUID,
+    body: CaseActionRequest,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    registry: Registry,
+    token: CallerToken,
+) -> CaseRead:
+    case = await case_service.act(session, principal, case_id, body, registry, token)
+    return await _read(session, case)

@@ -1,0 +1,454 @@
+"""The monitored-household procedure (监测对象识别与帮扶): opening cases, the state machine,
+the registry effects of deciding and eliminating, deadlines and escalation."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.monitoring.alerts.models import Alert
+from services.monitoring.cases import machine
+from services.monitoring.cases.models import CaseEvent, MonitoringCase
+from services.monitoring.cases.repository import CaseRepository
+from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate, Channel
+from services.monitoring.database import audit
+from services.monitoring.policy.models import MonitoringPolicy
+from services.monitoring.policy.repository import PolicyRepository
+from shared.audit import to_jsonable
+from shared.auth import Principal, Role
+from shared.contracts.registry import CategoryChange, HouseholdCategory, MeasureCreate
+from shared.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from shared.registry_client import RegistryClient
+
+OPEN_ROLES = (
+    Role.village_cadre,
+    Role.township_officer,
+    Role.county_officer,
+    Role.province_admin,
+    Role.service,
+)
+FIRST_MEASURE_DAYS = 30  # at least one development-type measure within a month
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def policy_for_case(
+    session: AsyncSession, region_code: str, year: int | None = None
+) -> MonitoringPolicy | None:
+    """The policy in force for ``year``, else the latest year not in the future."""
+    repo = PolicyRepository(session)
+    if year is not None:
+        policy = await repo.in_force(region_code, year)
+        if policy is not None:
+            return policy
+    for candidate in range(date.today().year, date.today().year - 10, -1):
+        policy = await repo.in_force(region_code, candidate)
+        if policy is not None:
+            return policy
+    return None
+
+
+async def _event(
+    session: AsyncSession,
+    case: MonitoringCase,
+    principal: Principal,
+    action: str,
+    from_stage: str | None,
+    note: str = "",
+    evidence: list[Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            region_code=case.region_code,
+            action=action,
+            from_stage=from_stage,
+            to_stage=case.stage,
+            actor=principal.sub,
+            actor_role=principal.role.value,
+            note=note,
+            evidence=to_jsonable(evidence or []),
+            details=to_jsonable(details or {}),
+        )
+    )
+
+
+async def create_case(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    household_id: UUID | None,
+    region_code: str,
+    channel: Channel,
+    alert_id: UUID | None = None,
+    declaration_code: str | None = None,
+    note: str = "",
+) -> MonitoringCase:
+    """Open a case at ``discovered`` (the caller has checked scope)."""
+    repo = CaseRepository(session)
+    if household_id is not None:
+        existing = await repo.open_for_household(household_id)
+        if existing is not None:
+            raise Conflict(
+                f"household {household_id} already has an open case {existing.id} "
+                f"(stage {existing.stage})",
+                case_id=str(existing.id),
+            )
+    year = None
+    if alert_id is not None:
+        alert = await session.get(Alert, alert_id)
+        if alert is None or alert.household_id != household_id:
+            raise ValidationFailed.field("alert_id", "is not an alert of this household")
+        year = alert.policy_year
+    policy = await policy_for_case(session, region_code, year)
+    deadline_days = policy.identification_deadline_days if policy else 15
+    case = repo.add(
+        MonitoringCase(
+            household_id=household_id,
+            region_code=region_code,
+            channel=channel.value,
+            alert_id=alert_id,
+            declaration_code=declaration_code,
+            stage="discovered",
+            policy_year=policy.year if policy else date.today().year,
+            risk_types=[],
+            opened_by=principal.sub,
+            stage_entered_at=_now(),
+            due_at=_now() + timedelta(days=deadline_days),
+        )
+    )
+    await session.flush()
+    await _event(session, case, principal, "open", None, note, details={"channel": channel.value})
+    await audit.record(
+        session,
+        principal,
+        action="case.open",
+        entity="case",
+        entity_id=case.id,
+        region_code=region_code,
+        household_id=household_id,
+        new={"channel": channel.value, "alert_id": alert_id, "declaration_code": declaration_code},
+    )
+    return case
+
+
+async def open_case(
+    session: AsyncSession, principal: Principal, body: CaseCreate
+) -> MonitoringCase:
+    principal.ensure_role(*OPEN_ROLES)
+    household = await CaseRepository(session).household(body.household_id)
+    if household is None or not principal.covers(household.region_code):
+        raise NotFound(f"household {body.household_id} not found")
+    return await create_case(
+        session,
+        principal,
+        household_id=body.household_id,
+        region_code=household.region_code,
+        channel=body.channel,
+        alert_id=body.alert_id,
+        declaration_code=body.declaration_code,
+        note=body.note,
+    )
+
+
+async def get_case(
+    session: AsyncSession, principal: Principal, case_id: UUID, *, for_update: bool = False
+) -> MonitoringCase:
+    case = await CaseRepository(session).get(case_id, for_update=for_update)
+    if case is None or not principal.covers(case.region_code):
+        raise NotFound("case not found")
+    return case
+
+
+async def timeline(session: AsyncSession, case_id: UUID) -> list[CaseEvent]:
+    return await CaseRepository(session).timeline(case_id)
+
+
+def _registry_refusal(response: httpx.Response, what: str) -> AppError:
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    if response.status_code == 404:
+        return NotFound(f"{what}: the registry does not know this household ({detail})")
+    if response.status_code == 403:
+        return Forbidden(f"{what}: the registry refused ({detail})")
+    if response.status_code == 422:
+        return ValidationFailed(f"{what}: the registry refused ({detail})")
+    return Conflict(f"{what}: the registry answered {response.status_code} ({detail})")
+
+
+async def _set_category(
+    registry: RegistryClient, case: MonitoringCase, category: str, reason: str, token: str | None
+) -> None:
+    if case.household_id is None:
+        raise Conflict("the household must be registered before the county decides")
+    response = await registry.set_category(
+        case.household_id,
+        CategoryChange(category=HouseholdCategory(category), reason=reason, case_id=case.id),
+        token=token,
+    )
+    if response.status_code >= 300:
+        raise _registry_refusal(response, "setting the household category")
+
+
+def _notice_period(req: CaseActionRequest, policy: MonitoringPolicy | None) -> tuple[date, date]:
+    if req.starts_on is None or req.ends_on is None:
+        raise ValidationFailed.field(
+            "ends_on", "the notice period (starts_on, ends_on) is required"
+        )
+    days = policy.notice_days if policy else 5
+    if (req.ends_on - req.starts_on).days < days:
+        raise ValidationFailed.field("ends_on", f"the notice lasts at least {days} days")
+    return req.starts_on, req.ends_on
+
+
+def _require(condition: bool, field: str, message: str) -> None:
+    if not condition:
+        raise ValidationFailed.field(field, message)
+
+
+async def act(
+    session: AsyncSession,
+    principal: Principal,
+    case_id: UUID,
+    req: CaseActionRequest,
+    registry: RegistryClient,
+    token: str | None,
+) -> MonitoringCase:
+    case = await get_case(session, principal, case_id, for_update=True)
+    action = req.action.value
+    if principal.role not in machine.roles_for(action):
+        allowed_roles = ", ".join(sorted(r.value for r in machine.roles_for(action)))
+        raise Forbidden(f"role {principal.role.value} may not {action} (allowed: {allowed_roles})")
+    steps = machine.MACHINE[case.stage]
+    if action not in steps:
+        raise Conflict(
+            f"a case at stage {case.stage} does not allow {action}; allowed: "
+            f"{', '.join(machine.allowed(case.stage)) or 'none'}",
+            stage=case.stage,
+            allowed_actions=machine.allowed(case.stage),
+        )
+    step = steps[action]
+    if principal.role != step.role:
+        raise Forbidden(f"at stage {case.stage}, {action} is for {step.role.value}")
+    policy = await policy_for_case(session, case.region_code, case.policy_year)
+    from_stage = case.stage
+    details: dict[str, Any] = {}
+    next_stage = step.to[0]
+    today = date.today()
+
+    if action in ("village_review", "township_review"):
+        _require(req.result is not None, "result", "pass or reject is required for a review")
+        if req.result == "reject":
+            next_stage = "rejected"
+        details = {"result": req.result, "attendees": req.attendees}
+    elif action == "publish_notice":
+        starts_on, ends_on = _notice_period(req, policy)
+        case.notice_starts_on, case.notice_ends_on = starts_on, ends_on
+        details = {"starts_on": starts_on, "ends_on": ends_on, "posted_in": case.region_code}
+    elif action == "close_notice":
+        if case.notice_ends_on is None or today <= case.notice_ends_on:
+            raise Conflict(f"the notice runs until {case.notice_ends_on}; close it after that day")
+        upheld = [o for o in req.objections if o.upheld]
+        if upheld:
+            next_stage = "verified"  # an upheld objection sends the case back
+        details = {"objections": [o.model_dump() for o in req.objections], "upheld": len(upheld)}
+    elif action == "county_decide":
+        _require(req.monitored_type is not None, "monitored_type", "1, 2 or 3 is required")
+        _require(bool(req.risk_types), "risk_types", "at least one risk type code is required")
+        household = (
+            await CaseRepository(session).household(case.household_id)
+            if case.household_id
+            else None
+        )
+        before = household.category if household is not None else None
+        case.category_before = (
+            before if before and before != "monitored" else (case.category_before or before)
+        )
+        await _set_category(
+            registry, case, "monitored", f"监测户: case {case.id} decided by the county", token
+        )
+        case.monitored_type, case.risk_types = req.monitored_type, list(req.risk_types or [])
+        case.monitored_since = today
+        details = {
+            "monitored_type": req.monitored_type,
+            "risk_types": req.risk_types,
+            "category_before": case.category_before,
+        }
+    elif action == "add_measure":
+        if req.measure is None:
+            raise ValidationFailed.field("measure", "the measure to record is required")
+        if case.household_id is None:
+            raise Conflict("the household must be registered before measures are recorded")
+        measure = MeasureCreate(**req.measure.model_dump(), case_id=case.id)
+        response = await registry.add_measure(
+            case.household_id,
+            measure,
+            token=token,
+            idempotency_key=f"monitoring-case-{case.id}-v{case.version}",
+        )
+        if response.status_code >= 300:
+            raise _registry_refusal(response, "recording the measure")
+        details = {
+            "measure": req.measure.model_dump(mode="json"),
+            "registry_measure_id": response.json().get("id"),
+        }
+    elif action == "propose_elimination":
+        _require(
+            req.result == "pass", "result", "the village review must pass to propose elimination"
+        )
+        starts_on, ends_on = _notice_period(req, policy)
+        details = {"result": req.result, "starts_on": starts_on, "ends_on": ends_on}
+    elif action == "eliminate":
+        _require(req.method is not None, "method", "help or natural is required")
+        unmet = await unmet_conditions(session, case, policy)
+        if unmet:
+            raise Conflict(
+                "the risk cannot be eliminated yet: " + "; ".join(unmet), unmet_conditions=unmet
+            )
+        restore = case.category_before or HouseholdCategory.poverty_alleviated.value
+        await _set_category(
+            registry, case, restore, f"风险消除 ({req.method}): case {case.id}", token
+        )
+        case.elimination_method = req.method
+        details = {"method": req.method, "category_restored": restore}
+    elif action == "rollback":
+        await _set_category(registry, case, "monitored", f"风险消除回退: case {case.id}", token)
+        case.elimination_method = None
+        case.monitored_since = today
+    elif action == "reject":
+        details = {"reason": req.note}
+
+    case.stage = next_stage
+    if next_stage != from_stage:
+        case.stage_entered_at = _now()
+        case.overdue, case.escalated_to, case.escalated_level = False, None, None
+    case.due_at = _due(case, policy, action)
+    await session.flush()
+    await _event(session, case, principal, action, from_stage, req.note, req.evidence, details)
+    await audit.record(
+        session,
+        principal,
+        action=f"case.{action}",
+        entity="case",
+        entity_id=case.id,
+        region_code=case.region_code,
+        household_id=case.household_id,
+        old={"stage": from_stage},
+        new={"stage": case.stage, **details},
+    )
+    return case
+
+
+def _due(case: MonitoringCase, policy: MonitoringPolicy | None, action: str) -> datetime | None:
+    """The stage's clock (all figures from the policy)."""
+    if case.stage in machine.CLOSED:
+        return None
+    deadline = policy.identification_deadline_days if policy else 15
+    if case.stage in machine.IDENTIFICATION:
+        # The whole identification runs against one clock from discovery.
+        return case.due_at or case.created_at + timedelta(days=deadline)
+    if case.stage == "monitored":
+        if action == "add_measure":
+            return None
+        if action in ("county_decide", "rollback"):
+            return _now() + timedelta(days=FIRST_MEASURE_DAYS)
+        return case.due_at if action == "follow_up" else None
+    if case.stage == "elimination_proposed":
+        return _now() + timedelta(days=deadline)
+    return None
+
+
+async def unmet_conditions(
+    session: AsyncSession, case: MonitoringCase, policy: MonitoringPolicy | None
+) -> list[str]:
+    """Elimination conditions (domain.md section 3), judged on the projection."""
+    if case.household_id is None:
+        return ["the household is not registered"]
+    facts = await CaseRepository(session).elimination_facts(case)
+    unmet: list[str] = []
+    months = policy.min_months_before_elimination if policy else 6
+    since = case.monitored_since
+    if since is None or _add_months(since, months) > date.today():
+        unmet.append(f"monitored for less than {months} months (since {since})")
+    if facts.measures < 1:
+        unmet.append("no help measure recorded")
+    line: Decimal | None = None
+    if facts.latest_year is not None:
+        year_policy = await PolicyRepository(session).in_force(case.region_code, facts.latest_year)
+        line = (year_policy or policy).monitoring_line if (year_policy or policy) else None
+    if facts.latest_income is None or line is None:
+        unmet.append("no yearly income recorded to compare with the monitoring line")
+    elif facts.latest_income <= line:
+        unmet.append(
+            f"latest per-capita net income {facts.latest_income} ({facts.latest_year}) "
+            f"is not above the monitoring line {line}"
+        )
+    if facts.failed_guarantees:
+        unmet.append(f"guarantees not ok: {', '.join(facts.failed_guarantees)}")
+    if facts.open_risks:
+        unmet.append(f"risks still open: {', '.join(facts.open_risks)}")
+    if facts.workers < 1:
+        unmet.append("no resident member with labour capacity")
+    return unmet
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    return date(year, month, 28)
+
+
+async def list_cases(
+    session: AsyncSession, prefix: str, stage: str | None, overdue: bool | None
+) -> Any:
+    return CaseRepository(session).list_query(prefix, stage, overdue)
+
+
+# The level that should have acted at each stage, and the one above it that a late case
+# escalates to: (prefix length of the level above, its name).
+_ESCALATE = text(
+    """
+    WITH late AS (
+        UPDATE monitoring.cases c
+           SET overdue = true,
+               escalated_level = CASE
+                   WHEN c.stage IN ('notice_closed') THEN 'county'
+                   WHEN c.stage IN ('township_reviewed', 'elimination_proposed') THEN 'city'
+                   ELSE 'township' END,
+               escalated_to = rpad(substr(c.region_code, 1, CASE
+                   WHEN c.stage IN ('notice_closed') THEN 6
+                   WHEN c.stage IN ('township_reviewed', 'elimination_proposed') THEN 4
+                   ELSE 9 END), 12, '0')
+         WHERE c.due_at < now() AND NOT c.overdue
+           AND c.stage NOT IN ('eliminated', 'rejected')
+        RETURNING c.id, c.region_code, c.stage, c.escalated_to, c.escalated_level
+    )
+    INSERT INTO monitoring.case_events
+        (case_id, region_code, action, from_stage, to_stage, actor, actor_role, note, evidence,
+         details)
+    SELECT id, region_code, 'escalate', stage, stage, 'monitoring-scheduler', 'service',
+           'past the stage deadline', '[]'::jsonb,
+           jsonb_build_object('escalated_to', escalated_to, 'level', escalated_level)
+      FROM late
+    RETURNING case_id
+    """
+)
+
+
+async def mark_overdue(session: AsyncSession) -> int:
+    """Set-based: every late case is marked overdue and escalated one level up."""
+    return len((await session.execute(_ESCALATE)).all())

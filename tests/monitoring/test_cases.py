@@ -1,0 +1,324 @@
+"""The case procedure: the state machine of domain.md section 3, who may act, the registry
+effects of deciding and eliminating, elimination conditions, deadlines and escalation."""
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from services.monitoring.cases import jobs as case_jobs
+from shared.auth import Role
+from tests.conftest import PUAN, VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
+
+PROVINCE = "520000000000"
+
+
+class FakeRegistry:
+    """Stands in for the registry's category and measure endpoints; records the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, UUID, dict[str, Any], str | None]] = []
+
+    async def set_category(
+        self, household_id: UUID, change: Any, *, token: str | None = None
+    ) -> httpx.Response:
+        self.calls.append(("category", household_id, change.model_dump(mode="json"), token))
+        return httpx.Response(200, json={"id": str(household_id), "category": change.category})
+
+    async def add_measure(
+        self,
+        household_id: UUID,
+        measure: Any,
+        *,
+        token: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        self.calls.append(("measure", household_id, measure.model_dump(mode="json"), token))
+        return httpx.Response(201, json={"id": str(uuid4())})
+
+
+@pytest.fixture
+def fake_registry(monitoring) -> FakeRegistry:
+    fake = FakeRegistry()
+    monitoring.app.state.registry_client = fake
+    return fake
+
+
+def _who(monitoring: Any) -> dict[str, Any]:
+    return {
+        "village": monitoring.as_(Role.village_cadre, VILLAGE_A),
+        "township": monitoring.as_(Role.township_officer, XINGYI_TOWNSHIP),
+        "county": monitoring.as_(Role.county_officer, XINGYI),
+    }
+
+
+async def _do(client: Any, case_id: str, status: int = 200, **body: Any) -> dict[str, Any]:
+    response = await client.post(f"/v1/cases/{case_id}/actions", json=body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def _to_monitored(monitoring: Any, household_id: UUID) -> str:
+    who = _who(monitoring)
+    opened = await who["village"].post(
+        "/v1/cases", json={"household_id": str(household_id), "channel": "cadre"}
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    await _do(
+        who["village"],
+        case_id,
+        action="verify",
+        note="入户核实, 签署承诺书",
+        evidence=["visit.jpg"],
+    )
+    await _do(who["village"], case_id, action="village_review", result="pass", attendees=23)
+    today = date.today()
+    await _do(
+        who["village"],
+        case_id,
+        action="publish_notice",
+        starts_on=str(today - timedelta(days=8)),
+        ends_on=str(today - timedelta(days=2)),
+    )
+    await _do(who["village"], case_id, action="close_notice", objections=[])
+    await _do(who["township"], case_id, action="township_review", result="pass")
+    decided = await _do(
+        who["county"], case_id, action="county_decide", monitored_type=3, risk_types=["01", "0201"]
+    )
+    assert decided["stage"] == "monitored"
+    return case_id
+
+
+async def test_the_procedure_from_discovery_to_elimination(
+    monitoring, feed, fake_registry, job_ctx, session
+) -> None:
+    h = await feed.household(
+        VILLAGE_A, income={2021: "5000.00"}, guarantees={"housing_safety": True}
+    )
+    case_id = await _to_monitored(monitoring, h["id"])
+    who = _who(monitoring)
+    # The county decision made the household 监测户 in the registry, as the county officer.
+    kind, household_id, change, token = fake_registry.calls[0]
+    assert (kind, household_id, change["category"]) == ("category", h["id"], "monitored")
+    assert token is not None
+    case = (await who["county"].get(f"/v1/cases/{case_id}")).json()
+    assert case["monitored_type"] == 3
+    assert case["risk_types"] == ["01", "0201"]
+    assert [e["action"] for e in case["timeline"]] == [
+        "open",
+        "verify",
+        "village_review",
+        "publish_notice",
+        "close_notice",
+        "township_review",
+        "county_decide",
+    ]
+    assert case["timeline"][1]["evidence"] == ["visit.jpg"]
+    assert case["allowed_actions"] == ["add_measure", "follow_up", "propose_elimination"]
+
+    measure = {"kind": "employment", "start": str(date.today()), "description": "公益岗位"}
+    await _do(who["village"], case_id, action="add_measure", measure=measure)
+    assert fake_registry.calls[1][0] == "measure"
+    assert fake_registry.calls[1][2]["case_id"] == case_id
+    await _do(who["village"], case_id, action="follow_up", note="回访")
+    today = date.today()
+    await _do(
+        who["village"],
+        case_id,
+        action="propose_elimination",
+        result="pass",
+        starts_on=str(today - timedelta(days=6)),
+        ends_on=str(today),
+    )
+
+    refused = await who["county"].post(
+        f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}
+    )
+    assert refused.status_code == 409
+    unmet = refused.json()["unmet_conditions"]
+    assert any("6 months" in u for u in unmet)
+    assert any("no help measure" in u for u in unmet)
+    assert any("not above the monitoring line" in u for u in unmet)
+
+    # The measure arrives through the feed, income rises, six months pass.
+    await feed.apply(
+        feed.event(
+            "measure",
+            {
+                "id": uuid4(),
+                "household_id": h["id"],
+                "region_code": VILLAGE_A,
+                "kind": "employment",
+                "start": str(today),
+                "end": None,
+                "amount": None,
+                "project_id": None,
+                "responsible_cadre_id": None,
+                "case_id": case_id,
+            },
+        ),
+        feed.economics(h["id"], VILLAGE_A, 2022, "8000.00"),
+    )
+    await session.execute(
+        text(
+            "UPDATE monitoring.cases SET monitored_since = monitored_since - interval '7 months' WHERE id = :c"
+        ),
+        {"c": case_id},
+    )
+    await session.commit()
+    done = await _do(who["county"], case_id, action="eliminate", method="help")
+    assert done["stage"] == "eliminated"
+    assert done["allowed_actions"] == ["rollback"]
+    assert fake_registry.calls[-1][2]["category"] == "poverty_alleviated"
+
+
+async def test_wrong_role_wrong_stage_and_outside_region(monitoring, feed, fake_registry) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    case_id = (
+        await who["village"].post(
+            "/v1/cases", json={"household_id": str(h["id"]), "channel": "scan"}
+        )
+    ).json()["id"]
+    # A township officer may not verify.
+    assert (
+        await who["township"].post(f"/v1/cases/{case_id}/actions", json={"action": "verify"})
+    ).status_code == 403
+    # The village cadre may not decide for the county.
+    assert (
+        await who["village"].post(
+            f"/v1/cases/{case_id}/actions",
+            json={"action": "county_decide", "monitored_type": 1, "risk_types": ["01"]},
+        )
+    ).status_code == 403
+    # A notice before the review: 409 naming what the stage allows.
+    wrong = await who["village"].post(
+        f"/v1/cases/{case_id}/actions",
+        json={"action": "publish_notice", "starts_on": "2021-01-01", "ends_on": "2021-01-10"},
+    )
+    assert wrong.status_code == 409
+    assert wrong.json()["allowed_actions"] == ["reject", "verify"]
+    # Another county sees nothing.
+    other = monitoring.as_(Role.county_officer, PUAN)
+    assert (await other.get(f"/v1/cases/{case_id}")).status_code == 404
+    assert (
+        await other.post(f"/v1/cases/{case_id}/actions", json={"action": "verify"})
+    ).status_code == 404
+    # One open case per household.
+    again = await who["village"].post(
+        "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
+    )
+    assert again.status_code == 409
+    # A short notice is refused; an upheld objection sends the case back to verified.
+    await _do(who["village"], case_id, action="verify")
+    await _do(who["village"], case_id, action="village_review", result="pass")
+    today = date.today()
+    short = await who["village"].post(
+        f"/v1/cases/{case_id}/actions",
+        json={
+            "action": "publish_notice",
+            "starts_on": str(today),
+            "ends_on": str(today + timedelta(days=2)),
+        },
+    )
+    assert short.status_code == 422
+    await _do(
+        who["village"],
+        case_id,
+        action="publish_notice",
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=5)),
+    )
+    early = await who["village"].post(
+        f"/v1/cases/{case_id}/actions", json={"action": "close_notice"}
+    )
+    assert early.status_code == 409
+
+
+async def test_upheld_objection_and_rejection(monitoring, feed, fake_registry, session) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    case_id = (
+        await who["village"].post(
+            "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
+        )
+    ).json()["id"]
+    await _do(who["village"], case_id, action="verify")
+    await _do(who["village"], case_id, action="village_review", result="pass")
+    today = date.today()
+    await _do(
+        who["village"],
+        case_id,
+        action="publish_notice",
+        starts_on=str(today - timedelta(days=9)),
+        ends_on=str(today - timedelta(days=1)),
+    )
+    back = await _do(
+        who["village"],
+        case_id,
+        action="close_notice",
+        objections=[{"content": "家有轿车", "upheld": True}],
+    )
+    assert back["stage"] == "verified"
+    rejected = await _do(
+        who["village"], case_id, action="village_review", result="reject", note="民主评议未通过"
+    )
+    assert rejected["stage"] == "rejected"
+    assert rejected["allowed_actions"] == []
+    # A rejected case is closed: the household may get a new one.
+    assert (
+        await who["village"].post(
+            "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
+        )
+    ).status_code == 201
+
+
+async def test_overdue_cases_escalate_one_level_up(monitoring, feed, job_ctx, session) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    case_id = (
+        await who["village"].post(
+            "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
+        )
+    ).json()["id"]
+    await session.execute(
+        text("UPDATE monitoring.cases SET due_at = now() - interval '1 hour' WHERE id = :c"),
+        {"c": case_id},
+    )
+    await session.commit()
+    assert await case_jobs.mark_overdue_cases(job_ctx) == 1
+    assert await case_jobs.mark_overdue_cases(job_ctx) == 0
+    case = (await who["county"].get(f"/v1/cases/{case_id}")).json()
+    assert case["overdue"] is True
+    assert case["escalated_to"] == XINGYI_TOWNSHIP
+    assert case["escalated_level"] == "township"
+    assert case["timeline"][-1]["action"] == "escalate"
+    overdue = (await who["county"].get("/v1/cases", params={"overdue": "true"})).json()["items"]
+    assert [c["id"] for c in overdue] == [case_id]
+    assert (await who["county"].get("/v1/cases", params={"stage": "monitored"})).json()[
+        "items"
+    ] == []
+
+
+async def test_a_case_from_a_scan_alert(monitoring, feed, job_ctx) -> None:
+    h = await feed.household(VILLAGE_A, income={2021: "4000.00"})
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    scan_id = (await admin.post("/v1/scans", json={"region_code": XINGYI, "year": 2021})).json()[
+        "scan_id"
+    ]
+    from services.monitoring.alerts import jobs as scan_jobs
+
+    await scan_jobs.scan_county(job_ctx, scan_id, XINGYI)
+    alert = (await admin.get("/v1/alerts", params={"rule": "income_below_line"})).json()["items"][0]
+    county = monitoring.as_(Role.county_officer, XINGYI)
+    opened = await county.post(
+        "/v1/cases", json={"household_id": str(h["id"]), "channel": "scan", "alert_id": alert["id"]}
+    )
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["policy_year"] == 2021
+    bad = await county.post("/v1/cases", json={"household_id": str(uuid4()), "channel": "scan"})
+    assert bad.status_code == 404

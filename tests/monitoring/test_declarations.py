@@ -1,0 +1,63 @@
+"""Self-declarations: no login, validated, rate-limited, deduplicated against open cases."""
+
+from datetime import date
+
+from shared import idnumber
+from shared.auth import Role
+from tests.conftest import VILLAGE_A, XINGYI
+
+
+def _body(number: str, phone: str = "13800001234") -> dict[str, str]:
+    return {
+        "name": "张三",
+        "id_number": number,
+        "phone": phone,
+        "village_code": VILLAGE_A,
+        "reason": "illness",
+        "description": "家人重病住院",
+    }
+
+
+async def test_a_declaration_opens_a_case_and_tells_only_its_stage(monitoring, feed) -> None:
+    h = await feed.household(VILLAGE_A)
+    anonymous = monitoring
+    response = await anonymous.post("/v1/declarations", json=_body(h["id_numbers"][0]))
+    assert response.status_code == 201, response.text
+    code = response.json()["tracking_code"]
+    assert set(response.json()) == {"tracking_code"}
+    status = await anonymous.get(f"/v1/declarations/{code}")
+    assert status.json() == {"tracking_code": code, "stage": "discovered"}
+    cases = (await monitoring.as_(Role.county_officer, XINGYI).get("/v1/cases")).json()["items"]
+    assert len(cases) == 1
+    assert cases[0]["channel"] == "declaration"
+    assert cases[0]["household_id"] == str(h["id"])
+    # Another member of the same household declares: no second case.
+    second = await anonymous.post(
+        "/v1/declarations", json=_body(h["id_numbers"][1], phone="13800005678")
+    )
+    assert second.status_code == 201
+    assert (
+        len((await monitoring.as_(Role.county_officer, XINGYI).get("/v1/cases")).json()["items"])
+        == 1
+    )
+    assert (await anonymous.get("/v1/declarations/FPNOSUCHCODE")).status_code == 404
+
+
+async def test_declarations_are_validated_and_rate_limited(monitoring) -> None:
+    person = idnumber.make("522301", date(1975, 3, 3), 41)
+    bad_id = await monitoring.post(
+        "/v1/declarations", json=_body(person[:-1] + ("0" if person[-1] != "0" else "1"))
+    )
+    assert bad_id.status_code == 422
+    bad_village = await monitoring.post(
+        "/v1/declarations", json={**_body(person), "village_code": XINGYI}
+    )
+    assert bad_village.status_code == 422
+    statuses = [
+        (
+            await monitoring.post("/v1/declarations", json=_body(person, phone="13900009999"))
+        ).status_code
+        for _ in range(6)
+    ]
+    assert statuses[:5] == [201] * 5
+    assert statuses[5] == 429
