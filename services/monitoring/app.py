@@ -7,6 +7,7 @@ from services.monitoring.cases.router import router as cases_router
 from services.monitoring.declarations.router import router as declarations_router
 from services.monitoring.policy.router import router as policy_router
 from services.monitoring.signals.router import router as signals_router
+from services.monitoring.stats.router import router as stats_router
 from shared.app import create_service_app
 from shared.settings import Settings
 
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             signals_router,
             declarations_router,
             cases_router,
+            stats_router,
         ],
         tags=TAGS,
         settings=settings,

@@ -1,0 +1,49 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.monitoring.stats.repository import StatsRepository
+from services.monitoring.stats.schemas import ChildStats, Overview
+from shared import regions
+from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.db import SessionDep
+from shared.errors import NotFound, ValidationFailed, problem_responses
+
+router = APIRouter(tags=["stats"])
+
+_LEVELS = list(regions.PREFIX_LENGTH)
+
+
+@router.get(
+    "/stats/overview",
+    response_model=Overview,
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Households by category, open alerts by rule, cases by stage and overdue, "
+    "monitored households by risk type, and the same per child region",
+)
+async def overview(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query()] = None,
+    year: Annotated[
+        int | None, Query(ge=2014, le=2100, description="Policy year of the alerts")
+    ] = None,
+) -> Overview:
+    prefix = resolve_region_filter(principal, region)
+    code = region or principal.region_code
+    level = regions.level_of(code)
+    index = _LEVELS.index(level)
+    child_len = regions.PREFIX_LENGTH[_LEVELS[index + 1]] if index + 1 < len(_LEVELS) else None
+    data = await StatsRepository(session).overview(prefix, year, child_len)
+    children = [
+        ChildStats(
+            region_code=row["child"].ljust(12, "0"),
+            households=row["households"],
+            monitored_households=row["monitored"],
+            open_alerts=row["open_alerts"],
+            open_cases=row["open_cases"],
+            overdue_cases=row["overdue_cases"],
+        )
+        for row in data.pop("children")
+    ]
+    return Overview(region_code=code, year=year, children=children, **data)
