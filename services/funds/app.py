@@ -6,6 +6,7 @@ from services.funds.assets.router import router as assets_router
 from services.funds.funding.router import router as funding_router
 from services.funds.notices.router import router as notices_router
 from services.funds.projects.router import router as projects_router
+from services.funds.reports.router import router as reports_router
 from shared.app import create_service_app
 from shared.settings import Settings
 
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="funds",
         title="Povguard funds",
         description="Linking funds (衔接资金) from source to payment, the project library (项目库), and the assets projects formed (扶贫项目资产).",
-        routers=[funding_router, projects_router, notices_router, assets_router],
+        routers=[funding_router, projects_router, notices_router, assets_router, reports_router],
         tags=TAGS,
         settings=settings,
     )

@@ -1,0 +1,82 @@
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from services.funds.deps import Registry
+from services.funds.reports import service as report_service
+from services.funds.reports.schemas import FundReport, FundTrace, HouseholdTrace
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import NotFound, ServiceUnavailable, ValidationFailed, problem_responses
+
+router = APIRouter(tags=["reports"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/reports/funds",
+    response_model=FundReport,
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Received, allocated, paid, payment rate and industry share, per region child",
+)
+async def fund_report(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    year: Annotated[int, Query(ge=2000, le=2100, description="Fiscal year of the funds")],
+    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+) -> FundReport:
+    return await report_service.fund_report(session, principal, region, year)
+
+
+@router.get(
+    "/trace/households/{household_id}",
+    response_model=HouseholdTrace,
+    responses=problem_responses(NotFound, ServiceUnavailable),
+    summary="Everything that reached a household: projects, payments, asset income, measures",
+)
+async def household_trace(
+    household_id: UUID, principal: CurrentPrincipal, session: SessionDep, registry: Registry
+) -> HouseholdTrace:
+    return await report_service.household_trace(session, principal, registry, household_id)
+
+
+@router.get(
+    "/trace/funds/{fund_id}",
+    response_model=FundTrace,
+    responses=problem_responses(NotFound),
+    summary="Every allocation, project and payment below a fund; payments add up to `paid`",
+)
+async def fund_trace(fund_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> FundTrace:
+    return await report_service.fund_trace(session, principal, fund_id)
+
+
+@router.get(
+    "/exports/assets",
+    responses={
+        200: {"content": {"text/csv": {}, XLSX: {}}, "description": "The asset ledger"},
+        **problem_responses(NotFound, ValidationFailed),
+    },
+    response_class=Response,
+    summary="The asset ledger (资产台账) as CSV or XLSX, with Chinese headers",
+)
+async def export_assets(
+    request: Request,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    format: Literal["csv", "xlsx"] = "csv",
+) -> Response:
+    prefix = report_service.ledger_prefix(principal, region)
+    filename = f"assets-{prefix}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "xlsx":
+        content = await report_service.ledger_xlsx(session, prefix)
+        return Response(content, media_type=XLSX, headers=headers)
+    return StreamingResponse(
+        report_service.ledger_csv(request.app.state.session_maker, prefix),
+        media_type="text/csv; charset=utf-8",
+        headers=headers,
+    )

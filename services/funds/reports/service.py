@@ -1,0 +1,233 @@
+"""Reports (资金报表), traces (资金流向: from fund to household, to the fen) and the asset
+ledger export (资产台账)."""
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.funding import service as funding_service
+from services.funds.reports import repository as report_repository
+from services.funds.reports.schemas import (
+    FundFigures,
+    FundReport,
+    FundTrace,
+    FundTraceProject,
+    HouseholdTotals,
+    HouseholdTrace,
+    TraceAllocation,
+    TraceIncomeShare,
+    TracePayment,
+    TraceProject,
+)
+from shared import regions
+from shared.auth import Principal
+from shared.errors import NotFound, ValidationFailed
+from shared.money import format_amount
+from shared.registry_client import RegistryClient
+
+ZERO = Decimal("0.00")
+RATIO = Decimal("0.0001")
+
+
+def _ratio(part: Decimal, whole: Decimal) -> float:
+    # Ratios are JSON numbers (api.md); money never is.
+    return float((part / whole).quantize(RATIO)) if whole > 0 else 0.0
+
+
+def _figures(
+    code: str, received: Decimal, allocated: Decimal, paid: Decimal, industry: Decimal
+) -> FundFigures:
+    return FundFigures(
+        region_code=code,
+        received=received,
+        allocated=allocated,
+        paid=paid,
+        industry_paid=industry,
+        payment_rate=_ratio(paid, received),
+        industry_share=_ratio(industry, paid),
+    )
+
+
+async def fund_report(
+    session: AsyncSession, principal: Principal, region: str | None, year: int
+) -> FundReport:
+    code = region or principal.region_code
+    if not regions.is_valid_code(code):
+        raise ValidationFailed.field("region", "must be a 12-digit region code")
+    principal.ensure_covers(code, "region")
+    level = regions.level_of(code)
+    prefix = regions.prefix_of(code)
+    levels = list(regions.PREFIX_LENGTH)
+    child_len = regions.PREFIX_LENGTH[levels[min(levels.index(level) + 1, len(levels) - 1)]]
+    received, allocated, paid = await report_repository.fund_figures(
+        session, code, prefix, child_len, year
+    )
+    total_paid = sum((p for p, _ in paid.values()), ZERO)
+    total_industry = sum((i for _, i in paid.values()), ZERO)
+    children = sorted((set(received) | set(allocated) | set(paid)) - {code})
+    return FundReport(
+        year=year,
+        **_figures(
+            code, received.get(code, ZERO), allocated.get(code, ZERO), total_paid, total_industry
+        ).model_dump(),
+        children=[
+            _figures(
+                child,
+                received.get(child, ZERO),
+                allocated.get(child, ZERO),
+                paid.get(child, (ZERO, ZERO))[0],
+                paid.get(child, (ZERO, ZERO))[1],
+            )
+            for child in children
+        ],
+    )
+
+
+async def household_trace(
+    session: AsyncSession, principal: Principal, registry: RegistryClient, household_id: UUID
+) -> HouseholdTrace:
+    household = await registry.get_household(household_id)
+    principal.ensure_covers(household["region_code"], "household")
+    measures = await registry.list_measures(household_id)
+    projects = await report_repository.household_projects(session, household_id)
+    payments = await report_repository.household_payments(session, household_id)
+    shares = await report_repository.household_income_shares(session, household_id)
+    paid = sum((p.amount for p in payments), ZERO)
+    income = sum((s.amount for s in shares), ZERO)
+    measured = sum(
+        (Decimal(str(m["amount"])) for m in measures if m.get("amount") is not None), ZERO
+    )
+    return HouseholdTrace(
+        household_id=household_id,
+        region_code=household["region_code"],
+        projects=[TraceProject.model_validate(p, from_attributes=True) for p in projects],
+        payments=[TracePayment.model_validate(p, from_attributes=True) for p in payments],
+        asset_income=[TraceIncomeShare.model_validate(s, from_attributes=True) for s in shares],
+        measures=measures,
+        totals=HouseholdTotals(
+            payments=paid, asset_income=income, funds_total=paid + income, measures=measured
+        ),
+    )
+
+
+async def fund_trace(session: AsyncSession, principal: Principal, fund_id: UUID) -> FundTrace:
+    fund = await funding_service.get_fund(session, principal, fund_id)
+    prefix = principal.region_prefix
+    allocations = await report_repository.fund_allocations(session, fund.id, prefix)
+    projects = await report_repository.fund_projects(session, fund.id, prefix)
+    payments = await report_repository.fund_payments(session, fund.id, prefix)
+    by_project: dict[UUID, list[TracePayment]] = defaultdict(list)
+    for p in payments:
+        by_project[p.project_id].append(TracePayment.model_validate(p, from_attributes=True))
+    traced = [
+        FundTraceProject(
+            **TraceProject.model_validate(p, from_attributes=True).model_dump(),
+            paid=sum((x.amount for x in by_project[p.id]), ZERO),
+            payments=by_project[p.id],
+        )
+        for p in projects
+    ]
+    return FundTrace(
+        fund_id=fund.id,
+        document_no=fund.document_no,
+        amount=fund.amount,
+        allocations=[TraceAllocation.model_validate(a, from_attributes=True) for a in allocations],
+        projects=traced,
+        allocated=sum(
+            (a.amount for a in allocations if a.from_region_code == fund.region_code), ZERO
+        ),
+        paid=sum((p.paid for p in traced), ZERO),
+    )
+
+
+KIND_NAMES = {"operating": "经营性", "public_welfare": "公益性", "household": "到户类"}
+OWNER_NAMES = {"village_collective": "村集体", "household": "农户", "other": "其他"}
+STATUS_NAMES = {
+    "active": "在用",
+    "disposal_requested": "处置申请中",
+    "disposal_approved": "处置已批准",
+    "disposed": "已处置",
+}
+LEDGER_HEADERS = [
+    "资产编号",
+    "资产名称",
+    "资产类型",
+    "所属项目编号",
+    "所属项目",
+    "区划代码",
+    "资产价值(元)",
+    "确权类型",
+    "所有者",
+    "管护主体",
+    "坐落位置",
+    "状态",
+    "累计收益(元)",
+    "已分配收益(元)",
+    "登记时间",
+]
+
+
+def _ledger_row(r: Any) -> list[str]:
+    return [
+        str(r.id),
+        r.name,
+        KIND_NAMES.get(r.kind, r.kind),
+        str(r.project_id),
+        r.project_name,
+        r.region_code,
+        format_amount(r.value),
+        OWNER_NAMES.get(r.owner_type, r.owner_type),
+        r.owner_id,
+        r.custodian,
+        r.location,
+        STATUS_NAMES.get(r.status, r.status),
+        format_amount(r.income),
+        format_amount(r.distributed),
+        r.created_at.isoformat(timespec="seconds"),
+    ]
+
+
+def ledger_prefix(principal: Principal, region: str | None) -> str:
+    code = region or principal.region_code
+    if not regions.is_valid_code(code):
+        raise ValidationFailed.field("region", "must be a 12-digit region code")
+    if not principal.covers(code):
+        raise NotFound("region not found")
+    return regions.prefix_of(code)
+
+
+async def ledger_csv(session_maker: Any, prefix: str) -> AsyncIterator[bytes]:
+    """Stream the ledger as CSV (UTF-8 with BOM, so Excel shows the Chinese headers).
+    Runs after the route returned, so it reads in its own (read-only) session."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(LEDGER_HEADERS)
+    yield ("\ufeff" + buffer.getvalue()).encode()
+    async with session_maker() as session:
+        result = await session.stream(report_repository.LEDGER, {"p": prefix})
+        async for chunk in result.partitions(1000):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerows(_ledger_row(r) for r in chunk)
+            yield buffer.getvalue().encode()
+
+
+async def ledger_xlsx(session: AsyncSession, prefix: str) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("资产台账")
+    sheet.append(LEDGER_HEADERS)
+    result = await session.stream(report_repository.LEDGER, {"p": prefix})
+    async for chunk in result.partitions(1000):
+        for r in chunk:
+            sheet.append(_ledger_row(r))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
