@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.registry.changes import service as change_service
 from shared import idnumber
 from shared.auth import Principal, Role
+from shared.contracts.registry import ChangePage
 from shared.db import create_session_maker
 from tests.conftest import PUAN_VILLAGE, QIANXINAN, VILLAGE_A, XINGYI
 
@@ -45,7 +46,9 @@ async def test_an_event_committed_late_by_an_older_transaction_is_never_skipped(
 
     async def read(after: str) -> tuple[list[int], str]:
         async with session_maker() as session:
-            page = await change_service.list_changes(session, reader, after, 100)
+            page = ChangePage.model_validate_json(
+                await change_service.list_changes(session, reader, after, 100)
+            )
         return [item.data["n"] for item in page.items], page.next_cursor
 
     async def read_until(after: str, want: int, seconds: float = 30) -> tuple[list[int], str]:
@@ -97,6 +100,7 @@ async def test_pages_cover_every_event_once_in_order(registry, session) -> None:
     cursor = "0"
     for _ in range(10):
         page = (await client.get("/v1/changes", params={"after": cursor, "limit": 7})).json()
+        ChangePage.model_validate(page)  # the shared contract
         seen += [item["data"]["n"] for item in page["items"]]
         assert page["next_cursor"]
         if not page["items"]:

@@ -1,7 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from services.registry.changes import service as change_service
 from services.registry.changes import sync as sync_service
@@ -33,8 +33,9 @@ async def list_changes(
     session: SessionDep,
     after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
-) -> ChangePage:
-    return await change_service.list_changes(session, principal, after, limit)
+) -> Response:
+    page = await change_service.list_changes(session, principal, after, limit)
+    return Response(page, media_type="application/json")
 
 
 @router.post(

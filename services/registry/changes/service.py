@@ -9,10 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.models import ChangeEvent
 from services.registry.changes.repository import ChangeRepository
-from shared import idnumber
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
-from shared.contracts.registry import ChangeEntity, ChangeEventRead, ChangeOp, ChangePage
+from shared.contracts.registry import ChangeEntity, ChangeOp
 from shared.errors import ValidationFailed
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -67,42 +66,24 @@ def parse_cursor(after: str | None) -> tuple[int, int]:
     return values[0], values[1]
 
 
-def _redact(principal: Principal, entity: str, data: dict[str, Any]) -> dict[str, Any]:
-    if entity != ChangeEntity.member.value:
-        return data
-    data = dict(data)
-    if not principal.sees_names:
-        data.pop("name", None)
-    number = data.get("id_number")
-    if number and not principal.sees_full_id_numbers:
-        data["id_number"] = idnumber.mask(number)
-    return data
-
-
 async def list_changes(
     session: AsyncSession, principal: Principal, after: str | None, limit: int
-) -> ChangePage:
-    """One page of the feed in the caller's region, in commit-safe (xid, seq) order."""
+) -> str:
+    """One page of the feed in the caller's region, in commit-safe (xid, seq) order, as the
+    JSON of a ``ChangePage``."""
     principal.ensure_role(*FEED_ROLES)
     after_xid, after_seq = parse_cursor(after)
-    rows = await ChangeRepository(session).page(
-        after_xid, after_seq, principal.region_prefix, limit
+    items, last_xid, last_seq = await ChangeRepository(session).page_json(
+        after_xid,
+        after_seq,
+        principal.region_prefix,
+        limit,
+        strip_names=not principal.sees_names,
+        mask_ids=not principal.sees_full_id_numbers,
     )
-    items = [
-        ChangeEventRead(
-            seq=row["seq"],
-            entity=row["entity"],
-            entity_id=row["entity_id"],
-            household_id=row["household_id"],
-            region_code=row["region_code"],
-            op=row["op"],
-            at=row["at"],
-            data=_redact(principal, row["entity"], row["data"]),
-        )
-        for row in rows
-    ]
-    if rows:
-        next_cursor = encode_cursor([int(rows[-1]["xid"]), rows[-1]["seq"]])
+    if last_xid is not None and last_seq is not None:
+        next_cursor = encode_cursor([last_xid, last_seq])
     else:
         next_cursor = after if after else START
-    return ChangePage(items=items, next_cursor=next_cursor)
+    # The cursor is base64url: safe inside a JSON string as is.
+    return f'{{"items":{items},"next_cursor":"{next_cursor}"}}'

@@ -1,0 +1,221 @@
+"""API benchmark: N households (default 1,000,000; ~3.5 members each) loaded through the import
+pipeline into a scratch database, then 20 concurrent clients against the registry served by
+uvicorn on 127.0.0.1 for a fixed time.
+
+    .venv/bin/python -m bench.registry_api 100000 [--seconds 30] [--clients 20]
+
+Requests: ``GET /v1/households/{id}`` (80%), ``GET /v1/households?region=&limit=50`` (15%),
+``GET /v1/changes?limit=10000`` (5%) as a province service account. Routes the running
+registry does not serve are reported as absent. The last line printed is one JSON object:
+get_p50_ms, get_p99_ms, list_p99_ms, changes_p99_ms, rps."""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import socket
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench._scratch import scratch_database
+from povguard import demo
+from services.registry.imports import service as import_service
+from services.registry.imports.template import ImportKind
+from shared.auth import Principal, Role, issue_token
+from shared.db import create_engine, create_session_maker
+
+ROOT = Path(__file__).resolve().parents[1]
+LOAD_CHUNK = 100_000  # households per generated file, to bound memory
+
+
+async def load(settings, households: int) -> None:
+    engine = create_engine(settings, "povguard-bench")
+    session_maker = create_session_maker(engine)
+    async with session_maker() as session, session.begin():
+        villages = await demo.ensure_regions(session)
+    loader = Principal(sub="bench", role=Role.province_admin, region_code="520000000000")
+    t0 = time.perf_counter()
+    for start in range(0, households, LOAD_CHUNK):
+        n = min(LOAD_CHUNK, households - start)
+        rows = demo.ledger_rows(villages, n, seed=start + 1)
+        # distinct household numbers per file
+        for row in rows:
+            row[0] = f"{row[0]}-{start // LOAD_CHUNK}"
+        async with session_maker() as session, session.begin():
+            job = await import_service.create_import(
+                session,
+                loader,
+                ImportKind.households,
+                "bench.csv",
+                demo.to_csv(ImportKind.households, rows),
+                enqueue=False,
+            )
+        await import_service.run_import(session_maker, job.id)
+        print(f"loaded {start + n} households in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+    await engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * p))] * 1000, 1)
+
+
+async def drive(base_url: str, token: str, ids: list[str], seconds: float, clients: int) -> dict:
+    villages = demo.demo_villages()
+    latencies: dict[str, list[float]] = {"get": [], "list": [], "changes": []}
+    statuses: dict[str, dict[int, int]] = {k: {} for k in latencies}
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client(n: int) -> None:
+        rng = random.Random(n)
+        async with httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            limits=limits,
+            timeout=30,
+        ) as http:
+            while time.perf_counter() < deadline:
+                roll = rng.random()
+                if roll < 0.80:
+                    kind, url, params = "get", f"/v1/households/{rng.choice(ids)}", None
+                elif roll < 0.95:
+                    kind, url = "list", "/v1/households"
+                    params = {"region": rng.choice(villages), "limit": 50}
+                else:
+                    kind, url, params = "changes", "/v1/changes", {"limit": 10000}
+                t0 = time.perf_counter()
+                response = await http.get(url, params=params)
+                elapsed = time.perf_counter() - t0
+                statuses[kind][response.status_code] = (
+                    statuses[kind].get(response.status_code, 0) + 1
+                )
+                if response.status_code == 200:
+                    latencies[kind].append(elapsed)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    wall = time.perf_counter() - t0
+    total = sum(sum(s.values()) for s in statuses.values())
+    return {
+        "get_p50_ms": _pct(latencies["get"], 0.50),
+        "get_p99_ms": _pct(latencies["get"], 0.99),
+        "list_p99_ms": _pct(latencies["list"], 0.99),
+        "changes_p99_ms": _pct(latencies["changes"], 0.99),
+        "rps": round(total / wall),
+        "statuses": statuses,
+    }
+
+
+async def feed_pages(base_url: str, token: str, pages: int = 10) -> dict:
+    """One client reading the feed from the start, 10,000 events a page, nothing else running."""
+    timings = []
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as http:
+        cursor = "0"
+        for _ in range(pages):
+            t0 = time.perf_counter()
+            response = await http.get("/v1/changes", params={"after": cursor, "limit": 10000})
+            timings.append(time.perf_counter() - t0)
+            page = response.json()
+            cursor = page["next_cursor"]
+            if len(page["items"]) < 10000:
+                break
+    return {
+        "changes_page_10000_p50_ms": _pct(timings, 0.5),
+        "changes_page_10000_max_ms": _pct(timings, 1.0),
+    }
+
+
+async def run(settings, households: int, seconds: float, clients: int) -> dict:
+    await load(settings, households)
+    conn = await asyncpg.connect(settings.asyncpg_dsn())
+    try:
+        await conn.execute("ANALYZE")
+        ids = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM registry.households ORDER BY random() LIMIT 20000"
+            )
+        ]
+        events = await conn.fetchval("SELECT count(*) FROM registry.change_events")
+    finally:
+        await conn.close()
+    secret = secrets.token_urlsafe(40)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "POVGUARD_DATABASE_URL": settings.database_url,
+        "POVGUARD_SECRET_KEY": secret,
+        "POVGUARD_DB_POOL_SIZE": str(clients),
+    }
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "services.registry.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base_url) as probe:
+            for _ in range(100):
+                try:
+                    if (await probe.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        from shared.settings import Settings
+
+        token = issue_token(
+            Settings(secret_key=secret, database_url=settings.database_url),
+            Principal(sub="bench", role=Role.service, region_code="520000000000"),
+            minutes=60,
+        )
+        pages = await feed_pages(base_url, token)
+        result = await drive(base_url, token, ids, seconds, clients)
+        result.update(pages)
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 30)
+    return {"households": households, "change_events": events, "clients": clients, **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("households", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    with scratch_database("api") as settings:
+        result = asyncio.run(run(settings, args.households, args.seconds, args.clients))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
