@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.funds.assets.router import router as assets_router
+from services.funds.compliance.router import router as compliance_router
 from services.funds.funding.router import router as funding_router
 from services.funds.notices.router import router as notices_router
 from services.funds.projects.router import router as projects_router
@@ -26,7 +27,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="funds",
         title="Povguard funds",
         description="Linking funds (衔接资金) from source to payment, the project library (项目库), and the assets projects formed (扶贫项目资产).",
-        routers=[funding_router, projects_router, notices_router, assets_router, reports_router],
+        routers=[
+            funding_router,
+            projects_router,
+            notices_router,
+            assets_router,
+            reports_router,
+            compliance_router,
+        ],
         tags=TAGS,
         settings=settings,
     )

@@ -1,0 +1,202 @@
+"""The compliance rules as set-based SQL: each rule selects the subjects that break it now,
+with the figures; the scan upserts open findings and closes the ones no longer seen."""
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.compliance.models import Finding
+
+
+def _policy(county: str, year: str) -> str:
+    """The policy row in force for a county and year: the county's own, else the province's."""
+    return f"""
+    JOIN LATERAL (
+        SELECT po.* FROM funds.policies po
+         WHERE po.region_code IN ({county}, rpad(left({county}, 2), 12, '0'))
+           AND po.year <= {year}
+         ORDER BY (po.region_code = {county}) DESC, po.year DESC
+         LIMIT 1
+    ) po ON true"""
+
+
+RULES: dict[str, str] = {
+    # Allocated to a county and not paid out for the policy's idle days (资金闲置).
+    "idle_funds": f"""
+    WITH received AS (
+        SELECT fund_id, region_code, fiscal_year, sum(amount) AS received,
+               min(created_at) AS first_allocated
+          FROM funds.allocations
+         WHERE region_code LIKE :p || '%' AND region_code = rpad(left(region_code, 6), 12, '0')
+           AND right(region_code, 6) = '000000' AND right(region_code, 8) <> '00000000'
+         GROUP BY fund_id, region_code, fiscal_year
+    ), paid AS (
+        SELECT fund_id, region_code, sum(amount) AS paid, max(created_at) AS last_paid
+          FROM funds.payments WHERE region_code LIKE :p || '%'
+         GROUP BY fund_id, region_code
+    )
+    SELECT 'idle_funds' AS rule, r.region_code, 'fund' AS subject_type,
+           r.fund_id::text || ':' || r.region_code AS subject_id,
+           jsonb_build_object(
+               'fund_id', r.fund_id, 'received', to_char(r.received, 'FM999999999990.00'),
+               'paid', to_char(coalesce(p.paid, 0), 'FM999999999990.00'),
+               'idle', to_char(r.received - coalesce(p.paid, 0), 'FM999999999990.00'),
+               'idle_days', date_part('day', now() - coalesce(p.last_paid, r.first_allocated))::int,
+               'policy_days', po.idle_days) AS figures
+      FROM received r
+      LEFT JOIN paid p ON p.fund_id = r.fund_id AND p.region_code = r.region_code
+      {_policy("r.region_code", "r.fiscal_year")}
+     WHERE r.received > coalesce(p.paid, 0)
+       AND coalesce(p.last_paid, r.first_allocated) < now() - make_interval(days => po.idle_days)
+    """,
+    # Approved or under way, and nothing moved (no status change, no payment) for too long.
+    "stalled_project": f"""
+    SELECT 'stalled_project', pr.region_code, 'project', pr.id::text,
+           jsonb_build_object(
+               'status', pr.status, 'since', pr.status_changed_at::date,
+               'days', date_part('day', now() - greatest(pr.status_changed_at, lp.last_paid))::int,
+               'budget', to_char(pr.budget, 'FM999999999990.00'),
+               'policy_days', po.stall_days)
+      FROM funds.projects pr
+      LEFT JOIN LATERAL (
+          SELECT max(created_at) AS last_paid FROM funds.payments WHERE project_id = pr.id
+      ) lp ON true
+      {_policy("pr.region_code", "pr.fiscal_year")}
+     WHERE pr.region_code LIKE :p || '%' AND pr.status IN ('approved', 'in_progress')
+       AND greatest(pr.status_changed_at, lp.last_paid) < now() - make_interval(days => po.stall_days)
+    """,
+    # Past approval without a plan notice, or completed for long without a results notice.
+    "missing_notice": f"""
+    SELECT 'missing_notice', pr.region_code, 'project', pr.id::text,
+           jsonb_build_object(
+               'status', pr.status,
+               'missing', CASE WHEN NOT EXISTS (
+                   SELECT 1 FROM funds.notices n WHERE n.subject_id = pr.id AND n.purpose = 'plan')
+                   THEN 'plan' ELSE 'results' END,
+               'policy_days', po.results_notice_days)
+      FROM funds.projects pr
+      {_policy("pr.region_code", "pr.fiscal_year")}
+     WHERE pr.region_code LIKE :p || '%'
+       AND (
+           (pr.status IN ('approved', 'in_progress', 'completed', 'accepted') AND NOT EXISTS (
+               SELECT 1 FROM funds.notices n WHERE n.subject_id = pr.id AND n.purpose = 'plan'))
+        OR (pr.status = 'completed'
+            AND pr.status_changed_at < now() - make_interval(days => po.results_notice_days)
+            AND NOT EXISTS (
+               SELECT 1 FROM funds.notices n WHERE n.subject_id = pr.id AND n.purpose = 'results'))
+       )
+    """,
+    # Operating assets that earned nothing for a year (资产闲置).
+    "idle_asset": f"""
+    SELECT 'idle_asset', a.region_code, 'asset', a.id::text,
+           jsonb_build_object(
+               'name', a.name, 'value', to_char(a.value, 'FM999999999990.00'),
+               'last_income_at', li.last_income::date, 'policy_days', po.asset_idle_days)
+      FROM funds.assets a
+      LEFT JOIN LATERAL (
+          SELECT max(created_at) AS last_income FROM funds.asset_income WHERE asset_id = a.id
+      ) li ON true
+      {_policy("rpad(left(a.region_code, 6), 12, '0')", "extract(year FROM now())::int")}
+     WHERE a.region_code LIKE :p || '%' AND a.kind = 'operating' AND a.status = 'active'
+       AND coalesce(li.last_income, a.created_at) < now() - make_interval(days => po.asset_idle_days)
+    """,
+    # Income recorded and not distributed in time (收益未分配).
+    "undistributed_income": f"""
+    SELECT 'undistributed_income', i.region_code, 'income', i.id::text,
+           jsonb_build_object(
+               'asset_id', i.asset_id, 'period', i.period,
+               'amount', to_char(i.amount, 'FM999999999990.00'),
+               'days', date_part('day', now() - i.created_at)::int,
+               'policy_days', po.undistributed_days)
+      FROM funds.asset_income i
+      {_policy("rpad(left(i.region_code, 6), 12, '0')", "extract(year FROM i.created_at)::int")}
+     WHERE i.region_code LIKE :p || '%'
+       AND NOT EXISTS (SELECT 1 FROM funds.distributions d WHERE d.income_id = i.id)
+       AND i.created_at < now() - make_interval(days => po.undistributed_days)
+    """,
+    # Central linking funds spent on industry below the policy's minimum share, per county.
+    "industry_share": f"""
+    WITH spent AS (
+        SELECT pay.region_code, f.fiscal_year, sum(pay.amount) AS paid,
+               coalesce(sum(pay.amount) FILTER (WHERE pr.kind = 'industry'), 0) AS industry
+          FROM funds.payments pay
+          JOIN funds.funds f ON f.id = pay.fund_id
+          JOIN funds.projects pr ON pr.id = pay.project_id
+         WHERE pay.region_code LIKE :p || '%' AND f.source = 'central'
+         GROUP BY pay.region_code, f.fiscal_year
+    )
+    SELECT 'industry_share', s.region_code, 'county',
+           s.region_code || ':' || s.fiscal_year,
+           jsonb_build_object(
+               'year', s.fiscal_year, 'paid', to_char(s.paid, 'FM999999999990.00'),
+               'industry_paid', to_char(s.industry, 'FM999999999990.00'),
+               'share', round(s.industry / s.paid, 4), 'minimum', po.industry_share_min)
+      FROM spent s
+      {_policy("s.region_code", "s.fiscal_year")}
+     WHERE s.paid > 0 AND s.industry / s.paid < po.industry_share_min
+    """,
+}
+
+
+async def try_lock(session: AsyncSession, prefix: str) -> bool:
+    """One scan per region at a time, whatever the number of workers."""
+    row = await session.execute(
+        text("SELECT pg_try_advisory_xact_lock(hashtext('funds-compliance:' || :p))"),
+        {"p": prefix},
+    )
+    return bool(row.scalar_one())
+
+
+async def apply_scan(session: AsyncSession, prefix: str, scan_id: UUID) -> tuple[int, int]:
+    """Upsert what the rules see now as open findings; close the open ones they no longer see.
+    Returns (opened, closed)."""
+    current = " UNION ALL ".join(f"({sql})" for sql in RULES.values())
+    await session.execute(
+        text(
+            "CREATE TEMP TABLE compliance_current "
+            "(rule text, region_code text, subject_type text, subject_id text, figures jsonb) "
+            "ON COMMIT DROP"
+        )
+    )
+    await session.execute(
+        text(f"INSERT INTO compliance_current SELECT * FROM ({current}) AS c"), {"p": prefix}
+    )
+    upserted = await session.execute(
+        text(
+            """
+            INSERT INTO funds.findings
+                   (id, rule, region_code, subject_type, subject_id, figures, status, scan_id)
+            SELECT gen_random_uuid(), rule, region_code, subject_type, subject_id, figures,
+                   'open', :scan
+              FROM compliance_current
+            ON CONFLICT (rule, subject_id) WHERE status = 'open'
+            DO UPDATE SET figures = EXCLUDED.figures, scan_id = EXCLUDED.scan_id
+            RETURNING (xmax = 0) AS inserted
+            """
+        ),
+        {"scan": scan_id},
+    )
+    opened = sum(1 for row in upserted if row.inserted)
+    closed = await session.execute(
+        text(
+            """
+            UPDATE funds.findings SET status = 'closed', closed_at = now()
+             WHERE status = 'open' AND region_code LIKE :p || '%'
+               AND scan_id IS DISTINCT FROM :scan
+            """
+        ),
+        {"p": prefix, "scan": scan_id},
+    )
+    await session.execute(text("DROP TABLE compliance_current"))
+    return opened, int(closed.rowcount or 0)
+
+
+def open_findings(prefix: str, rule: str | None) -> Any:
+    stmt = select(Finding).where(
+        Finding.status == "open", Finding.region_code.startswith(prefix, autoescape=True)
+    )
+    if rule is not None:
+        stmt = stmt.where(Finding.rule == rule)
+    return stmt

@@ -1,0 +1,55 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from services.funds.compliance import service as compliance_service
+from services.funds.compliance.schemas import FindingRead, ScanCreate, ScanRead
+from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page
+
+router = APIRouter(tags=["compliance"])
+
+
+@router.post(
+    "/compliance/scans",
+    status_code=202,
+    response_model=ScanRead,
+    responses=problem_responses(Forbidden, NotFound),
+    summary="Run the compliance scan of a region now (queued for the worker)",
+)
+async def request_scan(
+    body: ScanCreate, principal: CurrentPrincipal, session: SessionDep
+) -> ScanRead:
+    return await compliance_service.request_scan(session, principal, body)
+
+
+@router.get(
+    "/compliance/scans/{scan_id}",
+    response_model=ScanRead,
+    responses=problem_responses(NotFound),
+    summary="A compliance scan's state and counts",
+)
+async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> ScanRead:
+    return await compliance_service.get_scan(session, principal, scan_id)
+
+
+@router.get(
+    "/compliance",
+    response_model=Page[FindingRead],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Open findings in a region, with the figures that raised them",
+)
+async def list_findings(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    rule: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[FindingRead]:
+    prefix = resolve_region_filter(principal, region)
+    rows, next_cursor = await compliance_service.list_findings(session, prefix, rule, cursor, limit)
+    return Page(items=[FindingRead.model_validate(r) for r in rows], next_cursor=next_cursor)

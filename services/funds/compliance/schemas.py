@@ -1,0 +1,41 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ScanCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region_code: str | None = Field(
+        default=None, pattern=r"^\d{12}$", description="Default: your region."
+    )
+
+
+class ScanRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    region_code: str
+    state: str = Field(description="queued, running, done or skipped (another scan was running)")
+    opened: int
+    closed: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class FindingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    rule: str = Field(
+        description="idle_funds, stalled_project, missing_notice, idle_asset, "
+        "undistributed_income or industry_share"
+    )
+    region_code: str
+    subject_type: str
+    subject_id: str
+    figures: dict[str, Any] = Field(description="The figures that raised it; money as strings.")
+    status: str
+    opened_at: datetime

@@ -1,0 +1,80 @@
+"""The compliance scan (合规检查): idle funds, stalled projects, missing notices, idle assets,
+undistributed income and the industry share of central linking funds. Run daily by the
+worker and on demand; rules are set-based SQL (``compliance.repository.RULES``) with their
+figures from the funds policy in force per county and year."""
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.compliance import repository as compliance_repository
+from services.funds.compliance.models import ComplianceScan, Finding
+from services.funds.compliance.schemas import ScanCreate, ScanRead
+from services.funds.database import audit
+from shared import jobs, regions
+from shared.auth import Principal, Role
+from shared.db import utcnow
+from shared.errors import NotFound
+from shared.pagination import paginate
+
+JOB_NAME = "funds_compliance_scan"
+PROVINCE = "520000000000"
+SCANNERS = (Role.province_admin, Role.county_officer, Role.service)
+
+
+async def request_scan(session: AsyncSession, principal: Principal, body: ScanCreate) -> ScanRead:
+    principal.ensure_role(*SCANNERS)
+    region = body.region_code or principal.region_code
+    principal.ensure_covers(region, "region")
+    scan = ComplianceScan(region_code=region, state="queued", requested_by=principal.sub)
+    session.add(scan)
+    await session.flush()
+    await session.refresh(scan)
+    await audit.record(
+        session,
+        principal,
+        action="scan",
+        entity="compliance_scan",
+        entity_id=scan.id,
+        region_code=region,
+    )
+    jobs.defer(session, JOB_NAME, str(scan.id), job_id=f"{JOB_NAME}:{scan.id}")
+    return ScanRead.model_validate(scan)
+
+
+async def get_scan(session: AsyncSession, principal: Principal, scan_id: UUID) -> ScanRead:
+    scan = await session.get(ComplianceScan, scan_id)
+    if scan is None or not principal.covers(scan.region_code):
+        raise NotFound("scan not found")
+    return ScanRead.model_validate(scan)
+
+
+async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceScan:
+    """Run one scan (idempotent: a finished scan is not run again; rerunning the rules only
+    refreshes the same open findings)."""
+    if scan_id is None:
+        scan = ComplianceScan(region_code=PROVINCE, state="queued", requested_by="schedule")
+        session.add(scan)
+        await session.flush()
+    else:
+        found = await session.get(ComplianceScan, scan_id, with_for_update=True)
+        if found is None:
+            raise NotFound(f"scan {scan_id} not found")
+        scan = found
+        if scan.state in ("done", "skipped"):
+            return scan
+    prefix = regions.prefix_of(scan.region_code)
+    if not await compliance_repository.try_lock(session, prefix):
+        scan.state, scan.finished_at = "skipped", utcnow()
+        return scan
+    scan.opened, scan.closed = await compliance_repository.apply_scan(session, prefix, scan.id)
+    scan.state, scan.finished_at = "done", utcnow()
+    await session.flush()
+    return scan
+
+
+async def list_findings(
+    session: AsyncSession, prefix: str, rule: str | None, cursor: str | None, limit: int
+) -> tuple[list[Finding], str | None]:
+    stmt = compliance_repository.open_findings(prefix, rule)
+    return await paginate(session, stmt, [Finding.opened_at, Finding.id], cursor, limit)

@@ -1,0 +1,123 @@
+"""The compliance scan: each rule raises a finding with its figures, a rerun keeps one open
+finding per subject, and a finding closes when the problem is gone."""
+
+from sqlalchemy import text
+
+from services.funds.jobs import compliance_scan
+from shared.auth import Role
+from tests.funds.conftest import (
+    GUIZHOU,
+    PUAN,
+    XINGYI,
+    completed_project,
+    county,
+    county_fund,
+    days_ago,
+    make_asset,
+    make_project,
+    post_notice,
+)
+
+
+async def _backdate(session, sql: str, **params) -> None:
+    # Entries are append-only (a trigger refuses UPDATE); tests move the clock by hand.
+    await session.execute(text("SET LOCAL session_replication_role = replica"))
+    await session.execute(text(sql), params)
+    await session.execute(text("SET LOCAL session_replication_role = origin"))
+    await session.commit()
+
+
+async def test_scan_raises_each_rule_and_closes_what_is_fixed(funds, session, job_ctx) -> None:
+    officer = county(funds)
+    fund = await county_fund(funds, amount="100000.00")
+    # A housing project paid out of central funds: no industry share at all.
+    housing = (await make_project(funds, [fund["id"]], budget="5000.00", kind="housing")).json()
+    await post_notice(funds, housing["id"])
+    await officer.post(f"/v1/projects/{housing['id']}/actions", json={"action": "approve"})
+    await officer.post(
+        f"/v1/projects/{housing['id']}/payments",
+        json={"amount": "1000.00", "payee": "施工方", "voucher_no": "H1", "paid_on": days_ago(0)},
+    )
+    done = await completed_project(funds, fund["id"])
+    asset = await make_asset(funds, done["id"])
+    income = await officer.post(
+        f"/v1/assets/{asset['id']}/income", json={"period": "2025", "amount": "10.00"}
+    )
+
+    await _backdate(
+        session, "UPDATE funds.allocations SET created_at = now() - interval '100 days'"
+    )
+    await _backdate(session, "UPDATE funds.payments SET created_at = now() - interval '200 days'")
+    await _backdate(
+        session,
+        "UPDATE funds.projects SET status_changed_at = now() - interval '200 days' WHERE id = :i",
+        i=housing["id"],
+    )
+    await _backdate(
+        session,
+        "UPDATE funds.projects SET status_changed_at = now() - interval '40 days' WHERE id = :i",
+        i=done["id"],
+    )
+    await _backdate(
+        session, "UPDATE funds.asset_income SET created_at = now() - interval '400 days'"
+    )
+    await _backdate(session, "UPDATE funds.assets SET created_at = now() - interval '500 days'")
+
+    result = await compliance_scan(job_ctx)
+    assert result["state"] == "done"
+    findings = (await officer.get("/v1/compliance")).json()["items"]
+    by_rule = {f["rule"]: f for f in findings}
+    assert set(by_rule) == {
+        "idle_funds",
+        "stalled_project",
+        "missing_notice",
+        "idle_asset",
+        "undistributed_income",
+        "industry_share",
+    }
+    assert by_rule["idle_funds"]["figures"]["received"] == "100000.00"
+    assert by_rule["idle_funds"]["figures"]["paid"] == "1000.00"
+    assert by_rule["idle_funds"]["figures"]["idle"] == "99000.00"
+    assert by_rule["idle_funds"]["figures"]["policy_days"] == 90
+    assert by_rule["stalled_project"]["subject_id"] == housing["id"]
+    assert by_rule["missing_notice"]["figures"]["missing"] == "results"
+    assert by_rule["industry_share"]["figures"]["share"] == 0
+    assert float(by_rule["industry_share"]["figures"]["minimum"]) == 0.6
+    assert by_rule["undistributed_income"]["figures"]["amount"] == "10.00"
+    assert all(f["region_code"].startswith("522301") for f in findings)
+    assert (await county(funds, PUAN).get("/v1/compliance")).json()["items"] == []
+
+    # A rerun keeps one open finding per subject; distributing the income closes its finding.
+    await officer.post(
+        f"/v1/assets/{asset['id']}/distributions",
+        json={
+            "income_id": income.json()["id"],
+            "shares": [{"recipient_type": "village_works", "amount": "10.00"}],
+        },
+    )
+    again = await compliance_scan(job_ctx)
+    assert again["opened"] == 0
+    assert again["closed"] == 1
+    rules = [f["rule"] for f in (await officer.get("/v1/compliance")).json()["items"]]
+    assert sorted(rules) == sorted(set(by_rule) - {"undistributed_income"})
+
+
+async def test_on_demand_scan_is_queued_and_scoped(funds, job_ctx) -> None:
+    officer = county(funds)
+    queued = await officer.post("/v1/compliance/scans", json={})
+    assert queued.status_code == 202
+    scan = queued.json()
+    assert scan["state"] == "queued"
+    assert scan["region_code"] == XINGYI
+    assert (
+        await officer.post("/v1/compliance/scans", json={"region_code": GUIZHOU})
+    ).status_code == 404
+    assert (
+        await funds.as_(Role.auditor, XINGYI).post("/v1/compliance/scans", json={})
+    ).status_code == 403
+    result = await compliance_scan(job_ctx, scan["id"])
+    assert result["state"] == "done"
+    read = (await officer.get(f"/v1/compliance/scans/{scan['id']}")).json()
+    assert read["state"] == "done"
+    # Idempotent: running the job again for a finished scan changes nothing.
+    assert (await compliance_scan(job_ctx, scan["id"]))["state"] == "done"
