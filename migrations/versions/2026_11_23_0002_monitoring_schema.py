@@ -130,7 +130,7 @@ def _create_tables() -> None:
             "raised_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
         sa.Column(
-            "last_seen_at",
+            "figures_updated_at",
             sa.DateTime(timezone=True),
             server_default=sa.text("now()"),
             nullable=False,
@@ -142,16 +142,17 @@ def _create_tables() -> None:
         schema="monitoring",
     )
     op.create_index(
+        "ix_alerts_open_rule_region",
+        "alerts",
+        ["rule", "region_code"],
+        unique=False,
+        schema="monitoring",
+        postgresql_where=sa.text("status = 'open'"),
+    )
+    op.create_index(
         op.f("ix_alerts_region_code_id"),
         "alerts",
         ["region_code", "id"],
-        unique=False,
-        schema="monitoring",
-    )
-    op.create_index(
-        op.f("ix_alerts_rule_status"),
-        "alerts",
-        ["rule", "status"],
         unique=False,
         schema="monitoring",
     )
@@ -660,6 +661,11 @@ def _drop_tables() -> None:
         schema="monitoring",
         postgresql_where=sa.text("status = 'open'"),
     )
-    op.drop_index(op.f("ix_alerts_rule_status"), table_name="alerts", schema="monitoring")
     op.drop_index(op.f("ix_alerts_region_code_id"), table_name="alerts", schema="monitoring")
+    op.drop_index(
+        "ix_alerts_open_rule_region",
+        table_name="alerts",
+        schema="monitoring",
+        postgresql_where=sa.text("status = 'open'"),
+    )
     op.drop_table("alerts", schema="monitoring")

@@ -24,7 +24,12 @@ class Alert(Base):
             postgresql_where=text("status = 'open'"),
         ),
         Index(None, "region_code", "id"),
-        Index(None, "rule", "status"),
+        Index(
+            "ix_alerts_open_rule_region",
+            "rule",
+            "region_code",
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, server_default=text("gen_random_uuid()"))
@@ -39,7 +44,7 @@ class Alert(Base):
     policy_year: Mapped[int] = mapped_column(SmallInteger)
     scan_id: Mapped[UUID | None] = mapped_column(nullable=True)
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_seen_at: Mapped[datetime] = mapped_column(
+    figures_updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

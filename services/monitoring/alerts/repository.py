@@ -27,7 +27,7 @@ class ScanRepository(RepositoryBase[Scan]):
                            FROM monitoring.scan_counties WHERE state = 'done'
                           GROUP BY 1) last ON last.county = substr(h.region_code, 1, 6)
              WHERE h.region_code LIKE :prefix
-               AND (last.at IS NULL OR h.changed_at > last.at)
+               AND (last.at IS NULL OR h.changed_at > last.at - interval '10 minutes')
              ORDER BY 1
             """
         rows = await self.session.execute(text(sql), {"prefix": prefix + "%"})

@@ -197,9 +197,14 @@ def _statement(rule: Rule) -> str:
                CAST(:policy_id AS uuid), CAST(:year AS smallint), CAST(:scan_id AS uuid)
           FROM holds
         ON CONFLICT (household_id, rule) WHERE status = 'open' DO UPDATE
-           SET figures = excluded.figures, last_seen_at = now(), scan_id = excluded.scan_id,
+           SET figures = excluded.figures, figures_updated_at = now(), scan_id = excluded.scan_id,
                policy_id = excluded.policy_id, policy_year = excluded.policy_year,
                region_code = excluded.region_code
+         -- An alert that still holds on the same figures is left alone: rewriting every
+         -- open alert on every scan would cost a new row version each.
+         WHERE a.figures IS DISTINCT FROM excluded.figures
+            OR a.policy_id IS DISTINCT FROM excluded.policy_id
+            OR a.region_code IS DISTINCT FROM excluded.region_code
         RETURNING (xmax = 0) AS inserted
     ),
     closed AS (
@@ -207,6 +212,7 @@ def _statement(rule: Rule) -> str:
            SET status = 'closed', closed_at = now(), closed_by_scan_id = CAST(:scan_id AS uuid),
                closed_reason = 'a later scan found the rule no longer holds'
          WHERE a.rule = CAST(:rule AS text) AND a.status = 'open'
+           AND a.region_code LIKE :prefix
            AND a.household_id IN (SELECT id FROM scope)
            AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.household_id = a.household_id)
         RETURNING 1

@@ -68,6 +68,6 @@ class AlertRead(BaseModel):
     policy_year: int
     scan_id: UUID | None
     raised_at: datetime
-    last_seen_at: datetime
+    figures_updated_at: datetime
     closed_at: datetime | None
     closed_reason: str | None
