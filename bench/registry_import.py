@@ -77,6 +77,9 @@ async def run(settings, households: int) -> dict:
 
 
 def main() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     households = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     with scratch_database("import") as settings:
         result = asyncio.run(run(settings, households))
