@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.registry.auth.router import router as auth_router
 from services.registry.changes.router import router as changes_router
+from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
 from services.registry.regions.router import router as regions_router
 from shared.app import create_service_app
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Povguard registry",
         description="The household register (建档立卡): the system of record that monitoring and "
         "funds read through this API, that village cadres fill in, and partner departments sync with.",
-        routers=[auth_router, regions_router, changes_router, imports_router],
+        routers=[auth_router, regions_router, households_router, changes_router, imports_router],
         tags=TAGS,
         settings=settings,
         upload_paths=["/imports"],

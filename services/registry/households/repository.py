@@ -1,0 +1,96 @@
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import selectinload
+
+from services.registry.households.models import Household, HouseholdCategoryChange, Member
+from shared.db import RepositoryBase
+from shared.pagination import paginate
+
+
+class HouseholdRepository(RepositoryBase[Household]):
+    model = Household
+
+    async def get_with_members(
+        self, household_id: UUID, *, for_update: bool = False
+    ) -> Household | None:
+        stmt = (
+            select(Household)
+            .where(Household.id == household_id)
+            .options(selectinload(Household.members))
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=Household)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def household_no_taken(self, household_no: str) -> bool:
+        return bool(
+            await self.session.scalar(
+                select(exists().where(Household.household_no == household_no))
+            )
+        )
+
+    async def search(
+        self,
+        *,
+        region_prefix: str,
+        category: str | None,
+        q: str | None,
+        at_risk: bool | None,
+        id_number: str | None,
+        household_no: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Household], str | None]:
+        """Households in a region subtree, ordered by (region_code, id): the same order the
+        (region_code, id) index holds, so each page is an index range scan."""
+        stmt = select(Household).where(
+            Household.region_code.startswith(region_prefix, autoescape=True)
+        )
+        if category:
+            stmt = stmt.where(Household.category == category)
+        if at_risk is not None:
+            stmt = stmt.where(Household.at_risk == at_risk)
+        if household_no:
+            stmt = stmt.where(Household.household_no == household_no)
+        if id_number:
+            stmt = stmt.where(
+                Household.id.in_(
+                    select(Member.household_id).where(Member.id_number == id_number.upper())
+                )
+            )
+        if q:
+            pattern = f"%{q.strip()}%"
+            stmt = stmt.where(
+                (Household.household_no == q.strip())
+                | Household.id.in_(
+                    select(Member.household_id).where(
+                        Member.region_code.startswith(region_prefix, autoescape=True),
+                        Member.name.like(pattern),
+                    )
+                )
+            )
+        return await paginate(
+            self.session, stmt, [Household.region_code, Household.id], cursor, limit
+        )
+
+    def record_category_change(self, change: HouseholdCategoryChange) -> None:
+        self.session.add(change)
+
+
+class MemberRepository(RepositoryBase[Member]):
+    model = Member
+
+    async def holders_of(self, id_numbers: Sequence[str]) -> list[Any]:
+        """(id_number, household_id, household_no) for numbers already in the registry."""
+        stmt = (
+            select(Member.id_number, Member.household_id, Household.household_no)
+            .join(Household, Household.id == Member.household_id)
+            .where(Member.id_number.in_(list(id_numbers)))
+        )
+        return list((await self.session.execute(stmt)).all())
+
+    async def get_for_update(self, member_id: UUID) -> Member | None:
+        return await self.get(member_id, for_update=True)

@@ -1,0 +1,193 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, status
+
+from services.registry.deps import Idem
+from services.registry.households import service as household_service
+from services.registry.households.repository import HouseholdRepository
+from services.registry.households.schemas import (
+    CategoryRead,
+    HouseholdCreate,
+    HouseholdRead,
+    HouseholdSummary,
+    HouseholdUpdate,
+    MemberCreate,
+    MemberDeparture,
+    MemberRead,
+    MemberUpdate,
+)
+from shared.auth import CurrentPrincipal, Principal, resolve_region_filter
+from shared.contracts.registry import CategoryChange, HouseholdCategory
+from shared.db import SessionDep
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    problem_responses,
+)
+from shared.pagination import Cursor, Limit, Page
+
+router = APIRouter(tags=["households"])
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The `version` you read.")]
+WRITE_ERRORS = problem_responses(Forbidden, NotFound, Conflict)
+PATCH_ERRORS = problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)
+
+
+def household_read(household, principal: Principal) -> HouseholdRead:
+    summary = HouseholdSummary.model_validate(household)
+    members = [MemberRead.for_principal(m, principal) for m in household.members]
+    return HouseholdRead(**summary.model_dump(), members=members)
+
+
+@router.post(
+    "/households",
+    response_model=HouseholdRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITE_ERRORS,
+    summary="Register a household, with its members, all or nothing",
+)
+async def create_household(
+    data: HouseholdCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+):
+    async def write() -> HouseholdRead:
+        return household_read(
+            await household_service.create_household(session, principal, data), principal
+        )
+
+    return await idem.run(write, status_code=201)
+
+
+@router.get(
+    "/households/{household_id}",
+    response_model=HouseholdRead,
+    responses=problem_responses(NotFound),
+    summary="One household with its members (departed ones included)",
+)
+async def get_household(
+    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> HouseholdRead:
+    return household_read(
+        await household_service.get_household(session, principal, household_id), principal
+    )
+
+
+@router.patch(
+    "/households/{household_id}",
+    response_model=HouseholdRead,
+    responses=PATCH_ERRORS,
+    summary="Change household fields (If-Match: version)",
+)
+async def update_household(
+    household_id: UUID,
+    data: HouseholdUpdate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> HouseholdRead:
+    household = await household_service.update_household(
+        session, principal, household_id, if_match, data
+    )
+    return household_read(household, principal)
+
+
+@router.get(
+    "/households",
+    response_model=Page[HouseholdSummary],
+    summary="Search households in a region subtree",
+)
+async def list_households(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Annotated[str | None, Query(description="Region code; defaults to yours")] = None,
+    category: HouseholdCategory | None = None,
+    q: Annotated[
+        str | None, Query(max_length=50, description="A member's name (part) or a household number")
+    ] = None,
+    risk: Annotated[
+        bool | None, Query(description="Only households flagged at risk (or not)")
+    ] = None,
+    id_number: Annotated[
+        str | None, Query(min_length=18, max_length=18, description="Exact ID number")
+    ] = None,
+    household_no: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[HouseholdSummary]:
+    prefix = resolve_region_filter(principal, region)
+    rows, next_cursor = await HouseholdRepository(session).search(
+        region_prefix=prefix,
+        category=category,
+        q=q,
+        at_risk=risk,
+        id_number=id_number,
+        household_no=household_no,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[HouseholdSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.put(
+    "/households/{household_id}/category",
+    response_model=CategoryRead,
+    responses=problem_responses(Forbidden, NotFound),
+    summary="Set the category (monitoring marks 监测户 and restores it on elimination)",
+)
+async def set_category(
+    household_id: UUID, change: CategoryChange, principal: CurrentPrincipal, session: SessionDep
+):
+    return await household_service.set_category(session, principal, household_id, change)
+
+
+@router.post(
+    "/households/{household_id}/members",
+    response_model=MemberRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=WRITE_ERRORS,
+    summary="Add a member",
+)
+async def add_member(
+    household_id: UUID,
+    data: MemberCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    idem: Idem,
+):
+    async def write() -> MemberRead:
+        member = await household_service.add_member(session, principal, household_id, data)
+        return MemberRead.for_principal(member, principal)
+
+    return await idem.run(write, status_code=201)
+
+
+@router.patch(
+    "/members/{member_id}",
+    response_model=MemberRead,
+    responses=PATCH_ERRORS,
+    summary="Change a member (If-Match: version)",
+)
+async def update_member(
+    member_id: UUID,
+    data: MemberUpdate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> MemberRead:
+    member = await household_service.update_member(session, principal, member_id, if_match, data)
+    return MemberRead.for_principal(member, principal)
+
+
+@router.delete(
+    "/members/{member_id}",
+    response_model=MemberRead,
+    responses=WRITE_ERRORS,
+    summary="Mark a member departed (death, marriage out, moving); never deletes",
+)
+async def depart_member(
+    member_id: UUID, departure: MemberDeparture, principal: CurrentPrincipal, session: SessionDep
+):
+    member = await household_service.depart_member(session, principal, member_id, departure)
+    return MemberRead.for_principal(member, principal)

@@ -1,0 +1,281 @@
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Self
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from shared import idnumber, regions
+from shared.auth import Principal
+from shared.contracts.registry import HouseholdCategory
+
+
+class Relation(StrEnum):
+    head = "head"
+    spouse = "spouse"
+    child = "child"
+    parent = "parent"
+    grandchild = "grandchild"
+    sibling = "sibling"
+    in_law = "in_law"
+    other = "other"
+
+
+class Sex(StrEnum):
+    male = "male"
+    female = "female"
+
+
+class Health(StrEnum):
+    healthy = "healthy"
+    chronic = "chronic"  # 长期慢性病
+    serious = "serious"  # 患有大病
+
+
+class LabourCapacity(StrEnum):
+    skilled = "skilled"  # 技能劳动力
+    ordinary = "ordinary"  # 普通劳动力
+    weak = "weak"  # 弱劳动力或半劳动力
+    none = "none"  # 无劳动力
+
+
+class SchoolingStage(StrEnum):
+    preschool = "preschool"
+    primary = "primary"
+    junior = "junior"
+    senior = "senior"
+    vocational = "vocational"
+    college = "college"
+    dropout = "dropout"
+
+
+class DepartureReason(StrEnum):
+    death = "death"
+    marriage_out = "marriage_out"
+    moved = "moved"
+
+
+def id_number_facts(value: str) -> idnumber.IdNumberFacts:
+    try:
+        return idnumber.parse(value)
+    except idnumber.InvalidIdNumber as exc:
+        raise ValueError(str(exc)) from None
+
+
+class MemberFields(BaseModel):
+    """What a cadre records about a member (家庭成员信息), apart from identity."""
+
+    ethnicity: str = Field(default="汉族", max_length=20)
+    education: str | None = Field(default=None, max_length=30)
+    in_school: bool = False
+    schooling_stage: SchoolingStage | None = None
+    health: Health = Health.healthy
+    disability_grade: int = Field(default=0, ge=0, le=4)
+    labour_capacity: LabourCapacity = LabourCapacity.ordinary
+    migrant_work_months: int = Field(default=0, ge=0, le=12)
+    medical_insurance: bool = True
+    pension_insurance: bool = False
+    dibao: bool = False  # 低保
+    tekun: bool = False  # 特困供养
+
+
+class MemberCreate(MemberFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "王小明",
+                    "id_number": "522301198005170012",
+                    "relation": "head",
+                    "labour_capacity": "ordinary",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=50)
+    # id_number is declared before sex and birth_date so their validators can check against it.
+    id_number: str = Field(
+        description="18 characters, GB 11643 check character; unique in the registry."
+    )
+    relation: Relation
+    sex: Sex | None = Field(
+        default=None, validate_default=True, description="Defaults to what the ID number says."
+    )
+    birth_date: date | None = Field(
+        default=None, validate_default=True, description="Defaults to the ID number's."
+    )
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        id_number_facts(value)
+        return idnumber.normalize(value)
+
+    @field_validator("sex")
+    @classmethod
+    def _sex_agrees(cls, value: Sex | None, info: ValidationInfo) -> Sex | None:
+        number = info.data.get("id_number")
+        if number is None:
+            return value
+        expected = Sex(id_number_facts(number).sex)
+        if value is not None and value != expected:
+            raise ValueError(f"the ID number says {expected.value}")
+        return expected
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_agrees(cls, value: date | None, info: ValidationInfo) -> date | None:
+        number = info.data.get("id_number")
+        if number is None:
+            return value
+        expected = id_number_facts(number).birth_date
+        if value is not None and value != expected:
+            raise ValueError(f"the ID number says {expected.isoformat()}")
+        return expected
+
+
+class MemberUpdate(BaseModel):
+    """Fields a ``PATCH`` may change; identity (ID number) is corrected by a new member."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    relation: Relation | None = None
+    ethnicity: str | None = Field(default=None, max_length=20)
+    education: str | None = Field(default=None, max_length=30)
+    in_school: bool | None = None
+    schooling_stage: SchoolingStage | None = None
+    health: Health | None = None
+    disability_grade: int | None = Field(default=None, ge=0, le=4)
+    labour_capacity: LabourCapacity | None = None
+    migrant_work_months: int | None = Field(default=None, ge=0, le=12)
+    medical_insurance: bool | None = None
+    pension_insurance: bool | None = None
+    dibao: bool | None = None
+    tekun: bool | None = None
+
+
+class MemberDeparture(BaseModel):
+    """A member leaves the household (death, marriage out, moving); the record stays."""
+
+    reason: DepartureReason
+    departed_on: date
+    new_head_id: UUID | None = Field(
+        default=None, description="Required when the head leaves others behind."
+    )
+
+    @field_validator("departed_on")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("may not be in the future")
+        return value
+
+
+class MemberRead(MemberFields):
+    id: UUID
+    household_id: UUID
+    region_code: str
+    name: str | None = Field(description="Hidden from department accounts.")
+    id_number: str = Field(description="Masked (5223**********1234) below county level.")
+    relation: Relation
+    sex: Sex
+    birth_date: date
+    resident: bool
+    departed_on: date | None
+    departure_reason: DepartureReason | None
+    version: int
+
+    @classmethod
+    def for_principal(cls, member: Any, principal: Principal) -> Self:
+        data = {name: getattr(member, name) for name in cls.model_fields if name != "resident"}
+        data["resident"] = member.departed_on is None
+        data["id_number"] = principal.show_id_number(member.id_number)
+        if not principal.sees_names:
+            data["name"] = None
+        return cls.model_validate(data)
+
+
+class HouseholdFields(BaseModel):
+    address: str = Field(default="", max_length=300)
+    poverty_causes: list[str] = Field(default_factory=list, max_length=10, description="致贫原因")
+    relocated: bool = Field(default=False, description="易地扶贫搬迁")
+    external_ids: dict[str, str] = Field(
+        default_factory=dict, description="{system: id} in partner systems"
+    )
+    phone: str | None = Field(default=None, max_length=20)
+
+
+class HouseholdCreate(HouseholdFields):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "region_code": "522301100001",
+                    "household_no": "5223011000010001",
+                    "address": "丰都村一组",
+                    "category": "poverty_alleviated",
+                    "poverty_causes": ["因病"],
+                    "members": [
+                        {"name": "王小明", "id_number": "522301198005170012", "relation": "head"}
+                    ],
+                }
+            ]
+        }
+    )
+
+    region_code: str = Field(description="A village-level 12-digit code.")
+    household_no: str = Field(min_length=1, max_length=40, description="户编号, unique")
+    category: HouseholdCategory
+    members: list[MemberCreate] = Field(default_factory=list, max_length=30)
+
+    @field_validator("region_code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not regions.is_valid_code(value):
+            raise ValueError("must be a 12-digit region code")
+        return value
+
+    @model_validator(mode="after")
+    def _one_head(self) -> Self:
+        if self.members:
+            heads = sum(1 for m in self.members if m.relation == Relation.head)
+            if heads != 1:
+                raise ValueError(
+                    f"exactly one member must be the head (relation 'head'), found {heads}"
+                )
+        return self
+
+
+class HouseholdUpdate(BaseModel):
+    address: str | None = Field(default=None, max_length=300)
+    poverty_causes: list[str] | None = Field(default=None, max_length=10)
+    relocated: bool | None = None
+    external_ids: dict[str, str] | None = None
+    phone: str | None = Field(default=None, max_length=20)
+    at_risk: bool | None = Field(
+        default=None, description="Flag a household at risk of falling back."
+    )
+
+
+class HouseholdSummary(HouseholdFields):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    region_code: str
+    household_no: str
+    category: HouseholdCategory
+    at_risk: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class HouseholdRead(HouseholdSummary):
+    members: list[MemberRead]
+
+
+class CategoryRead(BaseModel):
+    household_id: UUID
+    category: HouseholdCategory
+    previous_category: HouseholdCategory | None
+    version: int

@@ -1,0 +1,327 @@
+"""Households and members (建档立卡户及家庭成员): the rules of the register.
+
+Every write records an audit row and a change event in the same transaction, so the history,
+the change feed and the data never disagree."""
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.changes.service import record_change
+from services.registry.database import audit
+from services.registry.households.models import Household, HouseholdCategoryChange, Member
+from services.registry.households.repository import HouseholdRepository, MemberRepository
+from services.registry.households.schemas import (
+    CategoryRead,
+    HouseholdCreate,
+    HouseholdUpdate,
+    MemberCreate,
+    MemberDeparture,
+    MemberUpdate,
+    Relation,
+)
+from services.registry.regions import service as region_service
+from shared.auth import Principal, Role
+from shared.concurrency import check_version
+from shared.contracts.registry import (
+    CategoryChange,
+    ChangeEntity,
+    ChangeOp,
+    HouseholdCategory,
+    HouseholdSnapshot,
+    MemberSnapshot,
+)
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.regions import RegionLevel
+
+CATEGORY_ROLES = (Role.county_officer, Role.province_admin, Role.service)
+
+
+def ensure_can_write(principal: Principal) -> None:
+    if not principal.can_write:
+        raise Forbidden(f"role {principal.role.value} is read-only in the registry")
+
+
+def household_snapshot(household: Household) -> HouseholdSnapshot:
+    return HouseholdSnapshot.model_validate(household, from_attributes=True)
+
+
+def member_snapshot(member: Member) -> MemberSnapshot:
+    return MemberSnapshot.model_validate(member, from_attributes=True)
+
+
+async def publish_household(
+    session: AsyncSession,
+    principal: Principal,
+    household: Household,
+    op: ChangeOp,
+    old: dict[str, Any] | None,
+) -> None:
+    snapshot = household_snapshot(household)
+    await audit.record(
+        session,
+        principal,
+        action=op.value,
+        entity="household",
+        entity_id=household.id,
+        household_id=household.id,
+        region_code=household.region_code,
+        old=old,
+        new=snapshot.model_dump(),
+    )
+    await record_change(
+        session,
+        entity=ChangeEntity.household,
+        entity_id=household.id,
+        household_id=household.id,
+        region_code=household.region_code,
+        op=op,
+        data=snapshot,
+    )
+
+
+async def publish_member(
+    session: AsyncSession,
+    principal: Principal,
+    member: Member,
+    op: ChangeOp,
+    old: dict[str, Any] | None,
+) -> None:
+    snapshot = member_snapshot(member)
+    await audit.record(
+        session,
+        principal,
+        action=op.value,
+        entity="member",
+        entity_id=member.id,
+        household_id=member.household_id,
+        region_code=member.region_code,
+        old=old,
+        new=snapshot.model_dump(),
+    )
+    await record_change(
+        session,
+        entity=ChangeEntity.member,
+        entity_id=member.id,
+        household_id=member.household_id,
+        region_code=member.region_code,
+        op=op,
+        data=snapshot,
+    )
+
+
+async def ensure_id_numbers_free(
+    session: AsyncSession, numbers: list[str], field_prefix: str = "members"
+) -> None:
+    """One ID number in the whole registry: a duplicate is 409 naming the holder."""
+    seen: dict[str, int] = {}
+    for i, number in enumerate(numbers):
+        if number in seen:
+            raise ValidationFailed.field(
+                f"{field_prefix}.{i}.id_number", f"also given for member {seen[number]}"
+            )
+        seen[number] = i
+    holders = await MemberRepository(session).holders_of(numbers)
+    if holders:
+        holder = holders[0]
+        raise Conflict(
+            f"ID number {holder.id_number[:4]}…{holder.id_number[-4:]} is already registered "
+            f"in household {holder.household_no}",
+            household_id=str(holder.household_id),
+            household_no=holder.household_no,
+        )
+
+
+async def get_household(
+    session: AsyncSession, principal: Principal, household_id: UUID, *, for_update: bool = False
+) -> Household:
+    household = await HouseholdRepository(session).get_with_members(
+        household_id, for_update=for_update
+    )
+    if household is None or not principal.covers(household.region_code):
+        raise NotFound(f"household {household_id} not found")
+    return household
+
+
+def _new_member(household: Household, data: MemberCreate) -> Member:
+    return Member(
+        household_id=household.id,
+        region_code=household.region_code,
+        **data.model_dump(exclude_none=False),
+    )
+
+
+async def create_household(
+    session: AsyncSession, principal: Principal, data: HouseholdCreate
+) -> Household:
+    ensure_can_write(principal)
+    principal.ensure_covers(data.region_code, "region")
+    await region_service.require_region(session, data.region_code, level=RegionLevel.village)
+    repo = HouseholdRepository(session)
+    if await repo.household_no_taken(data.household_no):
+        raise Conflict(f"household number {data.household_no} is already registered")
+    await ensure_id_numbers_free(session, [m.id_number for m in data.members])
+    household = repo.add(Household(**data.model_dump(exclude={"members"}), at_risk=False))
+    await repo.flush()
+    members = [MemberRepository(session).add(_new_member(household, m)) for m in data.members]
+    repo.record_category_change(
+        HouseholdCategoryChange(
+            household_id=household.id,
+            region_code=household.region_code,
+            from_category=None,
+            to_category=household.category,
+            reason="registered",
+            changed_by=principal.sub,
+        )
+    )
+    await repo.flush()
+    await publish_household(session, principal, household, ChangeOp.create, None)
+    for member in members:
+        await publish_member(session, principal, member, ChangeOp.create, None)
+    return await get_household(session, principal, household.id)
+
+
+async def update_household(
+    session: AsyncSession,
+    principal: Principal,
+    household_id: UUID,
+    if_match: str | None,
+    data: HouseholdUpdate,
+) -> Household:
+    ensure_can_write(principal)
+    household = await get_household(session, principal, household_id, for_update=True)
+    check_version(if_match, household.version)
+    old = household_snapshot(household).model_dump()
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None and field != "phone":
+            raise ValidationFailed.field(field, "may not be null")
+        setattr(household, field, value)
+    await session.flush()
+    await publish_household(session, principal, household, ChangeOp.update, old)
+    return household
+
+
+async def set_category(
+    session: AsyncSession, principal: Principal, household_id: UUID, change: CategoryChange
+) -> CategoryRead:
+    """Mark a household 监测户 (county decision) or give it back the category it had before
+    monitoring (risk eliminated). Only county officers and above, or monitoring acting for one."""
+    principal.ensure_role(*CATEGORY_ROLES)
+    household = await get_household(session, principal, household_id, for_update=True)
+    previous = HouseholdCategory(household.category)
+    target = change.category
+    if target == HouseholdCategory.monitored and previous != HouseholdCategory.monitored:
+        household.category_before_monitoring = previous.value
+    elif previous == HouseholdCategory.monitored and target != HouseholdCategory.monitored:
+        household.category_before_monitoring = None
+    if target != previous:
+        old = household_snapshot(household).model_dump()
+        household.category = target.value
+        household.at_risk = target == HouseholdCategory.monitored
+        HouseholdRepository(session).record_category_change(
+            HouseholdCategoryChange(
+                household_id=household.id,
+                region_code=household.region_code,
+                from_category=previous.value,
+                to_category=target.value,
+                reason=change.reason[:300],
+                changed_by=principal.sub,
+            )
+        )
+        await session.flush()
+        await publish_household(session, principal, household, ChangeOp.update, old)
+    return CategoryRead(
+        household_id=household.id,
+        category=target,
+        previous_category=previous,
+        version=household.version,
+    )
+
+
+def restore_category(household: Household) -> HouseholdCategory:
+    """What eliminating the risk gives back: the category before monitoring."""
+    return HouseholdCategory(household.category_before_monitoring or HouseholdCategory.ordinary)
+
+
+async def add_member(
+    session: AsyncSession, principal: Principal, household_id: UUID, data: MemberCreate
+) -> Member:
+    ensure_can_write(principal)
+    household = await get_household(session, principal, household_id, for_update=True)
+    if data.relation == Relation.head and any(
+        m.relation == Relation.head and m.departed_on is None for m in household.members
+    ):
+        raise Conflict("the household already has a head; change the current head's relation first")
+    await ensure_id_numbers_free(session, [data.id_number], field_prefix="body")
+    member = MemberRepository(session).add(_new_member(household, data))
+    await session.flush()
+    await publish_member(session, principal, member, ChangeOp.create, None)
+    return member
+
+
+async def get_member(
+    session: AsyncSession, principal: Principal, member_id: UUID, *, for_update: bool = False
+) -> Member:
+    member = await MemberRepository(session).get(member_id, for_update=for_update)
+    if member is None or not principal.covers(member.region_code):
+        raise NotFound(f"member {member_id} not found")
+    return member
+
+
+async def update_member(
+    session: AsyncSession,
+    principal: Principal,
+    member_id: UUID,
+    if_match: str | None,
+    data: MemberUpdate,
+) -> Member:
+    ensure_can_write(principal)
+    member = await get_member(session, principal, member_id, for_update=True)
+    check_version(if_match, member.version)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("relation") == Relation.head and member.relation != Relation.head:
+        household = await get_household(session, principal, member.household_id)
+        if any(
+            m.relation == Relation.head and m.departed_on is None and m.id != member.id
+            for m in household.members
+        ):
+            raise Conflict(
+                "the household already has a head; change the current head's relation first"
+            )
+    old = member_snapshot(member).model_dump()
+    for field, value in changes.items():
+        if value is None and field not in ("education", "schooling_stage"):
+            raise ValidationFailed.field(field, "may not be null")
+        setattr(member, field, value)
+    await session.flush()
+    await publish_member(session, principal, member, ChangeOp.update, old)
+    return member
+
+
+async def depart_member(
+    session: AsyncSession, principal: Principal, member_id: UUID, departure: MemberDeparture
+) -> Member:
+    """Mark a member departed (death, marriage out, moving): never deleted, history stays.
+    A head who leaves others behind hands over to a named new head."""
+    ensure_can_write(principal)
+    member = await get_member(session, principal, member_id, for_update=True)
+    if member.departed_on is not None:
+        raise Conflict(f"member already departed on {member.departed_on.isoformat()}")
+    household = await get_household(session, principal, member.household_id, for_update=True)
+    staying = [m for m in household.members if m.departed_on is None and m.id != member.id]
+    if member.relation == Relation.head and staying:
+        new_head = next((m for m in staying if m.id == departure.new_head_id), None)
+        if new_head is None:
+            raise ValidationFailed.field(
+                "new_head_id", "name a resident member to become head when the head leaves"
+            )
+        old_head = member_snapshot(new_head).model_dump()
+        new_head.relation = Relation.head.value
+        await session.flush()
+        await publish_member(session, principal, new_head, ChangeOp.update, old_head)
+    old = member_snapshot(member).model_dump()
+    member.departed_on, member.departure_reason = departure.departed_on, departure.reason.value
+    await session.flush()
+    await publish_member(session, principal, member, ChangeOp.depart, old)
+    return member
