@@ -2,8 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
+from services.monitoring.database import IdempotencyKey
+from shared.auth import current_principal
+from shared.db import get_session
+from shared.idempotency import Idempotency, idempotency_dependency
 from shared.registry_client import RegistryClient
 
 
@@ -27,3 +31,10 @@ def bearer_token(request: Request) -> str | None:
 
 Registry = Annotated[RegistryClient, Depends(registry_client)]
 CallerToken = Annotated[str | None, Depends(bearer_token)]
+Idem = Annotated[
+    Idempotency, Depends(idempotency_dependency(IdempotencyKey, get_session, current_principal))
+]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The version you read; a stale one is 412."),
+]

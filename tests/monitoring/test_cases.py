@@ -322,3 +322,56 @@ async def test_a_case_from_a_scan_alert(monitoring, feed, job_ctx) -> None:
     assert opened.json()["policy_year"] == 2021
     bad = await county.post("/v1/cases", json={"household_id": str(uuid4()), "channel": "scan"})
     assert bad.status_code == 404
+
+
+async def test_stale_if_match_and_idempotent_retries(monitoring, feed, fake_registry) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    body = {"household_id": str(h["id"]), "channel": "cadre"}
+    first = await who["village"].post("/v1/cases", json=body, headers={"Idempotency-Key": "open-1"})
+    replay = await who["village"].post(
+        "/v1/cases", json=body, headers={"Idempotency-Key": "open-1"}
+    )
+    assert first.status_code == replay.status_code == 201
+    assert replay.json()["id"] == first.json()["id"]
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    case_id, version = first.json()["id"], first.json()["version"]
+    ok = await who["village"].post(
+        f"/v1/cases/{case_id}/actions",
+        json={"action": "verify"},
+        headers={"If-Match": str(version)},
+    )
+    assert ok.status_code == 200, ok.text
+    stale = await who["village"].post(
+        f"/v1/cases/{case_id}/actions",
+        json={"action": "village_review", "result": "pass"},
+        headers={"If-Match": str(version)},
+    )
+    assert stale.status_code == 412
+
+
+async def test_an_eligibility_review_opens_no_case(monitoring, feed, job_ctx) -> None:
+    h = await feed.household(VILLAGE_A, income={2021: "9000.00"})
+    dept = monitoring.as_(Role.department, PROVINCE)
+    signal = {
+        "source": "public_security",
+        "kind": "car",
+        "id_number": h["id_numbers"][0],
+        "occurred_on": str(date.today()),
+        "external_ref": "car-1",
+    }
+    assert (await dept.post("/v1/signals", json={"items": [signal]})).status_code == 200
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    scan_id = (await admin.post("/v1/scans", json={"region_code": XINGYI, "year": 2021})).json()[
+        "scan_id"
+    ]
+    from services.monitoring.alerts import jobs as scan_jobs
+
+    await scan_jobs.scan_county(job_ctx, scan_id, XINGYI)
+    reviews = (await admin.get("/v1/alerts", params={"kind": "review"})).json()["items"]
+    assert [r["rule"] for r in reviews] == ["eligibility_anomaly"]
+    refused = await monitoring.as_(Role.county_officer, XINGYI).post(
+        "/v1/cases",
+        json={"household_id": str(h["id"]), "channel": "scan", "alert_id": reviews[0]["id"]},
+    )
+    assert refused.status_code == 422

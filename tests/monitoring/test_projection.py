@@ -115,3 +115,20 @@ async def test_following_the_real_feed_stores_the_cursor_and_rebuild_replays(
     # Rebuild forgets and replays from cursor 0.
     assert await projection_jobs.rebuild_projection(mon_ctx) == 1
     assert await _count(session, "households") == 1
+
+
+async def test_deletes_remove_what_the_registry_removed(feed, session) -> None:
+    h = await feed.household(VILLAGE_A, income={2020: "7000.00", 2021: "5000.00"})
+    await feed.apply(
+        feed.event(
+            "economics",
+            {"household_id": h["id"], "year": 2020, "region_code": VILLAGE_A},
+            op="delete",
+        )
+    )
+    assert await _count(session, "economics") == 1
+    await feed.apply(
+        feed.event("household", {"id": h["id"], "region_code": VILLAGE_A}, op="delete")
+    )
+    for table in ("households", "members", "economics"):
+        assert await _count(session, table) == 0

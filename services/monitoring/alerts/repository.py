@@ -96,10 +96,14 @@ class ScanRepository(RepositoryBase[Scan]):
 class AlertRepository(RepositoryBase[Alert]):
     model = Alert
 
-    def list_query(self, prefix: str, rule: str | None, status: str | None) -> Any:
+    def list_query(
+        self, prefix: str, rule: str | None, status: str | None, kind: str | None = None
+    ) -> Any:
         stmt = select(Alert).where(Alert.region_code.startswith(prefix, autoescape=True))
         if rule:
             stmt = stmt.where(Alert.rule == rule)
         if status:
             stmt = stmt.where(Alert.status == status)
+        if kind:
+            stmt = stmt.where(Alert.kind == kind)
         return stmt

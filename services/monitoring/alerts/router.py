@@ -63,10 +63,11 @@ async def list_alerts(
     region: Annotated[str | None, Query(description="Region code; default your own")] = None,
     rule: str | None = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+    kind: Annotated[str | None, Query(pattern="^(case|review)$")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AlertRead]:
     prefix = resolve_region_filter(principal, region)
-    stmt = AlertRepository(session).list_query(prefix, rule, status)
+    stmt = AlertRepository(session).list_query(prefix, rule, status, kind)
     rows, next_cursor = await paginate(session, stmt, [Alert.raised_at, Alert.id], cursor, limit)
     return Page(items=[AlertRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -1,4 +1,4 @@
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -12,10 +12,17 @@ from services.monitoring.cases.schemas import (
     CaseEventRead,
     CaseRead,
 )
-from services.monitoring.deps import CallerToken, Registry
+from services.monitoring.deps import CallerToken, Idem, IfMatch, Registry
 from shared.auth import CurrentPrincipal, resolve_region_filter
 from shared.db import SessionDep
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    problem_responses,
+)
 from shared.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(tags=["cases"])
@@ -37,9 +44,14 @@ async def _read(session: SessionDep, case: MonitoringCase, with_timeline: bool =
     responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
     summary="Open a case at `discovered` for a household (one open case per household)",
 )
-async def open_case(body: CaseCreate, principal: CurrentPrincipal, session: SessionDep) -> CaseRead:
-    case = await case_service.open_case(session, principal, body)
-    return await _read(session, case)
+async def open_case(
+    body: CaseCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+) -> Any:
+    async def write() -> CaseRead:
+        case = await case_service.open_case(session, principal, body)
+        return await _read(session, case)
+
+    return await idem.run(write, status_code=201)
 
 
 @router.get(
@@ -83,9 +95,12 @@ async def list_cases(
 @router.post(
     "/cases/{case_id}/actions",
     response_model=CaseRead,
-    responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
+    responses=problem_responses(
+        Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+    ),
     summary="Take an action on a case (domain.md section 3: stages, actions, who)",
-    description="Wrong role: 403. An action the stage does not allow: 409 with "
+    description="Send `If-Match: <version>` to act only on the case as you read it (412 "
+    "otherwise) and `Idempotency-Key` to retry safely. Wrong role: 403. An action the stage does not allow: 409 with "
     "`allowed_actions`. A refused elimination: 409 with `unmet_conditions`.",
 )
 async def act(
@@ -95,6 +110,13 @@ async def act(
     session: SessionDep,
     registry: Registry,
     token: CallerToken,
-) -> CaseRead:
-    case = await case_service.act(session, principal, case_id, body, registry, token)
-    return await _read(session, case)
+    idem: Idem,
+    if_match: IfMatch = None,
+) -> Any:
+    async def write() -> CaseRead:
+        case = await case_service.act(
+            session, principal, case_id, body, registry, token, if_match=if_match
+        )
+        return await _read(session, case)
+
+    return await idem.run(write, status_code=200)

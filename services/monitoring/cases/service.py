@@ -20,6 +20,7 @@ from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
+from shared.concurrency import check_version
 from shared.contracts.registry import CategoryChange, HouseholdCategory, MeasureCreate
 from shared.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from shared.registry_client import RegistryClient
@@ -106,6 +107,10 @@ async def create_case(
         alert = await session.get(Alert, alert_id)
         if alert is None or alert.household_id != household_id:
             raise ValidationFailed.field("alert_id", "is not an alert of this household")
+        if alert.kind == "review":
+            raise ValidationFailed.field(
+                "alert_id", "an eligibility review (eligibility_anomaly) does not open a case"
+            )
         year = alert.policy_year
     policy = await policy_for_case(session, region_code, year)
     deadline_days = policy.identification_deadline_days if policy else 15
@@ -222,8 +227,12 @@ async def act(
     req: CaseActionRequest,
     registry: RegistryClient,
     token: str | None,
+    *,
+    if_match: str | None = None,
 ) -> MonitoringCase:
     case = await get_case(session, principal, case_id, for_update=True)
+    if if_match is not None:
+        check_version(if_match, case.version)
     action = req.action.value
     if principal.role not in machine.roles_for(action):
         allowed_roles = ", ".join(sorted(r.value for r in machine.roles_for(action)))

@@ -2,11 +2,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from services.monitoring.deps import IfMatch
 from services.monitoring.policy import service as policy_service
 from services.monitoring.policy.schemas import PolicyRead, PolicyWrite
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.errors import (
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    problem_responses,
+)
 
 router = APIRouter(tags=["policy"])
 
@@ -32,7 +39,7 @@ async def get_policy(
 @router.put(
     "/policy/{year}",
     response_model=PolicyRead,
-    responses=problem_responses(Forbidden, NotFound, ValidationFailed),
+    responses=problem_responses(Forbidden, NotFound, PreconditionFailed, ValidationFailed),
     summary="Set a province's policy for a year (province admin) or a county override",
 )
 async def put_policy(
@@ -42,7 +49,10 @@ async def put_policy(
     session: SessionDep,
     response: Response,
     region: RegionQuery = None,
+    if_match: IfMatch = None,
 ) -> PolicyRead:
-    policy, created = await policy_service.put_policy(session, principal, year, region, body)
+    policy, created = await policy_service.put_policy(
+        session, principal, year, region, body, if_match=if_match
+    )
     response.status_code = 201 if created else 200
     return PolicyRead.model_validate(policy)

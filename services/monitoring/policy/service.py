@@ -8,6 +8,7 @@ from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.policy.schemas import PolicyWrite
 from shared import regions
 from shared.auth import Principal, Role
+from shared.concurrency import check_version
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 MIN_YEAR, MAX_YEAR = 2014, 2100
@@ -52,7 +53,13 @@ async def policy_for_scan(session: AsyncSession, region_code: str, year: int) ->
 
 
 async def put_policy(
-    session: AsyncSession, principal: Principal, year: int, region: str | None, body: PolicyWrite
+    session: AsyncSession,
+    principal: Principal,
+    year: int,
+    region: str | None,
+    body: PolicyWrite,
+    *,
+    if_match: str | None = None,
 ) -> tuple[MonitoringPolicy, bool]:
     _check_year(year)
     code = _region(principal, region)
@@ -70,6 +77,8 @@ async def put_policy(
     values = body.model_dump()
     values["rules"] = PolicyWrite.model_validate(body.model_dump()).rules
     policy = await repo.exact(code, year)
+    if if_match is not None:
+        check_version(if_match, policy.version if policy else 0)
     created = policy is None
     old = None
     if policy is None:

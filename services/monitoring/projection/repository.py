@@ -98,7 +98,24 @@ _UPSERT_MEASURES = text(
 )
 
 _DELETES = {
-    "household": "DELETE FROM monitoring.households WHERE id = ANY(CAST(:ids AS uuid[]))",
+    # A household that leaves the registry takes its members and figures with it.
+    "household": """
+        WITH gone AS (DELETE FROM monitoring.households WHERE id = ANY(CAST(:ids AS uuid[]))
+                      RETURNING id),
+             m AS (DELETE FROM monitoring.members WHERE household_id IN (SELECT id FROM gone)),
+             e AS (DELETE FROM monitoring.economics WHERE household_id IN (SELECT id FROM gone)),
+             g AS (DELETE FROM monitoring.guarantees WHERE household_id IN (SELECT id FROM gone))
+        DELETE FROM monitoring.measures WHERE household_id IN (SELECT id FROM gone)
+    """,
+    # Keys of the form ``household_id:year`` / ``household_id:kind``.
+    "economics": """
+        DELETE FROM monitoring.economics
+         WHERE (household_id::text || ':' || year) = ANY(CAST(:ids AS text[]))
+    """,
+    "guarantee": """
+        DELETE FROM monitoring.guarantees
+         WHERE (household_id::text || ':' || kind) = ANY(CAST(:ids AS text[]))
+    """,
     "member": "DELETE FROM monitoring.members WHERE id = ANY(CAST(:ids AS uuid[]))",
     "measure": "DELETE FROM monitoring.measures WHERE id = ANY(CAST(:ids AS uuid[]))",
 }

@@ -46,7 +46,11 @@ async def apply_events(session: AsyncSession, events: list[ChangeEventRead]) -> 
         deletes: list[str] = []
         for event in latest[entity].values():
             if event.op == ChangeOp.delete:
-                deletes.append(str(event.data.get("id") or event.entity_id))
+                deletes.append(
+                    _key(event)
+                    if entity in (ChangeEntity.economics, ChangeEntity.guarantee)
+                    else str(event.data.get("id") or event.entity_id)
+                )
             else:
                 upserts.append(event.data)
             if event.household_id is not None and entity != ChangeEntity.household:
