@@ -122,6 +122,14 @@ _MEMBER_FIELDS = [
 _HH_FIELDS = ["region_code", "address", "category", "poverty_causes", "relocated", "phone"]
 
 
+# Time-ordered ids (the UUIDv7 layout: 48 bits of Unix milliseconds, then random bits): the
+# rows of one load land next to each other in the primary key and id indexes instead of on
+# random pages, which keeps big imports fast once the indexes outgrow the buffer cache.
+TIME_ORDERED_UUID = """CAST(lpad(to_hex(floor(extract(epoch FROM now()) * 1000)::bigint), 12, '0')
+    || '7' || substr(md5(random()::text), 1, 3) || '8'
+    || substr(md5(random()::text), 1, 15) AS uuid)"""
+
+
 def _distinct(target: str, fields: Sequence[str]) -> str:
     ours = ", ".join(f"{target}.{f}" for f in fields)
     theirs = ", ".join(f"excluded.{f}" for f in fields)
@@ -266,7 +274,7 @@ async def load_households(
             INSERT INTO registry.households AS h
                    (id, region_code, household_no, address, category, poverty_causes, relocated,
                     at_risk, external_ids, phone, version, created_at, updated_at)
-            SELECT gen_random_uuid(), region_code, household_no, coalesce(address, ''), category,
+            SELECT {TIME_ORDERED_UUID}, region_code, household_no, coalesce(address, ''), category,
                    to_jsonb(poverty_causes), relocated, false,
                    CASE WHEN ext_system IS NULL THEN '{{}}'::jsonb
                         ELSE jsonb_build_object(ext_system, ext_id) END,
@@ -327,7 +335,7 @@ async def load_households(
             INSERT INTO registry.members AS m
                    (id, household_id, region_code, id_number, {member_cols}, version,
                     created_at, updated_at)
-            SELECT gen_random_uuid(), household_id, hh_region, id_number, {member_cols}, 1,
+            SELECT {TIME_ORDERED_UUID}, household_id, hh_region, id_number, {member_cols}, 1,
                    now(), now()
               FROM src
             ON CONFLICT (id_number) DO UPDATE
