@@ -106,3 +106,11 @@ class AuditTrail:
 
 def dumps(value: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+_BOOKKEEPING = frozenset({"created_at", "updated_at", "version"})
+
+
+def row_dict(obj: Any) -> dict[str, Any]:
+    """Every column of an ORM row but bookkeeping ones: what the audit log compares."""
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns if c.key not in _BOOKKEEPING}

@@ -2,10 +2,14 @@
 
 from fastapi import FastAPI
 
+from services.registry.audit.router import router as audit_router
 from services.registry.auth.router import router as auth_router
 from services.registry.changes.router import router as changes_router
+from services.registry.economics.router import router as economics_router
+from services.registry.guarantees.router import router as guarantees_router
 from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
+from services.registry.measures.router import router as measures_router
 from services.registry.regions.router import router as regions_router
 from shared.app import create_service_app
 from shared.settings import Settings
@@ -35,7 +39,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Povguard registry",
         description="The household register (建档立卡): the system of record that monitoring and "
         "funds read through this API, that village cadres fill in, and partner departments sync with.",
-        routers=[auth_router, regions_router, households_router, changes_router, imports_router],
+        routers=[
+            auth_router,
+            regions_router,
+            households_router,
+            economics_router,
+            guarantees_router,
+            measures_router,
+            audit_router,
+            changes_router,
+            imports_router,
+        ],
         tags=TAGS,
         settings=settings,
         upload_paths=["/imports"],

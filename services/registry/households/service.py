@@ -22,6 +22,7 @@ from services.registry.households.schemas import (
     Relation,
 )
 from services.registry.regions import service as region_service
+from shared.audit import row_dict
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
 from shared.contracts.registry import (
@@ -68,7 +69,7 @@ async def publish_household(
         household_id=household.id,
         region_code=household.region_code,
         old=old,
-        new=snapshot.model_dump(),
+        new=row_dict(household),
     )
     await record_change(
         session,
@@ -98,7 +99,7 @@ async def publish_member(
         household_id=member.household_id,
         region_code=member.region_code,
         old=old,
-        new=snapshot.model_dump(),
+        new=row_dict(member),
     )
     await record_change(
         session,
@@ -192,7 +193,7 @@ async def update_household(
     ensure_can_write(principal)
     household = await get_household(session, principal, household_id, for_update=True)
     check_version(if_match, household.version)
-    old = household_snapshot(household).model_dump()
+    old = row_dict(household)
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None and field != "phone":
             raise ValidationFailed.field(field, "may not be null")
@@ -216,7 +217,7 @@ async def set_category(
     elif previous == HouseholdCategory.monitored and target != HouseholdCategory.monitored:
         household.category_before_monitoring = None
     if target != previous:
-        old = household_snapshot(household).model_dump()
+        old = row_dict(household)
         household.category = target.value
         household.at_risk = target == HouseholdCategory.monitored
         HouseholdRepository(session).record_category_change(
@@ -289,7 +290,7 @@ async def update_member(
             raise Conflict(
                 "the household already has a head; change the current head's relation first"
             )
-    old = member_snapshot(member).model_dump()
+    old = row_dict(member)
     for field, value in changes.items():
         if value is None and field not in ("education", "schooling_stage"):
             raise ValidationFailed.field(field, "may not be null")
@@ -316,11 +317,11 @@ async def depart_member(
             raise ValidationFailed.field(
                 "new_head_id", "name a resident member to become head when the head leaves"
             )
-        old_head = member_snapshot(new_head).model_dump()
+        old_head = row_dict(new_head)
         new_head.relation = Relation.head.value
         await session.flush()
         await publish_member(session, principal, new_head, ChangeOp.update, old_head)
-    old = member_snapshot(member).model_dump()
+    old = row_dict(member)
     member.departed_on, member.departure_reason = departure.departed_on, departure.reason.value
     await session.flush()
     await publish_member(session, principal, member, ChangeOp.depart, old)

@@ -1,0 +1,62 @@
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from services.registry.audit import service as audit_service
+from services.registry.audit.schemas import AuditEntry
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, problem_responses
+from shared.pagination import Cursor, Limit, Page
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get(
+    "/households/{household_id}/history",
+    response_model=Page[AuditEntry],
+    tags=["households"],
+    responses=problem_responses(NotFound),
+    summary="Every change to a household, newest first",
+)
+async def household_history(
+    household_id: UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AuditEntry]:
+    rows, next_cursor = await audit_service.household_history(
+        session, principal, household_id, cursor, limit
+    )
+    return Page(items=[AuditEntry.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/audit",
+    response_model=Page[AuditEntry],
+    responses=problem_responses(Forbidden),
+    summary="Who changed what (auditors, county officers and above)",
+)
+async def search_audit(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    entity_id: str | None = None,
+    actor: str | None = None,
+    since: datetime | None = None,
+    region: str | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AuditEntry]:
+    rows, next_cursor = await audit_service.search(
+        session,
+        principal,
+        region=region,
+        entity_id=entity_id,
+        actor=actor,
+        since=since,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[AuditEntry.model_validate(r) for r in rows], next_cursor=next_cursor)

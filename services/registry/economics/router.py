@@ -1,0 +1,61 @@
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header
+
+from services.registry.economics import service as economics_service
+from services.registry.economics.schemas import EconomicsInput, EconomicsRead
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, PreconditionFailed, problem_responses
+
+router = APIRouter(tags=["economics"])
+
+
+@router.put(
+    "/households/{household_id}/economics/{year}",
+    response_model=EconomicsRead,
+    responses=problem_responses(Forbidden, NotFound, PreconditionFailed),
+    summary="Record a year's income and rigid expenses; answers per-capita net income",
+)
+async def put_economics(
+    household_id: UUID,
+    year: int,
+    data: EconomicsInput,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    if_match: Annotated[
+        str | None, Header(alias="If-Match", description="Optional: the version you replace")
+    ] = None,
+) -> EconomicsRead:
+    row = await economics_service.put_year(session, principal, household_id, year, data, if_match)
+    return EconomicsRead.model_validate(row)
+
+
+@router.get(
+    "/households/{household_id}/economics",
+    response_model=list[EconomicsRead],
+    responses=problem_responses(NotFound),
+    summary="Every recorded year",
+)
+async def list_economics(
+    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[EconomicsRead]:
+    return [
+        EconomicsRead.model_validate(r)
+        for r in await economics_service.list_years(session, principal, household_id)
+    ]
+
+
+@router.get(
+    "/households/{household_id}/economics/{year}",
+    response_model=EconomicsRead,
+    responses=problem_responses(NotFound),
+    summary="One year",
+)
+async def get_economics(
+    household_id: UUID, year: int, principal: CurrentPrincipal, session: SessionDep
+) -> EconomicsRead:
+    return EconomicsRead.model_validate(
+        await economics_service.get_year(session, principal, household_id, year)
+    )

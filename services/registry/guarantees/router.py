@@ -1,0 +1,33 @@
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from services.registry.guarantees import service as guarantee_service
+from services.registry.guarantees.schemas import GuaranteesInput, GuaranteesRead
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, problem_responses
+
+router = APIRouter(tags=["guarantees"])
+
+
+@router.put(
+    "/households/{household_id}/guarantees",
+    response_model=GuaranteesRead,
+    responses=problem_responses(Forbidden, NotFound),
+    summary="Record checks of the guarantees (history is kept)",
+)
+async def put_guarantees(
+    household_id: UUID, data: GuaranteesInput, principal: CurrentPrincipal, session: SessionDep
+):
+    return await guarantee_service.record_checks(session, principal, household_id, data)
+
+
+@router.get(
+    "/households/{household_id}/guarantees",
+    response_model=GuaranteesRead,
+    responses=problem_responses(NotFound),
+    summary="The latest status of each guarantee, and history",
+)
+async def get_guarantees(household_id: UUID, principal: CurrentPrincipal, session: SessionDep):
+    return await guarantee_service.read_checks(session, principal, household_id)

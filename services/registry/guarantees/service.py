@@ -1,0 +1,85 @@
+"""The "two no-worries, three guarantees" and drinking water (两不愁三保障及饮水安全).
+Checks are appended, never overwritten: the latest per kind is the status, the rest history."""
+
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.changes.service import record_change
+from services.registry.database import audit
+from services.registry.guarantees.models import GUARANTEE_KINDS, GuaranteeCheck
+from services.registry.guarantees.repository import GuaranteeRepository
+from services.registry.guarantees.schemas import GuaranteeCheckRead, GuaranteesInput, GuaranteesRead
+from services.registry.households import service as household_service
+from shared.auth import Principal
+from shared.contracts.registry import ChangeEntity, ChangeOp, GuaranteeSnapshot
+from shared.errors import ValidationFailed
+
+
+async def record_checks(
+    session: AsyncSession, principal: Principal, household_id: UUID, data: GuaranteesInput
+) -> GuaranteesRead:
+    household_service.ensure_can_write(principal)
+    household = await household_service.get_household(session, principal, household_id)
+    given = {
+        kind: status for kind in GUARANTEE_KINDS if (status := getattr(data, kind)) is not None
+    }
+    if not given:
+        raise ValidationFailed.field("body", f"send at least one of {', '.join(GUARANTEE_KINDS)}")
+    repo = GuaranteeRepository(session)
+    for kind, status in given.items():
+        check = repo.add(
+            GuaranteeCheck(
+                household_id=household.id,
+                region_code=household.region_code,
+                kind=kind,
+                ok=status.ok,
+                checked_on=status.checked_on,
+                note=status.note,
+                recorded_by=principal.sub,
+            )
+        )
+        snapshot = GuaranteeSnapshot(
+            household_id=household.id,
+            region_code=household.region_code,
+            kind=kind,
+            ok=status.ok,
+            checked_on=status.checked_on,
+            note=status.note,
+        )
+        await repo.flush()
+        await audit.record(
+            session,
+            principal,
+            action="check",
+            entity="guarantee",
+            entity_id=check.id,
+            household_id=household.id,
+            region_code=household.region_code,
+            new=snapshot.model_dump(),
+        )
+        await record_change(
+            session,
+            entity=ChangeEntity.guarantee,
+            entity_id=f"{household.id}:{kind}",
+            household_id=household.id,
+            region_code=household.region_code,
+            op=ChangeOp.update,
+            data=snapshot,
+        )
+    return await read_checks(session, principal, household.id)
+
+
+async def read_checks(
+    session: AsyncSession, principal: Principal, household_id: UUID
+) -> GuaranteesRead:
+    household = await household_service.get_household(session, principal, household_id)
+    history = [
+        GuaranteeCheckRead.model_validate(c)
+        for c in await GuaranteeRepository(session).history(household.id)
+    ]
+    current: dict[str, GuaranteeCheckRead] = {}
+    for check in history:  # newest first
+        current.setdefault(check.kind, check)
+    all_ok = len(current) == len(GUARANTEE_KINDS) and all(c.ok for c in current.values())
+    return GuaranteesRead(current=current, all_ok=all_ok, history=history)

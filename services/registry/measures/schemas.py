@@ -1,0 +1,75 @@
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.registry import MeasureCreate, MeasureKind
+from shared.money import Money
+
+__all__ = ["MeasureCreate"]
+
+
+class MeasureRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    household_id: UUID
+    region_code: str
+    kind: MeasureKind
+    description: str
+    start: date
+    end: date | None
+    amount: Money | None
+    project_id: UUID | None
+    responsible_cadre_id: UUID | None
+    case_id: UUID | None
+    version: int
+    created_at: datetime
+
+
+class CadreCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "李书记",
+                    "region_code": "522301000000",
+                    "unit": "兴义市农业农村局",
+                    "rank": "county",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=50)
+    region_code: str = Field(description="Where the cadre works (county, township or village)")
+    phone: str | None = Field(default=None, max_length=20)
+    unit: str = Field(default="", max_length=100, description="工作单位")
+    rank: str = Field(
+        default="other",
+        pattern="^(county|section|other)$",
+        description="county-level, section-level or other (the 10+5+2 pairing rule)",
+    )
+
+
+class CadreRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    name: str
+    region_code: str
+    phone: str | None
+    unit: str
+    rank: str
+    version: int
+
+
+class PairingCreate(BaseModel):
+    household_ids: list[UUID] = Field(min_length=1, max_length=100)
+
+
+class PairingResult(BaseModel):
+    cadre_id: UUID
+    paired: list[UUID] = Field(description="Newly paired households")
+    already_paired: list[UUID]
+    total_households: int
