@@ -121,7 +121,9 @@ async def test_the_procedure_from_discovery_to_elimination(
     assert case["allowed_actions"] == ["add_measure", "follow_up", "propose_elimination"]
 
     measure = {"kind": "employment", "start": str(date.today()), "description": "公益岗位"}
-    await _do(who["village"], case_id, action="add_measure", measure=measure)
+    measured = await _do(who["village"], case_id, action="add_measure", measure=measure)
+    assert measured["timeline"][-1]["action"] == "add_measure"
+    assert measured["timeline"][-1]["details"]["registry_measure_id"]
     assert fake_registry.calls[1][0] == "measure"
     assert fake_registry.calls[1][2]["case_id"] == case_id
     await _do(who["village"], case_id, action="follow_up", note="回访")

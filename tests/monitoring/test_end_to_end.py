@@ -32,9 +32,9 @@ NEEDED = [
 
 def _missing_registry_paths(app: Any) -> list[str]:
     have = {
-        (method, re.sub(r"\{[^}]+\}", "{}", route.path))
-        for route in app.routes
-        for method in getattr(route, "methods", ()) or ()
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path))
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
     }
     return [f"{m} {p}" for m, p in NEEDED if (m, p) not in have]
 
@@ -167,6 +167,7 @@ async def test_registry_change_to_elimination(
         action="add_measure",
         measure={"kind": "employment", "start": str(today), "description": "公益岗位"},
     )
+    assert measured["timeline"][-1]["action"] == "add_measure"
     assert measured["timeline"][-1]["details"]["registry_measure_id"]
     listed = (await cadre_r.get(f"/v1/households/{hid}/measures")).json()
     items = listed["items"] if isinstance(listed, dict) else listed

@@ -79,6 +79,7 @@ async def _event(
             details=to_jsonable(details or {}),
         )
     )
+    await session.flush()  # the session does not autoflush; the timeline read follows
 
 
 async def create_case(
