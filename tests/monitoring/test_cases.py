@@ -120,12 +120,18 @@ async def test_the_procedure_from_discovery_to_elimination(
     assert case["timeline"][1]["evidence"] == ["visit.jpg"]
     assert case["allowed_actions"] == ["add_measure", "follow_up", "propose_elimination"]
 
+    # A month's clock for the first development-type measure; a safety net does not stop it.
+    assert case["due_at"] is not None
+    health = {"kind": "health", "start": str(date.today()), "description": "医疗救助"}
+    after_health = await _do(who["village"], case_id, action="add_measure", measure=health)
+    assert after_health["due_at"] == case["due_at"]
     measure = {"kind": "employment", "start": str(date.today()), "description": "公益岗位"}
     measured = await _do(who["village"], case_id, action="add_measure", measure=measure)
     assert measured["timeline"][-1]["action"] == "add_measure"
     assert measured["timeline"][-1]["details"]["registry_measure_id"]
-    assert fake_registry.calls[1][0] == "measure"
-    assert fake_registry.calls[1][2]["case_id"] == case_id
+    assert measured["due_at"] is None
+    assert fake_registry.calls[2][0] == "measure"
+    assert fake_registry.calls[2][2]["case_id"] == case_id
     await _do(who["village"], case_id, action="follow_up", note="回访")
     today = date.today()
     await _do(

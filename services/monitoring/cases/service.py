@@ -21,7 +21,12 @@ from services.monitoring.policy.repository import PolicyRepository
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
-from shared.contracts.registry import CategoryChange, HouseholdCategory, MeasureCreate
+from shared.contracts.registry import (
+    DEVELOPMENT_MEASURES,
+    CategoryChange,
+    HouseholdCategory,
+    MeasureCreate,
+)
 from shared.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from shared.registry_client import RegistryClient
 
@@ -341,7 +346,8 @@ async def act(
     if next_stage != from_stage:
         case.stage_entered_at = _now()
         case.overdue, case.escalated_to, case.escalated_level = False, None, None
-    case.due_at = _due(case, policy, action)
+    development = req.measure is not None and req.measure.kind in DEVELOPMENT_MEASURES
+    case.due_at = _due(case, policy, action, development)
     await session.flush()
     await _event(session, case, principal, action, from_stage, req.note, req.evidence, details)
     await audit.record(
@@ -358,7 +364,9 @@ async def act(
     return case
 
 
-def _due(case: MonitoringCase, policy: MonitoringPolicy | None, action: str) -> datetime | None:
+def _due(
+    case: MonitoringCase, policy: MonitoringPolicy | None, action: str, development: bool = False
+) -> datetime | None:
     """The stage's clock (all figures from the policy)."""
     if case.stage in machine.CLOSED:
         return None
@@ -368,7 +376,8 @@ def _due(case: MonitoringCase, policy: MonitoringPolicy | None, action: str) -> 
         return case.due_at or case.created_at + timedelta(days=deadline)
     if case.stage == "monitored":
         if action == "add_measure":
-            return None
+            # The first-month clock waits for a development-type measure (开发式帮扶).
+            return None if development else case.due_at
         if action in ("county_decide", "rollback"):
             return _now() + timedelta(days=FIRST_MEASURE_DAYS)
         return case.due_at if action == "follow_up" else None
