@@ -6,6 +6,7 @@ from services.funds.assets.router import router as assets_router
 from services.funds.compliance.router import router as compliance_router
 from services.funds.funding.router import router as funding_router
 from services.funds.notices.router import router as notices_router
+from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
 from shared.app import create_service_app
@@ -19,6 +20,7 @@ TAGS = [
     {"name": "assets", "description": "Assets formed by projects (扶贫项目资产)."},
     {"name": "reports", "description": "Fund reports, traces and the asset ledger."},
     {"name": "compliance", "description": "Compliance findings (idle funds, stalled projects)."},
+    {"name": "policy", "description": "The funds rules' figures per region and year."},
 ]
 
 
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             assets_router,
             reports_router,
             compliance_router,
+            policy_router,
         ],
         tags=TAGS,
         settings=settings,

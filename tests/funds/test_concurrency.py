@@ -140,3 +140,34 @@ async def test_parallel_payments_never_race_past_the_budget(live) -> None:
     read = (await officer.get(f"/v1/projects/{project_id}")).json()
     assert read["paid"] == "900.00"
     assert read["remaining"] == "100.00"
+
+
+async def test_parallel_onward_allocations_never_exceed_what_was_received(live) -> None:
+    fund_id = await _fund(live, "900.00")
+    admin = live.as_(Role.province_admin, GUIZHOU)
+    officer = live.as_(Role.county_officer, PUAN)
+    await admin.post(
+        "/v1/allocations", json={"fund_id": fund_id, "region_code": QIANXINAN, "amount": "900.00"}
+    )
+    await admin.post(
+        "/v1/allocations",
+        json={
+            "fund_id": fund_id,
+            "region_code": PUAN,
+            "amount": "500.00",
+            "from_region_code": QIANXINAN,
+        },
+    )
+
+    async def one(n: int) -> int:
+        body = {
+            "fund_id": fund_id,
+            "region_code": f"5223231{n:02d}000",
+            "amount": "120.00",
+            "from_region_code": PUAN,
+        }
+        return (await officer.post("/v1/allocations", json=body)).status_code
+
+    codes = await asyncio.gather(*(one(n) for n in range(1, 9)))
+    assert codes.count(201) == 4  # 4 x 120.00 = 480.00 of the 500.00 Puan received
+    assert codes.count(409) == 4

@@ -240,7 +240,7 @@ async def _end_notice(funds, notice_id: str) -> None:
 
 async def test_money_is_never_a_float_in_the_contract(funds) -> None:
     schema = (await funds.get("/openapi.json")).json()
-    ratios = {"payment_rate", "industry_share"}
+    ratios = {"payment_rate", "industry_share", "industry_share_min"}
     floats = []
     for name, component in schema["components"]["schemas"].items():
         for field, prop in component.get("properties", {}).items():

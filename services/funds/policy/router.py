@@ -1,0 +1,42 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from services.funds.policy import service as policy_service
+from services.funds.policy.schemas import FundsPolicyFields, FundsPolicyRead
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
+
+router = APIRouter(tags=["policy"])
+
+Year = Annotated[int, Path(ge=2000, le=2100)]
+Region = Annotated[str | None, Query(description="Province or county code; default: yours")]
+
+
+@router.get(
+    "/policy/{year}",
+    response_model=FundsPolicyRead,
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="The funds policy in force for a year (the county's own, else the province's)",
+)
+async def get_policy(
+    year: Year, principal: CurrentPrincipal, session: SessionDep, region: Region = None
+) -> FundsPolicyRead:
+    return await policy_service.get_policy(session, principal, region, year)
+
+
+@router.put(
+    "/policy/{year}",
+    response_model=FundsPolicyRead,
+    responses=problem_responses(Forbidden, NotFound, ValidationFailed),
+    summary="Set the funds policy from a year on (province admin; a county may override)",
+)
+async def put_policy(
+    year: Year,
+    body: FundsPolicyFields,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    region: Region = None,
+) -> FundsPolicyRead:
+    return await policy_service.put_policy(session, principal, region, year, body)

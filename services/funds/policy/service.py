@@ -1,0 +1,62 @@
+"""The funds policy (资金政策参数) per region and year: the province sets it, a county may
+override it; a row stays in force until a later year's row replaces it."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.database import audit
+from services.funds.deps import ensure_sees
+from services.funds.policy import repository as policy_repository
+from services.funds.policy.models import FundsPolicy
+from services.funds.policy.schemas import FundsPolicyFields, FundsPolicyRead
+from shared import regions
+from shared.auth import Principal, Role
+from shared.errors import ValidationFailed
+
+
+def _region(principal: Principal, region: str | None) -> str:
+    code = region or principal.region_code
+    if not regions.is_valid_code(code):
+        raise ValidationFailed.field("region", "must be a 12-digit region code")
+    return code
+
+
+async def get_policy(
+    session: AsyncSession, principal: Principal, region: str | None, year: int
+) -> FundsPolicyRead:
+    code = _region(principal, region)
+    ensure_sees(principal, code, "region")  # a county reads the province's policy too
+    return FundsPolicyRead.model_validate(await policy_repository.in_force(session, code, year))
+
+
+async def put_policy(
+    session: AsyncSession,
+    principal: Principal,
+    region: str | None,
+    year: int,
+    body: FundsPolicyFields,
+) -> FundsPolicyRead:
+    principal.ensure_role(Role.province_admin, Role.county_officer)
+    code = _region(principal, region)
+    principal.ensure_covers(code, "region")
+    if regions.level_of(code) not in (regions.RegionLevel.province, regions.RegionLevel.county):
+        raise ValidationFailed.field("region", "a policy is set for the province or a county")
+    row = await session.get(FundsPolicy, (code, year), with_for_update=True)
+    old = FundsPolicyFields.model_validate(row).model_dump() if row else None
+    if row is None:
+        row = FundsPolicy(region_code=code, year=year, **body.model_dump())
+        session.add(row)
+    else:
+        for field, value in body.model_dump().items():
+            setattr(row, field, value)
+    await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action="set_policy",
+        entity="funds_policy",
+        entity_id=f"{code}:{year}",
+        region_code=code,
+        old=old,
+        new=body.model_dump(),
+    )
+    return FundsPolicyRead.model_validate(row)
