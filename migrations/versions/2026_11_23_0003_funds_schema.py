@@ -218,6 +218,7 @@ def upgrade() -> None:
         sa.Column("asset_idle_days", sa.Integer(), nullable=False),
         sa.Column("undistributed_days", sa.Integer(), nullable=False),
         sa.Column("industry_share_min", sa.Numeric(precision=5, scale=4), nullable=False),
+        sa.Column("industry_share_keep_previous", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("region_code", "year", name=op.f("pk_policies")),
         schema="funds",
     )
@@ -651,12 +652,14 @@ def upgrade() -> None:
             "FOR EACH ROW EXECUTE FUNCTION funds.refuse_update()"
         )
     # Shipped policy (domain.md section 5): notices 10 days, idle funds 90 days, central
-    # funds' industry share at least 55 % in 2021-2022 and 60 % from 2023.
+    # funds' industry share at least 55 % in 2021-2022 (and not below the previous year's),
+    # 60 % from 2023.
     op.execute(
         "INSERT INTO funds.policies (region_code, year, notice_days, idle_days, stall_days, "
-        "results_notice_days, asset_idle_days, undistributed_days, industry_share_min) VALUES "
-        "('520000000000', 2021, 10, 90, 180, 30, 365, 90, 0.55), "
-        "('520000000000', 2023, 10, 90, 180, 30, 365, 90, 0.60)"
+        "results_notice_days, asset_idle_days, undistributed_days, industry_share_min, "
+        "industry_share_keep_previous) VALUES "
+        "('520000000000', 2021, 10, 90, 180, 30, 365, 90, 0.55, true), "
+        "('520000000000', 2023, 10, 90, 180, 30, 365, 90, 0.60, false)"
     )
 
 

@@ -8,14 +8,18 @@ from shared.auth import Role
 from tests.funds.conftest import (
     GUIZHOU,
     PUAN,
+    QIANXINAN,
     XINGYI,
+    allocate,
     completed_project,
     county,
     county_fund,
     days_ago,
     make_asset,
+    make_fund,
     make_project,
     post_notice,
+    province,
 )
 
 
@@ -121,3 +125,38 @@ async def test_on_demand_scan_is_queued_and_scoped(funds, job_ctx) -> None:
     assert read["state"] == "done"
     # Idempotent: running the job again for a finished scan changes nothing.
     assert (await compliance_scan(job_ctx, scan["id"]))["state"] == "done"
+
+
+async def _year_of_spending(funds, year: int, industry: str, housing: str) -> None:
+    admin, officer = province(funds), county(funds)
+    fund = await make_fund(admin, amount="1000.00", year=year)
+    await allocate(admin, fund["id"], QIANXINAN, "1000.00")
+    await allocate(admin, fund["id"], XINGYI, "1000.00", QIANXINAN)
+    for kind, amount in (("industry", industry), ("housing", housing)):
+        project = (await make_project(funds, [fund["id"]], budget="500.00", kind=kind)).json()
+        assert project["fiscal_year"] == year
+        await post_notice(funds, project["id"])
+        await officer.post(f"/v1/projects/{project['id']}/actions", json={"action": "approve"})
+        paid = await officer.post(
+            f"/v1/projects/{project['id']}/payments",
+            json={
+                "amount": amount,
+                "payee": "x",
+                "voucher_no": f"{year}{kind}",
+                "paid_on": days_ago(0),
+            },
+        )
+        assert paid.status_code == 201
+
+
+async def test_industry_share_may_not_fall_below_last_year_in_2022(funds, job_ctx) -> None:
+    await _year_of_spending(funds, 2021, industry="80.00", housing="20.00")
+    await _year_of_spending(funds, 2022, industry="70.00", housing="30.00")
+    await compliance_scan(job_ctx)
+    findings = (
+        await county(funds).get("/v1/compliance", params={"rule": "industry_share"})
+    ).json()["items"]
+    assert [f["subject_id"] for f in findings] == [f"{XINGYI}:2022"]
+    figures = findings[0]["figures"]
+    assert figures["share"] == 0.7
+    assert figures["previous_share"] == 0.8

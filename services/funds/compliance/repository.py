@@ -132,10 +132,16 @@ RULES: dict[str, str] = {
            jsonb_build_object(
                'year', s.fiscal_year, 'paid', to_char(s.paid, 'FM999999999990.00'),
                'industry_paid', to_char(s.industry, 'FM999999999990.00'),
-               'share', round(s.industry / s.paid, 4), 'minimum', po.industry_share_min)
+               'share', round(s.industry / s.paid, 4), 'minimum', po.industry_share_min,
+               'previous_share', round(pv.industry / nullif(pv.paid, 0), 4))
       FROM spent s
+      LEFT JOIN spent pv ON pv.region_code = s.region_code AND pv.fiscal_year = s.fiscal_year - 1
       {_policy("s.region_code", "s.fiscal_year")}
-     WHERE s.paid > 0 AND s.industry / s.paid < po.industry_share_min
+     WHERE s.paid > 0
+       AND s.industry / s.paid < greatest(
+           po.industry_share_min,
+           CASE WHEN po.industry_share_keep_previous AND pv.paid > 0
+                THEN pv.industry / pv.paid ELSE 0 END)
     """,
 }
 

@@ -22,3 +22,5 @@ class FundsPolicy(Base):
     asset_idle_days: Mapped[int] = mapped_column(default=365)
     undistributed_days: Mapped[int] = mapped_column(default=90)
     industry_share_min: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    # 2021-2022: the industry share may also not fall below the county's previous year's.
+    industry_share_keep_previous: Mapped[bool] = mapped_column(default=False)

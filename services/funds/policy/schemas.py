@@ -25,6 +25,12 @@ class FundsPolicyFields(BaseModel):
         "from 2023).",
     )
 
+    industry_share_keep_previous: bool = Field(
+        default=False,
+        description="The industry share may also not fall below the county's previous year's "
+        "(2021-2022).",
+    )
+
     @field_serializer("industry_share_min")
     def _ratio(self, value: Decimal) -> float:
         return float(value)  # a ratio is a JSON number (api.md); money never is
