@@ -167,7 +167,11 @@ def ledger_rows(
             )
             disability = rng.choices([0, 1, 2, 3, 4], [92, 1, 2, 2, 3])[0]
             if 6 <= age <= 18:
-                stage = rng.choice(["小学", "七年级", "八年级", "九年级", "普通高中一年级", "中职"])
+                stage = (
+                    "小学" if age <= 12 else "初中" if age <= 15 else rng.choice(["高中", "中职"])
+                )
+            elif 3 <= age <= 5:
+                stage = "学前教育"
             elif 19 <= age <= 22 and rng.random() < 0.3:
                 stage = "大学"
             else:

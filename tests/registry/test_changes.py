@@ -5,6 +5,7 @@ import json
 from datetime import date
 from uuid import uuid4
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,6 +35,19 @@ def _event(region: str, n: int, **data: object) -> dict[str, object]:
 
 async def _insert(conn: AsyncConnection, region: str, n: int) -> None:
     await conn.execute(_INSERT, _event(region, n))
+
+
+async def _horizon_held_elsewhere(engine: AsyncEngine) -> bool:
+    """Transaction ids are server-wide: another database's long transaction (a benchmark on
+    a shared server) holds every database's snapshot horizon, and so this feed, back."""
+    async with engine.connect() as conn:
+        held = await conn.execute(
+            text(
+                "SELECT 1 FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+                "AND datname <> current_database()"
+            )
+        )
+        return held.first() is not None
 
 
 async def test_an_event_committed_late_by_an_older_transaction_is_never_skipped(
@@ -79,6 +93,8 @@ async def test_an_event_committed_late_by_an_older_transaction_is_never_skipped(
 
         await older.commit()
         seen, cursor = await read_until(cursor, 2)
+        if not seen and await _horizon_held_elsewhere(engine):
+            pytest.skip("a long transaction in another database holds the server's horizon")
         assert seen == [1, 2]  # commit-safe order: by transaction, then row
         again, same = await read(cursor)
         assert again == []

@@ -335,3 +335,38 @@ async def test_big_files_load_in_chunks_of_whole_households(
     assert "more than once" in reasons(result)[(3, "证件号码")]
     assert "more than once" in reasons(result)[(8, "证件号码")]
     assert await count(session, "members") == 5
+
+
+async def test_imported_households_read_back_through_the_household_api(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b, c, d = ids(4)
+    rows = [
+        member("R1", a),
+        member("R1", b, "子女"),
+        member("R1", c, "子女"),
+        member("R1", d, "子女"),
+    ]
+    rows[1][14] = "七年级"
+    rows[2][14] = "辍学"
+    rows[3][14] = "补习班"
+    result = await run(registry, job_ctx, csv_bytes(rows))
+    assert "is not one of 非在校生/学前教育" in reasons(result)[(5, "在校生状况")]
+    rows[3][14] = "普通高中二年级"
+    result = await run(registry, job_ctx, csv_bytes(rows))
+    assert result["accepted"] == 4
+    household_id = (
+        await session.execute(text("SELECT id FROM registry.households WHERE household_no = 'R1'"))
+    ).scalar_one()
+    officer = registry.as_(Role.county_officer, XINGYI)
+    response = await officer.get(f"/v1/households/{household_id}")
+    assert response.status_code == 200, response.text
+    stages = {
+        m["id_number"]: (m["in_school"], m["schooling_stage"]) for m in response.json()["members"]
+    }
+    assert stages == {
+        a: (False, None),
+        b: (True, "junior"),
+        c: (False, "dropout"),
+        d: (True, "senior"),
+    }

@@ -29,7 +29,10 @@ class SyncMember(BaseModel):
     ethnicity: str = Field(default="汉族", max_length=20)
     education: str | None = Field(default=None, max_length=30)
     in_school: bool = False
-    schooling_stage: str | None = Field(default=None, max_length=20)
+    schooling_stage: (
+        Literal["preschool", "primary", "junior", "senior", "vocational", "college", "dropout"]
+        | None
+    ) = None
     health: Literal["healthy", "chronic", "serious"] = "healthy"
     disability_grade: int = Field(default=0, ge=0, le=4)
     labour_capacity: Literal["skilled", "ordinary", "weak", "none"] = "ordinary"

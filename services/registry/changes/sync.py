@@ -108,7 +108,7 @@ async def sync_households(
                     m.ethnicity,
                     m.education,
                     m.in_school,
-                    m.schooling_stage if m.in_school else None,
+                    m.schooling_stage,
                     m.health,
                     m.disability_grade,
                     m.labour_capacity,

@@ -54,8 +54,10 @@ def export_query(full_id_numbers: bool) -> str:
         "to_char(m.birth_date, 'YYYY-MM-DD')",
         "m.ethnicity",
         "coalesce(m.education, '')",
-        f"CASE WHEN NOT m.in_school THEN '{t.NOT_IN_SCHOOL}' "
-        f"ELSE coalesce(m.schooling_stage, '{t.IN_SCHOOL_UNKNOWN_STAGE}') END",
+        f"CASE WHEN m.schooling_stage = 'dropout' THEN '{t.DROPOUT}' "
+        f"WHEN NOT m.in_school THEN '{t.NOT_IN_SCHOOL}' "
+        f"ELSE coalesce({_case('m.schooling_stage', t.SCHOOLING_LABELS)}, "
+        f"'{t.IN_SCHOOL_UNKNOWN_STAGE}') END",
         _case("m.health", t.HEALTH_LABELS),
         _case("m.disability_grade", t.DISABILITY_LABELS),
         _case("m.labour_capacity", t.LABOUR_LABELS),

@@ -144,7 +144,15 @@ def household_row(
     elif schooling == t.IN_SCHOOL_UNKNOWN_STAGE:
         in_school, stage = True, None
     else:
-        in_school, stage = True, _text(schooling, "在校生状况", 20, errors)
+        stage = t.schooling_stage(schooling)
+        in_school = stage not in (None, "dropout")
+        if stage is None:
+            errors.append(
+                (
+                    "在校生状况",
+                    f"{schooling!r} is not one of {'/'.join([t.NOT_IN_SCHOOL, *t.SCHOOLING])}",
+                )
+            )
     health_v = _choice(health, t.HEALTH, "健康状况", errors, "healthy")
     if not disability:
         grade = 0

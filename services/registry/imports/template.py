@@ -26,8 +26,10 @@ Households columns:
   agree with the ID number.
 - 民族 (optional, default 汉族).
 - 文化程度 (optional, at most 30 characters): 文盲或半文盲, 小学, 初中, 高中, 大专及以上 ...
-- 在校生状况 (optional, default 非在校生): 非在校生, or the stage (学前教育, 小学, 七年级,
-  普通高中二年级 ...; at most 20 characters), or 在校 when the stage is unknown.
+- 在校生状况 (optional, default 非在校生): 非在校生 | 学前教育 | 小学 | 初中 | 高中 | 中职 |
+  大学 | 辍学, or 在校 when the stage is unknown. Ledger grades are understood too: 一年级 to
+  六年级 and 小学* are 小学, 七年级 to 九年级 初中, 普通高中* 高中, 中专/职高/技工 中职,
+  高职/大专/本科/研究生 大学.
 - 健康状况 (optional, default 健康): 健康 | 长期慢性病 | 患有大病.
 - 残疾等级 (optional, default 无): 无 | 一级 | 二级 | 三级 | 四级 (or 0-4).
 - 劳动技能 (optional, default 普通劳动力): 技能劳动力 | 普通劳动力 | 弱劳动力或半劳动力 | 无劳动力.
@@ -132,6 +134,36 @@ DISABILITY = {"无": 0, "一级": 1, "二级": 2, "三级": 3, "四级": 4}
 YES_NO = {"是": True, "否": False}
 NOT_IN_SCHOOL = "非在校生"
 IN_SCHOOL_UNKNOWN_STAGE = "在校"
+DROPOUT = "辍学"
+# 在校生状况 -> the registry's schooling stage (domain.md: preschool, primary, junior, senior,
+# vocational, college; dropout).
+SCHOOLING = {
+    "学前教育": "preschool",
+    "小学": "primary",
+    "初中": "junior",
+    "高中": "senior",
+    "中职": "vocational",
+    "大学": "college",
+    DROPOUT: "dropout",
+}
+_SCHOOLING_WORDS = [  # most specific first: 普通高中二年级 is 高中, not 二年级
+    (("高职", "大专", "专科", "本科", "大学", "研究生", "硕士", "博士"), "college"),
+    (("中职", "中专", "职高", "技工", "职业"), "vocational"),
+    (("高中", "高一", "高二", "高三"), "senior"),
+    (("初中", "七年级", "八年级", "九年级", "初一", "初二", "初三"), "junior"),
+    (("学前", "幼儿园"), "preschool"),
+    (("小学", "一年级", "二年级", "三年级", "四年级", "五年级", "六年级"), "primary"),
+]
+
+
+def schooling_stage(raw: str) -> str | None:
+    """The stage a ledger's 在校生状况 names, or None when it names none we know."""
+    if raw in SCHOOLING:
+        return SCHOOLING[raw]
+    for words, stage in _SCHOOLING_WORDS:
+        if any(w in raw for w in words):
+            return stage
+    return None
 
 
 def _labels(mapping: dict[str, object]) -> dict[object, str]:
@@ -145,6 +177,7 @@ HEALTH_LABELS = _labels(HEALTH)
 LABOUR_LABELS = _labels(LABOUR)
 DISABILITY_LABELS = _labels(DISABILITY)
 YES_NO_LABELS = _labels(YES_NO)
+SCHOOLING_LABELS = _labels(SCHOOLING)
 
 _BRACKET = re.compile(r"[(（].*$")
 
