@@ -7,40 +7,26 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from services.registry.households.schemas import MemberFields, Relation, Sex
 from shared.contracts.registry import ChangeEventRead, ChangePage, HouseholdCategory
 
 __all__ = ["ChangeEventRead", "ChangePage"]
 
 
-class SyncMember(BaseModel):
-    """A member as the partner system holds it (field meanings as in ``POST /households``)."""
+class SyncMember(MemberFields):
+    """A member as the partner system holds it: the household API's member fields. An ID
+    number that fails its check, or a sex or birth date that disagrees with it, rejects the
+    item (not the whole batch)."""
 
     name: str = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=1, max_length=18, examples=["52230119800501001X"])
-    relation: Literal[
-        "head", "spouse", "child", "parent", "grandchild", "sibling", "in_law", "other"
-    ]
-    sex: Literal["male", "female"] | None = Field(
+    relation: Relation
+    sex: Sex | None = Field(
         default=None, description="Defaults to what the ID number says; must agree with it."
     )
     birth_date: date | None = Field(
         default=None, description="Defaults to what the ID number says; must agree with it."
     )
-    ethnicity: str = Field(default="汉族", max_length=20)
-    education: str | None = Field(default=None, max_length=30)
-    in_school: bool = False
-    schooling_stage: (
-        Literal["preschool", "primary", "junior", "senior", "vocational", "college", "dropout"]
-        | None
-    ) = None
-    health: Literal["healthy", "chronic", "serious"] = "healthy"
-    disability_grade: int = Field(default=0, ge=0, le=4)
-    labour_capacity: Literal["skilled", "ordinary", "weak", "none"] = "ordinary"
-    migrant_work_months: int = Field(default=0, ge=0, le=12)
-    medical_insurance: bool = True
-    pension_insurance: bool = False
-    dibao: bool = False
-    tekun: bool = False
 
 
 class SyncHousehold(BaseModel):

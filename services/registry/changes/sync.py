@@ -80,7 +80,7 @@ async def sync_households(
             row_owner[row_no] = (i, j)
             errs: list[tuple[str, str]] = []
             number = idnumber.normalize(m.id_number)
-            sex, born = m.sex, m.birth_date
+            sex, born = (m.sex.value if m.sex else None), m.birth_date
             try:
                 facts = idnumber.parse(number, today=today)
                 if sex and sex != facts.sex:
@@ -102,16 +102,16 @@ async def sync_households(
                     item.phone,
                     m.name,
                     number,
-                    m.relation,
+                    m.relation.value,
                     sex,
                     born,
                     m.ethnicity,
                     m.education,
                     m.in_school,
-                    m.schooling_stage,
-                    m.health,
+                    m.schooling_stage.value if m.schooling_stage else None,
+                    m.health.value,
                     m.disability_grade,
-                    m.labour_capacity,
+                    m.labour_capacity.value,
                     m.migrant_work_months,
                     m.medical_insurance,
                     m.pension_insurance,
