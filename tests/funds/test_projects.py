@@ -231,3 +231,17 @@ async def test_payments_are_append_only_in_the_database(funds, session) -> None:
     with pytest.raises(DBAPIError, match="append-only"):
         async with session.begin_nested():
             await session.execute(text("UPDATE funds.payments SET amount = 2"))
+
+
+async def test_a_retried_payment_is_recorded_once(funds) -> None:
+    fund = await county_fund(funds)
+    project = await approved_project(funds, fund["id"])
+    pay = f"/v1/projects/{project['id']}/payments"
+    body = {"amount": "10.00", "payee": "x", "voucher_no": "K1", "paid_on": days_ago(0)}
+    headers = {"Idempotency-Key": "pay-k1"}
+    first = await county(funds).post(pay, json=body, headers=headers)
+    retry = await county(funds).post(pay, json=body, headers=headers)
+    assert first.status_code == retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["id"] == retry.json()["id"]
+    assert (await county(funds).get(f"/v1/projects/{project['id']}")).json()["paid"] == "10.00"

@@ -132,6 +132,12 @@ async def distribute(
     "complete (only once approved)",
 )
 async def dispose(
-    asset_id: UUID, body: DisposalRequest, principal: CurrentPrincipal, session: SessionDep
-) -> AssetRead:
-    return await asset_service.dispose(session, principal, asset_id, body)
+    asset_id: UUID,
+    body: DisposalRequest,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(
+        lambda: asset_service.dispose(session, principal, asset_id, body), status_code=200
+    )

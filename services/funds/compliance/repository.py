@@ -146,11 +146,11 @@ RULES: dict[str, str] = {
 }
 
 
-async def try_lock(session: AsyncSession, prefix: str) -> bool:
-    """One scan per region at a time, whatever the number of workers."""
+async def try_lock(session: AsyncSession) -> bool:
+    """One scan at a time, whatever the number of workers: a county scan and a province scan
+    running together would each close the findings the other had just refreshed."""
     row = await session.execute(
-        text("SELECT pg_try_advisory_xact_lock(hashtext('funds-compliance:' || :p))"),
-        {"p": prefix},
+        text("SELECT pg_try_advisory_xact_lock(hashtext('funds-compliance'))")
     )
     return bool(row.scalar_one())
 

@@ -64,7 +64,7 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
         if scan.state in ("done", "skipped"):
             return scan
     prefix = regions.prefix_of(scan.region_code)
-    if not await compliance_repository.try_lock(session, prefix):
+    if not await compliance_repository.try_lock(session):
         scan.state, scan.finished_at = "skipped", utcnow()
         return scan
     scan.opened, scan.closed = await compliance_repository.apply_scan(session, prefix, scan.id)

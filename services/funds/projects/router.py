@@ -101,9 +101,15 @@ async def list_projects(
     "does not allow is 409 listing the allowed ones.",
 )
 async def act(
-    project_id: UUID, body: ProjectActionRequest, principal: CurrentPrincipal, session: SessionDep
-) -> ProjectRead:
-    return await project_service.act(session, principal, project_id, body)
+    project_id: UUID,
+    body: ProjectActionRequest,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(
+        lambda: project_service.act(session, principal, project_id, body), status_code=200
+    )
 
 
 @router.post(
