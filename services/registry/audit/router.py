@@ -30,7 +30,9 @@ async def household_history(
     rows, next_cursor = await audit_service.household_history(
         session, principal, household_id, cursor, limit
     )
-    return Page(items=[AuditEntry.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page(
+        items=[AuditEntry.for_principal(r, principal) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -59,4 +61,6 @@ async def search_audit(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[AuditEntry.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page(
+        items=[AuditEntry.for_principal(r, principal) for r in rows], next_cursor=next_cursor
+    )

@@ -1,8 +1,28 @@
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
+
+from shared.auth import Principal
+
+
+def redact(value: Any, principal: Principal) -> Any:
+    """Old and new values as the caller may see them: ID numbers masked below county level,
+    no names for departments (the same rules as the household read)."""
+    if isinstance(value, list):
+        return [redact(v, principal) for v in value]
+    if not isinstance(value, dict):
+        return value
+    shown = {}
+    for key, item in value.items():
+        if key == "id_number" and isinstance(item, str):
+            shown[key] = principal.show_id_number(item)
+        elif key == "name" and not principal.sees_names:
+            shown[key] = None
+        else:
+            shown[key] = redact(item, principal)
+    return shown
 
 
 class AuditEntry(BaseModel):
@@ -19,3 +39,10 @@ class AuditEntry(BaseModel):
     region_code: str
     old: dict[str, Any] | None
     new: dict[str, Any] | None
+
+    @classmethod
+    def for_principal(cls, row: Any, principal: Principal) -> Self:
+        entry = cls.model_validate(row)
+        return entry.model_copy(
+            update={"old": redact(entry.old, principal), "new": redact(entry.new, principal)}
+        )

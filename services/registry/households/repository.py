@@ -61,14 +61,13 @@ class HouseholdRepository(RepositoryBase[Household]):
                     select(Member.household_id).where(Member.id_number == id_number.upper())
                 )
             )
-        if q:
-            pattern = f"%{q.strip()}%"
+        if q and (q := q.strip()):
             stmt = stmt.where(
-                (Household.household_no == q.strip())
+                (Household.household_no == q)
                 | Household.id.in_(
                     select(Member.household_id).where(
                         Member.region_code.startswith(region_prefix, autoescape=True),
-                        Member.name.like(pattern),
+                        Member.name.contains(q, autoescape=True),
                     )
                 )
             )

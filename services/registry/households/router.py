@@ -1,13 +1,16 @@
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Body, Depends, Header, Query, status
+from pydantic import ValidationError
 
 from services.registry.deps import Idem
 from services.registry.households import service as household_service
 from services.registry.households.repository import HouseholdRepository
 from services.registry.households.schemas import (
     CategoryRead,
+    DepartureReason,
     HouseholdCreate,
     HouseholdRead,
     HouseholdSummary,
@@ -22,10 +25,12 @@ from shared.contracts.registry import CategoryChange, HouseholdCategory
 from shared.db import SessionDep
 from shared.errors import (
     Conflict,
+    FieldError,
     Forbidden,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    ValidationFailed,
     problem_responses,
 )
 from shared.pagination import Cursor, Limit, Page
@@ -180,6 +185,26 @@ async def update_member(
     return MemberRead.for_principal(member, principal)
 
 
+def departure_from_body_or_query(
+    body: Annotated[MemberDeparture | None, Body()] = None,
+    reason: DepartureReason | None = None,
+    departed_on: date | None = None,
+    new_head_id: UUID | None = None,
+) -> MemberDeparture:
+    """Some clients cannot send a body with DELETE: the same fields may come in the query."""
+    if body is not None:
+        return body
+    try:
+        return MemberDeparture.model_validate(
+            {"reason": reason, "departed_on": departed_on, "new_head_id": new_head_id}
+        )
+    except ValidationError as exc:
+        errors = [
+            FieldError(field=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()
+        ]
+        raise ValidationFailed("give reason and departed_on", errors=errors) from None
+
+
 @router.delete(
     "/members/{member_id}",
     response_model=MemberRead,
@@ -187,7 +212,10 @@ async def update_member(
     summary="Mark a member departed (death, marriage out, moving); never deletes",
 )
 async def depart_member(
-    member_id: UUID, departure: MemberDeparture, principal: CurrentPrincipal, session: SessionDep
+    member_id: UUID,
+    departure: Annotated[MemberDeparture, Depends(departure_from_body_or_query)],
+    principal: CurrentPrincipal,
+    session: SessionDep,
 ):
     member = await household_service.depart_member(session, principal, member_id, departure)
     return MemberRead.for_principal(member, principal)

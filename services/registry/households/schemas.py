@@ -55,11 +55,24 @@ class DepartureReason(StrEnum):
     moved = "moved"
 
 
-def id_number_facts(value: str) -> idnumber.IdNumberFacts:
+def member_fact_errors(id_number: str, sex: str | None, birth_date: date | None) -> dict[str, str]:
+    """The one rule on a member's identity: the ID number is valid (GB 11643) and the sex and
+    birth date, when given, are what it says. Returns {field: message} for what is wrong."""
     try:
-        return idnumber.parse(value)
+        facts = idnumber.parse(id_number)
     except idnumber.InvalidIdNumber as exc:
-        raise ValueError(str(exc)) from None
+        return {"id_number": str(exc)}
+    errors = {}
+    if sex is not None and sex != facts.sex:
+        errors["sex"] = f"the ID number says {facts.sex}"
+    if birth_date is not None and birth_date != facts.birth_date:
+        errors["birth_date"] = f"the ID number says {facts.birth_date.isoformat()}"
+    return errors
+
+
+def _raise_for(field: str, id_number: str, sex: str | None, birth_date: date | None) -> None:
+    if message := member_fact_errors(id_number, sex, birth_date).get(field):
+        raise ValueError(message)
 
 
 class MemberFields(BaseModel):
@@ -109,7 +122,7 @@ class MemberCreate(MemberFields):
     @field_validator("id_number")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        id_number_facts(value)
+        _raise_for("id_number", value, None, None)
         return idnumber.normalize(value)
 
     @field_validator("sex")
@@ -118,10 +131,8 @@ class MemberCreate(MemberFields):
         number = info.data.get("id_number")
         if number is None:
             return value
-        expected = Sex(id_number_facts(number).sex)
-        if value is not None and value != expected:
-            raise ValueError(f"the ID number says {expected.value}")
-        return expected
+        _raise_for("sex", number, value, None)
+        return Sex(idnumber.parse(number).sex)
 
     @field_validator("birth_date")
     @classmethod
@@ -129,10 +140,8 @@ class MemberCreate(MemberFields):
         number = info.data.get("id_number")
         if number is None:
             return value
-        expected = id_number_facts(number).birth_date
-        if value is not None and value != expected:
-            raise ValueError(f"the ID number says {expected.isoformat()}")
-        return expected
+        _raise_for("birth_date", number, None, value)
+        return idnumber.parse(number).birth_date
 
 
 class MemberUpdate(BaseModel):

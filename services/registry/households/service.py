@@ -3,6 +3,7 @@
 Every write records an audit row and a change event in the same transaction, so the history,
 the change feed and the data never disagree."""
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from services.registry.households.schemas import (
     MemberDeparture,
     MemberUpdate,
     Relation,
+    member_fact_errors,
 )
 from services.registry.regions import service as region_service
 from shared.audit import row_dict
@@ -33,10 +35,22 @@ from shared.contracts.registry import (
     HouseholdSnapshot,
     MemberSnapshot,
 )
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.regions import RegionLevel
 
 CATEGORY_ROLES = (Role.county_officer, Role.province_admin, Role.service)
+
+
+def validate_member_facts(
+    id_number: str, sex: str | None, birth_date: date | None, field_prefix: str = ""
+) -> list[FieldError]:
+    """Is the ID number valid (GB 11643 check character, a real birth date) and do the sex and
+    birth date agree with it? The API's schemas and the bulk import apply this same rule;
+    ``field_prefix`` (e.g. ``"members.0."``) names the fields as the caller sent them."""
+    return [
+        FieldError(field=f"{field_prefix}{field}", message=message)
+        for field, message in member_fact_errors(id_number, sex, birth_date).items()
+    ]
 
 
 def ensure_can_write(principal: Principal) -> None:
