@@ -273,6 +273,9 @@ class HouseholdSummary(HouseholdFields):
     region_code: str
     household_no: str
     category: HouseholdCategory
+    category_before_monitoring: HouseholdCategory | None = Field(
+        default=None, description="What eliminating the risk gives back (while monitored)"
+    )
     at_risk: bool
     version: int
     created_at: datetime

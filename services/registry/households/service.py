@@ -226,12 +226,12 @@ async def set_category(
     household = await get_household(session, principal, household_id, for_update=True)
     previous = HouseholdCategory(household.category)
     target = change.category
-    if target == HouseholdCategory.monitored and previous != HouseholdCategory.monitored:
-        household.category_before_monitoring = previous.value
-    elif previous == HouseholdCategory.monitored and target != HouseholdCategory.monitored:
-        household.category_before_monitoring = None
     if target != previous:
         old = row_dict(household)
+        if target == HouseholdCategory.monitored:
+            household.category_before_monitoring = previous.value
+        elif previous == HouseholdCategory.monitored:
+            household.category_before_monitoring = None
         household.category = target.value
         household.at_risk = target == HouseholdCategory.monitored
         HouseholdRepository(session).record_category_change(
@@ -252,11 +252,6 @@ async def set_category(
         previous_category=previous,
         version=household.version,
     )
-
-
-def restore_category(household: Household) -> HouseholdCategory:
-    """What eliminating the risk gives back: the category before monitoring."""
-    return HouseholdCategory(household.category_before_monitoring or HouseholdCategory.ordinary)
 
 
 async def add_member(
