@@ -20,18 +20,14 @@ def _data(strip_names: bool, mask_ids: bool) -> str:
 
 
 def _page_sql(data: str) -> str:
-    # Only transactions older than every transaction still running: a later page can never
-    # gain an event before the cursor. A transaction also sees its own events (its xid is
-    # assigned only when it writes; a feed read never does), which lets a test that writes
-    # and reads in one rolled-back transaction follow the feed. PostgreSQL renders the page
-    # as JSON itself: 10,000 events never pass through Python objects.
+    # PostgreSQL renders the page as JSON itself: 10,000 events never pass through Python
+    # objects. Bounds are plain values, so the (xid, seq) index serves the page in order.
     return f"""
     WITH page AS (
         SELECT seq, xid, entity, entity_id, household_id, region_code, op, at, data
           FROM registry.change_events
          WHERE (xid, seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
-           AND (xid < pg_snapshot_xmin(pg_current_snapshot())
-                OR xid = pg_current_xact_id_if_assigned())
+           AND xid < CAST(CAST(:horizon AS text) AS xid8)
            AND region_code LIKE :prefix
          ORDER BY xid, seq
          LIMIT :limit
@@ -44,6 +40,16 @@ def _page_sql(data: str) -> str:
            (array_agg(seq ORDER BY xid DESC, seq DESC))[1] AS last_seq
       FROM page
     """
+
+
+# Only transactions older than every transaction still running: a later page can never
+# gain an event before the cursor. A transaction that has itself written also sees its own
+# events (a feed read never writes, so this only serves a test that writes and reads in one
+# rolled-back transaction).
+_HORIZON = text(
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
+    "pg_current_xact_id_if_assigned()::text AS own"
+)
 
 
 class ChangeRepository:
@@ -61,10 +67,15 @@ class ChangeRepository:
         mask_ids: bool,
     ) -> tuple[str, int | None, int | None]:
         """The page's items as a JSON array, and the (xid, seq) of its last event."""
+        bounds = (await self.session.execute(_HORIZON)).one()
+        horizon = int(bounds.xmin)
+        if bounds.own is not None:
+            horizon = max(horizon, int(bounds.own) + 1)
         row = (
             await self.session.execute(
                 text(_page_sql(_data(strip_names, mask_ids))),
                 {
+                    "horizon": str(horizon),
                     "xid": str(after_xid),
                     "seq": after_seq,
                     "prefix": region_prefix + "%",
