@@ -2,10 +2,16 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import selectinload
 
-from services.registry.households.models import Household, HouseholdCategoryChange, Member
+from services.registry.households.models import (
+    Household,
+    HouseholdCategoryChange,
+    HouseholdExternalId,
+    Member,
+)
 from shared.db import RepositoryBase
 from shared.pagination import paginate
 
@@ -74,6 +80,50 @@ class HouseholdRepository(RepositoryBase[Household]):
         return await paginate(
             self.session, stmt, [Household.region_code, Household.id], cursor, limit
         )
+
+    async def external_id_holders(
+        self, external_ids: dict[str, str], other_than: UUID | None
+    ) -> list[Any]:
+        """(system, external_id, household_id, household_no) of those ids another household holds."""
+        if not external_ids:
+            return []
+        stmt = (
+            select(
+                HouseholdExternalId.system,
+                HouseholdExternalId.external_id,
+                Household.id.label("household_id"),
+                Household.household_no,
+            )
+            .join(Household, Household.id == HouseholdExternalId.household_id)
+            .where(
+                tuple_(HouseholdExternalId.system, HouseholdExternalId.external_id).in_(
+                    list(external_ids.items())
+                )
+            )
+        )
+        if other_than is not None:
+            stmt = stmt.where(HouseholdExternalId.household_id != other_than)
+        return list((await self.session.execute(stmt)).all())
+
+    async def replace_external_ids(self, household: Household) -> None:
+        """Make the partner-sync key table hold exactly the household's ``external_ids``."""
+        await self.session.execute(
+            delete(HouseholdExternalId).where(HouseholdExternalId.household_id == household.id)
+        )
+        if household.external_ids:
+            await self.session.execute(
+                insert(HouseholdExternalId).values(
+                    [
+                        {
+                            "system": system,
+                            "external_id": external_id,
+                            "household_id": household.id,
+                            "region_code": household.region_code,
+                        }
+                        for system, external_id in household.external_ids.items()
+                    ]
+                )
+            )
 
     def record_category_change(self, change: HouseholdCategoryChange) -> None:
         self.session.add(change)

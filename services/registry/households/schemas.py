@@ -1,9 +1,17 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from shared import idnumber, regions
 from shared.auth import Principal
@@ -204,12 +212,18 @@ class MemberRead(MemberFields):
         return cls.model_validate(data)
 
 
+ExternalIds = dict[
+    Annotated[str, StringConstraints(min_length=1, max_length=50)],
+    Annotated[str, StringConstraints(min_length=1, max_length=100)],
+]
+
+
 class HouseholdFields(BaseModel):
     address: str = Field(default="", max_length=300)
     poverty_causes: list[str] = Field(default_factory=list, max_length=10, description="致贫原因")
     relocated: bool = Field(default=False, description="易地扶贫搬迁")
-    external_ids: dict[str, str] = Field(
-        default_factory=dict, description="{system: id} in partner systems"
+    external_ids: ExternalIds = Field(
+        default_factory=dict, description="{system: id} in partner systems; one household per id"
     )
     phone: str | None = Field(default=None, max_length=20)
 
@@ -259,7 +273,7 @@ class HouseholdUpdate(BaseModel):
     address: str | None = Field(default=None, max_length=300)
     poverty_causes: list[str] | None = Field(default=None, max_length=10)
     relocated: bool | None = None
-    external_ids: dict[str, str] | None = None
+    external_ids: ExternalIds | None = None
     phone: str | None = Field(default=None, max_length=20)
     at_risk: bool | None = Field(
         default=None, description="Flag a household at risk of falling back."

@@ -148,6 +148,21 @@ async def ensure_id_numbers_free(
         )
 
 
+async def ensure_external_ids_free(
+    session: AsyncSession, external_ids: dict[str, str], household_id: UUID | None = None
+) -> None:
+    """A partner system's id names one household (sync finds households by it): 409 naming
+    the holder when another household has it."""
+    holders = await HouseholdRepository(session).external_id_holders(external_ids, household_id)
+    if holders:
+        holder = holders[0]
+        raise Conflict(
+            f"{holder.system} id {holder.external_id} belongs to household {holder.household_no}",
+            household_id=str(holder.household_id),
+            household_no=holder.household_no,
+        )
+
+
 async def get_household(
     session: AsyncSession, principal: Principal, household_id: UUID, *, for_update: bool = False
 ) -> Household:
@@ -177,8 +192,10 @@ async def create_household(
     if await repo.household_no_taken(data.household_no):
         raise Conflict(f"household number {data.household_no} is already registered")
     await ensure_id_numbers_free(session, [m.id_number for m in data.members])
+    await ensure_external_ids_free(session, data.external_ids)
     household = repo.add(Household(**data.model_dump(exclude={"members"}), at_risk=False))
     await repo.flush()
+    await repo.replace_external_ids(household)
     members = [MemberRepository(session).add(_new_member(household, m)) for m in data.members]
     repo.record_category_change(
         HouseholdCategoryChange(
@@ -208,10 +225,14 @@ async def update_household(
     household = await get_household(session, principal, household_id, for_update=True)
     check_version(if_match, household.version)
     old = row_dict(household)
-    for field, value in data.model_dump(exclude_unset=True).items():
+    changes = data.model_dump(exclude_unset=True)
+    for field, value in changes.items():
         if value is None and field != "phone":
             raise ValidationFailed.field(field, "may not be null")
         setattr(household, field, value)
+    if "external_ids" in changes:
+        await ensure_external_ids_free(session, household.external_ids, household.id)
+        await HouseholdRepository(session).replace_external_ids(household)
     await session.flush()
     await publish_household(session, principal, household, ChangeOp.update, old)
     return household
