@@ -45,13 +45,14 @@ async def test_county_officer_sees_full_id_numbers(registry, villages) -> None:
 async def test_department_sees_no_names(registry, villages) -> None:
     created = (
         await registry.as_(Role.county_officer, XINGYI).post(
-            "/v1/households", json=household(VILLAGE_A)
+            "/v1/households", json=household(VILLAGE_A, phone="13800000000")
         )
     ).json()
     seen = (
         await registry.as_(Role.department, XINGYI).get(f"/v1/households/{created['id']}")
     ).json()
     assert {m["name"] for m in seen["members"]} == {None}
+    assert seen["phone"] is None
     assert "*" in seen["members"][0]["id_number"]
 
 

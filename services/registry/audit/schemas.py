@@ -9,7 +9,7 @@ from shared.auth import Principal
 
 def redact(value: Any, principal: Principal) -> Any:
     """Old and new values as the caller may see them: ID numbers masked below county level,
-    no names for departments (the same rules as the household read)."""
+    no names or phones for departments (the same rules as the household read)."""
     if isinstance(value, list):
         return [redact(v, principal) for v in value]
     if not isinstance(value, dict):
@@ -18,7 +18,7 @@ def redact(value: Any, principal: Principal) -> Any:
     for key, item in value.items():
         if key == "id_number" and isinstance(item, str):
             shown[key] = principal.show_id_number(item)
-        elif key == "name" and not principal.sees_names:
+        elif key in ("name", "phone") and not principal.sees_names:
             shown[key] = None
         else:
             shown[key] = redact(item, principal)

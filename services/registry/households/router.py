@@ -42,7 +42,7 @@ PATCH_ERRORS = problem_responses(Forbidden, NotFound, PreconditionFailed, Precon
 
 
 def household_read(household, principal: Principal) -> HouseholdRead:
-    summary = HouseholdSummary.model_validate(household)
+    summary = HouseholdSummary.for_principal(household, principal)
     members = [MemberRead.for_principal(m, principal) for m in household.members]
     return HouseholdRead(**summary.model_dump(), members=members)
 
@@ -132,7 +132,8 @@ async def list_households(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[HouseholdSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
+    items = [HouseholdSummary.for_principal(r, principal) for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.put(

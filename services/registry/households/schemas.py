@@ -295,6 +295,12 @@ class HouseholdSummary(HouseholdFields):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def for_principal(cls, household: Any, principal: Principal) -> Self:
+        """Departments see no personal contact details (nor names, on members)."""
+        summary = cls.model_validate(household)
+        return summary if principal.sees_names else summary.model_copy(update={"phone": None})
+
 
 class HouseholdRead(HouseholdSummary):
     members: list[MemberRead]
