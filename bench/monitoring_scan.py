@@ -52,8 +52,8 @@ _BUILD = [
         in_school, schooling_stage, health, disability_grade, labour_capacity, medical_insurance,
         dibao, tekun, departed_on)
     SELECT md5('m' || i || '-' || k)::uuid, h.id, h.region_code,
-           substr(h.region_code, 1, 6) || to_char(b.born, 'YYYYMMDD')
-             || lpad(((i * 4 + k) % 1000)::text, 3, '0') || 'X',
+           -- Unique like real ID numbers (the shape, not the checksum, matters here).
+           substr(h.region_code, 1, 6) || lpad((i * 4 + k)::text, 11, '0') || 'X',
            CASE k WHEN 0 THEN 'head' WHEN 1 THEN 'spouse' ELSE 'child' END,
            b.born, k >= 2 AND i % 40 <> 0, NULL,
            CASE WHEN i % 60 = 0 THEN 'serious' ELSE 'healthy' END,

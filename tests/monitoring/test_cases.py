@@ -21,6 +21,7 @@ class FakeRegistry:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, UUID, dict[str, Any], str | None]] = []
+        self.keys: set[str | None] = set()
 
     async def set_category(
         self, household_id: UUID, change: Any, *, token: str | None = None
@@ -36,6 +37,9 @@ class FakeRegistry:
         token: str | None = None,
         idempotency_key: str | None = None,
     ) -> httpx.Response:
+        # Each measure of a case is its own write to the registry.
+        assert idempotency_key not in self.keys
+        self.keys.add(idempotency_key)
         self.calls.append(("measure", household_id, measure.model_dump(mode="json"), token))
         return httpx.Response(201, json={"id": str(uuid4())})
 

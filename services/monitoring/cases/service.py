@@ -308,7 +308,9 @@ async def act(
             case.household_id,
             measure,
             token=token,
-            idempotency_key=f"monitoring-case-{case.id}-v{case.version}",
+            # One key per case step: a retry of this very action replays, the next differs.
+            idempotency_key=f"monitoring-case-{case.id}-"
+            f"{await CaseRepository(session).count_events(case.id)}",
         )
         if response.status_code >= 300:
             raise _registry_refusal(response, "recording the measure")
@@ -343,6 +345,7 @@ async def act(
         details = {"reason": req.note}
 
     case.stage = next_stage
+    case.updated_at = _now()  # every action is a new version, so If-Match sees it
     if next_stage != from_stage:
         case.stage_entered_at = _now()
         case.overdue, case.escalated_to, case.escalated_level = False, None, None

@@ -13,16 +13,23 @@ _INSERT = text(
             source text, kind text, id_number text, household_id uuid, amount numeric,
             occurred_on date, external_ref text)
     ),
-    matched AS (
-        SELECT i.*, coalesce(h.id, m.household_id) AS hid,
-               coalesce(h.region_code, m.region_code) AS hregion
+    -- Joined on the keys alone (primary key, ID number index) and scoped afterwards: a
+    -- region filter inside the join lets the planner prefer scanning the whole region.
+    found AS (
+        SELECT i.*, coalesce(h.id, m.household_id) AS fid,
+               coalesce(h.region_code, m.region_code) AS fregion
           FROM input i
-          LEFT JOIN monitoring.households h
-                 ON h.id = i.household_id AND h.region_code LIKE :prefix
+          LEFT JOIN monitoring.households h ON h.id = i.household_id
           LEFT JOIN LATERAL (
                 SELECT household_id, region_code FROM monitoring.members x
-                 WHERE x.id_number = i.id_number AND x.region_code LIKE :prefix
+                 WHERE x.id_number = i.id_number
                  ORDER BY x.departed_on NULLS FIRST LIMIT 1) m ON i.id_number IS NOT NULL
+    ),
+    matched AS (
+        SELECT f.*,
+               CASE WHEN f.fregion LIKE :prefix THEN f.fid END AS hid,
+               CASE WHEN f.fregion LIKE :prefix THEN f.fregion END AS hregion
+          FROM found f
     ),
     touched AS (
         UPDATE monitoring.households SET changed_at = clock_timestamp()
