@@ -370,3 +370,31 @@ async def test_imported_households_read_back_through_the_household_api(
         c: (False, "dropout"),
         d: (True, "senior"),
     }
+
+
+async def test_an_import_never_changes_a_category_set_by_the_monitoring_procedure(
+    registry, job_ctx, villages, session
+) -> None:
+    (a,) = ids(1)
+    rows = [member("M1", a)]
+    assert (await run(registry, job_ctx, csv_bytes(rows)))["accepted"] == 1
+    household_id = (
+        await session.execute(text("SELECT id FROM registry.households WHERE household_no = 'M1'"))
+    ).scalar_one()
+    officer = registry.as_(Role.county_officer, XINGYI)
+    marked = await officer.put(
+        f"/v1/households/{household_id}/category",
+        json={"category": "monitored", "reason": "因病返贫风险"},
+    )
+    assert marked.status_code == 200, marked.text
+    stale = await run(registry, job_ctx, csv_bytes(rows))  # the old ledger still says 脱贫户
+    assert stale["rejected"] == 1
+    assert "is 监测户 in the registry" in reasons(stale)[(2, "户类型")]
+    category = (
+        await session.execute(
+            text("SELECT category FROM registry.households WHERE id = :id"), {"id": household_id}
+        )
+    ).scalar_one()
+    assert category == "monitored"
+    rows[0][3] = "监测户"
+    assert (await run(registry, job_ctx, csv_bytes(rows)))["unchanged"] == 1

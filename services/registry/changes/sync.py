@@ -19,12 +19,13 @@ SYNC_ROLES = (Role.department, Role.service, Role.county_officer, Role.province_
 _FIELDS = {
     "户编号": "household_no",
     "行政区划代码": "region_code",
+    "户类型": "category",
     "证件号码": "id_number",
     "与户主关系": "relation",
     "性别": "sex",
     "出生日期": "birth_date",
 }
-_HOUSEHOLD_LEVEL = {"户编号", "行政区划代码"}
+_HOUSEHOLD_LEVEL = {"户编号", "行政区划代码", "户类型"}
 
 
 async def _known(session: AsyncSession, system: str, external_ids: list[str]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.imports.rows import ECONOMICS_STAGE, HOUSEHOLD_STAGE, Errors
+from services.registry.imports.template import CATEGORY_LABELS
 from shared.auth import Principal
 
 
@@ -119,7 +120,14 @@ _MEMBER_FIELDS = [
     "dibao",
     "tekun",
 ]
-_HH_FIELDS = ["region_code", "address", "category", "poverty_causes", "relocated", "phone"]
+# The category is set when a household is created; later it changes only through the
+# category procedure (监测户 and back), so an import never changes it.
+_HH_FIELDS = ["region_code", "address", "poverty_causes", "relocated", "phone"]
+_CATEGORY_LABEL = (
+    "CASE h.category "
+    + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in CATEGORY_LABELS.items())
+    + " END"
+)
 
 
 # Time-ordered ids (the UUIDv7 layout: 48 bits of Unix milliseconds, then random bits): the
@@ -191,6 +199,19 @@ async def _household_rules(session: AsyncSession, prefix: str) -> None:
          WHERE h.region_code NOT LIKE :prefix
         """,
         prefix=prefix + "%",
+    )
+    await _run(
+        session,
+        f"""
+        INSERT INTO import_rejects
+        SELECT s.row_no, '户类型',
+               'household ' || s.household_no || ' is ' || {_CATEGORY_LABEL}
+               || ' in the registry: a category changes only through '
+               || 'PUT /v1/households/{{id}}/category'
+          FROM import_stage s
+          JOIN registry.households h USING (household_no)
+         WHERE s.category <> h.category
+        """,
     )
     await _run(
         session,
@@ -282,7 +303,7 @@ async def load_households(
               FROM src
             ON CONFLICT (household_no) DO UPDATE
                SET region_code = excluded.region_code, address = excluded.address,
-                   category = excluded.category, poverty_causes = excluded.poverty_causes,
+                   poverty_causes = excluded.poverty_causes,
                    relocated = excluded.relocated, phone = excluded.phone,
                    external_ids = h.external_ids || excluded.external_ids,
                    version = h.version + 1, updated_at = now()
