@@ -151,9 +151,12 @@ async def test_a_village_cadre_cannot_see_or_write_the_next_village(registry, vi
     assert (await cadre.get(f"/v1/households/{other['id']}")).status_code == 404
     listed = (await cadre.get("/v1/households")).json()
     assert listed["items"] == []
-    assert (
-        await cadre.post("/v1/households", json=household("522301100002", "B-2"))
-    ).status_code == 404
+    elsewhere = await cadre.post("/v1/households", json=household("522301100002", "B-2"))
+    assert elsewhere.status_code == 422
+    assert elsewhere.json()["errors"][0] == {
+        "field": "region_code",
+        "message": "522301100002 is outside your region",
+    }
     assert (await cadre.get("/v1/households", params={"region": PUAN})).status_code == 404
 
 

@@ -163,6 +163,21 @@ async def ensure_external_ids_free(
         )
 
 
+async def require_region_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    *,
+    level: RegionLevel | None = None,
+    field: str = "region_code",
+) -> None:
+    """A region named in a body must be inside the caller's region and known (422). Scope is
+    checked first, with one answer whether the region exists or not, so nothing leaks."""
+    if not principal.covers(code):
+        raise ValidationFailed.field(field, f"{code} is outside your region")
+    await region_service.require_region(session, code, level=level, field=field)
+
+
 async def get_household(
     session: AsyncSession, principal: Principal, household_id: UUID, *, for_update: bool = False
 ) -> Household:
@@ -186,8 +201,7 @@ async def create_household(
     session: AsyncSession, principal: Principal, data: HouseholdCreate
 ) -> Household:
     ensure_can_write(principal)
-    principal.ensure_covers(data.region_code, "region")
-    await region_service.require_region(session, data.region_code, level=RegionLevel.village)
+    await require_region_in_scope(session, principal, data.region_code, level=RegionLevel.village)
     repo = HouseholdRepository(session)
     if await repo.household_no_taken(data.household_no):
         raise Conflict(f"household number {data.household_no} is already registered")

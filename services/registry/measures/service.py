@@ -77,8 +77,7 @@ async def list_measures(
 
 async def create_cadre(session: AsyncSession, principal: Principal, data: CadreCreate) -> Cadre:
     household_service.ensure_can_write(principal)
-    principal.ensure_covers(data.region_code, "region")
-    await region_service.require_region(session, data.region_code)
+    await household_service.require_region_in_scope(session, principal, data.region_code)
     cadre = CadreRepository(session).add(Cadre(**data.model_dump()))
     await session.flush()
     await audit.record(
