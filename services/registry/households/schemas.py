@@ -169,6 +169,10 @@ class MemberUpdate(BaseModel):
     pension_insurance: bool | None = None
     dibao: bool | None = None
     tekun: bool | None = None
+    former_head_relation: Relation | None = Field(
+        default=None,
+        description="With `relation: head`: what the current head becomes (one head per household).",
+    )
 
 
 class MemberDeparture(BaseModel):

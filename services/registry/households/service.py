@@ -325,15 +325,13 @@ async def update_member(
     member = await get_member(session, principal, member_id, for_update=True)
     check_version(if_match, member.version)
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("relation") == Relation.head and member.relation != Relation.head:
-        household = await get_household(session, principal, member.household_id)
-        if any(
-            m.relation == Relation.head and m.departed_on is None and m.id != member.id
-            for m in household.members
-        ):
-            raise Conflict(
-                "the household already has a head; change the current head's relation first"
-            )
+    former_head_becomes = changes.pop("former_head_relation", None)
+    relation = changes.get("relation")
+    resident = member.departed_on is None
+    if resident and member.relation == Relation.head and relation not in (None, Relation.head):
+        raise Conflict("a household keeps its head: make another member head instead")
+    if relation == Relation.head and member.relation != Relation.head:
+        await _hand_over_head(session, principal, member, former_head_becomes)
     old = row_dict(member)
     for field, value in changes.items():
         if value is None and field not in ("education", "schooling_stage"):
@@ -342,6 +340,34 @@ async def update_member(
     await session.flush()
     await publish_member(session, principal, member, ChangeOp.update, old)
     return member
+
+
+async def _hand_over_head(
+    session: AsyncSession, principal: Principal, member: Member, former_becomes: Relation | None
+) -> None:
+    """One resident head per household: naming a new head gives the current one the relation
+    ``former_head_relation`` in the same request."""
+    if member.departed_on is not None:
+        raise Conflict("a departed member cannot become head")
+    household = await get_household(session, principal, member.household_id, for_update=True)
+    current = next(
+        (
+            m
+            for m in household.members
+            if m.relation == Relation.head and m.departed_on is None and m.id != member.id
+        ),
+        None,
+    )
+    if current is None:
+        return
+    if former_becomes is None or former_becomes == Relation.head:
+        raise ValidationFailed.field(
+            "former_head_relation", "say what the current head becomes (e.g. spouse)"
+        )
+    old = row_dict(current)
+    current.relation = former_becomes.value
+    await session.flush()
+    await publish_member(session, principal, current, ChangeOp.update, old)
 
 
 async def depart_member(
