@@ -131,3 +131,9 @@ async def test_each_write_is_audited_and_published_with_a_full_snapshot(
         None,
     )
     assert head["id"] in {h["entity_id"] for h in history}
+    categories = (await officer.get(f"/v1/households/{hid}/categories")).json()
+    assert [(c["from_category"], c["to_category"], c["changed_by"]) for c in categories] == [
+        (None, "poverty_alleviated", "cadre-li"),
+        ("poverty_alleviated", "monitored", "officer-zhao"),
+        ("monitored", "poverty_alleviated", "officer-zhao"),
+    ]

@@ -128,6 +128,14 @@ class HouseholdRepository(RepositoryBase[Household]):
     def record_category_change(self, change: HouseholdCategoryChange) -> None:
         self.session.add(change)
 
+    async def category_changes(self, household_id: UUID) -> list[HouseholdCategoryChange]:
+        stmt = (
+            select(HouseholdCategoryChange)
+            .where(HouseholdCategoryChange.household_id == household_id)
+            .order_by(HouseholdCategoryChange.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
 
 class MemberRepository(RepositoryBase[Member]):
     model = Member

@@ -9,6 +9,7 @@ from services.registry.deps import Idem
 from services.registry.households import service as household_service
 from services.registry.households.repository import HouseholdRepository
 from services.registry.households.schemas import (
+    CategoryChangeRead,
     CategoryRead,
     DepartureReason,
     HouseholdCreate,
@@ -146,6 +147,19 @@ async def set_category(
     household_id: UUID, change: CategoryChange, principal: CurrentPrincipal, session: SessionDep
 ):
     return await household_service.set_category(session, principal, household_id, change)
+
+
+@router.get(
+    "/households/{household_id}/categories",
+    response_model=list[CategoryChangeRead],
+    responses=problem_responses(NotFound),
+    summary="The category history, oldest first",
+)
+async def category_history(
+    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[CategoryChangeRead]:
+    rows = await household_service.category_history(session, principal, household_id)
+    return [CategoryChangeRead.model_validate(r) for r in rows]
 
 
 @router.post(

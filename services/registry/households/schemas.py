@@ -315,3 +315,15 @@ class CategoryRead(BaseModel):
     category: HouseholdCategory
     previous_category: HouseholdCategory | None
     version: int
+
+
+class CategoryChangeRead(BaseModel):
+    """One step of a household's category history (脱贫户 / 监测户 / 一般农户 over time)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_category: HouseholdCategory | None
+    to_category: HouseholdCategory
+    reason: str
+    changed_at: datetime
+    changed_by: str

@@ -289,6 +289,13 @@ async def set_category(
     )
 
 
+async def category_history(
+    session: AsyncSession, principal: Principal, household_id: UUID
+) -> list[HouseholdCategoryChange]:
+    household = await get_household(session, principal, household_id)
+    return await HouseholdRepository(session).category_changes(household.id)
+
+
 async def add_member(
     session: AsyncSession, principal: Principal, household_id: UUID, data: MemberCreate
 ) -> Member:
