@@ -137,6 +137,8 @@ async def test_cadre_pairing_is_idempotent(registry, home) -> None:
     assert first["paired"] == [home["id"]]
     assert again["already_paired"] == [home["id"]]
     assert again["total_households"] == 1
+    read = (await officer.get(f"/v1/cadres/{cadre_row['id']}")).json()
+    assert (read["households"], read["pairing_target"]) == (1, 5)
 
 
 async def test_history_shows_every_change_with_actor(cadre, home) -> None:

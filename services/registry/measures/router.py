@@ -81,7 +81,7 @@ async def create_cadre(
 
 @router.get("/cadres/{cadre_id}", response_model=CadreRead, responses=problem_responses(NotFound))
 async def get_cadre(cadre_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> CadreRead:
-    return CadreRead.model_validate(await measure_service.get_cadre(session, principal, cadre_id))
+    return await measure_service.read_cadre(session, principal, cadre_id)
 
 
 @router.post(

@@ -62,6 +62,10 @@ class CadreRead(BaseModel):
     unit: str
     rank: str
     version: int
+    households: int = Field(default=0, description="Households paired with this cadre")
+    pairing_target: int = Field(
+        default=2, description="The 10+5+2 practice: county-level 10, section-level 5, others 2"
+    )
 
 
 class PairingCreate(BaseModel):

@@ -9,11 +9,29 @@ from services.registry.database import audit
 from services.registry.households import service as household_service
 from services.registry.measures.models import Cadre, HelpMeasure
 from services.registry.measures.repository import CadreRepository, MeasureRepository
-from services.registry.measures.schemas import CadreCreate, PairingCreate, PairingResult
+from services.registry.measures.schemas import (
+    CadreCreate,
+    CadreRead,
+    PairingCreate,
+    PairingResult,
+)
 from services.registry.regions import service as region_service
 from shared.auth import Principal
 from shared.contracts.registry import ChangeEntity, ChangeOp, MeasureCreate, MeasureSnapshot
 from shared.errors import NotFound, ValidationFailed
+
+# Sinan's and Qianxinan's "10+5+2": how many households a cadre of each rank helps.
+PAIRING_TARGET = {"county": 10, "section": 5, "other": 2}
+
+
+async def read_cadre(session: AsyncSession, principal: Principal, cadre_id: UUID) -> CadreRead:
+    cadre = await get_cadre(session, principal, cadre_id)
+    return CadreRead.model_validate(cadre).model_copy(
+        update={
+            "households": await CadreRepository(session).count_pairs(cadre.id),
+            "pairing_target": PAIRING_TARGET.get(cadre.rank, PAIRING_TARGET["other"]),
+        }
+    )
 
 
 async def get_cadre(session: AsyncSession, principal: Principal, cadre_id: UUID) -> Cadre:
