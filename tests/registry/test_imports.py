@@ -398,3 +398,14 @@ async def test_an_import_never_changes_a_category_set_by_the_monitoring_procedur
     assert category == "monitored"
     rows[0][3] = "监测户"
     assert (await run(registry, job_ctx, csv_bytes(rows)))["unchanged"] == 1
+
+
+async def test_a_new_head_needs_the_old_head_in_the_file(registry, job_ctx, villages) -> None:
+    a, b = ids(2)
+    await run(registry, job_ctx, csv_bytes([member("N1", a), member("N1", b, "配偶")]))
+    swapped = await run(registry, job_ctx, csv_bytes([member("N1", b)]))
+    assert "has another head (户主) in the registry" in reasons(swapped)[(2, "与户主关系")]
+    both = await run(
+        registry, job_ctx, csv_bytes([member("N1", a, "配偶"), member("N1", b, "户主")])
+    )
+    assert (both["accepted"], both["rejected"]) == (2, 0)

@@ -232,6 +232,22 @@ async def _household_rules(session: AsyncSession, prefix: str) -> None:
         session,
         """
         INSERT INTO import_rejects
+        SELECT s.row_no, '与户主关系',
+               'household ' || s.household_no || ' has another head (户主) in the registry who '
+               || 'is not in the file; record that change through the household API'
+          FROM import_stage s
+          JOIN registry.households h USING (household_no)
+          JOIN registry.members m
+            ON m.household_id = h.id AND m.relation = 'head' AND m.departed_on IS NULL
+         WHERE s.relation = 'head' AND m.id_number <> s.id_number
+           AND NOT EXISTS (SELECT 1 FROM import_stage o
+                            WHERE o.id_number = m.id_number AND o.household_no = s.household_no)
+        """,
+    )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
         SELECT s.row_no, '行政区划代码',
                'differs from the first row of household ' || s.household_no || ' (row '
                || f.row_no || ')'
