@@ -289,6 +289,20 @@ async def test_over_limit_upload_is_413(registry, settings) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+async def test_an_upload_is_queued_for_the_worker_after_commit(registry, villages, queue) -> None:
+    (a,) = ids(1)
+    client = registry.as_(Role.county_officer, XINGYI)
+    response = await client.post(
+        "/v1/imports",
+        files={"file": ("q.csv", csv_bytes([member("Q1", a)]))},
+        data={"kind": "households"},
+    )
+    import_id = response.json()["import_id"]
+    assert await queue.exists(f"arq:job:import:{import_id}")
+    status = (await client.get(f"/v1/imports/{import_id}")).json()["status"]
+    assert status == "queued"
+
+
 async def test_roles_scope_and_template(registry, job_ctx, villages) -> None:
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
     response = await cadre.post(
