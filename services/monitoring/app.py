@@ -16,6 +16,11 @@ TAGS: list[dict[str, str]] = [
         "name": "policy",
         "description": "Monitoring line and rule figures per region and year (监测标准).",
     },
+    {"name": "scans and alerts", "description": "Risk scans and the alerts they raise (预警)."},
+    {"name": "signals", "description": "Department screening data (部门预警信息)."},
+    {"name": "declarations", "description": "Self-declaration by QR code (防贫申报), no login."},
+    {"name": "cases", "description": "The monitored-household procedure (识别、帮扶、风险消除)."},
+    {"name": "stats", "description": "Overview figures per region."},
 ]
 
 
