@@ -108,3 +108,19 @@ async def test_sync_is_idempotent_with_a_key_and_limits_the_batch(registry, vill
     assert (await service.post("/v1/sync/households", json=too_many)).status_code in (413, 422)
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
     assert (await cadre.post("/v1/sync/households", json=batch)).status_code == 403
+
+
+async def test_a_member_whose_sex_disagrees_with_the_id_rejects_only_its_item(
+    registry, villages
+) -> None:
+    officer = registry.as_(Role.county_officer, XINGYI)
+    wrong = item("P-1", number(8))
+    wrong["members"][0]["sex"] = "female" if int(number(8)[16]) % 2 else "male"
+    body = (
+        await officer.post(
+            "/v1/sync/households",
+            json={"system": "police", "items": [wrong, item("P-2", number(9))]},
+        )
+    ).json()
+    assert [i["status"] for i in body["items"]] == ["rejected", "created"]
+    assert body["items"][0]["reason"].startswith("members[0].sex: the ID number says")

@@ -2,13 +2,13 @@
 through the same set-based pipeline as ledger imports, answered per item."""
 
 from collections import Counter
-from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.schemas import SyncBatch, SyncItemResult, SyncResult
+from services.registry.households.schemas import member_fact_errors
 from services.registry.imports import pipeline
 from shared import idnumber
 from shared.auth import Principal, Role
@@ -25,6 +25,7 @@ _FIELDS = {
     "性别": "sex",
     "出生日期": "birth_date",
 }
+_LEDGER_COLUMN = {"id_number": "证件号码", "sex": "性别", "birth_date": "出生日期"}
 _HOUSEHOLD_LEVEL = {"户编号", "行政区划代码", "户类型"}
 
 
@@ -55,7 +56,6 @@ async def sync_households(
     session: AsyncSession, principal: Principal, batch: SyncBatch
 ) -> SyncResult:
     principal.ensure_role(*SYNC_ROLES)
-    today = date.today()
     external_ids = [item.external_id for item in batch.items]
     known = await _known(session, batch.system, external_ids)
     repeated = {e for e, n in Counter(external_ids).items() if n > 1}
@@ -82,15 +82,12 @@ async def sync_households(
             errs: list[tuple[str, str]] = []
             number = idnumber.normalize(m.id_number)
             sex, born = (m.sex.value if m.sex else None), m.birth_date
-            try:
-                facts = idnumber.parse(number, today=today)
-                if sex and sex != facts.sex:
-                    errs.append(("性别", "does not agree with the ID number"))
-                if born and born != facts.birth_date:
-                    errs.append(("出生日期", "does not agree with the ID number"))
+            # The household API's one rule on a member's identity.
+            wrong = member_fact_errors(number, sex, born)
+            errs += [(_LEDGER_COLUMN[field], message) for field, message in wrong.items()]
+            if "id_number" not in wrong:
+                facts = idnumber.parse(number)
                 sex, born = sex or facts.sex, born or facts.birth_date
-            except idnumber.InvalidIdNumber as exc:
-                errs.append(("证件号码", str(exc)))
             records.append(
                 (
                     row_no,
