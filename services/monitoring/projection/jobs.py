@@ -57,6 +57,8 @@ async def follow_registry_changes(ctx: dict[str, Any]) -> int:
 async def rebuild_projection(ctx: dict[str, Any]) -> int:
     """Forget the projection and replay the whole feed from cursor 0."""
     async with jobs.unit_of_work(ctx) as session:
+        # Wait for a follower mid-page rather than truncate under it.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('monitoring:feed'))"))
         await projection_service.reset(session)
     client = registry_client(ctx)
     total = 0
