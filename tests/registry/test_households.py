@@ -321,3 +321,13 @@ async def test_idempotent_create(registry, villages, session) -> None:
     assert again.status_code == 201
     assert again.json() == first.json()
     assert await session.scalar(select(func.count()).select_from(Household)) == 1
+
+
+async def test_only_the_county_registers_a_household_as_monitored(registry, villages) -> None:
+    body = household(VILLAGE_A, category="monitored")
+    cadre = await registry.as_(Role.village_cadre, VILLAGE_A).post("/v1/households", json=body)
+    assert cadre.status_code == 422
+    assert cadre.json()["errors"][0]["field"] == "category"
+    county = await registry.as_(Role.county_officer, XINGYI).post("/v1/households", json=body)
+    assert county.status_code == 201
+    assert county.json()["at_risk"] is True

@@ -207,7 +207,12 @@ async def create_household(
         raise Conflict(f"household number {data.household_no} is already registered")
     await ensure_id_numbers_free(session, [m.id_number for m in data.members])
     await ensure_external_ids_free(session, data.external_ids)
-    household = repo.add(Household(**data.model_dump(exclude={"members"}), at_risk=False))
+    monitored = data.category == HouseholdCategory.monitored
+    if monitored and principal.role not in CATEGORY_ROLES:
+        raise ValidationFailed.field(
+            "category", "only the county marks a household monitored (监测户)"
+        )
+    household = repo.add(Household(**data.model_dump(exclude={"members"}), at_risk=monitored))
     await repo.flush()
     await repo.replace_external_ids(household)
     members = [MemberRepository(session).add(_new_member(household, m)) for m in data.members]
