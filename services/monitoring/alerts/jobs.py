@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import text
 
 from services.monitoring.alerts import service as scan_service
+from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
 from shared import jobs
 from shared.auth import Principal, Role
@@ -49,6 +50,10 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
             {"this_year": date.today().year},
         )
         for province, year in provinces.all():
+            if mode == ScanMode.incremental and not await ScanRepository(session).counties_to_scan(
+                province, incremental=True
+            ):
+                continue  # nothing changed: no empty scan every ten minutes
             principal = Principal(
                 sub=_SCHEDULER.sub, role=Role.service, region_code=province.ljust(12, "0")
             )

@@ -1,5 +1,6 @@
 """Following the registry's change feed into the projection."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -50,6 +51,13 @@ async def follow_registry_changes(ctx: dict[str, Any]) -> int:
             total += applied
     except RegistryUnavailable:
         raise jobs.retry_later(ctx.get("job_try", 1)) from None
+    if total and ctx.get("redis") is not None:
+        # Registry changes are followed by an incremental scan; one per five minutes at most
+        # (the fixed job id coalesces the followers' requests).
+        bucket = datetime.now(UTC).strftime("%Y%m%d%H") + f"{datetime.now(UTC).minute // 5:02d}"
+        await ctx["redis"].enqueue_job(
+            "incremental_scan", _job_id=f"monitoring:incremental-after-feed:{bucket}"
+        )
     return total
 
 
