@@ -331,3 +331,7 @@ async def test_only_the_county_registers_a_household_as_monitored(registry, vill
     county = await registry.as_(Role.county_officer, XINGYI).post("/v1/households", json=body)
     assert county.status_code == 201
     assert county.json()["at_risk"] is True
+    patch = await registry.as_(Role.village_cadre, VILLAGE_A).patch(
+        f"/v1/households/{county.json()['id']}", json={"at_risk": False}, headers={"If-Match": "1"}
+    )
+    assert patch.status_code == 422

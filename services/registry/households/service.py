@@ -245,6 +245,8 @@ async def update_household(
     check_version(if_match, household.version)
     old = row_dict(household)
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("at_risk") is False and household.category == HouseholdCategory.monitored:
+        raise ValidationFailed.field("at_risk", "a monitored household (监测户) stays at risk")
     for field, value in changes.items():
         if value is None and field != "phone":
             raise ValidationFailed.field(field, "may not be null")
