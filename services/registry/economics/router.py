@@ -28,6 +28,13 @@ async def put_economics(
         str | None, Header(alias="If-Match", description="Optional: the version you replace")
     ] = None,
 ) -> EconomicsRead:
+    """Creates or replaces the year (2014 up to this year). The answer adds:
+
+    - `net_income` = wage + operating + property + transfer
+    - `rigid_expenses` = medical_out_of_pocket + education + disaster_loss + other_rigid
+    - `per_capita_net_income` = (net_income - rigid_expenses) / resident members, rounded
+      half-up to the fen; a household with no resident member is refused (422).
+    """
     row = await economics_service.put_year(session, principal, household_id, year, data, if_match)
     return EconomicsRead.model_validate(row)
 
