@@ -187,3 +187,26 @@ def test_member_facts_rule_is_importable_for_the_bulk_import() -> None:
     ]
     bad = household_service.validate_member_facts(number[:17] + "?", None, None)
     assert [e.field for e in bad] == ["id_number"]
+
+
+async def test_a_failure_midway_rolls_back_the_whole_household(
+    registry, villages, session, monkeypatch
+) -> None:
+    real = household_service.record_change
+    calls = []
+
+    async def failing_on_a_member(*args, **kwargs):
+        calls.append(kwargs["entity"])
+        if len(calls) == 2:  # the household and its audit row are already flushed
+            raise RuntimeError("the database went away")
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(household_service, "record_change", failing_on_a_member)
+    before = [await _count(session, m) for m in (Household, Member, AuditLog, ChangeEvent)]
+    response = await registry.as_(Role.village_cadre, VILLAGE_A).post(
+        "/v1/households", json=household(VILLAGE_A, "R-1")
+    )
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    after = [await _count(session, m) for m in (Household, Member, AuditLog, ChangeEvent)]
+    assert after == before
