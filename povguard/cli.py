@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from services.monitoring import cli as monitoring_cli
 from shared.auth import Role
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console()
+app.add_typer(monitoring_cli.app, name="monitoring")
 
 SERVICES = {"registry": 8001, "monitoring": 8002, "funds": 8003}
 STATE_DIR = Path(".povguard")
