@@ -11,6 +11,7 @@ import io
 import random
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from services.registry.imports.template import (
@@ -25,6 +26,8 @@ from services.registry.imports.template import (
     ImportKind,
 )
 from shared import idnumber
+
+PROVINCE = "520000000000"
 
 QIANXINAN_COUNTIES = {
     "522301": "兴义市",
@@ -270,6 +273,28 @@ async def ensure_regions(session: Any) -> list[str]:
     return [c for c, _, _, lvl in regions if lvl == "village"]
 
 
+DEMO_MONITORING_LINE = Decimal("7000.00")
+"""The demo year's monitoring line. Guizhou's real figure for a year is the province's to set;
+this one sits between the 2021 national 6,000 and other provinces' 2025 lines (8,050-8,700),
+so the demo economics put a visible share of households under it."""
+
+
+async def ensure_demo_policy(session_maker: Any, loader: Any, year: int) -> dict[str, str]:
+    """Set the province's monitoring policy for the demo year unless one is already set, so
+    scans of the demo data run (a scan for a year without a policy is refused)."""
+    from services.monitoring.policy import service as policy_service
+    from services.monitoring.policy.repository import PolicyRepository
+    from services.monitoring.policy.schemas import PolicyWrite
+
+    async with session_maker() as session, session.begin():
+        existing = await PolicyRepository(session).exact(PROVINCE, year)
+        if existing is not None:
+            return {"monitoring_line": str(existing.monitoring_line), "status": "kept"}
+        body = PolicyWrite(monitoring_line=DEMO_MONITORING_LINE)
+        await policy_service.put_policy(session, loader, year, PROVINCE, body)
+    return {"monitoring_line": str(DEMO_MONITORING_LINE), "status": "set"}
+
+
 async def load_with(
     session_maker: Any, households: int, year: int, console: Any = None
 ) -> dict[str, Any]:
@@ -277,11 +302,19 @@ async def load_with(
     from services.registry.imports import service as import_service
     from shared.auth import Principal, Role
 
-    loader = Principal(sub="demo-loader", role=Role.province_admin, region_code="520000000000")
+    loader = Principal(sub="demo-loader", role=Role.province_admin, region_code=PROVINCE)
     async with session_maker() as session, session.begin():
         villages = await ensure_regions(session)
     rows = ledger_rows(villages, households)
     results = {}
+    policy = await ensure_demo_policy(session_maker, loader, year)
+    results["policy"] = policy
+    if console is not None:
+        console.print(
+            f"demo policy {year}: monitoring line {policy['monitoring_line']} yuan per person "
+            f"for Guizhou ({policy['status']}; a demo figure, not an official one: "
+            f"set the real one with PUT /v1/policy/{year}?region=520000000000)"
+        )
     for kind, content in (
         (ImportKind.households, to_csv(ImportKind.households, rows)),
         (ImportKind.economics, to_csv(ImportKind.economics, economics_rows(rows, year))),

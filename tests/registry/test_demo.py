@@ -13,6 +13,8 @@ async def test_demo_data_loads_households_members_and_economics_once(
     session_maker, session
 ) -> None:
     first = await demo.load_with(session_maker, households=50, year=2025)
+    # The demo sets its year's monitoring policy, so a scan of the demo data is not refused.
+    assert first["policy"] == {"monitoring_line": "7000.00", "status": "set"}
     assert first["households"]["status"] == "done"
     assert first["households"]["rejected"] == 0
     members = first["households"]["rows"]
@@ -45,6 +47,14 @@ async def test_demo_data_loads_households_members_and_economics_once(
     assert villages >= 48
 
     again = await demo.load_with(session_maker, households=50, year=2025)
+    assert again["policy"]["status"] == "kept"
+    line = await session.execute(
+        text(
+            "SELECT monitoring_line FROM monitoring.policies "
+            "WHERE region_code = '520000000000' AND year = 2025"
+        )
+    )
+    assert str(line.scalar_one()) == "7000.00"
     assert again["households"]["unchanged"] == members
     assert again["households"]["accepted"] == 0
     assert again["economics"]["unchanged"] == 50
