@@ -63,6 +63,14 @@ class RegistryClient:
         response.raise_for_status()
         return ChangePage.model_validate(response.json())
 
+    async def region_exists(self, code: str) -> bool:
+        """Whether the registry knows this region (as the service account, which sees all)."""
+        response = await self._request("GET", f"/regions/{code}")
+        if response.status_code == 404:
+            return False
+        response.raise_for_status()
+        return True
+
     async def get_household(
         self, household_id: UUID, *, token: str | None = None
     ) -> dict[str, Any]:

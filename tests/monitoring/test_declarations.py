@@ -2,8 +2,11 @@
 
 from datetime import date
 
+import httpx
+
 from shared import idnumber
 from shared.auth import Role
+from shared.registry_client import RegistryClient
 from tests.conftest import VILLAGE_A, XINGYI
 
 
@@ -43,7 +46,7 @@ async def test_a_declaration_opens_a_case_and_tells_only_its_stage(monitoring, f
     assert (await anonymous.get("/v1/declarations/FPNOSUCHCODE")).status_code == 404
 
 
-async def test_declarations_are_validated_and_rate_limited(monitoring) -> None:
+async def test_declarations_are_validated_and_rate_limited(monitoring, villages) -> None:
     person = idnumber.make("522301", date(1975, 3, 3), 41)
     bad_id = await monitoring.post(
         "/v1/declarations", json=_body(person[:-1] + ("0" if person[-1] != "0" else "1"))
@@ -61,3 +64,35 @@ async def test_declarations_are_validated_and_rate_limited(monitoring) -> None:
     ]
     assert statuses[:5] == [201] * 5
     assert statuses[5] == 429
+
+
+async def test_an_unknown_declarant_must_name_a_village_the_registry_knows(
+    monitoring, villages
+) -> None:
+    person = idnumber.make("522301", date(1980, 6, 1), 17)
+    # Well formed, village level, but no such village in the registry.
+    response = await monitoring.post(
+        "/v1/declarations", json={**_body(person), "village_code": "522301100099"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == ["village_code"]
+    cases = await monitoring.as_(Role.county_officer, XINGYI).get("/v1/cases")
+    assert cases.json()["items"] == []
+
+    known = await monitoring.post("/v1/declarations", json=_body(person))
+    assert known.status_code == 201
+
+
+async def test_a_declaration_is_kept_while_the_registry_is_down(monitoring, settings) -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(down))
+    monitoring.app.state.registry_client = RegistryClient(http, settings, base_url="http://r")
+    person = idnumber.make("522301", date(1980, 6, 1), 19)
+    response = await monitoring.post("/v1/declarations", json=_body(person))
+    assert response.status_code == 201
+    code = response.json()["tracking_code"]
+    assert (await monitoring.get(f"/v1/declarations/{code}")).json()["stage"] == "discovered"
+    await http.aclose()

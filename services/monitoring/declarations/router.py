@@ -8,6 +8,7 @@ from services.monitoring.declarations.schemas import (
     DeclarationReceipt,
     DeclarationStatus,
 )
+from services.monitoring.deps import Registry
 from shared.db import SessionDep
 from shared.errors import NotFound, TooManyRequests, ValidationFailed, problem_responses
 
@@ -20,16 +21,19 @@ router = APIRouter(tags=["declarations"])
     response_model=DeclarationReceipt,
     responses=problem_responses(TooManyRequests, ValidationFailed),
     summary="Declare a difficulty (防贫申报; no login, rate-limited per phone and address)",
-    description="Opens a case at `discovered`, or joins the household's open case.",
+    description=(
+        "Opens a case at `discovered`, or joins the household's open case. A declarant the "
+        "registry does not know must name a village the registry knows (else 422)."
+    ),
 )
 async def declare(
-    body: DeclarationCreate, request: Request, session: SessionDep
+    body: DeclarationCreate, request: Request, session: SessionDep, registry: Registry
 ) -> DeclarationReceipt:
     address = request.client.host if request.client else "unknown"
     await declaration_service.check_rate(
         request.app.state.arq, request.app.state.settings.queue_name, body.phone, address
     )
-    declaration = await declaration_service.declare(session, body)
+    declaration = await declaration_service.declare(session, registry, body)
     return DeclarationReceipt(tracking_code=declaration.tracking_code)
 
 

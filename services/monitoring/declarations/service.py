@@ -1,5 +1,6 @@
 """Self-declarations (防贫申报): no login, rate-limited, one open case per household."""
 
+import logging
 import secrets
 
 from sqlalchemy import select
@@ -12,7 +13,10 @@ from services.monitoring.declarations.models import Declaration
 from services.monitoring.declarations.schemas import DeclarationCreate
 from shared import ratelimit
 from shared.auth import Principal, Role
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
+from shared.registry_client import RegistryClient, RegistryUnavailable
+
+log = logging.getLogger(__name__)
 
 PER_PHONE_PER_HOUR = 5
 PER_ADDRESS_PER_HOUR = 30
@@ -35,9 +39,26 @@ async def check_rate(redis: object, namespace: str, phone: str, address: str) ->
     )
 
 
-async def declare(session: AsyncSession, body: DeclarationCreate) -> Declaration:
+async def _check_village(registry: RegistryClient, village_code: str) -> None:
+    """A declarant the projection does not know is placed by the village they name, so that
+    village must be one the registry knows. When the registry cannot answer, the declaration is
+    kept all the same: a household in difficulty is not turned away because a server is down."""
+    try:
+        known = await registry.region_exists(village_code)
+    except RegistryUnavailable:
+        log.warning("registry unreachable; declaration for %s accepted unchecked", village_code)
+        return
+    if not known:
+        raise ValidationFailed.field("village_code", "no such village in the registry")
+
+
+async def declare(
+    session: AsyncSession, registry: RegistryClient, body: DeclarationCreate
+) -> Declaration:
     repo = CaseRepository(session)
     person = await repo.person(body.id_number)
+    if person is None:
+        await _check_village(registry, body.village_code)
     household_id = person.household_id if person else None
     region = person.region_code if person else body.village_code
     # Dedup: a person whose household already has an open case joins it.
