@@ -111,6 +111,24 @@ async def unit_of_work(ctx: dict[str, Any]) -> AsyncIterator[AsyncSession]:
         await flush_deferred(session, ctx.get("redis"))
 
 
+def is_transient(exc: BaseException) -> bool:
+    """A lost connection or a serialization failure may succeed when the job runs again."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return isinstance(exc, OSError | ConnectionError) or sqlstate.startswith(("08", "40", "57"))
+
+
+def is_last_try(ctx: dict[str, Any], name: str) -> bool:
+    """ARQ does not call a job again after its ``max_tries``: this run must leave a final state."""
+    return ctx.get("job_try", 1) >= TASKS[name].max_tries
+
+
+def retry_if_transient(ctx: dict[str, Any], name: str, exc: BaseException) -> None:
+    """Turn a transient failure into an ARQ retry with backoff (ARQ itself retries only on
+    ``Retry``: any other exception fails the job for good), unless this is the last try."""
+    if is_transient(exc) and not is_last_try(ctx, name):
+        raise retry_later(ctx.get("job_try", 1)) from exc
+
+
 def retry_later(attempt: int, base_s: float = 2.0, cap_s: float = 120.0) -> Retry:
     """A transient failure (network, a peer service down): try again with jittered backoff."""
     delay = min(cap_s, base_s * 2 ** max(0, attempt - 1))

@@ -279,3 +279,38 @@ async def test_signals_need_a_department_role_and_valid_ids(monitoring) -> None:
     bad = await dept.post("/v1/signals", json={"items": [item]})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"].startswith("items.0.id_number")
+
+
+async def test_a_county_that_fails_for_good_fails_the_scan_with_the_reason(
+    monitoring, feed, job_ctx, monkeypatch
+) -> None:
+    from services.monitoring.alerts import rules
+
+    await feed.household(VILLAGE_A, income={2021: "5000.00"})
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    scan_id = (await admin.post("/v1/scans", json={"region_code": XINGYI, "year": 2021})).json()[
+        "scan_id"
+    ]
+
+    async def broken(*_: Any) -> Any:
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(rules, "run_rule", broken)
+    # A lost connection is retried while tries remain: the scan waits, nothing is recorded.
+    with pytest.raises(Retry):
+        await scan_jobs.scan_county({**job_ctx, "job_try": 1}, scan_id, XINGYI)
+    assert (await admin.get(f"/v1/scans/{scan_id}")).json()["state"] != "failed"
+
+    async def wrong(*_: Any) -> Any:
+        raise ValueError("rule figures out of range")
+
+    monkeypatch.setattr(rules, "run_rule", wrong)
+    # Any other error fails at once; the scan says which county and why, not "running" forever.
+    with pytest.raises(ValueError):
+        await scan_jobs.scan_county({**job_ctx, "job_try": 1}, scan_id, XINGYI)
+    scan = (await admin.get(f"/v1/scans/{scan_id}")).json()
+    assert scan["state"] == "failed"
+    assert scan["error"] == f"county {XINGYI}: ValueError: rule figures out of range"
+    assert scan["finished_at"] is not None
+    assert [(c["county_code"], c["state"]) for c in scan["counties"]] == [(XINGYI, "failed")]
+    assert await _alerts(monitoring) == []

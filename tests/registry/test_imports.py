@@ -5,6 +5,7 @@ import io
 import zipfile
 from datetime import date
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import text
 
@@ -423,3 +424,35 @@ async def test_a_new_head_needs_the_old_head_in_the_file(registry, job_ctx, vill
         registry, job_ctx, csv_bytes([member("N1", a, "配偶"), member("N1", b, "户主")])
     )
     assert (both["accepted"], both["rejected"]) == (2, 0)
+
+
+async def test_a_lost_connection_is_retried_and_the_last_try_fails_the_import_with_the_reason(
+    registry, job_ctx, villages, session, monkeypatch
+) -> None:
+    from arq import Retry
+
+    from services.registry.imports import pipeline
+
+    async def connection_lost(*_: object, **__: object) -> None:
+        raise ConnectionResetError("server closed the connection")
+
+    monkeypatch.setattr(pipeline, "load_households", connection_lost)
+    client = registry.as_(Role.county_officer, XINGYI)
+    (a,) = ids(1)
+    response = await client.post(
+        "/v1/imports",
+        files={"file": ("l.csv", csv_bytes([member("H1", a)]))},
+        data={"kind": "households"},
+    )
+    import_id = response.json()["import_id"]
+
+    with pytest.raises(Retry):  # ARQ runs it again later
+        await import_ledger({**job_ctx, "job_try": 1}, import_id)
+    assert (await client.get(f"/v1/imports/{import_id}")).json()["status"] != "failed"
+
+    with pytest.raises(ConnectionResetError):  # the last try: no run after this one
+        await import_ledger({**job_ctx, "job_try": 3}, import_id)
+    result = (await client.get(f"/v1/imports/{import_id}")).json()
+    assert result["status"] == "failed"
+    assert "ConnectionResetError" in result["error"]
+    assert await count(session, "households") == 0

@@ -20,6 +20,14 @@ async def scan_county(ctx: dict[str, Any], scan_id: str, county_code: str) -> di
             part = await scan_service.scan_county(session, UUID(scan_id), county_code)
     except scan_service.CountyBusy:
         raise jobs.retry_later(ctx.get("job_try", 1), base_s=10) from None
+    except Exception as exc:
+        jobs.retry_if_transient(ctx, "scan_county", exc)
+        # Failed for good: say so on the scan instead of leaving it "running" forever.
+        async with jobs.unit_of_work(ctx) as session:
+            await scan_service.fail_county(
+                session, UUID(scan_id), county_code, f"{type(exc).__name__}: {exc}"
+            )
+        raise
     if part is None:
         return {}
     return {

@@ -86,10 +86,21 @@ class ScanRepository(RepositoryBase[Scan]):
                 alerts_closed=Scan.alerts_closed + closed,
                 started_at=text("coalesce(started_at, now())"),
                 state=text(
-                    "CASE WHEN counties_done + 1 >= counties_total THEN 'done' ELSE 'running' END"
+                    "CASE WHEN state = 'failed' THEN 'failed' "
+                    "WHEN counties_done + 1 >= counties_total THEN 'done' ELSE 'running' END"
                 ),
-                finished_at=text("CASE WHEN counties_done + 1 >= counties_total THEN now() END"),
+                finished_at=text(
+                    "CASE WHEN state = 'failed' THEN finished_at "
+                    "WHEN counties_done + 1 >= counties_total THEN now() END"
+                ),
             )
+        )
+
+    async def mark_failed(self, scan_id: UUID, error: str) -> None:
+        await self.session.execute(
+            update(Scan)
+            .where(Scan.id == scan_id)
+            .values(state="failed", error=error, finished_at=text("now()"))
         )
 
 

@@ -50,6 +50,7 @@ class ScanRead(BaseModel):
     requested_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    error: str | None = Field(None, description="Why the scan failed (state failed)")
     duration_seconds: float | None = None
     counties: list[ScanCountyRead] = []
 

@@ -119,6 +119,20 @@ async def scan_county(session: AsyncSession, scan_id: UUID, county_code: str) ->
     return part
 
 
+async def fail_county(session: AsyncSession, scan_id: UUID, county_code: str, reason: str) -> None:
+    """Record that a county's share of a scan failed for good; the scan is then ``failed``
+    (its other counties still finish, and a new scan re-runs the county without duplicates)."""
+    repo = ScanRepository(session)
+    part = await repo.county(scan_id, county_code)
+    if part is None or part.state == "done":
+        return
+    part.state = "failed"
+    part.note = reason[:300]
+    part.finished_at = datetime.now(UTC)
+    await session.flush()
+    await repo.mark_failed(scan_id, f"county {county_code}: {reason}"[:500])
+
+
 async def get_scan(
     session: AsyncSession, principal: Principal, scan_id: UUID
 ) -> tuple[Scan, list[ScanCounty]]:

@@ -166,12 +166,6 @@ def _pooled(session_maker: async_sessionmaker[AsyncSession]) -> bool:
     return isinstance(session_maker.kw.get("bind"), AsyncEngine)
 
 
-def _transient(exc: BaseException) -> bool:
-    """A lost connection or a serialization failure may succeed when the job runs again."""
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
-    return isinstance(exc, OSError | ConnectionError) or sqlstate.startswith(("08", "40", "57"))
-
-
 async def run_import(
     session_maker: async_sessionmaker[AsyncSession],
     import_id: UUID,
@@ -179,8 +173,11 @@ async def run_import(
     chunk_rows: int = CHUNK_ROWS,
     parallel: int = 2,
     today: date | None = None,
+    final: bool = True,
 ) -> str:
-    """The job's work; safe to run again (loaded rows then count as unchanged)."""
+    """The job's work; safe to run again (loaded rows then count as unchanged). A transient
+    failure is raised for the job to retry unless this run is ``final``; any other failure,
+    or one on the final run, marks the import failed with the reason."""
     async with session_maker() as session, session.begin():
         repo = ImportRepository(session)
         job = await repo.get(import_id)
@@ -244,8 +241,8 @@ async def run_import(
                 group.create_task(lane())
     except* Exception as failure:
         exc = failure.exceptions[0]
-        if _transient(exc):
-            raise exc from None  # the worker retries; loaded chunks then count as unchanged
+        if jobs.is_transient(exc) and not final:
+            raise exc from None  # the job retries; loaded chunks then count as unchanged
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(
                 import_id, "failed", f"the import stopped: {type(exc).__name__}: {exc}"[:1000]
