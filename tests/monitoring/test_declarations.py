@@ -96,3 +96,23 @@ async def test_a_declaration_is_kept_while_the_registry_is_down(monitoring, sett
     code = response.json()["tracking_code"]
     assert (await monitoring.get(f"/v1/declarations/{code}")).json()["stage"] == "discovered"
     await http.aclose()
+
+
+async def test_a_declarant_registered_later_brings_their_household_to_the_case(
+    monitoring, feed, villages
+) -> None:
+    # Not in the registry yet: the case opens without a household.
+    number = idnumber.make(VILLAGE_A, date(1980, 1, 1), 500)
+    response = await monitoring.post("/v1/declarations", json=_body(number))
+    assert response.status_code == 201, response.text
+    county = monitoring.as_(Role.county_officer, XINGYI)
+    (case,) = (await county.get("/v1/cases")).json()["items"]
+    assert case["household_id"] is None
+
+    # The village registers the household (the projection sees it), then verifies the case.
+    household = await feed.household(VILLAGE_A, sequence=500)
+    assert household["id_numbers"][0] == number
+    cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
+    verified = await cadre.post(f"/v1/cases/{case['id']}/actions", json={"action": "verify"})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["household_id"] == str(household["id"])

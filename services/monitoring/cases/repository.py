@@ -62,6 +62,19 @@ class CaseRepository(RepositoryBase[MonitoringCase]):
             )
         ).one_or_none()
 
+    async def declared_person(self, case_id: UUID) -> Any:
+        """The household the projection now places one of the case's declarants in, if any."""
+        return (
+            await self.session.execute(
+                text(
+                    "SELECT m.household_id, m.region_code FROM monitoring.declarations d "
+                    "JOIN monitoring.members m ON m.id_number = d.id_number "
+                    "WHERE d.case_id = :c ORDER BY m.departed_on NULLS FIRST LIMIT 1"
+                ),
+                {"c": case_id},
+            )
+        ).one_or_none()
+
     async def elimination_facts(self, case: MonitoringCase) -> Any:
         """What elimination is judged on, all from the projection and monitoring's own alerts."""
         return (

@@ -226,6 +226,19 @@ def _require(condition: bool, field: str, message: str) -> None:
         raise ValidationFailed.field(field, message)
 
 
+async def _attach_registered_declarant(session: AsyncSession, case: MonitoringCase) -> None:
+    """A declaration from someone the registry did not know opens a case with no household.
+    Once the village registers them (the household visit usually leads to it), the case takes
+    their household at its next action, unless that household has an open case of its own."""
+    if case.household_id is not None:
+        return
+    repo = CaseRepository(session)
+    person = await repo.declared_person(case.id)
+    if person is None or await repo.open_for_household(person.household_id) is not None:
+        return
+    case.household_id = person.household_id
+
+
 async def act(
     session: AsyncSession,
     principal: Principal,
@@ -239,6 +252,7 @@ async def act(
     case = await get_case(session, principal, case_id, for_update=True)
     if if_match is not None:
         check_version(if_match, case.version)
+    await _attach_registered_declarant(session, case)
     action = req.action.value
     if principal.role not in machine.roles_for(action):
         allowed_roles = ", ".join(sorted(r.value for r in machine.roles_for(action)))
