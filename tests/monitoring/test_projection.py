@@ -1,6 +1,7 @@
 """The projection follows the registry's change feed: set-based upserts, cursor kept with
 the rows, outages retried, rebuild from the start."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -103,8 +104,15 @@ async def test_following_the_real_feed_stores_the_cursor_and_rebuild_replays(
         ),
     )
     await session.commit()
+    redis = mon_ctx["redis"]
+    before = projection_jobs.incremental_scan_job_id(datetime.now(UTC))
+    await redis.delete(redis.default_queue_name, f"arq:job:{before}")
     applied = await projection_jobs.follow_registry_changes(mon_ctx)
     assert applied == 1
+    # The change is scanned at once (within the minute), not at the next scheduled scan.
+    after = projection_jobs.incremental_scan_job_id(datetime.now(UTC))
+    queued = {(job.function, job.job_id) for job in await redis.queued_jobs()}
+    assert queued & {("incremental_scan", before), ("incremental_scan", after)}
     cursor = (
         await session.execute(text("SELECT cursor, events_applied FROM monitoring.feed_cursors"))
     ).one()
@@ -132,3 +140,12 @@ async def test_deletes_remove_what_the_registry_removed(feed, session) -> None:
     )
     for table in ("households", "members", "economics"):
         assert await _count(session, table) == 0
+
+
+def test_one_incremental_scan_per_follow_period_whichever_worker_asks() -> None:
+    at = datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC)
+    same = datetime(2026, 11, 23, 12, 0, 29, tzinfo=UTC)
+    later = datetime(2026, 11, 23, 12, 0, 31, tzinfo=UTC)
+    job_id = projection_jobs.incremental_scan_job_id
+    assert job_id(at) == job_id(same)
+    assert job_id(later) != job_id(at)

@@ -10,7 +10,8 @@ from shared import jobs
 from shared.registry_client import RegistryClient, RegistryUnavailable
 
 PAGE_SIZE = 1000
-MAX_PAGES_PER_RUN = 200  # a run stops after this many pages; the next minute goes on
+MAX_PAGES_PER_RUN = 200  # a run stops after this many pages; the next run goes on
+FOLLOW_EVERY_S = 30
 
 
 def registry_client(ctx: dict[str, Any]) -> RegistryClient:
@@ -52,13 +53,17 @@ async def follow_registry_changes(ctx: dict[str, Any]) -> int:
     except RegistryUnavailable:
         raise jobs.retry_later(ctx.get("job_try", 1)) from None
     if total and ctx.get("redis") is not None:
-        # Registry changes are followed by an incremental scan; one per five minutes at most
-        # (the fixed job id coalesces the followers' requests).
-        bucket = datetime.now(UTC).strftime("%Y%m%d%H") + f"{datetime.now(UTC).minute // 5:02d}"
         await ctx["redis"].enqueue_job(
-            "incremental_scan", _job_id=f"monitoring:incremental-after-feed:{bucket}"
+            "incremental_scan", _job_id=incremental_scan_job_id(datetime.now(UTC))
         )
     return total
+
+
+def incremental_scan_job_id(now: datetime) -> str:
+    """Registry changes are followed by an incremental scan at once, so a change becomes an
+    alert within a minute; at most one per follow period (the fixed job id coalesces the
+    requests of followers on several workers)."""
+    return f"monitoring:incremental-after-feed:{int(now.timestamp()) // FOLLOW_EVERY_S}"
 
 
 @jobs.task(timeout_s=3600, max_tries=3)
@@ -81,4 +86,5 @@ async def rebuild_projection(ctx: dict[str, Any]) -> int:
     return total
 
 
-jobs.schedule("follow_registry_changes", second={0})
+# Every half minute: a change reaches the projection within 30 s and its scan right after.
+jobs.schedule("follow_registry_changes", second=set(range(0, 60, FOLLOW_EVERY_S)))
