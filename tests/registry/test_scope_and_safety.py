@@ -192,16 +192,16 @@ def test_member_facts_rule_is_importable_for_the_bulk_import() -> None:
 async def test_a_failure_midway_rolls_back_the_whole_household(
     registry, villages, session, monkeypatch
 ) -> None:
-    real = household_service.record_change
+    real = household_service.publish
     calls = []
 
     async def failing_on_a_member(*args, **kwargs):
         calls.append(kwargs["entity"])
-        if len(calls) == 2:  # the household and its audit row are already flushed
+        if len(calls) == 2:  # the household, its audit row and event are already flushed
             raise RuntimeError("the database went away")
         await real(*args, **kwargs)
 
-    monkeypatch.setattr(household_service, "record_change", failing_on_a_member)
+    monkeypatch.setattr(household_service, "publish", failing_on_a_member)
     before = [await _count(session, m) for m in (Household, Member, AuditLog, ChangeEvent)]
     response = await registry.as_(Role.village_cadre, VILLAGE_A).post(
         "/v1/households", json=household(VILLAGE_A, "R-1")

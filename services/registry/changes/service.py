@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.models import ChangeEvent
 from services.registry.changes.repository import ChangeRepository
+from services.registry.database import audit
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.contracts.registry import ChangeEntity, ChangeOp
@@ -46,6 +47,45 @@ async def record_change(
             op=op.value,
             data=to_jsonable(data),
         )
+    )
+
+
+async def publish(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    entity: ChangeEntity,
+    entity_id: Any,
+    household_id: UUID,
+    region_code: str,
+    op: ChangeOp,
+    data: Any,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    action: str | None = None,
+    audit_entity_id: Any = None,
+) -> None:
+    """What every registry write leaves, in the caller's transaction: an audit row (who,
+    old and new values; ``new`` defaults to the snapshot) and a change event for the feed."""
+    await audit.record(
+        session,
+        principal,
+        action=action or op.value,
+        entity=entity.value,
+        entity_id=audit_entity_id if audit_entity_id is not None else entity_id,
+        household_id=household_id,
+        region_code=region_code,
+        old=old,
+        new=new if new is not None else to_jsonable(data),
+    )
+    await record_change(
+        session,
+        entity=entity,
+        entity_id=entity_id,
+        household_id=household_id,
+        region_code=region_code,
+        op=op,
+        data=data,
     )
 
 

@@ -13,8 +13,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.changes.service import record_change
-from services.registry.database import audit
+from services.registry.changes.service import publish
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.economics.repository import EconomicsRepository
 from services.registry.economics.schemas import EconomicsInput
@@ -83,26 +82,16 @@ async def put_year(
             setattr(row, field, value)
         op = ChangeOp.update
     await session.flush()
-    snapshot = EconomicsSnapshot.model_validate(row, from_attributes=True)
-    await audit.record(
+    await publish(
         session,
         principal,
-        action=op.value,
-        entity="economics",
-        entity_id=f"{household.id}:{year}",
-        household_id=household.id,
-        region_code=household.region_code,
-        old=old,
-        new=snapshot.model_dump(),
-    )
-    await record_change(
-        session,
         entity=ChangeEntity.economics,
         entity_id=f"{household.id}:{year}",
         household_id=household.id,
         region_code=household.region_code,
         op=op,
-        data=snapshot,
+        data=EconomicsSnapshot.model_validate(row, from_attributes=True),
+        old=old,
     )
     return row
 

@@ -5,8 +5,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.changes.service import record_change
-from services.registry.database import audit
+from services.registry.changes.service import publish
 from services.registry.guarantees.models import GUARANTEE_KINDS, GuaranteeCheck
 from services.registry.guarantees.repository import GuaranteeRepository
 from services.registry.guarantees.schemas import GuaranteeCheckRead, GuaranteesInput, GuaranteesRead
@@ -48,24 +47,17 @@ async def record_checks(
             note=status.note,
         )
         await repo.flush()
-        await audit.record(
+        await publish(
             session,
             principal,
-            action="check",
-            entity="guarantee",
-            entity_id=check.id,
-            household_id=household.id,
-            region_code=household.region_code,
-            new=snapshot.model_dump(),
-        )
-        await record_change(
-            session,
             entity=ChangeEntity.guarantee,
             entity_id=f"{household.id}:{kind}",
             household_id=household.id,
             region_code=household.region_code,
             op=ChangeOp.update,
             data=snapshot,
+            action="check",
+            audit_entity_id=check.id,
         )
     return await read_checks(session, principal, household.id)
 

@@ -9,8 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.changes.service import record_change
-from services.registry.database import audit
+from services.registry.changes.service import publish
 from services.registry.households.models import Household, HouseholdCategoryChange, Member
 from services.registry.households.repository import HouseholdRepository, MemberRepository
 from services.registry.households.schemas import (
@@ -73,26 +72,17 @@ async def publish_household(
     op: ChangeOp,
     old: dict[str, Any] | None,
 ) -> None:
-    snapshot = household_snapshot(household)
-    await audit.record(
+    await publish(
         session,
         principal,
-        action=op.value,
-        entity="household",
-        entity_id=household.id,
-        household_id=household.id,
-        region_code=household.region_code,
-        old=old,
-        new=row_dict(household),
-    )
-    await record_change(
-        session,
         entity=ChangeEntity.household,
         entity_id=household.id,
         household_id=household.id,
         region_code=household.region_code,
         op=op,
-        data=snapshot,
+        data=household_snapshot(household),
+        old=old,
+        new=row_dict(household),
     )
 
 
@@ -103,26 +93,17 @@ async def publish_member(
     op: ChangeOp,
     old: dict[str, Any] | None,
 ) -> None:
-    snapshot = member_snapshot(member)
-    await audit.record(
+    await publish(
         session,
         principal,
-        action=op.value,
-        entity="member",
-        entity_id=member.id,
-        household_id=member.household_id,
-        region_code=member.region_code,
-        old=old,
-        new=row_dict(member),
-    )
-    await record_change(
-        session,
         entity=ChangeEntity.member,
         entity_id=member.id,
         household_id=member.household_id,
         region_code=member.region_code,
         op=op,
-        data=snapshot,
+        data=member_snapshot(member),
+        old=old,
+        new=row_dict(member),
     )
 
 

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.changes.service import record_change
+from services.registry.changes.service import publish
 from services.registry.database import audit
 from services.registry.households import service as household_service
 from services.registry.measures.models import Cadre, HelpMeasure
@@ -63,25 +63,15 @@ async def add_measure(
         )
     )
     await session.flush()
-    snapshot = MeasureSnapshot.model_validate(measure, from_attributes=True)
-    await audit.record(
+    await publish(
         session,
         principal,
-        action="create",
-        entity="measure",
-        entity_id=measure.id,
-        household_id=household.id,
-        region_code=household.region_code,
-        new=snapshot.model_dump(),
-    )
-    await record_change(
-        session,
         entity=ChangeEntity.measure,
         entity_id=measure.id,
         household_id=household.id,
         region_code=household.region_code,
         op=ChangeOp.create,
-        data=snapshot,
+        data=MeasureSnapshot.model_validate(measure, from_attributes=True),
     )
     return measure
 
