@@ -1,7 +1,7 @@
 """``povguard worker``: one ARQ worker process for the jobs of all three services.
 
-Run as many as you like on as many machines: jobs are idempotent, cron ticks carry fixed
-job ids, and long scans take PostgreSQL advisory locks per county."""
+Run as many as you like on as many machines: jobs are idempotent, each cron tick carries its
+own fixed job id, and long scans take PostgreSQL advisory locks per county."""
 
 import importlib
 from typing import Any
@@ -60,8 +60,9 @@ def cron_jobs() -> list[Any]:
             cron(
                 spec.func,
                 name=f"cron:{entry.name}",
+                # One job id per tick (arq's name:tick): workers on many machines enqueue a
+                # tick once, and a tick is never refused because the last one's result is kept.
                 unique=True,
-                job_id=f"cron:{entry.name}",
                 timeout=spec.timeout_s,
                 keep_result=60,
                 max_tries=1,
