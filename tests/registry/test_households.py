@@ -56,6 +56,17 @@ async def test_department_sees_no_names(registry, villages) -> None:
     assert "*" in seen["members"][0]["id_number"]
 
 
+async def test_a_read_answers_what_the_write_answered(registry, villages) -> None:
+    # Reads are built from rows, writes from ORM objects: the same household must look the same.
+    officer = registry.as_(Role.county_officer, XINGYI)
+    for body in (household(VILLAGE_A, phone="13800000000"), household(VILLAGE_A, "H0002", [])):
+        created = (await officer.post("/v1/households", json=body)).json()
+        read = await officer.get(f"/v1/households/{created['id']}")
+        assert read.status_code == 200
+        assert read.json() == created
+    assert created["members"] == []
+
+
 async def test_bad_check_character_names_the_field(registry, villages) -> None:
     good = id_number()
     bad = good[:17] + ("0" if good[17] != "0" else "1")

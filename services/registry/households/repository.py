@@ -4,6 +4,7 @@ from uuid import UUID
 
 from sqlalchemy import delete, exists, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
 
 from services.registry.households.models import (
@@ -14,6 +15,22 @@ from services.registry.households.models import (
 )
 from shared.db import RepositoryBase
 from shared.pagination import paginate
+
+_HOUSEHOLD_COLUMNS = tuple(Household.__table__.columns)
+_MEMBER_COLUMNS = tuple(Member.__table__.columns)
+_HOUSEHOLD_KEYS = tuple(c.key for c in _HOUSEHOLD_COLUMNS)
+_MEMBER_KEYS = tuple(c.key for c in _MEMBER_COLUMNS)
+_SPLIT = len(_HOUSEHOLD_COLUMNS)
+
+# GET /households/{id} is the registry's hottest request: one statement (a round trip fewer
+# than selectinload's second query) returning plain rows, split into dicts without building ORM
+# objects. Members in the same order as the ``Household.members`` relationship.
+_READ_WITH_MEMBERS = (
+    select(*_HOUSEHOLD_COLUMNS, *_MEMBER_COLUMNS)
+    .select_from(Household.__table__)
+    .outerjoin(Member.__table__, Member.household_id == Household.id)
+    .order_by(Member.created_at)
+)
 
 
 class HouseholdRepository(RepositoryBase[Household]):
@@ -30,6 +47,17 @@ class HouseholdRepository(RepositoryBase[Household]):
         if for_update:
             stmt = stmt.with_for_update(of=Household)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def read_with_members(
+        self, household_id: UUID
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The household's row and its members' rows as dicts, for answering a read."""
+        stmt = _READ_WITH_MEMBERS.where(Household.id == household_id)
+        rows = (await self.session.execute(stmt)).all()
+        if not rows:
+            return None
+        household = dict(zip(_HOUSEHOLD_KEYS, rows[0][:_SPLIT], strict=True))
+        return household, [_member_dict(row) for row in rows if row[_SPLIT] is not None]
 
     async def household_no_taken(self, household_no: str) -> bool:
         return bool(
@@ -135,6 +163,10 @@ class HouseholdRepository(RepositoryBase[Household]):
             .order_by(HouseholdCategoryChange.id)
         )
         return list((await self.session.execute(stmt)).scalars())
+
+
+def _member_dict(row: Row[Any]) -> dict[str, Any]:
+    return dict(zip(_MEMBER_KEYS, row[_SPLIT:], strict=True))
 
 
 class MemberRepository(RepositoryBase[Member]):

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from services.registry.deps import Idem
 from services.registry.households import service as household_service
+from services.registry.households.models import Household
 from services.registry.households.repository import HouseholdRepository
 from services.registry.households.schemas import (
     CategoryChangeRead,
@@ -42,10 +43,8 @@ WRITE_ERRORS = problem_responses(Forbidden, NotFound, Conflict)
 PATCH_ERRORS = problem_responses(Forbidden, NotFound, PreconditionFailed, PreconditionRequired)
 
 
-def household_read(household, principal: Principal) -> HouseholdRead:
-    summary = HouseholdSummary.for_principal(household, principal)
-    members = [MemberRead.for_principal(m, principal) for m in household.members]
-    return HouseholdRead(**summary.model_dump(), members=members)
+def household_read(household: Household, principal: Principal) -> HouseholdRead:
+    return HouseholdRead.for_principal(household, principal, household.members)
 
 
 @router.post(
@@ -75,9 +74,8 @@ async def create_household(
 async def get_household(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> HouseholdRead:
-    return household_read(
-        await household_service.get_household(session, principal, household_id), principal
-    )
+    household, members = await household_service.read_household(session, principal, household_id)
+    return HouseholdRead.for_principal(household, principal, members)
 
 
 @router.patch(

@@ -1,3 +1,4 @@
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
@@ -81,6 +82,13 @@ def member_fact_errors(id_number: str, sex: str | None, birth_date: date | None)
 def _raise_for(field: str, id_number: str, sex: str | None, birth_date: date | None) -> None:
     if message := member_fact_errors(id_number, sex, birth_date).get(field):
         raise ValueError(message)
+
+
+def _values(source: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields of an ORM object, or of a row mapping (the read path skips the ORM)."""
+    if isinstance(source, Mapping):
+        return {name: source[name] for name in names}
+    return {name: getattr(source, name) for name in names}
 
 
 class MemberFields(BaseModel):
@@ -208,9 +216,10 @@ class MemberRead(MemberFields):
 
     @classmethod
     def for_principal(cls, member: Any, principal: Principal) -> Self:
-        data = {name: getattr(member, name) for name in cls.model_fields if name != "resident"}
-        data["resident"] = member.departed_on is None
-        data["id_number"] = principal.show_id_number(member.id_number)
+        """``member``: a ``Member`` or its row as a mapping."""
+        data = _values(member, (name for name in cls.model_fields if name != "resident"))
+        data["resident"] = data["departed_on"] is None
+        data["id_number"] = principal.show_id_number(data["id_number"])
         if not principal.sees_names:
             data["name"] = None
         return cls.model_validate(data)
@@ -301,13 +310,30 @@ class HouseholdSummary(HouseholdFields):
 
     @classmethod
     def for_principal(cls, household: Any, principal: Principal) -> Self:
-        """Departments see no personal contact details (nor names, on members)."""
-        summary = cls.model_validate(household)
-        return summary if principal.sees_names else summary.model_copy(update={"phone": None})
+        """Departments see no personal contact details (nor names, on members).
+        ``household``: a ``Household`` or its row as a mapping."""
+        return cls.model_validate(_summary_values(household, principal))
+
+
+def _summary_values(household: Any, principal: Principal) -> dict[str, Any]:
+    data = _values(household, HouseholdSummary.model_fields)
+    if not principal.sees_names:
+        data["phone"] = None
+    return data
 
 
 class HouseholdRead(HouseholdSummary):
     members: list[MemberRead]
+
+    @classmethod
+    def for_principal(  # type: ignore[override]
+        cls, household: Any, principal: Principal, members: Iterable[Any] = ()
+    ) -> Self:
+        """The household as ``HouseholdSummary`` shows it, with its members each as
+        ``MemberRead`` shows them: ``Member`` objects or member rows as mappings."""
+        data = _summary_values(household, principal)
+        data["members"] = [MemberRead.for_principal(m, principal) for m in members]
+        return cls.model_validate(data)
 
 
 class CategoryRead(BaseModel):

@@ -170,6 +170,17 @@ async def get_household(
     return household
 
 
+async def read_household(
+    session: AsyncSession, principal: Principal, household_id: UUID
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The household's row and its members' rows for a read, in one query; the same scope
+    rule as ``get_household``. Writes use ``get_household`` (ORM objects, row locks)."""
+    found = await HouseholdRepository(session).read_with_members(household_id)
+    if found is None or not principal.covers(found[0]["region_code"]):
+        raise NotFound(f"household {household_id} not found")
+    return found
+
+
 def _new_member(household: Household, data: MemberCreate) -> Member:
     return Member(
         household_id=household.id,
