@@ -211,13 +211,23 @@ def up(
                 " (shown once)"
             )
         if demo:
-            demo_data(households=int(os.environ.get("POVGUARD_DEMO_HOUSEHOLDS", "3000")), year=2025)
+            from povguard import demo as demo_module
+
+            households = int(os.environ.get("POVGUARD_DEMO_HOUSEHOLDS", "3000"))
+            asyncio.run(
+                demo_module.load(_settings(), households, 2025, console, only_if_empty=True)
+            )
         python = sys.executable
+        # Children get their own session so a Ctrl-C reaches only this process, which then
+        # stops them in order with SIGTERM (a SIGINT makes uvicorn print a traceback).
         for name, port in SERVICES.items():
             procs[name] = subprocess.Popen(
-                [python, "-m", "povguard", "serve", name, "--port", str(port)]
+                [python, "-m", "povguard", "serve", name, "--port", str(port)],
+                start_new_session=True,
             )
-        procs["worker"] = subprocess.Popen([python, "-m", "povguard", "worker"])
+        procs["worker"] = subprocess.Popen(
+            [python, "-m", "povguard", "worker"], start_new_session=True
+        )
         _wait_ready(procs)
         for name, port in SERVICES.items():
             console.print(f"[green]{name:<10}[/green] http://127.0.0.1:{port}/docs")
@@ -230,7 +240,7 @@ def up(
     finally:
         for proc in procs.values():
             if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGTERM)
         for proc in procs.values():
             try:
                 proc.wait(timeout=10)

@@ -345,11 +345,32 @@ async def load_with(
     return results
 
 
-async def load(settings: Any, households: int, year: int, console: Any) -> dict[str, Any]:
+async def load_if_empty(
+    session_maker: Any, households: int, year: int, console: Any = None
+) -> dict[str, Any] | None:
+    """What ``povguard up --demo`` does: load the demo only into an empty registry, so a
+    restart keeps what people changed in it (``povguard demo-data`` reloads on demand)."""
+    from sqlalchemy import text
+
+    async with session_maker() as session:
+        registered = (
+            await session.execute(text("SELECT count(*) FROM registry.households"))
+        ).scalar_one()
+    if registered:
+        if console is not None:
+            console.print(f"demo data kept: the registry holds {registered} households")
+        return None
+    return await load_with(session_maker, households, year, console)
+
+
+async def load(
+    settings: Any, households: int, year: int, console: Any, *, only_if_empty: bool = False
+) -> dict[str, Any] | None:
     from shared.db import create_engine, create_session_maker
 
     engine = create_engine(settings, "povguard-demo")
     try:
-        return await load_with(create_session_maker(engine), households, year, console)
+        loader = load_if_empty if only_if_empty else load_with
+        return await loader(create_session_maker(engine), households, year, console)
     finally:
         await engine.dispose()

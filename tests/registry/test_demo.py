@@ -60,3 +60,13 @@ async def test_demo_data_loads_households_members_and_economics_once(
     assert again["economics"]["unchanged"] == 50
     assert await _count(session, "households") == 50
     assert await _count(session, "change_events") == 100 + members
+
+
+async def test_up_loads_the_demo_only_into_an_empty_registry(session_maker, session) -> None:
+    first = await demo.load_if_empty(session_maker, households=10, year=2025)
+    assert first is not None
+    assert first["households"]["status"] == "done"
+    events = await _count(session, "change_events")
+    # A restart keeps the registry as people left it: nothing reloaded, nothing overwritten.
+    assert await demo.load_if_empty(session_maker, households=10, year=2025) is None
+    assert await _count(session, "change_events") == events
