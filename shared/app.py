@@ -19,7 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import jobs
 from shared.db import create_engine, create_session_maker
-from shared.errors import PROBLEM_JSON, AppError, FieldError, PayloadTooLarge, Problem
+from shared.errors import (
+    PROBLEM_JSON,
+    AppError,
+    FieldError,
+    PayloadTooLarge,
+    Problem,
+    ServiceUnavailable,
+)
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("povguard")
@@ -117,10 +124,31 @@ def _sqlstate(exc: BaseException) -> str | None:
     )
 
 
+# Connection exceptions (class 08) and the server shutting down or starting up (57P01-57P03).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database went away (restart, failover, a dropped connection): nothing was
+    committed, the pool replaces its connections, and the client may retry."""
+    log.warning("database unavailable: %s", exc)
+    problem = ServiceUnavailable("the database is unavailable; retry shortly").problem()
+    return problem_response(503, problem, {"Retry-After": "1"})
+
+
+async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
+    """A refused or reset connection to the database (raised by the driver, unwrapped)."""
+    return _database_unavailable(request, exc)
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A constraint the database enforced (a race past the service's own checks) is the
-    client's conflict, not a server error."""
-    known = _SQLSTATE_PROBLEMS.get(_sqlstate(exc) or "")
+    client's conflict, not a server error; a lost connection is a 503 to retry. The pool
+    does not ping connections before use, so a connection that died while idle shows here."""
+    sqlstate = _sqlstate(exc) or ""
+    if getattr(exc, "connection_invalidated", False) or sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return _database_unavailable(request, exc)
+    known = _SQLSTATE_PROBLEMS.get(sqlstate)
     if known is None:
         return await _unexpected(request, exc)
     status, title, slug, detail = known
@@ -263,7 +291,7 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = create_engine(settings, f"povguard-{name}")
+        app.state.engine = create_engine(settings, f"povguard-{name}", pre_ping=False)
         app.state.session_maker = create_session_maker(app.state.engine)
         try:
             app.state.arq = await jobs.create_queue(settings)
@@ -306,6 +334,7 @@ def create_service_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(ConnectionError, _connection_error)
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(

@@ -1,11 +1,15 @@
 """A constraint the database enforces, hit by a race past the service's own checks, is a
-4xx problem for the client, never a 500."""
+4xx problem for the client, never a 500; a database that went away is a 503 to retry."""
+
+import asyncio
+from uuid import uuid4
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.app import create_service_app
-from shared.db import SessionDep
+from shared.db import SessionDep, create_engine, create_session_maker
 from tests.conftest import ApiClient, wire_app
 
 
@@ -17,6 +21,10 @@ def _app(settings) -> FastAPI:
         sql = "INSERT INTO registry.regions (code, name, parent_code, level) VALUES ('520000000000', 'x', NULL, 'province')"
         await session.execute(text(sql))
         return {"never": "reached"}
+
+    @router.get("/one")
+    async def one(session: SessionDep) -> dict[str, int]:
+        return {"one": await session.scalar(text("SELECT 1"))}
 
     @router.post("/boom")
     async def boom() -> dict[str, str]:
@@ -41,3 +49,49 @@ async def test_unexpected_error_is_500_without_internals(settings, session_maker
     assert response.status_code == 500
     assert "secret internals" not in response.text
     assert response.json()["title"] == "Internal error"
+
+
+async def _terminate(session: AsyncSession, application_name: str) -> None:
+    """What a database restart does to a pool's idle connections."""
+    sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"
+    await session.execute(text(sql), {"n": application_name})
+    alive = "SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"
+    for _ in range(50):
+        if not await session.scalar(text(alive), {"n": application_name}):
+            return
+        await asyncio.sleep(0.05)
+
+
+def _assert_retry_later(response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["title"] == "Service unavailable"
+
+
+async def test_a_connection_dropped_while_idle_is_a_503_then_heals(
+    settings, session, queue
+) -> None:
+    # The services' pool does not ping connections before use (the cost of a read).
+    name = f"povguard-test-{uuid4().hex[:8]}"
+    engine: AsyncEngine = create_engine(settings, name, pre_ping=False)
+    app = wire_app(_app(settings), create_session_maker(engine), queue)
+    try:
+        async with ApiClient(app, settings) as client:
+            assert (await client.get("/v1/one")).json() == {"one": 1}
+            await _terminate(session, name)
+            _assert_retry_later(await client.get("/v1/one"))
+            assert (await client.get("/v1/one")).json() == {"one": 1}
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_refusing_connections_is_a_503(settings, queue) -> None:
+    down = settings.model_copy(update={"database_url": "postgresql://postgres@127.0.0.1:1/x"})
+    engine = create_engine(down, "povguard-test", pre_ping=False)
+    app = wire_app(_app(settings), create_session_maker(engine), queue)
+    try:
+        async with ApiClient(app, settings) as client:
+            _assert_retry_later(await client.get("/v1/one"))
+    finally:
+        await engine.dispose()
