@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from services.monitoring.projection import service as projection_service
 from shared import idnumber
@@ -46,6 +47,23 @@ async def monitoring(
 @pytest.fixture
 def mon_ctx(job_ctx: dict[str, Any], registry_client: RegistryClient) -> dict[str, Any]:
     return {**job_ctx, "registry_client": registry_client}
+
+
+async def let_notice_run(session: Any, case_id: str) -> None:
+    """Let the case's running notice (the inclusion notice at ``in_notice``, the elimination
+    notice at ``elimination_proposed``) pass: its dates move back so it ended yesterday."""
+    await session.execute(
+        text(
+            """
+            UPDATE monitoring.cases
+               SET notice_starts_on = notice_starts_on - (notice_ends_on - current_date + 1),
+                   notice_ends_on = current_date - 1
+             WHERE id = :c AND stage = 'in_notice'
+            """
+        ),
+        {"c": case_id},
+    )
+    await session.commit()
 
 
 class Feed:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from services.monitoring.cases import jobs as case_jobs
 from shared.auth import Role
 from tests.conftest import PUAN, VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
+from tests.monitoring.conftest import let_notice_run
 
 PROVINCE = "520000000000"
 
@@ -65,7 +66,7 @@ async def _do(client: Any, case_id: str, status: int = 200, **body: Any) -> dict
     return response.json()
 
 
-async def _to_monitored(monitoring: Any, household_id: UUID) -> str:
+async def _to_monitored(monitoring: Any, session: Any, household_id: UUID) -> str:
     who = _who(monitoring)
     opened = await who["village"].post(
         "/v1/cases", json={"household_id": str(household_id), "channel": "cadre"}
@@ -85,9 +86,10 @@ async def _to_monitored(monitoring: Any, household_id: UUID) -> str:
         who["village"],
         case_id,
         action="publish_notice",
-        starts_on=str(today - timedelta(days=8)),
-        ends_on=str(today - timedelta(days=2)),
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
     )
+    await let_notice_run(session, case_id)
     await _do(who["village"], case_id, action="close_notice", objections=[])
     await _do(who["township"], case_id, action="township_review", result="pass")
     decided = await _do(
@@ -103,7 +105,7 @@ async def test_the_procedure_from_discovery_to_elimination(
     h = await feed.household(
         VILLAGE_A, income={2021: "5000.00"}, guarantees={"housing_safety": True}
     )
-    case_id = await _to_monitored(monitoring, h["id"])
+    case_id = await _to_monitored(monitoring, session, h["id"])
     who = _who(monitoring)
     # The county decision made the household 监测户 in the registry, as the county officer.
     kind, household_id, change, token = fake_registry.calls[0]
@@ -143,8 +145,8 @@ async def test_the_procedure_from_discovery_to_elimination(
         case_id,
         action="propose_elimination",
         result="pass",
-        starts_on=str(today - timedelta(days=6)),
-        ends_on=str(today),
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
     )
 
     refused = await who["county"].post(
@@ -266,9 +268,10 @@ async def test_upheld_objection_and_rejection(monitoring, feed, fake_registry, s
         who["village"],
         case_id,
         action="publish_notice",
-        starts_on=str(today - timedelta(days=9)),
-        ends_on=str(today - timedelta(days=1)),
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=8)),
     )
+    await let_notice_run(session, case_id)
     back = await _do(
         who["village"],
         case_id,
@@ -287,6 +290,47 @@ async def test_upheld_objection_and_rejection(monitoring, feed, fake_registry, s
             "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
         )
     ).status_code == 201
+
+
+async def test_a_notice_starts_on_the_day_it_is_posted(
+    monitoring, feed, fake_registry, session
+) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    case_id = (
+        await who["village"].post(
+            "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
+        )
+    ).json()["id"]
+    await _do(who["village"], case_id, action="verify")
+    await _do(who["village"], case_id, action="village_review", result="pass")
+    # Posted today but dated last week, the notice would be over before anyone read it.
+    today = date.today()
+    backdated = await who["village"].post(
+        f"/v1/cases/{case_id}/actions",
+        json={
+            "action": "publish_notice",
+            "starts_on": str(today - timedelta(days=7)),
+            "ends_on": str(today - timedelta(days=1)),
+        },
+    )
+    assert backdated.status_code == 422, backdated.text
+    assert [e["field"] for e in backdated.json()["errors"]] == ["starts_on"]
+    assert (await who["village"].get(f"/v1/cases/{case_id}")).json()["stage"] == "village_reviewed"
+
+    # The same holds for the elimination notice.
+    monitored = await _to_monitored(monitoring, session, (await feed.household(VILLAGE_A))["id"])
+    backdated = await who["village"].post(
+        f"/v1/cases/{monitored}/actions",
+        json={
+            "action": "propose_elimination",
+            "result": "pass",
+            "starts_on": str(today - timedelta(days=6)),
+            "ends_on": str(today),
+        },
+    )
+    assert backdated.status_code == 422, backdated.text
+    assert [e["field"] for e in backdated.json()["errors"]] == ["starts_on"]
 
 
 async def test_overdue_cases_escalate_one_level_up(monitoring, feed, job_ctx, session) -> None:

@@ -17,6 +17,7 @@ from services.monitoring.projection import jobs as projection_jobs
 from shared import idnumber
 from shared.auth import Role
 from tests.conftest import VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
+from tests.monitoring.conftest import let_notice_run
 
 PROVINCE = "520000000000"
 NEEDED = [
@@ -148,9 +149,10 @@ async def test_registry_change_to_elimination(
         village,
         case_id,
         action="publish_notice",
-        starts_on=str(today - timedelta(days=7)),
-        ends_on=str(today - timedelta(days=1)),
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
     )
+    await let_notice_run(session, case_id)
     await _act(village, case_id, action="close_notice", objections=[])
     await _act(township, case_id, action="township_review", result="pass")
     decided = await _act(
@@ -192,8 +194,8 @@ async def test_registry_change_to_elimination(
         case_id,
         action="propose_elimination",
         result="pass",
-        starts_on=str(today - timedelta(days=6)),
-        ends_on=str(today),
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
     )
     early = await county.post(
         f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}

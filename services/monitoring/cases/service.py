@@ -210,10 +210,17 @@ async def _set_category(
         raise _registry_refusal(response, "setting the household category")
 
 
-def _notice_period(req: CaseActionRequest, policy: MonitoringPolicy | None) -> tuple[date, date]:
+def _notice_period(
+    req: CaseActionRequest, policy: MonitoringPolicy | None, today: date
+) -> tuple[date, date]:
     if req.starts_on is None or req.ends_on is None:
         raise ValidationFailed.field(
             "ends_on", "the notice period (starts_on, ends_on) is required"
+        )
+    # A backdated notice would be over the moment it is posted: the village never saw it.
+    if req.starts_on < today:
+        raise ValidationFailed.field(
+            "starts_on", f"a notice starts on the day it is posted ({today}) or later"
         )
     days = policy.notice_days if policy else 5
     if (req.ends_on - req.starts_on).days < days:
@@ -280,7 +287,7 @@ async def act(
             next_stage = "rejected"
         details = {"result": req.result, "attendees": req.attendees}
     elif action == "publish_notice":
-        starts_on, ends_on = _notice_period(req, policy)
+        starts_on, ends_on = _notice_period(req, policy, today)
         case.notice_starts_on, case.notice_ends_on = starts_on, ends_on
         details = {"starts_on": starts_on, "ends_on": ends_on, "posted_in": case.region_code}
     elif action == "close_notice":
@@ -336,7 +343,7 @@ async def act(
         _require(
             req.result == "pass", "result", "the village review must pass to propose elimination"
         )
-        starts_on, ends_on = _notice_period(req, policy)
+        starts_on, ends_on = _notice_period(req, policy, today)
         details = {"result": req.result, "starts_on": starts_on, "ends_on": ends_on}
     elif action == "eliminate":
         _require(req.method is not None, "method", "help or natural is required")
