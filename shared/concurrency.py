@@ -12,7 +12,7 @@ def parse_if_match(header: str | None) -> int:
     if raw.startswith("W/"):
         raw = raw[2:]
     raw = raw.strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationFailed.field("If-Match", "must be the resource's version number")
     return int(raw)
 

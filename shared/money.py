@@ -18,6 +18,8 @@ def parse_amount(value: Any) -> Decimal:
         raise ValueError('amount must be a decimal string such as "1234.50"')
     if isinstance(value, float):
         exact = Decimal(value)  # the float's true binary value, not its printed form
+        if exact.is_finite() and abs(exact) > MAX_AMOUNT:
+            raise ValueError("amount is too large")
         if not exact.is_finite() or exact != exact.quantize(CENT):
             raise ValueError(
                 "this JSON number is not exactly representable in fen; send it as a string"
@@ -32,10 +34,11 @@ def parse_amount(value: Any) -> Decimal:
             raise ValueError(f"{value!r} is not a decimal amount") from None
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ValueError("amount must be a finite decimal")
-    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValueError("amount may have at most two decimal places (fen)")
+    # Size first: quantizing "1e400" would overflow the decimal context (InvalidOperation).
     if abs(value) > MAX_AMOUNT:
         raise ValueError("amount is too large")
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValueError("amount may have at most two decimal places (fen)")
     return value.quantize(CENT)
 
 

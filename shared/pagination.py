@@ -65,6 +65,31 @@ def decode_cursor(cursor: str) -> list[Any]:
         raise ValidationFailed.field("cursor", "is not a cursor this API issued") from None
 
 
+_BIGINT = 2**63
+
+
+def _fits(column: InstrumentedAttribute[Any], value: Any) -> bool:
+    """A hand-made cursor must not reach SQL with a value of the wrong type (a 500)."""
+    try:
+        expected = column.type.python_type
+    except NotImplementedError:
+        return True
+    if isinstance(value, bool) and expected is not bool:
+        return False
+    if isinstance(value, int) and not -_BIGINT <= value < _BIGINT:
+        return False
+    if isinstance(value, str) and "\x00" in value:
+        return False
+    return isinstance(value, expected)
+
+
+def decode_sequence_cursor(cursor: str) -> int:
+    """A cursor that is a row's sequence number (an ASCII digit string within bigint)."""
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) >= _BIGINT:
+        raise ValidationFailed.field("cursor", "is not a cursor this API issued")
+    return int(cursor)
+
+
 async def paginate(
     session: Any,
     stmt: Select[Any],
@@ -76,7 +101,7 @@ async def paginate(
     whose last column must be unique."""
     if cursor:
         values = decode_cursor(cursor)
-        if len(values) != len(order_by):
+        if len(values) != len(order_by) or not all(map(_fits, order_by, values)):
             raise ValidationFailed.field("cursor", "does not fit this list")
         stmt = stmt.where(tuple_(*order_by) > tuple_(*values))
     stmt = stmt.order_by(*order_by).limit(limit + 1)

@@ -258,14 +258,23 @@ async def test_economics_rows_compute_per_capita_and_reject_bad_values(
             ["E1", "2023", "-5", "0", "0", "0", "0", "0", "0", "0"],
             ["E1", str(date.today().year + 1), "1", "0", "0", "0", "0", "0", "0", "0"],
             ["NOPE", "2024", "1", "0", "0", "0", "0", "0", "0", "0"],
+            # Cells that once failed the whole import instead of their row.
+            ["E1", "2022", "1e30", "0", "0", "0", "0", "0", "0", "0"],
+            ["E1", "²⁰²²", "1", "0", "0", "0", "0", "0", "0", "0"],
+            # Before the register began: the API refuses the year too.
+            ["E1", "2005", "1", "0", "0", "0", "0", "0", "0", "0"],
         ],
     )
     result = await run(registry, job_ctx, content, kind="economics")
-    assert (result["accepted"], result["rejected"]) == (1, 3)
+    assert result["status"] == "done"
+    assert (result["accepted"], result["rejected"]) == (1, 6)
     why = reasons(result)
     assert why[(3, "工资性收入")] == "may not be negative"
     assert "not in the future" in why[(4, "年度")]
     assert why[(5, "户编号")] == "no household NOPE in your region"
+    assert why[(6, "工资性收入")] == "amount is too large"
+    assert why[(7, "年度")] == "must be a year such as 2025"
+    assert why[(8, "年度")].startswith("must be from 2014")
     row = (
         await session.execute(
             text(

@@ -49,3 +49,36 @@ async def test_openapi_documents_problem_shapes(registry) -> None:
     spec = (await registry.get("/openapi.json")).json()
     assert "Problem" in spec["components"]["schemas"]
     assert spec["paths"]["/v1/auth/token"]["post"]["tags"] == ["auth"]
+
+
+async def test_hand_made_values_are_4xx_not_500(registry, villages) -> None:
+    """Inputs a client can type that once reached SQL or Decimal unchecked."""
+    from tests.conftest import VILLAGE_A
+    from tests.registry.helpers import household
+
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    home = (await cadre.post("/v1/households", json=household(VILLAGE_A, "HM-1"))).json()
+    url = f"/v1/households/{home['id']}"
+    cases = [
+        # An amount too large for any decimal context.
+        ("PUT", f"{url}/economics/2024", {"json": {"wage": "1e400"}}, 422),
+        (
+            "POST",
+            f"{url}/measures",
+            {"json": {"kind": "industry", "start": "2024-01-01", "amount": "1e30"}},
+            422,
+        ),
+        # A superscript two is a digit to str.isdigit, not to int().
+        ("PATCH", url, {"json": {"address": "x"}, "headers": {"If-Match": "²".encode("latin-1")}}, 422),
+        ("GET", f"{url}/history", {"params": {"cursor": "²"}}, 422),
+        ("GET", f"{url}/history", {"params": {"cursor": "9" * 30}}, 422),
+        # Cursors decoding to values of the wrong type for the sort key.
+        ("GET", "/v1/households", {"params": {"region": VILLAGE_A, "cursor": "WzEsMl0"}}, 422),
+        ("GET", "/v1/changes", {"params": {"after": "WzEsOTk5OTk5OTk5OTk5OTk5OTk5OTk5OTld"}}, 422),
+    ]
+    county = registry.as_(Role.county_officer, XINGYI)
+    for method, path, kwargs, status in cases:
+        client = county if path == "/v1/changes" else cadre
+        response = await client.request(method, path, **kwargs)
+        assert response.status_code == status, (path, kwargs, response.text)
+        assert response.headers["content-type"] == "application/problem+json"

@@ -9,7 +9,7 @@ from services.registry.audit.repository import AuditRepository
 from services.registry.database import AuditLog
 from services.registry.households import service as household_service
 from shared.auth import Principal, Role, resolve_region_filter
-from shared.errors import ValidationFailed
+from shared.pagination import decode_sequence_cursor
 
 AUDIT_ROLES = (Role.auditor, Role.province_admin, Role.county_officer)
 
@@ -17,9 +17,7 @@ AUDIT_ROLES = (Role.auditor, Role.province_admin, Role.county_officer)
 def _before(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    if not cursor.isdigit():
-        raise ValidationFailed.field("cursor", "is not a cursor this API issued")
-    return int(cursor)
+    return decode_sequence_cursor(cursor)
 
 
 def _page(rows: list[AuditLog], limit: int) -> tuple[list[AuditLog], str | None]:

@@ -101,6 +101,7 @@ def parse_cursor(after: str | None) -> tuple[int, int]:
         len(values) != 2
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
         or min(values) < 0
+        or max(values) >= 2**63  # bigint columns
     ):
         raise ValidationFailed.field("after", "is not a cursor this API issued")
     return values[0], values[1]

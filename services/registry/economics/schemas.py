@@ -7,6 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.money import Money, NonNegativeMoney
 
 ZERO = Decimal("0.00")
+FIRST_YEAR = 2014
+"""The first year of economics the register holds: 建档立卡 began in 2014."""
 
 
 class EconomicsInput(BaseModel):

@@ -16,14 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.changes.service import publish
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.economics.repository import EconomicsRepository
-from services.registry.economics.schemas import EconomicsInput
+from services.registry.economics.schemas import FIRST_YEAR, EconomicsInput
 from services.registry.households import service as household_service
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.contracts.registry import ChangeEntity, ChangeOp, EconomicsSnapshot
 from shared.errors import NotFound, ValidationFailed
 
-FIRST_YEAR = 2014  # the register (建档立卡) began in 2014
 CENT = Decimal("0.01")
 
 

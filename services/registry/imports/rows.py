@@ -3,16 +3,16 @@
 
 import re
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from services.registry.economics.schemas import FIRST_YEAR
 from services.registry.imports import template as t
 from shared import idnumber
+from shared.money import parse_amount
 
 _CAUSE_SPLIT = re.compile(r"[、,，;；/\s]+")
 _REGION = re.compile(r"^\d{12}$")
-CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")
 
 Errors = list[tuple[str, str]]
 
@@ -49,9 +49,14 @@ HOUSEHOLD_STAGE = [
 ]
 
 
+def _is_number(raw: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes "²", which ``int`` then refuses."""
+    return raw.isascii() and raw.isdigit()
+
+
 def _date(raw: str) -> date:
     digits = raw.replace("-", "").replace("/", "").replace(".", "")
-    if len(digits) != 8 or not digits.isdigit():
+    if len(digits) != 8 or not _is_number(digits):
         raise ValueError
     return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
 
@@ -158,7 +163,7 @@ def household_row(
         grade = 0
     elif disability in t.DISABILITY:
         grade = t.DISABILITY[disability]
-    elif disability.isdigit() and int(disability) <= 4:
+    elif _is_number(disability) and int(disability) <= 4:
         grade = int(disability)
     else:
         grade = None
@@ -166,7 +171,7 @@ def household_row(
     labour_v = _choice(labour, t.LABOUR, "劳动技能", errors, "ordinary")
     if not months:
         months_v = 0
-    elif months.isdigit() and int(months) <= 12:
+    elif _is_number(months) and int(months) <= 12:
         months_v = int(months)
     else:
         months_v = None
@@ -226,33 +231,28 @@ _AMOUNT_HEADERS = [c.header for c in t.ECONOMICS_COLUMNS[2:]]
 
 
 def _amount(raw: str, header: str, errors: Errors) -> Decimal | None:
+    """A ledger amount (thousands separators allowed), by the API's money rule."""
     if not raw:
         return Decimal("0.00")
     try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
-        errors.append((header, f"{raw!r} is not an amount"))
-        return None
-    if not value.is_finite() or value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        errors.append((header, "may have at most two decimal places (fen)"))
+        value = parse_amount(raw.replace(",", ""))
+    except ValueError as exc:
+        errors.append((header, str(exc)))
         return None
     if value < 0:
         errors.append((header, "may not be negative"))
         return None
-    if value > MAX_AMOUNT:
-        errors.append((header, "is too large"))
-        return None
-    return value.quantize(CENT)
+    return value
 
 
 def economics_row(row_no: int, cells: list[str], today: date) -> tuple[tuple[Any, ...], Errors]:
     errors: Errors = []
     household_no = _text(cells[0], "户编号", 40, errors, required=True)
     year = None
-    if not cells[1].isdigit():
+    if not _is_number(cells[1]):
         errors.append(("年度", "must be a year such as 2025"))
-    elif not 2000 <= int(cells[1]) <= today.year:
-        errors.append(("年度", f"must be from 2000 to {today.year} (not in the future)"))
+    elif not FIRST_YEAR <= int(cells[1]) <= today.year:
+        errors.append(("年度", f"must be from {FIRST_YEAR} to {today.year} (not in the future)"))
     else:
         year = int(cells[1])
     amounts = [_amount(raw, h, errors) for raw, h in zip(cells[2:], _AMOUNT_HEADERS, strict=True)]
