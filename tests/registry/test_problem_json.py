@@ -69,7 +69,12 @@ async def test_hand_made_values_are_4xx_not_500(registry, villages) -> None:
             422,
         ),
         # A superscript two is a digit to str.isdigit, not to int().
-        ("PATCH", url, {"json": {"address": "x"}, "headers": {"If-Match": "²".encode("latin-1")}}, 422),
+        (
+            "PATCH",
+            url,
+            {"json": {"address": "x"}, "headers": {"If-Match": "²".encode("latin-1")}},
+            422,
+        ),
         ("GET", f"{url}/history", {"params": {"cursor": "²"}}, 422),
         ("GET", f"{url}/history", {"params": {"cursor": "9" * 30}}, 422),
         # Cursors decoding to values of the wrong type for the sort key.
