@@ -52,17 +52,19 @@ def mon_ctx(job_ctx: dict[str, Any], registry_client: RegistryClient) -> dict[st
 async def let_notice_run(session: Any, case_id: str) -> None:
     """Let the case's running notice (the inclusion notice at ``in_notice``, the elimination
     notice at ``elimination_proposed``) pass: its dates move back so it ended yesterday."""
-    await session.execute(
-        text(
-            """
-            UPDATE monitoring.cases
-               SET notice_starts_on = notice_starts_on - (notice_ends_on - current_date + 1),
-                   notice_ends_on = current_date - 1
-             WHERE id = :c AND stage = 'in_notice'
-            """
-        ),
-        {"c": case_id},
-    )
+    for stage, notice in (("in_notice", "notice"), ("elimination_proposed", "elimination_notice")):
+        await session.execute(
+            text(
+                f"""
+                UPDATE monitoring.cases
+                   SET {notice}_starts_on = {notice}_starts_on
+                           - ({notice}_ends_on - current_date + 1),
+                       {notice}_ends_on = current_date - 1
+                 WHERE id = :c AND stage = '{stage}'
+                """
+            ),
+            {"c": case_id},
+        )
     await session.commit()
 
 

@@ -148,6 +148,7 @@ async def test_the_procedure_from_discovery_to_elimination(
         starts_on=str(today),
         ends_on=str(today + timedelta(days=6)),
     )
+    await let_notice_run(session, case_id)
 
     refused = await who["county"].post(
         f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}
@@ -188,6 +189,60 @@ async def test_the_procedure_from_discovery_to_elimination(
     assert done["stage"] == "eliminated"
     assert done["allowed_actions"] == ["rollback"]
     assert fake_registry.calls[-1][2]["category"] == "poverty_alleviated"
+
+
+async def test_elimination_waits_for_its_notice_and_hears_objections(
+    monitoring, feed, fake_registry, session
+) -> None:
+    h = await feed.household(VILLAGE_A, income={2021: "5000.00"})
+    case_id = await _to_monitored(monitoring, session, h["id"])
+    who = _who(monitoring)
+    today, ends_on = date.today(), date.today() + timedelta(days=6)
+    proposed = await _do(
+        who["village"],
+        case_id,
+        action="propose_elimination",
+        result="pass",
+        starts_on=str(today),
+        ends_on=str(ends_on),
+    )
+    assert proposed["elimination_notice_starts_on"] == str(today)
+    assert proposed["elimination_notice_ends_on"] == str(ends_on)
+
+    # Not while the village can still object: 409 naming the notice's last day.
+    early = await who["county"].post(
+        f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}
+    )
+    assert early.status_code == 409, early.text
+    assert early.headers["content-type"].startswith("application/problem+json")
+    assert str(ends_on) in early.json()["detail"]
+    assert early.json()["notice_ends_on"] == str(ends_on)
+
+    # After the notice, an upheld objection keeps the household monitored.
+    await let_notice_run(session, case_id)
+    objection = {"content": "家中仍无稳定收入", "upheld": True}
+    kept = await _do(
+        who["county"], case_id, action="eliminate", method="help", objections=[objection]
+    )
+    assert kept["stage"] == "monitored"
+    assert kept["elimination_method"] is None
+    assert kept["timeline"][-1]["details"]["objections"] == [objection]
+    assert [c[2]["category"] for c in fake_registry.calls if c[0] == "category"] == ["monitored"]
+
+    # keep_monitoring records the objections heard as well.
+    await _do(
+        who["village"],
+        case_id,
+        action="propose_elimination",
+        result="pass",
+        starts_on=str(today),
+        ends_on=str(ends_on),
+    )
+    await let_notice_run(session, case_id)
+    heard = {"content": "邻居反映已外出务工", "upheld": False}
+    again = await _do(who["county"], case_id, action="keep_monitoring", objections=[heard])
+    assert again["stage"] == "monitored"
+    assert again["timeline"][-1]["details"]["objections"] == [heard]
 
 
 async def test_wrong_role_wrong_stage_and_outside_region(monitoring, feed, fake_registry) -> None:

@@ -197,6 +197,12 @@ async def test_registry_change_to_elimination(
         starts_on=str(today),
         ends_on=str(today + timedelta(days=6)),
     )
+    during_notice = await county.post(
+        f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}
+    )
+    assert during_notice.status_code == 409
+    assert str(today + timedelta(days=6)) in during_notice.json()["detail"]
+    await let_notice_run(session, case_id)
     early = await county.post(
         f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}
     )

@@ -31,7 +31,8 @@ MACHINE: dict[str, dict[str, Step]] = {
         "propose_elimination": Step(V, ("elimination_proposed",)),
     },
     "elimination_proposed": {
-        "eliminate": Step(C, ("eliminated",)),
+        # An objection upheld during the elimination notice keeps the case monitored.
+        "eliminate": Step(C, ("eliminated", "monitored")),
         "keep_monitoring": Step(C, ("monitored",)),
     },
     "eliminated": {"rollback": Step(C, ("monitored",))},

@@ -44,6 +44,9 @@ class MonitoringCase(VersionedMixin, TimestampMixin, Base):
     monitored_since: Mapped[date | None] = mapped_column(Date, nullable=True)
     notice_starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     notice_ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The elimination is noticed as the inclusion was; the county decides after it ends.
+    elimination_notice_starts_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    elimination_notice_ends_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     elimination_method: Mapped[str | None] = mapped_column(String(10), nullable=True)
     stage_entered_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

@@ -117,6 +117,8 @@ class CaseRead(BaseModel):
     monitored_since: date | None
     notice_starts_on: date | None
     notice_ends_on: date | None
+    elimination_notice_starts_on: date | None
+    elimination_notice_ends_on: date | None
     elimination_method: str | None
     stage_entered_at: datetime
     due_at: datetime | None

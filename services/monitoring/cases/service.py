@@ -344,20 +344,37 @@ async def act(
             req.result == "pass", "result", "the village review must pass to propose elimination"
         )
         starts_on, ends_on = _notice_period(req, policy, today)
+        case.elimination_notice_starts_on = starts_on
+        case.elimination_notice_ends_on = ends_on
         details = {"result": req.result, "starts_on": starts_on, "ends_on": ends_on}
     elif action == "eliminate":
-        _require(req.method is not None, "method", "help or natural is required")
-        unmet = await unmet_conditions(session, case, policy)
-        if unmet:
+        ends_on = case.elimination_notice_ends_on
+        if ends_on is None or today <= ends_on:
             raise Conflict(
-                "the risk cannot be eliminated yet: " + "; ".join(unmet), unmet_conditions=unmet
+                f"the elimination notice runs until {ends_on}; decide after that day",
+                notice_ends_on=str(ends_on) if ends_on else None,
             )
-        restore = case.category_before or HouseholdCategory.poverty_alleviated.value
-        await _set_category(
-            registry, case, restore, f"风险消除 ({req.method}): case {case.id}", token
-        )
-        case.elimination_method = req.method
-        details = {"method": req.method, "category_restored": restore}
+        upheld = [o for o in req.objections if o.upheld]
+        details = {"objections": [o.model_dump() for o in req.objections], "upheld": len(upheld)}
+        if upheld:
+            next_stage = "monitored"  # an upheld objection keeps the household monitored
+        else:
+            _require(req.method is not None, "method", "help or natural is required")
+            unmet = await unmet_conditions(session, case, policy)
+            if unmet:
+                raise Conflict(
+                    "the risk cannot be eliminated yet: " + "; ".join(unmet),
+                    unmet_conditions=unmet,
+                )
+            restore = case.category_before or HouseholdCategory.poverty_alleviated.value
+            await _set_category(
+                registry, case, restore, f"风险消除 ({req.method}): case {case.id}", token
+            )
+            case.elimination_method = req.method
+            details |= {"method": req.method, "category_restored": restore}
+    elif action == "keep_monitoring":
+        upheld = [o for o in req.objections if o.upheld]
+        details = {"objections": [o.model_dump() for o in req.objections], "upheld": len(upheld)}
     elif action == "rollback":
         await _set_category(registry, case, "monitored", f"风险消除回退: case {case.id}", token)
         case.elimination_method = None
