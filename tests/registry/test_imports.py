@@ -204,6 +204,23 @@ async def test_gbk_csv_and_bracketed_headers_are_accepted(registry, job_ctx, vil
     assert (result["status"], result["accepted"]) == ("done", 1)
 
 
+async def test_utf16_csv_is_read_and_nul_bytes_fail_the_file_clearly(
+    registry, job_ctx, villages, session
+) -> None:
+    (a,) = ids(1)
+    # Excel's "Unicode text" export: UTF-16 with a byte-order mark.
+    utf16 = csv_bytes([member("U1", a)]).decode().encode("utf-16")
+    assert (await run(registry, job_ctx, utf16))["accepted"] == 1
+    # A NUL inside a cell would fail COPY halfway; the file is refused up front instead.
+    (b,) = ids(1, area="522323")
+    row = member("U2", b, region=PUAN_VILLAGE)
+    row[2] = "一组\x00"
+    result = await run(registry, job_ctx, csv_bytes([row]), region=XINGYI)
+    assert result["status"] == "failed"
+    assert "NUL" in result["error"]
+    assert await count(session, "households") == 1
+
+
 def xlsx_bytes(headers: list[str], rows: list[list[str]]) -> bytes:
     book = Workbook()
     sheet = book.active

@@ -33,14 +33,28 @@ def file_format(filename: str, content: bytes) -> str:
 
 
 def decode_text(content: bytes) -> str:
-    if content.startswith(b"\xef\xbb\xbf"):
-        content = content[3:]
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), or GBK."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = _decode(content, "utf-16")
+    else:
+        if content.startswith(b"\xef\xbb\xbf"):
+            content = content[3:]
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = _decode(content, "gb18030")
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL; such a file is binary or mis-encoded, not a ledger.
+        raise UnreadableFile(
+            "the file contains NUL characters: it is not UTF-8, UTF-16 or GBK text "
+            "(save it as CSV UTF-8 or as XLSX)"
+        )
+    return text
+
+
+def _decode(content: bytes, encoding: str) -> str:
     try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return content.decode("gb18030")
+        return content.decode(encoding)
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             f"the file is neither UTF-8 nor GBK text (bad byte at offset {exc.start}); "
@@ -59,7 +73,7 @@ def _cell(value: Any) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    return str(value).replace("\x00", "").strip()
 
 
 def _xlsx_rows(content: bytes) -> list[list[str]]:
