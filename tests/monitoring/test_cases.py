@@ -415,6 +415,35 @@ async def test_overdue_cases_escalate_one_level_up(monitoring, feed, job_ctx, se
     ] == []
 
 
+async def test_a_late_case_is_no_longer_overdue_once_its_clock_stops(
+    monitoring, feed, fake_registry, job_ctx, session
+) -> None:
+    h = await feed.household(VILLAGE_A)
+    case_id = await _to_monitored(monitoring, session, h["id"])
+    who = _who(monitoring)
+    # The month for a first development-type measure has passed: the case escalates.
+    await session.execute(
+        text("UPDATE monitoring.cases SET due_at = now() - interval '1 hour' WHERE id = :c"),
+        {"c": case_id},
+    )
+    await session.commit()
+    assert await case_jobs.mark_overdue_cases(job_ctx) == 1
+    # A visit does not stop the clock: still overdue.
+    visited = await _do(who["village"], case_id, action="follow_up", note="回访")
+    assert (visited["overdue"], visited["escalated_level"]) == (True, "township")
+    # The development measure does: nothing is due, nothing is late.
+    measure = {"kind": "industry", "start": str(date.today()), "description": "种植补贴"}
+    measured = await _do(who["village"], case_id, action="add_measure", measure=measure)
+    assert measured["due_at"] is None
+    assert (measured["overdue"], measured["escalated_to"], measured["escalated_level"]) == (
+        False,
+        None,
+        None,
+    )
+    overdue = (await who["county"].get("/v1/cases", params={"overdue": "true"})).json()["items"]
+    assert overdue == []
+
+
 async def test_a_case_from_a_scan_alert(monitoring, feed, job_ctx) -> None:
     h = await feed.household(VILLAGE_A, income={2021: "4000.00"})
     admin = monitoring.as_(Role.province_admin, PROVINCE)

@@ -386,9 +386,12 @@ async def act(
     case.updated_at = _now()  # every action is a new version, so If-Match sees it
     if next_stage != from_stage:
         case.stage_entered_at = _now()
-        case.overdue, case.escalated_to, case.escalated_level = False, None, None
     development = req.measure is not None and req.measure.kind in DEVELOPMENT_MEASURES
     case.due_at = _due(case, policy, action, development)
+    # A new stage answers to another level (the hourly job escalates again if still late);
+    # within a stage, what was late is no longer late once its clock stops or moves ahead.
+    if next_stage != from_stage or case.due_at is None or case.due_at > _now():
+        case.overdue, case.escalated_to, case.escalated_level = False, None, None
     await session.flush()
     await _event(session, case, principal, action, from_stage, req.note, req.evidence, details)
     await audit.record(
