@@ -4,6 +4,7 @@ These tests commit, so they work in their own county and delete what they wrote.
 
 import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -76,34 +77,27 @@ async def test_parallel_allocations_never_exceed_the_fund(live) -> None:
     assert fund["allocated"] == "900.00"
 
 
-async def test_parallel_payments_never_race_past_the_budget(live) -> None:
-    fund_id = await _fund(live, "5000.00")
+async def _puan_fund(live: ApiClient, amount: str) -> str:
+    """A fund allocated whole province -> prefecture -> Puan."""
+    fund_id = await _fund(live, amount)
     admin = live.as_(Role.province_admin, GUIZHOU)
+    for body in (
+        {"fund_id": fund_id, "region_code": QIANXINAN, "amount": amount},
+        {"fund_id": fund_id, "region_code": PUAN, "amount": amount, "from_region_code": QIANXINAN},
+    ):
+        assert (await admin.post("/v1/allocations", json=body)).status_code == 201
+    return fund_id
+
+
+async def _approved_project(live: ApiClient, fund_id: str, budget: str) -> str:
     officer = live.as_(Role.county_officer, PUAN)
-    assert (
-        await admin.post(
-            "/v1/allocations",
-            json={"fund_id": fund_id, "region_code": QIANXINAN, "amount": "5000.00"},
-        )
-    ).status_code == 201
-    assert (
-        await admin.post(
-            "/v1/allocations",
-            json={
-                "fund_id": fund_id,
-                "region_code": PUAN,
-                "amount": "5000.00",
-                "from_region_code": QIANXINAN,
-            },
-        )
-    ).status_code == 201
     project = await officer.post(
         "/v1/projects",
         json={
             "name": "并发测试",
             "county_code": PUAN,
             "kind": "industry",
-            "budget": "1000.00",
+            "budget": budget,
             "fund_ids": [fund_id],
         },
     )
@@ -124,6 +118,13 @@ async def test_parallel_payments_never_race_past_the_budget(live) -> None:
     assert (
         await officer.post(f"/v1/projects/{project_id}/actions", json={"action": "approve"})
     ).status_code == 200
+    return project_id
+
+
+async def test_parallel_payments_never_race_past_the_budget(live) -> None:
+    fund_id = await _puan_fund(live, "5000.00")
+    project_id = await _approved_project(live, fund_id, budget="1000.00")
+    officer = live.as_(Role.county_officer, PUAN)
 
     async def pay(n: int) -> int:
         body = {
@@ -140,6 +141,44 @@ async def test_parallel_payments_never_race_past_the_budget(live) -> None:
     read = (await officer.get(f"/v1/projects/{project_id}")).json()
     assert read["paid"] == "900.00"
     assert read["remaining"] == "100.00"
+
+
+async def test_parallel_payments_and_allocations_never_spend_a_fund_twice(live) -> None:
+    # Puan holds 1000.00 of the fund; two projects budgeted far beyond it pay from it while
+    # Puan also passes it on to townships, all at once.
+    fund_id = await _puan_fund(live, "1000.00")
+    projects = [await _approved_project(live, fund_id, budget="5000.00") for _ in range(2)]
+    officer = live.as_(Role.county_officer, PUAN)
+
+    async def pay(n: int) -> int:
+        body = {
+            "amount": "150.00",
+            "payee": "施工方",
+            "voucher_no": f"F{n}",
+            "paid_on": days_ago(0),
+        }
+        path = f"/v1/projects/{projects[n % 2]}/payments"
+        return (await officer.post(path, json=body)).status_code
+
+    async def allocate(n: int) -> int:
+        body = {
+            "fund_id": fund_id,
+            "region_code": f"5223231{n:02d}000",
+            "amount": "150.00",
+            "from_region_code": PUAN,
+        }
+        return (await officer.post("/v1/allocations", json=body)).status_code
+
+    codes = await asyncio.gather(*(pay(n) for n in range(6)), *(allocate(n) for n in range(1, 7)))
+    assert codes.count(201) == 6  # 6 x 150.00 = 900.00 of 1000.00; a seventh would make 1050.00
+    assert codes.count(409) == 6
+    fund = (await officer.get(f"/v1/funds/{fund_id}")).json()
+    passed_on = sum(
+        Decimal(a["amount"])
+        for a in (await officer.get(f"/v1/funds/{fund_id}/allocations")).json()["items"]
+        if a["from_region_code"] == PUAN
+    )
+    assert Decimal(fund["paid"]) + passed_on == Decimal("900.00")
 
 
 async def test_parallel_onward_allocations_never_exceed_what_was_received(live) -> None:

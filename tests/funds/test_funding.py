@@ -9,7 +9,10 @@ from tests.funds.conftest import (
     XINGYI,
     XINGYI_TOWNSHIP,
     allocate,
+    approved_project,
     county,
+    county_fund,
+    days_ago,
     make_fund,
     province,
 )
@@ -131,3 +134,40 @@ async def test_idempotency_key_replays_the_first_fund(funds) -> None:
     assert first.json()["id"] == second.json()["id"]
     other = await admin.post("/v1/funds", json=body | {"amount": "8.00"}, headers=headers)
     assert other.status_code == 409
+
+
+async def test_a_region_allocates_onward_only_what_it_has_not_paid(funds) -> None:
+    # Xingyi received 1000.00 and paid 700.00 of it: 300.00 is left to pass on.
+    fund = await county_fund(funds, amount="1000.00")
+    project = await approved_project(funds, fund["id"], budget="700.00")
+    officer = county(funds)
+    paid = await officer.post(
+        f"/v1/projects/{project['id']}/payments",
+        json={"amount": "700.00", "payee": "施工方", "voucher_no": "V1", "paid_on": days_ago(0)},
+    )
+    assert paid.status_code == 201
+    over = await allocate(officer, fund["id"], XINGYI_TOWNSHIP, "300.01", XINGYI)
+    assert over.status_code == 409
+    assert over.json()["available"] == "300.00"
+    assert (
+        await allocate(officer, fund["id"], XINGYI_TOWNSHIP, "300.00", XINGYI)
+    ).status_code == 201
+
+
+async def test_a_county_fund_pays_and_allocates_at_most_its_amount(funds) -> None:
+    # A fund the county issued itself: its amount is what the county holds.
+    officer = county(funds)
+    fund = await make_fund(officer, amount="500.00", source="county")
+    project = await approved_project(funds, fund["id"], budget="800.00")
+    pay = f"/v1/projects/{project['id']}/payments"
+    body = {"payee": "施工方", "paid_on": days_ago(0)}
+    assert (await allocate(officer, fund["id"], XINGYI_TOWNSHIP, "200.00")).status_code == 201
+    over = await officer.post(pay, json=body | {"amount": "300.01", "voucher_no": "V1"})
+    assert over.status_code == 409
+    assert over.json()["available"] == "300.00"
+    assert (
+        await officer.post(pay, json=body | {"amount": "300.00", "voucher_no": "V2"})
+    ).status_code == 201
+    assert (await allocate(officer, fund["id"], XINGYI_TOWNSHIP, "0.01")).status_code == 409
+    read = (await officer.get(f"/v1/funds/{fund['id']}")).json()
+    assert (read["allocated"], read["paid"]) == ("200.00", "300.00")

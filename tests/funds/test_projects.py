@@ -245,3 +245,39 @@ async def test_a_retried_payment_is_recorded_once(funds) -> None:
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert first.json()["id"] == retry.json()["id"]
     assert (await county(funds).get(f"/v1/projects/{project['id']}")).json()["paid"] == "10.00"
+
+
+async def test_a_fund_is_never_paid_beyond_what_the_county_received(funds) -> None:
+    # 1000.00 reaches Xingyi; a project budgeted 5000.00 on it may still pay only 1000.00.
+    fund = await county_fund(funds, amount="1000.00")
+    project = await approved_project(funds, fund["id"], budget="5000.00")
+    other = await approved_project(funds, fund["id"], budget="5000.00")
+    officer = county(funds)
+
+    def payment(voucher: str, amount: str) -> dict[str, str]:
+        return {"amount": amount, "payee": "施工方", "voucher_no": voucher, "paid_on": days_ago(0)}
+
+    pay = f"/v1/projects/{project['id']}/payments"
+    too_much = await officer.post(pay, json=payment("V1", "5000.00"))
+    assert too_much.status_code == 409
+    assert too_much.headers["content-type"].startswith("application/problem+json")
+    assert too_much.json()["available"] == "1000.00"
+    first = await officer.post(pay, json=payment("V2", "600.00"))
+    assert first.status_code == 201
+    # The fund's money is shared by every project on it, whatever their budgets.
+    other_pay = f"/v1/projects/{other['id']}/payments"
+    over = await officer.post(other_pay, json=payment("W1", "400.01"))
+    assert over.status_code == 409
+    assert over.json()["available"] == "400.00"
+    assert (await officer.post(other_pay, json=payment("W2", "400.00"))).status_code == 201
+    # A reversal gives its money back to the fund.
+    reversal = await officer.post(
+        pay, json={"reverses": first.json()["id"], "voucher_no": "R1", "paid_on": days_ago(0)}
+    )
+    assert reversal.status_code == 201
+    assert (await officer.post(other_pay, json=payment("W3", "600.00"))).status_code == 201
+
+    read = (await province(funds).get(f"/v1/funds/{fund['id']}")).json()
+    assert (read["amount"], read["paid"]) == ("1000.00", "1000.00")
+    trace = (await province(funds).get(f"/v1/trace/funds/{fund['id']}")).json()
+    assert trace["paid"] == "1000.00"

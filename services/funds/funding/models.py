@@ -34,7 +34,7 @@ class Allocation(Base):
     """Money passed down one step of the chain (province -> city -> county -> township).
 
     Append-only. ``from_region_code`` allocates onward only what it received of this fund
-    (the fund's own region: the fund's amount)."""
+    (the fund's own region: the fund's amount) and has not paid or passed on already."""
 
     __tablename__ = "allocations"
     __table_args__ = (

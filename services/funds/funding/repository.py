@@ -23,6 +23,13 @@ class FundRepository(RepositoryBase[Fund]):
         )
         return (await self.session.execute(stmt)).scalar_one()
 
+    async def paid_in(self, fund_id: UUID, region_code: str) -> Decimal:
+        """What ``region_code`` paid of this fund, net of reversals."""
+        stmt = select(func.coalesce(func.sum(Payment.amount), ZERO)).where(
+            Payment.fund_id == fund_id, Payment.region_code == region_code
+        )
+        return (await self.session.execute(stmt)).scalar_one()
+
 
 class AllocationRepository(RepositoryBase[Allocation]):
     model = Allocation

@@ -63,8 +63,8 @@ async def list_fund_allocations(
     status_code=201,
     response_model=AllocationRead,
     responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
-    summary="Allocate part of a fund to a region below; never more than the fund or than "
-    "the allocating region received",
+    summary="Allocate part of a fund to a region below; never more than the allocating "
+    "region holds (received, or the fund's amount, less allocated onward and paid)",
 )
 async def create_allocation(
     body: AllocationCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem

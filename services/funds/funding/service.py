@@ -1,9 +1,10 @@
 """Funds (衔接资金) and their allocation down the chain (province -> city -> county ...).
 
-Invariants, kept under concurrency by locking the fund row (``SELECT ... FOR UPDATE``) for
-every allocation of that fund, so two allocations of one fund never both pass the check:
-- the holding region allocates at most the fund's amount;
-- any other region allocates onward at most what it received of the fund.
+A region holds of a fund what it received of it (the fund's own region: the fund's amount).
+What it allocates onward plus what it pays (net of reversals) never exceeds what it holds, so
+a fund is never allocated or paid beyond its amount and its trace sums to what was spent.
+Every allocation and every payment of a fund locks the fund row (``SELECT ... FOR UPDATE``)
+before summing, so two of them never both pass the check on the same money.
 """
 
 from decimal import Decimal
@@ -53,6 +54,28 @@ async def get_fund(
     return fund
 
 
+async def lock_fund(session: AsyncSession, fund_id: UUID) -> Fund:
+    """The fund row, locked until the transaction ends: take it before ``available``."""
+    fund = await FundRepository(session).get(fund_id, for_update=True)
+    if fund is None:
+        raise NotFound("fund not found")
+    return fund
+
+
+async def available(session: AsyncSession, fund: Fund, region_code: str) -> Decimal:
+    """What ``region_code`` may still allocate onward or pay of this fund: what it received
+    (the holding region: the fund's amount), less what it allocated onward and paid. Reversals
+    are negative payments, so they give money back. Call with the fund row locked."""
+    allocations = AllocationRepository(session)
+    if region_code == fund.region_code:
+        held = fund.amount
+    else:
+        held = await allocations.received(fund.id, region_code)
+    passed_on = await allocations.passed_on(fund.id, region_code)
+    paid = await FundRepository(session).paid_in(fund.id, region_code)
+    return held - passed_on - paid
+
+
 async def create_fund(session: AsyncSession, principal: Principal, body: FundCreate) -> FundRead:
     principal.ensure_role(*FUND_WRITERS)
     repo = FundRepository(session)
@@ -99,18 +122,15 @@ async def create_allocation(
         raise ValidationFailed.field(
             "region_code", f"must lie below the allocating region {source}"
         )
-    repo = AllocationRepository(session)
-    if source == fund.region_code:
-        available = fund.amount - await repo.passed_on(fund.id, source)
-        what = "the fund's unallocated amount"
-    else:
-        available = await repo.received(fund.id, source) - await repo.passed_on(fund.id, source)
-        what = f"what {source} received of this fund and has not passed on"
-    if body.amount > available:
+    left = await available(session, fund, source)
+    if body.amount > left:
+        what = "the fund's amount" if source == fund.region_code else f"what {source} received"
         raise Conflict(
-            f"allocation of {format_amount(body.amount)} exceeds {what} ({format_amount(available)})",
-            available=format_amount(max(available, Decimal("0.00"))),
+            f"allocation of {format_amount(body.amount)} exceeds {what} of this fund less "
+            f"what it allocated onward and paid ({format_amount(left)} available)",
+            available=format_amount(max(left, Decimal("0.00"))),
         )
+    repo = AllocationRepository(session)
     allocation = repo.add(
         Allocation(
             fund_id=fund.id,

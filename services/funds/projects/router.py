@@ -119,8 +119,10 @@ async def act(
     tags=["payments"],
     responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
     summary="Record a payment, or with `reverses` the reversal of one (append-only)",
-    description="The net paid never exceeds the budget (409 with `remaining`). Household "
-    "payments name a beneficiary household (paid to its 一卡通 account).",
+    description="The net paid never exceeds the budget (409 with `remaining`), nor what the "
+    "county holds of the fund: received, less allocated onward and paid (409 with "
+    "`available`). Household payments name a beneficiary household (paid to its 一卡通 "
+    "account).",
 )
 async def add_payment(
     project_id: UUID,

@@ -3,8 +3,9 @@
 Lifecycle proposed -> approved -> in_progress -> completed -> accepted (验收), or cancelled.
 Approval needs a finished plan notice and acceptance a finished results notice, each at least
 the policy's ``notice_days`` long (三公示一公告). Payments are append-only entries; the
-project row is locked (``SELECT ... FOR UPDATE``) while one is checked and written, so
-concurrent payments never take the net paid past the budget."""
+project row and then the fund row are locked (``SELECT ... FOR UPDATE``) while one is checked
+and written, so concurrent payments never take the net paid past the budget, nor concurrent
+payments and allocations take the county's spending past what it holds of the fund."""
 
 import asyncio
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.clock import today
 from services.funds.database import audit
 from services.funds.deps import ensure_sees
+from services.funds.funding import service as fund_service
 from services.funds.policy import repository as policy_repository
 from services.funds.projects.models import Payment, Project, ProjectEvent
 from services.funds.projects.repository import PaymentRepository, ProjectRepository
@@ -303,7 +305,7 @@ async def add_payment(
     if body.reverses is not None:
         payment = await _reversal(payments, project, body)
     else:
-        payment = await _payment(repo, project, body)
+        payment = await _payment(session, repo, project, body)
     payment.created_by = principal.sub
     payments.add(payment)
     await payments.flush()
@@ -321,7 +323,9 @@ async def add_payment(
     return PaymentRead.model_validate(payment)
 
 
-async def _payment(repo: ProjectRepository, project: Project, body: PaymentCreate) -> Payment:
+async def _payment(
+    session: AsyncSession, repo: ProjectRepository, project: Project, body: PaymentCreate
+) -> Payment:
     assert body.amount is not None
     assert body.payee is not None
     if ProjectStatus(project.status) not in PAYABLE:
@@ -348,6 +352,16 @@ async def _payment(repo: ProjectRepository, project: Project, body: PaymentCreat
             f"payment of {format_amount(body.amount)} exceeds the budget's remaining "
             f"{format_amount(remaining)}",
             remaining=format_amount(remaining),
+        )
+    # Lock order project -> fund; allocations lock only the fund, so no cycle.
+    fund = await fund_service.lock_fund(session, fund_id)
+    available = await fund_service.available(session, fund, project.region_code)
+    if body.amount > available:
+        raise Conflict(
+            f"payment of {format_amount(body.amount)} exceeds what {project.region_code} "
+            f"holds of fund {fund.document_no}: received less allocated onward and paid "
+            f"({format_amount(available)} available)",
+            available=format_amount(max(available, ZERO)),
         )
     return Payment(
         project_id=project.id,
