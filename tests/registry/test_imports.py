@@ -441,6 +441,46 @@ async def test_an_import_never_changes_a_category_set_by_the_monitoring_procedur
     assert (await run(registry, job_ctx, csv_bytes(rows)))["unchanged"] == 1
 
 
+async def test_only_the_county_imports_a_new_household_as_monitored_and_it_is_at_risk(
+    registry, job_ctx, villages, session
+) -> None:
+    (a,) = ids(1)
+    rows = [member("NEWM", a)]
+    rows[0][3] = "监测户"
+    township = await run(
+        registry, job_ctx, csv_bytes(rows), role=Role.township_officer, region=XINGYI_TOWNSHIP
+    )
+    assert reasons(township)[(2, "户类型")] == "only the county registers a household as 监测户"
+    assert await count(session, "households") == 0
+    county = await run(registry, job_ctx, csv_bytes(rows))
+    assert county["accepted"] == 1
+    flags = (await session.execute(text("SELECT category, at_risk FROM registry.households"))).one()
+    assert tuple(flags) == ("monitored", True)
+
+
+async def test_an_import_does_not_move_a_household_to_another_village(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b = ids(2)
+    await run(registry, job_ctx, csv_bytes([member("MV1", a), member("MV1", b, "配偶")]))
+    moved = await run(registry, job_ctx, csv_bytes([member("MV1", a, region=VILLAGE_B)]))
+    assert moved["rejected"] == 1
+    assert reasons(moved)[(2, "行政区划代码")] == (
+        f"household MV1 is registered in village {VILLAGE_A}: "
+        "an import does not move a household to another village"
+    )
+    # Household and both members stay in village A, where its cadre can still reach them.
+    regions = (
+        await session.execute(
+            text(
+                "SELECT DISTINCT region_code FROM registry.members "
+                "UNION SELECT region_code FROM registry.households"
+            )
+        )
+    ).scalars()
+    assert list(regions) == [VILLAGE_A]
+
+
 async def test_a_new_head_needs_the_old_head_in_the_file(registry, job_ctx, villages) -> None:
     a, b = ids(2)
     await run(registry, job_ctx, csv_bytes([member("N1", a), member("N1", b, "配偶")]))

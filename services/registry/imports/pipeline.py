@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.households.service import CATEGORY_ROLES
 from services.registry.imports.rows import ECONOMICS_STAGE, HOUSEHOLD_STAGE, Errors
 from services.registry.imports.template import CATEGORY_LABELS
 from shared.auth import Principal
@@ -144,8 +145,9 @@ def _distinct(target: str, fields: Sequence[str]) -> str:
     return f"({ours}) IS DISTINCT FROM ({theirs})"
 
 
-async def _household_rules(session: AsyncSession, prefix: str) -> None:
+async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     """Cross-row rules; each bad row gets a (row, column, reason)."""
+    prefix = principal.region_prefix
     await _run(
         session,
         """
@@ -213,6 +215,31 @@ async def _household_rules(session: AsyncSession, prefix: str) -> None:
          WHERE s.category <> h.category
         """,
     )
+    await _run(
+        session,
+        """
+        INSERT INTO import_rejects
+        SELECT s.row_no, '行政区划代码',
+               'household ' || s.household_no || ' is registered in village ' || h.region_code
+               || ': an import does not move a household to another village'
+          FROM import_stage s
+          JOIN registry.households h USING (household_no)
+         WHERE s.region_code <> h.region_code
+        """,
+    )
+    if principal.role not in CATEGORY_ROLES:
+        # As through the API: only the county registers a household directly as 监测户.
+        await _run(
+            session,
+            """
+            INSERT INTO import_rejects
+            SELECT s.row_no, '户类型', 'only the county registers a household as 监测户'
+              FROM import_stage s
+             WHERE s.category = 'monitored'
+               AND NOT EXISTS (SELECT 1 FROM registry.households h
+                                WHERE h.household_no = s.household_no)
+            """,
+        )
     await _run(
         session,
         """
@@ -288,9 +315,8 @@ async def load_households(
     per_household: bool = False,
 ) -> Outcome:
     """Load one batch of member rows (whole households) in the session's transaction."""
-    prefix = principal.region_prefix
     await _stage(session, HOUSEHOLD_STAGE, records, errors)
-    await _household_rules(session, prefix)
+    await _household_rules(session, principal)
     await _temp(
         session,
         "import_households",
@@ -312,7 +338,7 @@ async def load_households(
                    (id, region_code, household_no, address, category, poverty_causes, relocated,
                     at_risk, external_ids, phone, version, created_at, updated_at)
             SELECT {TIME_ORDERED_UUID}, region_code, household_no, coalesce(address, ''), category,
-                   to_jsonb(poverty_causes), relocated, false,
+                   to_jsonb(poverty_causes), relocated, category = 'monitored',
                    CASE WHEN ext_system IS NULL THEN '{{}}'::jsonb
                         ELSE jsonb_build_object(ext_system, ext_id) END,
                    phone, 1, now(), now()
