@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.monitoring.alerts import jobs as scan_jobs
 from shared import idnumber
 from shared.auth import Role
-from tests.conftest import PUAN_VILLAGE, VILLAGE_A, VILLAGE_B, XINGYI
+from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, VILLAGE_B, XINGYI
 
 PROVINCE = "520000000000"
 
@@ -263,6 +263,80 @@ async def test_signals_feed_the_signal_rules_and_wait_for_unknown_people(
     )
     await feed.apply(member)
     assert (await dept.get("/v1/signals", params={"matched": "false"})).json()["items"] == []
+
+
+async def test_a_waiting_signal_matches_later_only_inside_its_senders_region(
+    monitoring, feed, job_ctx
+) -> None:
+    # Puan's medical insurance bureau reports two people nobody knows yet: one of Puan,
+    # one of Xingyi (a county it does not cover).
+    recent = (date.today() - timedelta(days=30)).isoformat()
+    puan_person = idnumber.make("522323", date(1985, 3, 3), 41)
+    xingyi_person = idnumber.make("522301", date(1986, 4, 4), 42)
+    xingyi_household = uuid4()
+    puan_dept = monitoring.as_(Role.department, PUAN)
+
+    def signal(ref: str, **who: str) -> dict[str, str]:
+        return {
+            "source": "civil_affairs",
+            "kind": "death_of_worker",
+            "occurred_on": recent,
+            "external_ref": ref,
+            **who,
+        }
+
+    batch = [
+        signal("puan-1", id_number=puan_person),
+        signal("puan-2", id_number=xingyi_person),
+        signal("puan-3", household_id=str(xingyi_household)),
+    ]
+    response = await puan_dept.post("/v1/signals", json={"items": batch})
+    assert response.status_code == 200, response.text
+    assert response.json()["unmatched"] == 3
+
+    # Both people, and the named Xingyi household, arrive through the feed.
+    puan = await feed.household(PUAN_VILLAGE, members=1)
+    xingyi = await feed.household(VILLAGE_A, members=1)
+    events = [
+        feed.event(
+            "member",
+            {
+                "id": uuid4(),
+                "household_id": household["id"],
+                "region_code": household["region_code"],
+                "id_number": number,
+                "relation": "spouse",
+                "birth_date": "1985-03-03",
+                "labour_capacity": "ordinary",
+            },
+        )
+        for household, number in ((puan, puan_person), (xingyi, xingyi_person))
+    ]
+    events.append(
+        feed.event(
+            "household",
+            {
+                "id": xingyi_household,
+                "region_code": VILLAGE_A,
+                "household_no": "H-XY-NAMED",
+                "category": "poverty_alleviated",
+                "relocated": False,
+                "at_risk": False,
+            },
+        )
+    )
+    await feed.apply(*events)
+
+    # Puan's own person matched; the Xingyi ones wait in Puan's list, unseen by Xingyi.
+    waiting = (await puan_dept.get("/v1/signals", params={"matched": "false"})).json()["items"]
+    assert sorted(s["external_ref"] for s in waiting) == ["puan-2", "puan-3"]
+    xingyi_signals = (await monitoring.as_(Role.county_officer, XINGYI).get("/v1/signals")).json()[
+        "items"
+    ]
+    assert xingyi_signals == []
+    await _scan(monitoring, job_ctx)
+    alerts = await _alerts(monitoring, rule="department_signal")
+    assert [a["household_id"] for a in alerts] == [str(puan["id"])]
 
 
 async def test_signals_need_a_department_role_and_valid_ids(monitoring) -> None:

@@ -126,7 +126,9 @@ _TOUCH = text(
     "UPDATE monitoring.households SET changed_at = clock_timestamp() WHERE id = ANY(CAST(:ids AS uuid[]))"
 )
 
-# Signals that matched nobody match a household the moment it appears in the projection.
+# Signals that matched nobody match a household the moment it appears in the projection,
+# inside the submitter's region as at intake: a county's department never feeds another
+# county's households.
 _MATCH_SIGNALS_BY_HOUSEHOLD = text(
     """
     UPDATE monitoring.signals s
@@ -134,10 +136,12 @@ _MATCH_SIGNALS_BY_HOUSEHOLD = text(
       FROM monitoring.households h
      WHERE s.household_id IS NULL AND s.claimed_household_id = h.id
        AND h.id = ANY(CAST(:ids AS uuid[]))
+       AND h.region_code LIKE s.submitter_prefix || '%'
     """
 )
 
-# Signals that matched nobody match a person the moment they appear in the projection.
+# Signals that matched nobody match a person the moment they appear in the projection,
+# inside the submitter's region.
 _MATCH_SIGNALS = text(
     """
     UPDATE monitoring.signals s
@@ -145,6 +149,7 @@ _MATCH_SIGNALS = text(
       FROM monitoring.members m
      WHERE s.household_id IS NULL AND s.id_number = m.id_number
        AND m.id = ANY(CAST(:ids AS uuid[]))
+       AND m.region_code LIKE s.submitter_prefix || '%'
     """
 )
 

@@ -34,6 +34,8 @@ class Signal(Base):
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
     occurred_on: Mapped[date] = mapped_column(Date)
     submitted_by: Mapped[str] = mapped_column(String(100))
+    # The submitter's region: the signal matches households inside it only, now or later.
+    submitter_prefix: Mapped[str] = mapped_column(String(12, collation="C"))
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

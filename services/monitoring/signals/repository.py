@@ -37,9 +37,9 @@ _INSERT = text(
     )
     INSERT INTO monitoring.signals
         (source, external_ref, kind, id_number, claimed_household_id, household_id,
-         region_code, amount, occurred_on, submitted_by, matched_at)
+         region_code, amount, occurred_on, submitted_by, submitter_prefix, matched_at)
     SELECT source, external_ref, kind, id_number, household_id, hid,
-           coalesce(hregion, :own_region), amount, occurred_on, :sub,
+           coalesce(hregion, :own_region), amount, occurred_on, :sub, :own_prefix,
            CASE WHEN hid IS NOT NULL THEN now() END
       FROM matched
     ON CONFLICT (source, external_ref) DO NOTHING
@@ -68,6 +68,7 @@ class SignalRepository(RepositoryBase[Signal]):
             {
                 "rows": json.dumps(rows),
                 "prefix": prefix + "%",
+                "own_prefix": prefix,
                 "own_region": own_region,
                 "sub": sub,
             },
