@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
 from shared.auth import Role, decode_token
 from shared.registry_client import RegistryClient
@@ -193,20 +194,41 @@ async def make_project(
     )
 
 
+async def move_notice_back(client: ApiClient, notice_id: str, days: int) -> None:
+    """Let ``days`` pass for a notice: move its window that far into the past, as the clock
+    would. (A notice is posted starting today at the earliest, so a test that needs one
+    already over posts it today and moves it back.)"""
+    async with client.app.state.session_maker() as session:
+        await session.execute(
+            text(
+                "UPDATE funds.notices SET starts_on = starts_on - CAST(:days AS integer), "
+                "ends_on = ends_on - CAST(:days AS integer) WHERE id = :id"
+            ),
+            {"days": days, "id": notice_id},
+        )
+        await session.commit()
+
+
 async def post_notice(
     funds: ApiClient, project_id: str, purpose: str = "plan", start: int = 15, end: int = 1
 ) -> httpx.Response:
-    return await county(funds).post(
+    """A notice that ran from ``start`` days ago to ``end`` days ago (negative: days ahead):
+    posted today for as many days, then moved back ``start`` days. The response shows the
+    dates as posted."""
+    response = await county(funds).post(
         "/v1/notices",
         json={
             "subject_type": "project",
             "subject_id": project_id,
             "purpose": purpose,
-            "starts_on": days_ago(start),
-            "ends_on": days_ago(end),
+            "starts_on": days_ago(0),
+            "ends_on": days_ago(end - start),
             "content": "项目公示：精品水果种植基地",
         },
     )
+    if response.status_code == 201 and start > 0:
+        await move_notice_back(funds, response.json()["id"], start)
+    return response
 
 
 async def approved_project(

@@ -14,7 +14,14 @@ from services.funds.app import create_app
 from shared.auth import Role
 from shared.db import create_session_maker
 from tests.conftest import ApiClient, wire_app
-from tests.funds.conftest import GUIZHOU, PUAN, QIANXINAN, days_ago, registry_client_for
+from tests.funds.conftest import (
+    GUIZHOU,
+    PUAN,
+    QIANXINAN,
+    days_ago,
+    move_notice_back,
+    registry_client_for,
+)
 
 
 @pytest.fixture
@@ -109,12 +116,13 @@ async def _approved_project(live: ApiClient, fund_id: str, budget: str) -> str:
         json={
             "subject_type": "project",
             "subject_id": project_id,
-            "starts_on": days_ago(12),
-            "ends_on": days_ago(1),
+            "starts_on": days_ago(0),
+            "ends_on": days_ago(-11),
             "content": "公示",
         },
     )
     assert notice.status_code == 201
+    await move_notice_back(live, notice.json()["id"], 12)
     assert (
         await officer.post(f"/v1/projects/{project_id}/actions", json={"action": "approve"})
     ).status_code == 200

@@ -18,6 +18,7 @@ from tests.funds.conftest import (
     county,
     days_ago,
     make_fund,
+    move_notice_back,
     post_notice,
     province,
     township,
@@ -220,14 +221,8 @@ async def _end_notice(funds, notice_id: str) -> None:
     completion with it), as the clock would."""
     from sqlalchemy import text
 
-    session_maker = funds.app.state.session_maker
-    async with session_maker() as session:
-        await session.execute(
-            text(
-                "UPDATE funds.notices SET starts_on = starts_on - 12, ends_on = ends_on - 12 WHERE id = :i"
-            ),
-            {"i": notice_id},
-        )
+    await move_notice_back(funds, notice_id, 12)
+    async with funds.app.state.session_maker() as session:
         await session.execute(
             text(
                 "UPDATE funds.projects SET status_changed_at = status_changed_at - interval '13 days' "

@@ -106,6 +106,46 @@ async def test_lifecycle_with_notices_and_roles(funds) -> None:
     assert no_results.json()["missing_notice"] == "results"
 
 
+async def test_a_notice_starts_no_earlier_than_the_day_it_is_posted(funds) -> None:
+    project = (await make_project(funds, [(await county_fund(funds))["id"]])).json()
+    officer = county(funds)
+
+    def notice(starts_on: str, ends_on: str) -> dict[str, str]:
+        return {
+            "subject_type": "project",
+            "subject_id": project["id"],
+            "purpose": "plan",
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "content": "项目公示：精品水果种植基地",
+        }
+
+    # Posted today, dated as if it had run the past month: refused, and no approval today.
+    backdated = await officer.post("/v1/notices", json=notice(days_ago(30), days_ago(1)))
+    assert backdated.status_code == 422
+    assert backdated.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in backdated.json()["errors"]] == ["starts_on"]
+    yesterday = await officer.post("/v1/notices", json=notice(days_ago(1), days_ago(-10)))
+    assert yesterday.status_code == 422
+    approve = await officer.post(
+        f"/v1/projects/{project['id']}/actions", json={"action": "approve"}
+    )
+    assert approve.status_code == 409
+    assert approve.json()["missing_notice"] == "plan"
+
+    # Today or later is fine; the project waits until the notice has run its days.
+    assert (
+        await officer.post("/v1/notices", json=notice(days_ago(0), days_ago(-9)))
+    ).status_code == 201
+    assert (
+        await officer.post("/v1/notices", json=notice(days_ago(-3), days_ago(-12)))
+    ).status_code == 201
+    approve = await officer.post(
+        f"/v1/projects/{project['id']}/actions", json={"action": "approve"}
+    )
+    assert approve.status_code == 409
+
+
 async def test_public_notices_need_no_login(funds) -> None:
     fund = await county_fund(funds)
     project = (await make_project(funds, [fund["id"]])).json()

@@ -20,6 +20,8 @@ router = APIRouter(tags=["notices"])
     response_model=NoticeRead,
     responses=problem_responses(Forbidden, NotFound, ValidationFailed),
     summary="Post a public notice (公示) on a project or asset; at least the policy's days",
+    description="A notice starts on the day it is posted or later (422 on `starts_on`), so "
+    "it is finished only once it has really run its days.",
 )
 async def create_notice(
     body: NoticeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem

@@ -36,6 +36,13 @@ async def create_notice(
 ) -> NoticeRead:
     principal.ensure_role(*POSTERS)
     region_code, year = await _subject_region(session, principal, body)
+    # A notice counts only for the days it really ran: a backdated one would let a plan be
+    # approved the day its notice is posted.
+    posted_on = today()
+    if body.starts_on < posted_on:
+        raise ValidationFailed.field(
+            "starts_on", f"a notice cannot start before the day it is posted ({posted_on})"
+        )
     policy = await policy_repository.in_force(session, region_code, year)
     days = (body.ends_on - body.starts_on).days + 1
     if days < policy.notice_days:

@@ -89,7 +89,9 @@ class NoticeCreate(BaseModel):
     subject_type: NoticeSubject
     subject_id: UUID
     purpose: NoticePurpose = NoticePurpose.plan
-    starts_on: date
+    starts_on: date = Field(
+        description="The day the notice goes up: the posting day (China time) or later"
+    )
     ends_on: date
     content: str = Field(min_length=1, max_length=5000)
 
