@@ -133,6 +133,37 @@ async def test_disabled_rule_and_missing_policy(monitoring, feed, job_ctx) -> No
     assert scan["alerts_raised"] == 1
 
 
+async def test_switching_a_rule_off_closes_its_open_alerts_where_a_scan_runs(
+    monitoring, feed, job_ctx
+) -> None:
+    xingyi = await feed.household(VILLAGE_A, labour="none", income={2021: "5000.00"})
+    puan = await feed.household(PUAN_VILLAGE, labour="none", income={2021: "8000.00"})
+    await _scan(monitoring, job_ctx)
+    alerts = await _alerts(monitoring, status="open")
+    assert _rules_of(alerts, xingyi) == {"income_below_line", "labour_loss"}
+    assert _rules_of(alerts, puan) == {"labour_loss"}
+
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    put = await admin.put(
+        f"/v1/policy/2021?region={PROVINCE}",
+        json={"monitoring_line": "6000.00", "rules": {"labour_loss": False}},
+    )
+    assert put.status_code == 200, put.text
+    scan = await _scan(monitoring, job_ctx, region=XINGYI)
+    assert scan["alerts_closed"] == 1
+
+    # Xingyi's labour alert is closed, saying why; Puan was not scanned yet.
+    closed = await _alerts(monitoring, status="closed")
+    assert [(a["household_id"], a["rule"]) for a in closed] == [(str(xingyi["id"]), "labour_loss")]
+    assert closed[0]["closed_reason"] == "rule switched off in the policy"
+    alerts = await _alerts(monitoring, status="open")
+    assert _rules_of(alerts, xingyi) == {"income_below_line"}
+    assert _rules_of(alerts, puan) == {"labour_loss"}
+    officer = monitoring.as_(Role.county_officer, XINGYI)
+    stats = (await officer.get("/v1/stats/overview", params={"year": 2021})).json()
+    assert stats["open_alerts_by_rule"] == {"income_below_line": 1}
+
+
 async def test_two_workers_never_scan_one_county_at_once(
     monitoring, feed, job_ctx, engine: AsyncEngine
 ) -> None:

@@ -254,6 +254,34 @@ def enabled(policy: MonitoringPolicy) -> list[str]:
     return [name for name in RULES if (policy.rules or {}).get(name, True)]
 
 
+def disabled(policy: MonitoringPolicy) -> list[str]:
+    return [name for name in RULES if name not in enabled(policy)]
+
+
+# A rule switched off no longer speaks for anyone: its open alerts would otherwise stay open
+# for good, blocking eliminations and counting in the stats.
+_CLOSE_DISABLED = text(
+    """
+    UPDATE monitoring.alerts
+       SET status = 'closed', closed_at = now(), closed_by_scan_id = CAST(:scan_id AS uuid),
+           closed_reason = 'rule switched off in the policy'
+     WHERE rule = ANY(CAST(:rules AS text[])) AND status = 'open' AND region_code LIKE :prefix
+    """
+)
+
+
+async def close_disabled(session: AsyncSession, names: list[str], params: dict[str, Any]) -> int:
+    """Close the open alerts of the switched-off rules in the scanned region (all of it, also
+    on an incremental scan: switching a rule off changes no household)."""
+    if not names:
+        return 0
+    result = await session.execute(
+        _CLOSE_DISABLED,
+        {"rules": names, "prefix": params["prefix"], "scan_id": params["scan_id"]},
+    )
+    return int(result.rowcount or 0)
+
+
 async def run_rule(session: AsyncSession, name: str, params: dict[str, Any]) -> RuleOutcome:
     """One statement: raise, refresh and close this rule's alerts in one county."""
     rule = RULES[name]

@@ -89,8 +89,9 @@ class CountyBusy(Exception):
 
 
 async def scan_county(session: AsyncSession, scan_id: UUID, county_code: str) -> ScanCounty | None:
-    """Run every enabled rule for one county of a scan, in the caller's transaction.
-    Idempotent: a county already done is skipped; a killed run rolled back entirely."""
+    """Run every enabled rule for one county of a scan, in the caller's transaction, and close
+    the open alerts of the rules switched off. Idempotent: a county already done is skipped;
+    a killed run rolled back entirely."""
     repo = ScanRepository(session)
     part = await repo.county(scan_id, county_code)
     if part is None or part.state == "done":
@@ -111,6 +112,7 @@ async def scan_county(session: AsyncSession, scan_id: UUID, county_code: str) ->
             outcome = await rules.run_rule(session, name, params)
             raised += outcome.raised
             closed += outcome.closed
+        closed += await rules.close_disabled(session, rules.disabled(policy), params)
     part.state = "done"
     part.households_examined, part.alerts_raised, part.alerts_closed = examined, raised, closed
     part.finished_at = datetime.now(UTC)
