@@ -8,7 +8,7 @@ from services.registry.changes.models import ChangeEvent
 from services.registry.database import AuditLog
 from services.registry.households.models import Household
 from shared.auth import Role
-from tests.conftest import PUAN, VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
+from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
 from tests.registry.helpers import household, id_number, member
 
 
@@ -123,6 +123,22 @@ async def test_duplicate_id_number_is_409_naming_the_household(registry, village
     assert (
         await session.scalar(select(func.count()).select_from(Household)) == 1
     )  # nothing half-written
+
+
+async def test_a_duplicate_held_outside_your_region_does_not_say_where(registry, villages) -> None:
+    puan = household(PUAN_VILLAGE, "PUAN-77", members=[member(id_number=id_number(area="522323"))])
+    held = await registry.as_(Role.village_cadre, PUAN_VILLAGE).post("/v1/households", json=puan)
+    assert held.status_code == 201
+    number = puan["members"][0]["id_number"]
+    response = await registry.as_(Role.village_cadre, VILLAGE_A).post(
+        "/v1/households", json=household(VILLAGE_A, "H-3", members=[member(id_number=number)])
+    )
+    assert response.status_code == 409
+    body = response.json()
+    assert "registered in another region" in body["detail"]
+    assert "household_no" not in body
+    assert "household_id" not in body
+    assert "PUAN-77" not in response.text
 
 
 async def test_duplicate_id_number_within_one_request_is_422(registry, villages) -> None:

@@ -70,3 +70,18 @@ async def test_sync_finds_a_household_registered_through_the_api(registry, villa
     assert synced.status_code == 200, synced.text
     result = synced.json()["items"][0]
     assert (result["status"], result["household_id"]) == ("updated", created["id"])
+
+
+async def test_an_external_id_held_in_another_region_does_not_say_where(registry, villages) -> None:
+    from tests.conftest import PUAN_VILLAGE
+
+    puan = registry.as_(Role.village_cadre, PUAN_VILLAGE)
+    body = household(PUAN_VILLAGE, "P-1", external_ids={"civil_affairs": "CA-9"})
+    assert (await puan.post("/v1/households", json=body)).status_code == 201
+    xingyi = registry.as_(Role.village_cadre, VILLAGE_A)
+    clash = await xingyi.post(
+        "/v1/households", json=household(VILLAGE_A, "E-9", external_ids={"civil_affairs": "CA-9"})
+    )
+    assert clash.status_code == 409
+    assert "another region" in clash.json()["detail"]
+    assert "P-1" not in clash.text

@@ -107,10 +107,17 @@ async def publish_member(
     )
 
 
+async def _sees_household(session: AsyncSession, principal: Principal, household_id: UUID) -> bool:
+    home = await HouseholdRepository(session).get(household_id)
+    return home is not None and principal.covers(home.region_code)
+
+
 async def ensure_id_numbers_free(
-    session: AsyncSession, numbers: list[str], field_prefix: str = "members"
+    session: AsyncSession, principal: Principal, numbers: list[str], field_prefix: str = "members"
 ) -> None:
-    """One ID number in the whole registry: a duplicate is 409 naming the holder."""
+    """One ID number in the whole registry: a duplicate is 409 naming the holder when the
+    caller may see it, else saying only that it is registered in another region (an ID
+    number must not reveal where a person is registered, as imports and sync answer too)."""
     seen: dict[str, int] = {}
     for i, number in enumerate(numbers):
         if number in seen:
@@ -121,6 +128,11 @@ async def ensure_id_numbers_free(
     holders = await MemberRepository(session).holders_of(numbers)
     if holders:
         holder = holders[0]
+        if not await _sees_household(session, principal, holder.household_id):
+            raise Conflict(
+                f"ID number {holder.id_number[:4]}…{holder.id_number[-4:]} is already "
+                "registered in another region"
+            )
         raise Conflict(
             f"ID number {holder.id_number[:4]}…{holder.id_number[-4:]} is already registered "
             f"in household {holder.household_no}",
@@ -130,13 +142,20 @@ async def ensure_id_numbers_free(
 
 
 async def ensure_external_ids_free(
-    session: AsyncSession, external_ids: dict[str, str], household_id: UUID | None = None
+    session: AsyncSession,
+    principal: Principal,
+    external_ids: dict[str, str],
+    household_id: UUID | None = None,
 ) -> None:
     """A partner system's id names one household (sync finds households by it): 409 naming
-    the holder when another household has it."""
+    the holder when another household has it (and the caller may see that household)."""
     holders = await HouseholdRepository(session).external_id_holders(external_ids, household_id)
     if holders:
         holder = holders[0]
+        if not await _sees_household(session, principal, holder.household_id):
+            raise Conflict(
+                f"{holder.system} id {holder.external_id} belongs to a household in another region"
+            )
         raise Conflict(
             f"{holder.system} id {holder.external_id} belongs to household {holder.household_no}",
             household_id=str(holder.household_id),
@@ -197,8 +216,8 @@ async def create_household(
     repo = HouseholdRepository(session)
     if await repo.household_no_taken(data.household_no):
         raise Conflict(f"household number {data.household_no} is already registered")
-    await ensure_id_numbers_free(session, [m.id_number for m in data.members])
-    await ensure_external_ids_free(session, data.external_ids)
+    await ensure_id_numbers_free(session, principal, [m.id_number for m in data.members])
+    await ensure_external_ids_free(session, principal, data.external_ids)
     monitored = data.category == HouseholdCategory.monitored
     if monitored and principal.role not in CATEGORY_ROLES:
         raise ValidationFailed.field(
@@ -244,7 +263,7 @@ async def update_household(
             raise ValidationFailed.field(field, "may not be null")
         setattr(household, field, value)
     if "external_ids" in changes:
-        await ensure_external_ids_free(session, household.external_ids, household.id)
+        await ensure_external_ids_free(session, principal, household.external_ids, household.id)
         await HouseholdRepository(session).replace_external_ids(household)
     await session.flush()
     await publish_household(session, principal, household, ChangeOp.update, old)
@@ -304,7 +323,7 @@ async def add_member(
         m.relation == Relation.head and m.departed_on is None for m in household.members
     ):
         raise Conflict("the household already has a head; change the current head's relation first")
-    await ensure_id_numbers_free(session, [data.id_number], field_prefix="body")
+    await ensure_id_numbers_free(session, principal, [data.id_number], field_prefix="body")
     member = MemberRepository(session).add(_new_member(household, data))
     await session.flush()
     await publish_member(session, principal, member, ChangeOp.create, None)
