@@ -59,12 +59,13 @@ async def test_department_sees_no_names(registry, villages) -> None:
 async def test_a_read_answers_what_the_write_answered(registry, villages) -> None:
     # Reads are built from rows, writes from ORM objects: the same household must look the same.
     officer = registry.as_(Role.county_officer, XINGYI)
-    for body in (household(VILLAGE_A, phone="13800000000"), household(VILLAGE_A, "H0002", [])):
+    lone_head = household(VILLAGE_A, "H0002", [member("head")])
+    for body in (household(VILLAGE_A, phone="13800000000"), lone_head):
         created = (await officer.post("/v1/households", json=body)).json()
         read = await officer.get(f"/v1/households/{created['id']}")
         assert read.status_code == 200
         assert read.json() == created
-    assert created["members"] == []
+    assert [m["relation"] for m in created["members"]] == ["head"]
 
 
 async def test_bad_check_character_names_the_field(registry, villages) -> None:
@@ -362,3 +363,37 @@ async def test_only_the_county_registers_a_household_as_monitored(registry, vill
         f"/v1/households/{county.json()['id']}", json={"at_risk": False}, headers={"If-Match": "1"}
     )
     assert patch.status_code == 422
+
+
+async def test_member_facts_must_agree_with_each_other(registry, villages) -> None:
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    for bad in (
+        {"members": []},  # a household has a head
+        {"members": [member("head", in_school=False, schooling_stage="primary")]},
+        {"members": [member("head", in_school=True, schooling_stage="dropout")]},
+        {"members": [member("head", ethnicity="")]},
+    ):
+        response = await cadre.post("/v1/households", json=household(VILLAGE_A, "BAD") | bad)
+        assert response.status_code == 422, (bad, response.text)
+    home = (await cadre.post("/v1/households", json=household(VILLAGE_A, "OK-1"))).json()
+    head = home["members"][0]
+    # A PATCH is judged on the member it leaves behind.
+    stage_only = await cadre.patch(
+        f"/v1/members/{head['id']}", json={"schooling_stage": "senior"}, headers={"If-Match": "1"}
+    )
+    assert stage_only.status_code == 422
+    assert stage_only.json()["errors"][0]["field"] == "schooling_stage"
+    both = await cadre.patch(
+        f"/v1/members/{head['id']}",
+        json={"schooling_stage": "senior", "in_school": True},
+        headers={"If-Match": "1"},
+    )
+    assert both.status_code == 200, both.text
+    spouse = home["members"][1]
+    early = await cadre.request(
+        "DELETE",
+        f"/v1/members/{spouse['id']}",
+        params={"reason": "death", "departed_on": "1900-01-01"},
+    )
+    assert early.status_code == 422
+    assert early.json()["errors"][0]["field"] == "departed_on"

@@ -94,7 +94,7 @@ def _values(source: Any, names: Iterable[str]) -> dict[str, Any]:
 class MemberFields(BaseModel):
     """What a cadre records about a member (家庭成员信息), apart from identity."""
 
-    ethnicity: str = Field(default="汉族", max_length=20)
+    ethnicity: str = Field(default="汉族", min_length=1, max_length=20)
     education: str | None = Field(default=None, max_length=30)
     in_school: bool = False
     schooling_stage: SchoolingStage | None = None
@@ -106,6 +106,19 @@ class MemberFields(BaseModel):
     pension_insurance: bool = False
     dibao: bool = False  # 低保
     tekun: bool = False  # 特困供养
+
+    @model_validator(mode="after")
+    def _schooling_agrees(self) -> Self:
+        # As the ledger's 在校生状况 says it: a stage means in school, except 辍学 (dropout).
+        if self.schooling_stage is not None and self.in_school != (
+            self.schooling_stage != SchoolingStage.dropout
+        ):
+            raise ValueError(
+                "a dropout is not in school (in_school false)"
+                if self.schooling_stage == SchoolingStage.dropout
+                else f"a member at stage {self.schooling_stage.value} is in school"
+            )
+        return self
 
 
 class MemberCreate(MemberFields):
@@ -165,7 +178,7 @@ class MemberUpdate(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=50)
     relation: Relation | None = None
-    ethnicity: str | None = Field(default=None, max_length=20)
+    ethnicity: str | None = Field(default=None, min_length=1, max_length=20)
     education: str | None = Field(default=None, max_length=30)
     in_school: bool | None = None
     schooling_stage: SchoolingStage | None = None
@@ -240,6 +253,11 @@ class HouseholdFields(BaseModel):
     )
     phone: str | None = Field(default=None, max_length=20)
 
+    @field_validator("phone")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
 
 class HouseholdCreate(HouseholdFields):
     model_config = ConfigDict(
@@ -262,7 +280,9 @@ class HouseholdCreate(HouseholdFields):
     region_code: str = Field(description="A village-level 12-digit code.")
     household_no: str = Field(min_length=1, max_length=40, description="户编号, unique")
     category: HouseholdCategory
-    members: list[MemberCreate] = Field(default_factory=list, max_length=30)
+    members: list[MemberCreate] = Field(
+        min_length=1, max_length=30, description="Exactly one of them the head (户主)."
+    )
 
     @field_validator("region_code")
     @classmethod
@@ -273,12 +293,11 @@ class HouseholdCreate(HouseholdFields):
 
     @model_validator(mode="after")
     def _one_head(self) -> Self:
-        if self.members:
-            heads = sum(1 for m in self.members if m.relation == Relation.head)
-            if heads != 1:
-                raise ValueError(
-                    f"exactly one member must be the head (relation 'head'), found {heads}"
-                )
+        heads = sum(1 for m in self.members if m.relation == Relation.head)
+        if heads != 1:
+            raise ValueError(
+                f"exactly one member must be the head (relation 'head'), found {heads}"
+            )
         return self
 
 

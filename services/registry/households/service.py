@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.service import publish
@@ -18,6 +19,7 @@ from services.registry.households.schemas import (
     HouseholdUpdate,
     MemberCreate,
     MemberDeparture,
+    MemberFields,
     MemberUpdate,
     Relation,
     member_fact_errors,
@@ -362,9 +364,23 @@ async def update_member(
         if value is None and field not in ("education", "schooling_stage"):
             raise ValidationFailed.field(field, "may not be null")
         setattr(member, field, value)
+    _ensure_fields_agree(member)
     await session.flush()
     await publish_member(session, principal, member, ChangeOp.update, old)
     return member
+
+
+def _ensure_fields_agree(member: Member) -> None:
+    """A PATCH merges into the stored member: the whole must pass the rules a new member
+    passes (e.g. a dropout is not in school), or an export would not re-import unchanged."""
+    try:
+        MemberFields.model_validate(
+            {name: getattr(member, name) for name in MemberFields.model_fields}
+        )
+    except PydanticValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "schooling_stage"
+        raise ValidationFailed.field(field, error["msg"].removeprefix("Value error, ")) from None
 
 
 async def _hand_over_head(
@@ -404,6 +420,8 @@ async def depart_member(
     member = await get_member(session, principal, member_id, for_update=True)
     if member.departed_on is not None:
         raise Conflict(f"member already departed on {member.departed_on.isoformat()}")
+    if member.birth_date is not None and departure.departed_on < member.birth_date:
+        raise ValidationFailed.field("departed_on", "is before the member's birth date")
     household = await get_household(session, principal, member.household_id, for_update=True)
     staying = [m for m in household.members if m.departed_on is None and m.id != member.id]
     if member.relation == Relation.head and staying:
