@@ -522,3 +522,17 @@ async def test_a_lost_connection_is_retried_and_the_last_try_fails_the_import_wi
     assert result["status"] == "failed"
     assert "ConnectionResetError" in result["error"]
     assert await count(session, "households") == 0
+
+
+async def test_a_50_mb_file_is_taken_and_judged_not_refused_at_the_door(
+    registry, job_ctx, villages, session
+) -> None:
+    (a,) = ids(1)
+    await run(registry, job_ctx, csv_bytes([member("KEEP", a)]))
+    # 50 MB that is no ledger (a phone photo sent by mistake): under the upload limit, so it
+    # is queued, read, and failed with the reason; what was stored before stays.
+    junk = bytes(range(128, 256)) * (50 * 1024 * 1024 // 128)
+    result = await run(registry, job_ctx, junk, filename="photo.csv")
+    assert result["status"] == "failed"
+    assert "neither UTF-8 nor GBK" in result["error"]
+    assert await count(session, "households") == 1
