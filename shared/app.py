@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import jobs
-from shared.db import create_engine, create_session_maker
+from shared.db import create_engine, create_read_session_maker, create_session_maker
 from shared.errors import (
     PROBLEM_JSON,
     AppError,
@@ -293,6 +293,7 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = create_engine(settings, f"povguard-{name}", pre_ping=False)
         app.state.session_maker = create_session_maker(app.state.engine)
+        app.state.read_session_maker = create_read_session_maker(app.state.engine)
         try:
             app.state.arq = await jobs.create_queue(settings)
         except Exception:  # the API still serves reads when Redis is down; readyz says so

@@ -128,6 +128,7 @@ def wire_app(
 ) -> FastAPI:
     """Give an app what its lifespan would, but on the test's transaction."""
     app.state.session_maker = session_maker
+    app.state.read_session_maker = session_maker  # reads see the test's own writes
     app.state.engine = session_maker.kw["bind"].engine if "bind" in session_maker.kw else None
     app.state.arq = queue
     app.state.http = http or httpx.AsyncClient()

@@ -4,12 +4,19 @@
 import asyncio
 from uuid import uuid4
 
+import pytest
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from services.registry.regions.models import Region
 from shared.app import create_service_app
-from shared.db import SessionDep, create_engine, create_session_maker
+from shared.db import (
+    SessionDep,
+    create_engine,
+    create_read_session_maker,
+    create_session_maker,
+)
 from tests.conftest import ApiClient, wire_app
 
 
@@ -95,3 +102,13 @@ async def test_a_database_refusing_connections_is_a_503(settings, queue) -> None
             _assert_retry_later(await client.get("/v1/one"))
     finally:
         await engine.dispose()
+
+
+async def test_a_read_session_runs_without_a_transaction_and_refuses_writes(engine) -> None:
+    async with create_read_session_maker(engine)() as session:
+        # Outside a transaction each statement is its own: now() moves between them.
+        first = await session.scalar(text("SELECT now()"))
+        assert await session.scalar(text("SELECT now()")) > first
+        session.add(Region(code="520000000000", name="x", parent_code=None, level="province"))
+        with pytest.raises(RuntimeError, match="never writes"):
+            await session.flush()

@@ -24,7 +24,7 @@ from services.registry.households.schemas import (
 )
 from shared.auth import CurrentPrincipal, Principal, resolve_region_filter
 from shared.contracts.registry import CategoryChange, HouseholdCategory
-from shared.db import SessionDep
+from shared.db import ReadSessionDep, SessionDep
 from shared.errors import (
     Conflict,
     FieldError,
@@ -72,7 +72,7 @@ async def create_household(
     summary="One household with its members (departed ones included)",
 )
 async def get_household(
-    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    household_id: UUID, principal: CurrentPrincipal, session: ReadSessionDep
 ) -> HouseholdRead:
     household, members = await household_service.read_household(session, principal, household_id)
     return HouseholdRead.for_principal(household, principal, members)
@@ -104,7 +104,7 @@ async def update_household(
 )
 async def list_households(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReadSessionDep,
     region: Annotated[str | None, Query(description="Region code; defaults to yours")] = None,
     category: HouseholdCategory | None = None,
     q: Annotated[
