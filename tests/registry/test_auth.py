@@ -1,5 +1,6 @@
 """Signing in, tokens, accounts, and the problem+json every failure answers with."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -63,6 +64,17 @@ def _token(secret: str, **overrides) -> str:
 async def test_expired_token_is_401(registry) -> None:
     token = _token(TEST_SECRET, exp=datetime.now(UTC) - timedelta(minutes=1))
     response = await registry.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+
+
+async def test_a_token_used_until_it_expires_is_then_401(registry) -> None:
+    # Verified tokens are remembered between requests; the expiry still holds.
+    token = _token(TEST_SECRET, exp=datetime.now(UTC) + timedelta(seconds=2))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await registry.get("/v1/me", headers=headers)).status_code == 200
+    await asyncio.sleep(2.1)  # exp is whole seconds: valid for 1-2 s
+    response = await registry.get("/v1/me", headers=headers)
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
 
