@@ -113,6 +113,9 @@ _SQLSTATE_PROBLEMS = {
     "23505": (409, "Conflict", "conflict", "it conflicts with an existing record"),
     "23503": (422, "Validation failed", "validation", "it refers to a record that does not exist"),
     "23514": (422, "Validation failed", "validation", "it breaks a rule of the data"),
+    # A NUL character (text cannot hold it) or a string the database cannot encode.
+    "22021": (422, "Validation failed", "validation", "it contains a character text cannot hold"),
+    "22P05": (422, "Validation failed", "validation", "it contains a character text cannot hold"),
     "40001": (409, "Conflict", "conflict", "a concurrent change got there first; retry"),
     "40P01": (409, "Conflict", "conflict", "a concurrent change got there first; retry"),
 }

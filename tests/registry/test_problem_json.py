@@ -87,3 +87,15 @@ async def test_hand_made_values_are_4xx_not_500(registry, villages) -> None:
         response = await client.request(method, path, **kwargs)
         assert response.status_code == status, (path, kwargs, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_nul_character_is_422_not_500(registry, villages) -> None:
+    from tests.conftest import VILLAGE_A
+    from tests.registry.helpers import household
+
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    search = await cadre.get("/v1/households", params={"region": VILLAGE_A, "q": "王\x00"})
+    assert search.status_code == 422
+    created = await cadre.post("/v1/households", json=household(VILLAGE_A, "H\x00-1"))
+    assert created.status_code == 422
+    assert created.headers["content-type"] == "application/problem+json"
