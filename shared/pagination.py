@@ -96,16 +96,20 @@ async def paginate(
     order_by: Sequence[InstrumentedAttribute[Any]],
     cursor: str | None,
     limit: int,
+    *,
+    entities: bool = True,
 ) -> tuple[list[Any], str | None]:
-    """Run ``stmt`` (selecting one entity) one page at a time, ascending by ``order_by``,
-    whose last column must be unique."""
+    """Run ``stmt`` one page at a time, ascending by ``order_by``, whose last column must be
+    unique. ``stmt`` selects one entity, and the page holds its objects; or, with
+    ``entities=False``, columns (``order_by`` among them), and the page holds ``Row``s."""
     if cursor:
         values = decode_cursor(cursor)
         if len(values) != len(order_by) or not all(map(_fits, order_by, values)):
             raise ValidationFailed.field("cursor", "does not fit this list")
         stmt = stmt.where(tuple_(*order_by) > tuple_(*values))
     stmt = stmt.order_by(*order_by).limit(limit + 1)
-    rows = list((await session.execute(stmt)).scalars().all())
+    result = await session.execute(stmt)
+    rows = list(result.scalars().all() if entities else result.all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
