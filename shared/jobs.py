@@ -114,7 +114,12 @@ async def unit_of_work(ctx: dict[str, Any]) -> AsyncIterator[AsyncSession]:
 def is_transient(exc: BaseException) -> bool:
     """A lost connection or a serialization failure may succeed when the job runs again."""
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
-    return isinstance(exc, OSError | ConnectionError) or sqlstate.startswith(("08", "40", "57"))
+    return (
+        isinstance(exc, OSError | ConnectionError)
+        # SQLAlchemy's word for a connection that broke under the statement (no sqlstate).
+        or getattr(exc, "connection_invalidated", False)
+        or sqlstate.startswith(("08", "40", "57"))
+    )
 
 
 def is_last_try(ctx: dict[str, Any], name: str) -> bool:

@@ -397,3 +397,17 @@ async def test_member_facts_must_agree_with_each_other(registry, villages) -> No
     )
     assert early.status_code == 422
     assert early.json()["errors"][0]["field"] == "departed_on"
+
+
+async def test_members_read_head_first_then_in_the_order_entered(registry, villages) -> None:
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    kids = [
+        member("child", name=f"孩子{i}", id_number=id_number(date(2010 + i, 1, 1)))
+        for i in range(3)
+    ]
+    body = household(VILLAGE_A, "ORD-1", [*kids[:2], member("head"), kids[2]])
+    created = (await cadre.post("/v1/households", json=body)).json()
+    read = (await cadre.get(f"/v1/households/{created['id']}")).json()
+    assert read["members"][0]["relation"] == "head"
+    assert [m["relation"] for m in read["members"]] == [m["relation"] for m in created["members"]]
+    assert [m["id"] for m in read["members"]] == [m["id"] for m in created["members"]]

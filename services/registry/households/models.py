@@ -46,7 +46,10 @@ class Household(VersionedMixin, TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     members: Mapped[list["Member"]] = relationship(
-        back_populates="household", lazy="raise", order_by="Member.created_at"
+        back_populates="household",
+        lazy="raise",
+        # The head first, then in the order entered; the id settles ties (one transaction).
+        order_by=lambda: (Member.relation != "head", Member.created_at, Member.id),
     )
 
 

@@ -30,7 +30,8 @@ _READ_WITH_MEMBERS = (
     select(*_households.c, *_members.c)
     .select_from(_households.outerjoin(_members, _members.c.household_id == _households.c.id))
     .where(_households.c.id == bindparam("household_id"))
-    .order_by(_members.c.created_at)
+    # As Household.members: the head first, then in the order entered, the id settling ties.
+    .order_by(_members.c.relation != "head", _members.c.created_at, _members.c.id)
 )
 
 
