@@ -66,6 +66,18 @@ async def _do(client: Any, case_id: str, status: int = 200, **body: Any) -> dict
     return response.json()
 
 
+async def _reviewed_by_the_village(who: dict[str, Any], household_id: UUID) -> str:
+    """A case opened by the village cadre, verified and passed by the village review."""
+    opened = await who["village"].post(
+        "/v1/cases", json={"household_id": str(household_id), "channel": "cadre"}
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    await _do(who["village"], case_id, action="verify")
+    await _do(who["village"], case_id, action="village_review", result="pass")
+    return case_id
+
+
 async def _to_monitored(monitoring: Any, session: Any, household_id: UUID) -> str:
     who = _who(monitoring)
     opened = await who["village"].post(
@@ -311,13 +323,7 @@ async def test_wrong_role_wrong_stage_and_outside_region(monitoring, feed, fake_
 async def test_upheld_objection_and_rejection(monitoring, feed, fake_registry, session) -> None:
     h = await feed.household(VILLAGE_A)
     who = _who(monitoring)
-    case_id = (
-        await who["village"].post(
-            "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
-        )
-    ).json()["id"]
-    await _do(who["village"], case_id, action="verify")
-    await _do(who["village"], case_id, action="village_review", result="pass")
+    case_id = await _reviewed_by_the_village(who, h["id"])
     today = date.today()
     await _do(
         who["village"],
@@ -352,13 +358,7 @@ async def test_a_notice_starts_on_the_day_it_is_posted(
 ) -> None:
     h = await feed.household(VILLAGE_A)
     who = _who(monitoring)
-    case_id = (
-        await who["village"].post(
-            "/v1/cases", json={"household_id": str(h["id"]), "channel": "cadre"}
-        )
-    ).json()["id"]
-    await _do(who["village"], case_id, action="verify")
-    await _do(who["village"], case_id, action="village_review", result="pass")
+    case_id = await _reviewed_by_the_village(who, h["id"])
     # Posted today but dated last week, the notice would be over before anyone read it.
     today = date.today()
     backdated = await who["village"].post(
