@@ -191,41 +191,31 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
         """,
         prefix=prefix + "%",
     )
-    await _run(
-        session,
-        """
-        INSERT INTO import_rejects
-        SELECT s.row_no, '户编号', 'the household number belongs to a household outside your region'
-          FROM import_stage s
-          JOIN registry.households h USING (household_no)
-         WHERE h.region_code NOT LIKE :prefix
-        """,
-        prefix=prefix + "%",
-    )
+    # What the registry already holds for a household in the file: its region and category
+    # change only through their own procedures, and another region's household is not yours.
     await _run(
         session,
         f"""
         INSERT INTO import_rejects
-        SELECT s.row_no, '户类型',
-               'household ' || s.household_no || ' is ' || {_CATEGORY_LABEL}
-               || ' in the registry: a category changes only through '
-               || 'PUT /v1/households/{{id}}/category'
+        SELECT s.row_no, v.col, v.reason
           FROM import_stage s
           JOIN registry.households h USING (household_no)
-         WHERE s.category <> h.category
+         CROSS JOIN LATERAL (VALUES
+               ('户编号', CASE WHEN h.region_code NOT LIKE :prefix THEN
+                    'the household number belongs to a household outside your region' END),
+               ('户类型', CASE WHEN h.region_code LIKE :prefix AND s.category <> h.category THEN
+                    'household ' || s.household_no || ' is ' || {_CATEGORY_LABEL}
+                    || ' in the registry: a category changes only through '
+                    || 'PUT /v1/households/{{id}}/category' END),
+               ('行政区划代码', CASE WHEN h.region_code LIKE :prefix
+                                    AND s.region_code <> h.region_code THEN
+                    'household ' || s.household_no || ' is registered in village '
+                    || h.region_code || ': an import does not move a household to another village'
+                    END)
+         ) v(col, reason)
+         WHERE v.reason IS NOT NULL
         """,
-    )
-    await _run(
-        session,
-        """
-        INSERT INTO import_rejects
-        SELECT s.row_no, '行政区划代码',
-               'household ' || s.household_no || ' is registered in village ' || h.region_code
-               || ': an import does not move a household to another village'
-          FROM import_stage s
-          JOIN registry.households h USING (household_no)
-         WHERE s.region_code <> h.region_code
-        """,
+        prefix=prefix + "%",
     )
     if principal.role not in CATEGORY_ROLES:
         # As through the API: only the county registers a household directly as 监测户.
