@@ -515,3 +515,25 @@ async def test_an_eligibility_review_opens_no_case(monitoring, feed, job_ctx) ->
         json={"household_id": str(h["id"]), "channel": "scan", "alert_id": reviews[0]["id"]},
     )
     assert refused.status_code == 422
+
+
+async def test_a_case_follows_the_policy_it_was_opened_under(monitoring, feed) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    case_id = await _reviewed_by_the_village(who, h["id"])
+    province = (await who["county"].get("/v1/policy/2021")).json()
+    assert (await who["county"].get(f"/v1/cases/{case_id}")).json()["policy_id"] == province["id"]
+    # The county sets its own, stricter notice for the year while the case is under way.
+    admin = monitoring.as_(Role.province_admin, "520000000000")
+    stricter = {k: province[k] for k in ("monitoring_line", "rules")} | {"notice_days": 10}
+    put = await admin.put(f"/v1/policy/2021?region={XINGYI}", json=stricter)
+    assert put.status_code in (200, 201), put.text
+    today = date.today()
+    # The case keeps the rules it started with: the province's five-day notice.
+    await _do(
+        who["village"],
+        case_id,
+        action="publish_notice",
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
+    )

@@ -38,6 +38,8 @@ class MonitoringCase(VersionedMixin, TimestampMixin, Base):
     declaration_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
     stage: Mapped[str] = mapped_column(String(24), default="discovered")
     policy_year: Mapped[int] = mapped_column(SmallInteger)
+    # The policy row (a county's own or its province's) the case follows from its opening.
+    policy_id: Mapped[UUID | None] = mapped_column(nullable=True)
     monitored_type: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     risk_types: Mapped[list[str]] = mapped_column(JSONB, default=list)
     category_before: Mapped[str | None] = mapped_column(String(32), nullable=True)

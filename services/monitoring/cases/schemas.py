@@ -112,6 +112,9 @@ class CaseRead(BaseModel):
     declaration_code: str | None
     stage: str
     policy_year: int
+    policy_id: UUID | None = Field(
+        description="The policy the case follows (deadlines, notice days, elimination)"
+    )
     monitored_type: int | None
     risk_types: list[str]
     monitored_since: date | None

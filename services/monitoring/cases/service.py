@@ -45,10 +45,13 @@ def _now() -> datetime:
 
 
 async def policy_for_case(
-    session: AsyncSession, region_code: str, year: int | None = None
+    session: AsyncSession, region_code: str, year: int | None = None, policy_id: UUID | None = None
 ) -> MonitoringPolicy | None:
-    """The policy in force for ``year``, else the latest year not in the future."""
+    """The policy the case recorded at its opening; for a new case, the policy in force for
+    ``year``, else the latest year not in the future."""
     repo = PolicyRepository(session)
+    if policy_id is not None and (recorded := await repo.get(policy_id)) is not None:
+        return recorded
     if year is not None:
         policy = await repo.in_force(region_code, year)
         if policy is not None:
@@ -129,6 +132,7 @@ async def create_case(
             declaration_code=declaration_code,
             stage="discovered",
             policy_year=policy.year if policy else date.today().year,
+            policy_id=policy.id if policy else None,
             risk_types=[],
             opened_by=principal.sub,
             stage_entered_at=_now(),
@@ -275,7 +279,7 @@ async def act(
     step = steps[action]
     if principal.role != step.role:
         raise Forbidden(f"at stage {case.stage}, {action} is for {step.role.value}")
-    policy = await policy_for_case(session, case.region_code, case.policy_year)
+    policy = await policy_for_case(session, case.region_code, case.policy_year, case.policy_id)
     from_stage = case.stage
     details: dict[str, Any] = {}
     next_stage = step.to[0]
