@@ -116,3 +116,28 @@ async def test_a_declarant_registered_later_brings_their_household_to_the_case(
     verified = await cadre.post(f"/v1/cases/{case['id']}/actions", json={"action": "verify"})
     assert verified.status_code == 200, verified.text
     assert verified.json()["household_id"] == str(household["id"])
+
+
+async def test_a_declarant_registered_in_another_county_stays_out_of_the_case(
+    monitoring, feed, villages
+) -> None:
+    from tests.conftest import PUAN, PUAN_VILLAGE
+
+    number = idnumber.make(PUAN_VILLAGE, date(1980, 1, 1), 600)
+    declared = await monitoring.post("/v1/declarations", json=_body(number, phone="13800006000"))
+    assert declared.status_code == 201, declared.text
+    county = monitoring.as_(Role.county_officer, XINGYI)
+    (case,) = (await county.get("/v1/cases")).json()["items"]
+    # The person turns up registered in Puan, another county.
+    household = await feed.household(PUAN_VILLAGE, sequence=600)
+    assert household["id_numbers"][0] == number
+    cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
+    verified = await cadre.post(f"/v1/cases/{case['id']}/actions", json={"action": "verify"})
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["household_id"] is None
+    # Puan still opens its own case for its household.
+    puan = monitoring.as_(Role.county_officer, PUAN)
+    opened = await puan.post(
+        "/v1/cases", json={"household_id": str(household["id"]), "channel": "cadre"}
+    )
+    assert opened.status_code == 201, opened.text

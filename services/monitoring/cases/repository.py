@@ -62,16 +62,18 @@ class CaseRepository(RepositoryBase[MonitoringCase]):
             )
         ).one_or_none()
 
-    async def declared_person(self, case_id: UUID) -> Any:
-        """The household the projection now places one of the case's declarants in, if any."""
+    async def declared_person(self, case_id: UUID, region_prefix: str) -> Any:
+        """The household the projection now places one of the case's declarants in, within
+        ``region_prefix``, if any."""
         return (
             await self.session.execute(
                 text(
                     "SELECT m.household_id, m.region_code FROM monitoring.declarations d "
                     "JOIN monitoring.members m ON m.id_number = d.id_number "
-                    "WHERE d.case_id = :c ORDER BY m.departed_on NULLS FIRST LIMIT 1"
+                    "WHERE d.case_id = :c AND m.region_code LIKE :p "
+                    "ORDER BY m.departed_on NULLS FIRST LIMIT 1"
                 ),
-                {"c": case_id},
+                {"c": case_id, "p": region_prefix + "%"},
             )
         ).one_or_none()
 

@@ -18,6 +18,7 @@ from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate, Cha
 from services.monitoring.database import audit
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
+from shared import regions
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
@@ -240,14 +241,17 @@ def _require(condition: bool, field: str, message: str) -> None:
 async def _attach_registered_declarant(session: AsyncSession, case: MonitoringCase) -> None:
     """A declaration from someone the registry did not know opens a case with no household.
     Once the village registers them (the household visit usually leads to it), the case takes
-    their household at its next action, unless that household has an open case of its own."""
+    their household at its next action, unless that household has an open case of its own.
+    Only a household in the case's own county: the case moves to its village there, never to
+    another county, which could then neither see the case nor open its own."""
     if case.household_id is not None:
         return
     repo = CaseRepository(session)
-    person = await repo.declared_person(case.id)
+    county = regions.county_of(case.region_code)
+    person = await repo.declared_person(case.id, regions.prefix_of(county))
     if person is None or await repo.open_for_household(person.household_id) is not None:
         return
-    case.household_id = person.household_id
+    case.household_id, case.region_code = person.household_id, person.region_code
 
 
 async def act(
