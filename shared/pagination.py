@@ -61,7 +61,7 @@ def decode_cursor(cursor: str) -> list[Any]:
         if not isinstance(values, list):
             raise ValueError
         return [_typed(v) for v in values]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, AttributeError):
         raise ValidationFailed.field("cursor", "is not a cursor this API issued") from None
 
 

@@ -79,6 +79,18 @@ async def test_hand_made_values_are_4xx_not_500(registry, villages) -> None:
         ("GET", f"{url}/history", {"params": {"cursor": "9" * 30}}, 422),
         # Cursors decoding to values of the wrong type for the sort key.
         ("GET", "/v1/households", {"params": {"region": VILLAGE_A, "cursor": "WzEsMl0"}}, 422),
+        # A typed value whose payload is of the wrong kind (a UUID that is a number).
+        (
+            "GET",
+            "/v1/households",
+            {
+                "params": {
+                    "region": VILLAGE_A,
+                    "cursor": "WyI1MjIzMDExMDAwMDEiLHsidCI6IlVVSUQiLCJ2IjoxfV0",
+                }
+            },
+            422,
+        ),
         ("GET", "/v1/changes", {"params": {"after": "WzEsOTk5OTk5OTk5OTk5OTk5OTk5OTk5OTld"}}, 422),
     ]
     county = registry.as_(Role.county_officer, XINGYI)
