@@ -536,3 +536,21 @@ async def test_a_50_mb_file_is_taken_and_judged_not_refused_at_the_door(
     assert result["status"] == "failed"
     assert "neither UTF-8 nor GBK" in result["error"]
     assert await count(session, "households") == 1
+
+
+async def test_imported_members_read_head_first_then_in_file_order(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b, c, d = ids(4)
+    rows = [
+        member("FO1", a, "子女", name="老大"),
+        member("FO1", b, "子女", name="老二"),
+        member("FO1", c, "户主", name="户主"),
+        member("FO1", d, "子女", name="老三"),
+    ]
+    assert (await run(registry, job_ctx, csv_bytes(rows)))["accepted"] == 4
+    household_id = (
+        await session.execute(text("SELECT id FROM registry.households WHERE household_no = 'FO1'"))
+    ).scalar_one()
+    read = await registry.as_(Role.county_officer, XINGYI).get(f"/v1/households/{household_id}")
+    assert [m["name"] for m in read.json()["members"]] == ["户主", "老大", "老二", "老三"]

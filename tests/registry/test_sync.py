@@ -124,3 +124,25 @@ async def test_a_member_whose_sex_disagrees_with_the_id_rejects_only_its_item(
     ).json()
     assert [i["status"] for i in body["items"]] == ["rejected", "created"]
     assert body["items"][0]["reason"].startswith("members[0].sex: the ID number says")
+
+
+async def test_schooling_rejects_only_its_item_and_a_stage_alone_says_in_school(
+    registry, villages, session
+) -> None:
+    officer = registry.as_(Role.county_officer, XINGYI)
+    pupil = item("S-1", number(10))
+    pupil["members"][0]["schooling_stage"] = "junior"  # no in_school: the stage says it
+    muddled = item("S-2", number(11))
+    muddled["members"][0] |= {"schooling_stage": "dropout", "in_school": True}
+    body = (
+        await officer.post(
+            "/v1/sync/households", json={"system": "education", "items": [pupil, muddled]}
+        )
+    ).json()
+    assert [i["status"] for i in body["items"]] == ["created", "rejected"]
+    assert "a dropout is not in school" in body["items"][1]["reason"]
+    stored = await session.execute(
+        text("SELECT in_school, schooling_stage FROM registry.members WHERE id_number = :n"),
+        {"n": number(10)},
+    )
+    assert tuple(stored.one()) == (True, "junior")

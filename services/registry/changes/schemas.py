@@ -2,12 +2,12 @@
 has its own batch shapes."""
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from services.registry.households.schemas import MemberFields, Relation, Sex
+from services.registry.households.schemas import MemberFields, Relation, SchoolingStage, Sex
 from shared.contracts.registry import ChangeEventRead, ChangePage, HouseholdCategory
 
 __all__ = ["ChangeEventRead", "ChangePage"]
@@ -15,8 +15,16 @@ __all__ = ["ChangeEventRead", "ChangePage"]
 
 class SyncMember(MemberFields):
     """A member as the partner system holds it: the household API's member fields. An ID
-    number that fails its check, or a sex or birth date that disagrees with it, rejects the
-    item (not the whole batch)."""
+    number that fails its check, a sex or birth date that disagrees with it, or a schooling
+    stage that disagrees with ``in_school`` rejects the item (not the whole batch). A stage
+    sent without ``in_school`` says it, as a ledger's 在校生状况 does."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _in_school_from_stage(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("schooling_stage") and "in_school" not in data:
+            return {**data, "in_school": data["schooling_stage"] != SchoolingStage.dropout.value}
+        return data
 
     name: str = Field(min_length=1, max_length=50)
     id_number: str = Field(min_length=1, max_length=18, examples=["52230119800501001X"])

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.schemas import SyncBatch, SyncItemResult, SyncResult
-from services.registry.households.schemas import member_fact_errors
+from services.registry.households.schemas import member_fact_errors, schooling_error
 from services.registry.imports import pipeline
 from shared import idnumber
 from shared.auth import Principal, Role
@@ -85,6 +85,8 @@ async def sync_households(
             # The household API's one rule on a member's identity.
             wrong = member_fact_errors(number, sex, born)
             errs += [(_LEDGER_COLUMN[field], message) for field, message in wrong.items()]
+            if schooling := schooling_error(m.in_school, m.schooling_stage):
+                errs.append(("在校生状况", schooling))
             if "id_number" not in wrong:
                 facts = idnumber.parse(number)
                 sex, born = sex or facts.sex, born or facts.birth_date
@@ -103,7 +105,7 @@ async def sync_households(
                     m.relation.value,
                     sex,
                     born,
-                    m.ethnicity,
+                    m.ethnicity or "汉族",  # as a ledger's blank 民族 cell
                     m.education,
                     m.in_school,
                     m.schooling_stage.value if m.schooling_stage else None,

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import (
     Boolean,
@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.registry.database import Base
-from shared.db import RegionCode, TimestampMixin, VersionedMixin
+from shared.db import RegionCode, TimestampMixin, VersionedMixin, ordered_uuid
 
 
 class Household(VersionedMixin, TimestampMixin, Base):
@@ -32,7 +32,7 @@ class Household(VersionedMixin, TimestampMixin, Base):
         ),
     )
 
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=ordered_uuid)
     region_code: Mapped[str] = RegionCode()
     household_no: Mapped[str] = mapped_column(String(40), unique=True)
     address: Mapped[str] = mapped_column(String(300), default="")
@@ -90,7 +90,7 @@ class Member(VersionedMixin, TimestampMixin, Base):
         CheckConstraint("migrant_work_months BETWEEN 0 AND 12", name="migrant_work_months"),
     )
 
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=ordered_uuid)
     household_id: Mapped[UUID] = mapped_column(ForeignKey("households.id"))
     region_code: Mapped[str] = RegionCode()
     name: Mapped[str] = mapped_column(String(50))

@@ -91,10 +91,20 @@ def _values(source: Any, names: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(source, name) for name in names}
 
 
-class MemberFields(BaseModel):
-    """What a cadre records about a member (家庭成员信息), apart from identity."""
+def schooling_error(in_school: bool, stage: "SchoolingStage | None") -> str | None:
+    """As the ledger's 在校生状况 says it: a stage means in school, except 辍学 (dropout)."""
+    if stage is None or in_school == (stage != SchoolingStage.dropout):
+        return None
+    if stage == SchoolingStage.dropout:
+        return "a dropout is not in school (in_school false)"
+    return f"a member at stage {stage.value} is in school"
 
-    ethnicity: str = Field(default="汉族", min_length=1, max_length=20)
+
+class MemberFields(BaseModel):
+    """What a cadre records about a member (家庭成员信息), apart from identity. Reads use it
+    as it is, so rows stored under older rules still read; input rules are in MemberInput."""
+
+    ethnicity: str = Field(default="汉族", max_length=20)
     education: str | None = Field(default=None, max_length=30)
     in_school: bool = False
     schooling_stage: SchoolingStage | None = None
@@ -107,21 +117,21 @@ class MemberFields(BaseModel):
     dibao: bool = False  # 低保
     tekun: bool = False  # 特困供养
 
+
+class MemberInput(MemberFields):
+    """Member fields as a client writes them: they must agree with each other, so a member
+    entered through the API exports and re-imports unchanged."""
+
+    ethnicity: str = Field(default="汉族", min_length=1, max_length=20)
+
     @model_validator(mode="after")
     def _schooling_agrees(self) -> Self:
-        # As the ledger's 在校生状况 says it: a stage means in school, except 辍学 (dropout).
-        if self.schooling_stage is not None and self.in_school != (
-            self.schooling_stage != SchoolingStage.dropout
-        ):
-            raise ValueError(
-                "a dropout is not in school (in_school false)"
-                if self.schooling_stage == SchoolingStage.dropout
-                else f"a member at stage {self.schooling_stage.value} is in school"
-            )
+        if message := schooling_error(self.in_school, self.schooling_stage):
+            raise ValueError(message)
         return self
 
 
-class MemberCreate(MemberFields):
+class MemberCreate(MemberInput):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -244,6 +254,11 @@ ExternalIds = dict[
 ]
 
 
+def _blank_is_none(value: str | None) -> str | None:
+    """A blank phone is no phone, as an empty ledger cell is."""
+    return (value.strip() or None) if value is not None else None
+
+
 class HouseholdFields(BaseModel):
     address: str = Field(default="", max_length=300)
     poverty_causes: list[str] = Field(default_factory=list, max_length=10, description="致贫原因")
@@ -253,10 +268,7 @@ class HouseholdFields(BaseModel):
     )
     phone: str | None = Field(default=None, max_length=20)
 
-    @field_validator("phone")
-    @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    _blank_phone = field_validator("phone")(_blank_is_none)
 
 
 class HouseholdCreate(HouseholdFields):
@@ -310,6 +322,8 @@ class HouseholdUpdate(BaseModel):
     at_risk: bool | None = Field(
         default=None, description="Flag a household at risk of falling back."
     )
+
+    _blank_phone = field_validator("phone")(_blank_is_none)
 
 
 class HouseholdSummary(HouseholdFields):

@@ -19,7 +19,7 @@ from services.registry.households.schemas import (
     HouseholdUpdate,
     MemberCreate,
     MemberDeparture,
-    MemberFields,
+    MemberInput,
     MemberUpdate,
     Relation,
     member_fact_errors,
@@ -374,8 +374,8 @@ def _ensure_fields_agree(member: Member) -> None:
     """A PATCH merges into the stored member: the whole must pass the rules a new member
     passes (e.g. a dropout is not in school), or an export would not re-import unchanged."""
     try:
-        MemberFields.model_validate(
-            {name: getattr(member, name) for name in MemberFields.model_fields}
+        MemberInput.model_validate(
+            {name: getattr(member, name) for name in MemberInput.model_fields}
         )
     except PydanticValidationError as exc:
         error = exc.errors()[0]

@@ -131,12 +131,12 @@ _CATEGORY_LABEL = (
 )
 
 
-# Time-ordered ids (the UUIDv7 layout: 48 bits of Unix milliseconds, then random bits): the
-# rows of one load land next to each other in the primary key and id indexes instead of on
-# random pages, which keeps big imports fast once the indexes outgrow the buffer cache.
+# Time-ordered ids (the UUIDv7 layout, as ``shared.db.ordered_uuid``: 48 bits of Unix
+# milliseconds, then the file's row number, then random bits): the rows of one load land next
+# to each other in the primary key and id indexes instead of on random pages, which keeps big
+# imports fast once the indexes outgrow the buffer cache, and members sort in file order.
 TIME_ORDERED_UUID = """CAST(lpad(to_hex(floor(extract(epoch FROM now()) * 1000)::bigint), 12, '0')
-    || '7' || substr(md5(random()::text), 1, 3) || '8'
-    || substr(md5(random()::text), 1, 15) AS uuid)"""
+    || '70008' || lpad(to_hex(row_no), 7, '0') || substr(md5(random()::text), 1, 8) AS uuid)"""
 
 
 def _distinct(target: str, fields: Sequence[str]) -> str:
@@ -318,8 +318,8 @@ async def load_households(
         session,
         f"""
         WITH src AS (
-            SELECT DISTINCT ON (household_no) household_no, region_code, address, category,
-                   poverty_causes, relocated, phone, ext_system, ext_id
+            SELECT DISTINCT ON (household_no) household_no, row_no, region_code, address,
+                   category, poverty_causes, relocated, phone, ext_system, ext_id
               FROM import_stage WHERE NOT bad ORDER BY household_no, row_no
         ), old AS (
             SELECT h.* FROM registry.households h JOIN src USING (household_no)
