@@ -19,7 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import jobs
-from shared.db import create_engine, create_read_session_maker, create_session_maker
+from shared.db import (
+    connection_lost,
+    create_engine,
+    create_read_session_maker,
+    create_session_maker,
+    sqlstate_of,
+)
 from shared.errors import (
     PROBLEM_JSON,
     AppError,
@@ -121,17 +127,6 @@ _SQLSTATE_PROBLEMS = {
 }
 
 
-def _sqlstate(exc: BaseException) -> str | None:
-    orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlstate", None) or getattr(
-        getattr(orig, "__cause__", None), "sqlstate", None
-    )
-
-
-# Connection exceptions (class 08) and the server shutting down or starting up (57P01-57P03).
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-
-
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The database went away (restart, failover, a dropped connection): nothing was
     committed, the pool replaces its connections, and the client may retry."""
@@ -149,10 +144,9 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A constraint the database enforced (a race past the service's own checks) is the
     client's conflict, not a server error; a lost connection is a 503 to retry. The pool
     does not ping connections before use, so a connection that died while idle shows here."""
-    sqlstate = _sqlstate(exc) or ""
-    if getattr(exc, "connection_invalidated", False) or sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+    if connection_lost(exc):
         return _database_unavailable(request, exc)
-    known = _SQLSTATE_PROBLEMS.get(sqlstate)
+    known = _SQLSTATE_PROBLEMS.get(sqlstate_of(exc))
     if known is None:
         return await _unexpected(request, exc)
     status, title, slug, detail = known

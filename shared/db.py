@@ -63,6 +63,31 @@ class VersionedMixin:
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
+def sqlstate_of(exc: BaseException) -> str:
+    """The PostgreSQL SQLSTATE behind a SQLAlchemy error ('' when there is none)."""
+    orig = getattr(exc, "orig", None)
+    return (
+        getattr(orig, "sqlstate", None)
+        or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+        or ""
+    )
+
+
+# Connection exceptions (class 08) and the server shutting down or starting up (57P01-57P03).
+_CONNECTION_LOST = ("08", "57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database went away under a statement (a restart, a failover, a dropped or refused
+    connection): nothing was committed, and the same work may succeed when tried again."""
+    return (
+        isinstance(exc, OSError | ConnectionError)
+        # SQLAlchemy's word for a connection that broke under the statement (no sqlstate).
+        or getattr(exc, "connection_invalidated", False)
+        or sqlstate_of(exc).startswith(_CONNECTION_LOST)
+    )
+
+
 _ordered_lock = threading.Lock()
 _ordered_last = [0, 0]  # (milliseconds, counter) of the last id made in this process
 

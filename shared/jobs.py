@@ -18,6 +18,7 @@ from arq import Retry
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db import connection_lost, sqlstate_of
 from shared.settings import Settings
 
 JobFunc = Callable[..., Awaitable[Any]]
@@ -112,14 +113,9 @@ async def unit_of_work(ctx: dict[str, Any]) -> AsyncIterator[AsyncSession]:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A lost connection or a serialization failure may succeed when the job runs again."""
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
-    return (
-        isinstance(exc, OSError | ConnectionError)
-        # SQLAlchemy's word for a connection that broke under the statement (no sqlstate).
-        or getattr(exc, "connection_invalidated", False)
-        or sqlstate.startswith(("08", "40", "57"))
-    )
+    """A lost connection, a serialization failure or deadlock (40), or an operator
+    intervention such as a cancelled statement (57) may succeed when the job runs again."""
+    return connection_lost(exc) or sqlstate_of(exc).startswith(("40", "57"))
 
 
 def is_last_try(ctx: dict[str, Any], name: str) -> bool:
