@@ -238,6 +238,13 @@ def _require(condition: bool, field: str, message: str) -> None:
         raise ValidationFailed.field(field, message)
 
 
+def _hear_objections(req: CaseActionRequest) -> tuple[int, dict[str, Any]]:
+    """The objections a notice collected (异议), as the timeline records them, and how many
+    were upheld."""
+    upheld = sum(1 for o in req.objections if o.upheld)
+    return upheld, {"objections": [o.model_dump() for o in req.objections], "upheld": upheld}
+
+
 async def _attach_registered_declarant(session: AsyncSession, case: MonitoringCase) -> None:
     """A declaration from someone the registry did not know opens a case with no household.
     Once the village registers them (the household visit usually leads to it), the case takes
@@ -301,10 +308,9 @@ async def act(
     elif action == "close_notice":
         if case.notice_ends_on is None or today <= case.notice_ends_on:
             raise Conflict(f"the notice runs until {case.notice_ends_on}; close it after that day")
-        upheld = [o for o in req.objections if o.upheld]
+        upheld, details = _hear_objections(req)
         if upheld:
             next_stage = "verified"  # an upheld objection sends the case back
-        details = {"objections": [o.model_dump() for o in req.objections], "upheld": len(upheld)}
     elif action == "county_decide":
         _require(req.monitored_type is not None, "monitored_type", "1, 2 or 3 is required")
         _require(bool(req.risk_types), "risk_types", "at least one risk type code is required")
@@ -362,8 +368,7 @@ async def act(
                 f"the elimination notice runs until {ends_on}; decide after that day",
                 notice_ends_on=str(ends_on) if ends_on else None,
             )
-        upheld = [o for o in req.objections if o.upheld]
-        details = {"objections": [o.model_dump() for o in req.objections], "upheld": len(upheld)}
+        upheld, details = _hear_objections(req)
         if upheld:
             next_stage = "monitored"  # an upheld objection keeps the household monitored
         else:
@@ -381,8 +386,7 @@ async def act(
             case.elimination_method = req.method
             details |= {"method": req.method, "category_restored": restore}
     elif action == "keep_monitoring":
-        upheld = [o for o in req.objections if o.upheld]
-        details = {"objections": [o.model_dump() for o in req.objections], "upheld": len(upheld)}
+        _, details = _hear_objections(req)
     elif action == "rollback":
         await _set_category(registry, case, "monitored", f"风险消除回退: case {case.id}", token)
         case.elimination_method = None
