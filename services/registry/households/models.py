@@ -11,10 +11,12 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
+    Table,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.registry.database import Base
 from shared.db import RegionCode, TimestampMixin, VersionedMixin, ordered_uuid
@@ -48,8 +50,7 @@ class Household(VersionedMixin, TimestampMixin, Base):
     members: Mapped[list["Member"]] = relationship(
         back_populates="household",
         lazy="raise",
-        # The head first, then in the order entered; the id settles ties (one transaction).
-        order_by=lambda: (Member.relation != "head", Member.created_at, Member.id),
+        order_by=lambda: member_order(Member.__table__),
     )
 
 
@@ -121,3 +122,10 @@ class Member(VersionedMixin, TimestampMixin, Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {c.key: getattr(self, c.key) for c in self.__table__.columns}
+
+
+def member_order(members: Table) -> tuple[ColumnElement[Any], ...]:
+    """How a household's members are listed (the relationship and the read query alike): the
+    head first, then in the order entered; ids are time-ordered and settle ties (one
+    transaction gives its members one ``created_at``)."""
+    return (members.c.relation != "head", members.c.created_at, members.c.id)

@@ -12,6 +12,7 @@ from services.registry.households.models import (
     HouseholdCategoryChange,
     HouseholdExternalId,
     Member,
+    member_order,
 )
 from shared.db import RepositoryBase
 from shared.pagination import paginate
@@ -30,8 +31,7 @@ _READ_WITH_MEMBERS = (
     select(*_households.c, *_members.c)
     .select_from(_households.outerjoin(_members, _members.c.household_id == _households.c.id))
     .where(_households.c.id == bindparam("household_id"))
-    # As Household.members: the head first, then in the order entered, the id settling ties.
-    .order_by(_members.c.relation != "head", _members.c.created_at, _members.c.id)
+    .order_by(*member_order(_members))
 )
 
 
