@@ -240,7 +240,9 @@ def main() -> None:
     args = parser.parse_args()
     uvloop.install()  # the client's event loop costs less per request on uvloop
     with scratch_database("api") as settings:
-        result = asyncio.run(run(settings, args.households, args.seconds, args.clients, args.workers))
+        result = asyncio.run(
+            run(settings, args.households, args.seconds, args.clients, args.workers)
+        )
     print(json.dumps(result))
 
 
