@@ -146,3 +146,41 @@ async def test_schooling_rejects_only_its_item_and_a_stage_alone_says_in_school(
         {"n": number(10)},
     )
     assert tuple(stored.one()) == (True, "junior")
+
+
+async def test_an_item_that_does_not_fit_the_schema_rejects_only_itself(
+    registry, villages, session
+) -> None:
+    department = registry.as_(Role.department, XINGYI)
+    unknown_relation = item("U-2", number(13))
+    unknown_relation["members"][0]["relation"] = "boss"
+    short_region = item("U-3", number(14), region="5223")
+    no_external_id = item("U-4", number(15))
+    del no_external_id["external_id"]
+    batch = {
+        "system": "civil_affairs",
+        "items": [item("U-1", number(12)), unknown_relation, short_region, no_external_id, 42],
+    }
+    response = await department.post("/v1/sync/households", json=batch)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(i["external_id"], i["status"]) for i in body["items"]] == [
+        ("U-1", "created"),
+        ("U-2", "rejected"),
+        ("U-3", "rejected"),
+        (None, "rejected"),
+        (None, "rejected"),
+    ]
+    reasons = [i["reason"] for i in body["items"]]
+    assert reasons[1].startswith("members[0].relation: Input should be 'head'")
+    assert reasons[2] == "region_code: Value error, must be a 12-digit region code"
+    assert reasons[3].startswith("external_id: Field required")
+    assert (body["created"], body["rejected"]) == (1, 4)
+    landed = await session.execute(
+        text("SELECT id_number FROM registry.members WHERE id_number = ANY(:n)"),
+        {"n": [number(i) for i in range(12, 16)]},
+    )
+    assert [r.id_number for r in landed] == [number(12)]
+    spec = (await registry.get("/openapi.json")).json()
+    items = spec["components"]["schemas"]["SyncBatch"]["properties"]["items"]["items"]
+    assert items == {"$ref": "#/components/schemas/SyncHousehold"}

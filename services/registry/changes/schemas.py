@@ -2,12 +2,26 @@
 has its own batch shapes."""
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
-from services.registry.households.schemas import MemberFields, Relation, SchoolingStage, Sex
+from services.registry.households.schemas import (
+    MemberFields,
+    RegionCode,
+    Relation,
+    SchoolingStage,
+    Sex,
+)
 from shared.contracts.registry import ChangeEventRead, ChangePage, HouseholdCategory
 
 __all__ = ["ChangeEventRead", "ChangePage"]
@@ -47,7 +61,9 @@ class SyncHousehold(BaseModel):
         description="Our household number; for a household new to us it defaults to "
         "`{system}:{external_id}`. Ignored once the external id is known.",
     )
-    region_code: str = Field(description="The household's village (12 digits), in your region.")
+    region_code: RegionCode = Field(
+        description="The household's village (12 digits), in your region."
+    )
     address: str = Field(default="", max_length=300)
     category: HouseholdCategory
     poverty_causes: list[str] = Field(default=[], max_length=20)
@@ -56,17 +72,51 @@ class SyncHousehold(BaseModel):
     members: list[SyncMember] = Field(min_length=1, max_length=50)
 
 
+class UnreadableItem(BaseModel):
+    """An item that does not fit ``SyncHousehold`` (a missing field, an unknown relation,
+    a region code that is not 12 digits...): answered ``rejected`` with the reasons, while
+    the rest of the batch lands."""
+
+    external_id: str | None
+    reasons: list[str]
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "item"
+
+
+def _item_or_unreadable(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate one item on its own, so one bad item rejects that item, not the batch."""
+    try:
+        return SyncHousehold.model_validate(value)
+    except ValidationError as exc:
+        external_id = value.get("external_id") if isinstance(value, dict) else None
+        return UnreadableItem(
+            external_id=external_id if isinstance(external_id, str) else None,
+            reasons=[f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()],
+        )
+
+
+# The docs show the household shape; an item that does not fit it becomes an UnreadableItem.
+SyncItem = Annotated[
+    SyncHousehold | SkipJsonSchema[UnreadableItem], WrapValidator(_item_or_unreadable)
+]
+
+
 class SyncBatch(BaseModel):
     """``POST /v1/sync/households``: up to 1000 households keyed by ONE partner system's ids."""
 
     system: str = Field(
         min_length=1, max_length=50, pattern=r"^[a-z0-9_.-]+$", examples=["civil_affairs"]
     )
-    items: list[SyncHousehold] = Field(min_length=1, max_length=1000)
+    items: list[SyncItem] = Field(min_length=1, max_length=1000)
 
 
 class SyncItemResult(BaseModel):
-    external_id: str
+    external_id: str | None = Field(description="As sent; null when the item had none readable.")
     household_id: UUID | None = None
     status: Literal["created", "updated", "unchanged", "rejected"]
     reason: str | None = None

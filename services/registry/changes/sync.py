@@ -7,7 +7,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.changes.schemas import SyncBatch, SyncItemResult, SyncResult
+from services.registry.changes.schemas import (
+    SyncBatch,
+    SyncItemResult,
+    SyncResult,
+    UnreadableItem,
+)
 from services.registry.households.schemas import member_fact_errors, schooling_error
 from services.registry.imports import pipeline
 from shared import idnumber
@@ -56,7 +61,7 @@ async def sync_households(
     session: AsyncSession, principal: Principal, batch: SyncBatch
 ) -> SyncResult:
     principal.ensure_role(*SYNC_ROLES)
-    external_ids = [item.external_id for item in batch.items]
+    external_ids = [i.external_id for i in batch.items if not isinstance(i, UnreadableItem)]
     known = await _known(session, batch.system, external_ids)
     repeated = {e for e, n in Counter(external_ids).items() if n > 1}
     records: list[tuple[Any, ...]] = []
@@ -66,6 +71,10 @@ async def sync_households(
     item_errors: dict[int, list[str]] = {}
     row_no = 0
     for i, item in enumerate(batch.items):
+        if isinstance(item, UnreadableItem):
+            item_errors[i] = item.reasons
+            numbers.append(None)
+            continue
         if item.external_id in repeated:
             item_errors.setdefault(i, []).append("external_id appears more than once in the batch")
             numbers.append(None)

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Self
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,6 +18,15 @@ from pydantic import (
 from shared import idnumber, regions
 from shared.auth import Principal
 from shared.contracts.registry import HouseholdCategory
+
+
+def _region_code(value: str) -> str:
+    if not regions.is_valid_code(value):
+        raise ValueError("must be a 12-digit region code")
+    return value
+
+
+RegionCode = Annotated[str, AfterValidator(_region_code)]
 
 
 class Relation(StrEnum):
@@ -289,19 +299,12 @@ class HouseholdCreate(HouseholdFields):
         }
     )
 
-    region_code: str = Field(description="A village-level 12-digit code.")
+    region_code: RegionCode = Field(description="A village-level 12-digit code.")
     household_no: str = Field(min_length=1, max_length=40, description="户编号, unique")
     category: HouseholdCategory
     members: list[MemberCreate] = Field(
         min_length=1, max_length=30, description="Exactly one of them the head (户主)."
     )
-
-    @field_validator("region_code")
-    @classmethod
-    def _code(cls, value: str) -> str:
-        if not regions.is_valid_code(value):
-            raise ValueError("must be a 12-digit region code")
-        return value
 
     @model_validator(mode="after")
     def _one_head(self) -> Self:
