@@ -14,7 +14,14 @@ from shared import idnumber
 from shared.auth import Principal, Role
 from shared.contracts.registry import ChangePage
 from shared.db import create_session_maker
-from tests.conftest import PUAN_VILLAGE, QIANXINAN, VILLAGE_A, XINGYI
+from tests.conftest import (
+    PUAN_VILLAGE,
+    QIANXINAN,
+    VILLAGE_A,
+    VILLAGE_B,
+    XINGYI,
+    XINGYI_TOWNSHIP,
+)
 
 _INSERT = text(
     "INSERT INTO registry.change_events (entity, entity_id, household_id, region_code, op, data) "
@@ -140,13 +147,19 @@ async def test_pages_cover_every_event_once_in_order(registry, session) -> None:
 
 
 async def test_the_feed_is_scoped_to_the_callers_region(registry, session) -> None:
-    await session.execute(_INSERT, [_event(VILLAGE_A, 1), _event(PUAN_VILLAGE, 2)])
+    events = [_event(VILLAGE_A, 1), _event(PUAN_VILLAGE, 2), _event(VILLAGE_B, 3)]
+    await session.execute(_INSERT, events)
     await session.commit()
-    county = registry.as_(Role.county_officer, XINGYI)
-    page = (await county.get("/v1/changes")).json()
-    assert [item["data"]["n"] for item in page["items"]] == [1]
-    prefecture = registry.as_(Role.department, QIANXINAN[:4] + "00000000")
-    assert len((await prefecture.get("/v1/changes")).json()["items"]) == 2
+
+    async def seen(role: Role, region: str) -> list[object]:
+        page = (await registry.as_(role, region).get("/v1/changes")).json()
+        return [item["data"]["n"] for item in page["items"]]
+
+    assert await seen(Role.department, QIANXINAN[:4] + "00000000") == [1, 2, 3]
+    # A reader inside one county reads through the county index; below it, filtered further.
+    assert await seen(Role.county_officer, XINGYI) == [1, 3]
+    assert await seen(Role.auditor, XINGYI_TOWNSHIP) == [1, 3]
+    assert await seen(Role.auditor, VILLAGE_B) == [3]
 
 
 async def test_departments_see_members_without_names_and_with_masked_ids(registry, session) -> None:

@@ -27,7 +27,11 @@ class ChangeEvent(Base):
     served, no earlier event can appear, so a cursor never skips or repeats one."""
 
     __tablename__ = "change_events"
-    __table_args__ = (Index(None, "xid", "seq"),)
+    __table_args__ = (
+        Index(None, "xid", "seq"),
+        # A county reader's pages (migration 0007); the repository adds the matching predicate.
+        Index("ix_change_events_county_xid_seq", text("left(region_code, 6)"), "xid", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     xid: Mapped[int] = mapped_column(Xid8(), server_default=text("pg_current_xact_id()"))

@@ -3,6 +3,9 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.regions import PREFIX_LENGTH, RegionLevel
+
+COUNTY_DIGITS = PREFIX_LENGTH[RegionLevel.county]
 _MASKED = "left(data->>'id_number', 4) || '**********' || right(data->>'id_number', 4)"
 
 
@@ -19,16 +22,18 @@ def _data(strip_names: bool, mask_ids: bool) -> str:
     return f"CASE WHEN entity = 'member' THEN {value} ELSE data END"
 
 
-def _page_sql(data: str) -> str:
+def _page_sql(data: str, county: bool) -> str:
     # PostgreSQL renders the page as JSON itself: 10,000 events never pass through Python
-    # objects. Bounds are plain values, so the (xid, seq) index serves the page in order.
+    # objects. Bounds are plain values, so the (xid, seq) index serves the page in order; a
+    # reader inside one county names it, so the (left(region_code, 6), xid, seq) index does.
+    in_county = "AND left(region_code, 6) = :county" if county else ""
     return f"""
     WITH page AS (
         SELECT seq, xid, entity, entity_id, household_id, region_code, op, at, data
           FROM registry.change_events
          WHERE (xid, seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
            AND xid < CAST(CAST(:horizon AS text) AS xid8)
-           AND region_code LIKE :prefix
+           AND region_code LIKE :prefix {in_county}
          ORDER BY xid, seq
          LIMIT :limit
     )
@@ -71,15 +76,17 @@ class ChangeRepository:
         horizon = int(bounds.xmin)
         if bounds.own is not None:
             horizon = max(horizon, int(bounds.own) + 1)
+        county = len(region_prefix) >= COUNTY_DIGITS
         row = (
             await self.session.execute(
-                text(_page_sql(_data(strip_names, mask_ids))),
+                text(_page_sql(_data(strip_names, mask_ids), county)),
                 {
                     "horizon": str(horizon),
                     "xid": str(after_xid),
                     "seq": after_seq,
                     "prefix": region_prefix + "%",
                     "limit": limit,
+                    **({"county": region_prefix[:COUNTY_DIGITS]} if county else {}),
                 },
             )
         ).one()
