@@ -3,11 +3,14 @@ validates and loads it in chunks of whole households, one transaction per chunk,
 shows while it runs and a failure leaves earlier chunks (and all older data) intact."""
 
 import asyncio
+import gc
 import hashlib
 import logging
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -94,6 +97,34 @@ async def get_import(
     return job, rejected[:MAX_REJECTED_SHOWN], len(rejected) > MAX_REJECTED_SHOWN
 
 
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off while a file is parsed and validated. Those steps make
+    hundreds of thousands of row lists and records (no cycles among them) that the collector
+    would otherwise traverse again and again as they pile up: for 370,196 rows, reading took
+    7.0 s with it on and 2.8 s off, validation 9.7 s and 6.3 s. Overlapping users (two lanes,
+    two imports in one worker) share the pause; the last one out turns collection back on,
+    unless it was off before the first came in."""
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[list[Any], list[Any]]:
     """Field validation of every row: staging records and (row, errors) pairs."""
     check = rows.household_row if kind is ImportKind.households else rows.economics_row
@@ -137,7 +168,8 @@ def _repeated_ids(sheet: reader.Sheet) -> set[str]:
 def _validate_chunk(
     kind: ImportKind, sheet: reader.Sheet, today: date, repeated: set[str]
 ) -> tuple[list[Any], list[Any]]:
-    records, errors = validate(kind, sheet, today)
+    with gc_paused():
+        records, errors = validate(kind, sheet, today)
     if not repeated:
         return records, errors
     by_row = dict(errors)
@@ -188,7 +220,8 @@ async def run_import(
         kind, principal, filename = ImportKind(job.kind), _principal(job), job.filename
     read_started = time.perf_counter()
     try:
-        sheet = reader.read(kind, filename, content or b"")
+        with gc_paused():
+            sheet = reader.read(kind, filename, content or b"")
     except reader.UnreadableFile as exc:
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(import_id, "failed", str(exc)[:1000])
@@ -200,8 +233,10 @@ async def run_import(
         time.perf_counter() - read_started,
     )
     today = today or date.today()
-    batches = chunks(sheet, chunk_rows)
-    repeated = _repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
+    with gc_paused():
+        batches = chunks(sheet, chunk_rows)
+        multiple = kind is ImportKind.households and len(batches) > 1
+        repeated = _repeated_ids(sheet) if multiple else set()
     # Chunks hold disjoint households and ID numbers (repeats across chunks were rejected
     # above), so on a pooled engine two load at once: PostgreSQL does most of the work and
     # the machine has two cores; each validates its next chunk (Python, in a thread) while
