@@ -1,6 +1,7 @@
 """Ledger imports: valid households land, bad rows are reported by row, column and reason,
 a household with a bad row is rejected whole, and the same file twice changes nothing."""
 
+import gc
 import io
 import zipfile
 from datetime import date
@@ -10,6 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import text
 
 from povguard import demo
+from services.registry.imports.service import gc_paused
 from services.registry.imports.template import HOUSEHOLD_COLUMNS, ImportKind
 from services.registry.jobs import import_ledger
 from shared import idnumber
@@ -554,3 +556,21 @@ async def test_imported_members_read_head_first_then_in_file_order(
     ).scalar_one()
     read = await registry.as_(Role.county_officer, XINGYI).get(f"/v1/households/{household_id}")
     assert [m["name"] for m in read.json()["members"]] == ["户主", "老大", "老二", "老三"]
+
+
+def test_overlapping_imports_turn_garbage_collection_back_on_only_when_the_last_one_ends() -> None:
+    assert gc.isenabled()
+    first, second = gc_paused(), gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the other lane is still validating
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before the import, so left off
+    finally:
+        gc.enable()
