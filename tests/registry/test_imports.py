@@ -8,9 +8,11 @@ from datetime import date
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from povguard import demo
+from services.registry.households.models import Member
+from services.registry.households.service import member_snapshot
 from services.registry.imports.service import gc_paused
 from services.registry.imports.template import HOUSEHOLD_COLUMNS, ImportKind
 from services.registry.jobs import import_ledger
@@ -132,6 +134,20 @@ async def test_valid_rows_land_and_the_same_file_again_is_unchanged(
         )
     ).scalar_one()
     assert health == "chronic"
+    # Its event and audit entry carry the same snapshot the household API writes.
+    event, audit_old, audit_new = (
+        await session.execute(
+            text(
+                "SELECT e.data, a.old, a.new FROM registry.change_events e "
+                "JOIN registry.audit_log a ON a.entity_id = e.entity_id AND a.action = e.op "
+                "WHERE e.entity = 'member' AND e.op = 'update' AND e.data->>'id_number' = :n"
+            ),
+            {"n": b},
+        )
+    ).one()
+    stored = (await session.execute(select(Member).where(Member.id_number == b))).scalar_one()
+    assert event == audit_new == member_snapshot(stored).model_dump(mode="json")
+    assert (audit_old["health"], audit_new["health"]) == ("healthy", "chronic")
 
 
 async def test_bad_rows_are_reported_and_their_households_rejected_whole(

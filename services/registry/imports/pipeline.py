@@ -17,6 +17,7 @@ from services.registry.households.service import CATEGORY_ROLES
 from services.registry.imports.rows import ECONOMICS_STAGE, HOUSEHOLD_STAGE, Errors
 from services.registry.imports.template import CATEGORY_LABELS
 from shared.auth import Principal
+from shared.contracts.registry import MemberSnapshot
 
 
 @dataclass
@@ -103,28 +104,8 @@ HOUSEHOLD_SNAPSHOT = """jsonb_build_object('id', {h}.id, 'region_code', {h}.regi
     'at_risk', {h}.at_risk, 'poverty_causes', {h}.poverty_causes,
     'external_ids', {h}.external_ids)"""
 
-_MEMBER_SNAPSHOT_FIELDS = [
-    "id",
-    "household_id",
-    "region_code",
-    "name",
-    "id_number",
-    "relation",
-    "sex",
-    "birth_date",
-    "in_school",
-    "schooling_stage",
-    "health",
-    "disability_grade",
-    "labour_capacity",
-    "migrant_work_months",
-    "medical_insurance",
-    "pension_insurance",
-    "dibao",
-    "tekun",
-    "departed_on",
-    "departure_reason",
-]
+# A member change event's ``data`` is the contract's MemberSnapshot, field for field.
+_MEMBER_SNAPSHOT_FIELDS = list(MemberSnapshot.model_fields)
 
 
 def member_snapshot(m: str, alias: str) -> str:
