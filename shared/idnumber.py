@@ -5,12 +5,13 @@ and a check character by ISO 7064 MOD 11-2 (``0-9`` or ``X``).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: Python's \d also takes "１"
 
 
 class InvalidIdNumber(ValueError):
@@ -30,6 +31,10 @@ def check_character(first17: str) -> str:
 
 
 def normalize(raw: str) -> str:
+    """Trimmed, upper case, and full-width characters typed with a Chinese input method
+    (``５２２３…Ｘ``) made ASCII, so one person has one spelling of the number."""
+    if not raw.isascii():
+        raw = unicodedata.normalize("NFKC", raw)
     return raw.strip().upper()
 
 

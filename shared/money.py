@@ -54,7 +54,7 @@ def format_amount(value: Decimal) -> str:
 
 
 _schema = WithJsonSchema(
-    {"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "examples": ["1234.50"]}
+    {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,2})?$", "examples": ["1234.50"]}
 )
 _serializer = PlainSerializer(format_amount, return_type=str, when_used="json")
 

@@ -4,7 +4,7 @@
 import re
 from enum import StrEnum
 
-_CODE = re.compile(r"^\d{12}$")
+_CODE = re.compile(r"^[0-9]{12}$")  # ASCII only: Python's \d also takes "１"
 
 
 class RegionLevel(StrEnum):

@@ -46,6 +46,8 @@ async def test_allocation_amounts_are_checked(funds) -> None:
         json={"fund_id": str(uuid4()), "region_code": QIANXINAN, "amount": "1.00"},
     )
     assert missing.status_code == 404
+    full_width = QIANXINAN[:-1] + "０"  # pydantic's pattern \d would take it
+    assert (await allocate(admin, fund["id"], full_width, "1.00")).status_code == 422
 
 
 async def test_registry_down_is_a_503_problem_not_a_500(funds) -> None:

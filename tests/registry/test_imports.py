@@ -590,3 +590,14 @@ def test_overlapping_imports_turn_garbage_collection_back_on_only_when_the_last_
         assert not gc.isenabled()  # off before the import, so left off
     finally:
         gc.enable()
+
+
+async def test_a_region_code_in_full_width_digits_is_refused(
+    registry, job_ctx, villages, session
+) -> None:
+    (number,) = ids(1)
+    disguised = member("FW1", number, region=PUAN_VILLAGE[:-1] + "１")
+    result = await run(registry, job_ctx, csv_bytes([disguised]))
+    assert (result["accepted"], result["rejected"]) == (0, 1)
+    assert reasons(result)[(2, "行政区划代码")] == "must be a 12-digit region code"
+    assert await count(session, "households") == 0

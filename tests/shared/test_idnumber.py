@@ -16,6 +16,23 @@ def test_x_check_character_is_accepted_in_lower_case() -> None:
     assert idnumber.parse("11010519491231002x").sex == "female"
 
 
+FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def test_full_width_digits_typed_with_a_chinese_input_method_become_ascii() -> None:
+    typed = "11010519491231002X".translate(FULL_WIDTH)
+    assert idnumber.normalize(typed) == "11010519491231002X"
+    assert idnumber.parse(typed).sex == "female"
+
+
+def test_digits_of_other_scripts_are_not_digits_of_an_id_number() -> None:
+    # Python's \d and int() take them: without the ASCII rule "X" would pass unchanged beside
+    # them, and one person could be registered under two spellings of the same number.
+    with pytest.raises(idnumber.InvalidIdNumber, match="17 digits"):
+        idnumber.parse("11010519491231002X".translate(ARABIC_INDIC))
+
+
 def test_generated_numbers_are_valid_and_odd_sequence_is_male() -> None:
     number = idnumber.make("522301", date(1980, 5, 17), 123)
     facts = idnumber.parse(number)

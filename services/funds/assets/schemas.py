@@ -19,7 +19,7 @@ from shared.money import Money, NonNegativeMoney
 Weight = Annotated[
     Decimal,
     PlainSerializer(lambda d: format(d.normalize(), "f"), return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,4})?$", "examples": ["30"]}),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,4})?$", "examples": ["30"]}),
 ]
 """A share's weight, a decimal string like money (a float would not split exactly)."""
 
@@ -60,7 +60,7 @@ class AssetCreate(BaseModel):
     location: str = Field(default="", max_length=300)
     region_code: str | None = Field(
         default=None,
-        pattern=r"^\d{12}$",
+        pattern=r"^[0-9]{12}$",
         description="Where the asset is (a township or village of the project's county); "
         "default: the village of a collective owner, else the county.",
     )
@@ -94,7 +94,7 @@ class IncomeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     period: str = Field(
-        pattern=r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$",
+        pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2]|Q[1-4]|H[12]))?$",
         description="2026, 2026-Q1, 2026-H1 or 2026-03",
     )
     amount: PositiveMoney

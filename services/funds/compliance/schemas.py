@@ -9,7 +9,7 @@ class ScanCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region_code: str | None = Field(
-        default=None, pattern=r"^\d{12}$", description="Default: your region."
+        default=None, pattern=r"^[0-9]{12}$", description="Default: your region."
     )
 
 

@@ -49,12 +49,12 @@ class AllocationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fund_id: UUID
-    region_code: str = Field(pattern=r"^\d{12}$", description="The receiving region.")
+    region_code: str = Field(pattern=r"^[0-9]{12}$", description="The receiving region.")
     amount: PositiveMoney
     purpose: str = Field(default="", max_length=300)
     from_region_code: str | None = Field(
         default=None,
-        pattern=r"^\d{12}$",
+        pattern=r"^[0-9]{12}$",
         description="The allocating region (default: the fund's). It may pass on only what it "
         "received of this fund.",
     )

@@ -40,7 +40,7 @@ class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    county_code: str = Field(pattern=r"^\d{6}000000$", description="A county-level code.")
+    county_code: str = Field(pattern=r"^[0-9]{6}000000$", description="A county-level code.")
     kind: ProjectKind
     budget: NonNegativeMoney
     fiscal_year: int | None = Field(default=None, ge=2000, le=2100)

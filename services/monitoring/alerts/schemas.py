@@ -12,7 +12,7 @@ class ScanMode(StrEnum):
 
 
 class ScanCreate(BaseModel):
-    region_code: str = Field(pattern=r"^\d{12}$", examples=["522301000000"])
+    region_code: str = Field(pattern=r"^[0-9]{12}$", examples=["522301000000"])
     year: int = Field(ge=2014, le=2100)
     mode: ScanMode = ScanMode.full
 

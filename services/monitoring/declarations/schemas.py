@@ -8,7 +8,7 @@ class DeclarationCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=50)
     id_number: str
-    phone: str = Field(pattern=r"^1\d{10}$", examples=["13800001234"])
+    phone: str = Field(pattern=r"^1[0-9]{10}$", examples=["13800001234"])
     village_code: str = Field(examples=["522301100001"])
     reason: str = Field(
         min_length=1,

@@ -8,11 +8,10 @@ from typing import Any
 
 from services.registry.economics.schemas import FIRST_YEAR
 from services.registry.imports import template as t
-from shared import idnumber
+from shared import idnumber, regions
 from shared.money import parse_amount
 
 _CAUSE_SPLIT = re.compile(r"[、,，;；/\s]+")
-_REGION = re.compile(r"^\d{12}$")
 
 Errors = list[tuple[str, str]]
 
@@ -114,7 +113,7 @@ def household_row(
     ) = cells
     errors: Errors = []
     household_no = _text(household_no, "户编号", 40, errors, required=True)
-    if not _REGION.match(region_code):
+    if not regions.is_valid_code(region_code):
         errors.append(("行政区划代码", "must be a 12-digit region code"))
     address = _text(address, "家庭住址", 300, errors)
     category_v = _choice(category, t.CATEGORIES, "户类型", errors)
