@@ -184,3 +184,28 @@ async def test_an_item_that_does_not_fit_the_schema_rejects_only_itself(
     spec = (await registry.get("/openapi.json")).json()
     items = spec["components"]["schemas"]["SyncBatch"]["properties"]["items"]["items"]
     assert items == {"$ref": "#/components/schemas/SyncHousehold"}
+
+
+async def test_a_region_code_in_other_digits_and_a_repeated_id_in_a_bad_item_are_rejected(
+    registry, villages, session
+) -> None:
+    department = registry.as_(Role.department, XINGYI)
+    # 普安's village with a full-width last digit: it used to pass the 12-digit check and skip
+    # the region rules, landing outside the department's county.
+    disguised = item("R-1", number(16), region=PUAN_VILLAGE[:-1] + "１")
+    twin_ok, twin_bad = item("R-2", number(17)), item("R-2", number(18))
+    twin_bad["members"][0]["relation"] = "boss"
+    body = (
+        await department.post(
+            "/v1/sync/households",
+            json={"system": "civil_affairs", "items": [disguised, twin_ok, twin_bad]},
+        )
+    ).json()
+    assert [i["status"] for i in body["items"]] == ["rejected"] * 3
+    assert body["items"][0]["reason"].startswith("region_code: Value error, must be a 12-digit")
+    assert body["items"][1]["reason"] == "external_id appears more than once in the batch"
+    landed = await session.execute(
+        text("SELECT count(*) FROM registry.members WHERE id_number = ANY(:n)"),
+        {"n": [number(16), number(17), number(18)]},
+    )
+    assert landed.scalar_one() == 0

@@ -63,7 +63,9 @@ async def sync_households(
     principal.ensure_role(*SYNC_ROLES)
     external_ids = [i.external_id for i in batch.items if not isinstance(i, UnreadableItem)]
     known = await _known(session, batch.system, external_ids)
-    repeated = {e for e, n in Counter(external_ids).items() if n > 1}
+    # An unreadable item's id counts too: which of two copies is meant is not ours to guess.
+    sent = Counter(i.external_id for i in batch.items if i.external_id is not None)
+    repeated = {e for e, n in sent.items() if n > 1}
     records: list[tuple[Any, ...]] = []
     errors: list[tuple[int, list[tuple[str, str]]]] = []
     row_owner: dict[int, tuple[int, int | None]] = {}  # row_no -> (item, member)
