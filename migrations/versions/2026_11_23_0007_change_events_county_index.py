@@ -26,6 +26,23 @@ INDEX = "ix_change_events_county_xid_seq"
 
 def upgrade() -> None:
     with op.get_context().autocommit_block():
+        # Outside a transaction SET LOCAL does nothing: the session's own lock_timeout stops
+        # the build from queueing behind a long transaction (and every write behind it).
+        op.execute("SET lock_timeout = '5s'")
+        # A concurrent build that failed leaves an INVALID index the planner ignores but every
+        # write maintains; drop it and build again rather than keep it under the same name.
+        op.execute(
+            f"""
+            DO $$ BEGIN
+              IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                          JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE n.nspname = 'registry' AND c.relname = '{INDEX}'
+                            AND NOT i.indisvalid) THEN
+                DROP INDEX registry.{INDEX};
+              END IF;
+            END $$
+            """
+        )
         op.create_index(
             INDEX,
             "change_events",
@@ -34,6 +51,7 @@ def upgrade() -> None:
             postgresql_concurrently=True,
             if_not_exists=True,
         )
+        op.execute("RESET lock_timeout")
 
 
 def downgrade() -> None:
