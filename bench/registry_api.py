@@ -96,10 +96,12 @@ class KeepAliveClient:
         self.writer.write(b"GET " + target.encode() + b" HTTP/1.1\r\n" + self.head)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
-        length = 0
+        length = None
         for line in head.split(b"\r\n"):
             if line[:15].lower() == b"content-length:":
                 length = int(line[15:])
+        if length is None:  # a chunked answer would leave the connection out of step
+            raise RuntimeError(f"{target}: answer without Content-Length")
         return status, await self.reader.readexactly(length)
 
 
