@@ -33,6 +33,7 @@ from shared.errors import (
     PayloadTooLarge,
     Problem,
     ServiceUnavailable,
+    validation_message,
 )
 from shared.settings import Settings, get_settings
 
@@ -59,11 +60,6 @@ def _field_name(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-def _message(err: dict[str, Any]) -> str:
-    msg = str(err.get("msg", "invalid"))
-    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
-
-
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -75,7 +71,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         detail = "; ".join(
-            f"{_message(e)} at position {e.get('ctx', {}).get('error', '')}" for e in errors
+            f"{validation_message(e)} at position {e.get('ctx', {}).get('error', '')}"
+            for e in errors
         )
         return problem_response(
             400,
@@ -86,7 +83,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
                 "detail": f"the request body is not valid JSON: {detail}",
             },
         )
-    fields = [FieldError(field=_field_name(e.get("loc", ())), message=_message(e)) for e in errors]
+    fields = [
+        FieldError(field=_field_name(e.get("loc", ())), message=validation_message(e))
+        for e in errors
+    ]
     detail = "; ".join(f"{f.field}: {f.message}" for f in fields[:5])
     return problem_response(
         422,

@@ -100,3 +100,10 @@ def problem_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]
         err.status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": err.title}
         for err in errors
     }
+
+
+def validation_message(err: Any) -> str:
+    """A pydantic error's message as a person reads it, without pydantic's
+    "Value error, " / "Assertion failed, " prefixes."""
+    msg = str(err.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")

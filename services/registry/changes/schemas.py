@@ -23,6 +23,7 @@ from services.registry.households.schemas import (
     Sex,
 )
 from shared.contracts.registry import ChangeEventRead, ChangePage, HouseholdCategory
+from shared.errors import validation_message
 
 __all__ = ["ChangeEventRead", "ChangePage"]
 
@@ -96,7 +97,7 @@ def _item_or_unreadable(value: Any, handler: ValidatorFunctionWrapHandler) -> An
         external_id = value.get("external_id") if isinstance(value, dict) else None
         return UnreadableItem(
             external_id=external_id if isinstance(external_id, str) else None,
-            reasons=[f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()],
+            reasons=[f"{_location(e['loc'])}: {validation_message(e)}" for e in exc.errors()],
         )
 
 
