@@ -107,7 +107,7 @@ HOUSEHOLD_SNAPSHOT = """jsonb_build_object('id', {h}.id, 'region_code', {h}.regi
 _MEMBER_SNAPSHOT_FIELDS = list(MemberSnapshot.model_fields)
 
 
-def member_snapshot(m: str, alias: str) -> str:
+def member_snapshot_join(m: str, alias: str) -> str:
     """A join clause that makes ``to_jsonb(alias)`` a member's snapshot (the same object as
     ``jsonb_build_object('id', m.id, ...)`` over these fields): PostgreSQL flattens it into
     ``to_jsonb(ROW(...))`` with the field names, which builds the JSONB a quarter faster
@@ -429,7 +429,7 @@ async def load_households(
         ), snap AS MATERIALIZED (
             SELECT up.id, up.household_id, up.region_code, up.id_number, up.inserted,
                    to_jsonb(snap_new) AS data
-              FROM up {member_snapshot("up", "snap_new")}
+              FROM up {member_snapshot_join("up", "snap_new")}
         ), audit AS (
             INSERT INTO registry.audit_log
                    (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
@@ -439,7 +439,7 @@ async def load_households(
               FROM snap
               LEFT JOIN LATERAL (SELECT m.* FROM registry.members m
                                   WHERE m.id = snap.id AND NOT snap.inserted OFFSET 0) old ON true
-                   {member_snapshot("old", "snap_old")}
+                   {member_snapshot_join("old", "snap_old")}
         ), events AS (
             INSERT INTO registry.change_events
                    (entity, entity_id, household_id, region_code, op, data)
