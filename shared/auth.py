@@ -14,7 +14,7 @@ from typing import Annotated
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from shared import idnumber, regions
@@ -202,6 +202,17 @@ def require_writer():
     return Depends(dependency)
 
 
+# A list's ``region`` filter: twelve ASCII digits, checked by the schema before any scope check.
+RegionFilter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{12}$",
+        description="12-digit region code inside yours (default: yours); outside it: 404",
+        examples=["522301000000"],
+    ),
+]
+
+
 def resolve_region_filter(principal: Principal, region: str | None) -> str:
     """The region a list is filtered by: the caller's own unless they ask for one inside it.
     Returns the significant prefix to match codes against."""
@@ -213,3 +224,12 @@ def resolve_region_filter(principal: Principal, region: str | None) -> str:
         raise ValidationFailed.field("region", "must be a 12-digit region code")
     principal.ensure_covers(region, "region")
     return regions.prefix_of(region)
+
+
+async def _scoped_region_prefix(principal: CurrentPrincipal, region: RegionFilter = None) -> str:
+    return resolve_region_filter(principal, region)
+
+
+# The one way a list route learns which regions it may show: the significant prefix of the
+# caller's region, or of a region inside it that they asked for. Never wider than the caller.
+ScopedRegionPrefix = Annotated[str, Depends(_scoped_region_prefix)]
