@@ -47,6 +47,18 @@ ROLE_LEVELS: dict[Role, set[regions.RegionLevel] | None] = {
     Role.service: {regions.RegionLevel.province},
 }
 
+
+class Scope(StrEnum):
+    """What a registered client (a partner system, not a person) may do. A person's token has
+    no scopes: their role alone decides. A client's token carries only the scopes it was
+    granted, and every endpoint checks the scope as well as the role."""
+
+    changes_read = "changes:read"
+    signals_write = "signals:write"
+    sync_write = "sync:write"
+    webhooks_manage = "webhooks:manage"
+
+
 FULL_ID_ROLES = frozenset({Role.province_admin, Role.county_officer, Role.service})
 WRITER_ROLES = frozenset(
     {
@@ -79,6 +91,9 @@ class Principal:
     sub: str
     role: Role
     region_code: str
+    # Set for registered clients only (client-credentials tokens); None for people.
+    scopes: frozenset[str] | None = None
+    client_id: str | None = None
 
     @property
     def region_prefix(self) -> str:
@@ -112,6 +127,13 @@ class Principal:
     def can_write(self) -> bool:
         return self.role in WRITER_ROLES
 
+    def has_scope(self, scope: Scope) -> bool:
+        return self.scopes is None or scope.value in self.scopes
+
+    def ensure_scope(self, scope: Scope) -> None:
+        if not self.has_scope(scope):
+            raise Forbidden(f"this client lacks the scope {scope.value}")
+
 
 def issue_token(settings: Settings, principal: Principal, minutes: int | None = None) -> str:
     now = utcnow()
@@ -123,6 +145,10 @@ def issue_token(settings: Settings, principal: Principal, minutes: int | None = 
         "iat": now,
         "exp": now + timedelta(minutes=minutes or settings.token_minutes),
     }
+    if principal.scopes is not None:
+        claims["scope"] = " ".join(sorted(principal.scopes))
+    if principal.client_id is not None:
+        claims["client_id"] = principal.client_id
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
 
@@ -163,8 +189,13 @@ def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"token is not valid: {exc}") from None
     try:
+        scope = claims.get("scope")
         principal = Principal(
-            sub=str(claims["sub"]), role=Role(claims["role"]), region_code=claims["region_code"]
+            sub=str(claims["sub"]),
+            role=Role(claims["role"]),
+            region_code=claims["region_code"],
+            scopes=frozenset(str(scope).split()) if scope is not None else None,
+            client_id=claims.get("client_id"),
         )
         return principal, float(claims["exp"])
     except (KeyError, ValueError):
@@ -188,6 +219,16 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 def require_roles(*roles: Role):
     async def dependency(principal: CurrentPrincipal) -> Principal:
         principal.ensure_role(*roles)
+        return principal
+
+    return Depends(dependency)
+
+
+def require_scope(scope: Scope):
+    """A route a client may call only with ``scope`` (people pass: their role decides)."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        principal.ensure_scope(scope)
         return principal
 
     return Depends(dependency)
