@@ -65,5 +65,13 @@ def make(area_code: str, birth: date, sequence: int) -> str:
 
 
 def mask(number: str) -> str:
-    """``5223**********1234``: what roles below county level see."""
-    return f"{number[:4]}{'*' * 10}{number[-4:]}" if len(number) == 18 else "*" * len(number)
+    """``5223*************X``: what roles below county level see. The birth date (digits 7-14)
+    and the sequence (15-17, which carry the sex) are hidden with the county digits, so the
+    number cannot be rebuilt from the mask and the region; only the check character stays, for
+    telling two people apart on a list."""
+    return f"{number[:4]}{'*' * 13}{number[-1]}" if len(number) == 18 else "*" * len(number)
+
+
+def mask_sql(column: str) -> str:
+    """The same mask as ``mask``, as an SQL expression over ``column`` (set-based exports)."""
+    return f"left({column}, 4) || '{'*' * 13}' || right({column}, 1)"

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     service_username: str = "povguard-service"
     service_password: str = ""
     queue_name: str = "povguard:queue"
+    # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs, e.g. the
+    # ingress's network). Empty: the header is ignored and the peer address is the client's.
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

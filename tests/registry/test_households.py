@@ -22,7 +22,7 @@ async def test_register_a_household_with_members(registry, villages) -> None:
     head = body["members"][0]
     assert head["sex"] == "male"
     assert head["birth_date"] == "1980-05-17"
-    assert head["id_number"].startswith("5223**********")  # a village cadre sees it masked
+    assert head["id_number"].startswith("5223*************")  # a village cadre sees it masked
 
 
 async def test_county_officer_sees_full_id_numbers(registry, villages) -> None:

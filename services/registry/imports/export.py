@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.imports import template as t
+from shared import idnumber
 from shared.auth import Principal, Role
 
 EXPORT_ROLES = (
@@ -32,11 +33,7 @@ def _case(column: str, labels: dict[Any, str]) -> str:
 
 
 def export_query(full_id_numbers: bool) -> str:
-    id_number = (
-        "m.id_number"
-        if full_id_numbers
-        else "left(m.id_number, 4) || '**********' || right(m.id_number, 4)"
-    )
+    id_number = "m.id_number" if full_id_numbers else idnumber.mask_sql("m.id_number")
     yes_no = t.YES_NO_LABELS
     values = [
         "h.household_no",

@@ -1,0 +1,23 @@
+"""Cells written to CSV or XLSX exports, safe from formula injection (CSV/DDE injection).
+
+A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
+formula by Excel and WPS. Exports prefix such text with an apostrophe, which spreadsheet
+programs show as text; imports strip that one apostrophe again, so an exported ledger
+re-imports to the same values."""
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """The cell to write: text that a spreadsheet would run as a formula gets a leading ``'``.
+    Numbers, dates and other non-text values are returned as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restore(value: str) -> str:
+    """The value a neutralised cell stood for (what an import reads back)."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
+        return value[1:]
+    return value
