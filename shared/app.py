@@ -215,17 +215,42 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send, limit)
             return
         seen = 0
+        # A body sent without Content-Length (chunked) is counted as it arrives. The error
+        # raised on crossing the limit reaches whatever reads the body, and a framework may
+        # turn it into its own answer (FastAPI: 400 "error parsing the body"); once the limit
+        # is crossed, the answer is 413 whatever the application makes of it.
+        exceeded = False
+        started = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started, replaced
+            if message["type"] == "http.response.start":
+                started = True
+                if exceeded:
+                    replaced = True
+                    await self._refuse(scope, receive, send, limit)
+                    return
+            if replaced:
+                return  # the application's own answer, already replaced by the 413
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except PayloadTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem_response(
