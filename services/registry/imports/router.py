@@ -8,7 +8,7 @@ from services.registry.imports import export
 from services.registry.imports import service as import_service
 from services.registry.imports.schemas import ImportAccepted, ImportRead, ImportRejectionRead
 from services.registry.imports.template import ImportKind, describe, template_csv
-from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
 
@@ -102,11 +102,10 @@ async def get_import(
 async def export_households(
     request: Request,
     principal: CurrentPrincipal,
-    region: Annotated[str | None, Query(description="A region code inside yours")] = None,
+    prefix: ScopedRegionPrefix,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv | xlsx")] = "csv",
 ) -> StreamingResponse:
     principal.ensure_role(*export.EXPORT_ROLES)
-    prefix = resolve_region_filter(principal, region)
     session_maker = request.app.state.session_maker
     if format == "xlsx":
         return StreamingResponse(
