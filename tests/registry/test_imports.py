@@ -601,3 +601,38 @@ async def test_a_region_code_in_full_width_digits_is_refused(
     assert (result["accepted"], result["rejected"]) == (0, 1)
     assert reasons(result)[(2, "行政区划代码")] == "must be a 12-digit region code"
     assert await count(session, "households") == 0
+
+
+async def test_a_failed_import_stores_and_logs_no_name_or_id_number(
+    registry, job_ctx, villages, session, monkeypatch, caplog
+) -> None:
+    """A database error quotes the values it choked on; the import's ``error`` (shown to
+    every reader of the import) and the logs keep the kind of failure, not the person."""
+    from services.registry.imports import pipeline
+
+    (number,) = ids(1)
+
+    async def choke(session, principal, records, errors, **_: object) -> None:
+        await session.execute(
+            text("SELECT CAST(CAST(:v AS text) AS date)"),
+            {"v": f"{records[0][8]} {records[0][9]} Yang Xiuying"},
+        )
+
+    monkeypatch.setattr(pipeline, "load_households", choke)
+    client = registry.as_(Role.county_officer, XINGYI)
+    response = await client.post(
+        "/v1/imports",
+        files={"file": ("l.csv", csv_bytes([member("H1", number, name="杨秀英")]))},
+        data={"kind": "households"},
+    )
+    import_id = response.json()["import_id"]
+    with caplog.at_level("DEBUG"), pytest.raises(Exception, match=r"DataError|date"):
+        await import_ledger({**job_ctx, "job_try": 3}, import_id)
+    result = await client.get(f"/v1/imports/{import_id}")
+    assert result.json()["status"] == "failed"
+    error = result.json()["error"]
+    assert "invalid input syntax for type date" in error
+    for personal in (number, "杨秀英", "Yang Xiuying"):
+        assert personal not in error
+        assert personal not in result.text
+        assert personal not in caplog.text

@@ -25,6 +25,7 @@ from services.registry.imports.repository import ImportRepository
 from services.registry.imports.template import ImportKind
 from shared import idnumber, jobs
 from shared.auth import Principal, Role
+from shared.db import error_without_values
 from shared.errors import NotFound, ValidationFailed
 
 log = logging.getLogger("povguard.imports")
@@ -280,7 +281,7 @@ async def run_import(
             raise exc from None  # the job retries; loaded chunks then count as unchanged
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(
-                import_id, "failed", f"the import stopped: {type(exc).__name__}: {exc}"[:1000]
+                import_id, "failed", f"the import stopped: {error_without_values(exc)}"[:1000]
             )
         raise exc from None
     async with session_maker() as session, session.begin():
