@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.imports import template as t
-from shared import people
+from shared import people, spreadsheet
 from shared.auth import Principal, Role
 
 EXPORT_ROLES = (
@@ -66,8 +66,11 @@ def export_query(principal: Principal) -> str:
         _case("m.dibao", yes_no),
         _case("m.tekun", yes_no),
     ]
+    # Every cell through the formula guard: text a cadre typed (an address "=HYPERLINK(...)",
+    # a name starting with "-") must reach Excel or WPS as text, not as a formula.
     columns = ",\n ".join(
-        f'{v} AS "{c.header}"' for v, c in zip(values, t.HOUSEHOLD_COLUMNS, strict=True)
+        f'{spreadsheet.neutralise_sql(v)} AS "{c.header}"'
+        for v, c in zip(values, t.HOUSEHOLD_COLUMNS, strict=True)
     )
     return f"""SELECT {columns}
   FROM registry.households h
@@ -130,7 +133,7 @@ async def stream_xlsx(
         async with driver.transaction():
             cursor = driver.cursor(export_query(principal), prefix + "%")
             async for record in cursor:
-                sheet.append(list(record))
+                sheet.append([spreadsheet.neutralise(v) for v in record])
     with tempfile.TemporaryFile() as out:
         await asyncio.to_thread(book.save, out)
         out.seek(0)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.registry.imports.template import COLUMNS, ImportKind, header_key
+from shared import spreadsheet
 
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -75,7 +76,9 @@ def _cell(value: Any) -> str:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).replace("\x00", "").strip()
+    # An exported cell that would have been a formula carries a leading apostrophe: read back
+    # the value it stood for, so a ledger re-imports unchanged.
+    return spreadsheet.restore(str(value).replace("\x00", "").strip())
 
 
 # What a ledger workbook may be before anything reads its cells. The reader allocates every
@@ -199,7 +202,10 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
 def _csv_rows(content: bytes) -> list[list[str]]:
     text = decode_text(content)
     try:
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+        return [
+            [spreadsheet.restore(c.strip()) for c in row]
+            for row in csv.reader(io.StringIO(text, newline=""))
+        ]
     except csv.Error as exc:
         raise UnreadableFile(f"the CSV file cannot be read: {exc}") from None
 
