@@ -96,7 +96,9 @@ async def get_import(
     description=(
         "The households import template's columns and wording, one row per resident member, "
         "so the file imports again as unchanged. Roles below county level see masked ID "
-        "numbers; departments may not export. `region` defaults to yours."
+        "numbers and the birth year alone; departments may not export. Text that a "
+        "spreadsheet would run as a formula (starting with =, +, -, @) is written with a "
+        "leading apostrophe, which an import strips again. `region` defaults to yours."
     ),
 )
 async def export_households(
