@@ -4,6 +4,7 @@ says which parameter it cannot fill."""
 
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 from fastapi import FastAPI
 
@@ -70,14 +71,18 @@ def fill(
     path_values: dict[str, str],
     query_values: dict[str, str],
 ) -> tuple[str, dict[str, str]]:
-    """The URL and query for calling the operation. A required parameter the tables do not
-    know fails the test: a new route must be taught to the walk, not skipped by it."""
+    """The URL and query for calling the operation. A record's id the tables do not know is
+    a fresh UUID (no such record); any other required parameter the tables do not know fails
+    the test: a new route must be taught to the walk, not skipped by it."""
     query: dict[str, str] = {}
     for parameter in parameters(operation):
         name, where = parameter["name"], parameter["in"]
         if where == "path":
-            assert name in path_values, f"{path}: no value for path parameter {name}"
-            path = path.replace("{" + name + "}", path_values[name])
+            value = path_values.get(name)
+            if value is None and (name == "id" or name.endswith("_id")):
+                value = str(uuid4())
+            assert value is not None, f"{path}: no value for path parameter {name}"
+            path = path.replace("{" + name + "}", value)
         elif where == "query" and name in query_values:
             query[name] = query_values[name]
         elif parameter.get("required"):
