@@ -37,6 +37,10 @@ MAX_REJECTED_SHOWN = 1000
 JOB_NAME = "registry.import_ledger"
 
 
+class ImportStopped(RuntimeError):
+    """An import failed for good; the message is the reason stored on it (no personal data)."""
+
+
 def _principal(job: ImportJob) -> Principal:
     return Principal(
         sub=job.created_by, role=Role(job.created_by_role), region_code=job.region_code
@@ -279,11 +283,11 @@ async def run_import(
         exc = failure.exceptions[0]
         if jobs.is_transient(exc) and not final:
             raise exc from None  # the job retries; loaded chunks then count as unchanged
+        reason = f"the import stopped: {error_without_values(exc)}"[:1000]
         async with session_maker() as session, session.begin():
-            await ImportRepository(session).finish(
-                import_id, "failed", f"the import stopped: {error_without_values(exc)}"[:1000]
-            )
-        raise exc from None
+            await ImportRepository(session).finish(import_id, "failed", reason)
+        # ARQ logs and stores a failed job's exception: the reason, never the values it quoted.
+        raise ImportStopped(reason) from None
     async with session_maker() as session, session.begin():
         await ImportRepository(session).finish(import_id, "done")
     return "done"
