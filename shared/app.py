@@ -4,6 +4,7 @@ engine, the queue and the shared HTTP client."""
 
 import gc
 import logging
+import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,7 @@ from shared.db import (
     create_engine,
     create_read_session_maker,
     create_session_maker,
+    error_without_values,
     sqlstate_of,
 )
 from shared.errors import (
@@ -130,7 +132,7 @@ _SQLSTATE_PROBLEMS = {
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The database went away (restart, failover, a dropped connection): nothing was
     committed, the pool replaces its connections, and the client may retry."""
-    log.warning("database unavailable: %s", exc)
+    log.warning("database unavailable: %s", error_without_values(exc))
     problem = ServiceUnavailable("the database is unavailable; retry shortly").problem()
     return problem_response(503, problem, {"Retry-After": "1"})
 
@@ -175,7 +177,10 @@ async def _stale(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    # The frames, and the error without the values it quotes (a database error quotes the
+    # input it choked on: a name, an ID number); never the request or its body.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unhandled error: %s\n%s", error_without_values(exc), frames)
     return problem_response(
         500,
         {
@@ -215,17 +220,42 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send, limit)
             return
         seen = 0
+        # A body sent without Content-Length (chunked) is counted as it arrives. The error
+        # raised on crossing the limit reaches whatever reads the body, and a framework may
+        # turn it into its own answer (FastAPI: 400 "error parsing the body"); once the limit
+        # is crossed, the answer is 413 whatever the application makes of it.
+        exceeded = False
+        started = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal started, replaced
+            if message["type"] == "http.response.start":
+                started = True
+                if exceeded:
+                    replaced = True
+                    await self._refuse(scope, receive, send, limit)
+                    return
+            if replaced:
+                return  # the application's own answer, already replaced by the 413
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except PayloadTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem_response(

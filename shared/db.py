@@ -1,6 +1,7 @@
 """Database plumbing: one async engine per process, one session (one transaction) per unit
 of work, and the declarative base each service builds for its own PostgreSQL schema."""
 
+import re
 import secrets
 import threading
 import time
@@ -88,6 +89,31 @@ def connection_lost(exc: BaseException) -> bool:
     )
 
 
+# What may carry a person's data in an error text: an ID number, a mobile number, Chinese
+# text (names, addresses) and a value PostgreSQL quotes after a colon (``invalid input syntax
+# for type date: "..."``); identifiers it quotes after a word (``constraint "x"``) stay.
+_PERSONAL_VALUES = re.compile(
+    r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])"
+    r"|(?<![0-9])1[3-9][0-9]{9}(?![0-9])"
+    r"|[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]+"
+    r'|(?<=: )"[^"]*"'
+    r"|(?<=: )'[^']*'"
+)
+
+
+def error_without_values(exc: BaseException) -> str:
+    """An exception as text that can be stored or logged: its kind and the first line of its
+    message (a database error: the driver's message and SQLSTATE, never the statement, its
+    parameters or PostgreSQL's DETAIL line), with anything that may be personal data cut."""
+    orig = getattr(exc, "orig", None)
+    source = orig if orig is not None else exc
+    lines = str(source).strip().splitlines()
+    message = lines[0] if lines else ""
+    state = sqlstate_of(exc)
+    kind = type(source).__name__ + (f" (SQLSTATE {state})" if state else "")
+    return _PERSONAL_VALUES.sub("…", f"{kind}: {message}" if message else kind)
+
+
 _ordered_lock = threading.Lock()
 _ordered_last = [0, 0]  # (milliseconds, counter) of the last id made in this process
 
@@ -117,6 +143,9 @@ def create_engine(
     the pool's connections. Workers and commands keep it: a job would fail for good."""
     return create_async_engine(
         settings.async_database_url(),
+        # Statement parameters are personal data (names, ID numbers): never in error texts,
+        # and so never in logs or an import's stored error.
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=pre_ping,

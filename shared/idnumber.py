@@ -58,6 +58,12 @@ def parse(raw: str, *, today: date | None = None) -> IdNumberFacts:
     return IdNumberFacts(birth_date=born, sex=sex, area_code=number[:6])
 
 
+def looks_like(raw: str) -> bool:
+    """Shaped like an ID number (17 digits and a digit or X), checksum or not: a search term
+    that is one is looked up as one."""
+    return bool(_SHAPE.match(normalize(raw)))
+
+
 def make(area_code: str, birth: date, sequence: int) -> str:
     """Build a valid number (demo data, tests, benchmarks). ``sequence`` odd means male."""
     first17 = f"{area_code[:6]}{birth:%Y%m%d}{sequence % 1000:03d}"

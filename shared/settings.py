@@ -3,12 +3,77 @@
 ``DATABASE_URL`` and ``REDIS_URL`` are also read without the prefix, as operators expect.
 """
 
+import math
+from collections import Counter
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEMO_SECRET = "povguard-demo-secret-do-not-use-in-production-0000"
+MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+MIN_SECRET_BITS = 128
+# Words that mark a value copied from an example or written to be replaced (deploy/env.example
+# ships "replace-with-at-least-32-random-characters").
+_PLACEHOLDER_MARKS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace",
+    "placeholder",
+    "example",
+    "your-secret",
+    "your_secret",
+    "secret-key",
+    "secret_key",
+    "insert-",
+)
+
+
+def estimated_secret_bits(value: str) -> float:
+    """A cautious estimate of a secret's entropy: its length times the bits a character can
+    carry, judged both by the character classes it uses and by how evenly it uses its
+    characters (one more bit than the Shannon entropy of its letters), whichever is less."""
+    if not value:
+        return 0.0
+    pool = sum(
+        size
+        for present, size in (
+            (any(c.islower() for c in value), 26),
+            (any(c.isupper() for c in value), 26),
+            (any(c.isdigit() for c in value), 10),
+            (any(not c.isalnum() for c in value), 33),
+        )
+        if present
+    )
+    n = len(value)
+    shannon = -sum(k / n * math.log2(k / n) for k in Counter(value).values())
+    return n * min(math.log2(pool), shannon + 1)
+
+
+def _repeats_itself(value: str) -> bool:
+    """ "abcabcabc", "change-me-change-me": a short piece said again and again."""
+    return any(value[p:] == value[:-p] for p in range(1, len(value) // 2 + 1))
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why ``value`` may not sign tokens or guard an account outside demo mode, or None."""
+    lowered = value.lower()
+    if value == DEMO_SECRET:
+        return "is the demo secret, which may not be used outside demo mode"
+    if any(mark in lowered for mark in _PLACEHOLDER_MARKS):
+        return "looks like a placeholder copied from an example"
+    if len(value) < 32:
+        return "must be at least 32 characters"
+    if _repeats_itself(value):
+        return "repeats the same characters"
+    if estimated_secret_bits(value) < MIN_SECRET_BITS:
+        return f"is too predictable (fewer than {MIN_SECRET_BITS} bits of entropy)"
+    return None
+
+
+def _refuse(variable: str, reason: str) -> ValueError:
+    return ValueError(f"{variable} {reason}; make a random one with: {MAKE_SECRET}")
 
 
 class Settings(BaseSettings):
@@ -41,16 +106,20 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
+        """Outside demo mode: no missing, example, placeholder or guessable secret."""
         if not self.secret_key:
             if not self.demo:
-                raise ValueError(
-                    "POVGUARD_SECRET_KEY must be set (at least 32 characters) outside demo mode"
+                raise _refuse(
+                    "POVGUARD_SECRET_KEY", "must be set (at least 32 characters) outside demo mode"
                 )
             self.secret_key = DEMO_SECRET
-        elif len(self.secret_key) < 32:
-            raise ValueError("POVGUARD_SECRET_KEY must be at least 32 characters")
-        elif self.secret_key == DEMO_SECRET and not self.demo:
-            raise ValueError("the demo secret key may not be used outside demo mode")
+        elif not self.demo and (reason := weak_secret_reason(self.secret_key)):
+            raise _refuse("POVGUARD_SECRET_KEY", reason)
+        elif self.demo and len(self.secret_key) < 32:
+            raise _refuse("POVGUARD_SECRET_KEY", "must be at least 32 characters")
+        password = self.service_password
+        if password and not self.demo and (reason := weak_secret_reason(password)):
+            raise _refuse("POVGUARD_SERVICE_PASSWORD", reason)
         return self
 
     def async_database_url(self) -> str:

@@ -21,3 +21,13 @@ def restore(value: str) -> str:
     if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
         return value[1:]
     return value
+
+
+def neutralise_sql(expression: str) -> str:
+    """``neutralise`` as SQL over a text ``expression``, for exports PostgreSQL writes itself
+    (``COPY ... TO STDOUT``)."""
+    starts = ", ".join(f"E'{c.encode('unicode_escape').decode()}'" for c in _FORMULA_STARTS)
+    return (
+        f"CASE WHEN left({expression}, 1) IN ({starts}) "
+        f"THEN chr(39) || {expression} ELSE {expression} END"
+    )

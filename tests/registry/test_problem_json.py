@@ -111,3 +111,23 @@ async def test_a_nul_character_is_422_not_500(registry, villages) -> None:
     created = await cadre.post("/v1/households", json=household(VILLAGE_A, "H\x00-1"))
     assert created.status_code == 422
     assert created.headers["content-type"] == "application/problem+json"
+
+
+async def test_oversized_chunked_body_without_content_length_is_413(registry, settings) -> None:
+    officer = registry.as_(Role.county_officer, XINGYI)
+    piece = b'{"code":"522301100001","name":"x"},' * 1000
+
+    async def chunks():
+        yield b"["
+        for _ in range(settings.max_body_bytes // len(piece) + 2):
+            yield piece
+        yield b"{}]"
+
+    for path, method in (("/v1/regions", "PUT"), ("/v1/households", "POST")):
+        response = await officer.request(
+            method, path, content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        assert "content-length" not in response.request.headers
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["title"] == "Payload too large"

@@ -19,6 +19,8 @@ from shared.db import (
 )
 from tests.conftest import ApiClient, wire_app
 
+PERSON = "杨秀英 522301197504032113"
+
 
 def _app(settings) -> FastAPI:
     router = APIRouter()
@@ -32,6 +34,13 @@ def _app(settings) -> FastAPI:
     @router.get("/one")
     async def one(session: SessionDep) -> dict[str, int]:
         return {"one": await session.scalar(text("SELECT 1"))}
+
+    @router.post("/person")
+    async def person(session: SessionDep) -> dict[str, str]:
+        # PostgreSQL quotes the value it cannot read; SQLAlchemy adds the parameters.
+        sql = text("SELECT CAST(CAST(:v AS text) AS integer)")
+        await session.execute(sql, {"v": PERSON})
+        return {"never": "reached"}
 
     @router.post("/boom")
     async def boom() -> dict[str, str]:
@@ -112,3 +121,22 @@ async def test_a_read_session_runs_without_a_transaction_and_refuses_writes(engi
         session.add(Region(code="520000000000", name="x", parent_code=None, level="province"))
         with pytest.raises(RuntimeError, match="never writes"):
             await session.flush()
+
+
+async def test_a_database_error_quoting_a_person_logs_and_answers_no_value(
+    settings, queue, caplog
+) -> None:
+    engine: AsyncEngine = create_engine(settings, "povguard-test-pii", pre_ping=False)
+    assert engine.sync_engine.hide_parameters
+    app = wire_app(_app(settings), create_session_maker(engine), queue)
+    try:
+        async with ApiClient(app, settings) as client:
+            with caplog.at_level("DEBUG"):
+                response = await client.post("/v1/person")
+    finally:
+        await engine.dispose()
+    assert response.status_code == 500
+    assert "invalid input syntax for type integer" in caplog.text  # the kind stays
+    for personal in PERSON.split():
+        assert personal not in response.text
+        assert personal not in caplog.text

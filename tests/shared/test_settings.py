@@ -1,5 +1,7 @@
 """Outside demo mode a service refuses to start without a real secret key."""
 
+import secrets
+
 import pytest
 from pydantic import ValidationError
 
@@ -27,3 +29,47 @@ def test_demo_mode_works_without_a_secret_and_database_urls_are_read_plainly(mon
     settings = Settings(demo=True)
     assert settings.secret_key == DEMO_SECRET
     assert settings.async_database_url() == "postgresql+asyncpg://u@db:5432/pg"
+
+
+def _example_secret() -> str:
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "deploy" / "env.example"
+    for line in example.read_text().splitlines():
+        if line.startswith("POVGUARD_SECRET_KEY="):
+            return line.split("=", 1)[1]
+    raise AssertionError("deploy/env.example names no POVGUARD_SECRET_KEY")
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param(_example_secret(), id="env.example"),
+        pytest.param("change-me-change-me-change-me-change-me", id="change-me"),
+        pytest.param("secret" * 6, id="secret-repeated"),
+        pytest.param("a" * 64, id="one-character"),
+        pytest.param("ab" * 40, id="two-characters"),
+        pytest.param("00000000000000000000000000000001", id="low-entropy"),
+        pytest.param("this-is-my-placeholder-secret-for-production", id="placeholder"),
+    ],
+)
+def test_placeholder_and_guessable_secrets_are_refused_with_how_to_make_one(secret: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(demo=False, secret_key=secret)
+    assert "secrets.token_urlsafe(48)" in str(refused.value)
+    with pytest.raises(ValidationError, match="POVGUARD_SERVICE_PASSWORD"):
+        Settings(demo=False, secret_key=secrets.token_urlsafe(48), service_password=secret)
+
+
+def test_a_random_secret_and_service_password_are_accepted() -> None:
+    settings = Settings(
+        demo=False,
+        secret_key=secrets.token_urlsafe(48),
+        service_password=secrets.token_urlsafe(24),
+    )
+    assert len(settings.secret_key) == 64
+    assert Settings(demo=False, secret_key=secrets.token_hex(32)).secret_key
+
+
+def test_demo_mode_still_takes_the_example_secret() -> None:
+    assert Settings(demo=True, secret_key=_example_secret()).demo

@@ -1,11 +1,12 @@
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from services.registry.audit import service as audit_service
 from services.registry.audit.schemas import AuditEntry
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, problem_responses
 from shared.pagination import Cursor, Limit, Page
@@ -38,23 +39,23 @@ async def household_history(
 @router.get(
     "/audit",
     response_model=Page[AuditEntry],
-    responses=problem_responses(Forbidden),
+    responses=problem_responses(Forbidden, NotFound),
     summary="Who changed what (auditors, county officers and above)",
 )
 async def search_audit(
     principal: CurrentPrincipal,
     session: SessionDep,
-    entity_id: str | None = None,
-    actor: str | None = None,
+    region_prefix: ScopedRegionPrefix,
+    entity_id: Annotated[str | None, Query(max_length=100)] = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
     since: datetime | None = None,
-    region: str | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AuditEntry]:
     rows, next_cursor = await audit_service.search(
         session,
         principal,
-        region=region,
+        region_prefix=region_prefix,
         entity_id=entity_id,
         actor=actor,
         since=since,

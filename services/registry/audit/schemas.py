@@ -5,24 +5,13 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from shared.auth import Principal
+from shared.people import person_view_deep
 
 
 def redact(value: Any, principal: Principal) -> Any:
-    """Old and new values as the caller may see them: ID numbers masked below county level,
-    no names or phones for departments (the same rules as the household read)."""
-    if isinstance(value, list):
-        return [redact(v, principal) for v in value]
-    if not isinstance(value, dict):
-        return value
-    shown = {}
-    for key, item in value.items():
-        if key == "id_number" and isinstance(item, str):
-            shown[key] = principal.show_id_number(item)
-        elif key in ("name", "phone") and not principal.sees_names:
-            shown[key] = None
-        else:
-            shown[key] = redact(item, principal)
-    return shown
+    """Old and new values as the caller may see them, by the one masking rule of
+    ``shared.people`` (the same as the household read)."""
+    return person_view_deep(principal, value)
 
 
 class AuditEntry(BaseModel):

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.audit.repository import AuditRepository
 from services.registry.database import AuditLog
 from services.registry.households import service as household_service
-from shared.auth import Principal, Role, resolve_region_filter
+from shared.auth import Principal, Role
 from shared.pagination import decode_sequence_cursor
 
 AUDIT_ROLES = (Role.auditor, Role.province_admin, Role.county_officer)
@@ -44,7 +44,7 @@ async def search(
     session: AsyncSession,
     principal: Principal,
     *,
-    region: str | None,
+    region_prefix: str,
     entity_id: str | None,
     actor: str | None,
     since: datetime | None,
@@ -53,7 +53,7 @@ async def search(
 ) -> tuple[list[AuditLog], str | None]:
     principal.ensure_role(*AUDIT_ROLES)
     rows = await AuditRepository(session).newest_first(
-        region_prefix=resolve_region_filter(principal, region),
+        region_prefix=region_prefix,
         entity_id=entity_id,
         actor=actor,
         since=since,

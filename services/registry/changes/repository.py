@@ -3,24 +3,19 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import idnumber
+from shared.auth import Principal
+from shared.people import person_jsonb_sql
 from shared.regions import PREFIX_LENGTH, RegionLevel
 
 COUNTY_DIGITS = PREFIX_LENGTH[RegionLevel.county]
-_MASKED = idnumber.mask_sql("data->>'id_number'")
 
 
-def _data(strip_names: bool, mask_ids: bool) -> str:
-    """``data`` as the caller may see it: members without names / with masked ID numbers."""
-    if not strip_names and not mask_ids:
+def _data(principal: Principal) -> str:
+    """``data`` as the caller may see it: member snapshots by the one masking rule."""
+    shown = person_jsonb_sql(principal, "data")
+    if shown == "data":
         return "data"
-    value = "data - 'name'" if strip_names else "data"
-    if mask_ids:
-        value = (
-            f"({value}) || jsonb_build_object('id_number', CASE WHEN length(data->>'id_number') "
-            f"= 18 THEN {_MASKED} ELSE NULL END)"
-        )
-    return f"CASE WHEN entity = 'member' THEN {value} ELSE data END"
+    return f"CASE WHEN entity = 'member' THEN {shown} ELSE data END"
 
 
 def _page_sql(data: str, county: bool) -> str:
@@ -68,9 +63,7 @@ class ChangeRepository:
         after_seq: int,
         region_prefix: str,
         limit: int,
-        *,
-        strip_names: bool,
-        mask_ids: bool,
+        principal: Principal,
     ) -> tuple[str, int | None, int | None]:
         """The page's items as a JSON array, and the (xid, seq) of its last event."""
         bounds = (await self.session.execute(_HORIZON)).one()
@@ -80,7 +73,7 @@ class ChangeRepository:
         county = len(region_prefix) >= COUNTY_DIGITS
         row = (
             await self.session.execute(
-                text(_page_sql(_data(strip_names, mask_ids), county)),
+                text(_page_sql(_data(principal), county)),
                 {
                     "horizon": str(horizon),
                     "xid": str(after_xid),

@@ -24,8 +24,9 @@ router = APIRouter(tags=["sync"])
         "served only once every transaction that could still write an earlier one has "
         "finished. Start with `after` absent or `0`; pass `next_cursor` as `after` to go on "
         "(when nothing is new it is the cursor you sent). `data` is the entity's snapshot "
-        "after the change; departments see member data without names and with masked ID "
-        "numbers. Roles: service, department, province_admin, county_officer, auditor."
+        "after the change, shown by the registry's one masking rule: departments see members "
+        "without names; roles below county level see masked ID numbers and `birth_year` in "
+        "place of `birth_date` (null). Roles: service, department, province_admin, county_officer, auditor."
     ),
 )
 async def list_changes(

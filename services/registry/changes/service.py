@@ -119,8 +119,7 @@ async def list_changes(
         after_seq,
         principal.region_prefix,
         limit,
-        strip_names=not principal.sees_names,
-        mask_ids=not principal.sees_full_id_numbers,
+        principal,
     )
     if last_xid is not None and last_seq is not None:
         next_cursor = encode_cursor([last_xid, last_seq])

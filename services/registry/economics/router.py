@@ -8,6 +8,7 @@ from services.registry.economics.schemas import EconomicsInput, EconomicsRead
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PreconditionFailed, problem_responses
+from shared.params import YearPath
 
 router = APIRouter(tags=["economics"])
 
@@ -20,7 +21,7 @@ router = APIRouter(tags=["economics"])
 )
 async def put_economics(
     household_id: UUID,
-    year: int,
+    year: YearPath,
     data: EconomicsInput,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -61,7 +62,7 @@ async def list_economics(
     summary="One year",
 )
 async def get_economics(
-    household_id: UUID, year: int, principal: CurrentPrincipal, session: SessionDep
+    household_id: UUID, year: YearPath, principal: CurrentPrincipal, session: SessionDep
 ) -> EconomicsRead:
     return EconomicsRead.model_validate(
         await economics_service.get_year(session, principal, household_id, year)

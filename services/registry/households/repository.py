@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, exists, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
@@ -14,6 +14,7 @@ from services.registry.households.models import (
     Member,
     member_order,
 )
+from shared import idnumber
 from shared.db import RepositoryBase
 from shared.pagination import paginate
 
@@ -61,12 +62,12 @@ class HouseholdRepository(RepositoryBase[Household]):
         household = dict(zip(_HOUSEHOLD_KEYS, rows[0][:_SPLIT], strict=True))
         return household, [_member_dict(row) for row in rows if row[_SPLIT] is not None]
 
-    async def household_no_taken(self, household_no: str) -> bool:
-        return bool(
-            await self.session.scalar(
-                select(exists().where(Household.household_no == household_no))
-            )
+    async def by_household_no(self, household_no: str) -> Any:
+        """(id, region_code) of the household with this number, or None."""
+        stmt = select(Household.id, Household.region_code).where(
+            Household.household_no == household_no
         )
+        return (await self.session.execute(stmt)).one_or_none()
 
     async def search(
         self,
@@ -74,6 +75,7 @@ class HouseholdRepository(RepositoryBase[Household]):
         region_prefix: str,
         category: str | None,
         q: str | None,
+        q_matches_names: bool = True,
         at_risk: bool | None,
         id_number: str | None,
         household_no: str | None,
@@ -99,15 +101,21 @@ class HouseholdRepository(RepositoryBase[Household]):
                 )
             )
         if q and (q := q.strip()):
-            stmt = stmt.where(
-                (Household.household_no == q)
-                | Household.id.in_(
+            # q names a household by its number, a member by their ID number or (for callers
+            # who see names) by part of their name.
+            matches = Household.household_no == q
+            if idnumber.looks_like(q):
+                matches |= Household.id.in_(
+                    select(Member.household_id).where(Member.id_number == idnumber.normalize(q))
+                )
+            if q_matches_names:
+                matches |= Household.id.in_(
                     select(Member.household_id).where(
                         Member.region_code.startswith(region_prefix, autoescape=True),
                         Member.name.contains(q, autoescape=True),
                     )
                 )
-            )
+            stmt = stmt.where(matches)
         order_by = [Household.region_code, Household.id]
         rows, next_cursor = await paginate(
             self.session, stmt, order_by, cursor, limit, entities=False

@@ -8,13 +8,13 @@ from pydantic import ValidationError
 from services.registry.deps import Idem
 from services.registry.households import service as household_service
 from services.registry.households.models import Household
-from services.registry.households.repository import HouseholdRepository
 from services.registry.households.schemas import (
     CategoryChangeRead,
     CategoryRead,
     DepartureReason,
     HouseholdCreate,
     HouseholdRead,
+    HouseholdSearch,
     HouseholdSummary,
     HouseholdUpdate,
     MemberCreate,
@@ -22,7 +22,7 @@ from services.registry.households.schemas import (
     MemberRead,
     MemberUpdate,
 )
-from shared.auth import CurrentPrincipal, Principal, resolve_region_filter
+from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix, resolve_region_filter
 from shared.contracts.registry import CategoryChange, HouseholdCategory
 from shared.db import ReadSessionDep, SessionDep
 from shared.errors import (
@@ -100,15 +100,22 @@ async def update_household(
 @router.get(
     "/households",
     response_model=Page[HouseholdSummary],
+    responses=problem_responses(Forbidden, NotFound),
     summary="Search households in a region subtree",
+    description="To search by ID number without putting it in the URL (and so in logs), "
+    "use `POST /v1/households/search`. Departments may not search by name.",
 )
 async def list_households(
     principal: CurrentPrincipal,
     session: ReadSessionDep,
-    region: Annotated[str | None, Query(description="Region code; defaults to yours")] = None,
+    region_prefix: ScopedRegionPrefix,
     category: HouseholdCategory | None = None,
     q: Annotated[
-        str | None, Query(max_length=50, description="A member's name (part) or a household number")
+        str | None,
+        Query(
+            max_length=50,
+            description="A member's name (part), a household number or an ID number",
+        ),
     ] = None,
     risk: Annotated[
         bool | None, Query(description="Only households flagged at risk (or not)")
@@ -116,20 +123,46 @@ async def list_households(
     id_number: Annotated[
         str | None, Query(min_length=18, max_length=18, description="Exact ID number")
     ] = None,
-    household_no: str | None = None,
+    household_no: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[HouseholdSummary]:
-    prefix = resolve_region_filter(principal, region)
-    rows, next_cursor = await HouseholdRepository(session).search(
-        region_prefix=prefix,
+    rows, next_cursor = await household_service.search_households(
+        session,
+        principal,
+        region_prefix=region_prefix,
         category=category,
         q=q,
-        at_risk=risk,
+        risk=risk,
         id_number=id_number,
         household_no=household_no,
         cursor=cursor,
         limit=limit,
+    )
+    items = [HouseholdSummary.for_principal(r, principal) for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/households/search",
+    response_model=Page[HouseholdSummary],
+    responses=problem_responses(Forbidden, NotFound),
+    summary="Search households with the filters in the body (ID numbers stay out of URLs)",
+)
+async def search_households(
+    search: HouseholdSearch, principal: CurrentPrincipal, session: ReadSessionDep
+) -> Page[HouseholdSummary]:
+    rows, next_cursor = await household_service.search_households(
+        session,
+        principal,
+        region_prefix=resolve_region_filter(principal, search.region),
+        category=search.category,
+        q=search.q,
+        risk=search.risk,
+        id_number=search.id_number,
+        household_no=search.household_no,
+        cursor=search.cursor,
+        limit=search.limit,
     )
     items = [HouseholdSummary.for_principal(r, principal) for r in rows]
     return Page(items=items, next_cursor=next_cursor)

@@ -18,6 +18,7 @@ from pydantic import (
 from shared import idnumber, regions
 from shared.auth import Principal
 from shared.contracts.registry import HouseholdCategory
+from shared.people import person_view
 
 
 def _region_code(value: str) -> str:
@@ -238,10 +239,13 @@ class MemberRead(MemberFields):
     household_id: UUID
     region_code: str
     name: str | None = Field(description="Hidden from department accounts.")
-    id_number: str = Field(description="Masked (5223**********1234) below county level.")
+    id_number: str = Field(description="Masked (5223*************X) below county level.")
     relation: Relation
     sex: Sex
-    birth_date: date
+    birth_date: date | None = Field(
+        description="Only for roles that see full ID numbers (county and above); null for others."
+    )
+    birth_year: int | None = Field(description="The year of birth, for every role.")
     resident: bool
     departed_on: date | None
     departure_reason: DepartureReason | None
@@ -249,13 +253,14 @@ class MemberRead(MemberFields):
 
     @classmethod
     def for_principal(cls, member: Any, principal: Principal) -> Self:
-        """``member``: a ``Member`` or its row as a mapping."""
-        data = _values(member, (name for name in cls.model_fields if name != "resident"))
+        """``member``: a ``Member`` or its row as a mapping, shown by the one masking rule."""
+        stored = _values(member, (n for n in cls.model_fields if n not in _DERIVED_MEMBER_FIELDS))
+        data = person_view(principal, stored)
         data["resident"] = data["departed_on"] is None
-        data["id_number"] = principal.show_id_number(data["id_number"])
-        if not principal.sees_names:
-            data["name"] = None
         return cls.model_validate(data)
+
+
+_DERIVED_MEMBER_FIELDS = ("resident", "birth_year")
 
 
 ExternalIds = dict[
@@ -352,10 +357,7 @@ class HouseholdSummary(HouseholdFields):
 
 
 def _summary_values(household: Any, principal: Principal) -> dict[str, Any]:
-    data = _values(household, HouseholdSummary.model_fields)
-    if not principal.sees_names:
-        data["phone"] = None
-    return data
+    return person_view(principal, _values(household, HouseholdSummary.model_fields))
 
 
 class HouseholdRead(HouseholdSummary):
@@ -389,3 +391,32 @@ class CategoryChangeRead(BaseModel):
     reason: str
     changed_at: datetime
     changed_by: str
+
+
+class HouseholdSearch(BaseModel):
+    """``POST /v1/households/search``: the list's filters in a body, so an ID number never has
+    to travel in a URL (URLs end up in proxy, server and browser logs)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id_number": "522301198005170012"}]},
+    )
+
+    region: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{12}$",
+        description="12-digit region code inside yours (default: yours); outside it: 404",
+    )
+    category: HouseholdCategory | None = None
+    q: str | None = Field(
+        default=None,
+        max_length=50,
+        description="A member's name (part), a household number or an ID number",
+    )
+    risk: bool | None = Field(default=None, description="Only households flagged at risk (or not)")
+    id_number: str | None = Field(
+        default=None, min_length=18, max_length=18, description="Exact ID number"
+    )
+    household_no: str | None = Field(default=None, max_length=40)
+    cursor: str | None = Field(default=None, description="`next_cursor` of the previous page.")
+    limit: int = Field(default=50, ge=1, le=1000, description="Page size (max 1000).")

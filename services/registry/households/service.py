@@ -3,6 +3,7 @@
 Every write records an audit row and a change event in the same transaction, so the history,
 the change feed and the data never disagree."""
 
+import re
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.service import publish
+from services.registry.households import messages
 from services.registry.households.models import Household, HouseholdCategoryChange, Member
 from services.registry.households.repository import HouseholdRepository, MemberRepository
 from services.registry.households.schemas import (
@@ -25,6 +27,7 @@ from services.registry.households.schemas import (
     member_fact_errors,
 )
 from services.registry.regions import service as region_service
+from shared import idnumber
 from shared.audit import row_dict
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
@@ -118,8 +121,8 @@ async def ensure_id_numbers_free(
     session: AsyncSession, principal: Principal, numbers: list[str], field_prefix: str = "members"
 ) -> None:
     """One ID number in the whole registry: a duplicate is 409 naming the holder when the
-    caller may see it, else saying only that it is registered in another region (an ID
-    number must not reveal where a person is registered, as imports and sync answer too)."""
+    caller may see it, else a conflict that names nothing (an ID number must not reveal
+    whether or where a person is registered, as imports and sync answer too)."""
     seen: dict[str, int] = {}
     for i, number in enumerate(numbers):
         if number in seen:
@@ -131,16 +134,30 @@ async def ensure_id_numbers_free(
     if holders:
         holder = holders[0]
         if not await _sees_household(session, principal, holder.household_id):
-            raise Conflict(
-                f"ID number {holder.id_number[:4]}…{holder.id_number[-4:]} is already "
-                "registered in another region"
-            )
+            raise Conflict(messages.ID_NUMBER_TAKEN)
         raise Conflict(
-            f"ID number {holder.id_number[:4]}…{holder.id_number[-4:]} is already registered "
+            f"ID number {idnumber.mask(holder.id_number)} is already registered "
             f"in household {holder.household_no}",
             household_id=str(holder.household_id),
             household_no=holder.household_no,
         )
+
+
+async def ensure_household_no_free(
+    session: AsyncSession, principal: Principal, household_no: str
+) -> None:
+    """Household numbers are unique in the whole registry: 409 naming the holder only when
+    the caller may see it."""
+    holder = await HouseholdRepository(session).by_household_no(household_no)
+    if holder is None:
+        return
+    if not principal.covers(holder.region_code):
+        raise Conflict(messages.HOUSEHOLD_NO_TAKEN)
+    raise Conflict(
+        f"household number {household_no} is already registered",
+        household_id=str(holder.id),
+        household_no=household_no,
+    )
 
 
 async def ensure_external_ids_free(
@@ -150,14 +167,12 @@ async def ensure_external_ids_free(
     household_id: UUID | None = None,
 ) -> None:
     """A partner system's id names one household (sync finds households by it): 409 naming
-    the holder when another household has it (and the caller may see that household)."""
+    the holder when another household has it and the caller may see that household."""
     holders = await HouseholdRepository(session).external_id_holders(external_ids, household_id)
     if holders:
         holder = holders[0]
         if not await _sees_household(session, principal, holder.household_id):
-            raise Conflict(
-                f"{holder.system} id {holder.external_id} belongs to a household in another region"
-            )
+            raise Conflict(messages.taken(f"{holder.system} id"))
         raise Conflict(
             f"{holder.system} id {holder.external_id} belongs to household {holder.household_no}",
             household_id=str(holder.household_id),
@@ -178,6 +193,57 @@ async def require_region_in_scope(
     if not principal.covers(code):
         raise ValidationFailed.field(field, f"{code} is outside your region")
     await region_service.require_region(session, code, level=level, field=field)
+
+
+# A household number: letters, digits and the punctuation partner systems put in their ids
+# (``5223011000010001``, ``civil_affairs:A-17``), with at least one digit. A member's name is
+# anything else (汉字, or letters alone).
+_HOUSEHOLD_NO = re.compile(r"^(?=.*[0-9])[0-9A-Za-z:._/#-]+$")
+NAME_SEARCH_REFUSED = (
+    "departments may search households only by ID number or household number, not by name"
+)
+
+
+def search_terms(principal: Principal, q: str | None) -> tuple[str | None, bool]:
+    """What ``q`` searches: (the term, whether member names may match it). Departments never
+    see names, so they may not find people by them either: a ``q`` that is not an ID number
+    or a household number is refused, and theirs never matches names."""
+    term = q.strip() if q else None
+    if not term:
+        return None, False
+    if principal.sees_names:
+        return term, True
+    if idnumber.looks_like(term) or _HOUSEHOLD_NO.match(term):
+        return term, False
+    raise Forbidden(NAME_SEARCH_REFUSED)
+
+
+async def search_households(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    region_prefix: str,
+    category: HouseholdCategory | None,
+    q: str | None,
+    risk: bool | None,
+    id_number: str | None,
+    household_no: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Households in a region subtree (``region_prefix``: never wider than the caller's)."""
+    term, by_name = search_terms(principal, q)
+    return await HouseholdRepository(session).search(
+        region_prefix=region_prefix,
+        category=category,
+        q=term,
+        q_matches_names=by_name,
+        at_risk=risk,
+        id_number=idnumber.normalize(id_number) if id_number else None,
+        household_no=household_no,
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 async def get_household(
@@ -216,8 +282,7 @@ async def create_household(
     ensure_can_write(principal)
     await require_region_in_scope(session, principal, data.region_code, level=RegionLevel.village)
     repo = HouseholdRepository(session)
-    if await repo.household_no_taken(data.household_no):
-        raise Conflict(f"household number {data.household_no} is already registered")
+    await ensure_household_no_free(session, principal, data.household_no)
     await ensure_id_numbers_free(session, principal, [m.id_number for m in data.members])
     await ensure_external_ids_free(session, principal, data.external_ids)
     monitored = data.category == HouseholdCategory.monitored

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.imports import template as t
-from shared import idnumber
+from shared import people, spreadsheet
 from shared.auth import Principal, Role
 
 EXPORT_ROLES = (
@@ -32,8 +32,10 @@ def _case(column: str, labels: dict[Any, str]) -> str:
     return f"CASE {column} {whens} END"
 
 
-def export_query(full_id_numbers: bool) -> str:
-    id_number = "m.id_number" if full_id_numbers else idnumber.mask_sql("m.id_number")
+def export_query(principal: Principal) -> str:
+    """The ledger's rows, with ID numbers and birth dates as ``principal`` may see them (the
+    masking rule of ``shared.people``: masked readers get the birth year alone)."""
+    id_number = people.id_number_sql(principal, "m.id_number")
     yes_no = t.YES_NO_LABELS
     values = [
         "h.household_no",
@@ -48,7 +50,7 @@ def export_query(full_id_numbers: bool) -> str:
         id_number,
         _case("m.relation", t.RELATION_LABELS),
         _case("m.sex", t.SEX_LABELS),
-        "to_char(m.birth_date, 'YYYY-MM-DD')",
+        people.birth_date_sql(principal, "m.birth_date"),
         "m.ethnicity",
         "coalesce(m.education, '')",
         f"CASE WHEN m.schooling_stage = 'dropout' THEN '{t.DROPOUT}' "
@@ -64,8 +66,11 @@ def export_query(full_id_numbers: bool) -> str:
         _case("m.dibao", yes_no),
         _case("m.tekun", yes_no),
     ]
+    # Every cell through the formula guard: text a cadre typed (an address "=HYPERLINK(...)",
+    # a name starting with "-") must reach Excel or WPS as text, not as a formula.
     columns = ",\n ".join(
-        f'{v} AS "{c.header}"' for v, c in zip(values, t.HOUSEHOLD_COLUMNS, strict=True)
+        f'{spreadsheet.neutralise_sql(v)} AS "{c.header}"'
+        for v, c in zip(values, t.HOUSEHOLD_COLUMNS, strict=True)
     )
     return f"""SELECT {columns}
   FROM registry.households h
@@ -95,7 +100,7 @@ async def stream_csv(
                     await queue.put(bytes(chunk))
 
                 await driver.copy_from_query(
-                    export_query(principal.sees_full_id_numbers),
+                    export_query(principal),
                     prefix + "%",
                     output=sink,
                     format="csv",
@@ -126,9 +131,9 @@ async def stream_xlsx(
     async with session_maker() as session:
         driver = await _driver(session)
         async with driver.transaction():
-            cursor = driver.cursor(export_query(principal.sees_full_id_numbers), prefix + "%")
+            cursor = driver.cursor(export_query(principal), prefix + "%")
             async for record in cursor:
-                sheet.append(list(record))
+                sheet.append([spreadsheet.neutralise(v) for v in record])
     with tempfile.TemporaryFile() as out:
         await asyncio.to_thread(book.save, out)
         out.seek(0)

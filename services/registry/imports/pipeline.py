@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.households import messages
 from services.registry.households.service import CATEGORY_ROLES
 from services.registry.imports.rows import ECONOMICS_STAGE, HOUSEHOLD_STAGE, Errors
 from services.registry.imports.template import CATEGORY_LABELS
@@ -189,13 +190,14 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
         SELECT s.row_no, '证件号码',
                CASE WHEN h.region_code LIKE :prefix
                     THEN 'the ID number is already registered in household ' || h.household_no
-                    ELSE 'the ID number is already registered in another region' END
+                    ELSE CAST(:id_number_taken AS text) END
           FROM import_stage s
           JOIN registry.members m ON m.id_number = s.id_number
           JOIN registry.households h ON h.id = m.household_id
          WHERE h.household_no IS DISTINCT FROM s.household_no
         """,
         prefix=prefix + "%",
+        id_number_taken=messages.ID_NUMBER_TAKEN,
     )
     await _run(
         session,
@@ -227,7 +229,7 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
           JOIN registry.households h USING (household_no)
          CROSS JOIN LATERAL (VALUES
                ('户编号', CASE WHEN h.region_code NOT LIKE :prefix THEN
-                    'the household number belongs to a household outside your region' END),
+                    CAST(:household_no_taken AS text) END),
                ('户类型', CASE WHEN h.region_code LIKE :prefix AND s.category <> h.category THEN
                     'household ' || s.household_no || ' is ' || {_CATEGORY_LABEL}
                     || ' in the registry: a category changes only through '
@@ -241,6 +243,7 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
          WHERE v.reason IS NOT NULL
         """,
         prefix=prefix + "%",
+        household_no_taken=messages.HOUSEHOLD_NO_TAKEN,
     )
     if principal.role not in CATEGORY_ROLES:
         # As through the API: only the county registers a household directly as 监测户.

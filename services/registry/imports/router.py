@@ -8,7 +8,7 @@ from services.registry.imports import export
 from services.registry.imports import service as import_service
 from services.registry.imports.schemas import ImportAccepted, ImportRead, ImportRejectionRead
 from services.registry.imports.template import ImportKind, describe, template_csv
-from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
 
@@ -96,17 +96,18 @@ async def get_import(
     description=(
         "The households import template's columns and wording, one row per resident member, "
         "so the file imports again as unchanged. Roles below county level see masked ID "
-        "numbers; departments may not export. `region` defaults to yours."
+        "numbers and the birth year alone; departments may not export. Text that a "
+        "spreadsheet would run as a formula (starting with =, +, -, @) is written with a "
+        "leading apostrophe, which an import strips again. `region` defaults to yours."
     ),
 )
 async def export_households(
     request: Request,
     principal: CurrentPrincipal,
-    region: Annotated[str | None, Query(description="A region code inside yours")] = None,
+    prefix: ScopedRegionPrefix,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv | xlsx")] = "csv",
 ) -> StreamingResponse:
     principal.ensure_role(*export.EXPORT_ROLES)
-    prefix = resolve_region_filter(principal, region)
     session_maker = request.app.state.session_maker
     if format == "xlsx":
         return StreamingResponse(

@@ -25,6 +25,7 @@ from services.registry.imports.repository import ImportRepository
 from services.registry.imports.template import ImportKind
 from shared import idnumber, jobs
 from shared.auth import Principal, Role
+from shared.db import error_without_values
 from shared.errors import NotFound, ValidationFailed
 
 log = logging.getLogger("povguard.imports")
@@ -34,6 +35,10 @@ READ_ROLES = (*IMPORT_ROLES, Role.auditor)
 CHUNK_ROWS = 50_000
 MAX_REJECTED_SHOWN = 1000
 JOB_NAME = "registry.import_ledger"
+
+
+class ImportStopped(RuntimeError):
+    """An import failed for good; the message is the reason stored on it (no personal data)."""
 
 
 def _principal(job: ImportJob) -> Principal:
@@ -278,11 +283,11 @@ async def run_import(
         exc = failure.exceptions[0]
         if jobs.is_transient(exc) and not final:
             raise exc from None  # the job retries; loaded chunks then count as unchanged
+        reason = f"the import stopped: {error_without_values(exc)}"[:1000]
         async with session_maker() as session, session.begin():
-            await ImportRepository(session).finish(
-                import_id, "failed", f"the import stopped: {type(exc).__name__}: {exc}"[:1000]
-            )
-        raise exc from None
+            await ImportRepository(session).finish(import_id, "failed", reason)
+        # ARQ logs and stores a failed job's exception: the reason, never the values it quoted.
+        raise ImportStopped(reason) from None
     async with session_maker() as session, session.begin():
         await ImportRepository(session).finish(import_id, "done")
     return "done"

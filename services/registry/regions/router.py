@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from services.registry.regions import service as region_service
 from services.registry.regions.schemas import RegionRead, RegionUpsert, RegionUpsertResult
@@ -18,7 +18,11 @@ router = APIRouter(tags=["regions"])
     responses=problem_responses(NotFound),
     summary="One region by its 12-digit code",
 )
-async def get_region(code: str, principal: CurrentPrincipal, session: SessionDep) -> RegionRead:
+async def get_region(
+    code: Annotated[str, Path(pattern=r"^[0-9]{12}$", description="12-digit region code")],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> RegionRead:
     return RegionRead.model_validate(await region_service.get_region(session, principal, code))
 
 
@@ -31,8 +35,11 @@ async def get_region(code: str, principal: CurrentPrincipal, session: SessionDep
 async def list_regions(
     principal: CurrentPrincipal,
     session: SessionDep,
-    parent: Annotated[str, Query(description="Parent region code, e.g. 522300000000")],
-    cursor: str | None = None,
+    parent: Annotated[
+        str,
+        Query(pattern=r"^[0-9]{12}$", description="Parent region code, e.g. 522300000000"),
+    ],
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     limit: Limit = 200,
 ) -> Page[RegionRead]:
     rows, next_cursor = await region_service.list_children(
