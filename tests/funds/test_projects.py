@@ -34,11 +34,11 @@ async def test_project_names_the_households_missing_from_the_registry(funds, reg
     assert errors == [
         {
             "field": "beneficiary_household_ids.1",
-            "message": f"household {ghost} is not in the registry",
+            "message": f"household {ghost} is not in the registry in county {XINGYI}",
         },
         {
             "field": "beneficiary_household_ids.2",
-            "message": f"household {elsewhere} is not in county {XINGYI}",
+            "message": f"household {elsewhere} is not in the registry in county {XINGYI}",
         },
     ]
     ok = await make_project(funds, [fund["id"]], households=[known])

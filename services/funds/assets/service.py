@@ -38,7 +38,7 @@ from services.funds.assets.schemas import (
     ShareRead,
 )
 from services.funds.database import audit
-from services.funds.deps import ensure_sees
+from services.funds.deps import ensure_sees, regions_above
 from services.funds.projects import service as project_service
 from services.funds.projects.schemas import ProjectStatus
 from shared import regions
@@ -104,6 +104,8 @@ async def create_asset(
         raise Conflict(f"a {project.status} project has formed no assets yet")
     county = project.region_code
     region_code = body.region_code
+    if region_code is not None and not regions.is_valid_code(region_code):
+        raise ValidationFailed.field("region_code", "must be a 12-digit region code")
     if body.owner_type is OwnerType.household:
         try:
             household_id = UUID(body.owner_id)
@@ -112,7 +114,7 @@ async def create_asset(
         village = await _household_in(registry, household_id, county)
         if village is None:
             raise ValidationFailed.field(
-                "owner_id", f"household {household_id} is not in the registry in county {county}"
+                "owner_id", project_service.household_outside(household_id, county)
             )
         region_code = region_code or village
     elif body.owner_type is OwnerType.village_collective:
@@ -155,14 +157,20 @@ async def create_asset(
 
 async def list_assets(
     session: AsyncSession,
+    principal: Principal,
     prefix: str,
     kind: AssetKind | None,
     status: AssetStatus | None,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Asset], str | None]:
+    # The ledger of the region asked for, and what regions above the caller hold (a
+    # county's public-welfare asset), as ``get_asset`` shows them.
     stmt = AssetRepository(session).ledger(
-        prefix, kind.value if kind else None, status.value if status else None
+        prefix,
+        regions_above(principal),
+        kind.value if kind else None,
+        status.value if status else None,
     )
     return await paginate(session, stmt, [Asset.created_at, Asset.id], cursor, limit)
 
@@ -305,7 +313,7 @@ async def _check_households(
     errors = [
         FieldError(
             field=f"shares.{i}.household_id",
-            message=f"household {h} is not in the registry in county {county}",
+            message=project_service.household_outside(h, county),
         )
         for (i, h), village in zip(wanted, villages, strict=True)
         if village is None

@@ -12,7 +12,7 @@ from services.funds.projects import service as project_service
 from services.funds.projects.models import Notice
 from services.funds.projects.schemas import NoticeCreate, NoticeRead, NoticeSubject
 from shared import regions
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, resolve_region_filter
 from shared.errors import ValidationFailed
 from shared.pagination import paginate
 
@@ -77,16 +77,28 @@ async def create_notice(
 
 
 async def list_notices(
-    session: AsyncSession, region: str, active: bool, cursor: str | None, limit: int
+    session: AsyncSession,
+    principal: Principal | None,
+    region: str | None,
+    active: bool,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[Notice], str | None]:
-    if not regions.is_valid_code(region):
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
+    """The public board of a region. Anyone may read one region's board; a signed-in caller's
+    list is scoped like every list (never wider than their region, 404 outside it)."""
+    if principal is not None:
+        region = region or principal.region_code
+        prefix = resolve_region_filter(principal, region)
+    elif region is None:
+        raise ValidationFailed.field("region", "is required without sign-in")
+    else:
+        if not regions.is_valid_code(region):
+            raise ValidationFailed.field("region", "must be a 12-digit region code")
+        prefix = regions.prefix_of(region)
     ancestors: list[str] = []
     parent = regions.parent_of(region)
     while parent is not None:
         ancestors.append(parent)
         parent = regions.parent_of(parent)
-    stmt = NoticeRepository(session).public(
-        regions.prefix_of(region), ancestors, today() if active else None
-    )
+    stmt = NoticeRepository(session).public(prefix, ancestors, today() if active else None)
     return await paginate(session, stmt, [Notice.created_at, Notice.id], cursor, limit)

@@ -1,7 +1,6 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.funds.deps import Idem, Registry
@@ -15,7 +14,7 @@ from services.funds.projects.schemas import (
     ProjectRead,
     ProjectStatus,
 )
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
     Conflict,
@@ -74,15 +73,13 @@ async def get_project(
     summary="Projects of a region, by status and kind",
 )
 async def list_projects(
-    principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    prefix: ScopedRegionPrefix,
     status: ProjectStatus | None = None,
     kind: ProjectKind | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ProjectRead]:
-    prefix = project_service.project_prefix(principal, region)
     items, next_cursor = await project_service.list_projects(
         session, prefix, status, kind.value if kind else None, cursor, limit
     )

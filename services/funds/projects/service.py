@@ -114,6 +114,12 @@ async def get_project(
     return project
 
 
+def household_outside(household_id: UUID, county_code: str) -> str:
+    """The message for a household the registry does not hold in ``county_code``: the same
+    for one that does not exist and one in another county."""
+    return f"household {household_id} is not in the registry in county {county_code}"
+
+
 async def _check_households(
     registry: RegistryClient, household_ids: list[UUID], county_code: str
 ) -> dict[UUID, str]:
@@ -132,15 +138,13 @@ async def _check_households(
     errors: list[FieldError] = []
     villages: dict[UUID, str] = {}
     for index, (household_id, household) in enumerate(zip(household_ids, found, strict=True)):
-        field = f"beneficiary_household_ids.{index}"
-        if household is None:
-            errors.append(
-                FieldError(field=field, message=f"household {household_id} is not in the registry")
-            )
-        elif not regions.contains(county_code, household["region_code"]):
+        # One message whether the household is missing or elsewhere: an answer must not
+        # confirm that a household exists in another county.
+        if household is None or not regions.contains(county_code, household["region_code"]):
             errors.append(
                 FieldError(
-                    field=field, message=f"household {household_id} is not in county {county_code}"
+                    field=f"beneficiary_household_ids.{index}",
+                    message=household_outside(household_id, county_code),
                 )
             )
         else:
@@ -154,6 +158,8 @@ async def create_project(
     session: AsyncSession, principal: Principal, registry: RegistryClient, body: ProjectCreate
 ) -> ProjectRead:
     principal.ensure_role(*PROPOSERS)
+    if not regions.is_valid_code(body.county_code):
+        raise ValidationFailed.field("county_code", "must be a county-level region code")
     ensure_sees(principal, body.county_code, "county")
     if regions.level_of(body.county_code) != regions.RegionLevel.county:
         raise ValidationFailed.field("county_code", "must be a county-level region code")
@@ -276,21 +282,13 @@ async def list_projects(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ProjectRead], str | None]:
-    stmt = ProjectRepository(session).listing(prefix, status.value if status else None, kind)
+    # Projects sit at county level: a caller below a county lists their county's projects.
+    county_prefix = prefix[: regions.PREFIX_LENGTH[regions.RegionLevel.county]]
+    stmt = ProjectRepository(session).listing(county_prefix, status.value if status else None, kind)
     rows, next_cursor = await paginate(
         session, stmt, [Project.created_at, Project.id], cursor, limit
     )
     return await read_projects(session, rows), next_cursor
-
-
-def project_prefix(principal: Principal, region: str | None) -> str:
-    """Projects sit at county level: a caller below a county lists their county's."""
-    code = principal.region_code if region is None else region
-    if region is not None:
-        if not regions.is_valid_code(region):
-            raise ValidationFailed.field("region", "must be a 12-digit region code")
-        ensure_sees(principal, region, "region")
-    return regions.prefix_of(code)[:6]
 
 
 async def add_payment(

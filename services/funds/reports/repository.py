@@ -162,7 +162,7 @@ LEDGER = text(
             LEFT JOIN funds.distributions d ON d.income_id = ai.id
            WHERE ai.asset_id = a.id
       ) i ON true
-     WHERE a.region_code LIKE :p || '%'
+     WHERE a.region_code LIKE :p || '%' OR a.region_code = ANY(CAST(:above AS text[]))
      ORDER BY a.region_code, a.created_at, a.id
     """
 )

@@ -92,8 +92,13 @@ async def fund_report(
 async def household_trace(
     session: AsyncSession, principal: Principal, registry: RegistryClient, household_id: UUID
 ) -> HouseholdTrace:
-    household = await registry.get_household(household_id)
-    principal.ensure_covers(household["region_code"], "household")
+    try:
+        household: dict[str, Any] | None = await registry.get_household(household_id)
+    except NotFound:
+        household = None
+    # A missing household and one outside the caller's region answer alike.
+    if household is None or not principal.covers(household["region_code"]):
+        raise NotFound("household not found")
     measures = await registry.list_measures(household_id)
     projects = await report_repository.household_projects(session, household_id)
     payments = await report_repository.household_payments(session, household_id)
@@ -193,16 +198,7 @@ def _ledger_row(r: Any) -> list[str]:
     ]
 
 
-def ledger_prefix(principal: Principal, region: str | None) -> str:
-    code = region or principal.region_code
-    if not regions.is_valid_code(code):
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
-    if not principal.covers(code):
-        raise NotFound("region not found")
-    return regions.prefix_of(code)
-
-
-async def ledger_csv(session_maker: Any, prefix: str) -> AsyncIterator[bytes]:
+async def ledger_csv(session_maker: Any, prefix: str, above: list[str]) -> AsyncIterator[bytes]:
     """Stream the ledger as CSV (UTF-8 with BOM, so Excel shows the Chinese headers).
     Runs after the route returned, so it reads in its own (read-only) session."""
     buffer = io.StringIO()
@@ -210,7 +206,7 @@ async def ledger_csv(session_maker: Any, prefix: str) -> AsyncIterator[bytes]:
     writer.writerow(LEDGER_HEADERS)
     yield ("\ufeff" + buffer.getvalue()).encode()
     async with session_maker() as session:
-        result = await session.stream(report_repository.LEDGER, {"p": prefix})
+        result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
         async for chunk in result.partitions(1000):
             buffer.seek(0)
             buffer.truncate()
@@ -218,13 +214,13 @@ async def ledger_csv(session_maker: Any, prefix: str) -> AsyncIterator[bytes]:
             yield buffer.getvalue().encode()
 
 
-async def ledger_xlsx(session: AsyncSession, prefix: str) -> bytes:
+async def ledger_xlsx(session: AsyncSession, prefix: str, above: list[str]) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("资产台账")
     sheet.append(LEDGER_HEADERS)
-    result = await session.stream(report_repository.LEDGER, {"p": prefix})
+    result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
     async for chunk in result.partitions(1000):
         for r in chunk:
             sheet.append(_ledger_row(r))
