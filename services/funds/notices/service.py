@@ -11,7 +11,7 @@ from services.funds.policy import repository as policy_repository
 from services.funds.projects import service as project_service
 from services.funds.projects.models import Notice
 from services.funds.projects.schemas import NoticeCreate, NoticeRead, NoticeSubject
-from shared import regions
+from shared import pii, regions
 from shared.auth import Principal, Role, resolve_region_filter
 from shared.errors import ValidationFailed
 from shared.pagination import paginate
@@ -31,10 +31,23 @@ async def _subject_region(
     return asset.region_code, body.starts_on.year
 
 
+def refuse_personal_data(field: str, text: str) -> None:
+    """A notice is posted in villages and online: it shows no ID number or phone number
+    (domain.md section 3). 422 naming the field and what was found, never the data itself."""
+    found = pii.personal_data_in(text)
+    if found:
+        raise ValidationFailed.field(
+            field,
+            f"a public notice may not show personal data (found: {', '.join(found)}); "
+            "leave out ID and phone numbers",
+        )
+
+
 async def create_notice(
     session: AsyncSession, principal: Principal, body: NoticeCreate
 ) -> NoticeRead:
     principal.ensure_role(*POSTERS)
+    refuse_personal_data("content", body.content)
     region_code, year = await _subject_region(session, principal, body)
     # A notice counts only for the days it really ran: a backdated one would let a plan be
     # approved the day its notice is posted.

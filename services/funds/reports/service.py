@@ -30,6 +30,7 @@ from shared.auth import Principal
 from shared.errors import NotFound, ValidationFailed
 from shared.money import format_amount
 from shared.registry_client import RegistryClient
+from shared.spreadsheet import neutralise
 
 ZERO = Decimal("0.00")
 RATIO = Decimal("0.0001")
@@ -178,8 +179,10 @@ LEDGER_HEADERS = [
 ]
 
 
-def _ledger_row(r: Any) -> list[str]:
-    return [
+def _ledger_row(r: Any) -> list[object]:
+    """One ledger line, every cell through ``neutralise``: names, custodians and locations are
+    typed by people, and a spreadsheet would run one starting with ``=`` as a formula."""
+    cells = [
         str(r.id),
         r.name,
         KIND_NAMES.get(r.kind, r.kind),
@@ -196,6 +199,7 @@ def _ledger_row(r: Any) -> list[str]:
         format_amount(r.distributed),
         r.created_at.isoformat(timespec="seconds"),
     ]
+    return [neutralise(cell) for cell in cells]
 
 
 async def ledger_csv(session_maker: Any, prefix: str, above: list[str]) -> AsyncIterator[bytes]:
