@@ -131,5 +131,14 @@ class PaymentRepository(RepositoryBase[Payment]):
         stmt = select(Payment).where(Payment.reverses_id == payment_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    def of_project(self, project_id: UUID):
-        return select(Payment).where(Payment.project_id == project_id)
+    def of_project(self, project_id: UUID, households_in: str | None = None):
+        """A project's entries; with ``households_in`` (a region prefix) only the entries
+        paid to beneficiary households of that region."""
+        stmt = select(Payment).where(Payment.project_id == project_id)
+        if households_in is not None:
+            stmt = stmt.join(
+                ProjectBeneficiary,
+                (ProjectBeneficiary.project_id == Payment.project_id)
+                & (ProjectBeneficiary.household_id == Payment.household_id),
+            ).where(ProjectBeneficiary.region_code.startswith(households_in, autoescape=True))
+        return stmt

@@ -137,6 +137,8 @@ async def add_payment(
     tags=["payments"],
     responses=problem_responses(NotFound),
     summary="A project's payment entries, reversals included",
+    description="Below the county (township, village) only the payments to households of "
+    "your own region; departments see no payee names (`payee` is null).",
 )
 async def list_payments(
     project_id: UUID,
@@ -145,7 +147,7 @@ async def list_payments(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[PaymentRead]:
-    rows, next_cursor = await project_service.list_payments(
+    items, next_cursor = await project_service.list_payments(
         session, principal, project_id, cursor, limit
     )
-    return Page(items=[PaymentRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=items, next_cursor=next_cursor)

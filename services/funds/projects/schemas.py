@@ -153,7 +153,7 @@ class PaymentRead(BaseModel):
     project_id: UUID
     fund_id: UUID
     amount: Money
-    payee: str
+    payee: str | None = Field(description="Null for departments, who see no names.")
     voucher_no: str
     paid_on: date
     household_id: UUID | None

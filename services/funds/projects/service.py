@@ -397,9 +397,28 @@ async def _reversal(payments: PaymentRepository, project: Project, body: Payment
     )
 
 
+def shows_payee(principal: Principal) -> bool:
+    """Payees are people (a household's 一卡通 holder) or firms; departments see no names."""
+    return principal.sees_names
+
+
+def read_payment(principal: Principal, payment: Payment) -> PaymentRead:
+    read = PaymentRead.model_validate(payment)
+    return read if shows_payee(principal) else read.model_copy(update={"payee": None})
+
+
 async def list_payments(
     session: AsyncSession, principal: Principal, project_id: UUID, cursor: str | None, limit: int
-) -> tuple[list[Payment], str | None]:
+) -> tuple[list[PaymentRead], str | None]:
+    """A project's entries. The project is the county's, but a caller below the county (a
+    township, a village cadre) sees only the payments to households of their own region:
+    what the county paid another village's household is not theirs to see."""
     project = await get_project(session, principal, project_id)
-    stmt = PaymentRepository(session).of_project(project.id)
-    return await paginate(session, stmt, [Payment.seq], cursor, limit)
+    below_county = regions.level_rank(regions.level_of(principal.region_code)) > regions.level_rank(
+        regions.RegionLevel.county
+    )
+    stmt = PaymentRepository(session).of_project(
+        project.id, households_in=principal.region_prefix if below_county else None
+    )
+    rows, next_cursor = await paginate(session, stmt, [Payment.seq], cursor, limit)
+    return [read_payment(principal, r) for r in rows], next_cursor

@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.funding import service as funding_service
+from services.funds.projects import service as project_service
 from services.funds.reports import repository as report_repository
 from services.funds.reports.schemas import (
     FundFigures,
@@ -53,6 +54,13 @@ def _figures(
         payment_rate=_ratio(paid, received),
         industry_share=_ratio(industry, paid),
     )
+
+
+def _trace_payment(principal: Principal, row: Any) -> TracePayment:
+    payment = TracePayment.model_validate(row, from_attributes=True)
+    if project_service.shows_payee(principal):
+        return payment
+    return payment.model_copy(update={"payee": None})
 
 
 async def fund_report(
@@ -113,7 +121,7 @@ async def household_trace(
         household_id=household_id,
         region_code=household["region_code"],
         projects=[TraceProject.model_validate(p, from_attributes=True) for p in projects],
-        payments=[TracePayment.model_validate(p, from_attributes=True) for p in payments],
+        payments=[_trace_payment(principal, p) for p in payments],
         asset_income=[TraceIncomeShare.model_validate(s, from_attributes=True) for s in shares],
         measures=measures,
         totals=HouseholdTotals(
@@ -130,7 +138,7 @@ async def fund_trace(session: AsyncSession, principal: Principal, fund_id: UUID)
     payments = await report_repository.fund_payments(session, fund.id, prefix)
     by_project: dict[UUID, list[TracePayment]] = defaultdict(list)
     for p in payments:
-        by_project[p.project_id].append(TracePayment.model_validate(p, from_attributes=True))
+        by_project[p.project_id].append(_trace_payment(principal, p))
     traced = [
         FundTraceProject(
             **TraceProject.model_validate(p, from_attributes=True).model_dump(),
