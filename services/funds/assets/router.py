@@ -125,8 +125,8 @@ async def distribute(
     "/assets/{asset_id}/disposal",
     response_model=AssetRead,
     responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
-    summary="Disposal: request (township or county), approve or reject (county officer only), "
-    "complete (only once approved)",
+    summary="Disposal: request (township or county), approve or reject (a second county "
+    "account or the province, never the requester), complete (only once approved)",
 )
 async def dispose(
     asset_id: UUID,

@@ -5,9 +5,9 @@ disposal.
 - A distribution shares out exactly one income entry and adds up to it to the fen; the
   income row is locked while it is checked, and ``distributions.income_id`` is unique, so
   an income is never distributed twice.
-- Disposal of an asset only after county approval: request (township or county) ->
-  approve or reject (county officer only) -> complete; completing without an approval is
-  refused."""
+- Disposal of an asset only after approval: request (township or county) -> approve or
+  reject (county officer or province admin, never the requesting account) -> complete;
+  completing without an approval is refused."""
 
 import asyncio
 from decimal import Decimal
@@ -43,12 +43,16 @@ from services.funds.projects import service as project_service
 from services.funds.projects.schemas import ProjectStatus
 from shared import regions
 from shared.auth import Principal, Role
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.money import format_amount, split_by_weights
 from shared.pagination import paginate
 from shared.registry_client import RegistryClient
 
 KEEPERS = (Role.province_admin, Role.county_officer, Role.township_officer)
+REQUESTER_MAY_NOT_APPROVE = (
+    "the account that requested a disposal cannot approve it: a second county account must "
+    "(不相容职务分离)"
+)
 ASSET_FORMING = (ProjectStatus.completed, ProjectStatus.accepted)
 # action -> (from status, to status, roles)
 DISPOSAL: dict[DisposalAction, tuple[AssetStatus, AssetStatus, tuple[Role, ...]]] = {
@@ -60,12 +64,12 @@ DISPOSAL: dict[DisposalAction, tuple[AssetStatus, AssetStatus, tuple[Role, ...]]
     DisposalAction.approve: (
         AssetStatus.disposal_requested,
         AssetStatus.disposal_approved,
-        (Role.county_officer,),
+        (Role.county_officer, Role.province_admin),
     ),
     DisposalAction.reject: (
         AssetStatus.disposal_requested,
         AssetStatus.active,
-        (Role.county_officer,),
+        (Role.county_officer, Role.province_admin),
     ),
     DisposalAction.complete: (
         AssetStatus.disposal_approved,
@@ -355,6 +359,8 @@ async def dispose(
             f"an asset in status {asset.status} cannot take disposal action {body.action.value}",
             status=asset.status,
         )
+    if body.action is DisposalAction.approve and asset.disposal_requested_by == principal.sub:
+        raise Forbidden(REQUESTER_MAY_NOT_APPROVE)
     old = {"status": asset.status}
     if body.action is DisposalAction.request:
         asset.disposal_method = body.method.value if body.method else None
@@ -376,7 +382,9 @@ async def dispose(
         entity_id=asset.id,
         region_code=asset.region_code,
         old=old,
-        new={"status": asset.status} | body.model_dump(exclude_none=True),
+        # Both accounts of a kept-apart step: who requested the disposal, who decided it.
+        new={"status": asset.status, "requested_by": asset.disposal_requested_by}
+        | body.model_dump(exclude_none=True),
     )
     await session.refresh(asset)
     return AssetRead.model_validate(asset)

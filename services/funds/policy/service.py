@@ -11,6 +11,7 @@ from services.funds.policy.schemas import FundsPolicyFields, FundsPolicyRead
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import ValidationFailed
+from shared.money import format_amount
 
 
 def _region(principal: Principal, region: str | None) -> str:
@@ -40,6 +41,18 @@ async def put_policy(
     principal.ensure_covers(code, "region")
     if regions.level_of(code) not in (regions.RegionLevel.province, regions.RegionLevel.county):
         raise ValidationFailed.field("region", "a policy is set for the province or a county")
+    if regions.level_of(code) is regions.RegionLevel.county:
+        # The threshold keeps recording and confirming a payment apart: a county may lower
+        # it, never raise it above the province's and so pay large sums alone.
+        province = await policy_repository.in_force(
+            session, regions.ancestor_at(code, regions.RegionLevel.province), year
+        )
+        if body.payment_confirmation_threshold > province.payment_confirmation_threshold:
+            raise ValidationFailed.field(
+                "payment_confirmation_threshold",
+                f"a county may not set it above the province's "
+                f"{format_amount(province.payment_confirmation_threshold)}",
+            )
     row = await session.get(FundsPolicy, (code, year), with_for_update=True)
     old = FundsPolicyFields.model_validate(row).model_dump() if row else None
     if row is None:

@@ -9,10 +9,12 @@ from services.funds.funding.models import Allocation, Fund
 from services.funds.projects.models import (
     Notice,
     Payment,
+    PaymentConfirmation,
     Project,
     ProjectBeneficiary,
     ProjectEvent,
     ProjectFund,
+    counted,
 )
 from shared.db import RepositoryBase
 
@@ -80,6 +82,16 @@ class ProjectRepository(RepositoryBase[Project]):
         return (await self.session.execute(stmt)).first() is not None
 
     async def paid(self, project_ids: list[UUID]) -> dict[UUID, Decimal]:
+        """What counts as paid: entries below the threshold or confirmed, net of reversals."""
+        rows = await self.session.execute(
+            select(Payment.project_id, func.sum(Payment.amount))
+            .where(Payment.project_id.in_(project_ids), counted())
+            .group_by(Payment.project_id)
+        )
+        return {project_id: total for project_id, total in rows}
+
+    async def booked(self, project_ids: list[UUID]) -> dict[UUID, Decimal]:
+        """Every entry, awaiting confirmation or not: what the budget checks reserve."""
         rows = await self.session.execute(
             select(Payment.project_id, func.sum(Payment.amount))
             .where(Payment.project_id.in_(project_ids))
@@ -130,6 +142,18 @@ class PaymentRepository(RepositoryBase[Payment]):
     async def reversal_of(self, payment_id: UUID) -> Payment | None:
         stmt = select(Payment).where(Payment.reverses_id == payment_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def confirmations(self, payment_ids: list[UUID]) -> dict[UUID, str]:
+        """Who confirmed each of these payments (those confirmed)."""
+        rows = await self.session.execute(
+            select(PaymentConfirmation.payment_id, PaymentConfirmation.confirmed_by).where(
+                PaymentConfirmation.payment_id.in_(payment_ids)
+            )
+        )
+        return {payment_id: by for payment_id, by in rows}
+
+    def add_confirmation(self, confirmation: PaymentConfirmation) -> None:
+        self.session.add(confirmation)
 
     def of_project(self, project_id: UUID, households_in: str | None = None):
         """A project's entries; with ``households_in`` (a region prefix) only the entries

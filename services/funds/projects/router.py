@@ -151,3 +151,28 @@ async def list_payments(
         session, principal, project_id, cursor, limit
     )
     return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/projects/{project_id}/payments/{payment_id}/confirm",
+    response_model=PaymentRead,
+    tags=["payments"],
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+    summary="Confirm a payment above the funds policy's threshold (a second county account)",
+    description="A payment above `payment_confirmation_threshold` (funds policy, 50000.00 "
+    "shipped) is `awaiting_confirmation` and counts as paid only once a county officer or "
+    "province admin other than its recorder confirms it (不相容职务分离); its money is "
+    "reserved meanwhile. 403 for the recorder; 409 if it needs no confirmation, is already "
+    "confirmed or was reversed. The audit trail records both accounts.",
+)
+async def confirm_payment(
+    project_id: UUID,
+    payment_id: UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(
+        lambda: project_service.confirm_payment(session, principal, project_id, payment_id),
+        status_code=200,
+    )

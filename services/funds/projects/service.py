@@ -19,11 +19,12 @@ from services.funds.database import audit
 from services.funds.deps import ensure_sees
 from services.funds.funding import service as fund_service
 from services.funds.policy import repository as policy_repository
-from services.funds.projects.models import Payment, Project, ProjectEvent
+from services.funds.projects.models import Payment, PaymentConfirmation, Project, ProjectEvent
 from services.funds.projects.repository import PaymentRepository, ProjectRepository
 from services.funds.projects.schemas import (
     PaymentCreate,
     PaymentRead,
+    PaymentStatus,
     ProjectAction,
     ProjectActionRequest,
     ProjectCreate,
@@ -33,7 +34,7 @@ from services.funds.projects.schemas import (
 from shared import regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.money import format_amount
 from shared.pagination import paginate
 from shared.registry_client import RegistryClient
@@ -41,6 +42,16 @@ from shared.registry_client import RegistryClient
 ZERO = Decimal("0.00")
 PROPOSERS = (Role.province_admin, Role.county_officer, Role.township_officer, Role.village_cadre)
 PAYERS = (Role.province_admin, Role.county_officer)
+CONFIRMERS = (Role.province_admin, Role.county_officer)
+# Duties kept apart (不相容职务分离, domain.md section 8).
+PROPOSER_MAY_NOT_APPROVE = (
+    "the account that proposed a project cannot approve it: a second county account must "
+    "(不相容职务分离)"
+)
+RECORDER_MAY_NOT_CONFIRM = (
+    "the account that recorded a payment cannot confirm it: a second county account must "
+    "(不相容职务分离)"
+)
 
 # action -> (statuses it leaves from, status it leads to, roles that may take it)
 TRANSITIONS: dict[
@@ -78,10 +89,11 @@ PAYABLE = (ProjectStatus.approved, ProjectStatus.in_progress, ProjectStatus.comp
 async def read_projects(session: AsyncSession, projects: list[Project]) -> list[ProjectRead]:
     repo = ProjectRepository(session)
     ids = [p.id for p in projects]
-    fund_ids, beneficiaries, paid = (
+    fund_ids, beneficiaries, paid, booked = (
         await repo.fund_ids(ids),
         await repo.beneficiary_ids(ids),
         await repo.paid(ids),
+        await repo.booked(ids),
     )
     return [
         ProjectRead(
@@ -92,7 +104,8 @@ async def read_projects(session: AsyncSession, projects: list[Project]) -> list[
             fiscal_year=p.fiscal_year,
             budget=p.budget,
             paid=paid.get(p.id, ZERO),
-            remaining=p.budget - paid.get(p.id, ZERO),
+            awaiting_confirmation=booked.get(p.id, ZERO) - paid.get(p.id, ZERO),
+            remaining=p.budget - booked.get(p.id, ZERO),
             status=p.status,
             status_changed_at=p.status_changed_at,
             fund_ids=fund_ids.get(p.id, []),
@@ -220,6 +233,8 @@ async def act(
             f"{', '.join(allowed) or 'none'}",
             allowed_actions=allowed,
         )
+    if body.action is ProjectAction.approve and project.created_by == principal.sub:
+        raise Forbidden(PROPOSER_MAY_NOT_APPROVE)
     repo = ProjectRepository(session)
     notice_id = None
     if body.action in (ProjectAction.approve, ProjectAction.accept):
@@ -240,7 +255,7 @@ async def act(
             )
         notice_id = notice.id
     if body.action is ProjectAction.cancel:
-        paid = (await repo.paid([project.id])).get(project.id, ZERO)
+        paid = (await repo.booked([project.id])).get(project.id, ZERO)
         if paid != ZERO:
             raise Conflict(
                 f"{format_amount(paid)} has been paid on this project; reverse the payments first"
@@ -269,7 +284,9 @@ async def act(
         entity_id=project.id,
         region_code=project.region_code,
         old=old,
-        new={"status": project.status, "note": body.note},
+        # Both accounts of a kept-apart step: who proposed the project, who approved it.
+        new={"status": project.status, "note": body.note}
+        | ({"proposed_by": project.created_by} if body.action is ProjectAction.approve else {}),
     )
     return (await read_projects(session, [project]))[0]
 
@@ -304,6 +321,8 @@ async def add_payment(
         payment = await _reversal(payments, project, body)
     else:
         payment = await _payment(session, repo, project, body)
+        policy = await policy_repository.in_force(session, project.region_code, project.fiscal_year)
+        payment.needs_confirmation = payment.amount > policy.payment_confirmation_threshold
     payment.created_by = principal.sub
     payments.add(payment)
     await payments.flush()
@@ -316,9 +335,14 @@ async def add_payment(
         entity_id=payment.id,
         region_code=project.region_code,
         household_id=payment.household_id,
-        new=PaymentRead.model_validate(payment).model_dump(),
+        new=read_payment(principal, payment, None).model_dump(),
     )
-    return PaymentRead.model_validate(payment)
+    confirmed_by = None
+    if payment.reverses_id is not None:
+        confirmed_by = (await payments.confirmations([payment.reverses_id])).get(
+            payment.reverses_id
+        )
+    return read_payment(principal, payment, confirmed_by)
 
 
 async def _payment(
@@ -343,7 +367,8 @@ async def _payment(
         project.id, body.household_id
     ):
         raise ValidationFailed.field("household_id", "is not a beneficiary of this project")
-    paid = (await repo.paid([project.id])).get(project.id, ZERO)
+    # Entries awaiting confirmation reserve their money too.
+    paid = (await repo.booked([project.id])).get(project.id, ZERO)
     remaining = project.budget - paid
     if body.amount > remaining:
         raise Conflict(
@@ -394,6 +419,8 @@ async def _reversal(payments: PaymentRepository, project: Project, body: Payment
         paid_on=body.paid_on,
         household_id=original.household_id,
         reverses_id=original.id,
+        # A reversal counts exactly when the payment it reverses does.
+        needs_confirmation=original.needs_confirmation,
     )
 
 
@@ -402,8 +429,16 @@ def shows_payee(principal: Principal) -> bool:
     return principal.sees_names
 
 
-def read_payment(principal: Principal, payment: Payment) -> PaymentRead:
-    read = PaymentRead.model_validate(payment)
+def read_payment(principal: Principal, payment: Payment, confirmed_by: str | None) -> PaymentRead:
+    """The entry as ``principal`` may see it; ``confirmed_by`` is the confirmation of the
+    payment (of the payment it reverses, for a reversal)."""
+    counts = not payment.needs_confirmation or confirmed_by is not None
+    read = PaymentRead.model_validate(payment).model_copy(
+        update={
+            "status": PaymentStatus.paid if counts else PaymentStatus.awaiting_confirmation,
+            "confirmed_by": confirmed_by if payment.needs_confirmation else None,
+        }
+    )
     return read if shows_payee(principal) else read.model_copy(update={"payee": None})
 
 
@@ -421,4 +456,55 @@ async def list_payments(
         project.id, households_in=principal.region_prefix if below_county else None
     )
     rows, next_cursor = await paginate(session, stmt, [Payment.seq], cursor, limit)
-    return [read_payment(principal, r) for r in rows], next_cursor
+    confirmed = await PaymentRepository(session).confirmations(
+        [r.reverses_id or r.id for r in rows if r.needs_confirmation]
+    )
+    return [
+        read_payment(principal, r, confirmed.get(r.reverses_id or r.id)) for r in rows
+    ], next_cursor
+
+
+async def confirm_payment(
+    session: AsyncSession, principal: Principal, project_id: UUID, payment_id: UUID
+) -> PaymentRead:
+    """The second account's confirmation of a payment above the policy's threshold: only
+    then does it count as paid. Its recorder cannot confirm it."""
+    principal.ensure_role(*CONFIRMERS)
+    project = await get_project(session, principal, project_id, for_update=True)
+    principal.ensure_covers(project.region_code, "project")
+    payments = PaymentRepository(session)
+    payment = await payments.get(payment_id)
+    if payment is None or payment.project_id != project.id:
+        raise NotFound("payment not found")
+    if not payment.needs_confirmation or payment.reverses_id is not None:
+        raise Conflict("this entry needs no confirmation: it counts as recorded")
+    if await payments.confirmations([payment.id]):
+        raise Conflict("this payment has already been confirmed")
+    if await payments.reversal_of(payment.id) is not None:
+        raise Conflict("this payment has been reversed: there is nothing to confirm")
+    if payment.created_by == principal.sub:
+        raise Forbidden(RECORDER_MAY_NOT_CONFIRM)
+    payments.add_confirmation(
+        PaymentConfirmation(
+            payment_id=payment.id,
+            project_id=project.id,
+            region_code=project.region_code,
+            confirmed_by=principal.sub,
+        )
+    )
+    await payments.flush()
+    await audit.record(
+        session,
+        principal,
+        action="confirm",
+        entity="payment",
+        entity_id=payment.id,
+        region_code=project.region_code,
+        household_id=payment.household_id,
+        new={
+            "amount": payment.amount,
+            "recorded_by": payment.created_by,
+            "confirmed_by": principal.sub,
+        },
+    )
+    return read_payment(principal, payment, principal.sub)
