@@ -83,6 +83,8 @@ async def test_a_large_payment_counts_only_once_a_second_account_confirms_it(fun
 
     confirm = f"{pay}/{large.json()['id']}/confirm"
     assert (await officer.post(confirm)).status_code == 403  # the recorder
+    department = (await funds.as_(Role.department, XINGYI).get(pay)).json()["items"]
+    assert {(p["payee"], p["created_by"]) for p in department} == {(None, None)}
     assert (await township(funds).post(confirm)).status_code == 403
     assert (await county(funds, PUAN).post(confirm)).status_code == 404
     assert (
@@ -147,6 +149,8 @@ async def test_the_threshold_is_policy_and_a_county_may_only_lower_it(funds) -> 
     )
     assert raised.status_code == 422
     assert raised.json()["errors"][0]["field"] == "payment_confirmation_threshold"
+    inherited = await officer.put("/v1/policy/2026", json=fields)
+    assert inherited.json()["payment_confirmation_threshold"] == "50000.00"
     lowered = await officer.put(
         "/v1/policy/2026", json=fields | {"payment_confirmation_threshold": "100.00"}
     )
@@ -158,6 +162,16 @@ async def test_the_threshold_is_policy_and_a_county_may_only_lower_it(funds) -> 
         json={"amount": "100.01", "payee": "x", "voucher_no": "V", "paid_on": days_ago(0)},
     )
     assert paid.json()["status"] == "awaiting_confirmation"
+    # The province lowers its own; a county omitting the figure takes the province's.
+    assert (
+        await province(funds).put(
+            "/v1/policy/2026",
+            json=fields | {"payment_confirmation_threshold": "30000.00"},
+            params={"region": GUIZHOU},
+        )
+    ).status_code == 200
+    again = await officer.put("/v1/policy/2026", json=fields)
+    assert again.json()["payment_confirmation_threshold"] == "30000.00"
     assert (
         await province(funds).put(
             "/v1/policy/2026",

@@ -34,10 +34,11 @@ class FundsPolicyFields(BaseModel):
         "(2021-2022).",
     )
 
-    payment_confirmation_threshold: NonNegativeMoney = Field(
-        default=PAYMENT_CONFIRMATION_THRESHOLD,
+    payment_confirmation_threshold: NonNegativeMoney | None = Field(
+        default=None,
         description="A payment above this many yuan counts as paid only once a second county "
-        "account confirms it (50000.00).",
+        "account confirms it. Omitted: the province's figure for a county, "
+        f"{PAYMENT_CONFIRMATION_THRESHOLD} for the province. A county may only lower it.",
     )
 
     @field_serializer("industry_share_min")

@@ -175,6 +175,10 @@ class PaymentRead(BaseModel):
         description="`awaiting_confirmation` until a second county account confirms it "
         "(POST .../payments/{payment_id}/confirm); only then does it count as paid.",
     )
-    confirmed_by: str | None = None
-    created_by: str = Field(description="The account that recorded the entry.")
+    confirmed_by: str | None = Field(
+        default=None, description="The confirming account (null for departments)."
+    )
+    created_by: str | None = Field(
+        description="The account that recorded the entry (null for departments)."
+    )
     created_at: datetime

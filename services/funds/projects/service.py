@@ -439,7 +439,9 @@ def read_payment(principal: Principal, payment: Payment, confirmed_by: str | Non
             "confirmed_by": confirmed_by if payment.needs_confirmation else None,
         }
     )
-    return read if shows_payee(principal) else read.model_copy(update={"payee": None})
+    if shows_payee(principal):
+        return read
+    return read.model_copy(update={"payee": None, "created_by": None, "confirmed_by": None})
 
 
 async def list_payments(
