@@ -61,3 +61,18 @@ async def test_departments_see_no_payee_names(funds, registry_stub) -> None:
     assert {p["payee"] for p in items} == {None}
     assert "一卡通" not in department.text
     assert {p["payee"] for p in (await county(funds).get(pay)).json()["items"]} >= {"兴义建工"}
+
+
+async def test_below_the_county_a_project_names_only_ones_own_households(
+    funds, registry_stub
+) -> None:
+    here, there = registry_stub.add_household(VILLAGE_A), registry_stub.add_household(VILLAGE_B)
+    fund = await county_fund(funds)
+    project = await approved_project(funds, fund["id"], households=[here, there])
+    path = f"/v1/projects/{project['id']}"
+    cadre = funds.as_(Role.village_cadre, VILLAGE_A)
+    assert (await cadre.get(path)).json()["beneficiary_household_ids"] == [str(here)]
+    listed = (await cadre.get("/v1/projects")).json()["items"]
+    assert [p["beneficiary_household_ids"] for p in listed] == [[str(here)]]
+    everyone = (await county(funds).get(path)).json()["beneficiary_household_ids"]
+    assert set(everyone) == {str(here), str(there)}

@@ -63,12 +63,21 @@ class ProjectRepository(RepositoryBase[Project]):
             out[project_id].append(fund_id)
         return out
 
-    async def beneficiary_ids(self, project_ids: list[UUID]) -> dict[UUID, list[UUID]]:
-        rows = await self.session.execute(
+    async def beneficiary_ids(
+        self, project_ids: list[UUID], households_in: str | None = None
+    ) -> dict[UUID, list[UUID]]:
+        """Each project's beneficiary households (with ``households_in``, a region prefix:
+        only those of that region)."""
+        stmt = (
             select(ProjectBeneficiary.project_id, ProjectBeneficiary.household_id)
             .where(ProjectBeneficiary.project_id.in_(project_ids))
             .order_by(ProjectBeneficiary.household_id)
         )
+        if households_in is not None:
+            stmt = stmt.where(
+                ProjectBeneficiary.region_code.startswith(households_in, autoescape=True)
+            )
+        rows = await self.session.execute(stmt)
         out: dict[UUID, list[UUID]] = defaultdict(list)
         for project_id, household_id in rows:
             out[project_id].append(household_id)

@@ -62,7 +62,7 @@ async def get_project(
     project_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ProjectRead:
     project = await project_service.get_project(session, principal, project_id)
-    return (await project_service.read_projects(session, [project]))[0]
+    return (await project_service.read_projects(session, principal, [project]))[0]
 
 
 @router.get(
@@ -73,6 +73,7 @@ async def get_project(
     summary="Projects of a region, by status and kind",
 )
 async def list_projects(
+    principal: CurrentPrincipal,
     session: SessionDep,
     prefix: ScopedRegionPrefix,
     status: ProjectStatus | None = None,
@@ -81,7 +82,7 @@ async def list_projects(
     limit: Limit = 50,
 ) -> Page[ProjectRead]:
     items, next_cursor = await project_service.list_projects(
-        session, prefix, status, kind.value if kind else None, cursor, limit
+        session, principal, prefix, status, kind.value if kind else None, cursor, limit
     )
     return Page(items=items, next_cursor=next_cursor)
 

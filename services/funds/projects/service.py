@@ -86,12 +86,22 @@ TRANSITIONS: dict[
 PAYABLE = (ProjectStatus.approved, ProjectStatus.in_progress, ProjectStatus.completed)
 
 
-async def read_projects(session: AsyncSession, projects: list[Project]) -> list[ProjectRead]:
+def below_county(principal: Principal) -> bool:
+    """A township officer or village cadre: county projects are theirs to see, but of the
+    households a project reaches only those of their own region."""
+    county = regions.level_rank(regions.RegionLevel.county)
+    return regions.level_rank(regions.level_of(principal.region_code)) > county
+
+
+async def read_projects(
+    session: AsyncSession, principal: Principal, projects: list[Project]
+) -> list[ProjectRead]:
     repo = ProjectRepository(session)
     ids = [p.id for p in projects]
+    households_in = principal.region_prefix if below_county(principal) else None
     fund_ids, beneficiaries, paid, booked = (
         await repo.fund_ids(ids),
-        await repo.beneficiary_ids(ids),
+        await repo.beneficiary_ids(ids, households_in),
         await repo.paid(ids),
         await repo.booked(ids),
     )
@@ -216,7 +226,7 @@ async def create_project(
         region_code=project.region_code,
         new=body.model_dump(),
     )
-    return (await read_projects(session, [project]))[0]
+    return (await read_projects(session, principal, [project]))[0]
 
 
 async def act(
@@ -288,11 +298,12 @@ async def act(
         new={"status": project.status, "note": body.note}
         | ({"proposed_by": project.created_by} if body.action is ProjectAction.approve else {}),
     )
-    return (await read_projects(session, [project]))[0]
+    return (await read_projects(session, principal, [project]))[0]
 
 
 async def list_projects(
     session: AsyncSession,
+    principal: Principal,
     prefix: str,
     status: ProjectStatus | None,
     kind: str | None,
@@ -305,7 +316,7 @@ async def list_projects(
     rows, next_cursor = await paginate(
         session, stmt, [Project.created_at, Project.id], cursor, limit
     )
-    return await read_projects(session, rows), next_cursor
+    return await read_projects(session, principal, rows), next_cursor
 
 
 async def add_payment(
@@ -451,11 +462,8 @@ async def list_payments(
     township, a village cadre) sees only the payments to households of their own region:
     what the county paid another village's household is not theirs to see."""
     project = await get_project(session, principal, project_id)
-    below_county = regions.level_rank(regions.level_of(principal.region_code)) > regions.level_rank(
-        regions.RegionLevel.county
-    )
     stmt = PaymentRepository(session).of_project(
-        project.id, households_in=principal.region_prefix if below_county else None
+        project.id, households_in=principal.region_prefix if below_county(principal) else None
     )
     rows, next_cursor = await paginate(session, stmt, [Payment.seq], cursor, limit)
     confirmed = await PaymentRepository(session).confirmations(
