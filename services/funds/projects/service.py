@@ -181,11 +181,13 @@ async def create_project(
     session: AsyncSession, principal: Principal, registry: RegistryClient, body: ProjectCreate
 ) -> ProjectRead:
     principal.ensure_role(*PROPOSERS)
-    if not regions.is_valid_code(body.county_code):
+    # The shape of the code first (``000000000000`` passes the schema's pattern), then scope.
+    if (
+        not regions.is_valid_code(body.county_code)
+        or regions.level_of(body.county_code) != regions.RegionLevel.county
+    ):
         raise ValidationFailed.field("county_code", "must be a county-level region code")
     ensure_sees(principal, body.county_code, "county")
-    if regions.level_of(body.county_code) != regions.RegionLevel.county:
-        raise ValidationFailed.field("county_code", "must be a county-level region code")
     fund_ids = list(dict.fromkeys(body.fund_ids))
     repo = ProjectRepository(session)
     funds = await repo.funds_reaching(fund_ids, body.county_code)
