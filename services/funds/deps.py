@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from services.funds.database import IdempotencyKey
 from shared import regions
-from shared.auth import Principal, current_principal
+from shared.auth import Principal, current_principal, decode_token, oauth2_scheme
 from shared.db import get_session
 from shared.errors import NotFound
 from shared.idempotency import Idempotency, idempotency_dependency
@@ -40,3 +40,26 @@ def sees(principal: Principal, region_code: str) -> bool:
 def ensure_sees(principal: Principal, region_code: str, what: str) -> None:
     if not sees(principal, region_code):
         raise NotFound(f"{what} not found")
+
+
+def regions_above(principal: Principal) -> list[str]:
+    """The regions above the caller's, whose own records (a county's public-welfare asset,
+    say) the caller sees too: ``sees`` for lists."""
+    above: list[str] = []
+    parent = regions.parent_of(principal.region_code)
+    while parent is not None:
+        above.append(parent)
+        parent = regions.parent_of(parent)
+    return above
+
+
+async def optional_principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal | None:
+    """The caller on a public route: None without a token, else verified like anywhere."""
+    if not token:
+        return None
+    return decode_token(request.app.state.settings, token)
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -8,6 +8,7 @@ from services.funds.policy.models import FundsPolicy
 from services.funds.projects.models import (
     Notice,
     Payment,
+    PaymentConfirmation,
     Project,
     ProjectBeneficiary,
     ProjectEvent,
@@ -29,6 +30,7 @@ __all__ = [
     "IdempotencyKey",
     "Notice",
     "Payment",
+    "PaymentConfirmation",
     "Project",
     "ProjectBeneficiary",
     "ProjectEvent",

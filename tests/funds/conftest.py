@@ -127,6 +127,13 @@ def county(funds: ApiClient, code: str = XINGYI) -> ApiClient:
     return funds.as_(Role.county_officer, code)
 
 
+def second_county(funds: ApiClient, code: str = XINGYI) -> ApiClient:
+    """Another county officer of the same county: duties kept apart need two accounts (who
+    proposes a project does not approve it, who records a large payment does not confirm
+    it, who requests a disposal does not approve it)."""
+    return funds.as_(Role.county_officer, code, sub=f"second.county_officer@{code}")
+
+
 def township(funds: ApiClient, code: str = XINGYI_TOWNSHIP) -> ApiClient:
     return funds.as_(Role.township_officer, code)
 
@@ -238,7 +245,7 @@ async def approved_project(
     assert response.status_code == 201, response.text
     project = response.json()
     assert (await post_notice(funds, project["id"])).status_code == 201
-    approved = await county(funds).post(
+    approved = await second_county(funds).post(
         f"/v1/projects/{project['id']}/actions", json={"action": "approve"}
     )
     assert approved.status_code == 200, approved.text

@@ -20,6 +20,7 @@ from tests.funds.conftest import (
     make_project,
     post_notice,
     province,
+    second_county,
 )
 
 
@@ -37,7 +38,9 @@ async def test_scan_raises_each_rule_and_closes_what_is_fixed(funds, session, jo
     # A housing project paid out of central funds: no industry share at all.
     housing = (await make_project(funds, [fund["id"]], budget="5000.00", kind="housing")).json()
     await post_notice(funds, housing["id"])
-    await officer.post(f"/v1/projects/{housing['id']}/actions", json={"action": "approve"})
+    await second_county(funds).post(
+        f"/v1/projects/{housing['id']}/actions", json={"action": "approve"}
+    )
     await officer.post(
         f"/v1/projects/{housing['id']}/payments",
         json={"amount": "1000.00", "payee": "施工方", "voucher_no": "H1", "paid_on": days_ago(0)},
@@ -136,7 +139,9 @@ async def _year_of_spending(funds, year: int, industry: str, housing: str) -> No
         project = (await make_project(funds, [fund["id"]], budget="500.00", kind=kind)).json()
         assert project["fiscal_year"] == year
         await post_notice(funds, project["id"])
-        await officer.post(f"/v1/projects/{project['id']}/actions", json={"action": "approve"})
+        await second_county(funds).post(
+            f"/v1/projects/{project['id']}/actions", json={"action": "approve"}
+        )
         paid = await officer.post(
             f"/v1/projects/{project['id']}/payments",
             json={

@@ -39,6 +39,10 @@ async def live(settings, engine, queue, registry_stub) -> AsyncIterator[ApiClien
 
 async def _cleanup(conn: Any, created: dict[str, list[str]]) -> None:
     projects, funds = created["projects"], created["funds"]
+    # Payments, allocations and the audit log are append-only: their triggers refuse DELETE.
+    # Only a superuser's replica session skips triggers; the test harness is one, a service's
+    # role (deploy/database-roles.sql) is not. Confined to this transaction.
+    await conn.execute(text("SET LOCAL session_replication_role = replica"))
     for sql in [
         "DELETE FROM funds.payments WHERE project_id::text = ANY(:p)",
         "DELETE FROM funds.project_events WHERE project_id::text = ANY(:p)",
@@ -124,7 +128,9 @@ async def _approved_project(live: ApiClient, fund_id: str, budget: str) -> str:
     assert notice.status_code == 201
     await move_notice_back(live, notice.json()["id"], 12)
     assert (
-        await officer.post(f"/v1/projects/{project_id}/actions", json={"action": "approve"})
+        await live.as_(Role.county_officer, PUAN, sub=f"second.county_officer@{PUAN}").post(
+            f"/v1/projects/{project_id}/actions", json={"action": "approve"}
+        )
     ).status_code == 200
     return project_id
 

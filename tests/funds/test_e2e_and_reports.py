@@ -21,6 +21,7 @@ from tests.funds.conftest import (
     move_notice_back,
     post_notice,
     province,
+    second_county,
     township,
 )
 
@@ -52,7 +53,7 @@ async def test_fund_to_household_and_back_adds_up_to_the_fen(funds, registry_stu
     project_id = created.json()["id"]
     actions = f"/v1/projects/{project_id}/actions"
     assert (await post_notice(funds, project_id, "plan", start=25, end=12)).status_code == 201
-    assert (await officer.post(actions, json={"action": "approve"})).status_code == 200
+    assert (await second_county(funds).post(actions, json={"action": "approve"})).status_code == 200
     assert (await town.post(actions, json={"action": "start"})).status_code == 200
 
     # Payments: to the contractor, to each household's 一卡通, one corrected by a reversal.
@@ -93,6 +94,10 @@ async def test_fund_to_household_and_back_adds_up_to_the_fen(funds, registry_stu
         pay, json={"reverses": ids[4], "voucher_no": "红-005", "paid_on": days_ago(9)}
     )
     assert reversal.status_code == 201
+    # The contractor's 100,000.00 is above the policy's threshold: a second county account
+    # confirms it before it counts as paid.
+    confirmed = await second_county(funds).post(f"{pay}/{ids[0]}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
 
     # Completion, results notice, acceptance.
     assert (await town.post(actions, json={"action": "complete"})).status_code == 200

@@ -10,6 +10,7 @@ from tests.funds.conftest import (
     make_project,
     post_notice,
     province,
+    second_county,
 )
 
 FIELDS = {
@@ -54,7 +55,7 @@ async def test_county_override_applies_to_that_county_only(funds) -> None:
     fund = await county_fund(funds)
     project = (await make_project(funds, [fund["id"]])).json()
     assert (await post_notice(funds, project["id"], start=8, end=2)).status_code == 201
-    approved = await officer.post(
+    approved = await second_county(funds).post(
         f"/v1/projects/{project['id']}/actions", json={"action": "approve"}
     )
     assert approved.status_code == 200

@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 
 from services.funds.assets.models import Asset, AssetIncome, Distribution, DistributionShare
 from shared.db import RepositoryBase
@@ -9,8 +9,11 @@ from shared.db import RepositoryBase
 class AssetRepository(RepositoryBase[Asset]):
     model = Asset
 
-    def ledger(self, prefix: str, kind: str | None, status: str | None):
-        stmt = select(Asset).where(Asset.region_code.startswith(prefix, autoescape=True))
+    def ledger(self, prefix: str, above: list[str], kind: str | None, status: str | None):
+        """Assets in the region of ``prefix``, and those held by the regions ``above``."""
+        stmt = select(Asset).where(
+            or_(Asset.region_code.startswith(prefix, autoescape=True), Asset.region_code.in_(above))
+        )
         if kind is not None:
             stmt = stmt.where(Asset.kind == kind)
         if status is not None:

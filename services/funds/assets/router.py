@@ -1,7 +1,6 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.funds.assets import service as asset_service
@@ -17,8 +16,7 @@ from services.funds.assets.schemas import (
     IncomeRead,
 )
 from services.funds.deps import Idem, Registry
-from services.funds.projects import service as project_service
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
@@ -62,15 +60,14 @@ async def get_asset(asset_id: UUID, principal: CurrentPrincipal, session: Sessio
 async def list_assets(
     principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    prefix: ScopedRegionPrefix,
     kind: AssetKind | None = None,
     status: AssetStatus | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AssetRead]:
-    prefix = project_service.project_prefix(principal, region)
     rows, next_cursor = await asset_service.list_assets(
-        session, prefix, kind, status, cursor, limit
+        session, principal, prefix, kind, status, cursor, limit
     )
     return Page(items=[AssetRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
@@ -128,8 +125,8 @@ async def distribute(
     "/assets/{asset_id}/disposal",
     response_model=AssetRead,
     responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
-    summary="Disposal: request (township or county), approve or reject (county officer only), "
-    "complete (only once approved)",
+    summary="Disposal: request (township or county), approve or reject (a second county "
+    "account or the province, never the requester), complete (only once approved)",
 )
 async def dispose(
     asset_id: UUID,

@@ -5,9 +5,9 @@ disposal.
 - A distribution shares out exactly one income entry and adds up to it to the fen; the
   income row is locked while it is checked, and ``distributions.income_id`` is unique, so
   an income is never distributed twice.
-- Disposal of an asset only after county approval: request (township or county) ->
-  approve or reject (county officer only) -> complete; completing without an approval is
-  refused."""
+- Disposal of an asset only after approval: request (township or county) -> approve or
+  reject (county officer or province admin, never the requesting account) -> complete;
+  completing without an approval is refused."""
 
 import asyncio
 from decimal import Decimal
@@ -38,17 +38,21 @@ from services.funds.assets.schemas import (
     ShareRead,
 )
 from services.funds.database import audit
-from services.funds.deps import ensure_sees
+from services.funds.deps import ensure_sees, regions_above
 from services.funds.projects import service as project_service
 from services.funds.projects.schemas import ProjectStatus
 from shared import regions
 from shared.auth import Principal, Role
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.money import format_amount, split_by_weights
 from shared.pagination import paginate
 from shared.registry_client import RegistryClient
 
 KEEPERS = (Role.province_admin, Role.county_officer, Role.township_officer)
+REQUESTER_MAY_NOT_APPROVE = (
+    "the account that requested a disposal cannot approve it: a second county account must "
+    "(不相容职务分离)"
+)
 ASSET_FORMING = (ProjectStatus.completed, ProjectStatus.accepted)
 # action -> (from status, to status, roles)
 DISPOSAL: dict[DisposalAction, tuple[AssetStatus, AssetStatus, tuple[Role, ...]]] = {
@@ -60,12 +64,12 @@ DISPOSAL: dict[DisposalAction, tuple[AssetStatus, AssetStatus, tuple[Role, ...]]
     DisposalAction.approve: (
         AssetStatus.disposal_requested,
         AssetStatus.disposal_approved,
-        (Role.county_officer,),
+        (Role.county_officer, Role.province_admin),
     ),
     DisposalAction.reject: (
         AssetStatus.disposal_requested,
         AssetStatus.active,
-        (Role.county_officer,),
+        (Role.county_officer, Role.province_admin),
     ),
     DisposalAction.complete: (
         AssetStatus.disposal_approved,
@@ -104,6 +108,8 @@ async def create_asset(
         raise Conflict(f"a {project.status} project has formed no assets yet")
     county = project.region_code
     region_code = body.region_code
+    if region_code is not None and not regions.is_valid_code(region_code):
+        raise ValidationFailed.field("region_code", "must be a 12-digit region code")
     if body.owner_type is OwnerType.household:
         try:
             household_id = UUID(body.owner_id)
@@ -112,7 +118,7 @@ async def create_asset(
         village = await _household_in(registry, household_id, county)
         if village is None:
             raise ValidationFailed.field(
-                "owner_id", f"household {household_id} is not in the registry in county {county}"
+                "owner_id", project_service.household_outside(household_id, county)
             )
         region_code = region_code or village
     elif body.owner_type is OwnerType.village_collective:
@@ -155,14 +161,20 @@ async def create_asset(
 
 async def list_assets(
     session: AsyncSession,
+    principal: Principal,
     prefix: str,
     kind: AssetKind | None,
     status: AssetStatus | None,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Asset], str | None]:
+    # The ledger of the region asked for, and what regions above the caller hold (a
+    # county's public-welfare asset), as ``get_asset`` shows them.
     stmt = AssetRepository(session).ledger(
-        prefix, kind.value if kind else None, status.value if status else None
+        prefix,
+        regions_above(principal),
+        kind.value if kind else None,
+        status.value if status else None,
     )
     return await paginate(session, stmt, [Asset.created_at, Asset.id], cursor, limit)
 
@@ -305,7 +317,7 @@ async def _check_households(
     errors = [
         FieldError(
             field=f"shares.{i}.household_id",
-            message=f"household {h} is not in the registry in county {county}",
+            message=project_service.household_outside(h, county),
         )
         for (i, h), village in zip(wanted, villages, strict=True)
         if village is None
@@ -347,6 +359,8 @@ async def dispose(
             f"an asset in status {asset.status} cannot take disposal action {body.action.value}",
             status=asset.status,
         )
+    if body.action is DisposalAction.approve and asset.disposal_requested_by == principal.sub:
+        raise Forbidden(REQUESTER_MAY_NOT_APPROVE)
     old = {"status": asset.status}
     if body.action is DisposalAction.request:
         asset.disposal_method = body.method.value if body.method else None
@@ -368,7 +382,9 @@ async def dispose(
         entity_id=asset.id,
         region_code=asset.region_code,
         old=old,
-        new={"status": asset.status} | body.model_dump(exclude_none=True),
+        # Both accounts of a kept-apart step: who requested the disposal, who decided it.
+        new={"status": asset.status, "requested_by": asset.disposal_requested_by}
+        | body.model_dump(exclude_none=True),
     )
     await session.refresh(asset)
     return AssetRead.model_validate(asset)

@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.compliance.models import Finding
+from services.funds.projects.models import counted_sql
 
 
 def _policy(county: str, year: str) -> str:
@@ -34,7 +35,7 @@ RULES: dict[str, str] = {
          GROUP BY fund_id, region_code, fiscal_year
     ), paid AS (
         SELECT fund_id, region_code, sum(amount) AS paid, max(created_at) AS last_paid
-          FROM funds.payments WHERE region_code LIKE :p || '%'
+          FROM funds.payments WHERE region_code LIKE :p || '%' AND {counted_sql()}
          GROUP BY fund_id, region_code
     )
     SELECT 'idle_funds' AS rule, r.region_code, 'fund' AS subject_type,
@@ -125,6 +126,7 @@ RULES: dict[str, str] = {
           JOIN funds.funds f ON f.id = pay.fund_id
           JOIN funds.projects pr ON pr.id = pay.project_id
          WHERE pay.region_code LIKE :p || '%' AND f.source = 'central'
+           AND {counted_sql("pay")}
          GROUP BY pay.region_code, f.fiscal_year
     )
     SELECT 'industry_share', s.region_code, 'county',

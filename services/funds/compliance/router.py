@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 
 from services.funds.compliance import service as compliance_service
 from services.funds.compliance.schemas import FindingRead, ScanCreate, ScanRead
-from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
@@ -43,13 +43,11 @@ async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionD
     summary="Open findings in a region, with the figures that raised them",
 )
 async def list_findings(
-    principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
-    rule: str | None = None,
+    prefix: ScopedRegionPrefix,
+    rule: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[FindingRead]:
-    prefix = resolve_region_filter(principal, region)
     rows, next_cursor = await compliance_service.list_findings(session, prefix, rule, cursor, limit)
     return Page(items=[FindingRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -14,7 +14,7 @@ from services.funds.database import audit
 from shared import jobs, regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 from shared.pagination import paginate
 
 JOB_NAME = "funds_compliance_scan"
@@ -25,6 +25,8 @@ SCANNERS = (Role.province_admin, Role.county_officer, Role.service)
 async def request_scan(session: AsyncSession, principal: Principal, body: ScanCreate) -> ScanRead:
     principal.ensure_role(*SCANNERS)
     region = body.region_code or principal.region_code
+    if not regions.is_valid_code(region):
+        raise ValidationFailed.field("region_code", "must be a 12-digit region code")
     principal.ensure_covers(region, "region")
     scan = ComplianceScan(region_code=region, state="queued", requested_by=principal.sub)
     session.add(scan)

@@ -4,7 +4,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from services.funds.funding.models import Allocation, Fund
-from services.funds.projects.models import Payment
+from services.funds.projects.models import Payment, counted
 from shared.db import RepositoryBase
 
 ZERO = Decimal("0.00")
@@ -18,13 +18,15 @@ class FundRepository(RepositoryBase[Fund]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def paid(self, fund_id: UUID) -> Decimal:
+        """What counts as paid of the fund (below the threshold or confirmed)."""
         stmt = select(func.coalesce(func.sum(Payment.amount), ZERO)).where(
-            Payment.fund_id == fund_id
+            Payment.fund_id == fund_id, counted()
         )
         return (await self.session.execute(stmt)).scalar_one()
 
     async def paid_in(self, fund_id: UUID, region_code: str) -> Decimal:
-        """What ``region_code`` paid of this fund, net of reversals."""
+        """What ``region_code`` paid of this fund, net of reversals, awaiting confirmation
+        or not: a payment reserves its money from the moment it is recorded."""
         stmt = select(func.coalesce(func.sum(Payment.amount), ZERO)).where(
             Payment.fund_id == fund_id, Payment.region_code == region_code
         )

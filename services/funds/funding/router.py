@@ -1,16 +1,16 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.funds.deps import Idem
 from services.funds.funding import service as funding_service
 from services.funds.funding.schemas import AllocationCreate, AllocationRead, FundCreate, FundRead
-from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
+from shared.params import YearQuery
 
 router = APIRouter(tags=["funds"])
 
@@ -81,13 +81,12 @@ async def create_allocation(
 async def list_allocations(
     principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    prefix: ScopedRegionPrefix,
     fund_id: UUID | None = None,
-    year: int | None = None,
+    year: YearQuery = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AllocationRead]:
-    prefix = resolve_region_filter(principal, region)
     rows, next_cursor = await funding_service.list_allocations(
         session, principal, prefix, fund_id, year, cursor, limit
     )

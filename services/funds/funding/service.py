@@ -113,6 +113,8 @@ async def create_allocation(
     source = body.from_region_code or fund.region_code
     if not regions.is_valid_code(body.region_code):
         raise ValidationFailed.field("region_code", "is not a region code")
+    if not regions.is_valid_code(source):
+        raise ValidationFailed.field("from_region_code", "is not a region code")
     principal.ensure_covers(source, "region")
     if not regions.contains(fund.region_code, source):
         raise ValidationFailed.field(

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from services.funds.deps import Idem
+from services.funds.deps import Idem, OptionalPrincipal
 from services.funds.notices import service as notice_service
 from services.funds.projects.schemas import NoticeCreate, NoticeRead
 from shared.auth import CurrentPrincipal
@@ -32,15 +32,25 @@ async def create_notice(
 @router.get(
     "/notices",
     response_model=Page[NoticeRead],
-    responses=problem_responses(ValidationFailed),
+    responses=problem_responses(NotFound, ValidationFailed),
     summary="Public notices of a region (no sign-in needed)",
 )
 async def list_notices(
     session: SessionDep,
-    region: Annotated[str, Query(description="Region code, e.g. a village")],
+    principal: OptionalPrincipal,
+    region: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{12}$",
+            description="Region code, e.g. a village; required without sign-in. Signed in: "
+            "inside your region (default: yours), else 404.",
+        ),
+    ] = None,
     active: Annotated[bool, Query(description="Only notices running today")] = False,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[NoticeRead]:
-    rows, next_cursor = await notice_service.list_notices(session, region, active, cursor, limit)
+    rows, next_cursor = await notice_service.list_notices(
+        session, principal, region, active, cursor, limit
+    )
     return Page(items=[NoticeRead.model_validate(r) for r in rows], next_cursor=next_cursor)

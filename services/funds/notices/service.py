@@ -11,8 +11,8 @@ from services.funds.policy import repository as policy_repository
 from services.funds.projects import service as project_service
 from services.funds.projects.models import Notice
 from services.funds.projects.schemas import NoticeCreate, NoticeRead, NoticeSubject
-from shared import regions
-from shared.auth import Principal, Role
+from shared import pii, regions
+from shared.auth import Principal, Role, resolve_region_filter
 from shared.errors import ValidationFailed
 from shared.pagination import paginate
 
@@ -31,10 +31,23 @@ async def _subject_region(
     return asset.region_code, body.starts_on.year
 
 
+def refuse_personal_data(field: str, text: str) -> None:
+    """A notice is posted in villages and online: it shows no ID number or phone number
+    (domain.md section 3). 422 naming the field and what was found, never the data itself."""
+    found = pii.personal_data_in(text)
+    if found:
+        raise ValidationFailed.field(
+            field,
+            f"a public notice may not show personal data (found: {', '.join(found)}); "
+            "leave out ID and phone numbers",
+        )
+
+
 async def create_notice(
     session: AsyncSession, principal: Principal, body: NoticeCreate
 ) -> NoticeRead:
     principal.ensure_role(*POSTERS)
+    refuse_personal_data("content", body.content)
     region_code, year = await _subject_region(session, principal, body)
     # A notice counts only for the days it really ran: a backdated one would let a plan be
     # approved the day its notice is posted.
@@ -77,16 +90,28 @@ async def create_notice(
 
 
 async def list_notices(
-    session: AsyncSession, region: str, active: bool, cursor: str | None, limit: int
+    session: AsyncSession,
+    principal: Principal | None,
+    region: str | None,
+    active: bool,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[Notice], str | None]:
-    if not regions.is_valid_code(region):
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
+    """The public board of a region. Anyone may read one region's board; a signed-in caller's
+    list is scoped like every list (never wider than their region, 404 outside it)."""
+    if principal is not None:
+        region = region or principal.region_code
+        prefix = resolve_region_filter(principal, region)
+    elif region is None:
+        raise ValidationFailed.field("region", "is required without sign-in")
+    else:
+        if not regions.is_valid_code(region):
+            raise ValidationFailed.field("region", "must be a 12-digit region code")
+        prefix = regions.prefix_of(region)
     ancestors: list[str] = []
     parent = regions.parent_of(region)
     while parent is not None:
         ancestors.append(parent)
         parent = regions.parent_of(parent)
-    stmt = NoticeRepository(session).public(
-        regions.prefix_of(region), ancestors, today() if active else None
-    )
+    stmt = NoticeRepository(session).public(prefix, ancestors, today() if active else None)
     return await paginate(session, stmt, [Notice.created_at, Notice.id], cursor, limit)

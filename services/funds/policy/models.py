@@ -6,6 +6,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.funds.database import Base
 from shared.db import RegionCode
 
+# A payment above this many yuan counts as paid only once a second county account confirms
+# it (domain.md section 8); the figure is policy, set per region and year.
+PAYMENT_CONFIRMATION_THRESHOLD = Decimal("50000.00")
+
 
 class FundsPolicy(Base):
     """The funds rules' figures (*policy*), per region (province, or a county override) and
@@ -24,3 +28,8 @@ class FundsPolicy(Base):
     industry_share_min: Mapped[Decimal] = mapped_column(Numeric(5, 4))
     # 2021-2022: the industry share may also not fall below the county's previous year's.
     industry_share_keep_previous: Mapped[bool] = mapped_column(default=False)
+    payment_confirmation_threshold: Mapped[Decimal] = mapped_column(
+        Numeric(14, 2),
+        default=PAYMENT_CONFIRMATION_THRESHOLD,
+        server_default=str(PAYMENT_CONFIRMATION_THRESHOLD),
+    )

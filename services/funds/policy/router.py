@@ -1,17 +1,20 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from services.funds.policy import service as policy_service
 from services.funds.policy.schemas import FundsPolicyFields, FundsPolicyRead
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.params import YearPath
 
 router = APIRouter(tags=["policy"])
 
-Year = Annotated[int, Path(ge=2000, le=2100)]
-Region = Annotated[str | None, Query(description="Province or county code; default: yours")]
+Region = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9]{12}$", description="Province or county code; default: yours"),
+]
 
 
 @router.get(
@@ -21,7 +24,7 @@ Region = Annotated[str | None, Query(description="Province or county code; defau
     summary="The funds policy in force for a year (the county's own, else the province's)",
 )
 async def get_policy(
-    year: Year, principal: CurrentPrincipal, session: SessionDep, region: Region = None
+    year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: Region = None
 ) -> FundsPolicyRead:
     return await policy_service.get_policy(session, principal, region, year)
 
@@ -33,7 +36,7 @@ async def get_policy(
     summary="Set the funds policy from a year on (province admin; a county may override)",
 )
 async def put_policy(
-    year: Year,
+    year: YearPath,
     body: FundsPolicyFields,
     principal: CurrentPrincipal,
     session: SessionDep,

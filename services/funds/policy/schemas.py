@@ -2,6 +2,9 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
+from services.funds.policy.models import PAYMENT_CONFIRMATION_THRESHOLD
+from shared.money import NonNegativeMoney
+
 
 class FundsPolicyFields(BaseModel):
     """The funds rules' figures (*policy*, domain.md section 5)."""
@@ -29,6 +32,13 @@ class FundsPolicyFields(BaseModel):
         default=False,
         description="The industry share may also not fall below the county's previous year's "
         "(2021-2022).",
+    )
+
+    payment_confirmation_threshold: NonNegativeMoney | None = Field(
+        default=None,
+        description="A payment above this many yuan counts as paid only once a second county "
+        "account confirms it. Omitted: the province's figure for a county, "
+        f"{PAYMENT_CONFIRMATION_THRESHOLD} for the province. A county may only lower it.",
     )
 
     @field_serializer("industry_share_min")

@@ -6,11 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.database import audit
 from services.funds.deps import ensure_sees
 from services.funds.policy import repository as policy_repository
-from services.funds.policy.models import FundsPolicy
+from services.funds.policy.models import PAYMENT_CONFIRMATION_THRESHOLD, FundsPolicy
 from services.funds.policy.schemas import FundsPolicyFields, FundsPolicyRead
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import ValidationFailed
+from shared.money import format_amount
 
 
 def _region(principal: Principal, region: str | None) -> str:
@@ -40,13 +41,31 @@ async def put_policy(
     principal.ensure_covers(code, "region")
     if regions.level_of(code) not in (regions.RegionLevel.province, regions.RegionLevel.county):
         raise ValidationFailed.field("region", "a policy is set for the province or a county")
+    threshold = body.payment_confirmation_threshold
+    if regions.level_of(code) is regions.RegionLevel.county:
+        # The threshold keeps recording and confirming a payment apart: a county may lower
+        # it, never raise it above the province's and so pay large sums alone.
+        province = await policy_repository.in_force(
+            session, regions.ancestor_at(code, regions.RegionLevel.province), year
+        )
+        if threshold is None:
+            threshold = province.payment_confirmation_threshold
+        elif threshold > province.payment_confirmation_threshold:
+            raise ValidationFailed.field(
+                "payment_confirmation_threshold",
+                f"a county may not set it above the province's "
+                f"{format_amount(province.payment_confirmation_threshold)}",
+            )
+    if threshold is None:
+        threshold = PAYMENT_CONFIRMATION_THRESHOLD
+    fields = body.model_dump() | {"payment_confirmation_threshold": threshold}
     row = await session.get(FundsPolicy, (code, year), with_for_update=True)
     old = FundsPolicyFields.model_validate(row).model_dump() if row else None
     if row is None:
-        row = FundsPolicy(region_code=code, year=year, **body.model_dump())
+        row = FundsPolicy(region_code=code, year=year, **fields)
         session.add(row)
     else:
-        for field, value in body.model_dump().items():
+        for field, value in fields.items():
             setattr(row, field, value)
     await session.flush()
     await audit.record(
@@ -57,6 +76,6 @@ async def put_policy(
         entity_id=f"{code}:{year}",
         region_code=code,
         old=old,
-        new=body.model_dump(),
+        new=fields,
     )
     return FundsPolicyRead.model_validate(row)

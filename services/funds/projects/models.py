@@ -12,9 +12,12 @@ from sqlalchemy import (
     Index,
     Numeric,
     String,
+    false,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from services.funds.database import Base
 from shared.db import RegionCode, TimestampMixin, VersionedMixin
@@ -150,5 +153,39 @@ class Payment(Base):
     reverses_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("payments.id"), nullable=True, unique=True
     )
+    # Above the policy's threshold when recorded: counts as paid only once a second county
+    # account confirmed it (a reversal follows the payment it reverses).
+    needs_confirmation: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PaymentConfirmation(Base):
+    """A second county-or-above account's confirmation of a payment above the threshold
+    (不相容职务分离: who records a payment does not confirm it). Append-only, one per
+    payment."""
+
+    __tablename__ = "payment_confirmations"
+    __table_args__ = (Index(None, "project_id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    payment_id: Mapped[UUID] = mapped_column(ForeignKey("payments.id"), unique=True)
+    project_id: Mapped[UUID] = mapped_column(ForeignKey("projects.id"))
+    region_code: Mapped[str] = RegionCode()
+    confirmed_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def counted_sql(alias: str = "funds.payments") -> str:
+    """The SQL condition under which payment row ``alias`` counts as paid: below the
+    threshold, or confirmed (a reversal counts when the payment it reverses does). The one
+    definition every paid figure uses."""
+    return (
+        f"(NOT {alias}.needs_confirmation OR EXISTS (SELECT 1 FROM funds.payment_confirmations "
+        f"pc WHERE pc.payment_id = coalesce({alias}.reverses_id, {alias}.id)))"
+    )
+
+
+def counted() -> ColumnElement[bool]:
+    """``counted_sql`` for ORM queries on ``Payment``."""
+    return text(counted_sql("funds.payments"))  # type: ignore[return-value]

@@ -9,10 +9,12 @@ from services.funds.funding.models import Allocation, Fund
 from services.funds.projects.models import (
     Notice,
     Payment,
+    PaymentConfirmation,
     Project,
     ProjectBeneficiary,
     ProjectEvent,
     ProjectFund,
+    counted,
 )
 from shared.db import RepositoryBase
 
@@ -61,12 +63,21 @@ class ProjectRepository(RepositoryBase[Project]):
             out[project_id].append(fund_id)
         return out
 
-    async def beneficiary_ids(self, project_ids: list[UUID]) -> dict[UUID, list[UUID]]:
-        rows = await self.session.execute(
+    async def beneficiary_ids(
+        self, project_ids: list[UUID], households_in: str | None = None
+    ) -> dict[UUID, list[UUID]]:
+        """Each project's beneficiary households (with ``households_in``, a region prefix:
+        only those of that region)."""
+        stmt = (
             select(ProjectBeneficiary.project_id, ProjectBeneficiary.household_id)
             .where(ProjectBeneficiary.project_id.in_(project_ids))
             .order_by(ProjectBeneficiary.household_id)
         )
+        if households_in is not None:
+            stmt = stmt.where(
+                ProjectBeneficiary.region_code.startswith(households_in, autoescape=True)
+            )
+        rows = await self.session.execute(stmt)
         out: dict[UUID, list[UUID]] = defaultdict(list)
         for project_id, household_id in rows:
             out[project_id].append(household_id)
@@ -80,6 +91,16 @@ class ProjectRepository(RepositoryBase[Project]):
         return (await self.session.execute(stmt)).first() is not None
 
     async def paid(self, project_ids: list[UUID]) -> dict[UUID, Decimal]:
+        """What counts as paid: entries below the threshold or confirmed, net of reversals."""
+        rows = await self.session.execute(
+            select(Payment.project_id, func.sum(Payment.amount))
+            .where(Payment.project_id.in_(project_ids), counted())
+            .group_by(Payment.project_id)
+        )
+        return {project_id: total for project_id, total in rows}
+
+    async def booked(self, project_ids: list[UUID]) -> dict[UUID, Decimal]:
+        """Every entry, awaiting confirmation or not: what the budget checks reserve."""
         rows = await self.session.execute(
             select(Payment.project_id, func.sum(Payment.amount))
             .where(Payment.project_id.in_(project_ids))
@@ -131,5 +152,26 @@ class PaymentRepository(RepositoryBase[Payment]):
         stmt = select(Payment).where(Payment.reverses_id == payment_id)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    def of_project(self, project_id: UUID):
-        return select(Payment).where(Payment.project_id == project_id)
+    async def confirmations(self, payment_ids: list[UUID]) -> dict[UUID, str]:
+        """Who confirmed each of these payments (those confirmed)."""
+        rows = await self.session.execute(
+            select(PaymentConfirmation.payment_id, PaymentConfirmation.confirmed_by).where(
+                PaymentConfirmation.payment_id.in_(payment_ids)
+            )
+        )
+        return {payment_id: by for payment_id, by in rows}
+
+    def add_confirmation(self, confirmation: PaymentConfirmation) -> None:
+        self.session.add(confirmation)
+
+    def of_project(self, project_id: UUID, households_in: str | None = None):
+        """A project's entries; with ``households_in`` (a region prefix) only the entries
+        paid to beneficiary households of that region."""
+        stmt = select(Payment).where(Payment.project_id == project_id)
+        if households_in is not None:
+            stmt = stmt.join(
+                ProjectBeneficiary,
+                (ProjectBeneficiary.project_id == Payment.project_id)
+                & (ProjectBeneficiary.household_id == Payment.household_id),
+            ).where(ProjectBeneficiary.region_code.startswith(households_in, autoescape=True))
+        return stmt

@@ -1,7 +1,6 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from services.funds.deps import Idem, Registry
@@ -15,7 +14,7 @@ from services.funds.projects.schemas import (
     ProjectRead,
     ProjectStatus,
 )
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
     Conflict,
@@ -63,7 +62,7 @@ async def get_project(
     project_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ProjectRead:
     project = await project_service.get_project(session, principal, project_id)
-    return (await project_service.read_projects(session, [project]))[0]
+    return (await project_service.read_projects(session, principal, [project]))[0]
 
 
 @router.get(
@@ -76,15 +75,14 @@ async def get_project(
 async def list_projects(
     principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    prefix: ScopedRegionPrefix,
     status: ProjectStatus | None = None,
     kind: ProjectKind | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ProjectRead]:
-    prefix = project_service.project_prefix(principal, region)
     items, next_cursor = await project_service.list_projects(
-        session, prefix, status, kind.value if kind else None, cursor, limit
+        session, principal, prefix, status, kind.value if kind else None, cursor, limit
     )
     return Page(items=items, next_cursor=next_cursor)
 
@@ -140,6 +138,8 @@ async def add_payment(
     tags=["payments"],
     responses=problem_responses(NotFound),
     summary="A project's payment entries, reversals included",
+    description="Below the county (township, village) only the payments to households of "
+    "your own region; departments see no payee names (`payee` is null).",
 )
 async def list_payments(
     project_id: UUID,
@@ -148,7 +148,32 @@ async def list_payments(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[PaymentRead]:
-    rows, next_cursor = await project_service.list_payments(
+    items, next_cursor = await project_service.list_payments(
         session, principal, project_id, cursor, limit
     )
-    return Page(items=[PaymentRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/projects/{project_id}/payments/{payment_id}/confirm",
+    response_model=PaymentRead,
+    tags=["payments"],
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+    summary="Confirm a payment above the funds policy's threshold (a second county account)",
+    description="A payment above `payment_confirmation_threshold` (funds policy, 50000.00 "
+    "shipped) is `awaiting_confirmation` and counts as paid only once a county officer or "
+    "province admin other than its recorder confirms it (不相容职务分离); its money is "
+    "reserved meanwhile. 403 for the recorder; 409 if it needs no confirmation, is already "
+    "confirmed or was reversed. The audit trail records both accounts.",
+)
+async def confirm_payment(
+    project_id: UUID,
+    payment_id: UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    idem: Idem,
+) -> JSONResponse:
+    return await idem.run(
+        lambda: project_service.confirm_payment(session, principal, project_id, payment_id),
+        status_code=200,
+    )

@@ -55,8 +55,11 @@ class ProjectRead(BaseModel):
     kind: ProjectKind
     fiscal_year: int
     budget: Money
-    paid: Money = Field(description="Net of reversals.")
-    remaining: Money
+    paid: Money = Field(description="Net of reversals; confirmed where confirmation is due.")
+    awaiting_confirmation: Money = Field(
+        description="Recorded above the threshold, not yet confirmed (reserved, not paid)."
+    )
+    remaining: Money = Field(description="Budget less paid and awaiting confirmation.")
     status: ProjectStatus
     status_changed_at: datetime
     fund_ids: list[UUID]
@@ -146,6 +149,11 @@ class PaymentCreate(BaseModel):
         return self
 
 
+class PaymentStatus(StrEnum):
+    paid = "paid"  # counts as paid
+    awaiting_confirmation = "awaiting_confirmation"  # above the threshold, not yet confirmed
+
+
 class PaymentRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -153,9 +161,24 @@ class PaymentRead(BaseModel):
     project_id: UUID
     fund_id: UUID
     amount: Money
-    payee: str
+    payee: str | None = Field(description="Null for departments, who see no names.")
     voucher_no: str
     paid_on: date
     household_id: UUID | None
     reverses: UUID | None = Field(validation_alias="reverses_id")
+    needs_confirmation: bool = Field(
+        description="Above the funds policy's payment_confirmation_threshold when recorded "
+        "(a reversal: as the payment it reverses)."
+    )
+    status: PaymentStatus = Field(
+        default=PaymentStatus.paid,
+        description="`awaiting_confirmation` until a second county account confirms it "
+        "(POST .../payments/{payment_id}/confirm); only then does it count as paid.",
+    )
+    confirmed_by: str | None = Field(
+        default=None, description="The confirming account (null for departments)."
+    )
+    created_by: str | None = Field(
+        description="The account that recorded the entry (null for departments)."
+    )
     created_at: datetime

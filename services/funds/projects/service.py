@@ -19,11 +19,12 @@ from services.funds.database import audit
 from services.funds.deps import ensure_sees
 from services.funds.funding import service as fund_service
 from services.funds.policy import repository as policy_repository
-from services.funds.projects.models import Payment, Project, ProjectEvent
+from services.funds.projects.models import Payment, PaymentConfirmation, Project, ProjectEvent
 from services.funds.projects.repository import PaymentRepository, ProjectRepository
 from services.funds.projects.schemas import (
     PaymentCreate,
     PaymentRead,
+    PaymentStatus,
     ProjectAction,
     ProjectActionRequest,
     ProjectCreate,
@@ -33,7 +34,7 @@ from services.funds.projects.schemas import (
 from shared import regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
-from shared.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.money import format_amount
 from shared.pagination import paginate
 from shared.registry_client import RegistryClient
@@ -41,6 +42,16 @@ from shared.registry_client import RegistryClient
 ZERO = Decimal("0.00")
 PROPOSERS = (Role.province_admin, Role.county_officer, Role.township_officer, Role.village_cadre)
 PAYERS = (Role.province_admin, Role.county_officer)
+CONFIRMERS = (Role.province_admin, Role.county_officer)
+# Duties kept apart (不相容职务分离, domain.md section 8).
+PROPOSER_MAY_NOT_APPROVE = (
+    "the account that proposed a project cannot approve it: a second county account must "
+    "(不相容职务分离)"
+)
+RECORDER_MAY_NOT_CONFIRM = (
+    "the account that recorded a payment cannot confirm it: a second county account must "
+    "(不相容职务分离)"
+)
 
 # action -> (statuses it leaves from, status it leads to, roles that may take it)
 TRANSITIONS: dict[
@@ -75,13 +86,24 @@ TRANSITIONS: dict[
 PAYABLE = (ProjectStatus.approved, ProjectStatus.in_progress, ProjectStatus.completed)
 
 
-async def read_projects(session: AsyncSession, projects: list[Project]) -> list[ProjectRead]:
+def below_county(principal: Principal) -> bool:
+    """A township officer or village cadre: county projects are theirs to see, but of the
+    households a project reaches only those of their own region."""
+    county = regions.level_rank(regions.RegionLevel.county)
+    return regions.level_rank(regions.level_of(principal.region_code)) > county
+
+
+async def read_projects(
+    session: AsyncSession, principal: Principal, projects: list[Project]
+) -> list[ProjectRead]:
     repo = ProjectRepository(session)
     ids = [p.id for p in projects]
-    fund_ids, beneficiaries, paid = (
+    households_in = principal.region_prefix if below_county(principal) else None
+    fund_ids, beneficiaries, paid, booked = (
         await repo.fund_ids(ids),
-        await repo.beneficiary_ids(ids),
+        await repo.beneficiary_ids(ids, households_in),
         await repo.paid(ids),
+        await repo.booked(ids),
     )
     return [
         ProjectRead(
@@ -92,7 +114,8 @@ async def read_projects(session: AsyncSession, projects: list[Project]) -> list[
             fiscal_year=p.fiscal_year,
             budget=p.budget,
             paid=paid.get(p.id, ZERO),
-            remaining=p.budget - paid.get(p.id, ZERO),
+            awaiting_confirmation=booked.get(p.id, ZERO) - paid.get(p.id, ZERO),
+            remaining=p.budget - booked.get(p.id, ZERO),
             status=p.status,
             status_changed_at=p.status_changed_at,
             fund_ids=fund_ids.get(p.id, []),
@@ -114,6 +137,12 @@ async def get_project(
     return project
 
 
+def household_outside(household_id: UUID, county_code: str) -> str:
+    """The message for a household the registry does not hold in ``county_code``: the same
+    for one that does not exist and one in another county."""
+    return f"household {household_id} is not in the registry in county {county_code}"
+
+
 async def _check_households(
     registry: RegistryClient, household_ids: list[UUID], county_code: str
 ) -> dict[UUID, str]:
@@ -132,15 +161,13 @@ async def _check_households(
     errors: list[FieldError] = []
     villages: dict[UUID, str] = {}
     for index, (household_id, household) in enumerate(zip(household_ids, found, strict=True)):
-        field = f"beneficiary_household_ids.{index}"
-        if household is None:
-            errors.append(
-                FieldError(field=field, message=f"household {household_id} is not in the registry")
-            )
-        elif not regions.contains(county_code, household["region_code"]):
+        # One message whether the household is missing or elsewhere: an answer must not
+        # confirm that a household exists in another county.
+        if household is None or not regions.contains(county_code, household["region_code"]):
             errors.append(
                 FieldError(
-                    field=field, message=f"household {household_id} is not in county {county_code}"
+                    field=f"beneficiary_household_ids.{index}",
+                    message=household_outside(household_id, county_code),
                 )
             )
         else:
@@ -154,9 +181,13 @@ async def create_project(
     session: AsyncSession, principal: Principal, registry: RegistryClient, body: ProjectCreate
 ) -> ProjectRead:
     principal.ensure_role(*PROPOSERS)
-    ensure_sees(principal, body.county_code, "county")
-    if regions.level_of(body.county_code) != regions.RegionLevel.county:
+    # The shape of the code first (``000000000000`` passes the schema's pattern), then scope.
+    if (
+        not regions.is_valid_code(body.county_code)
+        or regions.level_of(body.county_code) != regions.RegionLevel.county
+    ):
         raise ValidationFailed.field("county_code", "must be a county-level region code")
+    ensure_sees(principal, body.county_code, "county")
     fund_ids = list(dict.fromkeys(body.fund_ids))
     repo = ProjectRepository(session)
     funds = await repo.funds_reaching(fund_ids, body.county_code)
@@ -197,7 +228,7 @@ async def create_project(
         region_code=project.region_code,
         new=body.model_dump(),
     )
-    return (await read_projects(session, [project]))[0]
+    return (await read_projects(session, principal, [project]))[0]
 
 
 async def act(
@@ -214,6 +245,8 @@ async def act(
             f"{', '.join(allowed) or 'none'}",
             allowed_actions=allowed,
         )
+    if body.action is ProjectAction.approve and project.created_by == principal.sub:
+        raise Forbidden(PROPOSER_MAY_NOT_APPROVE)
     repo = ProjectRepository(session)
     notice_id = None
     if body.action in (ProjectAction.approve, ProjectAction.accept):
@@ -234,7 +267,7 @@ async def act(
             )
         notice_id = notice.id
     if body.action is ProjectAction.cancel:
-        paid = (await repo.paid([project.id])).get(project.id, ZERO)
+        paid = (await repo.booked([project.id])).get(project.id, ZERO)
         if paid != ZERO:
             raise Conflict(
                 f"{format_amount(paid)} has been paid on this project; reverse the payments first"
@@ -263,34 +296,29 @@ async def act(
         entity_id=project.id,
         region_code=project.region_code,
         old=old,
-        new={"status": project.status, "note": body.note},
+        # Both accounts of a kept-apart step: who proposed the project, who approved it.
+        new={"status": project.status, "note": body.note}
+        | ({"proposed_by": project.created_by} if body.action is ProjectAction.approve else {}),
     )
-    return (await read_projects(session, [project]))[0]
+    return (await read_projects(session, principal, [project]))[0]
 
 
 async def list_projects(
     session: AsyncSession,
+    principal: Principal,
     prefix: str,
     status: ProjectStatus | None,
     kind: str | None,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[ProjectRead], str | None]:
-    stmt = ProjectRepository(session).listing(prefix, status.value if status else None, kind)
+    # Projects sit at county level: a caller below a county lists their county's projects.
+    county_prefix = prefix[: regions.PREFIX_LENGTH[regions.RegionLevel.county]]
+    stmt = ProjectRepository(session).listing(county_prefix, status.value if status else None, kind)
     rows, next_cursor = await paginate(
         session, stmt, [Project.created_at, Project.id], cursor, limit
     )
-    return await read_projects(session, rows), next_cursor
-
-
-def project_prefix(principal: Principal, region: str | None) -> str:
-    """Projects sit at county level: a caller below a county lists their county's."""
-    code = principal.region_code if region is None else region
-    if region is not None:
-        if not regions.is_valid_code(region):
-            raise ValidationFailed.field("region", "must be a 12-digit region code")
-        ensure_sees(principal, region, "region")
-    return regions.prefix_of(code)[:6]
+    return await read_projects(session, principal, rows), next_cursor
 
 
 async def add_payment(
@@ -306,6 +334,8 @@ async def add_payment(
         payment = await _reversal(payments, project, body)
     else:
         payment = await _payment(session, repo, project, body)
+        policy = await policy_repository.in_force(session, project.region_code, project.fiscal_year)
+        payment.needs_confirmation = payment.amount > policy.payment_confirmation_threshold
     payment.created_by = principal.sub
     payments.add(payment)
     await payments.flush()
@@ -318,9 +348,14 @@ async def add_payment(
         entity_id=payment.id,
         region_code=project.region_code,
         household_id=payment.household_id,
-        new=PaymentRead.model_validate(payment).model_dump(),
+        new=read_payment(principal, payment, None).model_dump(),
     )
-    return PaymentRead.model_validate(payment)
+    confirmed_by = None
+    if payment.reverses_id is not None:
+        confirmed_by = (await payments.confirmations([payment.reverses_id])).get(
+            payment.reverses_id
+        )
+    return read_payment(principal, payment, confirmed_by)
 
 
 async def _payment(
@@ -345,7 +380,8 @@ async def _payment(
         project.id, body.household_id
     ):
         raise ValidationFailed.field("household_id", "is not a beneficiary of this project")
-    paid = (await repo.paid([project.id])).get(project.id, ZERO)
+    # Entries awaiting confirmation reserve their money too.
+    paid = (await repo.booked([project.id])).get(project.id, ZERO)
     remaining = project.budget - paid
     if body.amount > remaining:
         raise Conflict(
@@ -396,12 +432,91 @@ async def _reversal(payments: PaymentRepository, project: Project, body: Payment
         paid_on=body.paid_on,
         household_id=original.household_id,
         reverses_id=original.id,
+        # A reversal counts exactly when the payment it reverses does.
+        needs_confirmation=original.needs_confirmation,
     )
+
+
+def shows_payee(principal: Principal) -> bool:
+    """Payees are people (a household's 一卡通 holder) or firms; departments see no names."""
+    return principal.sees_names
+
+
+def read_payment(principal: Principal, payment: Payment, confirmed_by: str | None) -> PaymentRead:
+    """The entry as ``principal`` may see it; ``confirmed_by`` is the confirmation of the
+    payment (of the payment it reverses, for a reversal)."""
+    counts = not payment.needs_confirmation or confirmed_by is not None
+    read = PaymentRead.model_validate(payment).model_copy(
+        update={
+            "status": PaymentStatus.paid if counts else PaymentStatus.awaiting_confirmation,
+            "confirmed_by": confirmed_by if payment.needs_confirmation else None,
+        }
+    )
+    if shows_payee(principal):
+        return read
+    return read.model_copy(update={"payee": None, "created_by": None, "confirmed_by": None})
 
 
 async def list_payments(
     session: AsyncSession, principal: Principal, project_id: UUID, cursor: str | None, limit: int
-) -> tuple[list[Payment], str | None]:
+) -> tuple[list[PaymentRead], str | None]:
+    """A project's entries. The project is the county's, but a caller below the county (a
+    township, a village cadre) sees only the payments to households of their own region:
+    what the county paid another village's household is not theirs to see."""
     project = await get_project(session, principal, project_id)
-    stmt = PaymentRepository(session).of_project(project.id)
-    return await paginate(session, stmt, [Payment.seq], cursor, limit)
+    stmt = PaymentRepository(session).of_project(
+        project.id, households_in=principal.region_prefix if below_county(principal) else None
+    )
+    rows, next_cursor = await paginate(session, stmt, [Payment.seq], cursor, limit)
+    confirmed = await PaymentRepository(session).confirmations(
+        [r.reverses_id or r.id for r in rows if r.needs_confirmation]
+    )
+    return [
+        read_payment(principal, r, confirmed.get(r.reverses_id or r.id)) for r in rows
+    ], next_cursor
+
+
+async def confirm_payment(
+    session: AsyncSession, principal: Principal, project_id: UUID, payment_id: UUID
+) -> PaymentRead:
+    """The second account's confirmation of a payment above the policy's threshold: only
+    then does it count as paid. Its recorder cannot confirm it."""
+    principal.ensure_role(*CONFIRMERS)
+    project = await get_project(session, principal, project_id, for_update=True)
+    principal.ensure_covers(project.region_code, "project")
+    payments = PaymentRepository(session)
+    payment = await payments.get(payment_id)
+    if payment is None or payment.project_id != project.id:
+        raise NotFound("payment not found")
+    if not payment.needs_confirmation or payment.reverses_id is not None:
+        raise Conflict("this entry needs no confirmation: it counts as recorded")
+    if await payments.confirmations([payment.id]):
+        raise Conflict("this payment has already been confirmed")
+    if await payments.reversal_of(payment.id) is not None:
+        raise Conflict("this payment has been reversed: there is nothing to confirm")
+    if payment.created_by == principal.sub:
+        raise Forbidden(RECORDER_MAY_NOT_CONFIRM)
+    payments.add_confirmation(
+        PaymentConfirmation(
+            payment_id=payment.id,
+            project_id=project.id,
+            region_code=project.region_code,
+            confirmed_by=principal.sub,
+        )
+    )
+    await payments.flush()
+    await audit.record(
+        session,
+        principal,
+        action="confirm",
+        entity="payment",
+        entity_id=payment.id,
+        region_code=project.region_code,
+        household_id=payment.household_id,
+        new={
+            "amount": payment.amount,
+            "recorded_by": payment.created_by,
+            "confirmed_by": principal.sub,
+        },
+    )
+    return read_payment(principal, payment, principal.sub)

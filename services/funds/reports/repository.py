@@ -6,6 +6,8 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.projects.models import counted_sql
+
 _RECEIVED = text(
     """
     SELECT code, sum(amount) AS amount FROM (
@@ -28,7 +30,7 @@ _ALLOCATED = text(
     """
 )
 _PAID = text(
-    """
+    f"""
     SELECT rpad(left(pay.region_code, :clen), 12, '0') AS code,
            sum(pay.amount) AS paid,
            coalesce(sum(pay.amount) FILTER (WHERE pr.kind = 'industry'), 0) AS industry
@@ -36,6 +38,7 @@ _PAID = text(
       JOIN funds.funds f ON f.id = pay.fund_id
       JOIN funds.projects pr ON pr.id = pay.project_id
      WHERE f.fiscal_year = :year AND pay.region_code LIKE :p || '%'
+       AND {counted_sql("pay")}
      GROUP BY 1
     """
 )
@@ -70,10 +73,11 @@ async def household_payments(session: AsyncSession, household_id: UUID) -> list[
     return list(
         await session.execute(
             text(
-                """
+                f"""
                 SELECT id, project_id, fund_id, amount, payee, voucher_no, paid_on,
                        reverses_id AS reverses
-                  FROM funds.payments WHERE household_id = :h ORDER BY seq
+                  FROM funds.payments WHERE household_id = :h AND {counted_sql()}
+                 ORDER BY seq
                 """
             ),
             {"h": household_id},
@@ -135,10 +139,11 @@ async def fund_payments(session: AsyncSession, fund_id: UUID, prefix: str) -> li
     return list(
         await session.execute(
             text(
-                """
+                f"""
                 SELECT id, project_id, fund_id, amount, payee, voucher_no, paid_on,
                        reverses_id AS reverses
                   FROM funds.payments WHERE fund_id = :f AND region_code LIKE :p || '%'
+                   AND {counted_sql()}
                  ORDER BY seq
                 """
             ),
@@ -162,7 +167,7 @@ LEDGER = text(
             LEFT JOIN funds.distributions d ON d.income_id = ai.id
            WHERE ai.asset_id = a.id
       ) i ON true
-     WHERE a.region_code LIKE :p || '%'
+     WHERE a.region_code LIKE :p || '%' OR a.region_code = ANY(CAST(:above AS text[]))
      ORDER BY a.region_code, a.created_at, a.id
     """
 )

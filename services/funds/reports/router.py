@@ -4,12 +4,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from services.funds.deps import Registry
+from services.funds.deps import Registry, regions_above
 from services.funds.reports import service as report_service
 from services.funds.reports.schemas import FundReport, FundTrace, HouseholdTrace
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, RegionFilter, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import NotFound, ServiceUnavailable, ValidationFailed, problem_responses
+from shared.params import FIRST_YEAR, LAST_YEAR
 
 router = APIRouter(tags=["reports"])
 
@@ -25,8 +26,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def fund_report(
     principal: CurrentPrincipal,
     session: SessionDep,
-    year: Annotated[int, Query(ge=2000, le=2100, description="Fiscal year of the funds")],
-    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    year: Annotated[
+        int, Query(ge=FIRST_YEAR, le=LAST_YEAR, description="Fiscal year of the funds")
+    ],
+    region: RegionFilter = None,
 ) -> FundReport:
     return await report_service.fund_report(session, principal, region, year)
 
@@ -66,17 +69,17 @@ async def export_assets(
     request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query(description="Region code; default: yours")] = None,
+    prefix: ScopedRegionPrefix,
     format: Literal["csv", "xlsx"] = "csv",
 ) -> Response:
-    prefix = report_service.ledger_prefix(principal, region)
     filename = f"assets-{prefix}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    above = regions_above(principal)
     if format == "xlsx":
-        content = await report_service.ledger_xlsx(session, prefix)
+        content = await report_service.ledger_xlsx(session, prefix, above)
         return Response(content, media_type=XLSX, headers=headers)
     return StreamingResponse(
-        report_service.ledger_csv(request.app.state.session_maker, prefix),
+        report_service.ledger_csv(request.app.state.session_maker, prefix, above),
         media_type="text/csv; charset=utf-8",
         headers=headers,
     )

@@ -38,7 +38,7 @@ class TracePayment(BaseModel):
     project_id: UUID
     fund_id: UUID
     amount: Money
-    payee: str
+    payee: str | None = Field(description="Null for departments, who see no names.")
     voucher_no: str
     paid_on: date
     reverses: UUID | None

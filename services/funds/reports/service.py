@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.funding import service as funding_service
+from services.funds.projects import service as project_service
 from services.funds.reports import repository as report_repository
 from services.funds.reports.schemas import (
     FundFigures,
@@ -30,6 +31,7 @@ from shared.auth import Principal
 from shared.errors import NotFound, ValidationFailed
 from shared.money import format_amount
 from shared.registry_client import RegistryClient
+from shared.spreadsheet import neutralise
 
 ZERO = Decimal("0.00")
 RATIO = Decimal("0.0001")
@@ -52,6 +54,13 @@ def _figures(
         payment_rate=_ratio(paid, received),
         industry_share=_ratio(industry, paid),
     )
+
+
+def _trace_payment(principal: Principal, row: Any) -> TracePayment:
+    payment = TracePayment.model_validate(row, from_attributes=True)
+    if project_service.shows_payee(principal):
+        return payment
+    return payment.model_copy(update={"payee": None})
 
 
 async def fund_report(
@@ -92,8 +101,13 @@ async def fund_report(
 async def household_trace(
     session: AsyncSession, principal: Principal, registry: RegistryClient, household_id: UUID
 ) -> HouseholdTrace:
-    household = await registry.get_household(household_id)
-    principal.ensure_covers(household["region_code"], "household")
+    try:
+        household: dict[str, Any] | None = await registry.get_household(household_id)
+    except NotFound:
+        household = None
+    # A missing household and one outside the caller's region answer alike.
+    if household is None or not principal.covers(household["region_code"]):
+        raise NotFound("household not found")
     measures = await registry.list_measures(household_id)
     projects = await report_repository.household_projects(session, household_id)
     payments = await report_repository.household_payments(session, household_id)
@@ -107,7 +121,7 @@ async def household_trace(
         household_id=household_id,
         region_code=household["region_code"],
         projects=[TraceProject.model_validate(p, from_attributes=True) for p in projects],
-        payments=[TracePayment.model_validate(p, from_attributes=True) for p in payments],
+        payments=[_trace_payment(principal, p) for p in payments],
         asset_income=[TraceIncomeShare.model_validate(s, from_attributes=True) for s in shares],
         measures=measures,
         totals=HouseholdTotals(
@@ -124,7 +138,7 @@ async def fund_trace(session: AsyncSession, principal: Principal, fund_id: UUID)
     payments = await report_repository.fund_payments(session, fund.id, prefix)
     by_project: dict[UUID, list[TracePayment]] = defaultdict(list)
     for p in payments:
-        by_project[p.project_id].append(TracePayment.model_validate(p, from_attributes=True))
+        by_project[p.project_id].append(_trace_payment(principal, p))
     traced = [
         FundTraceProject(
             **TraceProject.model_validate(p, from_attributes=True).model_dump(),
@@ -173,8 +187,10 @@ LEDGER_HEADERS = [
 ]
 
 
-def _ledger_row(r: Any) -> list[str]:
-    return [
+def _ledger_row(r: Any) -> list[object]:
+    """One ledger line, every cell through ``neutralise``: names, custodians and locations are
+    typed by people, and a spreadsheet would run one starting with ``=`` as a formula."""
+    cells = [
         str(r.id),
         r.name,
         KIND_NAMES.get(r.kind, r.kind),
@@ -191,18 +207,10 @@ def _ledger_row(r: Any) -> list[str]:
         format_amount(r.distributed),
         r.created_at.isoformat(timespec="seconds"),
     ]
+    return [neutralise(cell) for cell in cells]
 
 
-def ledger_prefix(principal: Principal, region: str | None) -> str:
-    code = region or principal.region_code
-    if not regions.is_valid_code(code):
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
-    if not principal.covers(code):
-        raise NotFound("region not found")
-    return regions.prefix_of(code)
-
-
-async def ledger_csv(session_maker: Any, prefix: str) -> AsyncIterator[bytes]:
+async def ledger_csv(session_maker: Any, prefix: str, above: list[str]) -> AsyncIterator[bytes]:
     """Stream the ledger as CSV (UTF-8 with BOM, so Excel shows the Chinese headers).
     Runs after the route returned, so it reads in its own (read-only) session."""
     buffer = io.StringIO()
@@ -210,7 +218,7 @@ async def ledger_csv(session_maker: Any, prefix: str) -> AsyncIterator[bytes]:
     writer.writerow(LEDGER_HEADERS)
     yield ("\ufeff" + buffer.getvalue()).encode()
     async with session_maker() as session:
-        result = await session.stream(report_repository.LEDGER, {"p": prefix})
+        result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
         async for chunk in result.partitions(1000):
             buffer.seek(0)
             buffer.truncate()
@@ -218,13 +226,13 @@ async def ledger_csv(session_maker: Any, prefix: str) -> AsyncIterator[bytes]:
             yield buffer.getvalue().encode()
 
 
-async def ledger_xlsx(session: AsyncSession, prefix: str) -> bytes:
+async def ledger_xlsx(session: AsyncSession, prefix: str, above: list[str]) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("资产台账")
     sheet.append(LEDGER_HEADERS)
-    result = await session.stream(report_repository.LEDGER, {"p": prefix})
+    result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
     async for chunk in result.partitions(1000):
         for r in chunk:
             sheet.append(_ledger_row(r))
