@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from services.monitoring.deps import IfMatch
 from services.monitoring.policy import service as policy_service
@@ -14,12 +14,16 @@ from shared.errors import (
     ValidationFailed,
     problem_responses,
 )
+from shared.params import YearPath
 
 router = APIRouter(tags=["policy"])
 
-Year = Annotated[int, Path(description="Policy year, e.g. 2021")]
 RegionQuery = Annotated[
-    str | None, Query(description="12-digit region code; default the caller's own region")
+    str | None,
+    Query(
+        pattern=r"^[0-9]{12}$",
+        description="12-digit region code; default the caller's own region",
+    ),
 ]
 
 
@@ -30,7 +34,7 @@ RegionQuery = Annotated[
     summary="The monitoring policy in force for a region and year (the county's own, else the province's)",
 )
 async def get_policy(
-    year: Year, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
+    year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
 ) -> PolicyRead:
     policy = await policy_service.get_in_force(session, principal, year, region)
     return PolicyRead.model_validate(policy)
@@ -43,7 +47,7 @@ async def get_policy(
     summary="Set a province's policy for a year (province admin) or a county override",
 )
 async def put_policy(
-    year: Year,
+    year: YearPath,
     body: PolicyWrite,
     principal: CurrentPrincipal,
     session: SessionDep,
