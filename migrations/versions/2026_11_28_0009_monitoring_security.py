@@ -10,6 +10,7 @@ Create Date: 2026-11-28
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
@@ -28,9 +29,44 @@ def upgrade() -> None:
         schema="monitoring",
     )
 
+    op.add_column(
+        "declarations",
+        sa.Column("status", sa.String(length=16), server_default="received", nullable=False),
+        schema="monitoring",
+    )
+    op.execute("UPDATE monitoring.declarations SET status = 'accepted'")
+    op.add_column(
+        "declarations",
+        sa.Column("reviewed_by", sa.String(length=100), nullable=True),
+        schema="monitoring",
+    )
+    op.add_column(
+        "declarations",
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+        schema="monitoring",
+    )
+    op.add_column(
+        "declarations",
+        sa.Column("review_note", sa.String(length=2000), server_default="", nullable=False),
+        schema="monitoring",
+    )
+    op.alter_column("declarations", "case_id", nullable=True, schema="monitoring")
+    op.create_index(
+        "ix_declarations_status_created_at",
+        "declarations",
+        ["status", "created_at"],
+        schema="monitoring",
+    )
+
 
 def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    # Declarations never accepted have no case to go back to.
+    op.execute("DELETE FROM monitoring.declarations WHERE case_id IS NULL")
+    op.drop_index("ix_declarations_status_created_at", "declarations", schema="monitoring")
+    op.alter_column("declarations", "case_id", nullable=False, schema="monitoring")
+    for column in ("review_note", "reviewed_at", "reviewed_by", "status"):
+        op.drop_column("declarations", column, schema="monitoring")
     # Going back to one key per source: keep the first signal of each reused reference.
     op.execute(
         """

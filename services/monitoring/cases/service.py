@@ -38,6 +38,7 @@ OPEN_ROLES = (
     Role.province_admin,
     Role.service,
 )
+MOVES_OUT_OF_SCOPE = "this action would take the case outside your region"
 FIRST_MEASURE_DAYS = 30  # at least one development-type measure within a month
 
 
@@ -245,17 +246,23 @@ def _hear_objections(req: CaseActionRequest) -> tuple[int, dict[str, Any]]:
     return upheld, {"objections": [o.model_dump() for o in req.objections], "upheld": upheld}
 
 
-async def _attach_registered_declarant(session: AsyncSession, case: MonitoringCase) -> None:
+async def _attach_registered_declarant(
+    session: AsyncSession, case: MonitoringCase, principal: Principal
+) -> None:
     """A declaration from someone the registry did not know opens a case with no household.
     Once the village registers them (the household visit usually leads to it), the case takes
     their household at its next action, unless that household has an open case of its own.
     Only a household in the case's own county: the case moves to its village there, never to
-    another county, which could then neither see the case nor open its own."""
+    another county, which could then neither see the case nor open its own. And only inside
+    the actor's own region: a village cadre's action never carries a case into another
+    village (someone whose region holds both takes the household in with their action)."""
     if case.household_id is not None:
         return
     repo = CaseRepository(session)
-    county = regions.county_of(case.region_code)
-    person = await repo.declared_person(case.id, regions.prefix_of(county))
+    county = regions.prefix_of(regions.county_of(case.region_code))
+    # The two prefixes are nested (the actor covers the case): the longer is the narrower.
+    within = max(county, principal.region_prefix, key=len)
+    person = await repo.declared_person(case.id, within)
     if person is None or await repo.open_for_household(person.household_id) is not None:
         return
     case.household_id, case.region_code = person.household_id, person.region_code
@@ -274,7 +281,7 @@ async def act(
     case = await get_case(session, principal, case_id, for_update=True)
     if if_match is not None:
         check_version(if_match, case.version)
-    await _attach_registered_declarant(session, case)
+    await _attach_registered_declarant(session, case, principal)
     action = req.action.value
     if principal.role not in machine.roles_for(action):
         allowed_roles = ", ".join(sorted(r.value for r in machine.roles_for(action)))
@@ -394,6 +401,10 @@ async def act(
     elif action == "reject":
         details = {"reason": req.note}
 
+    # Scope is checked on the state an action produces as well as the one it starts from:
+    # nothing an action does may leave the case outside the region of whoever took it.
+    if not principal.covers(case.region_code):
+        raise Conflict(MOVES_OUT_OF_SCOPE)
     case.stage = next_stage
     case.updated_at = _now()  # every action is a new version, so If-Match sees it
     if next_stage != from_stage:
