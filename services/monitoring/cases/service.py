@@ -469,7 +469,13 @@ async def unmet_conditions(
         unmet.append("no help measure recorded")
     line: Decimal | None = None
     if facts.latest_year is not None:
-        year_policy = await PolicyRepository(session).in_force(case.region_code, facts.latest_year)
+        # The year the case was opened under is judged by the policy it recorded, even if a
+        # new one for that year has since come into force.
+        year_policy = (
+            policy
+            if policy is not None and policy.year == facts.latest_year
+            else await PolicyRepository(session).in_force(case.region_code, facts.latest_year)
+        )
         line = (year_policy or policy).monitoring_line if (year_policy or policy) else None
     if facts.latest_income is None or line is None:
         unmet.append("no yearly income recorded to compare with the monitoring line")
