@@ -1,6 +1,7 @@
 """The monitored-household procedure (监测对象识别与帮扶): opening cases, the state machine,
 the registry effects of deciding and eliminating, deadlines and escalation."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate, Cha
 from services.monitoring.database import audit
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
-from shared import regions
+from shared import pii, regions
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
@@ -234,6 +235,20 @@ def _notice_period(
     return req.starts_on, req.ends_on
 
 
+# The actions whose note and evidence are posted in the village as the public notice (公示).
+NOTICE_ACTIONS = ("publish_notice", "propose_elimination")
+
+
+def _refuse_personal_data(req: CaseActionRequest) -> None:
+    """A public notice shows no ID number or phone number (domain.md section 3)."""
+    for field, value in (("note", req.note), ("evidence", json.dumps(req.evidence))):
+        found = pii.personal_data_in(value)
+        if found:
+            raise ValidationFailed.field(
+                field, f"a public notice may not show personal data ({', '.join(found)})"
+            )
+
+
 def _require(condition: bool, field: str, message: str) -> None:
     if not condition:
         raise ValidationFailed.field(field, message)
@@ -297,6 +312,8 @@ async def act(
     step = steps[action]
     if principal.role != step.role:
         raise Forbidden(f"at stage {case.stage}, {action} is for {step.role.value}")
+    if action in NOTICE_ACTIONS:
+        _refuse_personal_data(req)
     policy = await policy_for_case(session, case.region_code, case.policy_year, case.policy_id)
     from_stage = case.stage
     details: dict[str, Any] = {}
