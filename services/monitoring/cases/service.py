@@ -39,6 +39,10 @@ OPEN_ROLES = (
     Role.province_admin,
     Role.service,
 )
+# Outside the caller's region a record reads exactly as one that does not exist: the same
+# status and the same words, naming nothing (not even the id that was asked for).
+HOUSEHOLD_NOT_FOUND = "household not found"
+CASE_NOT_FOUND = "case not found"
 MOVES_OUT_OF_SCOPE = "this action would take the case outside your region"
 FIRST_MEASURE_DAYS = 30  # at least one development-type measure within a month
 
@@ -163,7 +167,7 @@ async def open_case(
     principal.ensure_role(*OPEN_ROLES)
     household = await CaseRepository(session).household(body.household_id)
     if household is None or not principal.covers(household.region_code):
-        raise NotFound(f"household {body.household_id} not found")
+        raise NotFound(HOUSEHOLD_NOT_FOUND)
     return await create_case(
         session,
         principal,
@@ -181,7 +185,7 @@ async def get_case(
 ) -> MonitoringCase:
     case = await CaseRepository(session).get(case_id, for_update=for_update)
     if case is None or not principal.covers(case.region_code):
-        raise NotFound("case not found")
+        raise NotFound(CASE_NOT_FOUND)
     return case
 
 

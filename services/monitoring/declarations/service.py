@@ -185,7 +185,7 @@ async def _accept(
     if req.household_id is not None:
         household = await cases.household(req.household_id)
         if household is None or not principal.covers(household.region_code):
-            raise NotFound("household not found")
+            raise NotFound(case_service.HOUSEHOLD_NOT_FOUND)
         household_id, region = household.id, household.region_code
     else:
         found = await DeclarationRepository(session).households_in(
