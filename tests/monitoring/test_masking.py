@@ -90,6 +90,7 @@ async def test_roles_below_the_county_see_masked_numbers_and_no_birth_date(
             "phone": "13800008888",
             "village_code": VILLAGE_A,
             "reason": "illness",
+            "description": f"我的身份证号 {household['id_numbers'][0]}",
         },
     )
     assert declared.status_code == 201, declared.text
@@ -123,3 +124,11 @@ async def test_roles_below_the_county_see_masked_numbers_and_no_birth_date(
     assert reviewed.status_code == 200, reviewed.text
     assert MASKED.match(reviewed.json()["id_number"])
     assert not FULL_ID.search(reviewed.text)
+    # Accepted into a case, the declarant's words reach the case timeline masked.
+    accepted = await cadre.post(
+        ACT.format(declaration_id=declaration["id"]), json={"action": "accept"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    case = await cadre.get(f"/v1/cases/{accepted.json()['case_id']}")
+    assert idnumber.mask(household["id_numbers"][0]) in case.text
+    assert not FULL_ID.search(case.text)

@@ -8,6 +8,7 @@ its tracking code shows the declaration's own progress, never a case's stage."""
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +29,7 @@ from services.monitoring.declarations.schemas import (
     DeclarationRead,
     DeclarationStage,
 )
-from shared import ratelimit
+from shared import idnumber, ratelimit
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.registry_client import RegistryClient, RegistryUnavailable
@@ -54,6 +55,14 @@ REVIEW_ROLES = (
 READ_ROLES = (*REVIEW_ROLES, Role.auditor)
 _OPEN = (DeclarationStage.received.value, DeclarationStage.under_review.value)
 NOT_FOUND = "declaration not found"
+
+
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+
+
+def masked_text(text: str) -> str:
+    """Free text a declarant typed, with any ID number in it masked as a list masks it."""
+    return _ID_IN_TEXT.sub(lambda m: idnumber.mask(m.group(0).upper()), idnumber.normalize(text))
 
 
 def _tracking_code() -> str:
@@ -146,7 +155,9 @@ async def reads(
             id_number=principal.show_id_number(d.id_number),
             phone=d.phone,
             reason=d.reason,
-            description=d.description,
+            description=d.description
+            if principal.sees_full_id_numbers
+            else masked_text(d.description),
             status=DeclarationStage(d.status),
             household_id=d.household_id if own_case(d) else matches.get(d.id_number),
             case_id=d.case_id if own_case(d) else None,
@@ -215,7 +226,8 @@ async def _accept(
             region_code=region,
             channel=Channel.declaration,
             declaration_code=declaration.tracking_code,
-            note=f"{declaration.reason}: {declaration.description}"[:2000],
+            # The case timeline is read by every role of the region: no full ID number in it.
+            note=masked_text(f"{declaration.reason}: {declaration.description}")[:2000],
         )
     declaration.household_id, declaration.case_id = household_id, case.id
 
