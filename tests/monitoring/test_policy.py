@@ -128,7 +128,16 @@ async def test_a_county_tightens_at_once_but_loosening_waits_for_the_province(
         f"/v1/policy/2024?region={XINGYI}", json={**looser, "monitoring_line": "5000"}
     )
     assert again.status_code == 202
-    refused = await admin.post(f"/v1/policies/{again.json()['id']}/refuse")
+    # A new request replaces the one still pending.
+    replaced = await officer.put(
+        f"/v1/policy/2024?region={XINGYI}", json={**looser, "monitoring_line": "5500"}
+    )
+    assert replaced.status_code == 202
+    pending = (await admin.get("/v1/policies", params={"status": "pending"})).json()["items"]
+    assert [p["id"] for p in pending] == [replaced.json()["id"]]
+    stale = await admin.post(f"/v1/policies/{again.json()['id']}/approve")
+    assert stale.status_code == 409
+    refused = await admin.post(f"/v1/policies/{replaced.json()['id']}/refuse")
     assert refused.json()["status"] == "refused"
     in_force = await monitoring.as_(Role.village_cadre, VILLAGE_A).get("/v1/policy/2024")
     assert in_force.json()["monitoring_line"] == "6000.00"

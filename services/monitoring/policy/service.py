@@ -122,8 +122,7 @@ async def put_policy(
     if loosens:
         pending = await repo.exact(code, year, "pending")
         if pending is not None:  # a new request replaces the one not yet decided
-            pending.status = "refused"
-            pending.decided_by = principal.sub
+            pending.status = "superseded"
             await session.flush()
         policy = repo.add(
             MonitoringPolicy(
