@@ -342,8 +342,16 @@ async def test_a_declarant_registered_in_another_county_stays_out_of_the_case(
     verified = await cadre.post(f"/v1/cases/{case_id}/actions", json={"action": "verify"})
     assert verified.status_code == 200, verified.text
     assert verified.json()["household_id"] is None
-    # Puan still opens its own case for its household.
+    # Puan now sees the declaration of its registered person, with its own household and
+    # nothing of Xingyi's case; Xingyi sees no Puan household.
     puan = monitoring.as_(Role.county_officer, PUAN)
+    (seen,) = await _declarations(puan)
+    assert seen["household_id"] == str(household["id"])
+    assert seen["case_id"] is None
+    (xingyi_seen,) = await _declarations(monitoring.as_(Role.county_officer, XINGYI))
+    assert xingyi_seen["household_id"] is None
+    assert xingyi_seen["case_id"] == case_id
+    # Puan still opens its own case for its household.
     opened = await puan.post(
         "/v1/cases", json={"household_id": str(household["id"]), "channel": "cadre"}
     )

@@ -10,10 +10,15 @@ from shared.db import RepositoryBase
 
 
 def _registered_in(prefix: str) -> Any:
-    """ID numbers the projection places inside region ``prefix``."""
-    return select(WatchedMember.id_number).where(
-        WatchedMember.region_code.startswith(prefix, autoescape=True),
-        WatchedMember.id_number.is_not(None),
+    """The declarant is a member the projection places inside region ``prefix`` (probed per
+    declaration through the ID-number index, never a scan of the region's members)."""
+    return (
+        select(WatchedMember.id)
+        .where(
+            WatchedMember.id_number == Declaration.id_number,
+            WatchedMember.region_code.startswith(prefix, autoescape=True),
+        )
+        .exists()
     )
 
 
@@ -30,7 +35,7 @@ class DeclarationRepository(RepositoryBase[Declaration]):
         stmt = select(Declaration).where(
             or_(
                 Declaration.region_code.startswith(prefix, autoescape=True),
-                Declaration.id_number.in_(_registered_in(prefix)),
+                _registered_in(prefix),
             )
         )
         if status is not None:
