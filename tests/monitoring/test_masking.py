@@ -48,6 +48,10 @@ def person_routes(spec: dict[str, Any]) -> set[tuple[str, str]]:
     return found
 
 
+def _full_width(number: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) for c in number)
+
+
 def _id_numbers(value: Any) -> list[str]:
     if isinstance(value, dict):
         return [v for k, v in value.items() if k == "id_number" and v] + [
@@ -90,7 +94,8 @@ async def test_roles_below_the_county_see_masked_numbers_and_no_birth_date(
             "phone": "13800008888",
             "village_code": VILLAGE_A,
             "reason": "illness",
-            "description": f"我的身份证号 {household['id_numbers'][0]}",
+            "description": f"我的身份证号：{household['id_numbers'][0]}，"
+            f"妻子：{_full_width(household['id_numbers'][1])}。",
         },
     )
     assert declared.status_code == 201, declared.text
@@ -124,6 +129,10 @@ async def test_roles_below_the_county_see_masked_numbers_and_no_birth_date(
     assert reviewed.status_code == 200, reviewed.text
     assert MASKED.match(reviewed.json()["id_number"])
     assert not FULL_ID.search(reviewed.text)
+    assert reviewed.json()["description"] == (
+        f"我的身份证号：{idnumber.mask(household['id_numbers'][0])}，"
+        f"妻子：{idnumber.mask(household['id_numbers'][1])}。"
+    )
     # Accepted into a case, the declarant's words reach the case timeline masked.
     accepted = await cadre.post(
         ACT.format(declaration_id=declaration["id"]), json={"action": "accept"}

@@ -57,12 +57,14 @@ _OPEN = (DeclarationStage.received.value, DeclarationStage.under_review.value)
 NOT_FOUND = "declaration not found"
 
 
-_ID_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+# ASCII or full-width digits (as a Chinese input method types them).
+_ID_IN_TEXT = re.compile(r"(?<![0-9０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9０-９])")
 
 
 def masked_text(text: str) -> str:
-    """Free text a declarant typed, with any ID number in it masked as a list masks it."""
-    return _ID_IN_TEXT.sub(lambda m: idnumber.mask(m.group(0).upper()), idnumber.normalize(text))
+    """Free text a declarant typed, with any ID number in it masked as a list masks it (and
+    the rest of their words, full-width punctuation included, as they wrote them)."""
+    return _ID_IN_TEXT.sub(lambda m: idnumber.mask(idnumber.normalize(m.group(0))), text)
 
 
 def _tracking_code() -> str:
