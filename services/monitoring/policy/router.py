@@ -47,7 +47,15 @@ async def get_policy(
 @router.put(
     "/policy/{year}",
     response_model=PolicyRead,
-    responses=problem_responses(Forbidden, NotFound, PreconditionFailed, ValidationFailed),
+    responses={
+        201: {"model": PolicyRead, "description": "A new policy in force"},
+        202: {
+            "model": PolicyRead,
+            "description": "A county override that loosens the province's policy, stored "
+            "`pending` until a province admin approves it",
+        },
+        **problem_responses(Forbidden, NotFound, PreconditionFailed, ValidationFailed),
+    },
     summary="Set a province's policy for a year (province admin) or a county override",
     description="A county officer's override that only tightens the province's policy for "
     "the year is in force at once (201/200); one that loosens it is stored `pending` (202, "
