@@ -257,6 +257,37 @@ async def test_elimination_waits_for_its_notice_and_hears_objections(
     assert again["timeline"][-1]["details"]["objections"] == [heard]
 
 
+async def test_a_policy_relaxed_later_does_not_relax_a_case_opened_before(
+    monitoring, feed, fake_registry, session
+) -> None:
+    h = await feed.household(VILLAGE_A, income={2021: "9000.00"})
+    case_id = await _to_monitored(monitoring, session, h["id"])
+    who = _who(monitoring)
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    shipped = (await admin.get("/v1/policy/2021")).json()
+    relaxed = {k: shipped[k] for k in ("monitoring_line", "rules")}
+    put = await admin.put(
+        f"/v1/policy/2021?region={PROVINCE}", json={**relaxed, "min_months_before_elimination": 0}
+    )
+    assert put.status_code == 200, put.text
+    today = date.today()
+    await _do(
+        who["village"],
+        case_id,
+        action="propose_elimination",
+        result="pass",
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
+    )
+    await let_notice_run(session, case_id)
+    refused = await who["county"].post(
+        f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}
+    )
+    assert refused.status_code == 409, refused.text
+    # Opened under six months, judged under six months.
+    assert any("less than 6 months" in c for c in refused.json()["unmet_conditions"])
+
+
 async def test_wrong_role_wrong_stage_and_outside_region(monitoring, feed, fake_registry) -> None:
     h = await feed.household(VILLAGE_A)
     who = _who(monitoring)
