@@ -64,8 +64,11 @@ def _field_name(loc: Sequence[Any]) -> str:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return problem_response(exc.status, exc.problem(), headers)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    retry_after = exc.extra.get("retry_after_s")
+    if retry_after is not None:  # 429 and 503 say when to come back (api.md, second wave)
+        headers["Retry-After"] = str(max(int(retry_after), 1))
+    return problem_response(exc.status, exc.problem(), headers or None)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

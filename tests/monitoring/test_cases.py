@@ -257,6 +257,37 @@ async def test_elimination_waits_for_its_notice_and_hears_objections(
     assert again["timeline"][-1]["details"]["objections"] == [heard]
 
 
+async def test_a_policy_relaxed_later_does_not_relax_a_case_opened_before(
+    monitoring, feed, fake_registry, session
+) -> None:
+    h = await feed.household(VILLAGE_A, income={2021: "9000.00"})
+    case_id = await _to_monitored(monitoring, session, h["id"])
+    who = _who(monitoring)
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    shipped = (await admin.get("/v1/policy/2021")).json()
+    relaxed = {k: shipped[k] for k in ("monitoring_line", "rules")}
+    put = await admin.put(
+        f"/v1/policy/2021?region={PROVINCE}", json={**relaxed, "min_months_before_elimination": 0}
+    )
+    assert put.status_code == 200, put.text
+    today = date.today()
+    await _do(
+        who["village"],
+        case_id,
+        action="propose_elimination",
+        result="pass",
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
+    )
+    await let_notice_run(session, case_id)
+    refused = await who["county"].post(
+        f"/v1/cases/{case_id}/actions", json={"action": "eliminate", "method": "help"}
+    )
+    assert refused.status_code == 409, refused.text
+    # Opened under six months, judged under six months.
+    assert any("less than 6 months" in c for c in refused.json()["unmet_conditions"])
+
+
 async def test_wrong_role_wrong_stage_and_outside_region(monitoring, feed, fake_registry) -> None:
     h = await feed.household(VILLAGE_A)
     who = _who(monitoring)
@@ -386,6 +417,47 @@ async def test_a_notice_starts_on_the_day_it_is_posted(
     )
     assert backdated.status_code == 422, backdated.text
     assert [e["field"] for e in backdated.json()["errors"]] == ["starts_on"]
+
+
+async def test_a_public_notice_refuses_id_and_phone_numbers(
+    monitoring, feed, fake_registry, session
+) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    case_id = await _reviewed_by_the_village(who, h["id"])
+    today = date.today()
+    period = {"starts_on": str(today), "ends_on": str(today + timedelta(days=6))}
+    for field, text_ in (
+        ("note", f"户主身份证 {h['id_numbers'][0]}"),
+        ("note", "联系电话 13912345678"),
+        ("note", "联系电话 １３９１２３４５６７８"),  # full-width, as a Chinese IME types it
+        ("evidence", f"公示名单: {h['id_numbers'][1]}"),
+    ):
+        body = {"action": "publish_notice", **period}
+        body[field] = text_ if field == "note" else [text_]
+        refused = await who["village"].post(f"/v1/cases/{case_id}/actions", json=body)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == [field]
+    case = (await who["village"].get(f"/v1/cases/{case_id}")).json()
+    assert case["stage"] == "village_reviewed"
+    posted = await who["village"].post(
+        f"/v1/cases/{case_id}/actions",
+        json={"action": "publish_notice", "note": "拟纳入监测对象, 公示7天", **period},
+    )
+    assert posted.status_code == 200, posted.text
+
+    # The elimination notice is posted the same way.
+    monitored = await _to_monitored(monitoring, session, (await feed.household(VILLAGE_A))["id"])
+    refused = await who["village"].post(
+        f"/v1/cases/{monitored}/actions",
+        json={
+            "action": "propose_elimination",
+            "result": "pass",
+            "note": "户主手机 13800001111",
+            **period,
+        },
+    )
+    assert refused.status_code == 422, refused.text
 
 
 async def test_overdue_cases_escalate_one_level_up(monitoring, feed, job_ctx, session) -> None:

@@ -78,3 +78,88 @@ async def test_policy_writes_are_guarded(monitoring) -> None:
     assert bad_rule.status_code == 422
     village = await admin.put(f"/v1/policy/2024?region={VILLAGE_A}", json=BODY)
     assert village.status_code == 422
+
+
+async def test_a_county_tightens_at_once_but_loosening_waits_for_the_province(
+    monitoring,
+) -> None:
+    admin = monitoring.as_(Role.province_admin, PROVINCE, sub="province-admin-1")
+    assert (await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)).status_code == 201
+    officer = monitoring.as_(Role.county_officer, XINGYI, sub="xingyi-officer")
+    tighter = {**BODY, "monitoring_line": "7000", "notice_days": 7}
+    assert (await officer.put(f"/v1/policy/2024?region={XINGYI}", json=tighter)).status_code == 201
+
+    # Lower line, shorter stable period, a rule the province has on switched off: pending.
+    looser = {
+        **BODY,
+        "monitoring_line": "6000",
+        "min_months_before_elimination": 3,
+        "rules": {"labour_loss": False, "income_drop": False},
+    }
+    asked = await officer.put(f"/v1/policy/2024?region={XINGYI}", json=looser)
+    assert asked.status_code == 202, asked.text
+    request = asked.json()
+    assert request["status"] == "pending"
+    assert request["requested_by"] == "xingyi-officer"
+    assert len(request["loosens"]) == 3
+    assert any("monitoring_line" in item for item in request["loosens"])
+    in_force = await monitoring.as_(Role.village_cadre, VILLAGE_A).get("/v1/policy/2024")
+    assert in_force.json()["monitoring_line"] == "7000.00"
+
+    # Who asks does not approve; nor does another county, nor the same account as admin.
+    approve = f"/v1/policies/{request['id']}/approve"
+    assert (await officer.post(approve)).status_code == 403
+    assert (await monitoring.as_(Role.county_officer, PUAN).post(approve)).status_code == 404
+    same = monitoring.as_(Role.province_admin, PROVINCE, sub="xingyi-officer")
+    assert (await same.post(approve)).status_code == 403
+    pending = await admin.get("/v1/policies", params={"status": "pending"})
+    assert [p["id"] for p in pending.json()["items"]] == [request["id"]]
+
+    approved = await admin.post(approve)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "active"
+    assert approved.json()["decided_by"] == "province-admin-1"
+    in_force = await monitoring.as_(Role.village_cadre, VILLAGE_A).get("/v1/policy/2024")
+    assert in_force.json()["monitoring_line"] == "6000.00"
+    assert (await admin.post(approve)).status_code == 409
+
+    # A refused request never comes into force.
+    again = await officer.put(
+        f"/v1/policy/2024?region={XINGYI}", json={**looser, "monitoring_line": "5000"}
+    )
+    assert again.status_code == 202
+    # A new request replaces the one still pending.
+    replaced = await officer.put(
+        f"/v1/policy/2024?region={XINGYI}", json={**looser, "monitoring_line": "5500"}
+    )
+    assert replaced.status_code == 202
+    pending = (await admin.get("/v1/policies", params={"status": "pending"})).json()["items"]
+    assert [p["id"] for p in pending] == [replaced.json()["id"]]
+    stale = await admin.post(f"/v1/policies/{again.json()['id']}/approve")
+    assert stale.status_code == 409
+    refused = await admin.post(f"/v1/policies/{replaced.json()['id']}/refuse")
+    assert refused.json()["status"] == "refused"
+    in_force = await monitoring.as_(Role.village_cadre, VILLAGE_A).get("/v1/policy/2024")
+    assert in_force.json()["monitoring_line"] == "6000.00"
+
+
+async def test_a_new_policy_never_changes_the_one_a_case_follows(monitoring, feed) -> None:
+    household = await feed.household(VILLAGE_A)
+    cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
+    opened = await cadre.post(
+        "/v1/cases", json={"household_id": str(household["id"]), "channel": "cadre"}
+    )
+    case = opened.json()
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    shipped = (await admin.get("/v1/policy/2021")).json()
+    assert case["policy_id"] == shipped["id"]
+    relaxed = {**BODY, "monitoring_line": "6000", "min_months_before_elimination": 0}
+    put = await admin.put(f"/v1/policy/2021?region={PROVINCE}", json=relaxed)
+    assert put.status_code == 200, put.text
+    assert put.json()["id"] != shipped["id"]
+    assert put.json()["version"] == shipped["version"] + 1
+    # The case still follows the row it recorded, and that row still says six months.
+    assert (await cadre.get(f"/v1/cases/{case['id']}")).json()["policy_id"] == shipped["id"]
+    old = (await admin.get("/v1/policies", params={"year": 2021, "status": "superseded"})).json()
+    (recorded,) = [p for p in old["items"] if p["id"] == shipped["id"]]
+    assert recorded["min_months_before_elimination"] == 6

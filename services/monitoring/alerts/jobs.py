@@ -51,7 +51,7 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
                   FROM (SELECT DISTINCT substr(region_code, 1, 2) AS province
                           FROM monitoring.households) p
                   JOIN monitoring.policies pol ON pol.region_code = p.province || '0000000000'
-                 WHERE pol.year <= :this_year
+                 WHERE pol.year <= :this_year AND pol.status = 'active'
                  GROUP BY p.province
                 """
             ),

@@ -13,7 +13,7 @@ from services.monitoring.alerts.schemas import (
     ScanCreate,
     ScanRead,
 )
-from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page, paginate
@@ -58,16 +58,14 @@ async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionD
     summary="Alerts in a region, by rule and status (open | closed)",
 )
 async def list_alerts(
-    principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query(description="Region code; default your own")] = None,
-    rule: str | None = None,
+    prefix: ScopedRegionPrefix,
+    rule: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
     kind: Annotated[str | None, Query(pattern="^(case|review)$")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AlertRead]:
-    prefix = resolve_region_filter(principal, region)
     stmt = AlertRepository(session).list_query(prefix, rule, status, kind)
     rows, next_cursor = await paginate(session, stmt, [Alert.raised_at, Alert.id], cursor, limit)
     return Page(items=[AlertRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -13,7 +13,7 @@ from services.monitoring.cases.schemas import (
     CaseRead,
 )
 from services.monitoring.deps import CallerToken, Idem, IfMatch, Registry
-from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
     Conflict,
@@ -71,9 +71,8 @@ async def get_case(case_id: UUID, principal: CurrentPrincipal, session: SessionD
     summary="Cases in a region, by stage and overdue",
 )
 async def list_cases(
-    principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query()] = None,
+    prefix: ScopedRegionPrefix,
     stage: Annotated[str | None, Query(description=f"one of {', '.join(machine.STAGES)}")] = None,
     overdue: bool | None = None,
     cursor: Cursor = None,
@@ -81,7 +80,6 @@ async def list_cases(
 ) -> Page[CaseRead]:
     if stage is not None and stage not in machine.STAGES:
         raise ValidationFailed.field("stage", f"must be one of {', '.join(machine.STAGES)}")
-    prefix = resolve_region_filter(principal, region)
     stmt = await case_service.list_cases(session, prefix, stage, overdue)
     rows, next_cursor = await paginate(
         session, stmt, [MonitoringCase.created_at, MonitoringCase.id], cursor, limit

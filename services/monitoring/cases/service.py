@@ -1,6 +1,7 @@
 """The monitored-household procedure (监测对象识别与帮扶): opening cases, the state machine,
 the registry effects of deciding and eliminating, deadlines and escalation."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate, Cha
 from services.monitoring.database import audit
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
-from shared import regions
+from shared import pii, regions
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
@@ -38,6 +39,11 @@ OPEN_ROLES = (
     Role.province_admin,
     Role.service,
 )
+# Outside the caller's region a record reads exactly as one that does not exist: the same
+# status and the same words, naming nothing (not even the id that was asked for).
+HOUSEHOLD_NOT_FOUND = "household not found"
+CASE_NOT_FOUND = "case not found"
+MOVES_OUT_OF_SCOPE = "this action would take the case outside your region"
 FIRST_MEASURE_DAYS = 30  # at least one development-type measure within a month
 
 
@@ -161,7 +167,7 @@ async def open_case(
     principal.ensure_role(*OPEN_ROLES)
     household = await CaseRepository(session).household(body.household_id)
     if household is None or not principal.covers(household.region_code):
-        raise NotFound(f"household {body.household_id} not found")
+        raise NotFound(HOUSEHOLD_NOT_FOUND)
     return await create_case(
         session,
         principal,
@@ -179,7 +185,7 @@ async def get_case(
 ) -> MonitoringCase:
     case = await CaseRepository(session).get(case_id, for_update=for_update)
     if case is None or not principal.covers(case.region_code):
-        raise NotFound("case not found")
+        raise NotFound(CASE_NOT_FOUND)
     return case
 
 
@@ -233,6 +239,20 @@ def _notice_period(
     return req.starts_on, req.ends_on
 
 
+# The actions whose note and evidence are posted in the village as the public notice (公示).
+NOTICE_ACTIONS = ("publish_notice", "propose_elimination")
+
+
+def _refuse_personal_data(req: CaseActionRequest) -> None:
+    """A public notice shows no ID number or phone number (domain.md section 3)."""
+    for field, value in (("note", req.note), ("evidence", json.dumps(req.evidence))):
+        found = pii.personal_data_in(value)
+        if found:
+            raise ValidationFailed.field(
+                field, f"a public notice may not show personal data ({', '.join(found)})"
+            )
+
+
 def _require(condition: bool, field: str, message: str) -> None:
     if not condition:
         raise ValidationFailed.field(field, message)
@@ -245,17 +265,23 @@ def _hear_objections(req: CaseActionRequest) -> tuple[int, dict[str, Any]]:
     return upheld, {"objections": [o.model_dump() for o in req.objections], "upheld": upheld}
 
 
-async def _attach_registered_declarant(session: AsyncSession, case: MonitoringCase) -> None:
+async def _attach_registered_declarant(
+    session: AsyncSession, case: MonitoringCase, principal: Principal
+) -> None:
     """A declaration from someone the registry did not know opens a case with no household.
     Once the village registers them (the household visit usually leads to it), the case takes
     their household at its next action, unless that household has an open case of its own.
     Only a household in the case's own county: the case moves to its village there, never to
-    another county, which could then neither see the case nor open its own."""
+    another county, which could then neither see the case nor open its own. And only inside
+    the actor's own region: a village cadre's action never carries a case into another
+    village (someone whose region holds both takes the household in with their action)."""
     if case.household_id is not None:
         return
     repo = CaseRepository(session)
-    county = regions.county_of(case.region_code)
-    person = await repo.declared_person(case.id, regions.prefix_of(county))
+    county = regions.prefix_of(regions.county_of(case.region_code))
+    # The two prefixes are nested (the actor covers the case): the longer is the narrower.
+    within = max(county, principal.region_prefix, key=len)
+    person = await repo.declared_person(case.id, within)
     if person is None or await repo.open_for_household(person.household_id) is not None:
         return
     case.household_id, case.region_code = person.household_id, person.region_code
@@ -274,7 +300,7 @@ async def act(
     case = await get_case(session, principal, case_id, for_update=True)
     if if_match is not None:
         check_version(if_match, case.version)
-    await _attach_registered_declarant(session, case)
+    await _attach_registered_declarant(session, case, principal)
     action = req.action.value
     if principal.role not in machine.roles_for(action):
         allowed_roles = ", ".join(sorted(r.value for r in machine.roles_for(action)))
@@ -290,6 +316,8 @@ async def act(
     step = steps[action]
     if principal.role != step.role:
         raise Forbidden(f"at stage {case.stage}, {action} is for {step.role.value}")
+    if action in NOTICE_ACTIONS:
+        _refuse_personal_data(req)
     policy = await policy_for_case(session, case.region_code, case.policy_year, case.policy_id)
     from_stage = case.stage
     details: dict[str, Any] = {}
@@ -394,6 +422,10 @@ async def act(
     elif action == "reject":
         details = {"reason": req.note}
 
+    # Scope is checked on the state an action produces as well as the one it starts from:
+    # nothing an action does may leave the case outside the region of whoever took it.
+    if not principal.covers(case.region_code):
+        raise Conflict(MOVES_OUT_OF_SCOPE)
     case.stage = next_stage
     case.updated_at = _now()  # every action is a new version, so If-Match sees it
     if next_stage != from_stage:
@@ -458,7 +490,13 @@ async def unmet_conditions(
         unmet.append("no help measure recorded")
     line: Decimal | None = None
     if facts.latest_year is not None:
-        year_policy = await PolicyRepository(session).in_force(case.region_code, facts.latest_year)
+        # The year the case was opened under is judged by the policy it recorded, even if a
+        # new one for that year has since come into force.
+        year_policy = (
+            policy
+            if policy is not None and policy.year == facts.latest_year
+            else await PolicyRepository(session).in_force(case.region_code, facts.latest_year)
+        )
         line = (year_policy or policy).monitoring_line if (year_policy or policy) else None
     if facts.latest_income is None or line is None:
         unmet.append("no yearly income recorded to compare with the monitoring line")

@@ -1,3 +1,7 @@
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
 from pydantic import BaseModel, Field, field_validator
 
 from shared import idnumber, regions
@@ -38,9 +42,56 @@ class DeclarationCreate(BaseModel):
 
 
 class DeclarationReceipt(BaseModel):
-    tracking_code: str
+    tracking_code: str = Field(
+        description="Unguessable (80 random bits): the declarant's only key to its progress"
+    )
+
+
+class DeclarationStage(StrEnum):
+    """The declaration's own progress: never the stage of a case or anything of a household."""
+
+    received = "received"
+    under_review = "under_review"
+    accepted = "accepted"
+    not_accepted = "not_accepted"
 
 
 class DeclarationStatus(BaseModel):
     tracking_code: str
-    stage: str
+    stage: DeclarationStage
+
+
+class DeclarationAction(StrEnum):
+    review = "review"  # an official takes it up
+    accept = "accept"  # into a case (the household's open one, or a new one)
+    dismiss = "dismiss"  # not accepted, with the reason in ``note``
+
+
+class DeclarationActionRequest(BaseModel):
+    action: DeclarationAction
+    note: str = Field(default="", max_length=2000)
+    household_id: UUID | None = Field(
+        default=None,
+        description="accept: the household in your region the declarant belongs to, when the "
+        "ID number does not find it (default: the household the projection finds for it)",
+    )
+
+
+class DeclarationRead(BaseModel):
+    """A declaration as officials review it. The ID number is masked for roles below the
+    county; ``household_id`` is the household in your region the ID number matches, if any."""
+
+    id: UUID
+    region_code: str = Field(description="The village declared, as typed (not yet checked)")
+    name: str | None
+    id_number: str
+    phone: str
+    reason: str
+    description: str
+    status: DeclarationStage
+    household_id: UUID | None
+    case_id: UUID | None
+    created_at: datetime
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str

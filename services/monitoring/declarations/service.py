@@ -1,48 +1,182 @@
-"""Self-declarations (防贫申报): no login, rate-limited, one open case per household."""
+"""Self-declarations (防贫申报): no login, rate-limited, reviewed by officials.
 
+The public page must not be an oracle on the registry: a declaration is received as sent and
+answers the same for anyone (a tracking code), registered or not, real village or not. Only
+officials match it to a household, check the village and accept it into a case or dismiss it;
+its tracking code shows the declaration's own progress, never a case's stage."""
+
+import hashlib
+import hmac
 import logging
+import re
 import secrets
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.cases import service as case_service
 from services.monitoring.cases.repository import CaseRepository
 from services.monitoring.cases.schemas import Channel
+from services.monitoring.database import audit
 from services.monitoring.declarations.models import Declaration
-from services.monitoring.declarations.schemas import DeclarationCreate
-from shared import ratelimit
+from services.monitoring.declarations.repository import DeclarationRepository
+from services.monitoring.declarations.schemas import (
+    DeclarationAction,
+    DeclarationActionRequest,
+    DeclarationCreate,
+    DeclarationRead,
+    DeclarationStage,
+)
+from shared import idnumber, ratelimit
 from shared.auth import Principal, Role
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.registry_client import RegistryClient, RegistryUnavailable
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PER_PHONE_PER_HOUR = 5
+# Buckets per sender address, per phone and per ID number: one attacker fills only their own,
+# and no bucket is shared by a village or a county, so nobody can close the channel for them.
 PER_ADDRESS_PER_HOUR = 30
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+PER_PHONE_PER_HOUR = 5
+PER_ID_NUMBER_PER_HOUR = 5
+LOOKUPS_PER_ADDRESS_PER_HOUR = 300
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 symbols, no 0/O, 1/I: 5 bits each
+_CODE_SYMBOLS = 16  # 80 random bits: not guessable at any rate the lookups allow
 
-# Who the audit trail names for an anonymous declaration.
-PUBLIC = Principal(sub="public:declaration", role=Role.service, region_code="520000000000")
+REVIEW_ROLES = (
+    Role.village_cadre,
+    Role.township_officer,
+    Role.county_officer,
+    Role.province_admin,
+)
+READ_ROLES = (*REVIEW_ROLES, Role.auditor)
+_OPEN = (DeclarationStage.received.value, DeclarationStage.under_review.value)
+NOT_FOUND = "declaration not found"
+
+
+# ASCII or full-width digits (as a Chinese input method types them).
+_ID_IN_TEXT = re.compile(r"(?<![0-9０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9０-９])")
+
+
+def masked_text(text: str) -> str:
+    """Free text a declarant typed, with any ID number in it masked as a list masks it (and
+    the rest of their words, full-width punctuation included, as they wrote them)."""
+    return _ID_IN_TEXT.sub(lambda m: idnumber.mask(idnumber.normalize(m.group(0))), text)
 
 
 def _tracking_code() -> str:
-    return "FP" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+    return "FP" + "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_SYMBOLS))
 
 
-async def check_rate(redis: object, namespace: str, phone: str, address: str) -> None:
+def _bucket(settings: Settings, kind: str, value: str) -> str:
+    """A rate-limit key that does not put a phone or ID number into Redis in clear."""
+    digest = hmac.new(settings.secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()
+    return f"{settings.queue_name}:declare:{kind}:{digest[:32]}"
+
+
+async def check_rate(
+    redis: object, settings: Settings, body: DeclarationCreate, address: str
+) -> None:
+    """429 past a limit; 503 when Redis cannot count (a public route never runs unlimited)."""
+    for kind, value, limit in (
+        ("addr", address, PER_ADDRESS_PER_HOUR),
+        ("phone", body.phone, PER_PHONE_PER_HOUR),
+        ("id", body.id_number, PER_ID_NUMBER_PER_HOUR),
+    ):
+        await ratelimit.hit(
+            redis,
+            _bucket(settings, kind, value),
+            limit=limit,
+            window_s=3600,
+            on_redis_down=ratelimit.OnRedisDown.refuse,
+        )
+
+
+async def check_lookup_rate(redis: object, settings: Settings, address: str) -> None:
     await ratelimit.hit(
-        redis, f"{namespace}:declare:phone:{phone}", limit=PER_PHONE_PER_HOUR, window_s=3600
+        redis,
+        _bucket(settings, "lookup", address),
+        limit=LOOKUPS_PER_ADDRESS_PER_HOUR,
+        window_s=3600,
+        on_redis_down=ratelimit.OnRedisDown.refuse,
     )
-    await ratelimit.hit(
-        redis, f"{namespace}:declare:addr:{address}", limit=PER_ADDRESS_PER_HOUR, window_s=3600
+
+
+async def declare(session: AsyncSession, body: DeclarationCreate) -> Declaration:
+    """Keep the declaration as sent. Nothing here reads the registry or the projection, so
+    neither the answer nor its timing depends on who is registered where."""
+    declaration = DeclarationRepository(session).add(
+        Declaration(
+            tracking_code=_tracking_code(),
+            region_code=body.village_code,
+            name=body.name,
+            id_number=body.id_number,
+            phone=body.phone,
+            reason=body.reason,
+            description=body.description,
+            status=DeclarationStage.received.value,
+            review_note="",
+        )
     )
+    await session.flush()
+    return declaration
+
+
+async def status(session: AsyncSession, tracking_code: str) -> DeclarationStage:
+    declaration = await DeclarationRepository(session).by_tracking_code(tracking_code.upper())
+    if declaration is None:
+        raise NotFound("no declaration with this tracking code")
+    return DeclarationStage(declaration.status)
+
+
+def list_query(session: AsyncSession, principal: Principal, prefix: str, status: str | None) -> Any:
+    principal.ensure_role(*READ_ROLES)
+    return DeclarationRepository(session).visible_query(prefix, status)
+
+
+async def reads(
+    session: AsyncSession, principal: Principal, rows: list[Declaration]
+) -> list[DeclarationRead]:
+    """Declarations as ``principal`` may see them: ID numbers masked below the county, and the
+    matching household only when it lies inside their region."""
+    repo = DeclarationRepository(session)
+    matches = await repo.households_in(sorted({d.id_number for d in rows}), principal.region_prefix)
+    case_regions = await repo.case_regions([d.case_id for d in rows if d.case_id is not None])
+
+    def own_case(d: Declaration) -> bool:
+        return d.case_id is not None and principal.covers(case_regions.get(d.case_id, "-"))
+
+    return [
+        DeclarationRead(
+            id=d.id,
+            region_code=d.region_code,
+            name=d.name if principal.sees_names else None,
+            id_number=principal.show_id_number(d.id_number),
+            phone=d.phone,
+            reason=d.reason,
+            description=d.description
+            if principal.sees_full_id_numbers
+            else masked_text(d.description),
+            status=DeclarationStage(d.status),
+            household_id=d.household_id if own_case(d) else matches.get(d.id_number),
+            case_id=d.case_id if own_case(d) else None,
+            created_at=d.created_at,
+            reviewed_by=d.reviewed_by,
+            reviewed_at=d.reviewed_at,
+            review_note=d.review_note,
+        )
+        for d in rows
+    ]
 
 
 async def _check_village(registry: RegistryClient, village_code: str) -> None:
-    """A declarant the projection does not know is placed by the village they name, so that
-    village must be one the registry knows. When the registry cannot answer, the declaration is
-    kept all the same: a household in difficulty is not turned away because a server is down."""
+    """Accepting a declarant the registry does not know places the case in the village they
+    named, so it must be one the registry knows. When the registry cannot answer the official
+    decides all the same: a household in difficulty is not turned away because a server is
+    down."""
     try:
         known = await registry.region_exists(village_code)
     except RegistryUnavailable:
@@ -52,55 +186,90 @@ async def _check_village(registry: RegistryClient, village_code: str) -> None:
         raise ValidationFailed.field("village_code", "no such village in the registry")
 
 
-async def declare(
-    session: AsyncSession, registry: RegistryClient, body: DeclarationCreate
-) -> Declaration:
-    repo = CaseRepository(session)
-    person = await repo.person(body.id_number)
-    if person is None:
-        await _check_village(registry, body.village_code)
-    household_id = person.household_id if person else None
-    region = person.region_code if person else body.village_code
-    # Dedup: a person whose household already has an open case joins it.
+async def _accept(
+    session: AsyncSession,
+    principal: Principal,
+    declaration: Declaration,
+    req: DeclarationActionRequest,
+    registry: RegistryClient,
+) -> None:
+    cases = CaseRepository(session)
+    household_id: UUID | None
+    if req.household_id is not None:
+        household = await cases.household(req.household_id)
+        if household is None or not principal.covers(household.region_code):
+            raise NotFound(case_service.HOUSEHOLD_NOT_FOUND)
+        household_id, region = household.id, household.region_code
+    else:
+        found = await DeclarationRepository(session).households_in(
+            [declaration.id_number], principal.region_prefix
+        )
+        household_id = found.get(declaration.id_number)
+        household = await cases.household(household_id) if household_id else None
+        region = household.region_code if household is not None else declaration.region_code
+    if household_id is None:
+        # Placed in the village named, which must be the reviewer's and must exist.
+        if not principal.covers(declaration.region_code):
+            raise ValidationFailed.field(
+                "household_id", "name the household in your region this declarant belongs to"
+            )
+        await _check_village(registry, declaration.region_code)
+    # Dedup: a person whose household (or who, unregistered) already has an open case joins it.
     case = (
-        await repo.open_for_household(household_id)
+        await cases.open_for_household(household_id)
         if household_id
-        else await repo.open_for_declarant(body.id_number)
+        else await cases.open_for_declarant(declaration.id_number)
     )
-    code = _tracking_code()
     if case is None:
         case = await case_service.create_case(
             session,
-            PUBLIC,
+            principal,
             household_id=household_id,
             region_code=region,
             channel=Channel.declaration,
-            declaration_code=code,
-            note=f"{body.reason}: {body.description}"[:2000],
+            declaration_code=declaration.tracking_code,
+            # The case timeline is read by every role of the region: no full ID number in it.
+            note=masked_text(f"{declaration.reason}: {declaration.description}")[:2000],
         )
-    declaration = Declaration(
-        tracking_code=code,
-        region_code=region,
-        name=body.name,
-        id_number=body.id_number,
-        phone=body.phone,
-        reason=body.reason,
-        description=body.description,
-        household_id=household_id,
-        case_id=case.id,
-    )
-    session.add(declaration)
+    declaration.household_id, declaration.case_id = household_id, case.id
+
+
+async def act(
+    session: AsyncSession,
+    principal: Principal,
+    declaration_id: UUID,
+    req: DeclarationActionRequest,
+    registry: RegistryClient,
+) -> Declaration:
+    principal.ensure_role(*REVIEW_ROLES)
+    repo = DeclarationRepository(session)
+    declaration = await repo.visible(declaration_id, principal.region_prefix, for_update=True)
+    if declaration is None:
+        raise NotFound(NOT_FOUND)
+    if declaration.status not in _OPEN:
+        raise Conflict(f"this declaration is already {declaration.status}")
+    before = declaration.status
+    if req.action is DeclarationAction.review:
+        declaration.status = DeclarationStage.under_review.value
+    elif req.action is DeclarationAction.accept:
+        await _accept(session, principal, declaration, req, registry)
+        declaration.status = DeclarationStage.accepted.value
+    else:
+        if not req.note.strip():
+            raise ValidationFailed.field("note", "say why the declaration is not accepted")
+        declaration.status = DeclarationStage.not_accepted.value
+    declaration.reviewed_by, declaration.reviewed_at = principal.sub, datetime.now(UTC)
+    declaration.review_note = req.note
     await session.flush()
+    await audit.record(
+        session,
+        principal,
+        action=f"declaration.{req.action.value}",
+        entity="declaration",
+        entity_id=declaration.id,
+        region_code=declaration.region_code,
+        household_id=declaration.household_id,
+        old={"status": before},
+        new={"status": declaration.status, "case_id": declaration.case_id},
+    )
     return declaration
-
-
-async def status(session: AsyncSession, tracking_code: str) -> str:
-    row = (
-        await session.execute(
-            select(Declaration.case_id).where(Declaration.tracking_code == tracking_code.upper())
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("no declaration with this tracking code")
-    case = await CaseRepository(session).get(row)
-    return case.stage if case else "discovered"

@@ -1,4 +1,7 @@
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.monitoring.policy.models import MonitoringPolicy
 from shared import regions
@@ -8,9 +11,13 @@ from shared.db import RepositoryBase
 class PolicyRepository(RepositoryBase[MonitoringPolicy]):
     model = MonitoringPolicy
 
-    async def exact(self, region_code: str, year: int) -> MonitoringPolicy | None:
+    async def exact(
+        self, region_code: str, year: int, status: str = "active"
+    ) -> MonitoringPolicy | None:
         stmt = select(MonitoringPolicy).where(
-            MonitoringPolicy.region_code == region_code, MonitoringPolicy.year == year
+            MonitoringPolicy.region_code == region_code,
+            MonitoringPolicy.year == year,
+            MonitoringPolicy.status == status,
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
@@ -25,3 +32,22 @@ class PolicyRepository(RepositoryBase[MonitoringPolicy]):
             if policy is not None:
                 return policy
         return None
+
+    def list_query(self, prefix: str, year: int | None, status: str | None) -> Any:
+        stmt = select(MonitoringPolicy).where(
+            MonitoringPolicy.region_code.startswith(prefix, autoescape=True)
+        )
+        if year is not None:
+            stmt = stmt.where(MonitoringPolicy.year == year)
+        if status is not None:
+            stmt = stmt.where(MonitoringPolicy.status == status)
+        return stmt
+
+    async def continue_version(self, policy: MonitoringPolicy, version: int) -> None:
+        """Number a new row as the next version of the one it supersedes (the ORM numbers
+        every insert 1), so ``If-Match`` follows the region's policy across rows."""
+        table = MonitoringPolicy.__table__
+        await self.session.execute(
+            update(table).where(table.c.id == policy.id).values(version=version)
+        )
+        set_committed_value(policy, "version", version)

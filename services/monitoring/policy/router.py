@@ -1,25 +1,33 @@
 from typing import Annotated
+from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from services.monitoring.deps import IfMatch
 from services.monitoring.policy import service as policy_service
+from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.schemas import PolicyRead, PolicyWrite
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     PreconditionFailed,
     ValidationFailed,
     problem_responses,
 )
+from shared.pagination import Cursor, Limit, Page, paginate
+from shared.params import YearPath, YearQuery
 
 router = APIRouter(tags=["policy"])
 
-Year = Annotated[int, Path(description="Policy year, e.g. 2021")]
 RegionQuery = Annotated[
-    str | None, Query(description="12-digit region code; default the caller's own region")
+    str | None,
+    Query(
+        pattern=r"^[0-9]{12}$",
+        description="12-digit region code; default the caller's own region",
+    ),
 ]
 
 
@@ -30,7 +38,7 @@ RegionQuery = Annotated[
     summary="The monitoring policy in force for a region and year (the county's own, else the province's)",
 )
 async def get_policy(
-    year: Year, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
+    year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
 ) -> PolicyRead:
     policy = await policy_service.get_in_force(session, principal, year, region)
     return PolicyRead.model_validate(policy)
@@ -39,11 +47,23 @@ async def get_policy(
 @router.put(
     "/policy/{year}",
     response_model=PolicyRead,
-    responses=problem_responses(Forbidden, NotFound, PreconditionFailed, ValidationFailed),
+    responses={
+        201: {"model": PolicyRead, "description": "A new policy in force"},
+        202: {
+            "model": PolicyRead,
+            "description": "A county override that loosens the province's policy, stored "
+            "`pending` until a province admin approves it",
+        },
+        **problem_responses(Forbidden, NotFound, PreconditionFailed, ValidationFailed),
+    },
     summary="Set a province's policy for a year (province admin) or a county override",
+    description="A county officer's override that only tightens the province's policy for "
+    "the year is in force at once (201/200); one that loosens it is stored `pending` (202, "
+    "with what it `loosens`) until a province admin approves it. A policy in force is never "
+    "edited: the new one supersedes it, and cases keep the policy they were opened under.",
 )
 async def put_policy(
-    year: Year,
+    year: YearPath,
     body: PolicyWrite,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -54,5 +74,52 @@ async def put_policy(
     policy, created = await policy_service.put_policy(
         session, principal, year, region, body, if_match=if_match
     )
-    response.status_code = 201 if created else 200
+    response.status_code = 202 if policy.status == "pending" else 201 if created else 200
+    return PolicyRead.model_validate(policy)
+
+
+@router.get(
+    "/policies",
+    response_model=Page[PolicyRead],
+    responses=problem_responses(NotFound, ValidationFailed),
+    summary="Policies set in your region: in force, superseded, pending approval, refused",
+)
+async def list_policies(
+    session: SessionDep,
+    prefix: ScopedRegionPrefix,
+    year: YearQuery = None,
+    status: Annotated[str | None, Query(pattern="^(active|superseded|pending|refused)$")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[PolicyRead]:
+    stmt = policy_service.list_query(session, prefix, year, status)
+    rows, next_cursor = await paginate(
+        session, stmt, [MonitoringPolicy.created_at, MonitoringPolicy.id], cursor, limit
+    )
+    return Page(items=[PolicyRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/policies/{policy_id}/approve",
+    response_model=PolicyRead,
+    responses=problem_responses(Conflict, Forbidden, NotFound),
+    summary="Approve a county's pending override (province admin; never its requester)",
+)
+async def approve_policy(
+    policy_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> PolicyRead:
+    policy = await policy_service.decide(session, principal, policy_id, approve=True)
+    return PolicyRead.model_validate(policy)
+
+
+@router.post(
+    "/policies/{policy_id}/refuse",
+    response_model=PolicyRead,
+    responses=problem_responses(Conflict, Forbidden, NotFound),
+    summary="Refuse a county's pending override (province admin; never its requester)",
+)
+async def refuse_policy(
+    policy_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> PolicyRead:
+    policy = await policy_service.decide(session, principal, policy_id, approve=False)
     return PolicyRead.model_validate(policy)

@@ -51,3 +51,12 @@ class PolicyRead(PolicyWrite):
     version: int
     income_drop_ratio: float  # type: ignore[assignment]
     rigid_expense_ratio: float  # type: ignore[assignment]
+    status: str = Field(
+        description="active (in force) | pending (a county's loosening, awaiting the "
+        "province) | superseded (replaced; cases opened under it keep it) | refused"
+    )
+    requested_by: str | None
+    decided_by: str | None = Field(description="The province account that approved or refused")
+    loosens: list[str] = Field(
+        description="What a county override relaxes against the province's policy"
+    )

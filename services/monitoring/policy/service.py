@@ -1,5 +1,9 @@
 """Monitoring policy per region and year (监测标准): the figures every rule reads."""
 
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.database import audit
@@ -52,6 +56,34 @@ async def policy_for_scan(session: AsyncSession, region_code: str, year: int) ->
     return policy
 
 
+def loosened(values: dict[str, Any], province: MonitoringPolicy | None) -> list[str]:
+    """What a county's figures relax against the province's for the year (domain.md section
+    8): a lower line, higher ratios or medical thresholds, a shorter notice or stable period,
+    a longer identification deadline, or a rule switched off that the province has on."""
+    if province is None:
+        return ["no province policy for the year to compare with"]
+    found = [
+        f"{field} {values[field]} {word} the province's {getattr(province, field)}"
+        for field, word, looser in (
+            ("monitoring_line", "below", lambda c, p: c < p),
+            ("income_drop_ratio", "above", lambda c, p: c > p),
+            ("rigid_expense_ratio", "above", lambda c, p: c > p),
+            ("medical_expense_threshold", "above", lambda c, p: c > p),
+            ("medical_expense_threshold_other", "above", lambda c, p: c > p),
+            ("notice_days", "below", lambda c, p: c < p),
+            ("min_months_before_elimination", "below", lambda c, p: c < p),
+            ("identification_deadline_days", "above", lambda c, p: c > p),
+        )
+        if looser(Decimal(str(values[field])), Decimal(str(getattr(province, field))))
+    ]
+    found += [
+        f"rule {name} off while the province has it on"
+        for name, on in sorted(province.rules.items())
+        if on and not values["rules"].get(name, True)
+    ]
+    return found
+
+
 async def put_policy(
     session: AsyncSession,
     principal: Principal,
@@ -61,6 +93,10 @@ async def put_policy(
     *,
     if_match: str | None = None,
 ) -> tuple[MonitoringPolicy, bool]:
+    """Set a year's policy; ``(policy, created)``. A county officer's override that loosens
+    the province's is stored ``pending`` until a province admin approves it (who asks does
+    not approve); anything else is in force at once. A policy in force is never edited: the
+    new one supersedes it, so cases keep the figures they were opened under."""
     _check_year(year)
     code = _region(principal, region)
     level = regions.level_of(code)
@@ -76,29 +112,117 @@ async def put_policy(
     repo = PolicyRepository(session)
     values = body.model_dump()
     values["rules"] = PolicyWrite.model_validate(body.model_dump()).rules
-    policy = await repo.exact(code, year)
+    current = await repo.exact(code, year)
     if if_match is not None:
-        check_version(if_match, policy.version if policy else 0)
-    created = policy is None
-    old = None
-    if policy is None:
-        policy = repo.add(MonitoringPolicy(region_code=code, year=year, **values))
-    else:
-        old = _snapshot(policy)
-        for key, value in values.items():
-            setattr(policy, key, value)
+        check_version(if_match, current.version if current else 0)
+    loosens: list[str] = []
+    if level == regions.RegionLevel.county and principal.role != Role.province_admin:
+        province = await repo.exact(regions.ancestor_at(code, regions.RegionLevel.province), year)
+        loosens = loosened(values, province)
+    if loosens:
+        pending = await repo.exact(code, year, "pending")
+        if pending is not None:  # a new request replaces the one not yet decided
+            pending.status = "superseded"
+            await session.flush()
+        policy = repo.add(
+            MonitoringPolicy(
+                region_code=code,
+                year=year,
+                **values,
+                status="pending",
+                requested_by=principal.sub,
+                loosens=loosens,
+            )
+        )
+        await session.flush()
+        await audit.record(
+            session,
+            principal,
+            action="policy.request",
+            entity="policy",
+            entity_id=policy.id,
+            region_code=code,
+            new=_snapshot(policy),
+        )
+        return policy, True
+    policy = await _put_in_force(session, code, year, values, current, principal.sub)
+    await audit.record(
+        session,
+        principal,
+        action="policy.create" if current is None else "policy.update",
+        entity="policy",
+        entity_id=policy.id,
+        region_code=code,
+        old=_snapshot(current) if current else None,
+        new=_snapshot(policy),
+    )
+    return policy, current is None
+
+
+async def _put_in_force(
+    session: AsyncSession,
+    code: str,
+    year: int,
+    values: dict[str, Any],
+    current: MonitoringPolicy | None,
+    requested_by: str,
+) -> MonitoringPolicy:
+    next_version = current.version + 1 if current is not None else 1
+    if current is not None:
+        current.status = "superseded"
+        await session.flush()  # one policy in force per region and year, even mid-flush
+    policy = PolicyRepository(session).add(
+        MonitoringPolicy(
+            region_code=code,
+            year=year,
+            **values,
+            status="active",
+            requested_by=requested_by,
+        )
+    )
+    await session.flush()
+    if next_version > 1:
+        await PolicyRepository(session).continue_version(policy, next_version)
+    return policy
+
+
+async def decide(
+    session: AsyncSession, principal: Principal, policy_id: UUID, approve: bool
+) -> MonitoringPolicy:
+    """The province approves (or refuses) a county's loosening override. The approver is
+    never its requester; both accounts are in the row and in the audit trail."""
+    repo = PolicyRepository(session)
+    request = await repo.get(policy_id, for_update=True)
+    if request is None or not principal.covers(request.region_code):
+        raise NotFound("policy not found")
+    principal.ensure_role(Role.province_admin)
+    if request.status != "pending":
+        raise Conflict(f"this policy is {request.status}, not pending a decision")
+    if request.requested_by == principal.sub:
+        raise Forbidden("who asks does not approve: another province account must decide")
+    if approve:
+        current = await PolicyRepository(session).exact(request.region_code, request.year)
+        if current is not None:
+            current.status = "superseded"
+            await session.flush()  # one policy in force per region and year, even mid-flush
+    request.status = "active" if approve else "refused"
+    request.decided_by = principal.sub
     await session.flush()
     await audit.record(
         session,
         principal,
-        action="policy.create" if created else "policy.update",
+        action="policy.approve" if approve else "policy.refuse",
         entity="policy",
-        entity_id=policy.id,
-        region_code=code,
-        old=old,
-        new=_snapshot(policy),
+        entity_id=request.id,
+        region_code=request.region_code,
+        old={"status": "pending", "requested_by": request.requested_by},
+        new=_snapshot(request),
     )
-    return policy, created
+    return request
+
+
+def list_query(session: AsyncSession, prefix: str, year: int | None, status: str | None) -> Any:
+    return PolicyRepository(session).list_query(prefix, year, status)
 
 
 def _snapshot(policy: MonitoringPolicy) -> dict[str, object]:

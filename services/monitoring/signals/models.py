@@ -15,7 +15,9 @@ class Signal(Base):
 
     __tablename__ = "signals"
     __table_args__ = (
-        UniqueConstraint("source", "external_ref"),
+        # A reference is unique within one submitter's region: another county's department
+        # may reuse it, and its signal is its own (never deduplicated onto this one).
+        UniqueConstraint("source", "submitter_prefix", "external_ref"),
         Index(None, "household_id", "occurred_on"),
         Index(None, "id_number", postgresql_where=text("household_id IS NULL")),
         Index(None, "claimed_household_id", postgresql_where=text("household_id IS NULL")),

@@ -42,7 +42,7 @@ _INSERT = text(
            coalesce(hregion, :own_region), amount, occurred_on, :sub, :own_prefix,
            CASE WHEN hid IS NOT NULL THEN now() END
       FROM matched
-    ON CONFLICT (source, external_ref) DO NOTHING
+    ON CONFLICT (source, submitter_prefix, external_ref) DO NOTHING
     RETURNING source, external_ref
     """
 )
@@ -53,6 +53,7 @@ _LOOKUP = text(
       FROM monitoring.signals s
       JOIN jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(source text, external_ref text)
         ON k.source = s.source AND k.external_ref = s.external_ref
+     WHERE s.submitter_prefix = :prefix
     """
 )
 
@@ -75,8 +76,9 @@ class SignalRepository(RepositoryBase[Signal]):
         )
         return {(r.source, r.external_ref) for r in result}
 
-    async def lookup(self, keys: list[dict[str, str]]) -> dict[tuple[str, str], Any]:
-        result = await self.session.execute(_LOOKUP, {"keys": json.dumps(keys)})
+    async def lookup(self, keys: list[dict[str, str]], prefix: str) -> dict[tuple[str, str], Any]:
+        """The signals ``keys`` name among those submitted from region ``prefix``."""
+        result = await self.session.execute(_LOOKUP, {"keys": json.dumps(keys), "prefix": prefix})
         return {(r.source, r.external_ref): r for r in result}
 
     def list_query(self, prefix: str, matched: bool | None) -> Any:

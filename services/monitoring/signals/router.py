@@ -1,12 +1,10 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from services.monitoring.signals import service as signal_service
 from services.monitoring.signals.models import Signal
 from services.monitoring.signals.repository import SignalRepository
 from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalRead
-from shared.auth import CurrentPrincipal, Principal, require_roles, resolve_region_filter
+from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix, require_roles
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page, paginate
@@ -40,12 +38,11 @@ async def post_signals(
 async def list_signals(
     principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query()] = None,
+    prefix: ScopedRegionPrefix,
     matched: bool | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[SignalRead]:
-    prefix = resolve_region_filter(principal, region)
     stmt = SignalRepository(session).list_query(prefix, matched)
     rows, next_cursor = await paginate(
         session, stmt, [Signal.received_at, Signal.id], cursor, limit

@@ -20,7 +20,8 @@ async def receive(
         rows, principal.region_prefix, principal.region_code, principal.sub
     )
     stored = await repo.lookup(
-        [{"source": r["source"], "external_ref": r["external_ref"]} for r in rows]
+        [{"source": r["source"], "external_ref": r["external_ref"]} for r in rows],
+        principal.region_prefix,
     )
     items = []
     for row in rows:

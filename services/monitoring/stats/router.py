@@ -1,13 +1,12 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from services.monitoring.stats.repository import StatsRepository
 from services.monitoring.stats.schemas import ChildStats, Overview
 from shared import regions
-from shared.auth import CurrentPrincipal, resolve_region_filter
+from shared.auth import ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import NotFound, ValidationFailed, problem_responses
+from shared.params import YearQuery
 
 router = APIRouter(tags=["stats"])
 
@@ -22,15 +21,11 @@ _LEVELS = list(regions.PREFIX_LENGTH)
     "monitored households by risk type, and the same per child region",
 )
 async def overview(
-    principal: CurrentPrincipal,
     session: SessionDep,
-    region: Annotated[str | None, Query()] = None,
-    year: Annotated[
-        int | None, Query(ge=2014, le=2100, description="Policy year of the alerts")
-    ] = None,
+    prefix: ScopedRegionPrefix,
+    year: YearQuery = None,
 ) -> Overview:
-    prefix = resolve_region_filter(principal, region)
-    code = region or principal.region_code
+    code = prefix.ljust(12, "0")
     level = regions.level_of(code)
     index = _LEVELS.index(level)
     child_len = regions.PREFIX_LENGTH[_LEVELS[index + 1]] if index + 1 < len(_LEVELS) else None
