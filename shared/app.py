@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
@@ -63,8 +65,13 @@ def _field_name(loc: Sequence[Any]) -> str:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return problem_response(exc.status, exc.problem(), headers)
+    headers: dict[str, str] = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if exc.status in (429, 503):
+        # Clients (and the apps' retry logic) wait this long; the body says the same.
+        headers["Retry-After"] = str(int(exc.extra.get("retry_after_s", 5)))
+    return problem_response(exc.status, exc.problem(), headers or None)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -235,6 +242,22 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
+def add_http_conventions(app: FastAPI, settings: Settings) -> None:
+    """What clients expect of HTTP: gzip for answers over 1 KB (cadres are on rural mobile
+    networks) and CORS for the web apps' origins (none unless configured)."""
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -356,6 +379,7 @@ def create_service_app(
         upload_paths=[f"/v1{p}" for p in upload_paths],
         max_upload_bytes=settings.max_upload_bytes,
     )
+    add_http_conventions(app, settings)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix="/v1")

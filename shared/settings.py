@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs, e.g. the
     # ingress's network). Empty: the header is ignored and the peer address is the client's.
     trusted_proxies: str = ""
+    # Web app origins allowed to call the APIs from a browser (comma-separated); none by default.
+    cors_origins: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
