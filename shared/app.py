@@ -6,7 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -15,13 +15,14 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import jobs
+from shared import jobs, openapi
 from shared.db import (
     connection_lost,
     create_engine,
@@ -258,6 +259,14 @@ def add_http_conventions(app: FastAPI, settings: Settings) -> None:
         )
 
 
+class Readiness(BaseModel):
+    """What ``/readyz`` answers, ready (200) or not (503)."""
+
+    status: Literal["ready", "not ready"]
+    database: str = Field(description='"ok" or "unreachable: <error class>"')
+    redis: str = Field(description='"ok" or "unreachable: <error class>"')
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
@@ -268,7 +277,8 @@ def health_router() -> APIRouter:
     @router.get(
         "/readyz",
         summary="The database and Redis are reachable",
-        responses={503: {"model": Problem}},
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: a dependency is down"}},
     )
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
@@ -287,10 +297,8 @@ def health_router() -> APIRouter:
         except Exception as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", **checks},
-            status_code=200 if ready else 503,
-        )
+        body = Readiness(status="ready" if ready else "not ready", **checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
     return router
 
@@ -346,6 +354,9 @@ def create_service_app(
     # a CDN is out of reach and the docs page would be blank. No validator badge either.
     app = FastAPIOffline(
         swagger_ui_parameters={"validatorUrl": None},
+        # operationIds are the route functions' names (``list_households``): what a generated
+        # client calls its methods. A test keeps them unique and short.
+        generate_unique_id_function=lambda route: route.name,
         title=title,
         description=description,
         version="1.0.0",
@@ -380,6 +391,7 @@ def create_service_app(
         max_upload_bytes=settings.max_upload_bytes,
     )
     add_http_conventions(app, settings)
+    openapi.install(app, settings, name)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix="/v1")

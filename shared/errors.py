@@ -13,13 +13,28 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document (sent as ``application/problem+json``), with the extension
+    members Povguard sends where they apply."""
 
     type: str = Field(examples=["https://povguard.example/problems/validation"])
     title: str = Field(examples=["Validation failed"])
     status: int = Field(examples=[422])
     detail: str = Field(examples=["members.0.id_number: check character does not match"])
-    errors: list[FieldError] | None = None
+    errors: list[FieldError] | None = Field(
+        default=None, description="Validation only: one entry per field that was refused."
+    )
+    allowed_actions: list[str] | None = Field(
+        default=None, description="409 on a case or project action: the actions its stage allows."
+    )
+    unmet_conditions: list[str] | None = Field(
+        default=None, description="409 on a refused elimination: the conditions not yet met."
+    )
+    current_version: int | None = Field(
+        default=None, description="412: the resource's version now; read it again and retry."
+    )
+    retry_after_s: int | None = Field(
+        default=None, description="429 and 503: seconds to wait (also in `Retry-After`)."
+    )
 
 
 class AppError(Exception):

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     registry_url: str = "http://127.0.0.1:8001"
     monitoring_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"
+    # Where clients reach each service (behind a reverse proxy these differ from the internal
+    # URLs above); the OpenAPI documents name them. Empty: the internal URL.
+    public_registry_url: str = ""
+    public_monitoring_url: str = ""
+    public_funds_url: str = ""
     # Credentials the monitoring and funds services use to call the registry.
     service_username: str = "povguard-service"
     service_password: str = ""
@@ -54,6 +59,11 @@ class Settings(BaseSettings):
         elif self.secret_key == DEMO_SECRET and not self.demo:
             raise ValueError("the demo secret key may not be used outside demo mode")
         return self
+
+    def public_url(self, service: str) -> str:
+        """Where clients reach ``service`` (registry, monitoring, funds)."""
+        public = getattr(self, f"public_{service}_url", "")
+        return str(public or getattr(self, f"{service}_url", "")).rstrip("/")
 
     def async_database_url(self) -> str:
         """The DSN for SQLAlchemy's asyncpg dialect."""
