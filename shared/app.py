@@ -7,19 +7,23 @@ import logging
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import jobs
+from shared import jobs, openapi
 from shared.db import (
     connection_lost,
     create_engine,
@@ -31,28 +35,44 @@ from shared.db import (
 from shared.errors import (
     PROBLEM_JSON,
     AppError,
+    BadRequest,
+    Conflict,
     FieldError,
     PayloadTooLarge,
+    PreconditionFailed,
     Problem,
     ServiceUnavailable,
+    ValidationFailed,
     validation_message,
 )
+from shared.i18n import Message as Text
+from shared.i18n import negotiate, t
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("povguard")
 
-_HTTP_TITLES = {
-    404: "Not found",
-    405: "Method not allowed",
-    401: "Not authenticated",
-    403: "Forbidden",
-}
+
+def locale_of(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
 
 
 def problem_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def render_problem(request: Request, exc: AppError) -> JSONResponse:
+    """The one way an error becomes an answer: problem+json in the reader's language."""
+    locale = locale_of(request)
+    headers = {"Content-Language": "en" if locale == "en" else "zh-CN", "Vary": "Accept-Language"}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    retry_after = exc.extra.get("retry_after_s")
+    if retry_after is not None or exc.status in (429, 503):
+        # Clients (and the apps' retry logic) wait this long; the body says the same.
+        headers["Retry-After"] = str(max(int(retry_after or 5), 1))
+    return problem_response(exc.status, exc.problem(locale), headers)
 
 
 def _field_name(loc: Sequence[Any]) -> str:
@@ -62,73 +82,73 @@ def _field_name(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-    retry_after = exc.extra.get("retry_after_s")
-    if retry_after is not None:  # 429 and 503 say when to come back (api.md, second wave)
-        headers["Retry-After"] = str(max(int(retry_after), 1))
-    return problem_response(exc.status, exc.problem(), headers or None)
+    return render_problem(request, exc)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+class MalformedJson(BadRequest):
+    slug = "malformed-json"
+    title = "Malformed JSON"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
-        detail = "; ".join(
-            f"{validation_message(e)} at position {e.get('ctx', {}).get('error', '')}"
-            for e in errors
-        )
-        return problem_response(
-            400,
-            {
-                "type": "https://povguard.example/problems/malformed-json",
-                "title": "Malformed JSON",
-                "status": 400,
-                "detail": f"the request body is not valid JSON: {detail}",
-            },
-        )
+        where = ", ".join(str(e.get("ctx", {}).get("error", "")) for e in errors)
+        detail = t("the request body is not valid JSON ({where})", "malformed_json", where=where)
+        return render_problem(request, MalformedJson(detail))
     fields = [
         FieldError(field=_field_name(e.get("loc", ())), message=validation_message(e))
         for e in errors
     ]
-    detail = "; ".join(f"{f.field}: {f.message}" for f in fields[:5])
-    return problem_response(
-        422,
-        {
-            "type": "https://povguard.example/problems/validation",
-            "title": "Validation failed",
-            "status": 422,
-            "detail": detail,
-            "errors": [f.model_dump() for f in fields],
-        },
+    detail = Text(
+        "; ".join(f"{{f{i}}}: {{m{i}}}" for i in range(len(fields[:5]))),
+        **{f"f{i}": f.field for i, f in enumerate(fields[:5])},
+        **{f"m{i}": validation_message(e) for i, e in enumerate(errors[:5])},
     )
+    return render_problem(request, ValidationFailed(detail, errors=fields))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+class _HttpError(AppError):
+    """Errors Starlette raises itself (no such route, method not allowed)."""
+
+
+_HTTP_PROBLEMS: dict[int, tuple[str, str, str]] = {
+    404: ("Not found", "not_found", "there is nothing at this address"),
+    405: ("Method not allowed", "method_not_allowed", "this address does not take that method"),
+    401: ("Not authenticated", "unauthorized", "a bearer token is required"),
+    403: ("Forbidden", "forbidden", "you may not do this"),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = _HTTP_TITLES.get(exc.status_code, "HTTP error")
-    return problem_response(
-        exc.status_code,
-        {
-            "type": f"https://povguard.example/problems/http-{exc.status_code}",
-            "title": title,
-            "status": exc.status_code,
-            "detail": str(exc.detail),
-        },
-        dict(exc.headers) if exc.headers else None,
+    title, code, detail = _HTTP_PROBLEMS.get(
+        exc.status_code, ("HTTP error", f"http_{exc.status_code}", str(exc.detail))
     )
+    error = _HttpError(detail, code=code)
+    error.status, error.title, error.slug = exc.status_code, title, f"http-{exc.status_code}"
+    response = render_problem(request, error)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
-_SQLSTATE_PROBLEMS = {
-    "23505": (409, "Conflict", "conflict", "it conflicts with an existing record"),
-    "23503": (422, "Validation failed", "validation", "it refers to a record that does not exist"),
-    "23514": (422, "Validation failed", "validation", "it breaks a rule of the data"),
+_SQLSTATE_PROBLEMS: dict[str, tuple[type[AppError], str, str]] = {
+    "23505": (Conflict, "conflict.duplicate", "it conflicts with an existing record"),
+    "23503": (
+        ValidationFailed,
+        "validation.reference",
+        "it refers to a record that does not exist",
+    ),
+    "23514": (ValidationFailed, "validation.rule", "it breaks a rule of the data"),
     # A NUL character (text cannot hold it) or a string the database cannot encode.
-    "22021": (422, "Validation failed", "validation", "it contains a character text cannot hold"),
-    "22P05": (422, "Validation failed", "validation", "it contains a character text cannot hold"),
-    "40001": (409, "Conflict", "conflict", "a concurrent change got there first; retry"),
-    "40P01": (409, "Conflict", "conflict", "a concurrent change got there first; retry"),
+    "22021": (ValidationFailed, "validation.character", "it contains a character text cannot hold"),
+    "22P05": (ValidationFailed, "validation.character", "it contains a character text cannot hold"),
+    "40001": (Conflict, "conflict.concurrent", "a concurrent change got there first; retry"),
+    "40P01": (Conflict, "conflict.concurrent", "a concurrent change got there first; retry"),
 }
 
 
@@ -136,8 +156,10 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The database went away (restart, failover, a dropped connection): nothing was
     committed, the pool replaces its connections, and the client may retry."""
     log.warning("database unavailable: %s", error_without_values(exc))
-    problem = ServiceUnavailable("the database is unavailable; retry shortly").problem()
-    return problem_response(503, problem, {"Retry-After": "1"})
+    error = ServiceUnavailable(
+        "the database is unavailable; retry shortly", code="database.unavailable", retry_after_s=1
+    )
+    return render_problem(request, error)
 
 
 async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
@@ -154,45 +176,28 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     known = _SQLSTATE_PROBLEMS.get(sqlstate_of(exc))
     if known is None:
         return await _unexpected(request, exc)
-    status, title, slug, detail = known
+    error_class, code, reason = known
     constraint = getattr(
         getattr(getattr(exc, "orig", None), "__cause__", None), "constraint_name", None
     )
-    body = {
-        "type": f"https://povguard.example/problems/{slug}",
-        "title": title,
-        "status": status,
-        "detail": f"the request was refused: {detail}" + (f" ({constraint})" if constraint else ""),
-    }
-    return problem_response(status, body)
+    detail = t("the request was refused: {reason}", code, reason=t(reason))
+    if constraint:
+        detail = t("{detail} ({constraint})", code, detail=detail, constraint=constraint)
+    return render_problem(request, error_class(detail, code=code))
 
 
-async def _stale(_: Request, exc: Exception) -> JSONResponse:
-    return problem_response(
-        412,
-        {
-            "type": "https://povguard.example/problems/precondition-failed",
-            "title": "Precondition failed",
-            "status": 412,
-            "detail": "the resource was changed by someone else meanwhile; read it again and retry",
-        },
-    )
+async def _stale(request: Request, exc: Exception) -> JSONResponse:
+    detail = "the resource was changed by someone else meanwhile; read it again and retry"
+    return render_problem(request, PreconditionFailed(detail, code="version.stale"))
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The frames, and the error without the values it quotes (a database error quotes the
     # input it choked on: a name, an ID number); never the request or its body.
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("unhandled error: %s\n%s", error_without_values(exc), frames)
-    return problem_response(
-        500,
-        {
-            "type": "https://povguard.example/problems/internal",
-            "title": "Internal error",
-            "status": 500,
-            "detail": "an unexpected error occurred; it has been logged",
-        },
-    )
+    error = AppError("an unexpected error occurred; it has been logged", code="internal")
+    return render_problem(request, error)
 
 
 class BodySizeLimit:
@@ -238,7 +243,7 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     exceeded = True
-                    raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+                    raise PayloadTooLarge(t("the request body exceeds {limit} bytes", limit=limit))
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -261,10 +266,32 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send, limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = problem_response(
-            413, PayloadTooLarge(f"the request body exceeds {limit} bytes").problem()
+        error = PayloadTooLarge(t("the request body exceeds {limit} bytes", limit=limit))
+        await render_problem(Request(scope), error)(scope, receive, send)
+
+
+def add_http_conventions(app: FastAPI, settings: Settings) -> None:
+    """What clients expect of HTTP: gzip for answers over 1 KB (cadres are on rural mobile
+    networks) and CORS for the web apps' origins (none unless configured)."""
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
         )
-        await response(scope, receive, send)
+
+
+class Readiness(BaseModel):
+    """What ``/readyz`` answers, ready (200) or not (503)."""
+
+    status: Literal["ready", "not ready"]
+    database: str = Field(description='"ok" or "unreachable: <error class>"')
+    redis: str = Field(description='"ok" or "unreachable: <error class>"')
 
 
 def health_router() -> APIRouter:
@@ -277,7 +304,8 @@ def health_router() -> APIRouter:
     @router.get(
         "/readyz",
         summary="The database and Redis are reachable",
-        responses={503: {"model": Problem}},
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "Not ready: a dependency is down"}},
     )
     async def readyz(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
@@ -296,10 +324,8 @@ def health_router() -> APIRouter:
         except Exception as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "not ready", **checks},
-            status_code=200 if ready else 503,
-        )
+        body = Readiness(status="ready" if ready else "not ready", **checks)
+        return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
     return router
 
@@ -351,7 +377,13 @@ def create_service_app(
                 await app.state.arq.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copies: on a government intranet (政务外网)
+    # a CDN is out of reach and the docs page would be blank. No validator badge either.
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},
+        # operationIds are the route functions' names (``list_households``): what a generated
+        # client calls its methods. A test keeps them unique and short.
+        generate_unique_id_function=lambda route: route.name,
         title=title,
         description=description,
         version="1.0.0",
@@ -385,6 +417,8 @@ def create_service_app(
         upload_paths=[f"/v1{p}" for p in upload_paths],
         max_upload_bytes=settings.max_upload_bytes,
     )
+    add_http_conventions(app, settings)
+    openapi.install(app, settings, name)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix="/v1")

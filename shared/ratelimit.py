@@ -16,6 +16,7 @@ from fastapi import Request
 from redis.exceptions import RedisError
 
 from shared.errors import ServiceUnavailable, TooManyRequests
+from shared.i18n import t
 
 _PREFIX = "povguard:rate:"
 _COUNT = """
@@ -79,9 +80,8 @@ async def hit(
     n, remaining_s = await count(redis, key, window_s=window_s, on_redis_down=on_redis_down)
     if n > limit:
         retry = max(int(remaining_s + 0.999), 1)
-        raise TooManyRequests(
-            f"too many attempts; try again in {retry} seconds", retry_after_s=retry
-        )
+        message = t("too many attempts; try again in {seconds} seconds", seconds=retry)
+        raise TooManyRequests(message, code="rate_limited", retry_after_s=retry)
     return n
 
 

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     registry_url: str = "http://127.0.0.1:8001"
     monitoring_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"
+    # Where clients reach each service (behind a reverse proxy these differ from the internal
+    # URLs above); the OpenAPI documents name them. Empty: the internal URL.
+    public_registry_url: str = ""
+    public_monitoring_url: str = ""
+    public_funds_url: str = ""
     # Credentials the monitoring and funds services use to call the registry.
     service_username: str = "povguard-service"
     service_password: str = ""
@@ -103,6 +108,8 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs, e.g. the
     # ingress's network). Empty: the header is ignored and the peer address is the client's.
     trusted_proxies: str = ""
+    # Web app origins allowed to call the APIs from a browser (comma-separated); none by default.
+    cors_origins: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
@@ -121,6 +128,11 @@ class Settings(BaseSettings):
         if password and not self.demo and (reason := weak_secret_reason(password)):
             raise _refuse("POVGUARD_SERVICE_PASSWORD", reason)
         return self
+
+    def public_url(self, service: str) -> str:
+        """Where clients reach ``service`` (registry, monitoring, funds)."""
+        public = getattr(self, f"public_{service}_url", "")
+        return str(public or getattr(self, f"{service}_url", "")).rstrip("/")
 
     def async_database_url(self) -> str:
         """The DSN for SQLAlchemy's asyncpg dialect."""

@@ -150,6 +150,8 @@ class ApiClient(httpx.AsyncClient):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         super().__init__(transport=transport, base_url="http://test", **kwargs)
         self.app, self.settings = app, settings
+        # The suite reads messages in English; tests of the Chinese default drop this header.
+        self.headers["Accept-Language"] = "en"
 
     def as_(self, role: Role, region_code: str, sub: str | None = None) -> "ApiClient":
         client = ApiClient(self.app, self.settings)

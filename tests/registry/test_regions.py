@@ -46,7 +46,11 @@ async def test_bulk_upsert_is_all_or_nothing(registry) -> None:
     response = await officer.put("/v1/regions", json=body)
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "1.parent_code", "message": "parent region 522301200000 is unknown"}
+        {
+            "field": "1.parent_code",
+            "message": "parent region 522301200000 is unknown",
+            "code": "validation",
+        }
     ]
     assert (await officer.get(f"/v1/regions/{XINGYI_TOWNSHIP}")).status_code == 404
 
