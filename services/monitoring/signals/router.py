@@ -6,7 +6,14 @@ from services.monitoring.signals import service as signal_service
 from services.monitoring.signals.models import Signal
 from services.monitoring.signals.repository import SignalRepository
 from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalRead
-from shared.auth import CurrentPrincipal, Principal, require_roles, resolve_region_filter
+from shared.auth import (
+    CurrentPrincipal,
+    Principal,
+    Scope,
+    require_roles,
+    require_scope,
+    resolve_region_filter,
+)
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page, paginate
@@ -27,6 +34,7 @@ async def post_signals(
     batch: SignalBatch,
     session: SessionDep,
     principal: Principal = require_roles(*signal_service.SIGNAL_ROLES),
+    _scope: Principal = require_scope(Scope.signals_write),
 ) -> SignalBatchResult:
     return await signal_service.receive(session, principal, batch)
 

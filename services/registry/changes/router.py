@@ -7,7 +7,7 @@ from services.registry.changes import service as change_service
 from services.registry.changes import sync as sync_service
 from services.registry.changes.schemas import ChangePage, SyncBatch, SyncResult
 from services.registry.deps import Idem
-from shared.auth import CurrentPrincipal
+from shared.auth import Principal, Scope, require_scope
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, ValidationFailed, problem_responses
 
@@ -29,7 +29,7 @@ router = APIRouter(tags=["sync"])
     ),
 )
 async def list_changes(
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, require_scope(Scope.changes_read)],
     session: SessionDep,
     after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
@@ -55,7 +55,10 @@ async def list_changes(
     ),
 )
 async def sync_households(
-    batch: SyncBatch, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+    batch: SyncBatch,
+    principal: Annotated[Principal, require_scope(Scope.sync_write)],
+    session: SessionDep,
+    idem: Idem,
 ) -> JSONResponse:
     principal.ensure_role(*sync_service.SYNC_ROLES)
     return await idem.run(
