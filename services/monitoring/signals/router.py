@@ -28,7 +28,8 @@ router = APIRouter(tags=["signals"])
     summary="A batch of department signals; idempotent on source + external_ref",
     description="Each is matched by ID number or household id through the projection; "
     "unmatched signals are kept and match later when the person appears. "
-    "Roles: department, service, county officer, province admin.",
+    "Roles: department, service, county officer, province admin; a registered client "
+    "also needs the scope `signals:write`.",
 )
 async def post_signals(
     batch: SignalBatch,

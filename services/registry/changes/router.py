@@ -25,7 +25,8 @@ router = APIRouter(tags=["sync"])
         "finished. Start with `after` absent or `0`; pass `next_cursor` as `after` to go on "
         "(when nothing is new it is the cursor you sent). `data` is the entity's snapshot "
         "after the change; departments see member data without names and with masked ID "
-        "numbers. Roles: service, department, province_admin, county_officer, auditor."
+        "numbers. Roles: service, department, province_admin, county_officer, auditor; "
+        "a registered client also needs the scope `changes:read`."
     ),
 )
 async def list_changes(
@@ -51,7 +52,7 @@ async def list_changes(
         "ID number, an ID registered to another household, a region that is not a village in "
         "your region, not exactly one head). Rejected items change nothing; the others land. "
         "Send an `Idempotency-Key` to retry safely. Roles: department, service, "
-        "county_officer, province_admin."
+        "county_officer, province_admin; a registered client also needs `sync:write`."
     ),
 )
 async def sync_households(
