@@ -75,12 +75,11 @@ def principal_of(user: User) -> Principal:
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:
     """The active account ``username`` if ``password`` is its password, else 401; an unknown
     or inactive account costs the same argon2 check as a known one."""
-    user = await UserRepository(session).get_by_username(username)
-    usable = user is not None and user.is_active
-    ok = await verify_in_thread(user.password_hash if usable else _DUMMY_HASH, password)  # type: ignore[union-attr]
-    if not usable or not ok:
+    found = await UserRepository(session).get_by_username(username)
+    user = found if found is not None and found.is_active else None
+    ok = await verify_in_thread(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok:
         raise Unauthorized(WRONG_CREDENTIALS, error="invalid_grant")
-    assert user is not None
     return user
 
 
