@@ -13,7 +13,7 @@ from povguard.cli import app as cli
 from services.registry.auth.jobs import publish_account_states
 from shared import accounts
 from shared.auth import Role
-from tests.conftest import PUAN, TEST_SECRET, XINGYI, ApiClient, wire_app
+from tests.conftest import PUAN, TEST_SECRET, XINGYI, ApiClient, token_for, wire_app
 from tests.registry.accounts import (
     PASSWORD,
     PROVINCE,
@@ -90,6 +90,17 @@ async def test_a_deactivated_user_is_refused_by_all_three_services_at_once(
     refused = await services["funds"].get("/v1/projects", headers=bearer(token))
     assert refused.json()["detail"] == accounts.DEACTIVATED
     assert (await sign_in(registry, "leaving-officer")).status_code == 401
+
+
+async def test_a_token_a_service_minted_for_itself_stops_with_its_account(
+    registry, admin, settings
+) -> None:
+    """Tokens without a version (the services mint their own) still end on deactivation."""
+    user = await _create(admin, "minted-service", "county_officer", XINGYI)
+    minted = token_for(settings, Role.county_officer, XINGYI, sub="minted-service")
+    assert (await registry.get("/v1/me", headers=bearer(minted))).status_code == 200
+    assert (await _patch(admin, user, active=False)).status_code == 200
+    assert (await registry.get("/v1/me", headers=bearer(minted))).status_code == 401
 
 
 async def test_another_process_learns_of_a_deactivation_within_its_cache_time(

@@ -105,6 +105,8 @@ async def test_client_credentials_in_the_form_or_basic_give_a_scoped_token(regis
     me = await registry.get("/v1/me", headers=bearer(by_basic.json()["access_token"]))
     assert me.json()["role"] == "department"
     assert me.json()["region_code"] == XINGYI
+    assert me.json()["client_id"] == client["client_id"]
+    assert me.json()["scopes"] == ["changes:read"]
     wider = await registry.post(
         "/v1/auth/token",
         data={"grant_type": "client_credentials", "scope": "sync:write"},

@@ -136,13 +136,20 @@ async def revoke(
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.get("/me", response_model=Me, summary="Who the token belongs to")
+@router.get(
+    "/me",
+    response_model=Me,
+    response_model_exclude_none=True,
+    summary="Who the token belongs to (a client's token also names its client and scopes)",
+)
 async def me(principal: CurrentPrincipal) -> Me:
     return Me(
         username=principal.sub,
         role=principal.role,
         region_code=principal.region_code,
         sees_full_id_numbers=principal.sees_full_id_numbers,
+        client_id=principal.client_id,
+        scopes=sorted(principal.scopes) if principal.scopes is not None else None,
     )
 
 

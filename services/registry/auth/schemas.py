@@ -46,6 +46,9 @@ class Me(BaseModel):
     role: Role
     region_code: str
     sees_full_id_numbers: bool
+    # Registered clients only (absent for people).
+    client_id: str | None = None
+    scopes: list[str] | None = None
 
 
 def _region_code(value: str) -> str:
