@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from povguard.cli import app as cli
-from services.registry.auth.jobs import publish_account_states
+from services.registry.auth.jobs import publish_account_states, purge_refresh_tokens
 from shared import accounts
 from shared.auth import Role
 from tests.conftest import PUAN, TEST_SECRET, XINGYI, ApiClient, token_for, wire_app
@@ -313,3 +313,24 @@ def test_create_user_applies_the_api_rules(monkeypatch, database_url, settings) 
         input="short\nshort\n",
     )
     assert short.exit_code != 0
+
+
+async def test_expired_refresh_tokens_are_purged(registry, session, job_ctx) -> None:
+    from sqlalchemy import text
+
+    await make_user(session, "old-phone", Role.county_officer, XINGYI)
+    stale = (await sign_in(registry, "old-phone")).json()["refresh_token"]
+    live = (await sign_in(registry, "old-phone")).json()["refresh_token"]
+    await session.execute(
+        text(
+            "UPDATE registry.refresh_tokens SET expires_at = now() - interval '2 days' "
+            "WHERE token_hash = encode(sha256(convert_to(:t, 'UTF8')), 'hex')"
+        ),
+        {"t": stale},
+    )
+    await session.commit()
+    assert await purge_refresh_tokens(job_ctx) == 1
+    refreshed = await registry.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": live}
+    )
+    assert refreshed.status_code == 200

@@ -1,12 +1,15 @@
-"""The account-state refill: every account's state from the registry's database into Redis,
-each minute (see ``shared.accounts``). Idempotent: the merge keeps the newer of two states."""
+"""Account housekeeping: the account-state refill, every account's state from the registry's
+database into Redis each minute (see ``shared.accounts``; idempotent, the merge keeps the
+newer of two states), and the daily purge of expired refresh tokens."""
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from services.registry.auth.repository import UserRepository
+from services.registry.auth.repository import RefreshTokenRepository, UserRepository
 from services.registry.clients.repository import ClientRepository
 from shared import accounts, jobs
+from shared.db import utcnow
 
 JOB_NAME = "publish_account_states"
 PAGE = 1000
@@ -39,3 +42,16 @@ async def publish_account_states(ctx: dict[str, Any]) -> int:
 
 
 jobs.schedule(JOB_NAME, second={0})
+
+
+PURGE_JOB = "purge_refresh_tokens"
+
+
+@jobs.task(name=PURGE_JOB, timeout_s=300, max_tries=3)
+async def purge_refresh_tokens(ctx: dict[str, Any]) -> int:
+    """Delete refresh tokens a day past their expiry (idempotent)."""
+    async with jobs.unit_of_work(ctx) as session:
+        return await RefreshTokenRepository(session).purge_expired(utcnow() - timedelta(days=1))
+
+
+jobs.schedule(PURGE_JOB, hour={3}, minute={23})

@@ -1,7 +1,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from services.registry.auth.models import RefreshToken, User
 from shared.db import RepositoryBase, utcnow
@@ -75,3 +75,11 @@ class RefreshTokenRepository(RepositoryBase[RefreshToken]):
             .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+
+    async def purge_expired(self, before: datetime) -> int:
+        """Forget tokens that expired before ``before``: past expiry no copy can be replayed,
+        so reuse detection no longer needs them."""
+        result = await self.session.execute(
+            delete(RefreshToken).where(RefreshToken.expires_at < before)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
