@@ -63,15 +63,30 @@ def migrate() -> None:
 
 
 async def _ensure_user(username: str, password: str, role: Role, region_code: str) -> bool:
+    """The API's account rules apply (a ``ValidationFailed`` names the broken one); the new
+    state reaches Redis after the commit, or through the worker's refill within a minute."""
     from services.registry.auth import service as auth_service
-    from shared.db import create_engine, create_session_maker
+    from shared import jobs
+    from shared.accounts import AccountNews
+    from shared.db import create_engine, create_session_maker, run_after_commit
 
     settings = _settings()
     engine = create_engine(settings, "povguard-cli")
     try:
-        async with create_session_maker(engine)() as session, session.begin():
-            return await auth_service.ensure_user(session, username, password, role, region_code)
+        redis = await jobs.create_queue(settings)
+    except Exception:  # Redis down: the refill announces the account later
+        redis = None
+    try:
+        async with create_session_maker(engine)() as session:
+            async with session.begin():
+                created = await auth_service.ensure_user(
+                    session, username, password, role, region_code, AccountNews(redis, settings)
+                )
+            await run_after_commit(session)
+            return created
     finally:
+        if redis is not None:
+            await redis.aclose()
         await engine.dispose()
 
 
@@ -94,8 +109,19 @@ def create_user(
     region: Annotated[str, typer.Option(help="The account's 12-digit region code")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
-    """Create an account (or reset its password)."""
-    created = asyncio.run(_ensure_user(username, password, role, region))
+    """Create an account (or reset its password), under the same rules as ``POST /v1/users``."""
+    from services.registry.auth.schemas import MIN_PASSWORD_LENGTH
+    from shared.errors import AppError
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise typer.BadParameter(
+            f"must be at least {MIN_PASSWORD_LENGTH} characters", param_hint="password"
+        )
+    try:
+        created = asyncio.run(_ensure_user(username, password, role, region))
+    except AppError as exc:
+        console.print(f"[red]refused:[/red] {exc.detail}")
+        raise typer.Exit(1) from None
     console.print(
         f"[green]{'created' if created else 'updated'}[/green] {username} ({role.value}, {region})"
     )

@@ -43,6 +43,8 @@ class AuditLogMixin:
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     actor: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(32))
+    # The registered client that acted (a partner system), alongside its ``actor``.
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64))
@@ -93,6 +95,7 @@ class AuditTrail:
             insert(self.model).values(
                 actor=principal.sub,
                 actor_role=principal.role.value,
+                client_id=principal.client_id,
                 action=action,
                 entity=entity,
                 entity_id=str(entity_id),

@@ -94,6 +94,14 @@ class Principal:
     # Set for registered clients only (client-credentials tokens); None for people.
     scopes: frozenset[str] | None = None
     client_id: str | None = None
+    # The account's token version when the registry issued the token (claim ``ver``); None in
+    # tokens a service mints for itself. See shared.accounts.
+    token_version: int | None = None
+
+    @property
+    def account_key(self) -> str:
+        """The account this principal acts for, as shared.accounts names it."""
+        return f"client:{self.client_id}" if self.client_id is not None else f"user:{self.sub}"
 
     @property
     def region_prefix(self) -> str:
@@ -149,6 +157,8 @@ def issue_token(settings: Settings, principal: Principal, minutes: int | None = 
         claims["scope"] = " ".join(sorted(principal.scopes))
     if principal.client_id is not None:
         claims["client_id"] = principal.client_id
+    if principal.token_version is not None:
+        claims["ver"] = principal.token_version
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
 
@@ -190,12 +200,16 @@ def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
         raise Unauthorized(f"token is not valid: {exc}") from None
     try:
         scope = claims.get("scope")
+        version = claims.get("ver")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise ValueError("ver")
         principal = Principal(
             sub=str(claims["sub"]),
             role=Role(claims["role"]),
             region_code=claims["region_code"],
             scopes=frozenset(str(scope).split()) if scope is not None else None,
             client_id=claims.get("client_id"),
+            token_version=version,
         )
         return principal, float(claims["exp"])
     except (KeyError, ValueError):
@@ -210,7 +224,13 @@ async def current_principal(
 ) -> Principal:
     if not token:
         raise Unauthorized("a bearer token is required (POST /v1/auth/token on the registry)")
-    return decode_token(request.app.state.settings, token)
+    from shared import accounts  # late: accounts imports this module
+
+    principal = decode_token(request.app.state.settings, token)
+    await accounts.check(
+        getattr(request.app.state, "arq", None), request.app.state.settings, principal
+    )
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -5,7 +5,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from uuid import UUID
@@ -188,6 +188,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await jobs.flush_deferred(session, getattr(request.app.state, "arq", None))
+        await run_after_commit(session)
+
+
+def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
+    """Run ``hook`` once this session's transaction has committed (never if it rolls back):
+    news of a change that others act on (an account's new state in Redis) must not precede
+    it."""
+    session.info.setdefault("after_commit", []).append(hook)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    for hook in session.info.pop("after_commit", []):
+        await hook()
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -79,10 +79,34 @@ async def hit(
     fall in the window."""
     n, remaining_s = await count(redis, key, window_s=window_s, on_redis_down=on_redis_down)
     if n > limit:
-        retry = max(int(remaining_s + 0.999), 1)
-        message = t("too many attempts; try again in {seconds} seconds", seconds=retry)
-        raise TooManyRequests(message, code="rate_limited", retry_after_s=retry)
+        raise too_many(remaining_s)
     return n
+
+
+def too_many(remaining_s: float) -> TooManyRequests:
+    """The 429 of a limit whose window ends in ``remaining_s``."""
+    retry = max(int(remaining_s + 0.999), 1)
+    message = t("too many attempts; try again in {seconds} seconds", seconds=retry)
+    return TooManyRequests(message, code="rate_limited", retry_after_s=retry)
+
+
+_REFUND = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0
+"""
+
+
+async def refund(redis: Any, key: str) -> None:
+    """Take back one attempt counted under ``key`` (an attempt that turned out well), without
+    touching the window's expiry."""
+    full_key = _PREFIX + key
+    count, ends = _LOCAL.get(full_key, (0, 0.0))
+    if count > 0:
+        _LOCAL[full_key] = (count - 1, ends)
+    if redis is not None:
+        with contextlib.suppress(_REDIS_DOWN):
+            await redis.eval(_REFUND, 1, full_key)
 
 
 async def reset(redis: Any, key: str) -> None:

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     demo: bool = False
     secret_key: str = ""
     token_minutes: int = 30
+    # A person's refresh token lives this long unused (each use issues a new one).
+    refresh_token_days: int = 30
+    # How long a service trusts what it last read about an account (deactivated? which token
+    # version?) before asking Redis again: the delay before a revocation bites everywhere.
+    account_cache_seconds: float = 5.0
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
     db_pool_size: int = 10

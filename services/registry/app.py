@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.registry.audit.router import router as audit_router
 from services.registry.auth.router import router as auth_router
 from services.registry.changes.router import router as changes_router
+from services.registry.clients.router import router as clients_router
 from services.registry.economics.router import router as economics_router
 from services.registry.guarantees.router import router as guarantees_router
 from services.registry.households.router import router as households_router
@@ -15,7 +16,8 @@ from shared.app import create_service_app
 from shared.settings import Settings
 
 TAGS = [
-    {"name": "auth", "description": "Sign in, who am I, accounts."},
+    {"name": "auth", "description": "Sign in, tokens, who am I, accounts."},
+    {"name": "clients", "description": "Registered partner systems (OAuth2 client credentials)."},
     {"name": "regions", "description": "Administrative divisions (行政区划), 12-digit codes."},
     {"name": "households", "description": "Households and members (建档立卡户及家庭成员)."},
     {"name": "economics", "description": "Yearly income and rigid expenses (家庭收支)."},
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "funds read through this API, that village cadres fill in, and partner departments sync with.",
         routers=[
             auth_router,
+            clients_router,
             regions_router,
             households_router,
             economics_router,

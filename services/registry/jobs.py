@@ -3,6 +3,7 @@
 from typing import Any
 from uuid import UUID
 
+from services.registry.auth import jobs as auth_jobs
 from services.registry.imports import service as import_service
 from shared import jobs
 
@@ -19,3 +20,6 @@ async def import_ledger(ctx: dict[str, Any], import_id: str) -> str:
     except Exception as exc:
         jobs.retry_if_transient(ctx, import_service.JOB_NAME, exc)
         raise
+
+
+__all__ = ["auth_jobs", "import_ledger"]

@@ -1,7 +1,8 @@
 """Every registry table, imported in one place for Alembic and the tests."""
 
-from services.registry.auth.models import User
+from services.registry.auth.models import RefreshToken, User
 from services.registry.changes.models import ChangeEvent
+from services.registry.clients.models import Client
 from services.registry.database import AuditLog, Base, IdempotencyKey
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.guarantees.models import GuaranteeCheck
@@ -21,6 +22,7 @@ __all__ = [
     "Cadre",
     "CadreHousehold",
     "ChangeEvent",
+    "Client",
     "GuaranteeCheck",
     "HelpMeasure",
     "Household",
@@ -32,6 +34,7 @@ __all__ = [
     "ImportJob",
     "ImportRejection",
     "Member",
+    "RefreshToken",
     "Region",
     "User",
 ]

@@ -4,7 +4,14 @@ from services.monitoring.signals import service as signal_service
 from services.monitoring.signals.models import Signal
 from services.monitoring.signals.repository import SignalRepository
 from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalRead
-from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix, require_roles
+from shared.auth import (
+    CurrentPrincipal,
+    Principal,
+    Scope,
+    ScopedRegionPrefix,
+    require_roles,
+    require_scope,
+)
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page, paginate
@@ -19,12 +26,14 @@ router = APIRouter(tags=["signals"])
     summary="A batch of department signals; idempotent on source + external_ref",
     description="Each is matched by ID number or household id through the projection; "
     "unmatched signals are kept and match later when the person appears. "
-    "Roles: department, service, county officer, province admin.",
+    "Roles: department, service, county officer, province admin; a registered client "
+    "also needs the scope `signals:write`.",
 )
 async def post_signals(
     batch: SignalBatch,
     session: SessionDep,
     principal: Principal = require_roles(*signal_service.SIGNAL_ROLES),
+    _scope: Principal = require_scope(Scope.signals_write),
 ) -> SignalBatchResult:
     return await signal_service.receive(session, principal, batch)
 

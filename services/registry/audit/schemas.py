@@ -21,6 +21,7 @@ class AuditEntry(BaseModel):
     at: datetime
     actor: str
     actor_role: str
+    client_id: str | None = None  # the registered client that acted, when one did
     action: str
     entity: str
     entity_id: str

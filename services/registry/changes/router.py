@@ -7,7 +7,7 @@ from services.registry.changes import service as change_service
 from services.registry.changes import sync as sync_service
 from services.registry.changes.schemas import ChangePage, SyncBatch, SyncResult
 from services.registry.deps import Idem
-from shared.auth import CurrentPrincipal
+from shared.auth import Principal, Scope, require_scope
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, ValidationFailed, problem_responses
 
@@ -26,11 +26,12 @@ router = APIRouter(tags=["sync"])
         "(when nothing is new it is the cursor you sent). `data` is the entity's snapshot "
         "after the change, shown by the registry's one masking rule: departments see members "
         "without names; roles below county level see masked ID numbers and `birth_year` in "
-        "place of `birth_date` (null). Roles: service, department, province_admin, county_officer, auditor."
+        "place of `birth_date` (null). Roles: service, department, province_admin, "
+        "county_officer, auditor; a registered client also needs the scope `changes:read`."
     ),
 )
 async def list_changes(
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, require_scope(Scope.changes_read)],
     session: SessionDep,
     after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
@@ -52,11 +53,14 @@ async def list_changes(
         "ID number, an ID registered to another household, a region that is not a village in "
         "your region, not exactly one head). Rejected items change nothing; the others land. "
         "Send an `Idempotency-Key` to retry safely. Roles: department, service, "
-        "county_officer, province_admin."
+        "county_officer, province_admin; a registered client also needs `sync:write`."
     ),
 )
 async def sync_households(
-    batch: SyncBatch, principal: CurrentPrincipal, session: SessionDep, idem: Idem
+    batch: SyncBatch,
+    principal: Annotated[Principal, require_scope(Scope.sync_write)],
+    session: SessionDep,
+    idem: Idem,
 ) -> JSONResponse:
     principal.ensure_role(*sync_service.SYNC_ROLES)
     return await idem.run(

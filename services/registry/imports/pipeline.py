@@ -345,7 +345,11 @@ async def load_households(
         [("household_no", "text"), ("id", "uuid"), ("inserted", "boolean")],
     )
     await _temp(session, "import_members", [("id_number", "text")])
-    actor = {"actor": principal.sub, "role": principal.role.value}
+    actor = {
+        "actor": principal.sub,
+        "role": principal.role.value,
+        "client_id": principal.client_id,
+    }
     await _run(
         session,
         f"""
@@ -379,8 +383,10 @@ async def load_households(
               FROM up
         ), audit AS (
             INSERT INTO registry.audit_log
-                   (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
-            SELECT :actor, :role, CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
+                   (actor, actor_role, client_id, action, entity, entity_id, household_id,
+                    region_code, old, new)
+            SELECT :actor, :role, CAST(:client_id AS varchar),
+                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
                    'household', snap.id::text, snap.id, snap.region_code,
                    CASE WHEN snap.inserted THEN NULL
                         ELSE {HOUSEHOLD_SNAPSHOT.format(h="old")} || jsonb_build_object(
@@ -435,8 +441,10 @@ async def load_households(
               FROM up {member_snapshot_join("up", "snap_new")}
         ), audit AS (
             INSERT INTO registry.audit_log
-                   (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
-            SELECT :actor, :role, CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
+                   (actor, actor_role, client_id, action, entity, entity_id, household_id,
+                    region_code, old, new)
+            SELECT :actor, :role, CAST(:client_id AS varchar),
+                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
                    'member', snap.id::text, snap.household_id, snap.region_code,
                    CASE WHEN snap.inserted THEN NULL ELSE to_jsonb(snap_old) END, snap.data
               FROM snap
@@ -600,8 +608,10 @@ async def load_economics(
             RETURNING e.*, (xmax = 0) AS inserted
         ), audit AS (
             INSERT INTO registry.audit_log
-                   (actor, actor_role, action, entity, entity_id, household_id, region_code, old, new)
-            SELECT :actor, :role, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                   (actor, actor_role, client_id, action, entity, entity_id, household_id,
+                    region_code, old, new)
+            SELECT :actor, :role, CAST(:client_id AS varchar),
+                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
                    'economics', up.household_id::text || ':' || up.year, up.household_id,
                    up.region_code, NULL, {snapshot}
               FROM up
@@ -618,6 +628,7 @@ async def load_economics(
         """,
         actor=principal.sub,
         role=principal.role.value,
+        client_id=principal.client_id,
     )
     counts = (
         await _run(

@@ -1,0 +1,27 @@
+from uuid import UUID
+
+from sqlalchemy import select
+
+from services.registry.clients.models import Client
+from shared.db import RepositoryBase
+from shared.pagination import paginate
+
+
+class ClientRepository(RepositoryBase[Client]):
+    model = Client
+
+    async def page(
+        self, prefix: str, cursor: str | None, limit: int
+    ) -> tuple[list[Client], str | None]:
+        stmt = select(Client).where(Client.region_code.startswith(prefix, autoescape=True))
+        return await paginate(self.session, stmt, [Client.id], cursor, limit)
+
+    async def states(self, after: UUID, limit: int) -> list[tuple[str, int, bool]]:
+        """(id, token_version, active) of every client, a page at a time."""
+        rows = await self.session.execute(
+            select(Client.id, Client.token_version, Client.is_active)
+            .where(Client.id > after)
+            .order_by(Client.id)
+            .limit(limit)
+        )
+        return [(str(r[0]), r[1], r[2]) for r in rows]
