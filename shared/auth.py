@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from shared import idnumber, regions
+from shared import idnumber, regions, request_context
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.settings import Settings
@@ -210,7 +210,9 @@ async def current_principal(
 ) -> Principal:
     if not token:
         raise Unauthorized("a bearer token is required (POST /v1/auth/token on the registry)")
-    return decode_token(request.app.state.settings, token)
+    principal = decode_token(request.app.state.settings, token)
+    request_context.set_user(principal.sub)  # the log lines name the subject, nothing more
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

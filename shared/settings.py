@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs, e.g. the
     # ingress's network). Empty: the header is ignored and the peer address is the client's.
     trusted_proxies: str = ""
+    # Operations: the worker's /metrics and /healthz port (0: none), and how long a stopping
+    # process lets its in-flight requests (APIs) or running jobs (worker) finish.
+    worker_metrics_port: int = 8004
+    worker_metrics_host: str = "127.0.0.1"
+    graceful_timeout_s: int = 25
+    job_completion_wait_s: int = 25
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
