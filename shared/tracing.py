@@ -64,7 +64,10 @@ def instrument_app(app: "FastAPI", service: str) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=provider, excluded_urls="healthz,readyz,metrics"
+        app,
+        tracer_provider=provider,
+        excluded_urls="healthz,readyz,metrics",
+        exclude_spans=["receive", "send"],  # one span per request, not one per ASGI message
     )
 
 
