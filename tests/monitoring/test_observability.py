@@ -11,10 +11,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from sqlalchemy import text
 
 from shared import idnumber, request_context, tracing
 from shared.auth import Role
-from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, ApiClient, wire_app
+from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient, wire_app
 
 
 def _declaration() -> dict[str, str]:
@@ -120,3 +121,44 @@ def test_tracing_is_off_and_installs_nothing_without_the_endpoint(monkeypatch, s
     assert not hasattr(app, "_original_build_middleware_stack")  # no OTel middleware
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     assert tracing.enabled()
+
+
+async def test_monitoring_metrics_show_alerts_overdue_cases_and_the_feed(
+    monitoring, feed, session
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from services.monitoring.projection.repository import ProjectionRepository
+    from shared.pagination import encode_cursor
+
+    xingyi = await feed.household(VILLAGE_A)
+    puan = await feed.household(PUAN_VILLAGE)
+    for household, rule in ((xingyi, "income_drop"), (xingyi, "medical"), (puan, "medical")):
+        await session.execute(
+            text(
+                "INSERT INTO monitoring.alerts (household_id, region_code, rule, figures, "
+                "policy_id, policy_year) VALUES (:h, :r, :rule, '{}', gen_random_uuid(), 2025)"
+            ),
+            {"h": household["id"], "r": household["region_code"], "rule": rule},
+        )
+    opened = await monitoring.as_(Role.village_cadre, VILLAGE_A).post(
+        "/v1/cases", json={"household_id": str(xingyi["id"]), "channel": "cadre"}
+    )
+    assert opened.status_code == 201, opened.text
+    await session.execute(text("UPDATE monitoring.cases SET overdue = true"))
+    await ProjectionRepository(session).save_cursor("registry", encode_cursor([900, 4242]), 17)
+    await session.commit()
+
+    response = await monitoring.get("/metrics")
+    assert response.status_code == 200
+    values = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    assert values[("povguard_monitoring_open_alerts", (("county", XINGYI),))] == 2
+    assert values[("povguard_monitoring_open_alerts", (("county", PUAN),))] == 1
+    assert values[("povguard_monitoring_overdue_cases", (("county", XINGYI),))] == 1
+    assert values[("povguard_projection_feed_seq", ())] == 4242
+    assert values[("povguard_projection_events_applied", ())] == 17
+    assert 0 <= values[("povguard_projection_seconds_since_applied", ())] < 60
