@@ -1,15 +1,9 @@
 """One request id, and one trace, follow a request from monitoring into the registry call it
 makes and into the jobs it enqueues."""
 
-from collections.abc import Iterator
 from datetime import date
 
 import httpx
-import pytest
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
@@ -57,21 +51,6 @@ async def test_jobs_a_request_enqueues_carry_its_id(monitoring, queue, settings,
     assert queued
     assert all(j.kwargs[request_context.JOB_CONTEXT_KWARG] == "rq-scan" for j in queued)
     await queue.delete(settings.queue_name)
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Each service traces into its own provider (its own service.name), one exporter."""
-    exporter = InMemorySpanExporter()
-
-    def provider(service: str) -> TracerProvider:
-        traced = TracerProvider(resource=Resource.create({"service.name": f"povguard-{service}"}))
-        traced.add_span_processor(SimpleSpanProcessor(exporter))
-        return traced
-
-    tracing.use_provider_factory(provider)
-    yield exporter
-    tracing.use_provider_factory(None)
 
 
 async def test_one_trace_spans_monitoring_and_its_registry_call(

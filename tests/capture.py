@@ -1,5 +1,5 @@
-"""A fixture that routes every log line of the process, as the services write them in
-production (``POVGUARD_LOG_FORMAT=json``), into a buffer the test reads."""
+"""Fixtures that capture what an operator would see: every log line of the process as the
+services write them in production (``POVGUARD_LOG_FORMAT=json``), and finished trace spans."""
 
 import io
 import json
@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from shared import tracing
 from shared.logging import configure_logging
 
 
@@ -40,3 +45,18 @@ def json_log() -> Iterator[CapturedLog]:
     yield CapturedLog(buffer)
     root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Each service traces into its own provider (its own service.name), one exporter."""
+    exporter = InMemorySpanExporter()
+
+    def provider(service: str) -> TracerProvider:
+        traced = TracerProvider(resource=Resource.create({"service.name": f"povguard-{service}"}))
+        traced.add_span_processor(SimpleSpanProcessor(exporter))
+        return traced
+
+    tracing.use_provider_factory(provider)
+    yield exporter
+    tracing.use_provider_factory(None)
