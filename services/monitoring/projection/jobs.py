@@ -77,12 +77,15 @@ async def rebuild_projection(ctx: dict[str, Any]) -> int:
         await projection_service.reset(session)
     client = registry_client(ctx)
     total = 0
+    report = ctx.get("on_progress")  # the CLI's progress bar (events applied per page)
     try:
         while True:
             applied = await _follow_one_page(ctx, client)
             if not applied:
                 break
             total += applied
+            if report is not None:
+                report(applied)
     except RegistryUnavailable:
         raise jobs.retry_later(ctx.get("job_try", 1)) from None
     return total
