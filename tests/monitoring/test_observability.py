@@ -9,24 +9,34 @@ from sqlalchemy import text
 
 from shared import idnumber, request_context, tracing
 from shared.auth import Role
-from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient, wire_app
+from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, wire_app
 
 
-def _declaration() -> dict[str, str]:
+def _declaration(phone: str) -> dict[str, str]:
     return {
         "name": "张三",
         "id_number": idnumber.make("522301", date(1975, 3, 3), 41),
-        "phone": "13800001234",
+        "phone": phone,
         "village_code": VILLAGE_A,
         "reason": "illness",
         "description": "家人重病住院",
     }
 
 
+def _declarant(app, address: str) -> httpx.AsyncClient:
+    """An anonymous client at its own address: declarations are rate-limited per address
+    and phone, and other tests declare too."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 4000))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
 async def test_the_request_id_reaches_the_registry_call(monitoring, villages, json_log) -> None:
-    response = await monitoring.post(
-        "/v1/declarations", json=_declaration(), headers={"X-Request-ID": "rq-across"}
-    )
+    async with _declarant(monitoring.app, "198.51.100.71") as anonymous:
+        response = await anonymous.post(
+            "/v1/declarations",
+            json=_declaration("13900007101"),
+            headers={"X-Request-ID": "rq-across"},
+        )
     assert response.status_code == 201, response.text
     assert response.headers["X-Request-ID"] == "rq-across"
     (registry_call,) = json_log.access("/v1/regions/{code}")
@@ -65,8 +75,8 @@ async def test_one_trace_spans_monitoring_and_its_registry_call(
         tracing.instrument_http(http, "monitoring")  # what the lifespan does to app.state.http
         monitoring_app = wire_app(create_monitoring(settings), session_maker, queue, http=http)
         monitoring_app.state.registry_base_url = "http://registry"
-        async with ApiClient(monitoring_app, settings) as client:
-            response = await client.post("/v1/declarations", json=_declaration())
+        async with _declarant(monitoring_app, "198.51.100.72") as client:
+            response = await client.post("/v1/declarations", json=_declaration("13900007102"))
     assert response.status_code == 201, response.text
 
     finished = spans.get_finished_spans()
