@@ -56,13 +56,15 @@ class RequestObserver:
         token = request_context.begin(request_id)
         header = (_REQUEST_ID, request_id.encode())
         status = 500
-        started = False
+        answered = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status, answered
             if message["type"] == "http.response.start":
-                status, started = message["status"], True
+                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), header]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                answered = True
             await send(message)
 
         start = time.perf_counter()
@@ -70,9 +72,9 @@ class RequestObserver:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            # The app's error handler already answered 500 and logged the traceback; the
-            # server need not log it a second time.
-            if not started:
+            # The app's error handler already answered (a 500) and logged the traceback;
+            # the server need not log it again. A response cut short still raises.
+            if not answered:
                 raise
         finally:
             self.in_progress.dec()

@@ -130,8 +130,11 @@ def _free_port() -> int:
 
 async def test_the_worker_serves_metrics_and_health(queue, settings) -> None:
     await queue.delete(settings.queue_name)
-    await queue.enqueue_job("purge_idempotency_keys", _job_id="observe-depth-1")
-    await queue.enqueue_job("purge_idempotency_keys", _job_id="observe-depth-2", _defer_by=600)
+    # Fresh job ids: a job key left by an earlier run would make ARQ refuse the job.
+    due = await queue.enqueue_job("purge_idempotency_keys")
+    later = await queue.enqueue_job("purge_idempotency_keys", _defer_by=600)
+    assert due is not None
+    assert later is not None
     port = _free_port()
     endpoint = WorkerEndpoint(queue, settings.queue_name)
     assert await endpoint.start("127.0.0.1", port)
@@ -144,7 +147,7 @@ async def test_the_worker_serves_metrics_and_health(queue, settings) -> None:
             missing = await http.get("/nope")
     finally:
         await endpoint.stop()
-        await queue.delete(settings.queue_name)
+        await queue.delete(settings.queue_name, f"arq:job:{due.job_id}", f"arq:job:{later.job_id}")
     assert scraped.status_code == 200
     assert samples(scraped.text, "povguard_queue_depth") == [2.0]
     assert samples(scraped.text, "povguard_queue_ready") == [1.0]
