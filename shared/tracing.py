@@ -85,9 +85,17 @@ def instrument_engine(engine: "AsyncEngine", service: str) -> None:
     provider = provider_for(service)
     if provider is None:
         return
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    # The engine's own tracer, not SQLAlchemyInstrumentor: that one patches create_engine
+    # process-wide and refuses SQLAlchemy 2.1 by its declared range; the per-engine listener
+    # it installs works on 2.1 as on 2.0.
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.metrics import NoOpMeter
 
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider)
+    EngineTracer(
+        provider.get_tracer("povguard.sqlalchemy"),
+        engine.sync_engine,
+        NoOpMeter("povguard").create_up_down_counter("db.client.connections.usage"),
+    )
 
 
 def tag_job_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -93,3 +93,21 @@ def test_processes_behind_one_port_add_up_in_multiprocess_mode(tmp_path: Path) -
     route = {"service": "funds", "route": "/v1/funds/{fund_id}", "status": "200"}
     assert samples(rendered, "povguard_http_requests_total", **route) == [2.0]
     assert samples(rendered, "povguard_jobs_started_total", job="compliance_scan") == [2.0]
+
+
+async def test_statements_are_traced_when_tracing_is_on(engine, spans) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared import tracing
+
+    traced = create_async_engine(engine.url, pool_size=1)
+    tracing.instrument_engine(traced, "funds")
+    try:
+        async with traced.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await traced.dispose()
+    statements = [s for s in spans.get_finished_spans() if s.name.startswith("SELECT")]
+    assert statements
+    assert statements[0].resource.attributes["service.name"] == "povguard-funds"
