@@ -9,6 +9,7 @@ host) share their counters when ``PROMETHEUS_MULTIPROC_DIR`` names an empty dire
 exists before they start (prometheus-client's multiprocess mode); a scrape then answers for
 all of them."""
 
+import atexit
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
@@ -94,6 +95,12 @@ DomainCollector = Callable[[Any], Awaitable[Sequence[Metric]]]
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+if multiprocess_dir():
+    # A stopped process's live gauges (requests and jobs in progress, pool in use) must not
+    # be summed into the next scrape; its counters stay.
+    atexit.register(multiprocess.mark_process_dead, os.getpid())
 
 
 class _Fixed:

@@ -75,6 +75,7 @@ COUNT_ONE = """
 from shared import metrics
 metrics.HTTP_REQUESTS.labels("funds", "GET", "/v1/funds/{fund_id}", "200").inc()
 metrics.JOBS_STARTED.labels("compliance_scan").inc()
+metrics.HTTP_IN_PROGRESS.labels("funds").inc()  # still "in flight" when the process ends
 """
 
 
@@ -93,6 +94,8 @@ def test_processes_behind_one_port_add_up_in_multiprocess_mode(tmp_path: Path) -
     route = {"service": "funds", "route": "/v1/funds/{fund_id}", "status": "200"}
     assert samples(rendered, "povguard_http_requests_total", **route) == [2.0]
     assert samples(rendered, "povguard_jobs_started_total", job="compliance_scan") == [2.0]
+    # A process that is gone counts for nothing in the live gauges.
+    assert samples(rendered, "povguard_http_requests_in_progress", service="funds") in ([], [0.0])
 
 
 async def test_statements_are_traced_when_tracing_is_on(engine, spans) -> None:
