@@ -194,8 +194,8 @@ JobFunc = Callable[..., Awaitable[Any]]
 
 
 def observed_job(name: str, func: JobFunc, timeout_s: float | None = None) -> JobFunc:
-    """Wrap a job for the worker: it runs under the request id it was enqueued with (or its
-    job id), logs its start, end or failure with its try and duration, counts itself in the
+    """Wrap a job for the worker: it runs under the request id it was enqueued with (or a
+    new one), logs its start, end or failure with its try and duration, counts itself in the
     job metrics and, when tracing is on, runs in a span that continues the request's trace."""
 
     @functools.wraps(func)
@@ -204,9 +204,8 @@ def observed_job(name: str, func: JobFunc, timeout_s: float | None = None) -> Jo
         traceparent = kwargs.pop(tracing.JOB_TRACE_KWARG, None)
         job_id = ctx.get("job_id")
         job_try = ctx.get("job_try", 1)
-        token = request_context.begin(
-            request_id or (str(job_id) if job_id else request_context.new_request_id())
-        )
+        # A job no request enqueued (cron) gets an id of its own; its lines carry job_id too.
+        token = request_context.begin(request_id or request_context.new_request_id())
         fields: dict[str, Any] = {"job": name, "try": job_try, "job_id": job_id}
         job_log.info("job %s started (try %d)", name, job_try, extra={FIELDS: fields})
         metrics.JOBS_STARTED.labels(name).inc()

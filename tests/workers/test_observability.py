@@ -2,6 +2,7 @@
 /metrics and /healthz; the ARQ health probe; a graceful stop that waits for running jobs."""
 
 import asyncio
+import re
 import socket
 
 import httpx
@@ -47,9 +48,11 @@ async def test_a_job_runs_under_the_request_id_it_was_enqueued_with(json_log) ->
     assert isinstance(lines[1]["duration_ms"], float)
     assert _count(metrics.JOBS_STARTED, "sample_job") == started + 1
     assert metrics.JOB_LAST_SUCCESS.labels("sample_job")._value.get() > 0
-    # Without a request id the job id names its lines.
+    # A job no request enqueued (cron) gets an id of its own; the job id is on its lines.
     await wrapped({"job_id": "cron:x:1", "job_try": 1}, "522323")
-    assert json_log.lines()[-1]["request_id"] == "cron:x:1"
+    last = json_log.lines()[-1]
+    assert re.fullmatch(r"[0-9a-f]{32}", last["request_id"])
+    assert last["job_id"] == "cron:x:1"
 
 
 async def test_retries_and_failures_are_counted_and_logged_without_secrets(json_log) -> None:
