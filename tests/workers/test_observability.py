@@ -15,6 +15,7 @@ from tests.registry.helpers import id_number
 from tests.shared.test_metrics import samples
 from workers import maintenance
 from workers.main import create_worker
+from workers.main import shutdown as worker_shutdown
 from workers.observability import WorkerEndpoint, check_health
 
 
@@ -169,3 +170,44 @@ async def test_the_health_probe_sees_a_polling_worker(queue, settings) -> None:
         assert await check_health(settings) is True
     finally:
         await queue.delete(key)
+
+
+async def test_on_sigterm_a_running_job_finishes_before_the_worker_stops(
+    queue, settings, monkeypatch
+) -> None:
+    import signal
+
+    from shared import jobs
+
+    finished = asyncio.Event()
+
+    async def sleepy(ctx) -> str:
+        await asyncio.sleep(0.6)
+        finished.set()
+        return "done"
+
+    monkeypatch.setitem(jobs.TASKS, "sleepy", jobs.TaskSpec("sleepy", sleepy, 30, 1, 60))
+    monkeypatch.setattr(jobs, "SCHEDULES", [])
+    quiet = settings.model_copy(update={"worker_metrics_port": 0, "job_completion_wait_s": 5})
+    await queue.delete(settings.queue_name)
+    worker = create_worker(quiet, redis_pool=queue, poll_delay=0.05)
+    loop = asyncio.get_running_loop()
+    try:
+        run = asyncio.create_task(worker.async_run())
+        job = await queue.enqueue_job("sleepy")
+        for _ in range(100):  # until the worker has picked it up
+            if worker.tasks:
+                break
+            await asyncio.sleep(0.05)
+        assert worker.tasks, "the worker did not start the job"
+        worker.handle_sig_wait_for_completion(signal.SIGTERM)  # what SIGTERM runs
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(run, 10)
+        assert finished.is_set()
+        assert await job.result(timeout=5) == "done"
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if "engine" in worker.ctx:  # what close() would do, less closing the shared queue
+            await worker_shutdown(worker.ctx)
+        await queue.delete(settings.queue_name, f"arq:job:{job.job_id}", f"arq:result:{job.job_id}")
