@@ -147,22 +147,48 @@ def serve(
     """Serve one service with uvicorn."""
     import uvicorn
 
+    from shared.logging import configure_logging
+
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    configure_logging(service)
     uvicorn.run(
         f"services.{service}.app:create_app",
         factory=True,
         host=host,
         port=port or SERVICES[service],
-        log_level="warning",
+        # Our logging setup (JSON or readable, request ids) and our access lines (route
+        # templates, never raw paths) replace uvicorn's.
+        log_config=None,
+        access_log=False,
+        # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for this long,
+        # then closes: a rolling deployment loses no request.
+        timeout_graceful_shutdown=_settings().graceful_timeout_s,
     )
 
 
 @app.command()
-def worker() -> None:
-    """Run an ARQ worker for every service's jobs and schedules."""
+def worker(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Health probe: exit 0 when a worker is polling the queue, 1 when none is",
+        ),
+    ] = False,
+) -> None:
+    """Run an ARQ worker for every service's jobs and schedules (SIGTERM: running jobs get
+    POVGUARD_JOB_COMPLETION_WAIT_S seconds to finish, then go back to the queue)."""
+    if check:
+        from workers.observability import check_health
+
+        healthy = asyncio.run(check_health(_settings()))
+        console.print("a worker is polling the queue" if healthy else "no worker is polling")
+        raise typer.Exit(0 if healthy else 1)
+    from shared.logging import configure_logging
     from workers.main import run
 
+    configure_logging("worker")
     run()
 
 
@@ -269,7 +295,7 @@ def up(
                 proc.send_signal(signal.SIGTERM)
         for proc in procs.values():
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=35)  # their own graceful stop takes up to 25 s
             except subprocess.TimeoutExpired:
                 proc.kill()
         if embedded is not None:

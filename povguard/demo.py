@@ -323,7 +323,10 @@ async def load_with(
             job = await import_service.create_import(
                 session, loader, kind, f"demo-{kind.value}.csv", content, enqueue=False
             )
-        await import_service.run_import(session_maker, job.id)
+        if console is None:
+            await import_service.run_import(session_maker, job.id)
+        else:
+            await _run_with_progress(session_maker, job.id, content.count(b"\n") - 1, console)
         async with session_maker() as session:
             from services.registry.imports.repository import ImportRepository
 
@@ -343,6 +346,15 @@ async def load_with(
                 f"{r['unchanged']} unchanged, {r['rejected']} rejected"
             )
     return results
+
+
+async def _run_with_progress(session_maker: Any, import_id: Any, rows: int, console: Any) -> None:
+    """Run an import under a progress bar that advances as each chunk commits."""
+    from services.registry.imports import service as import_service
+    from shared.progress import progress
+
+    with progress("importing the demo ledger", total=rows, unit="rows", console=console) as bar:
+        await import_service.run_import(session_maker, import_id, on_progress=bar.advance)
 
 
 async def load_if_empty(

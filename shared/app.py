@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import jobs, openapi
+from shared import jobs, observability, openapi
 from shared.db import (
     connection_lost,
     create_engine,
@@ -366,6 +366,7 @@ def create_service_app(
             log.warning("Redis is unreachable: jobs cannot be enqueued", exc_info=True)
             app.state.arq = None
         app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        observability.on_startup(app, name)
         for hook in on_startup:
             await hook(app)
         freeze_startup_objects()
@@ -404,6 +405,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.service_name = name
+    observability.install(app, name)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from shared import idnumber, regions
+from shared import idnumber, regions, request_context
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.settings import Settings
@@ -230,6 +230,7 @@ async def current_principal(
     await accounts.check(
         getattr(request.app.state, "arq", None), request.app.state.settings, principal
     )
+    request_context.set_user(principal.sub)  # the log lines name the subject, nothing more
     return principal
 
 

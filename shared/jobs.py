@@ -18,6 +18,7 @@ from arq import Retry
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import observability
 from shared.db import connection_lost, sqlstate_of
 from shared.settings import Settings
 
@@ -92,6 +93,7 @@ def defer(
     session: AsyncSession, name: str, *args: Any, job_id: str | None = None, **kwargs: Any
 ) -> None:
     """Send ``name`` to the queue once this session's transaction has committed."""
+    kwargs = observability.tag_job_kwargs(kwargs)  # the request id follows into the worker
     session.info.setdefault("deferred_jobs", []).append(DeferredJob(name, args, job_id, kwargs))
 
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import httpx
 
+from shared import request_context
 from shared.auth import Principal, Role, issue_token
 from shared.contracts.registry import CategoryChange, ChangePage, MeasureCreate
 from shared.errors import NotFound, ServiceUnavailable
@@ -45,6 +46,7 @@ class RegistryClient:
     ) -> httpx.Response:
         headers = {
             "Authorization": f"Bearer {token or self._service_token()}",
+            **request_context.outgoing_headers(),  # one request id across the services
             **kwargs.pop("headers", {}),
         }
         try:

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     # Web app origins allowed to call the APIs from a browser (comma-separated); none by default.
     cors_origins: str = ""
+    # Operations: the worker's /metrics and /healthz port (0: none), and how long a stopping
+    # process lets its in-flight requests (APIs) or running jobs (worker) finish.
+    worker_metrics_port: int = 8004
+    worker_metrics_host: str = "127.0.0.1"
+    graceful_timeout_s: int = 25
+    job_completion_wait_s: int = 25
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

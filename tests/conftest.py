@@ -25,6 +25,7 @@ from shared import jobs
 from shared.auth import Principal, Role, issue_token
 from shared.db import create_session_maker
 from shared.settings import Settings
+from tests.capture import json_log, spans  # noqa: F401  (fixtures every test may use)
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_SECRET = "povguard-test-secret-0123456789-abcdefghij"

@@ -10,9 +10,10 @@ import httpx
 from arq import cron
 from arq.worker import Function, Worker, func
 
-from shared import jobs
+from shared import jobs, observability
 from shared.db import create_engine, create_session_maker
 from shared.settings import Settings, get_settings
+from workers import observability as worker_observability
 
 JOB_MODULES = (
     "workers.maintenance",
@@ -32,9 +33,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = create_engine(settings, "povguard-worker")
     ctx["session_maker"] = create_session_maker(ctx["engine"])
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    await worker_observability.start(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await worker_observability.stop(ctx)
     await ctx["http"].aclose()
     await ctx["engine"].dispose()
 
@@ -42,7 +45,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 def functions() -> list[Function]:
     return [
         func(
-            spec.func,
+            observability.observed_job(spec.name, spec.func, spec.timeout_s),
             name=spec.name,
             timeout=spec.timeout_s,
             max_tries=spec.max_tries,
@@ -58,7 +61,7 @@ def cron_jobs() -> list[Any]:
         spec = jobs.TASKS[entry.name]
         entries.append(
             cron(
-                spec.func,
+                observability.observed_job(spec.name, spec.func, spec.timeout_s),
                 name=f"cron:{entry.name}",
                 # One job id per tick (arq's name:tick): workers on many machines enqueue a
                 # tick once, and a tick is never refused because the last one's result is kept.
@@ -87,6 +90,9 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
         health_check_interval=30,
         max_jobs=10,
         handle_signals=True,
+        # On SIGTERM: take no new job, let running ones finish for this long, then cancel
+        # what is left, which ARQ hands back to the queue for another worker.
+        job_completion_wait=settings.job_completion_wait_s,
         **overrides,
     )
 

@@ -2,12 +2,14 @@
 
 from fastapi import FastAPI
 
+from services.monitoring import metrics as monitoring_metrics
 from services.monitoring.alerts.router import router as alerts_router
 from services.monitoring.cases.router import router as cases_router
 from services.monitoring.declarations.router import router as declarations_router
 from services.monitoring.policy.router import router as policy_router
 from services.monitoring.signals.router import router as signals_router
 from services.monitoring.stats.router import router as stats_router
+from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
 
@@ -25,7 +27,7 @@ TAGS: list[dict[str, str]] = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="monitoring",
         title="Povguard monitoring",
         description="Early warning (防止返贫动态监测): policy, department signals, self-declarations, scans, alerts and the monitored-household case procedure.",
@@ -40,3 +42,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=TAGS,
         settings=settings,
     )
+    observability.add_collector(app, monitoring_metrics.collect)
+    return app

@@ -13,7 +13,7 @@ app = typer.Typer(help="Monitoring (防止返贫动态监测) operations.", no_a
 console = Console()
 
 
-async def _run(job: str) -> Any:
+async def _run(job: str, **extra: Any) -> Any:
     from services.monitoring.projection import jobs as projection_jobs
     from shared.db import create_engine, create_session_maker
     from shared.settings import get_settings
@@ -28,17 +28,18 @@ async def _run(job: str) -> Any:
                 "http": http,
                 "redis": None,
                 "job_try": 1,
+                **extra,
             }
             return await getattr(projection_jobs, job)(ctx)
     finally:
         await engine.dispose()
 
 
-def _run_or_exit(job: str) -> Any:
+def _run_or_exit(job: str, **extra: Any) -> Any:
     from arq import Retry
 
     try:
-        return asyncio.run(_run(job))
+        return asyncio.run(_run(job, **extra))
     except Retry:
         console.print(
             "[red]the registry is unreachable; nothing was applied past the last page[/red]"
@@ -50,7 +51,10 @@ def _run_or_exit(job: str) -> Any:
 def rebuild() -> None:
     """Forget the projection and replay the registry's change feed from the start.
     Cases, alerts, signals and declarations are monitoring's own and are kept."""
-    applied = _run_or_exit("rebuild_projection")
+    from shared.progress import progress
+
+    with progress("replaying the change feed", unit="events", console=console) as bar:
+        applied = _run_or_exit("rebuild_projection", on_progress=bar.advance)
     console.print(f"[green]projection rebuilt from {applied} change events[/green]")
 
 

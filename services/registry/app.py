@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from services.registry import metrics as registry_metrics
 from services.registry.audit.router import router as audit_router
 from services.registry.auth.router import router as auth_router
 from services.registry.changes.router import router as changes_router
@@ -12,6 +13,7 @@ from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
 from services.registry.measures.router import router as measures_router
 from services.registry.regions.router import router as regions_router
+from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
 
@@ -36,7 +38,7 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="registry",
         title="Povguard registry",
         description="The household register (建档立卡): the system of record that monitoring and "
@@ -57,3 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         upload_paths=["/imports"],
     )
+    observability.add_collector(app, registry_metrics.collect)
+    return app

@@ -120,8 +120,10 @@ async def test_following_the_real_feed_stores_the_cursor_and_rebuild_replays(
     # Nothing new: the next run applies nothing and keeps the cursor.
     assert await projection_jobs.follow_registry_changes(mon_ctx) == 0
     assert await _count(session, "households") == 1
-    # Rebuild forgets and replays from cursor 0.
-    assert await projection_jobs.rebuild_projection(mon_ctx) == 1
+    # Rebuild forgets and replays from cursor 0, telling the CLI's progress bar each page.
+    heard: list[int] = []
+    assert await projection_jobs.rebuild_projection({**mon_ctx, "on_progress": heard.append}) == 1
+    assert heard == [1]
     assert await _count(session, "households") == 1
 
 

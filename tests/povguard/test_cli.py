@@ -25,3 +25,63 @@ def test_serve_refuses_an_unknown_service_by_name() -> None:
     result = runner.invoke(app, ["serve", "payroll"])
     assert result.exit_code != 0
     assert "payroll" in result.output
+
+
+def _operator_env(monkeypatch, settings) -> None:
+    from shared.settings import get_settings
+
+    monkeypatch.setenv("POVGUARD_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("POVGUARD_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("POVGUARD_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("POVGUARD_QUEUE_NAME", settings.queue_name + ":cli")
+    get_settings.cache_clear()
+
+
+def test_worker_check_is_a_health_probe_for_orchestrators(monkeypatch, settings) -> None:
+    import asyncio
+
+    from shared import jobs
+    from shared.settings import get_settings
+
+    _operator_env(monkeypatch, settings)
+    key = settings.queue_name + ":cli:health-check"
+
+    async def set_key(present: bool) -> None:
+        redis = await jobs.create_queue(settings)
+        await (redis.set(key, b"j_complete=0", ex=30) if present else redis.delete(key))
+        await redis.aclose()
+
+    try:
+        asyncio.run(set_key(False))
+        assert runner.invoke(app, ["worker", "--check"]).exit_code == 1
+        asyncio.run(set_key(True))
+        healthy = runner.invoke(app, ["worker", "--check"])
+        assert healthy.exit_code == 0, healthy.output
+    finally:
+        asyncio.run(set_key(False))
+        get_settings.cache_clear()
+
+
+def test_serve_stops_gracefully_and_logs_through_povguard(monkeypatch, settings) -> None:
+    import uvicorn
+
+    from shared.settings import get_settings
+
+    _operator_env(monkeypatch, settings)
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: seen.update(kwargs, target=target))
+    monkeypatch.setattr(
+        "shared.logging.configure_logging", lambda service: seen.update(logging=service)
+    )
+    try:
+        result = runner.invoke(app, ["serve", "funds"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert seen["target"] == "services.funds.app:create_app"
+    # SIGTERM: in-flight requests get 25 s to finish; uvicorn's own access log is replaced
+    # by ours (route templates, request ids) and its logging config by ours.
+    assert seen["timeout_graceful_shutdown"] == 25
+    assert seen["access_log"] is False
+    assert seen["log_config"] is None
+    assert seen["logging"] == "funds"

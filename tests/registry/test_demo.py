@@ -70,3 +70,16 @@ async def test_up_loads_the_demo_only_into_an_empty_registry(session_maker, sess
     # A restart keeps the registry as people left it: nothing reloaded, nothing overwritten.
     assert await demo.load_if_empty(session_maker, households=10, year=2025) is None
     assert await _count(session, "change_events") == events
+
+
+async def test_demo_data_shows_its_progress(session_maker) -> None:
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, width=140, force_terminal=False, color_system=None)
+    await demo.load_with(session_maker, households=12, year=2025, console=console)
+    text = out.getvalue()
+    assert "importing the demo ledger" in text
+    assert "rows/s" in text

@@ -107,6 +107,16 @@ class ScanRepository(RepositoryBase[Scan]):
 class AlertRepository(RepositoryBase[Alert]):
     model = Alert
 
+    async def open_by_county(self) -> list[tuple[str, int]]:
+        """Open alerts per county (a scrape-time gauge): the open-alerts partial index only."""
+        rows = await self.session.execute(
+            text(
+                "SELECT left(region_code, 6) || '000000', count(*) FROM monitoring.alerts "
+                "WHERE status = 'open' GROUP BY 1"
+            )
+        )
+        return [(county, count) for county, count in rows]
+
     def list_query(
         self, prefix: str, rule: str | None, status: str | None, kind: str | None = None
     ) -> Any:

@@ -11,6 +11,16 @@ from shared.db import RepositoryBase
 class CaseRepository(RepositoryBase[MonitoringCase]):
     model = MonitoringCase
 
+    async def overdue_by_county(self) -> list[tuple[str, int]]:
+        """Open cases past their deadline, per county (a scrape-time gauge)."""
+        county = func.left(MonitoringCase.region_code, 6) + "000000"
+        stmt = (
+            select(county, func.count())
+            .where(MonitoringCase.overdue.is_(True), MonitoringCase.stage.not_in(CLOSED))
+            .group_by(county)
+        )
+        return [(c, n) for c, n in await self.session.execute(stmt)]
+
     async def open_for_household(self, household_id: UUID) -> MonitoringCase | None:
         stmt = select(MonitoringCase).where(
             MonitoringCase.household_id == household_id, MonitoringCase.stage.not_in(CLOSED)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import text
 
 from services.monitoring.projection import service as projection_service
-from shared import jobs
+from shared import jobs, observability
 from shared.registry_client import RegistryClient, RegistryUnavailable
 
 PAGE_SIZE = 1000
@@ -54,7 +54,9 @@ async def follow_registry_changes(ctx: dict[str, Any]) -> int:
         raise jobs.retry_later(ctx.get("job_try", 1)) from None
     if total and ctx.get("redis") is not None:
         await ctx["redis"].enqueue_job(
-            "incremental_scan", _job_id=incremental_scan_job_id(datetime.now(UTC))
+            "incremental_scan",
+            _job_id=incremental_scan_job_id(datetime.now(UTC)),
+            **observability.tag_job_kwargs({}),
         )
     return total
 
@@ -75,12 +77,15 @@ async def rebuild_projection(ctx: dict[str, Any]) -> int:
         await projection_service.reset(session)
     client = registry_client(ctx)
     total = 0
+    report = ctx.get("on_progress")  # the CLI's progress bar (events applied per page)
     try:
         while True:
             applied = await _follow_one_page(ctx, client)
             if not applied:
                 break
             total += applied
+            if report is not None:
+                report(applied)
     except RegistryUnavailable:
         raise jobs.retry_later(ctx.get("job_try", 1)) from None
     return total

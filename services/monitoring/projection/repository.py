@@ -192,6 +192,21 @@ class ProjectionRepository:
             sql += " FOR UPDATE"
         return (await self.session.execute(text(sql), {"name": name})).scalar_one_or_none()
 
+    async def feed_state(self, name: str) -> tuple[str, int, float] | None:
+        """The feed's cursor, the events applied since the last rebuild, and the seconds
+        since a page was last applied."""
+        row = (
+            await self.session.execute(
+                text(
+                    "SELECT cursor, events_applied, "
+                    "extract(epoch FROM now() - updated_at)::float8 "
+                    "FROM monitoring.feed_cursors WHERE name = :name"
+                ),
+                {"name": name},
+            )
+        ).one_or_none()
+        return (row[0], row[1], row[2]) if row is not None else None
+
     async def save_cursor(self, name: str, cursor: str, applied: int) -> None:
         await self.session.execute(
             text(

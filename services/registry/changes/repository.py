@@ -57,6 +57,14 @@ class ChangeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def head_seq(self) -> int:
+        """The newest event's sequence number (the primary key's last entry)."""
+        return (
+            await self.session.execute(
+                text("SELECT coalesce(max(seq), 0) FROM registry.change_events")
+            )
+        ).scalar_one()
+
     async def page_json(
         self,
         after_xid: int,

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -211,10 +211,12 @@ async def run_import(
     parallel: int = 2,
     today: date | None = None,
     final: bool = True,
+    on_progress: Callable[[int], None] | None = None,
 ) -> str:
     """The job's work; safe to run again (loaded rows then count as unchanged). A transient
     failure is raised for the job to retry unless this run is ``final``; any other failure,
-    or one on the final run, marks the import failed with the reason."""
+    or one on the final run, marks the import failed with the reason. ``on_progress`` hears
+    the rows of each chunk once it has committed (the CLI's progress bar)."""
     async with session_maker() as session, session.begin():
         repo = ImportRepository(session)
         job = await repo.get(import_id)
@@ -274,6 +276,8 @@ async def run_import(
                 validated - started,
                 time.perf_counter() - validated,
             )
+            if on_progress is not None:
+                on_progress(outcome.rows)
 
     try:
         async with asyncio.TaskGroup() as group:
