@@ -4,7 +4,6 @@ engine, the queue and the shared HTTP client."""
 
 import gc
 import logging
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -191,11 +190,15 @@ async def _stale(request: Request, exc: Exception) -> JSONResponse:
     return render_problem(request, PreconditionFailed(detail, code="version.stale"))
 
 
+class _Unexpected(Exception):
+    """What the log shows of an unexpected error: its kind and message with the values cut."""
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The frames, and the error without the values it quotes (a database error quotes the
     # input it choked on: a name, an ID number); never the request or its body.
-    frames = "".join(traceback.format_tb(exc.__traceback__))
-    log.error("unhandled error: %s\n%s", error_without_values(exc), frames)
+    shown = _Unexpected(error_without_values(exc))
+    log.error("unhandled error", exc_info=(_Unexpected, shown, exc.__traceback__))
     error = AppError("an unexpected error occurred; it has been logged", code="internal")
     return render_problem(request, error)
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from shared import idnumber, request_context, tracing
 from shared.auth import Role
-from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, wire_app
+from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, token_for, wire_app
 
 
 def _declaration(phone: str) -> dict[str, str]:
@@ -30,21 +30,42 @@ def _declarant(app, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
+async def _accept_declaration(  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, officer_token: str, before=None, **headers: str
+):
+    """Accepting a declaration from someone the registry does not know asks the registry
+    whether the village they named exists: monitoring's call to the registry."""
+    listed = await client.get(
+        "/v1/declarations", headers={"Authorization": f"Bearer {officer_token}"}
+    )
+    (declaration,) = listed.json()["items"]
+    if before is not None:
+        before()
+    return await client.post(
+        f"/v1/declarations/{declaration['id']}/actions",
+        json={"action": "accept", "note": "核实受理"},
+        headers={"Authorization": f"Bearer {officer_token}", **headers},
+    )
+
+
 async def test_the_request_id_reaches_the_registry_call(monitoring, villages, json_log) -> None:
     async with _declarant(monitoring.app, "198.51.100.71") as anonymous:
-        response = await anonymous.post(
-            "/v1/declarations",
-            json=_declaration("13900007101"),
-            headers={"X-Request-ID": "rq-across"},
-        )
-    assert response.status_code == 201, response.text
+        declared = await anonymous.post("/v1/declarations", json=_declaration("13900007101"))
+        assert declared.status_code == 201, declared.text
+        token = token_for(monitoring.settings, Role.county_officer, XINGYI, sub="officer-7")
+        response = await _accept_declaration(anonymous, token, **{"X-Request-ID": "rq-across"})
+    assert response.status_code == 200, response.text
     assert response.headers["X-Request-ID"] == "rq-across"
     (registry_call,) = json_log.access("/v1/regions/{code}")
     assert registry_call["request_id"] == "rq-across"
     assert registry_call["service"] == "registry"
     assert registry_call["user"] == "povguard-service"
-    (own,) = json_log.access("/v1/declarations")
-    assert (own["service"], own["request_id"], own["user"]) == ("monitoring", "rq-across", None)
+    (own,) = json_log.access("/v1/declarations/{declaration_id}/actions")
+    assert (own["service"], own["request_id"], own["user"]) == (
+        "monitoring",
+        "rq-across",
+        "officer-7",
+    )
 
 
 async def test_jobs_a_request_enqueues_carry_its_id(monitoring, queue, settings, feed) -> None:
@@ -76,8 +97,11 @@ async def test_one_trace_spans_monitoring_and_its_registry_call(
         monitoring_app = wire_app(create_monitoring(settings), session_maker, queue, http=http)
         monitoring_app.state.registry_base_url = "http://registry"
         async with _declarant(monitoring_app, "198.51.100.72") as client:
-            response = await client.post("/v1/declarations", json=_declaration("13900007102"))
-    assert response.status_code == 201, response.text
+            declared = await client.post("/v1/declarations", json=_declaration("13900007102"))
+            assert declared.status_code == 201, declared.text
+            token = token_for(settings, Role.county_officer, XINGYI)
+            response = await _accept_declaration(client, token, before=spans.clear)
+    assert response.status_code == 200, response.text
 
     finished = spans.get_finished_spans()
     by_route = {
@@ -85,11 +109,16 @@ async def test_one_trace_spans_monitoring_and_its_registry_call(
         for s in finished
         if s.kind in (SpanKind.SERVER, SpanKind.INTERNAL) and s.attributes.get("http.route")
     }
-    incoming = by_route[("povguard-monitoring", "/v1/declarations")]
+    incoming = by_route[("povguard-monitoring", "/v1/declarations/{declaration_id}/actions")]
     # In process the registry's span is INTERNAL (there is a current span); over the
     # network it is a SERVER span. Either way it is the child of monitoring's call.
     registry_side = by_route[("povguard-registry", "/v1/regions/{code}")]
-    (call,) = [s for s in finished if s.kind == SpanKind.CLIENT]
+    (call,) = [
+        s
+        for s in finished
+        if s.kind == SpanKind.CLIENT
+        and s.resource.attributes["service.name"] == "povguard-monitoring"
+    ]
     assert incoming.kind == SpanKind.SERVER
     assert call.resource.attributes["service.name"] == "povguard-monitoring"
     assert call.attributes.get("http.request.method", call.attributes.get("http.method")) == "GET"
