@@ -2,7 +2,7 @@
 
 from services.registry.auth.models import User
 from services.registry.changes.models import ChangeEvent
-from services.registry.database import AuditLog, Base, IdempotencyKey
+from services.registry.database import AuditLog, Base, IdempotencyKey, JobOutbox
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.guarantees.models import GuaranteeCheck
 from services.registry.households.models import (
@@ -31,6 +31,7 @@ __all__ = [
     "ImportFile",
     "ImportJob",
     "ImportRejection",
+    "JobOutbox",
     "Member",
     "Region",
     "User",

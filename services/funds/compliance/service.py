@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.compliance import repository as compliance_repository
 from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.compliance.schemas import ScanCreate, ScanRead
-from services.funds.database import audit
-from shared import jobs, regions
+from services.funds.database import audit, outbox
+from shared import regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
 from shared.errors import NotFound
@@ -38,7 +38,7 @@ async def request_scan(session: AsyncSession, principal: Principal, body: ScanCr
         entity_id=scan.id,
         region_code=region,
     )
-    jobs.defer(session, JOB_NAME, str(scan.id), job_id=f"{JOB_NAME}:{scan.id}")
+    outbox.defer(session, JOB_NAME, str(scan.id), job_id=f"{JOB_NAME}:{scan.id}")
     return ScanRead.model_validate(scan)
 
 

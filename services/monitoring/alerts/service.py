@@ -9,9 +9,9 @@ from services.monitoring.alerts import rules
 from services.monitoring.alerts.models import Scan, ScanCounty
 from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
-from services.monitoring.database import audit
+from services.monitoring.database import audit, outbox
 from services.monitoring.policy.repository import PolicyRepository
-from shared import jobs, regions
+from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
 
@@ -70,7 +70,9 @@ async def create_scan(
                 since=since,
             )
         )
-        jobs.defer(session, "scan_county", str(scan.id), county, job_id=f"scan:{scan.id}:{county}")
+        outbox.defer(
+            session, "scan_county", str(scan.id), county, job_id=f"scan:{scan.id}:{county}"
+        )
     await session.flush()
     await audit.record(
         session,
