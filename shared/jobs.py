@@ -44,6 +44,10 @@ class ScheduleSpec:
 
 
 TASKS: dict[str, TaskSpec] = {}
+# No job runs longer: long work is chunked and hands on to a next job. ARQ keeps a job
+# "in progress" for the largest timeout plus 10 s, so this also bounds how long a killed
+# worker's job waits before ARQ runs it again (the sweeper usually dispatches it sooner).
+MAX_JOB_S = 180
 SCHEDULES: list[ScheduleSpec] = []
 
 
@@ -54,8 +58,11 @@ def schedule(name: str, **when: Any) -> None:
 
 
 def task(
-    *, name: str | None = None, timeout_s: int = 600, max_tries: int = 5, keep_result_s: int = 60
+    *, name: str | None = None, timeout_s: int = 120, max_tries: int = 5, keep_result_s: int = 60
 ) -> Callable[[JobFunc], JobFunc]:
+    if timeout_s > MAX_JOB_S:
+        raise ValueError(f"a job may run at most {MAX_JOB_S} s: chunk the work instead")
+
     def register(func: JobFunc) -> JobFunc:
         spec = TaskSpec(name or func.__name__, func, timeout_s, max_tries, keep_result_s)
         TASKS[spec.name] = spec

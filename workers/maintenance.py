@@ -11,7 +11,7 @@ from shared import idempotency, jobs
 KEY_RETENTION = timedelta(days=2)
 
 
-@jobs.task(name="purge_idempotency_keys", timeout_s=300, max_tries=3)
+@jobs.task(name="purge_idempotency_keys", timeout_s=120, max_tries=3)
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> dict[str, int]:
     """Idempotency keys answer retries for two days, then go (idempotent by nature)."""
     purged: dict[str, int] = {}
