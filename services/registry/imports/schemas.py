@@ -1,7 +1,8 @@
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ImportAccepted(BaseModel):
@@ -14,6 +15,43 @@ class ImportRejectionRead(BaseModel):
     row_no: int = Field(description="The row's number in the file; the header is row 1.")
     column: str = Field(examples=["证件号码"])
     reason: str = Field(examples=["check character does not match (expected X)"])
+
+
+class ImportSummary(BaseModel):
+    """An import in a list: its status and progress (its rejected rows are on its own page)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    kind: str
+    filename: str
+    file_format: str
+    region_code: str
+    status: str = Field(description="queued | running | done | failed")
+    rows_read: int
+    accepted: int = Field(description="Rows whose data was created or changed.")
+    rejected: int
+    unchanged: int = Field(description="Valid rows equal to what the registry holds.")
+    chunks_total: int | None = Field(
+        description="Chunks (of whole households) the file is loaded in; null until read."
+    )
+    chunks_done: int = Field(description="Chunks loaded so far.")
+    attempts: int = Field(
+        description="Times the import was dispatched again after its worker stopped."
+    )
+    heartbeat_at: datetime = Field(
+        description="Last sign of life: a queued or running import with an old one is stuck "
+        "and is dispatched again, or failed with the reason, by the worker's sweeper."
+    )
+    error: str | None = Field(description="Why the whole import failed, when it did.")
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+    @field_validator("chunks_done", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> int:
+        return len(value) if isinstance(value, list | tuple) else int(value or 0)
 
 
 class ImportRead(BaseModel):

@@ -28,6 +28,7 @@ from shared import outbox as outbox_module
 from shared.auth import Principal, Role
 from shared.db import ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
+from shared.pagination import paginate
 
 log = logging.getLogger("povguard.imports")
 
@@ -97,6 +98,17 @@ async def get_import(
         raise NotFound("import not found")
     rejected = await repo.rejections(import_id, MAX_REJECTED_SHOWN + 1)
     return job, rejected[:MAX_REJECTED_SHOWN], len(rejected) > MAX_REJECTED_SHOWN
+
+
+async def list_imports(
+    session: AsyncSession, principal: Principal, prefix: str, cursor: str | None, limit: int
+) -> tuple[list[ImportJob], str | None]:
+    """Imports in the region, newest first, so stuck or failed work is seen."""
+    principal.ensure_role(*READ_ROLES)
+    stmt = ImportRepository(session).list_query(prefix)
+    return await paginate(
+        session, stmt, [ImportJob.created_at, ImportJob.id], cursor, limit, descending=True
+    )
 
 
 _gc_lock = threading.Lock()
