@@ -85,7 +85,10 @@ async def claim(session: AsyncSession, scan_id: UUID, stale_s: float) -> tuple[b
         return False, scan.state
     if scan.state == "running" and scan.heartbeat_at > utcnow() - timedelta(seconds=stale_s):
         return False, scan.state
-    await compliance_repository.set_lease(session, scan_id, "running")
+    # Taking over from a worker that stopped counts as an attempt.
+    await compliance_repository.set_lease(
+        session, scan_id, "running", count_attempt=scan.state == "running"
+    )
     return True, "running"
 
 

@@ -165,7 +165,10 @@ async def claim_county(
         return False
     if part.state == "running" and part.heartbeat_at > utcnow() - timedelta(seconds=stale_s):
         return False
-    await repo.set_county_lease(scan_id, county_code, "running")
+    # Taking over from a worker that stopped counts as an attempt.
+    await repo.set_county_lease(
+        scan_id, county_code, "running", count_attempt=part.state == "running"
+    )
     return True
 
 

@@ -48,11 +48,15 @@ class ImportRepository(RepositoryBase[ImportJob]):
             update(ImportJob).where(ImportJob.id == import_id).values(**values)
         )
 
-    async def claim(self, import_id: UUID, chunks_total: int | None = None) -> None:
+    async def claim(
+        self, import_id: UUID, chunks_total: int | None = None, *, count_attempt: bool = False
+    ) -> None:
         """The running job's lease: ``running`` with a fresh heartbeat."""
         values: dict[str, Any] = {"status": "running", "heartbeat_at": func.now()}
         if chunks_total is not None:
             values["chunks_total"] = chunks_total
+        if count_attempt:
+            values["attempts"] = ImportJob.attempts + 1
         await self.session.execute(
             update(ImportJob).where(ImportJob.id == import_id).values(**values)
         )

@@ -245,7 +245,8 @@ async def run_import(
         chunk_rows = int(job.options.get("chunk_rows") or chunk_rows)
         if "chunk_rows" not in job.options:
             job.options = {**job.options, "chunk_rows": chunk_rows}
-        await repo.claim(import_id)
+        # Taking over from a worker that stopped counts as an attempt.
+        await repo.claim(import_id, count_attempt=job.status == "running")
         kind, principal, filename = ImportKind(job.kind), _principal(job), job.filename
         done = set(job.chunks_done or [])
     read_started = time.perf_counter()
