@@ -65,7 +65,8 @@ def _field_name(loc: Sequence[Any]) -> str:
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    retry_after = exc.extra.get("retry_after_s")
+    # Every 503 says when to come back (a 429 when its window ends).
+    retry_after = exc.extra.get("retry_after_s", 5 if exc.status == 503 else None)
     if exc.status in (429, 503) and retry_after is not None:
         headers = {"Retry-After": str(max(int(retry_after), 1))}
     return problem_response(exc.status, exc.problem(), headers)
