@@ -31,7 +31,8 @@ def test_a_dead_child_is_restarted_with_backoff_and_the_operator_is_told(monkeyp
         # The backoff grows between restarts; the healthy child was never touched.
         assert supervisor.children["crasher"].delay_s > 0.2
         assert supervisor.children["steady"].proc is steady
-        assert steady is not None and steady.poll() is None
+        assert steady is not None
+        assert steady.poll() is None
     finally:
         supervisor.stop(timeout_s=5)
     assert steady.poll() is not None
