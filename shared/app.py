@@ -364,6 +364,12 @@ def create_service_app(
                 "content": {PROBLEM_JSON: {}},
                 "description": "Validation failed",
             },
+            # Any route, when the database or Redis is briefly away (with Retry-After).
+            503: {
+                "model": Problem,
+                "content": {PROBLEM_JSON: {}},
+                "description": "Service unavailable; retry after Retry-After seconds",
+            },
         },
     )
     app.state.settings = settings

@@ -17,6 +17,7 @@ from services.monitoring.deps import Registry
 from shared.auth import CurrentPrincipal, resolve_region_filter
 from shared.db import SessionDep
 from shared.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
@@ -34,7 +35,7 @@ router = APIRouter(tags=["scans and alerts"])
     status_code=202,
     response_model=ScanAccepted,
     responses=problem_responses(
-        Conflict, Forbidden, NotFound, ValidationFailed, ServiceUnavailable
+        BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, ServiceUnavailable
     ),
     summary="Start a scan of a region for a year (full, or only households changed since the last scan)",
     description=(

@@ -10,7 +10,13 @@ from services.monitoring.declarations.schemas import (
 )
 from services.monitoring.deps import Registry
 from shared.db import SessionDep
-from shared.errors import NotFound, TooManyRequests, ValidationFailed, problem_responses
+from shared.errors import (
+    BadRequest,
+    NotFound,
+    TooManyRequests,
+    ValidationFailed,
+    problem_responses,
+)
 
 router = APIRouter(tags=["declarations"])
 
@@ -19,7 +25,7 @@ router = APIRouter(tags=["declarations"])
     "/declarations",
     status_code=201,
     response_model=DeclarationReceipt,
-    responses=problem_responses(TooManyRequests, ValidationFailed),
+    responses=problem_responses(BadRequest, TooManyRequests, ValidationFailed),
     summary="Declare a difficulty (防贫申报; no login, rate-limited per phone and address)",
     description=(
         "Opens a case at `discovered`, or joins the household's open case. A declarant the "
