@@ -148,7 +148,8 @@ async def relay(
                     stuck = rows[len(sent)]
                     stuck.send_attempts += 1
                     stuck.last_error = f"{type(failure).__name__}: {failure}"[:300]
-                    raise failure
+            if failure is not None:  # committed what was sent and the note; try again later
+                raise failure
             total += len(sent)
             if len(rows) < RELAY_BATCH:
                 break

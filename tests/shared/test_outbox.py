@@ -98,6 +98,15 @@ async def test_writes_that_queue_jobs_succeed_while_redis_is_down_and_the_relay_
     ]
     assert [r[1] for r in await _outbox(session, "funds")] == [[compliance.json()["id"]]]
 
+    # While Redis is away the relay keeps them, and notes why on the first.
+    with pytest.raises(RedisConnectionError):
+        await maintenance.relay_outbox({**job_ctx, "redis": dead_queue})
+    noted = (
+        await session.execute(text("SELECT send_attempts, last_error FROM registry.job_outbox"))
+    ).one()
+    assert noted.send_attempts == 1
+    assert "ConnectionError" in noted.last_error
+
     # Redis is back: the relay hands them over and empties the outboxes.
     await queue.delete(job_ctx["settings"].queue_name)
     assert await maintenance.relay_outbox(job_ctx) == 3
