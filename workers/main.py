@@ -20,12 +20,7 @@ from shared.db import create_engine, create_session_maker
 from shared.settings import Settings, get_settings
 from workers import maintenance
 
-JOB_MODULES = (
-    "workers.maintenance",
-    "services.registry.jobs",
-    "services.monitoring.jobs",
-    "services.funds.jobs",
-)
+JOB_MODULES = ("workers.maintenance", *maintenance.SERVICE_JOB_MODULES)
 
 
 def load_jobs() -> None:

@@ -1,6 +1,7 @@
 """Housekeeping jobs of the shared machinery (not of any one service's domain): forgetting old
 idempotency keys, relaying the job outboxes to the queue, sweeping up stuck work."""
 
+import importlib
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from shared import idempotency, jobs, outbox
 from shared.db import utcnow
 
 KEY_RETENTION = timedelta(days=2)
+# Every service's jobs; their modules register the sweeps the sweeper runs.
+SERVICE_JOB_MODULES = ("services.registry.jobs", "services.monitoring.jobs", "services.funds.jobs")
 OUTBOXES = (RegistryOutbox, MonitoringOutbox, FundsOutbox)
 RELAY = "relay_outbox"
 SWEEPER = "sweep_stuck_work"
@@ -52,6 +55,8 @@ async def sweep_stuck_work(ctx: dict[str, Any]) -> dict[str, dict[str, int]]:
         stale_before=utcnow() - timedelta(seconds=settings.job_stale_s),
         max_attempts=settings.job_attempts,
     )
+    for module in SERVICE_JOB_MODULES:  # the worker has them all; a direct call may not
+        importlib.import_module(module)
     results: dict[str, dict[str, int]] = {}
     async with jobs.unit_of_work(ctx) as session:
         locked = (

@@ -274,3 +274,26 @@ async def test_the_sweeper_redispatches_stuck_work_then_fails_it_with_the_reason
     assert "stopped making progress" in scan["error"]
     # A late copy of the job finds the county failed and leaves it so.
     assert await scan_jobs.scan_county(job_ctx, scan_id, PUAN) == {}
+
+
+async def test_a_compliance_scan_whose_worker_died_is_redispatched_then_failed(
+    funds, session, job_ctx
+) -> None:
+    officer = funds.as_(Role.county_officer, XINGYI)
+    scan_id = (await officer.post("/v1/compliance/scans", json={})).json()["id"]
+    stuck = text(
+        "UPDATE funds.compliance_scans SET state = 'running', attempts = :n, "
+        "heartbeat_at = now() - interval '1 hour' WHERE id = :i"
+    )
+    await session.execute(stuck, {"i": UUID(scan_id), "n": 0})
+    await session.commit()
+    ctx = {**job_ctx, "redis": None}
+    result = await maintenance.sweep_stuck_work(ctx)
+    assert result["funds.compliance_scans"] == {"redispatched": 1, "failed": 0}
+    assert (await officer.get(f"/v1/compliance/scans/{scan_id}")).json()["state"] == "queued"
+    await session.execute(stuck, {"i": UUID(scan_id), "n": job_ctx["settings"].job_attempts})
+    await session.commit()
+    assert (await maintenance.sweep_stuck_work(ctx))["funds.compliance_scans"]["failed"] == 1
+    read = (await officer.get(f"/v1/compliance/scans/{scan_id}")).json()
+    assert read["state"] == "failed"
+    assert "stopped making progress" in read["error"]
