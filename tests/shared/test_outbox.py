@@ -269,6 +269,7 @@ async def test_the_sweeper_redispatches_stuck_work_then_fails_it_with_the_reason
     read = (await officer.get(f"/v1/imports/{import_id}")).json()
     assert read["status"] == "failed"
     assert read["error"] == failed["error"]
+    assert read["attempts"] == attempts
     scan = (await monitoring.as_(Role.province_admin, PROVINCE).get(f"/v1/scans/{scan_id}")).json()
     assert scan["state"] == "failed"
     assert "stopped making progress" in scan["error"]

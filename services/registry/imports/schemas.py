@@ -54,22 +54,8 @@ class ImportSummary(BaseModel):
         return len(value) if isinstance(value, list | tuple) else int(value or 0)
 
 
-class ImportRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ImportRead(ImportSummary):
+    """An import's status and progress, with its rejected rows."""
 
-    id: UUID
-    kind: str
-    filename: str
-    file_format: str
-    region_code: str
-    status: str = Field(description="queued | running | done | failed")
-    rows_read: int
-    accepted: int = Field(description="Rows whose data was created or changed.")
-    rejected: int
-    unchanged: int = Field(description="Valid rows equal to what the registry holds.")
-    error: str | None = Field(description="Why the whole import failed, when it did.")
-    created_by: str
-    created_at: datetime
-    finished_at: datetime | None
     rejected_rows: list[ImportRejectionRead] = []
     rejected_rows_truncated: bool = False
