@@ -697,3 +697,38 @@ async def test_the_import_list_shows_status_and_progress_newest_first_in_your_re
     assert (await xingyi.get("/v1/imports", params={"region": "522323000000"})).status_code == 404
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
     assert (await cadre.get("/v1/imports")).status_code == 403
+
+
+async def test_a_chunk_another_copy_of_the_job_committed_first_is_not_counted_twice(
+    registry, job_ctx, villages, session, monkeypatch
+) -> None:
+    from services.registry.imports import service as import_service
+    from shared.auth import Principal
+
+    numbers = ids(4)
+    rows = [member(f"T{i}", numbers[i]) for i in range(4)]
+    officer = Principal(sub="officer", role=Role.county_officer, region_code=XINGYI)
+    async with job_ctx["session_maker"]() as s, s.begin():
+        job = await import_service.create_import(
+            s, officer, ImportKind.households, "twice.csv", csv_bytes(rows), enqueue=False
+        )
+    from services.registry.imports.repository import ImportRepository
+
+    real_claim = ImportRepository.claim
+
+    async def claim_then_another_copy_commits(self, import_id, chunks_total=None, **kw):
+        await real_claim(self, import_id, chunks_total, **kw)
+        if chunks_total is not None:  # this run has read which chunks are done: now a copy
+            # of the job thought dead (only slow) commits chunk 0, 2 rows, first
+            await self.session.execute(
+                text(
+                    "UPDATE registry.imports SET chunks_done = '{0}', rows_read = 2, "
+                    "accepted = 2 WHERE id = :i"
+                ),
+                {"i": import_id},
+            )
+
+    monkeypatch.setattr(ImportRepository, "claim", claim_then_another_copy_commits)
+    assert await import_service.run_import(job_ctx["session_maker"], job.id, chunk_rows=2) == "done"
+    result = (await registry.as_(Role.county_officer, XINGYI).get(f"/v1/imports/{job.id}")).json()
+    assert (result["rows_read"], result["accepted"], result["chunks_done"]) == (4, 4, 2)

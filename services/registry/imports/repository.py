@@ -32,7 +32,7 @@ class ImportRepository(RepositoryBase[ImportJob]):
         rejected: int,
         unchanged: int,
         chunk: int | None = None,
-    ) -> None:
+    ) -> bool:
         """Add a chunk's counts; with ``chunk``, also record it as loaded (in the chunk's own
         transaction, so a resumed job skips exactly the chunks that committed)."""
         values: dict[str, Any] = {
@@ -42,11 +42,14 @@ class ImportRepository(RepositoryBase[ImportJob]):
             "unchanged": ImportJob.unchanged + unchanged,
             "heartbeat_at": func.now(),
         }
+        stmt = update(ImportJob).where(ImportJob.id == import_id)
         if chunk is not None:
             values["chunks_done"] = func.array_append(ImportJob.chunks_done, chunk)
-        await self.session.execute(
-            update(ImportJob).where(ImportJob.id == import_id).values(**values)
-        )
+            # A second copy of the job (one taken for dead while it was only slow) loading the
+            # same chunk finds it recorded once the first commits: it must not count it again.
+            stmt = stmt.where(~ImportJob.chunks_done.contains([chunk]))
+        result = await self.session.execute(stmt.values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def claim(
         self, import_id: UUID, chunks_total: int | None = None, *, count_attempt: bool = False

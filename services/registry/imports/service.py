@@ -208,6 +208,10 @@ async def load(
     return await pipeline.load_economics(session, principal, records, errors)
 
 
+class _ChunkLoadedElsewhere(Exception):
+    """Rolls back a chunk another copy of the job committed first."""
+
+
 # Why an import stopped for good, in one place each.
 STUCK = "import"
 
@@ -290,18 +294,23 @@ async def run_import(
                 _validate_chunk, kind, batches[k], today, repeated
             )
             validated = time.perf_counter()
-            async with session_maker() as session, session.begin():
-                outcome = await load(session, principal, kind, records, errors)
-                repo = ImportRepository(session)
-                await repo.save_staged_rejections(import_id, principal.region_code)
-                await repo.add_counts(
-                    import_id,
-                    outcome.rows,
-                    outcome.accepted,
-                    outcome.rejected,
-                    outcome.unchanged,
-                    chunk=k,
-                )
+            try:
+                async with session_maker() as session, session.begin():
+                    outcome = await load(session, principal, kind, records, errors)
+                    repo = ImportRepository(session)
+                    await repo.save_staged_rejections(import_id, principal.region_code)
+                    if not await repo.add_counts(
+                        import_id,
+                        outcome.rows,
+                        outcome.accepted,
+                        outcome.rejected,
+                        outcome.unchanged,
+                        chunk=k,
+                    ):
+                        raise _ChunkLoadedElsewhere
+            except _ChunkLoadedElsewhere:
+                log.warning("import %s chunk %d: loaded by another copy of the job", import_id, k)
+                continue
             loaded += 1
             log.info(
                 "import %s chunk %d/%d: %d rows validated in %.2fs, loaded in %.2fs",
