@@ -131,6 +131,10 @@ async def scan_county(session: AsyncSession, scan_id: UUID, county_code: str) ->
         return part
     if not await repo.try_county_lock(county_code):
         raise CountyBusy(county_code)
+    # Read again under the lock: a copy of this job may have finished the county meanwhile.
+    await session.refresh(part)
+    if part.state in ("done", "failed"):
+        return part
     scan = await repo.get(scan_id)
     assert scan is not None
     part.started_at = datetime.now(UTC)
