@@ -88,7 +88,7 @@ def worker_env(database_url: str, redis_url: str, queue_name: str, secret: str) 
         POVGUARD_QUEUE_NAME=queue_name,
         POVGUARD_SECRET_KEY=secret,
         POVGUARD_JOB_HEARTBEAT_S="0.3",
-        POVGUARD_JOB_STALE_S="2",
+        POVGUARD_JOB_STALE_S="3",
         POVGUARD_SWEEP_EVERY_S="1",
         POVGUARD_RELAY_EVERY_S="1",
         POVGUARD_IMPORT_CHUNK_ROWS="5",
