@@ -183,7 +183,7 @@ async def run(settings: Any, households: int) -> dict[str, Any]:
             session, admin, ScanCreate(region_code=PROVINCE, year=2021, mode=ScanMode.full)
         )
         scan_id = scan.id
-        session.info.pop("deferred_jobs", None)  # run here, not through a queue
+        # Run here, not through a queue: the county jobs stay in this scratch outbox.
     queue: asyncio.Queue[str] = asyncio.Queue()
     for county in COUNTIES:
         queue.put_nowait(county.ljust(12, "0"))

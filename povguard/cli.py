@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from povguard.supervise import Supervisor
 from services.monitoring import cli as monitoring_cli
 from shared.auth import Role
 
@@ -240,7 +241,7 @@ def up(
         os.environ["POVGUARD_DEMO"] = "1"
     os.environ.setdefault("POVGUARD_SECRET_KEY", _secret(STATE_DIR))
     os.environ.setdefault("POVGUARD_SERVICE_PASSWORD", secrets.token_urlsafe(24))
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    supervisor = Supervisor({}, say=lambda text: console.print(f"[yellow]{text}[/yellow]"))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         with console.status("applying migrations…"):
@@ -270,34 +271,26 @@ def up(
                 demo_module.load(_settings(), households, 2025, console, only_if_empty=True)
             )
         python = sys.executable
-        # Children get their own session so a Ctrl-C reaches only this process, which then
-        # stops them in order with SIGTERM (a SIGINT makes uvicorn print a traceback).
-        for name, port in SERVICES.items():
-            procs[name] = subprocess.Popen(
-                [python, "-m", "povguard", "serve", name, "--port", str(port)],
-                start_new_session=True,
-            )
-        procs["worker"] = subprocess.Popen(
-            [python, "-m", "povguard", "worker"], start_new_session=True
-        )
-        _wait_ready(procs)
+        supervisor.commands = {
+            **{
+                name: [python, "-m", "povguard", "serve", name, "--port", str(port)]
+                for name, port in SERVICES.items()
+            },
+            "worker": [python, "-m", "povguard", "worker"],
+        }
+        supervisor.start()
+        _wait_ready(supervisor.procs)
         for name, port in SERVICES.items():
             console.print(f"[green]{name:<10}[/green] http://127.0.0.1:{port}/docs")
         console.print("worker running. Press Ctrl-C to stop everything.")
-        while all(p.poll() is None for p in procs.values()):
+        # A child that dies (a crash, the OOM killer) is started again, with backoff.
+        while True:
+            supervisor.check()
             time.sleep(0.5)
-        console.print("[red]a process exited; stopping the rest[/red]")
     except KeyboardInterrupt:
         console.print("stopping…")
     finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=35)  # their own graceful stop takes up to 25 s
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        supervisor.stop(timeout_s=35)  # their own graceful stop takes up to 25 s
         if embedded is not None:
             embedded.stop()
         console.print("stopped.")

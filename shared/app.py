@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
+import asyncpg
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,8 +17,9 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -166,6 +168,31 @@ async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
     return _database_unavailable(request, exc)
 
 
+# A value the database (or its driver) cannot take, refused before it reached a table: an
+# integer beyond int32 or bigint, a malformed date. asyncpg raises some of these itself, with
+# no SQLSTATE, when it encodes the parameters.
+_BAD_VALUE = (422, "Validation failed", "validation", "a value is out of range or malformed")
+
+
+def _bad_value(exc: Exception) -> bool:
+    cause = getattr(getattr(exc, "orig", None), "__cause__", None)
+    return (
+        isinstance(exc, DataError)
+        or isinstance(cause, asyncpg.exceptions.DataError)
+        or sqlstate_of(exc).startswith("22")
+    )
+
+
+async def _queue_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Redis (the job queue, shared rate limits) went away under a request: a 503 to retry,
+    never a 500. The client reconnects by itself once Redis is back."""
+    log.warning("redis unavailable: %s", exc)
+    error = ServiceUnavailable(
+        "the job queue is unavailable; retry shortly", code="queue.unavailable", retry_after_s=5
+    )
+    return render_problem(request, error)
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A constraint the database enforced (a race past the service's own checks) is the
     client's conflict, not a server error; a lost connection is a 503 to retry. The pool
@@ -173,6 +200,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if connection_lost(exc):
         return _database_unavailable(request, exc)
     known = _SQLSTATE_PROBLEMS.get(sqlstate_of(exc))
+    if known is None and _bad_value(exc):
+        known = _BAD_VALUE
     if known is None:
         return await _unexpected(request, exc)
     error_class, code, reason = known
@@ -363,11 +392,9 @@ def create_service_app(
         app.state.engine = create_engine(settings, f"povguard-{name}", pre_ping=False)
         app.state.session_maker = create_session_maker(app.state.engine)
         app.state.read_session_maker = create_read_session_maker(app.state.engine)
-        try:
-            app.state.arq = await jobs.create_queue(settings)
-        except Exception:  # the API still serves reads when Redis is down; readyz says so
-            log.warning("Redis is unreachable: jobs cannot be enqueued", exc_info=True)
-            app.state.arq = None
+        # Connects on first use and reconnects after an outage: a service started while
+        # Redis is down serves once it is up (jobs wait in the outbox meanwhile).
+        app.state.arq = jobs.connect_queue(settings)
         app.state.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         observability.on_startup(app, name)
         for hook in on_startup:
@@ -404,6 +431,12 @@ def create_service_app(
                 "content": {PROBLEM_JSON: {}},
                 "description": "Validation failed",
             },
+            # Any route, when the database or Redis is briefly away (with Retry-After).
+            503: {
+                "model": Problem,
+                "content": {PROBLEM_JSON: {}},
+                "description": "Service unavailable; retry after Retry-After seconds",
+            },
         },
     )
     app.state.settings = settings
@@ -414,6 +447,7 @@ def create_service_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(ConnectionError, _connection_error)
+    app.add_exception_handler(RedisError, _queue_unavailable)
     app.add_exception_handler(StaleDataError, _stale)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(

@@ -1,16 +1,17 @@
 """Our small wrapper over ARQ (maintenance-only upstream, so kept swappable).
 
 - ``@task`` registers a job; the worker collects every registered job.
-- ``defer(session, ...)`` buffers a job on the unit of work; it is sent only after commit,
-  so a worker never sees work from a rolled-back transaction.
-- ``unit_of_work(ctx)`` is a job's own transaction, flushing its deferred jobs after commit.
+- a service's ``outbox.defer(session, ...)`` (``shared.outbox``) writes a job into the unit
+  of work's transaction; it is sent after commit, so a worker never sees work from a
+  rolled-back transaction and committed work is never without its job.
+- ``unit_of_work(ctx)`` is a job's own transaction, sending its deferred jobs after commit.
 Jobs must be idempotent: ARQ may run a job twice.
 """
 
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -18,7 +19,7 @@ from arq import Retry
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import observability
+from shared import outbox
 from shared.db import connection_lost, sqlstate_of
 from shared.settings import Settings
 
@@ -34,14 +35,6 @@ class TaskSpec:
     keep_result_s: int
 
 
-@dataclass
-class DeferredJob:
-    name: str
-    args: tuple[Any, ...]
-    job_id: str | None
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
 @dataclass(frozen=True)
 class ScheduleSpec:
     """A cron entry: run task ``name`` at these times (arq ``cron`` keyword arguments)."""
@@ -51,6 +44,10 @@ class ScheduleSpec:
 
 
 TASKS: dict[str, TaskSpec] = {}
+# No job runs longer: long work is chunked and hands on to a next job. ARQ keeps a job
+# "in progress" for the largest timeout plus 10 s, so this also bounds how long a killed
+# worker's job waits before ARQ runs it again (the sweeper usually dispatches it sooner).
+MAX_JOB_S = 180
 SCHEDULES: list[ScheduleSpec] = []
 
 
@@ -61,8 +58,11 @@ def schedule(name: str, **when: Any) -> None:
 
 
 def task(
-    *, name: str | None = None, timeout_s: int = 600, max_tries: int = 5, keep_result_s: int = 60
+    *, name: str | None = None, timeout_s: int = 120, max_tries: int = 5, keep_result_s: int = 60
 ) -> Callable[[JobFunc], JobFunc]:
+    if timeout_s > MAX_JOB_S:
+        raise ValueError(f"a job may run at most {MAX_JOB_S} s: chunk the work instead")
+
     def register(func: JobFunc) -> JobFunc:
         spec = TaskSpec(name or func.__name__, func, timeout_s, max_tries, keep_result_s)
         TASKS[spec.name] = spec
@@ -89,20 +89,26 @@ async def create_queue(settings: Settings) -> ArqRedis:
     return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name)
 
 
-def defer(
-    session: AsyncSession, name: str, *args: Any, job_id: str | None = None, **kwargs: Any
-) -> None:
-    """Send ``name`` to the queue once this session's transaction has committed."""
-    kwargs = observability.tag_job_kwargs(kwargs)  # the request id follows into the worker
-    session.info.setdefault("deferred_jobs", []).append(DeferredJob(name, args, job_id, kwargs))
+def connect_queue(settings: Settings) -> ArqRedis:
+    """The queue without connecting yet: redis-py opens connections on first use and again
+    after Redis comes back, so a service started while Redis is down works once it is up."""
+    rs = redis_settings(settings)
+    return ArqRedis(
+        host=rs.host,
+        port=rs.port,
+        unix_socket_path=rs.unix_socket_path,
+        db=rs.database,
+        password=rs.password,
+        socket_connect_timeout=rs.conn_timeout,
+        socket_timeout=5,
+        encoding="utf8",
+        default_queue_name=settings.queue_name,
+    )
 
 
 async def flush_deferred(session: AsyncSession, queue: ArqRedis | None) -> None:
-    pending: list[DeferredJob] = session.info.pop("deferred_jobs", [])
-    if queue is None:
-        return
-    for job in pending:
-        await queue.enqueue_job(job.name, *job.args, _job_id=job.job_id, **job.kwargs)
+    """After a commit: hand the jobs the transaction wrote to the queue (see shared.outbox)."""
+    await outbox.kick(session, queue)
 
 
 @asynccontextmanager

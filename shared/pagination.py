@@ -98,16 +98,20 @@ async def paginate(
     limit: int,
     *,
     entities: bool = True,
+    descending: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """Run ``stmt`` one page at a time, ascending by ``order_by``, whose last column must be
-    unique. ``stmt`` selects one entity, and the page holds its objects; or, with
-    ``entities=False``, columns (``order_by`` among them), and the page holds ``Row``s."""
+    """Run ``stmt`` one page at a time, ascending (or ``descending``: newest first) by
+    ``order_by``, whose last column must be unique. ``stmt`` selects one entity, and the page
+    holds its objects; or, with ``entities=False``, columns (``order_by`` among them), and
+    the page holds ``Row``s."""
     if cursor:
         values = decode_cursor(cursor)
         if len(values) != len(order_by) or not all(map(_fits, order_by, values)):
             raise ValidationFailed.field("cursor", "does not fit this list")
-        stmt = stmt.where(tuple_(*order_by) > tuple_(*values))
-    stmt = stmt.order_by(*order_by).limit(limit + 1)
+        key, after = tuple_(*order_by), tuple_(*values)
+        stmt = stmt.where(key < after if descending else key > after)
+    stmt = stmt.order_by(*(c.desc() for c in order_by) if descending else order_by)
+    stmt = stmt.limit(limit + 1)
     result = await session.execute(stmt)
     rows = list(result.scalars().all() if entities else result.all())
     next_cursor = None

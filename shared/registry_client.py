@@ -11,11 +11,20 @@ from shared import request_context
 from shared.auth import Principal, Role, issue_token
 from shared.contracts.registry import CategoryChange, ChangePage, MeasureCreate
 from shared.errors import NotFound, ServiceUnavailable
+from shared.pagination import decode_cursor
 from shared.settings import Settings
 
 
 class RegistryUnavailable(ServiceUnavailable):
     """The registry did not answer (down, timeout, 5xx): try again later."""
+
+
+def feed_order(cursor: str | None) -> tuple[int, int]:
+    """A change-feed cursor's place in the feed, for comparing two of them: (xid, seq)."""
+    if not cursor or cursor == "0":
+        return 0, 0
+    values = decode_cursor(cursor)
+    return int(values[0]), int(values[1])
 
 
 class RegistryClient:
@@ -64,6 +73,12 @@ class RegistryClient:
         response = await self._request("GET", "/changes", params=params)
         response.raise_for_status()
         return ChangePage.model_validate(response.json())
+
+    async def feed_position(self) -> str:
+        """The feed's position now: the cursor after the last change committed so far."""
+        response = await self._request("GET", "/changes/position")
+        response.raise_for_status()
+        return str(response.json()["position"])
 
     async def region_exists(self, code: str) -> bool:
         """Whether the registry knows this region (as the service account, which sees all)."""

@@ -121,6 +121,21 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     graceful_timeout_s: int = 25
     job_completion_wait_s: int = 25
+    # The job layer (shared/outbox.py, workers/): long work beats every ``job_heartbeat_s``;
+    # work without a beat for ``job_stale_s`` is dispatched again by the sweeper (every
+    # ``sweep_every_s``) up to ``job_attempts`` times, then failed with the reason. The relay
+    # sends outbox rows every ``relay_every_s``. An import job loads chunks of
+    # ``import_chunk_rows`` rows for at most ``import_budget_s`` before handing on to the next.
+    job_heartbeat_s: float = 10.0
+    job_stale_s: float = 90.0
+    job_attempts: int = 3
+    sweep_every_s: int = 20
+    relay_every_s: int = 5
+    import_chunk_rows: int = 50_000
+    import_budget_s: float = 60.0
+    # A scan asked for through the API first brings the projection up to the registry's feed
+    # position; it waits at most this long.
+    scan_catch_up_s: float = 10.0
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

@@ -1,26 +1,27 @@
 """``povguard worker``: one ARQ worker process for the jobs of all three services.
 
 Run as many as you like on as many machines: jobs are idempotent, each cron tick carries its
-own fixed job id, and long scans take PostgreSQL advisory locks per county."""
+own fixed job id, and long scans take PostgreSQL advisory locks per county. A Redis outage
+does not stop the process: it waits with backoff and resumes where it was."""
 
+import asyncio
+import contextlib
 import importlib
+import logging
+import time
 from typing import Any
 
 import httpx
 from arq import cron
 from arq.worker import Function, Worker, func
 
-from shared import jobs, observability
+from shared import jobs, observability, outbox
 from shared.db import create_engine, create_session_maker
 from shared.settings import Settings, get_settings
+from workers import maintenance
 from workers import observability as worker_observability
 
-JOB_MODULES = (
-    "workers.maintenance",
-    "services.registry.jobs",
-    "services.monitoring.jobs",
-    "services.funds.jobs",
-)
+JOB_MODULES = ("workers.maintenance", *maintenance.SERVICE_JOB_MODULES)
 
 
 def load_jobs() -> None:
@@ -28,7 +29,12 @@ def load_jobs() -> None:
         importlib.import_module(module)
 
 
+log = logging.getLogger("povguard.worker")
+
+
 async def startup(ctx: dict[str, Any]) -> None:
+    if "engine" in ctx:
+        return  # ARQ's main loop started again after a Redis outage: keep what we have
     settings: Settings = ctx["settings"]
     ctx["engine"] = create_engine(settings, "povguard-worker")
     ctx["session_maker"] = create_session_maker(ctx["engine"])
@@ -55,8 +61,32 @@ def functions() -> list[Function]:
     ]
 
 
-def cron_jobs() -> list[Any]:
+def _every(seconds: int) -> set[int]:
+    """Cron seconds for "every ``seconds`` s" within a minute."""
+    step = max(1, min(int(seconds), 60))
+    return set(range(0, 60, step))
+
+
+def cron_jobs(settings: Settings) -> list[Any]:
     entries = []
+    # The relay and the sweeper run every few seconds, as the settings say.
+    for name, every in (
+        (maintenance.RELAY, settings.relay_every_s),
+        (maintenance.SWEEPER, settings.sweep_every_s),
+    ):
+        spec = jobs.TASKS[name]
+        entries.append(
+            cron(
+                spec.func,
+                name=f"cron:{name}",
+                unique=True,
+                timeout=spec.timeout_s,
+                keep_result=spec.keep_result_s,
+                max_tries=1,
+                second=_every(every),
+                microsecond=0,
+            )
+        )
     for entry in jobs.SCHEDULES:
         spec = jobs.TASKS[entry.name]
         entries.append(
@@ -81,7 +111,7 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
     ctx = {"settings": settings}
     return Worker(
         functions=functions(),
-        cron_jobs=cron_jobs(),
+        cron_jobs=cron_jobs(settings),
         redis_settings=jobs.redis_settings(settings),
         queue_name=settings.queue_name,
         on_startup=startup,
@@ -97,5 +127,48 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
     )
 
 
-def run() -> None:
-    create_worker().run()
+REDIS_BACKOFF_S = (1.0, 30.0)
+
+
+async def supervise(worker: Worker) -> None:
+    """Run ARQ's main loop; when Redis goes away under it (ARQ lets the connection error end
+    the loop), wait with backoff and run it again. Jobs already running go on meanwhile;
+    jobs waiting in the outboxes are relayed once Redis is back. A signal ends it."""
+    stopping = asyncio.Event()
+    worker.on_stop = lambda _signal: stopping.set()
+    delay = REDIS_BACKOFF_S[0]
+    while not stopping.is_set():
+        started = time.monotonic()
+        worker.main_task = asyncio.ensure_future(worker.main())
+        try:
+            await worker.main_task
+            return
+        except asyncio.CancelledError:
+            if stopping.is_set():
+                return
+            raise
+        except outbox.REDIS_DOWN as exc:
+            if time.monotonic() - started > 60:
+                delay = REDIS_BACKOFF_S[0]
+            log.warning("Redis unreachable (%s); the worker retries in %.0f s", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=delay)
+            delay = min(delay * 2, REDIS_BACKOFF_S[1])
+
+
+async def close(worker: Worker) -> None:
+    """ARQ's close, tolerating a Redis that is still away."""
+    try:
+        await worker.close()
+    except outbox.REDIS_DOWN as exc:
+        log.warning("Redis unreachable at shutdown: %s", exc)
+        if worker.on_shutdown:
+            await worker.on_shutdown(worker.ctx)
+
+
+def run(settings: Settings | None = None) -> None:
+    worker = create_worker(settings)
+    try:
+        worker.loop.run_until_complete(supervise(worker))
+    finally:
+        worker.loop.run_until_complete(close(worker))

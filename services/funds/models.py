@@ -2,7 +2,7 @@
 
 from services.funds.assets.models import Asset, AssetIncome, Distribution, DistributionShare
 from services.funds.compliance.models import ComplianceScan, Finding
-from services.funds.database import AuditLog, Base, IdempotencyKey
+from services.funds.database import AuditLog, Base, IdempotencyKey, JobOutbox
 from services.funds.funding.models import Allocation, Fund
 from services.funds.policy.models import FundsPolicy
 from services.funds.projects.models import (
@@ -28,6 +28,7 @@ __all__ = [
     "Fund",
     "FundsPolicy",
     "IdempotencyKey",
+    "JobOutbox",
     "Notice",
     "Payment",
     "PaymentConfirmation",

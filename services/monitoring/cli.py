@@ -30,7 +30,12 @@ async def _run(job: str, **extra: Any) -> Any:
                 "job_try": 1,
                 **extra,
             }
-            return await getattr(projection_jobs, job)(ctx)
+            total = await getattr(projection_jobs, job)(ctx)
+            # A job stops after its time budget (the worker's next run goes on): the
+            # command goes on itself until the feed is drained.
+            while more := await projection_jobs.follow_registry_changes(ctx):
+                total += more
+            return total
     finally:
         await engine.dispose()
 

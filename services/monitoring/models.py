@@ -2,7 +2,7 @@
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
-from services.monitoring.database import AuditLog, Base, IdempotencyKey
+from services.monitoring.database import AuditLog, Base, IdempotencyKey, JobOutbox
 from services.monitoring.declarations.models import Declaration
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.projection.models import (
@@ -23,6 +23,7 @@ __all__ = [
     "Declaration",
     "FeedCursor",
     "IdempotencyKey",
+    "JobOutbox",
     "MonitoringCase",
     "MonitoringPolicy",
     "Scan",

@@ -3,7 +3,7 @@
 from services.registry.auth.models import RefreshToken, User
 from services.registry.changes.models import ChangeEvent
 from services.registry.clients.models import Client
-from services.registry.database import AuditLog, Base, IdempotencyKey
+from services.registry.database import AuditLog, Base, IdempotencyKey, JobOutbox
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.guarantees.models import GuaranteeCheck
 from services.registry.households.models import (
@@ -33,6 +33,7 @@ __all__ = [
     "ImportFile",
     "ImportJob",
     "ImportRejection",
+    "JobOutbox",
     "Member",
     "RefreshToken",
     "Region",

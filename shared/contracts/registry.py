@@ -138,6 +138,12 @@ class ChangePage(BaseModel):
     next_cursor: str = Field(description="Pass as `after` to continue; stable across calls.")
 
 
+class FeedPosition(BaseModel):
+    position: str = Field(
+        description="The cursor after the last change committed so far (opaque, like next_cursor)."
+    )
+
+
 class MeasureKind(StrEnum):
     """Help measure kinds (帮扶措施, domain.md section 4)."""
 

@@ -28,3 +28,13 @@ async def test_everything_but_declarations_needs_a_token(monitoring) -> None:
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
     assert (await monitoring.get("/v1/declarations/FPXXXXXXXXXX")).status_code == 404
+
+
+async def test_openapi_documents_the_answers_writes_really_send(monitoring) -> None:
+    spec = (await monitoring.get("/openapi.json")).json()
+    scans = spec["paths"]["/v1/scans"]["post"]["responses"]
+    # Malformed JSON, no policy for the year, the registry feed out of reach.
+    assert {"202", "400", "409", "422", "503"} <= set(scans)
+    assert "application/problem+json" in scans["409"]["content"]
+    declarations = spec["paths"]["/v1/declarations"]["post"]["responses"]
+    assert {"201", "400", "422", "429", "503"} <= set(declarations)

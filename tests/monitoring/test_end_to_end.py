@@ -223,3 +223,65 @@ async def test_registry_change_to_elimination(
     stats = (await county.get("/v1/stats/overview")).json()
     assert stats["households_by_category"] == {"poverty_alleviated": 1}
     assert stats["cases_by_stage"] == {"eliminated": 1}
+
+
+async def test_a_scan_sees_households_created_a_moment_before_it_was_asked_for(
+    registry, monitoring, villages, job_ctx
+) -> None:
+    """No follow job has run: the scan request itself brings the projection up to the
+    registry's feed position, so a county whose households were only just created is
+    scanned, and the scan says which position it saw."""
+    county_r = registry.as_(Role.county_officer, XINGYI)
+    created = await county_r.post(
+        "/v1/households",
+        json={
+            "region_code": VILLAGE_A,
+            "household_no": "RYW-0001",
+            "category": "poverty_alleviated",
+            "members": [
+                {
+                    "name": "王大山",
+                    "id_number": idnumber.make("522301", date(1975, 4, 1), 11),
+                    "relation": "head",
+                    "labour_capacity": "ordinary",
+                }
+            ],
+        },
+    )
+    assert created.status_code == 201, created.text
+    hid = created.json()["id"]
+    put = await county_r.put(f"/v1/households/{hid}/economics/2021", json=_economics(1000))
+    assert put.status_code in (200, 201), put.text
+    position = (await county_r.get("/v1/changes/position")).json()["position"]
+
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    accepted = await admin.post("/v1/scans", json={"region_code": XINGYI, "year": 2021})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["counties"] == 1
+    assert accepted.json()["feed_position"] == position
+    scan_id = accepted.json()["scan_id"]
+    await scan_jobs.scan_county(job_ctx, scan_id, XINGYI)
+    scan = (await admin.get(f"/v1/scans/{scan_id}")).json()
+    assert scan["feed_position"] == position
+    assert scan["households_examined"] == 1
+    alerts = (await admin.get("/v1/alerts", params={"status": "open"})).json()["items"]
+    assert [(a["household_id"], a["rule"]) for a in alerts] == [(hid, "income_below_line")]
+
+
+async def test_a_scan_request_is_503_when_the_registry_feed_cannot_be_read(
+    monitoring, registry, villages, monkeypatch
+) -> None:
+    from types import SimpleNamespace
+
+    from services.monitoring.deps import registry_client
+    from shared.registry_client import RegistryUnavailable
+
+    async def down() -> str:
+        raise RegistryUnavailable("registry unreachable: ConnectError")
+
+    client = registry_client(SimpleNamespace(app=monitoring.app))  # type: ignore[arg-type]
+    monkeypatch.setattr(client, "feed_position", down)
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    response = await admin.post("/v1/scans", json={"region_code": XINGYI, "year": 2021})
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) >= 1

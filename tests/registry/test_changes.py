@@ -192,3 +192,22 @@ async def test_roles_outside_the_feed_are_refused_and_bad_cursors_are_422(regist
     response = await service.get("/v1/changes", params={"after": "not-a-cursor"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "after"
+
+
+async def test_the_feed_position_is_where_a_reader_has_seen_every_change_so_far(
+    registry, session
+) -> None:
+    department = registry.as_(Role.department, XINGYI)
+    assert (await department.get("/v1/changes/position")).json() == {"position": "0"}
+    for n, region in enumerate((VILLAGE_A, VILLAGE_B, PUAN_VILLAGE)):
+        await session.execute(_INSERT, _event(region, n))
+    await session.commit()
+    position = (await department.get("/v1/changes/position")).json()["position"]
+    # Following the feed in its region up to the position sees all of its events.
+    page = (await department.get("/v1/changes", params={"limit": 10})).json()
+    assert page["next_cursor"] == position
+    assert [e["data"]["n"] for e in page["items"]] == [0, 1]
+    province = registry.as_(Role.service, "520000000000")
+    assert (await province.get("/v1/changes/position")).json()["position"] != position
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    assert (await cadre.get("/v1/changes/position")).status_code == 403

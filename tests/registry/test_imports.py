@@ -639,3 +639,134 @@ async def test_a_failed_import_stores_and_logs_no_name_or_id_number(
         assert personal not in error
         assert personal not in result.text
         assert personal not in caplog.text
+
+
+async def test_long_imports_hand_on_in_chunks_and_count_what_earlier_jobs_loaded(
+    registry, job_ctx, villages, session
+) -> None:
+    from services.registry.imports import service as import_service
+    from shared.auth import Principal
+
+    numbers = ids(5)
+    rows = [member(f"H{i}", numbers[i]) for i in range(5)]
+    officer = Principal(sub="officer", role=Role.county_officer, region_code=XINGYI)
+    async with job_ctx["session_maker"]() as s, s.begin():
+        job = await import_service.create_import(
+            s, officer, ImportKind.households, "long.csv", csv_bytes(rows), enqueue=False
+        )
+    client = registry.as_(Role.county_officer, XINGYI)
+    # Out of time after each chunk: the job hands the rest to a new job, in its outbox.
+    run = import_service.run_import
+    assert await run(job_ctx["session_maker"], job.id, chunk_rows=2, budget_s=0) == "continued"
+    progress = (await client.get("/v1/imports")).json()["items"][0]
+    assert (progress["status"], progress["chunks_done"], progress["chunks_total"]) == (
+        "queued",
+        1,
+        3,
+    )
+    assert progress["accepted"] == 2
+    handed_on = (
+        await session.execute(
+            text("SELECT job_id FROM registry.job_outbox WHERE job_id LIKE :j"),
+            {"j": f"import:{job.id}:%"},
+        )
+    ).scalars()
+    assert list(handed_on) == [f"import:{job.id}:from-chunk-1"]
+    assert await run(job_ctx["session_maker"], job.id, chunk_rows=2, budget_s=0) == "continued"
+    assert await run(job_ctx["session_maker"], job.id, chunk_rows=2, budget_s=0) == "done"
+    result = (await client.get(f"/v1/imports/{job.id}")).json()
+    # Rows loaded by the earlier jobs count as accepted, not as unchanged.
+    assert (result["rows_read"], result["accepted"], result["unchanged"]) == (5, 5, 0)
+    assert await count(session, "members") == 5
+
+
+async def test_the_import_list_shows_status_and_progress_newest_first_in_your_region(
+    registry, job_ctx, villages, session
+) -> None:
+    xingyi = registry.as_(Role.county_officer, XINGYI)
+    made = []
+    for i in range(3):
+        response = await xingyi.post(
+            "/v1/imports",
+            files={"file": (f"f{i}.csv", csv_bytes([member(f"L{i}", ids(3)[i])]))},
+            data={"kind": "households"},
+        )
+        made.append(response.json()["import_id"])
+    puan = registry.as_(Role.county_officer, "522323000000")
+    other = await puan.post(
+        "/v1/imports",
+        files={
+            "file": ("p.csv", csv_bytes([member("P1", ids(1, "522323")[0], region=PUAN_VILLAGE)]))
+        },
+        data={"kind": "households"},
+    )
+    for i, import_id in enumerate(made):  # one transaction: give them distinct times
+        await session.execute(
+            text(
+                "UPDATE registry.imports SET created_at = now() + make_interval(secs => :s) WHERE id = :i"
+            ),
+            {"s": i, "i": import_id},
+        )
+    await session.commit()
+    await import_ledger(job_ctx, made[0])
+
+    first = await xingyi.get("/v1/imports", params={"limit": 2})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [i["id"] for i in page["items"]] == [made[2], made[1]]
+    assert page["items"][0]["status"] == "queued"
+    assert page["items"][0]["chunks_done"] == 0
+    rest = (
+        await xingyi.get("/v1/imports", params={"limit": 2, "cursor": page["next_cursor"]})
+    ).json()
+    assert [i["id"] for i in rest["items"]] == [made[0]]
+    assert rest["next_cursor"] is None
+    done = rest["items"][0]
+    assert (done["status"], done["accepted"], done["chunks_done"], done["chunks_total"]) == (
+        "done",
+        1,
+        1,
+        1,
+    )
+    assert other.json()["import_id"] not in {i["id"] for i in page["items"] + rest["items"]}
+    # The province sees both counties; a county asking for another's is 404; cadres 403.
+    province = registry.as_(Role.province_admin, "520000000000")
+    assert len((await province.get("/v1/imports")).json()["items"]) == 4
+    assert (await xingyi.get("/v1/imports", params={"region": "522323000000"})).status_code == 404
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    assert (await cadre.get("/v1/imports")).status_code == 403
+
+
+async def test_a_chunk_another_copy_of_the_job_committed_first_is_not_counted_twice(
+    registry, job_ctx, villages, session, monkeypatch
+) -> None:
+    from services.registry.imports import service as import_service
+    from shared.auth import Principal
+
+    numbers = ids(4)
+    rows = [member(f"T{i}", numbers[i]) for i in range(4)]
+    officer = Principal(sub="officer", role=Role.county_officer, region_code=XINGYI)
+    async with job_ctx["session_maker"]() as s, s.begin():
+        job = await import_service.create_import(
+            s, officer, ImportKind.households, "twice.csv", csv_bytes(rows), enqueue=False
+        )
+    from services.registry.imports.repository import ImportRepository
+
+    real_claim = ImportRepository.claim
+
+    async def claim_then_another_copy_commits(self, import_id, chunks_total=None, **kw):
+        await real_claim(self, import_id, chunks_total, **kw)
+        if chunks_total is not None:  # this run has read which chunks are done: now a copy
+            # of the job thought dead (only slow) commits chunk 0, 2 rows, first
+            await self.session.execute(
+                text(
+                    "UPDATE registry.imports SET chunks_done = '{0}', rows_read = 2, "
+                    "accepted = 2 WHERE id = :i"
+                ),
+                {"i": import_id},
+            )
+
+    monkeypatch.setattr(ImportRepository, "claim", claim_then_another_copy_commits)
+    assert await import_service.run_import(job_ctx["session_maker"], job.id, chunk_rows=2) == "done"
+    result = (await registry.as_(Role.county_officer, XINGYI).get(f"/v1/imports/{job.id}")).json()
+    assert (result["rows_read"], result["accepted"], result["chunks_done"]) == (4, 4, 2)

@@ -1,13 +1,14 @@
 """The compliance rules as set-based SQL: each rule selects the subjects that break it now,
 with the figures; the scan upserts open findings and closes the ones no longer seen."""
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.compliance.models import Finding
+from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.projects.models import counted_sql
 
 
@@ -208,3 +209,42 @@ def open_findings(prefix: str, rule: str | None) -> Any:
     if rule is not None:
         stmt = stmt.where(Finding.rule == rule)
     return stmt
+
+
+async def set_lease(
+    session: AsyncSession, scan_id: UUID, state: str, *, count_attempt: bool = False
+) -> None:
+    """``running``: the job's lease with a fresh heartbeat; ``queued``: handed back."""
+    values: dict[str, Any] = {"state": state, "heartbeat_at": func.now()}
+    if count_attempt:
+        values["attempts"] = ComplianceScan.attempts + 1
+    await session.execute(
+        update(ComplianceScan).where(ComplianceScan.id == scan_id).values(**values)
+    )
+
+
+async def beat(session: AsyncSession, scan_id: UUID) -> None:
+    await session.execute(
+        update(ComplianceScan).where(ComplianceScan.id == scan_id).values(heartbeat_at=func.now())
+    )
+
+
+async def fail(session: AsyncSession, scan_id: UUID, error: str) -> None:
+    await session.execute(
+        update(ComplianceScan)
+        .where(ComplianceScan.id == scan_id, ComplianceScan.state.in_(("queued", "running")))
+        .values(state="failed", error=error[:500], finished_at=func.now())
+    )
+
+
+async def stale_scans(session: AsyncSession, before: datetime) -> list[ComplianceScan]:
+    stmt = (
+        select(ComplianceScan)
+        .where(
+            ComplianceScan.state.in_(("queued", "running")), ComplianceScan.heartbeat_at < before
+        )
+        .order_by(ComplianceScan.heartbeat_at)
+        .limit(500)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(stmt)).scalars())

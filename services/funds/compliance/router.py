@@ -7,7 +7,7 @@ from services.funds.compliance import service as compliance_service
 from services.funds.compliance.schemas import FindingRead, ScanCreate, ScanRead
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
-from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.errors import BadRequest, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
 
 router = APIRouter(tags=["compliance"])
@@ -17,7 +17,7 @@ router = APIRouter(tags=["compliance"])
     "/compliance/scans",
     status_code=202,
     response_model=ScanRead,
-    responses=problem_responses(Forbidden, NotFound),
+    responses=problem_responses(BadRequest, Forbidden, NotFound, ValidationFailed),
     summary="Run the compliance scan of a region now (queued for the worker)",
 )
 async def request_scan(

@@ -18,11 +18,14 @@ class ScanRead(BaseModel):
 
     id: UUID
     region_code: str
-    state: str = Field(description="queued, running, done or skipped (another scan was running)")
+    state: str = Field(
+        description="queued, running, done, skipped (another scan was running) or failed"
+    )
     opened: int
     closed: int
     created_at: datetime
     finished_at: datetime | None
+    error: str | None = Field(None, description="Why the scan failed (state failed)")
 
 
 class FindingRead(BaseModel):

@@ -3,6 +3,7 @@ undistributed income and the industry share of central linking funds. Run daily 
 worker and on demand; rules are set-based SQL (``compliance.repository.RULES``) with their
 figures from the funds policy in force per county and year."""
 
+from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.compliance import repository as compliance_repository
 from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.compliance.schemas import ScanCreate, ScanRead
-from services.funds.database import audit
-from shared import jobs, regions
+from services.funds.database import audit, outbox
+from shared import outbox as outbox_module
+from shared import regions
 from shared.auth import Principal, Role
-from shared.db import utcnow
+from shared.db import ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.pagination import paginate
 
@@ -40,7 +42,7 @@ async def request_scan(session: AsyncSession, principal: Principal, body: ScanCr
         entity_id=scan.id,
         region_code=region,
     )
-    jobs.defer(session, JOB_NAME, str(scan.id), job_id=f"{JOB_NAME}:{scan.id}")
+    outbox.defer(session, JOB_NAME, str(scan.id), job_id=f"{JOB_NAME}:{scan.id}")
     return ScanRead.model_validate(scan)
 
 
@@ -63,7 +65,7 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
         if found is None:
             raise NotFound(f"scan {scan_id} not found")
         scan = found
-        if scan.state in ("done", "skipped"):
+        if scan.state in ("done", "skipped", "failed"):
             return scan
     prefix = regions.prefix_of(scan.region_code)
     if not await compliance_repository.try_lock(session):
@@ -73,6 +75,54 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
     scan.state, scan.finished_at = "done", utcnow()
     await session.flush()
     return scan
+
+
+async def claim(session: AsyncSession, scan_id: UUID, stale_s: float) -> tuple[bool, str]:
+    """Take the scan's lease for this job: (taken, the scan's state). Not taken when the
+    scan is finished or another copy of the job holds a fresh lease."""
+    scan = await session.get(ComplianceScan, scan_id, with_for_update=True)
+    if scan is None:
+        return False, "missing"
+    if scan.state not in ("queued", "running"):
+        return False, scan.state
+    if scan.state == "running" and scan.heartbeat_at > utcnow() - timedelta(seconds=stale_s):
+        return False, scan.state
+    # Taking over from a worker that stopped counts as an attempt.
+    await compliance_repository.set_lease(
+        session, scan_id, "running", count_attempt=scan.state == "running"
+    )
+    return True, "running"
+
+
+async def release(session: AsyncSession, scan_id: UUID) -> None:
+    await compliance_repository.set_lease(session, scan_id, "queued")
+
+
+async def beat(session: AsyncSession, scan_id: UUID) -> None:
+    await compliance_repository.beat(session, scan_id)
+
+
+async def fail(session: AsyncSession, scan_id: UUID, reason: str) -> None:
+    await compliance_repository.fail(session, scan_id, reason)
+
+
+async def sweep(session: AsyncSession, policy: outbox_module.SweepPolicy) -> dict[str, int]:
+    """Compliance scans without a heartbeat since ``policy.stale_before``: dispatched again
+    (a running one as a new attempt), or after the last attempt failed with the reason."""
+    counts = {"redispatched": 0, "failed": 0}
+    for scan in await compliance_repository.stale_scans(session, policy.stale_before):
+        running = scan.state == "running"
+        if running and scan.attempts >= policy.max_attempts:
+            reason = outbox_module.stuck_reason("compliance scan", scan.attempts, scan.heartbeat_at)
+            await compliance_repository.fail(session, scan.id, reason)
+            counts["failed"] += 1
+            continue
+        await compliance_repository.set_lease(session, scan.id, "queued", count_attempt=running)
+        outbox.defer(
+            session, JOB_NAME, str(scan.id), job_id=f"{JOB_NAME}:{scan.id}:swept-{ordered_uuid()}"
+        )
+        counts["redispatched"] += 1
+    return counts
 
 
 async def list_findings(

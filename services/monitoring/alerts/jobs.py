@@ -9,18 +9,38 @@ from sqlalchemy import text
 from services.monitoring.alerts import service as scan_service
 from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
-from shared import jobs
+from shared import jobs, outbox
 from shared.auth import Principal, Role
 
 
-@jobs.task(timeout_s=1800, max_tries=10)
+@jobs.task(timeout_s=180, max_tries=10)
 async def scan_county(ctx: dict[str, Any], scan_id: str, county_code: str) -> dict[str, int]:
+    """One county's share of a scan. It takes the county's lease and beats a heartbeat while
+    its single transaction runs, so a killed worker's county is dispatched again by the
+    sweeper (and after the last attempt failed with the reason) instead of staying put."""
+    settings = ctx["settings"]
+    async with jobs.unit_of_work(ctx) as session:
+        claimed = await scan_service.claim_county(
+            session, UUID(scan_id), county_code, settings.job_stale_s
+        )
+    if not claimed:
+        return {}  # finished, or another copy of this job is running it
+
+    async def beat(session: Any) -> None:
+        await scan_service.beat_county(session, UUID(scan_id), county_code)
+
     try:
-        async with jobs.unit_of_work(ctx) as session:
+        async with (
+            outbox.heartbeat(ctx["session_maker"], beat, settings.job_heartbeat_s),
+            jobs.unit_of_work(ctx) as session,
+        ):
             part = await scan_service.scan_county(session, UUID(scan_id), county_code)
     except scan_service.CountyBusy:
+        await _release(ctx, scan_id, county_code)
         raise jobs.retry_later(ctx.get("job_try", 1), base_s=10) from None
     except Exception as exc:
+        if jobs.is_transient(exc) and not jobs.is_last_try(ctx, "scan_county"):
+            await _release(ctx, scan_id, county_code)
         jobs.retry_if_transient(ctx, "scan_county", exc)
         # Failed for good: say so on the scan instead of leaving it "running" forever.
         async with jobs.unit_of_work(ctx) as session:
@@ -35,6 +55,16 @@ async def scan_county(ctx: dict[str, Any], scan_id: str, county_code: str) -> di
         "alerts_raised": part.alerts_raised,
         "alerts_closed": part.alerts_closed,
     }
+
+
+async def _release(ctx: dict[str, Any], scan_id: str, county_code: str) -> None:
+    async with jobs.unit_of_work(ctx) as session:
+        await scan_service.release_county(session, UUID(scan_id), county_code)
+
+
+@outbox.sweep("monitoring.scans")
+async def sweep_scans(session: Any, policy: outbox.SweepPolicy) -> dict[str, int]:
+    return await scan_service.sweep(session, policy)
 
 
 _SCHEDULER = Principal(sub="monitoring-scheduler", role=Role.service, region_code="520000000000")
@@ -74,12 +104,12 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
     return started
 
 
-@jobs.task(timeout_s=300, max_tries=3)
+@jobs.task(timeout_s=120, max_tries=3)
 async def nightly_full_scan(ctx: dict[str, Any]) -> list[str]:
     return await _scheduled(ctx, ScanMode.full)
 
 
-@jobs.task(timeout_s=300, max_tries=3)
+@jobs.task(timeout_s=120, max_tries=3)
 async def incremental_scan(ctx: dict[str, Any]) -> list[str]:
     return await _scheduled(ctx, ScanMode.incremental)
 

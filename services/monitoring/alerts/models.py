@@ -75,6 +75,9 @@ class Scan(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The registry feed position (change-feed cursor) the projection had reached when the
+    # scan's counties were chosen: every registry change before it is seen.
+    feed_position: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class ScanCounty(Base):
@@ -94,3 +97,8 @@ class ScanCounty(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     note: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Liveness for the sweeper (see Scan jobs): beats while the county runs.
+    heartbeat_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from shared.db import RepositoryBase
@@ -43,14 +43,47 @@ class ScanRepository(RepositoryBase[Scan]):
             )
         ).scalar_one_or_none()
 
-    async def county(self, scan_id: UUID, county_code: str) -> ScanCounty | None:
-        return (
-            await self.session.execute(
-                select(ScanCounty)
-                .where(ScanCounty.scan_id == scan_id, ScanCounty.county_code == county_code)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+    async def county(
+        self, scan_id: UUID, county_code: str, *, for_update: bool = True
+    ) -> ScanCounty | None:
+        stmt = select(ScanCounty).where(
+            ScanCounty.scan_id == scan_id, ScanCounty.county_code == county_code
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def set_county_lease(
+        self, scan_id: UUID, county_code: str, state: str, *, count_attempt: bool = False
+    ) -> None:
+        """``running``: the job's lease, a fresh heartbeat; ``queued``: handed back (a retry,
+        or the sweeper's dispatch after the heartbeat stopped, which counts as an attempt)."""
+        values: dict[str, Any] = {"state": state, "heartbeat_at": func.now()}
+        if count_attempt:
+            values["attempts"] = ScanCounty.attempts + 1
+        await self.session.execute(
+            update(ScanCounty)
+            .where(ScanCounty.scan_id == scan_id, ScanCounty.county_code == county_code)
+            .values(**values)
+        )
+
+    async def beat(self, scan_id: UUID, county_code: str) -> None:
+        await self.session.execute(
+            update(ScanCounty)
+            .where(ScanCounty.scan_id == scan_id, ScanCounty.county_code == county_code)
+            .values(heartbeat_at=func.now())
+        )
+
+    async def stale_counties(self, before: datetime) -> list[ScanCounty]:
+        """Queued or running county parts without a heartbeat since ``before``."""
+        stmt = (
+            select(ScanCounty)
+            .where(ScanCounty.state.in_(("queued", "running")), ScanCounty.heartbeat_at < before)
+            .order_by(ScanCounty.heartbeat_at)
+            .limit(500)
+            .with_for_update(skip_locked=True)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     async def counties_of(self, scan_id: UUID) -> list[ScanCounty]:
         return list(

@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from services.monitoring.alerts import service as scan_service
 from services.monitoring.alerts.models import Alert
@@ -13,9 +13,18 @@ from services.monitoring.alerts.schemas import (
     ScanCreate,
     ScanRead,
 )
+from services.monitoring.deps import Registry
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
+from shared.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+    problem_responses,
+)
 from shared.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(tags=["scans and alerts"])
@@ -25,15 +34,39 @@ router = APIRouter(tags=["scans and alerts"])
     "/scans",
     status_code=202,
     response_model=ScanAccepted,
-    responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
+    responses=problem_responses(
+        BadRequest, Conflict, Forbidden, NotFound, ValidationFailed, ServiceUnavailable
+    ),
     summary="Start a scan of a region for a year (full, or only households changed since the last scan)",
-    description="Split into one job per county. Refused with 409 when no policy covers the year.",
+    description=(
+        "First brings monitoring's copy of the registry up to the registry's change feed "
+        "position at the time of the request (waiting at most `POVGUARD_SCAN_CATCH_UP_S`, "
+        "10 s by default; else 503 with `Retry-After`), so the scan sees every registry "
+        "change committed before it was asked for; the scan reports that `feed_position`. "
+        "Split into one job per county. Refused with 409 when no policy covers the year."
+    ),
 )
 async def create_scan(
-    body: ScanCreate, principal: CurrentPrincipal, session: SessionDep
+    body: ScanCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request: Request,
+    registry: Registry,
 ) -> ScanAccepted:
-    scan = await scan_service.create_scan(session, principal, body)
-    return ScanAccepted(scan_id=scan.id, state=scan.state, counties=scan.counties_total)
+    scan = await scan_service.request_scan(
+        session,
+        request.app.state.session_maker,
+        registry,
+        principal,
+        body,
+        catch_up_s=request.app.state.settings.scan_catch_up_s,
+    )
+    return ScanAccepted(
+        scan_id=scan.id,
+        state=scan.state,
+        counties=scan.counties_total,
+        feed_position=scan.feed_position,
+    )
 
 
 @router.get(

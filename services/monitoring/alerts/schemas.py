@@ -21,6 +21,9 @@ class ScanAccepted(BaseModel):
     scan_id: UUID
     state: str
     counties: int
+    feed_position: str | None = Field(
+        None, description="The registry change-feed position (cursor) the scan sees up to."
+    )
 
 
 class ScanCountyRead(BaseModel):
@@ -51,6 +54,13 @@ class ScanRead(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None = Field(None, description="Why the scan failed (state failed)")
+    feed_position: str | None = Field(
+        None,
+        description=(
+            "The registry change-feed position (cursor) monitoring had reached when the scan "
+            "chose its households: every registry change before it is seen."
+        ),
+    )
     duration_seconds: float | None = None
     counties: list[ScanCountyRead] = []
 

@@ -17,6 +17,7 @@ from services.monitoring.deps import Registry
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
@@ -39,7 +40,7 @@ def _address(request: Request) -> str:
     "/declarations",
     status_code=201,
     response_model=DeclarationReceipt,
-    responses=problem_responses(TooManyRequests, ServiceUnavailable, ValidationFailed),
+    responses=problem_responses(BadRequest, TooManyRequests, ServiceUnavailable, ValidationFailed),
     summary="Declare a difficulty (防贫申报; no login, rate-limited per address, phone and ID)",
     description=(
         "Always answers the same for a well-formed declaration: received, with a tracking "

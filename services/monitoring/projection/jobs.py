@@ -1,16 +1,16 @@
 """Following the registry's change feed into the projection."""
 
+import time
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import text
 
 from services.monitoring.projection import service as projection_service
 from shared import jobs, observability
 from shared.registry_client import RegistryClient, RegistryUnavailable
 
-PAGE_SIZE = 1000
-MAX_PAGES_PER_RUN = 200  # a run stops after this many pages; the next run goes on
+PAGE_SIZE = projection_service.PAGE_SIZE
+MAX_PAGES_PER_RUN = 200  # a run stops after this many pages (or RUN_BUDGET_S); the next goes on
+RUN_BUDGET_S = 90.0
 FOLLOW_EVERY_S = 30
 
 
@@ -25,39 +25,44 @@ async def _follow_one_page(ctx: dict[str, Any], client: RegistryClient) -> int |
     """One page in one transaction: the rows and the cursor after them commit together.
     None when another worker holds the feed."""
     async with jobs.unit_of_work(ctx) as session:
-        locked = (
-            await session.execute(
-                text("SELECT pg_try_advisory_xact_lock(hashtext('monitoring:feed'))")
-            )
-        ).scalar_one()
-        if not locked:
-            return None
-        after = await projection_service.current_cursor(session)
-        page = await client.changes(after, limit=PAGE_SIZE)
-        if not page.items:
-            return 0
-        return await projection_service.apply_page(session, page.items, page.next_cursor)
+        return await projection_service.follow_page(session, client)
 
 
-@jobs.task(timeout_s=900, max_tries=20)
-async def follow_registry_changes(ctx: dict[str, Any]) -> int:
-    """Pull the change feed until it is drained; a registry outage pauses and retries."""
+async def _follow(ctx: dict[str, Any]) -> tuple[int, bool]:
+    """Pages until the feed is drained or this run's budget is spent: (applied, drained)."""
     client = registry_client(ctx)
-    total = 0
+    total, started = 0, time.monotonic()
+    report = ctx.get("on_progress")  # the CLI's progress bar (events applied per page)
     try:
         for _ in range(MAX_PAGES_PER_RUN):
             applied = await _follow_one_page(ctx, client)
             if not applied:
-                break
+                return total, True
             total += applied
+            if report is not None:
+                report(applied)
+            if time.monotonic() - started > RUN_BUDGET_S:
+                break
     except RegistryUnavailable:
         raise jobs.retry_later(ctx.get("job_try", 1)) from None
-    if total and ctx.get("redis") is not None:
-        await ctx["redis"].enqueue_job(
-            "incremental_scan",
-            _job_id=incremental_scan_job_id(datetime.now(UTC)),
-            **observability.tag_job_kwargs({}),
-        )
+    return total, False
+
+
+async def _enqueue(ctx: dict[str, Any], name: str, job_id: str) -> None:
+    if ctx.get("redis") is not None:
+        await ctx["redis"].enqueue_job(name, _job_id=job_id, **observability.tag_job_kwargs({}))
+
+
+@jobs.task(timeout_s=150, max_tries=20)
+async def follow_registry_changes(ctx: dict[str, Any]) -> int:
+    """Pull the change feed until it is drained; a registry outage pauses and retries. A run
+    that is not drained within its budget hands on to the next run at once."""
+    total, drained = await _follow(ctx)
+    now = datetime.now(UTC)
+    if not drained:
+        await _enqueue(ctx, "follow_registry_changes", f"monitoring:follow-on:{now.timestamp()}")
+    if total:
+        await _enqueue(ctx, "incremental_scan", incremental_scan_job_id(now))
     return total
 
 
@@ -68,26 +73,16 @@ def incremental_scan_job_id(now: datetime) -> str:
     return f"monitoring:incremental-after-feed:{int(now.timestamp()) // FOLLOW_EVERY_S}"
 
 
-@jobs.task(timeout_s=3600, max_tries=3)
+@jobs.task(timeout_s=150, max_tries=3)
 async def rebuild_projection(ctx: dict[str, Any]) -> int:
-    """Forget the projection and replay the whole feed from cursor 0."""
+    """Forget the projection and replay the whole feed from cursor 0 (the follow jobs go on
+    where this run's budget ends)."""
     async with jobs.unit_of_work(ctx) as session:
-        # Wait for a follower mid-page rather than truncate under it.
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('monitoring:feed'))"))
         await projection_service.reset(session)
-    client = registry_client(ctx)
-    total = 0
-    report = ctx.get("on_progress")  # the CLI's progress bar (events applied per page)
-    try:
-        while True:
-            applied = await _follow_one_page(ctx, client)
-            if not applied:
-                break
-            total += applied
-            if report is not None:
-                report(applied)
-    except RegistryUnavailable:
-        raise jobs.retry_later(ctx.get("job_try", 1)) from None
+    total, drained = await _follow(ctx)
+    if not drained:
+        now = datetime.now(UTC)
+        await _enqueue(ctx, "follow_registry_changes", f"monitoring:follow-on:{now.timestamp()}")
     return total
 
 

@@ -186,6 +186,21 @@ class ProjectionRepository:
         if member_ids:
             await self.session.execute(_MATCH_SIGNALS, {"ids": member_ids})
 
+    async def try_feed_lock(self) -> bool:
+        """The feed is followed by one transaction at a time (workers, a scan catching up)."""
+        return bool(
+            (
+                await self.session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(hashtext('monitoring:feed'))")
+                )
+            ).scalar_one()
+        )
+
+    async def feed_lock(self) -> None:
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext('monitoring:feed'))")
+        )
+
     async def cursor(self, name: str, *, for_update: bool = False) -> str | None:
         sql = "SELECT cursor FROM monitoring.feed_cursors WHERE name = :name"
         if for_update:

@@ -1,14 +1,24 @@
 """Applying the registry's change feed to the projection (set-based, page by page)."""
 
+import asyncio
+import time
 from collections import OrderedDict
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.monitoring.projection.repository import ProjectionRepository
 from shared.contracts.registry import ChangeEntity, ChangeEventRead, ChangeOp
+from shared.errors import ServiceUnavailable
+from shared.registry_client import RegistryClient, feed_order
 
 FEED = "registry"
+PAGE_SIZE = 1000
+# What a scan request says when the projection cannot reach the registry's position in time.
+BEHIND = (
+    "monitoring has not yet caught up with the registry's latest changes "
+    "(a long registry transaction, or the registry is unreachable); retry shortly"
+)
 # Households first, so members and figures of a new household land on a known household.
 _ORDER = (
     ChangeEntity.household,
@@ -78,5 +88,48 @@ async def current_cursor(session: AsyncSession, feed: str = FEED) -> str | None:
     return await ProjectionRepository(session).cursor(feed, for_update=True)
 
 
+async def current_position(session: AsyncSession, feed: str = FEED) -> str:
+    """How far the projection has followed the feed (a cursor; "0" before the first page)."""
+    return await ProjectionRepository(session).cursor(feed) or "0"
+
+
 async def reset(session: AsyncSession, feed: str = FEED) -> None:
-    await ProjectionRepository(session).reset(feed)
+    repo = ProjectionRepository(session)
+    await repo.feed_lock()  # wait for a follower mid-page rather than truncate under it
+    await repo.reset(feed)
+
+
+async def follow_page(session: AsyncSession, client: RegistryClient) -> int | None:
+    """Apply the next page of the feed in the caller's transaction, with the cursor after it.
+    None when another transaction is following the feed right now, 0 when it is drained."""
+    repo = ProjectionRepository(session)
+    if not await repo.try_feed_lock():
+        return None
+    page = await client.changes(await current_cursor(session), limit=PAGE_SIZE)
+    if not page.items:
+        return 0
+    return await apply_page(session, page.items, page.next_cursor)
+
+
+async def catch_up(
+    session_maker: async_sessionmaker[AsyncSession], client: RegistryClient, wait_s: float
+) -> str:
+    """Read your writes: bring the projection up to the registry's feed position as it is
+    now (every change committed before this call), following the feed page by page in
+    transactions of its own, or waiting while a worker follows it. Returns the cursor
+    reached; 503 when that takes longer than ``wait_s``."""
+    target = await client.feed_position()
+    deadline = time.monotonic() + wait_s
+    while True:
+        async with session_maker() as session, session.begin():
+            reached = await ProjectionRepository(session).cursor(FEED)
+        if feed_order(reached) >= feed_order(target):
+            return reached or "0"
+        if time.monotonic() > deadline:
+            raise ServiceUnavailable(BEHIND, retry_after_s=5)
+        async with session_maker() as session, session.begin():
+            applied = await follow_page(session, client)
+        if not applied:
+            # Another follower holds the feed, or the events before the target are not
+            # served yet (an older registry transaction still runs): wait a moment.
+            await asyncio.sleep(0.1)

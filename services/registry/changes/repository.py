@@ -94,3 +94,19 @@ class ChangeRepository:
         ).one()
         last_xid = int(row.last_xid) if row.last_xid is not None else None
         return row.items, last_xid, row.last_seq
+
+    async def position(self, region_prefix: str) -> tuple[int, int] | None:
+        """(xid, seq) of the last event committed so far in the region (by feed order)."""
+        row = (
+            await self.session.execute(
+                text(
+                    """
+                    SELECT xid::text AS xid, seq FROM registry.change_events
+                     WHERE region_code LIKE :prefix
+                     ORDER BY xid DESC, seq DESC LIMIT 1
+                    """
+                ),
+                {"prefix": region_prefix + "%"},
+            )
+        ).one_or_none()
+        return (int(row.xid), row.seq) if row is not None else None

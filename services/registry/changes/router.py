@@ -5,9 +5,9 @@ from fastapi.responses import JSONResponse, Response
 
 from services.registry.changes import service as change_service
 from services.registry.changes import sync as sync_service
-from services.registry.changes.schemas import ChangePage, SyncBatch, SyncResult
+from services.registry.changes.schemas import ChangePage, FeedPosition, SyncBatch, SyncResult
 from services.registry.deps import Idem
-from shared.auth import Principal, Scope, require_scope
+from shared.auth import CurrentPrincipal, Principal, Scope, require_scope
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, ValidationFailed, problem_responses
 
@@ -38,6 +38,21 @@ async def list_changes(
 ) -> Response:
     page = await change_service.list_changes(session, principal, after, limit)
     return Response(page, media_type="application/json")
+
+
+@router.get(
+    "/changes/position",
+    response_model=FeedPosition,
+    responses=problem_responses(Forbidden),
+    summary="The feed's position now: the cursor after the last change committed so far",
+    description=(
+        "A reader whose cursor has reached `position` (in feed order) has seen every change "
+        "committed in your region before this call; monitoring uses it so a scan sees what "
+        "was just written. Roles: as for `GET /v1/changes`."
+    ),
+)
+async def feed_position(principal: CurrentPrincipal, session: SessionDep) -> FeedPosition:
+    return FeedPosition(position=await change_service.feed_position(session, principal))
 
 
 @router.post(

@@ -22,10 +22,10 @@ from services.registry.households.schemas import (
     SchoolingStage,
     Sex,
 )
-from shared.contracts.registry import ChangeEventRead, ChangePage, HouseholdCategory
+from shared.contracts.registry import ChangeEventRead, ChangePage, FeedPosition, HouseholdCategory
 from shared.errors import validation_message
 
-__all__ = ["ChangeEventRead", "ChangePage"]
+__all__ = ["ChangeEventRead", "ChangePage", "FeedPosition"]
 
 
 class SyncMember(MemberFields):

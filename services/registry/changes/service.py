@@ -127,3 +127,11 @@ async def list_changes(
         next_cursor = after if after else START
     # The cursor is base64url: safe inside a JSON string as is.
     return f'{{"items":{items},"next_cursor":"{next_cursor}"}}'
+
+
+async def feed_position(session: AsyncSession, principal: Principal) -> str:
+    """The cursor after the last change committed so far in the caller's region: a reader
+    whose cursor has reached it has seen every change committed before this call."""
+    principal.ensure_role(*FEED_ROLES)
+    last = await ChangeRepository(session).position(principal.region_prefix)
+    return encode_cursor(list(last)) if last is not None else START

@@ -2,8 +2,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry.database import Base
@@ -32,6 +32,18 @@ class ImportJob(Base):
     created_by_role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Liveness for the sweeper: the running job beats; queued work counts from its dispatch.
+    heartbeat_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # Times the sweeper dispatched it again after its heartbeat stopped.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Chunks (whole households) the file splits into, and those loaded (committed) so far:
+    # a resumed job skips them, so their rows keep counting as accepted.
+    chunks_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chunks_done: Mapped[list[int]] = mapped_column(
+        ARRAY(Integer), default=list, server_default=text("'{}'")
+    )
 
 
 class ImportFile(Base):

@@ -6,11 +6,17 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from services.registry.imports import export
 from services.registry.imports import service as import_service
-from services.registry.imports.schemas import ImportAccepted, ImportRead, ImportRejectionRead
+from services.registry.imports.schemas import (
+    ImportAccepted,
+    ImportRead,
+    ImportRejectionRead,
+    ImportSummary,
+)
 from services.registry.imports.template import ImportKind, describe, template_csv
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
+from shared.pagination import Cursor, Limit, Page
 
 router = APIRouter(tags=["bulk"])
 
@@ -41,6 +47,30 @@ async def create_import(
         session, principal, kind, file.filename or "upload", content
     )
     return JSONResponse({"import_id": str(job.id)}, status_code=202)
+
+
+@router.get(
+    "/imports",
+    response_model=Page[ImportSummary],
+    responses=problem_responses(Forbidden, NotFound, ValidationFailed),
+    summary="Imports in your region, newest first, with status and progress",
+    description=(
+        "So an official (and an operator) sees stuck or failed work: `status`, the counts so "
+        "far, `chunks_done` of `chunks_total`, `attempts` and `heartbeat_at`. An import is "
+        "never `queued` or `running` for more than a few minutes without a heartbeat: the "
+        "worker's sweeper dispatches it again, or marks it failed with the reason in `error`. "
+        "Roles: county_officer, province_admin, township_officer, auditor."
+    ),
+)
+async def list_imports(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    prefix: ScopedRegionPrefix,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ImportSummary]:
+    rows, next_cursor = await import_service.list_imports(session, principal, prefix, cursor, limit)
+    return Page(items=[ImportSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get(

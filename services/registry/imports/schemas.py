@@ -1,7 +1,8 @@
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class ImportAccepted(BaseModel):
@@ -16,7 +17,9 @@ class ImportRejectionRead(BaseModel):
     reason: str = Field(examples=["check character does not match (expected X)"])
 
 
-class ImportRead(BaseModel):
+class ImportSummary(BaseModel):
+    """An import in a list: its status and progress (its rejected rows are on its own page)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
@@ -29,9 +32,30 @@ class ImportRead(BaseModel):
     accepted: int = Field(description="Rows whose data was created or changed.")
     rejected: int
     unchanged: int = Field(description="Valid rows equal to what the registry holds.")
+    chunks_total: int | None = Field(
+        description="Chunks (of whole households) the file is loaded in; null until read."
+    )
+    chunks_done: int = Field(description="Chunks loaded so far.")
+    attempts: int = Field(
+        description="Times the import was dispatched again after its worker stopped."
+    )
+    heartbeat_at: datetime = Field(
+        description="Last sign of life: a queued or running import with an old one is stuck "
+        "and is dispatched again, or failed with the reason, by the worker's sweeper."
+    )
     error: str | None = Field(description="Why the whole import failed, when it did.")
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+
+    @field_validator("chunks_done", mode="before")
+    @classmethod
+    def _count(cls, value: Any) -> int:
+        return len(value) if isinstance(value, list | tuple) else int(value or 0)
+
+
+class ImportRead(ImportSummary):
+    """An import's status and progress, with its rejected rows."""
+
     rejected_rows: list[ImportRejectionRead] = []
     rejected_rows_truncated: bool = False

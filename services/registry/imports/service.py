@@ -11,22 +11,24 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.registry.database import audit
+from services.registry.database import audit, outbox
 from services.registry.imports import pipeline, reader, rows
 from services.registry.imports.models import ImportFile, ImportJob
 from services.registry.imports.pipeline import Outcome
 from services.registry.imports.repository import ImportRepository
 from services.registry.imports.template import ImportKind
 from shared import idnumber, jobs
+from shared import outbox as outbox_module
 from shared.auth import Principal, Role
-from shared.db import error_without_values
+from shared.db import error_without_values, ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
+from shared.pagination import paginate
 
 log = logging.getLogger("povguard.imports")
 
@@ -86,7 +88,7 @@ async def create_import(
     )
     await session.flush()
     if enqueue:
-        jobs.defer(session, JOB_NAME, str(job.id), job_id=f"import:{job.id}")
+        outbox.defer(session, JOB_NAME, str(job.id), job_id=f"import:{job.id}")
     return job
 
 
@@ -100,6 +102,17 @@ async def get_import(
         raise NotFound("import not found")
     rejected = await repo.rejections(import_id, MAX_REJECTED_SHOWN + 1)
     return job, rejected[:MAX_REJECTED_SHOWN], len(rejected) > MAX_REJECTED_SHOWN
+
+
+async def list_imports(
+    session: AsyncSession, principal: Principal, prefix: str, cursor: str | None, limit: int
+) -> tuple[list[ImportJob], str | None]:
+    """Imports in the region, newest first, so stuck or failed work is seen."""
+    principal.ensure_role(*READ_ROLES)
+    stmt = ImportRepository(session).list_query(prefix)
+    return await paginate(
+        session, stmt, [ImportJob.created_at, ImportJob.id], cursor, limit, descending=True
+    )
 
 
 _gc_lock = threading.Lock()
@@ -199,8 +212,12 @@ async def load(
     return await pipeline.load_economics(session, principal, records, errors)
 
 
-def _pooled(session_maker: async_sessionmaker[AsyncSession]) -> bool:
-    return isinstance(session_maker.kw.get("bind"), AsyncEngine)
+class _ChunkLoadedElsewhere(Exception):
+    """Rolls back a chunk another copy of the job committed first."""
+
+
+# Why an import stopped for good, in one place each.
+STUCK = "import"
 
 
 async def run_import(
@@ -211,20 +228,37 @@ async def run_import(
     parallel: int = 2,
     today: date | None = None,
     final: bool = True,
+    budget_s: float | None = None,
+    heartbeat_s: float = 10.0,
+    stale_s: float = 90.0,
     on_progress: Callable[[int], None] | None = None,
 ) -> str:
-    """The job's work; safe to run again (loaded rows then count as unchanged). A transient
-    failure is raised for the job to retry unless this run is ``final``; any other failure,
-    or one on the final run, marks the import failed with the reason. ``on_progress`` hears
-    the rows of each chunk once it has committed (the CLI's progress bar)."""
+    """The job's work, in chunks of whole households, one transaction each; safe to run again.
+
+    A chunk that committed is recorded with its counts, so a run after a killed worker skips
+    it (its rows stay counted as accepted) and loads only the rest. A run takes a lease (status
+    ``running`` with a heartbeat beaten while it works); a second copy of the job finding a
+    fresh lease leaves (``busy``). After ``budget_s`` a run starts no more chunks and hands the
+    rest to a new job (``continued``), so no job runs for long. A transient failure is raised
+    for the job to retry unless this run is ``final``; any other failure, or one on the final
+    run, marks the import failed with the reason. ``on_progress`` hears the rows of each chunk
+    once it has committed (the CLI's progress bar)."""
+    started = time.monotonic()
     async with session_maker() as session, session.begin():
         repo = ImportRepository(session)
-        job = await repo.get(import_id)
+        job = await repo.get(import_id, for_update=True)
         if job is None or job.status in ("done", "failed"):
             return job.status if job else "missing"
+        if job.status == "running" and job.heartbeat_at > utcnow() - timedelta(seconds=stale_s):
+            return "busy"
         content = await repo.content(import_id)
-        await repo.reset(import_id)
+        chunk_rows = int(job.options.get("chunk_rows") or chunk_rows)
+        if "chunk_rows" not in job.options:
+            job.options = {**job.options, "chunk_rows": chunk_rows}
+        # Taking over from a worker that stopped counts as an attempt.
+        await repo.claim(import_id, count_attempt=job.status == "running")
         kind, principal, filename = ImportKind(job.kind), _principal(job), job.filename
+        done = set(job.chunks_done or [])
     read_started = time.perf_counter()
     try:
         with gc_paused():
@@ -244,54 +278,118 @@ async def run_import(
         batches = chunks(sheet, chunk_rows)
         multiple = kind is ImportKind.households and len(batches) > 1
         repeated = _repeated_ids(sheet) if multiple else set()
+    async with session_maker() as session, session.begin():
+        await ImportRepository(session).claim(import_id, chunks_total=len(batches))
     # Chunks hold disjoint households and ID numbers (repeats across chunks were rejected
     # above), so on a pooled engine two load at once: PostgreSQL does most of the work and
     # the machine has two cores; each validates its next chunk (Python, in a thread) while
     # the other's statements run. A session maker bound to one connection (tests) loads
     # one chunk at a time.
-    lanes = parallel if _pooled(session_maker) else 1
-    queue = list(range(len(batches)))
+    lanes = parallel if outbox_module.pooled(session_maker) else 1
+    queue = [k for k in range(len(batches)) if k not in done]
+
+    def over_budget() -> bool:
+        return budget_s is not None and time.monotonic() - started > budget_s
 
     async def lane() -> None:
-        while queue:
+        loaded = 0
+        while queue and not (loaded and over_budget()):
             k = queue.pop(0)
-            started = time.perf_counter()
+            chunk_started = time.perf_counter()
             records, errors = await asyncio.to_thread(
                 _validate_chunk, kind, batches[k], today, repeated
             )
             validated = time.perf_counter()
-            async with session_maker() as session, session.begin():
-                outcome = await load(session, principal, kind, records, errors)
-                repo = ImportRepository(session)
-                await repo.save_staged_rejections(import_id, principal.region_code)
-                await repo.add_counts(
-                    import_id, outcome.rows, outcome.accepted, outcome.rejected, outcome.unchanged
-                )
+            try:
+                async with session_maker() as session, session.begin():
+                    outcome = await load(session, principal, kind, records, errors)
+                    repo = ImportRepository(session)
+                    await repo.save_staged_rejections(import_id, principal.region_code)
+                    if not await repo.add_counts(
+                        import_id,
+                        outcome.rows,
+                        outcome.accepted,
+                        outcome.rejected,
+                        outcome.unchanged,
+                        chunk=k,
+                    ):
+                        raise _ChunkLoadedElsewhere
+            except _ChunkLoadedElsewhere:
+                log.warning("import %s chunk %d: loaded by another copy of the job", import_id, k)
+                continue
+            loaded += 1
             log.info(
                 "import %s chunk %d/%d: %d rows validated in %.2fs, loaded in %.2fs",
                 import_id,
                 k + 1,
                 len(batches),
                 outcome.rows,
-                validated - started,
+                validated - chunk_started,
                 time.perf_counter() - validated,
             )
             if on_progress is not None:
                 on_progress(outcome.rows)
 
+    async def beat(session: AsyncSession) -> None:
+        await ImportRepository(session).beat(import_id)
+
     try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(lanes, len(batches))):
+        async with (
+            outbox_module.heartbeat(session_maker, beat, heartbeat_s),
+            asyncio.TaskGroup() as group,
+        ):
+            for _ in range(min(lanes, len(queue))):
                 group.create_task(lane())
     except* Exception as failure:
         exc = failure.exceptions[0]
         if jobs.is_transient(exc) and not final:
-            raise exc from None  # the job retries; loaded chunks then count as unchanged
+            # The job retries; the lease goes so the retry is not taken for a second copy.
+            async with session_maker() as session, session.begin():
+                await ImportRepository(session).hand_over(import_id)
+            raise exc from None
         reason = f"the import stopped: {error_without_values(exc)}"[:1000]
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(import_id, "failed", reason)
         # ARQ logs and stores a failed job's exception: the reason, never the values it quoted.
         raise ImportStopped(reason) from None
+    if queue:
+        # Over budget: the rest goes to a new job, dispatched with the hand-over.
+        async with session_maker() as session, session.begin():
+            await ImportRepository(session).hand_over(import_id)
+            outbox.defer(
+                session,
+                JOB_NAME,
+                str(import_id),
+                job_id=f"import:{import_id}:from-chunk-{len(batches) - len(queue)}",
+            )
+        return "continued"
     async with session_maker() as session, session.begin():
         await ImportRepository(session).finish(import_id, "done")
     return "done"
+
+
+def _stuck_reason(job: ImportJob) -> str:
+    return outbox_module.stuck_reason(STUCK, job.attempts, job.heartbeat_at)
+
+
+async def sweep(session: AsyncSession, policy: outbox_module.SweepPolicy) -> dict[str, int]:
+    """Imports without a heartbeat since ``policy.stale_before``: a queued one is dispatched
+    again (the queue may have lost it); a running one (its worker died) is dispatched again
+    as a new attempt, or after the last attempt marked failed with the reason."""
+    repo = ImportRepository(session)
+    counts = {"redispatched": 0, "failed": 0}
+    for job in await repo.stale(policy.stale_before):
+        running = job.status == "running"
+        if running and job.attempts >= policy.max_attempts:
+            await repo.finish(job.id, "failed", _stuck_reason(job)[:1000])
+            counts["failed"] += 1
+            continue
+        await repo.hand_over(job.id, count_attempt=running)
+        outbox.defer(
+            session,
+            JOB_NAME,
+            str(job.id),
+            job_id=f"import:{job.id}:swept-{ordered_uuid()}",
+        )
+        counts["redispatched"] += 1
+    return counts
