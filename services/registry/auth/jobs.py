@@ -47,7 +47,7 @@ jobs.schedule(JOB_NAME, second={0})
 PURGE_JOB = "purge_refresh_tokens"
 
 
-@jobs.task(name=PURGE_JOB, timeout_s=300, max_tries=3)
+@jobs.task(name=PURGE_JOB, timeout_s=120, max_tries=3)
 async def purge_refresh_tokens(ctx: dict[str, Any]) -> int:
     """Delete refresh tokens a day past their expiry (idempotent)."""
     async with jobs.unit_of_work(ctx) as session:
