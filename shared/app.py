@@ -171,7 +171,11 @@ async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
 # A value the database (or its driver) cannot take, refused before it reached a table: an
 # integer beyond int32 or bigint, a malformed date. asyncpg raises some of these itself, with
 # no SQLSTATE, when it encodes the parameters.
-_BAD_VALUE = (422, "Validation failed", "validation", "a value is out of range or malformed")
+_BAD_VALUE: tuple[type[AppError], str, str] = (
+    ValidationFailed,
+    "validation.value",
+    "a value is out of range or malformed",
+)
 
 
 def _bad_value(exc: Exception) -> bool:
