@@ -1,0 +1,108 @@
+"""Every file in deploy/ passes the ecosystem's own validator, so a broken manifest is a red CI:
+hadolint on the Dockerfile, the Compose specification on compose.yaml, and the Kubernetes
+schemas (strict: no unknown field) on what kustomize renders for the base and each overlay.
+The tools come from the dev extra; each check is also shown to fail on a broken copy."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+KUSTOMIZATIONS = [DEPLOY / "k8s" / "base", *sorted((DEPLOY / "k8s" / "overlays").iterdir())]
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is missing: `make install` installs it with the dev extra"
+    return found
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120)
+
+
+def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
+    return run(tool("hadolint"), "--no-color", "--failure-threshold", "error", dockerfile)
+
+
+def compose_check(compose: Path) -> subprocess.CompletedProcess[str]:
+    return run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", compose)
+
+
+def kubernetes_check(directory: Path, rendered: Path) -> subprocess.CompletedProcess[str]:
+    built = run(tool("kubectl"), "kustomize", directory)
+    if built.returncode != 0:
+        return built
+    rendered.write_text(built.stdout)
+    return run(tool("kubernetes-validate"), "--strict", "--quiet", rendered)
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    result = hadolint(DEPLOY / "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_fails_a_broken_dockerfile(tmp_path: Path) -> None:
+    broken = tmp_path / "Dockerfile"
+    # DL3000 (error): a relative WORKDIR.
+    broken.write_text((DEPLOY / "Dockerfile").read_text() + "WORKDIR relative/dir\n")
+    result = hadolint(broken)
+    assert result.returncode != 0
+    assert "DL3000" in result.stdout
+
+
+def test_compose_follows_the_compose_specification() -> None:
+    result = compose_check(DEPLOY / "compose.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_check_fails_a_broken_compose_file(tmp_path: Path) -> None:
+    broken = tmp_path / "compose.yaml"
+    text = (DEPLOY / "compose.yaml").read_text()
+    assert "condition: service_completed_successfully" in text
+    broken.write_text(text.replace("service_completed_successfully", "service_finished"))
+    assert compose_check(broken).returncode != 0
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: p.name)
+def test_each_kustomization_renders_to_valid_kubernetes_objects(
+    directory: Path, tmp_path: Path
+) -> None:
+    result = kubernetes_check(directory, tmp_path / "rendered.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_kubernetes_check_fails_an_unknown_field(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(DEPLOY / "k8s" / "base", base)
+    worker = base / "worker.yaml"
+    worker.write_text(worker.read_text().replace("  replicas: 2\n", "  replicaz: 2\n", 1))
+    result = kubernetes_check(base, tmp_path / "rendered.yaml")
+    assert result.returncode != 0
+    assert "replicaz" in result.stdout + result.stderr
+
+
+def test_every_api_has_probes_an_autoscaler_and_a_disruption_budget(tmp_path: Path) -> None:
+    import yaml
+
+    built = run(tool("kubectl"), "kustomize", DEPLOY / "k8s" / "overlays" / "production")
+    assert built.returncode == 0, built.stderr
+    objects = [o for o in yaml.safe_load_all(built.stdout) if o]
+    by_kind: dict[str, dict[str, dict]] = {}
+    for obj in objects:
+        by_kind.setdefault(obj["kind"], {})[obj["metadata"]["name"]] = obj
+    for api in ("registry", "monitoring", "funds"):
+        container = by_kind["Deployment"][api]["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["resources"]["limits"]
+        assert container["resources"]["requests"]
+        assert api in by_kind["HorizontalPodAutoscaler"]
+        assert api in by_kind["PodDisruptionBudget"]
+    assert "worker" in by_kind["Deployment"]
+    assert "migrate" in by_kind["Job"]
+    assert set(by_kind["NetworkPolicy"]) == {"postgres-clients-only", "redis-clients-only"}
