@@ -3,10 +3,12 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.idnumber import mask_sql
 from shared.regions import PREFIX_LENGTH, RegionLevel
 
 COUNTY_DIGITS = PREFIX_LENGTH[RegionLevel.county]
-_MASKED = "left(data->>'id_number', 4) || '**********' || right(data->>'id_number', 4)"
+# The one ID-number mask (shared.idnumber), so the feed never shows more than a list does.
+_MASKED = mask_sql("data->>'id_number'")
 
 
 def _data(strip_names: bool, mask_ids: bool) -> str:
