@@ -94,7 +94,7 @@ make --no-print-directory wheels >"$WORK/wheels.log" 2>&1 || {
 echo "   $(find build/wheels -name '*.whl' | wc -l) wheels"
 
 step "podman build (chroot isolation; pip installs with --no-index, so nothing is fetched)"
-podman build --quiet --isolation=chroot --format docker \
+podman build --quiet --isolation=chroot --layers=false --format docker \
   --build-arg BASE="$BASE_IMAGE" -f deploy/Dockerfile -t "$IMAGE" . >"$WORK/build.log" 2>&1 || {
   tail -n 40 "$WORK/build.log" >&2
   fail "podman build failed"
@@ -174,5 +174,10 @@ owner="$(stat -c %u "/proc/$SERVER_PID")"
 [ "$owner" = "$IMAGE_UID" ] || fail "the server ran as uid $owner, not $IMAGE_UID"
 in_image povguard healthcheck "http://127.0.0.1:$PORT/healthz" || fail "the image's HEALTHCHECK command failed"
 
+# Only the cached base stays in podman's storage: the image and its build stage go.
+podman rm --force "$CONTAINER" >/dev/null 2>&1 || true
+CONTAINER=""
 podman rmi --force "$IMAGE" >/dev/null 2>&1 || true
+left="$(podman images --all --quiet --filter dangling=true --filter "since=$BASE_IMAGE")"
+[ -z "$left" ] || podman rmi --force $left >/dev/null 2>&1 || true
 printf '\nimage check passed in %d s\n' "$SECONDS"
