@@ -188,3 +188,16 @@ def test_a_password_in_the_url_travels_in_the_environment_not_on_the_command_lin
     )
     assert conn.url == "postgresql://povguard@db.internal:5432/povguard"
     assert conn.env()["PGPASSWORD"] == "s3cr@t"
+
+
+def test_a_pg_dump_older_than_the_server_is_refused_with_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "pg_dump"
+    fake.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 15.8'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("POVGUARD_PG_BIN", str(tmp_path))
+
+    assert backup.find_tool("pg_dump", 15) == fake
+    with pytest.raises(backup.BackupError, match=r"PostgreSQL 16 or newer.*15"):
+        backup.find_tool("pg_dump", 16)
