@@ -49,3 +49,17 @@ def test_the_services_the_worker_and_the_cli_import_without_the_demo_packages() 
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_declared_dependency_is_pinned_so_a_new_one_needs_make_lock() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(deps: list[str]) -> set[str]:
+        found = {re.sub(r"[-_.]+", "-", re.split(r"[<>=!~\[ ;]", d)[0]).lower() for d in deps}
+        return found - {"povguard"}
+
+    extras = set().union(*(names(deps) for deps in project["optional-dependencies"].values()))
+    unpinned = names(project["dependencies"]) - set(pins(ROOT / "requirements.lock"))
+    assert not unpinned, f"run `make lock`: {sorted(unpinned)} not in requirements.lock"
+    unpinned = extras - set(pins(ROOT / "requirements-dev.lock"))
+    assert not unpinned, f"run `make lock`: {sorted(unpinned)} not in requirements-dev.lock"
