@@ -106,3 +106,40 @@ def test_every_api_has_probes_an_autoscaler_and_a_disruption_budget(tmp_path: Pa
     assert "worker" in by_kind["Deployment"]
     assert "migrate" in by_kind["Job"]
     assert set(by_kind["NetworkPolicy"]) == {"postgres-clients-only", "redis-clients-only"}
+
+
+def test_the_county_install_starts_apis_and_workers_only_after_the_migrations() -> None:
+    import yaml
+
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    for name in ("registry", "monitoring", "funds", "worker"):
+        condition = services[name]["depends_on"]["migrate"]["condition"]
+        assert condition == "service_completed_successfully", name
+    for api in ("registry", "monitoring", "funds"):
+        assert "healthcheck" in services[api]["healthcheck"]["test"]
+    assert services["worker"]["deploy"]["replicas"] == 2
+    published = [name for name, svc in services.items() if svc.get("ports")]
+    assert published == ["proxy"]
+    proxy_conf = (DEPLOY / "nginx" / "povguard.conf").read_text()
+    for api in ("registry", "monitoring", "funds"):
+        assert f"location /{api}/" in proxy_conf
+
+
+def test_only_the_apis_workers_and_migration_carry_the_database_client_label(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    built = run(tool("kubectl"), "kustomize", DEPLOY / "k8s" / "overlays" / "production")
+    assert built.returncode == 0, built.stderr
+    clients = {
+        obj["metadata"]["name"]
+        for obj in yaml.safe_load_all(built.stdout)
+        if obj
+        and obj["kind"] in {"Deployment", "Job"}
+        and obj["spec"]["template"]["metadata"]["labels"].get("povguard.io/database-client")
+        == "true"
+    }
+    assert clients == {"registry", "monitoring", "funds", "worker", "migrate"}
