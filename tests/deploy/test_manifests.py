@@ -1,6 +1,7 @@
 """Every file in deploy/ passes the ecosystem's own validator, so a broken manifest is a red CI:
-hadolint on the Dockerfile, the Compose specification on compose.yaml, and the Kubernetes
-schemas (strict: no unknown field) on what kustomize renders for the base and each overlay.
+hadolint on the Dockerfile, the Compose specification on compose.yaml, nginx's parser on the
+proxy config, and the Kubernetes schemas (strict: no unknown field) on what kustomize renders
+for the base and each overlay.
 The tools come from the dev extra; each check is also shown to fail on a broken copy."""
 
 import shutil
@@ -66,6 +67,34 @@ def test_the_compose_check_fails_a_broken_compose_file(tmp_path: Path) -> None:
     assert "condition: service_completed_successfully" in text
     broken.write_text(text.replace("service_completed_successfully", "service_finished"))
     assert compose_check(broken).returncode != 0
+
+
+def nginx_check(conf: Path, tmp_path: Path) -> tuple[str, list[dict]]:
+    """crossplane (nginx's own parser, as a library) on the file as nginx includes it: inside
+    http {}. It checks each directive's name, context and arguments; the upstream hosts exist
+    only on the compose network, so `nginx -t` could not be run here."""
+    import json
+
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"events {{}}\nhttp {{\n    include {conf};\n}}\n")
+    result = run(tool("crossplane"), "parse", main)
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    return parsed["status"], parsed["errors"]
+
+
+def test_the_proxy_config_parses_as_nginx_config(tmp_path: Path) -> None:
+    status, errors = nginx_check(DEPLOY / "nginx" / "povguard.conf", tmp_path)
+    assert (status, errors) == ("ok", [])
+
+
+def test_the_proxy_check_fails_a_broken_directive(tmp_path: Path) -> None:
+    broken = tmp_path / "povguard.conf"
+    text = (DEPLOY / "nginx" / "povguard.conf").read_text()
+    broken.write_text(text.replace("proxy_read_timeout 300s;", "proxy_read_timeout;"))
+    status, errors = nginx_check(broken, tmp_path)
+    assert status == "failed"
+    assert "proxy_read_timeout" in errors[0]["error"]
 
 
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: p.name)
