@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 # requirements.lock pins what production runs (the image installs it); requirements-dev.lock
 # pins the same versions plus the demo and dev extras (what `make install` installs).
 LOCK := requirements.lock
@@ -12,16 +13,23 @@ WHEELS := build/wheels
 .PHONY: up test lint lock wheels bench install clean
 
 # Both lock files are constraints files: they pin versions and pull in only what the chosen
-# extras need, so two installs a month apart are the same.
+# extras need, so two installs a month apart are the same. `make up` needs only the demo extra
+# (embedded servers, synthetic data); tests and linters need dev too.
 $(STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --constraint $(DEV_LOCK) -e '.[demo,dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+$(DEMO_STAMP): pyproject.toml $(LOCK) $(DEV_LOCK)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --constraint $(DEV_LOCK) -e '.[demo]'
+	touch $(DEMO_STAMP)
 
 install: $(STAMP)
 
-up: $(STAMP)
+up: $(DEMO_STAMP)
 	$(BIN)/povguard up --demo
 
 test: $(STAMP)
