@@ -193,6 +193,61 @@ def worker(
     run()
 
 
+@app.command()
+def backup(file: Annotated[Path, typer.Argument(help="Where to write the archive")]) -> None:
+    """Back up the three schemas (pg_dump custom format; restore with `povguard restore`)."""
+    from povguard import backup as backup_module
+
+    try:
+        with console.status(f"dumping to {file}…"):
+            backup_module.backup(_settings().database_url, file)
+    except backup_module.BackupError as exc:
+        console.print(f"[red]backup failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]backed up[/green] to {file} ({file.stat().st_size:,} bytes)")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="An archive from `povguard backup`")],
+) -> None:
+    """Restore a backup into an empty database (DATABASE_URL), in one transaction."""
+    from povguard import backup as backup_module
+
+    try:
+        with console.status(f"restoring {file}…"):
+            backup_module.restore(_settings().database_url, file)
+    except backup_module.BackupError as exc:
+        console.print(f"[red]restore failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]restored[/green] {file}")
+
+
+@app.command()
+def healthcheck(
+    url: Annotated[
+        str | None,
+        typer.Argument(
+            envvar="POVGUARD_HEALTHCHECK_URL",
+            help="What to ask; by default /healthz on any of the three services' ports",
+        ),
+    ] = None,
+) -> None:
+    """Exit 0 when the service in this container answers /healthz (the image's HEALTHCHECK)."""
+    import urllib.request
+
+    urls = [url] if url else [f"http://127.0.0.1:{port}/healthz" for port in SERVICES.values()]
+    for candidate in urls:
+        try:
+            with urllib.request.urlopen(candidate, timeout=3) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            continue
+    console.print(f"[red]unhealthy:[/red] no answer from {', '.join(urls)}")
+    raise typer.Exit(1)
+
+
 def _secret(state: Path) -> str:
     path = state / "secret_key"
     if not path.exists():

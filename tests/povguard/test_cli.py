@@ -85,3 +85,26 @@ def test_serve_stops_gracefully_and_logs_through_povguard(monkeypatch, settings)
     assert seen["access_log"] is False
     assert seen["log_config"] is None
     assert seen["logging"] == "funds"
+def test_healthcheck_fails_when_nothing_answers_and_passes_when_healthz_does() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Healthz(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Healthz)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        assert runner.invoke(app, ["healthcheck", f"{base}/healthz"]).exit_code == 0
+        missing = runner.invoke(app, ["healthcheck", f"{base}/nowhere"])
+        assert missing.exit_code == 1
+        assert "unhealthy" in missing.output
+    finally:
+        server.shutdown()

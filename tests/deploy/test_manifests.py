@@ -1,0 +1,174 @@
+"""Every file in deploy/ passes the ecosystem's own validator, so a broken manifest is a red CI:
+hadolint on the Dockerfile, the Compose specification on compose.yaml, nginx's parser on the
+proxy config, and the Kubernetes schemas (strict: no unknown field) on what kustomize renders
+for the base and each overlay.
+The tools come from the dev extra; each check is also shown to fail on a broken copy."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+KUSTOMIZATIONS = [DEPLOY / "k8s" / "base", *sorted((DEPLOY / "k8s" / "overlays").iterdir())]
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    assert found, f"{name} is missing: `make install` installs it with the dev extra"
+    return found
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120)
+
+
+def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
+    return run(tool("hadolint"), "--no-color", "--failure-threshold", "error", dockerfile)
+
+
+def compose_check(compose: Path) -> subprocess.CompletedProcess[str]:
+    return run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", compose)
+
+
+def kubernetes_check(directory: Path, rendered: Path) -> subprocess.CompletedProcess[str]:
+    built = run(tool("kubectl"), "kustomize", directory)
+    if built.returncode != 0:
+        return built
+    rendered.write_text(built.stdout)
+    return run(tool("kubernetes-validate"), "--strict", "--quiet", rendered)
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    result = hadolint(DEPLOY / "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_fails_a_broken_dockerfile(tmp_path: Path) -> None:
+    broken = tmp_path / "Dockerfile"
+    # DL3000 (error): a relative WORKDIR.
+    broken.write_text((DEPLOY / "Dockerfile").read_text() + "WORKDIR relative/dir\n")
+    result = hadolint(broken)
+    assert result.returncode != 0
+    assert "DL3000" in result.stdout
+
+
+def test_compose_follows_the_compose_specification() -> None:
+    result = compose_check(DEPLOY / "compose.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_compose_check_fails_a_broken_compose_file(tmp_path: Path) -> None:
+    broken = tmp_path / "compose.yaml"
+    text = (DEPLOY / "compose.yaml").read_text()
+    assert "condition: service_completed_successfully" in text
+    broken.write_text(text.replace("service_completed_successfully", "service_finished"))
+    assert compose_check(broken).returncode != 0
+
+
+def nginx_check(conf: Path, tmp_path: Path) -> tuple[str, list[dict]]:
+    """crossplane (nginx's own parser, as a library) on the file as nginx includes it: inside
+    http {}. It checks each directive's name, context and arguments; the upstream hosts exist
+    only on the compose network, so `nginx -t` could not be run here."""
+    import json
+
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"events {{}}\nhttp {{\n    include {conf};\n}}\n")
+    result = run(tool("crossplane"), "parse", main)
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)
+    return parsed["status"], parsed["errors"]
+
+
+def test_the_proxy_config_parses_as_nginx_config(tmp_path: Path) -> None:
+    status, errors = nginx_check(DEPLOY / "nginx" / "povguard.conf", tmp_path)
+    assert (status, errors) == ("ok", [])
+
+
+def test_the_proxy_check_fails_a_broken_directive(tmp_path: Path) -> None:
+    broken = tmp_path / "povguard.conf"
+    text = (DEPLOY / "nginx" / "povguard.conf").read_text()
+    broken.write_text(text.replace("proxy_read_timeout 300s;", "proxy_read_timeout;"))
+    status, errors = nginx_check(broken, tmp_path)
+    assert status == "failed"
+    assert "proxy_read_timeout" in errors[0]["error"]
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda p: p.name)
+def test_each_kustomization_renders_to_valid_kubernetes_objects(
+    directory: Path, tmp_path: Path
+) -> None:
+    result = kubernetes_check(directory, tmp_path / "rendered.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_kubernetes_check_fails_an_unknown_field(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(DEPLOY / "k8s" / "base", base)
+    worker = base / "worker.yaml"
+    worker.write_text(worker.read_text().replace("  replicas: 2\n", "  replicaz: 2\n", 1))
+    result = kubernetes_check(base, tmp_path / "rendered.yaml")
+    assert result.returncode != 0
+    assert "replicaz" in result.stdout + result.stderr
+
+
+def test_every_api_has_probes_an_autoscaler_and_a_disruption_budget(tmp_path: Path) -> None:
+    import yaml
+
+    built = run(tool("kubectl"), "kustomize", DEPLOY / "k8s" / "overlays" / "production")
+    assert built.returncode == 0, built.stderr
+    objects = [o for o in yaml.safe_load_all(built.stdout) if o]
+    by_kind: dict[str, dict[str, dict]] = {}
+    for obj in objects:
+        by_kind.setdefault(obj["kind"], {})[obj["metadata"]["name"]] = obj
+    for api in ("registry", "monitoring", "funds"):
+        container = by_kind["Deployment"][api]["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["resources"]["limits"]
+        assert container["resources"]["requests"]
+        assert api in by_kind["HorizontalPodAutoscaler"]
+        assert api in by_kind["PodDisruptionBudget"]
+    assert "worker" in by_kind["Deployment"]
+    assert "migrate" in by_kind["Job"]
+    assert set(by_kind["NetworkPolicy"]) == {"postgres-clients-only", "redis-clients-only"}
+
+
+def test_the_county_install_starts_apis_and_workers_only_after_the_migrations() -> None:
+    import yaml
+
+    services = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+    for name in ("registry", "monitoring", "funds", "worker"):
+        condition = services[name]["depends_on"]["migrate"]["condition"]
+        assert condition == "service_completed_successfully", name
+    for api in ("registry", "monitoring", "funds"):
+        assert "healthcheck" in services[api]["healthcheck"]["test"]
+    assert services["worker"]["deploy"]["replicas"] == 2
+    published = [name for name, svc in services.items() if svc.get("ports")]
+    assert published == ["proxy"]
+    proxy_conf = (DEPLOY / "nginx" / "povguard.conf").read_text()
+    for api in ("registry", "monitoring", "funds"):
+        assert f"location /{api}/" in proxy_conf
+
+
+def test_only_the_apis_workers_and_migration_carry_the_database_client_label(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    built = run(tool("kubectl"), "kustomize", DEPLOY / "k8s" / "overlays" / "production")
+    assert built.returncode == 0, built.stderr
+    clients = {
+        obj["metadata"]["name"]
+        for obj in yaml.safe_load_all(built.stdout)
+        if obj
+        and obj["kind"] in {"Deployment", "Job"}
+        and obj["spec"]["template"]["metadata"]["labels"].get("povguard.io/database-client")
+        == "true"
+    }
+    assert clients == {"registry", "monitoring", "funds", "worker", "migrate"}
