@@ -19,7 +19,9 @@ from babel.messages.pofile import read_po
 ZH, EN = "zh", "en"
 DEFAULT_LOCALE = ZH
 _LOCALE_DIR = Path(__file__).parent / "locale"
-_CATALOGUES = {ZH: _LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "povguard.po"}
+# One catalogue per part of the code (povguard.po for shared/, registry.po, monitoring.po,
+# funds.po...): every ``*.po`` in the locale's folder is read.
+_CATALOGUE_DIRS = {ZH: _LOCALE_DIR / "zh_Hans" / "LC_MESSAGES"}
 
 
 class Message(str):
@@ -61,14 +63,21 @@ def translate(msgid: str, locale: str) -> str:
     return _catalogue(locale).get(msgid, msgid)
 
 
+def catalogue_files(locale: str = ZH) -> list[Path]:
+    folder = _CATALOGUE_DIRS.get(locale)
+    return sorted(folder.glob("*.po")) if folder is not None else []
+
+
 @cache
 def _catalogue(locale: str) -> dict[str, str]:
-    path = _CATALOGUES.get(locale)
-    if path is None or not path.exists():
-        return {}
-    with path.open("rb") as po:
-        catalogue = read_po(po, locale="zh_Hans_CN")
-    return {str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy}
+    messages: dict[str, str] = {}
+    for path in catalogue_files(locale):
+        with path.open("rb") as po:
+            catalogue = read_po(po, locale="zh_Hans_CN")
+        messages.update(
+            {str(m.id): str(m.string) for m in catalogue if m.id and m.string and not m.fuzzy}
+        )
+    return messages
 
 
 def _format(template: str, params: dict[str, Any], locale: str) -> str:

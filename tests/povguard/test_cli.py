@@ -85,6 +85,8 @@ def test_serve_stops_gracefully_and_logs_through_povguard(monkeypatch, settings)
     assert seen["access_log"] is False
     assert seen["log_config"] is None
     assert seen["logging"] == "funds"
+
+
 def test_healthcheck_fails_when_nothing_answers_and_passes_when_healthz_does() -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
