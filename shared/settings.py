@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDRs, e.g. the
     # ingress's network). Empty: the header is ignored and the peer address is the client's.
     trusted_proxies: str = ""
+    # Webhooks (shared/webhooks). Targets must be https, except these hosts (comma-separated),
+    # which an operator allows over plain http (a receiver inside the same trusted network).
+    webhook_http_hosts: str = ""
+    # Tests and the demo: let a subscription target this machine (loopback, also over http).
+    # Private, link-local and other non-public addresses stay refused.
+    webhook_allow_loopback: bool = False
+    webhook_timeout_s: float = 5.0  # connect + answer, per attempt
+    webhook_concurrency: int = 32  # requests in flight per subscription
+    webhook_retry_hours: float = 26.0  # a delivery is retried this long (at least 24 h)
+    webhook_disable_after_hours: float = 72.0  # every attempt failing this long disables it
+    webhook_retention_days: int = 7  # deliveries (and their log) are kept this long
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

@@ -13,6 +13,7 @@ from arq.worker import Function, Worker, func
 from shared import jobs
 from shared.db import create_engine, create_session_maker
 from shared.settings import Settings, get_settings
+from shared.webhooks import jobs as webhook_jobs
 
 JOB_MODULES = (
     "workers.maintenance",
@@ -35,6 +36,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await webhook_jobs.close(ctx)
     await ctx["http"].aclose()
     await ctx["engine"].dispose()
 

@@ -4,7 +4,9 @@ from typing import Any
 from uuid import UUID
 
 from services.registry.imports import service as import_service
+from services.registry.webhooks import hub as _webhooks_hub  # noqa: F401  (registers the hub)
 from shared import jobs
+from shared.webhooks import jobs as _webhook_jobs  # noqa: F401  (registers the jobs)
 
 
 @jobs.task(name=import_service.JOB_NAME, timeout_s=3600, max_tries=3)

@@ -14,6 +14,11 @@ from services.registry.households.models import (
 from services.registry.imports.models import ImportFile, ImportJob, ImportRejection
 from services.registry.measures.models import Cadre, CadreHousehold, HelpMeasure
 from services.registry.regions.models import Region
+from services.registry.webhooks.models import (
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "AuditLog",
@@ -34,4 +39,7 @@ __all__ = [
     "Member",
     "Region",
     "User",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

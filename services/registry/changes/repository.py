@@ -22,6 +22,10 @@ def _data(strip_names: bool, mask_ids: bool) -> str:
     return f"CASE WHEN entity = 'member' THEN {value} ELSE data END"
 
 
+# What a reader sees of an event's ``data``; webhooks deliver exactly this (shared/webhooks).
+feed_data_sql = _data
+
+
 def _page_sql(data: str, county: bool) -> str:
     # PostgreSQL renders the page as JSON itself: 10,000 events never pass through Python
     # objects. Bounds are plain values, so the (xid, seq) index serves the page in order; a
