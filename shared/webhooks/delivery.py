@@ -1,22 +1,32 @@
-"""Sending one attempt, and when to try again."""
+"""Sending one attempt, and when to try again.
+
+Deliveries go through aiohttp rather than httpx: on two busy cores httpx managed 25-75
+requests/s to a local receiver (its connection pool slows down as concurrency grows), aiohttp
+about 550 a process. Its resolver is ours: every address a connection is opened to is vetted
+at that moment (``targets``), so a name cannot be rebound to an internal address between the
+check and the request."""
 
 import random
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver
 
 from shared.db import utcnow
-from shared.webhooks import signing
-from shared.webhooks.targets import Target
+from shared.settings import Settings
+from shared.webhooks import signing, targets
 
 USER_AGENT = "Povguard-Webhooks/1"
 FIRST_RETRY_S = 5.0
 GROWTH = 3.0
 LONGEST_WAIT_S = 6 * 3600.0
 ERROR_CHARS = 500
+ANSWER_BYTES = 64 * 1024  # of a receiver's answer we read (and ignore)
 
 
 @dataclass(frozen=True)
@@ -36,39 +46,78 @@ def next_wait(attempts: int) -> timedelta:
     return timedelta(seconds=wait * random.uniform(0.8, 1.2))
 
 
+class VettingResolver(AbstractResolver):
+    """aiohttp's name resolution, refusing a name with any non-public address."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[dict[str, Any]]:
+        try:
+            addresses = await targets.vetted_addresses(host, port, self.settings)
+        except targets.TargetRefused as exc:
+            raise OSError(str(exc)) from None
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def client(settings: Settings) -> aiohttp.ClientSession:
+    """A worker's delivery client: short timeouts, no redirects, no proxies from the
+    environment, every address vetted."""
+    connector = aiohttp.TCPConnector(
+        limit=4 * settings.webhook_concurrency,
+        limit_per_host=settings.webhook_concurrency,
+        resolver=VettingResolver(settings),
+        ttl_dns_cache=10,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=settings.webhook_timeout_s),
+        auto_decompress=False,
+        trust_env=False,
+    )
+
+
 async def send(
-    client: httpx.AsyncClient,
-    target: Target,
-    secret: str,
-    delivery_id: UUID,
-    body: str,
+    session: aiohttp.ClientSession, url: str, secret: str, delivery_id: UUID, body: str
 ) -> Attempt:
-    """POST one delivery to its vetted address. Redirects are not followed (they could lead
-    anywhere); any 2xx is success, anything else or no answer in time a failure."""
+    """POST one delivery. Redirects are not followed (they could lead anywhere); any 2xx is
+    success, anything else or no answer in time a failure."""
     at = utcnow()
     headers = {
         **signing.headers(secret, delivery_id, at, body),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
-        "host": target.host_header,
     }
-    extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
     started = time.perf_counter()
     try:
-        response = await client.post(
-            target.pinned_url(),
-            content=body.encode(),
-            headers=headers,
-            extensions=extensions,
-        )
-    except httpx.TimeoutException:
+        async with session.post(
+            url, data=body.encode(), headers=headers, allow_redirects=False
+        ) as response:
+            await response.content.read(ANSWER_BYTES)
+            code = response.status
+    except TimeoutError:
         return _failed(delivery_id, at, started, None, "no answer within the timeout")
-    except httpx.HTTPError as exc:
+    except (aiohttp.ClientError, OSError) as exc:
         return _failed(delivery_id, at, started, None, f"{type(exc).__name__}: {exc}")
     latency = round((time.perf_counter() - started) * 1000)
-    if 200 <= response.status_code < 300:
-        return Attempt(delivery_id, at, True, response.status_code, latency, None)
-    return _failed(delivery_id, at, started, response.status_code, f"HTTP {response.status_code}")
+    if 200 <= code < 300:
+        return Attempt(delivery_id, at, True, code, latency, None)
+    return _failed(delivery_id, at, started, code, f"HTTP {code}")
 
 
 def _failed(
@@ -76,12 +125,3 @@ def _failed(
 ) -> Attempt:
     latency = round((time.perf_counter() - started) * 1000)
     return Attempt(delivery_id, at, False, code, latency, error[:ERROR_CHARS])
-
-
-def client(timeout_s: float, connections: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout_s),
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        trust_env=False,
-    )

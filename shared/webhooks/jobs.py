@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-import httpx
+import aiohttp
 
 from shared import jobs
 from shared.db import utcnow
@@ -90,20 +90,18 @@ async def webhooks_dispatch(ctx: dict[str, Any], service_name: str) -> None:
         raise
 
 
-def _client(ctx: dict[str, Any]) -> httpx.AsyncClient:
-    """The delivery client of this worker: short timeouts, no redirects, no proxies."""
+def _client(ctx: dict[str, Any]) -> aiohttp.ClientSession:
+    """The delivery client of this worker (made on first use, in the worker's loop)."""
     client = ctx.get("webhooks_http")
     if client is None:
-        settings: Settings = ctx["settings"]
-        client = delivery.client(settings.webhook_timeout_s, 4 * settings.webhook_concurrency)
-        ctx["webhooks_http"] = client
+        client = ctx["webhooks_http"] = delivery.client(ctx["settings"])
     return client
 
 
 async def close(ctx: dict[str, Any]) -> None:
     client = ctx.pop("webhooks_http", None)
     if client is not None:
-        await client.aclose()
+        await client.close()
 
 
 @jobs.task(name=service.DELIVER_JOB, timeout_s=300, max_tries=3, keep_result_s=0)

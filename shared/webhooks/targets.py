@@ -35,19 +35,7 @@ class Target:
     url: SplitResult
     host: str
     port: int
-    address: str  # the vetted address the request goes to
-
-    def pinned_url(self) -> str:
-        """The URL with its host replaced by the vetted address: the request cannot be sent
-        anywhere the check did not see. ``Host`` and TLS SNI keep the name."""
-        ip = ipaddress.ip_address(self.address)
-        literal = f"[{ip}]" if ip.version == 6 else str(ip)
-        return self.url._replace(netloc=f"{literal}:{self.port}").geturl()
-
-    @property
-    def host_header(self) -> str:
-        default = 443 if self.url.scheme == "https" else 80
-        return self.host if self.port == default else f"{self.host}:{self.port}"
+    address: str  # the first vetted address
 
 
 def _allowed_http_hosts(settings: Settings) -> set[str]:
@@ -88,9 +76,8 @@ def _is_loopback_literal(host: str) -> bool:
         return False
 
 
-async def resolve(url: str, settings: Settings) -> Target:
-    """The URL with the address to send to, every address the name has being acceptable."""
-    parts, host, port = parse(url, settings)
+async def vetted_addresses(host: str, port: int, settings: Settings) -> list[str]:
+    """Every address ``host`` resolves to, each acceptable, or ``TargetRefused``."""
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(
@@ -98,14 +85,20 @@ async def resolve(url: str, settings: Settings) -> Target:
         )
     except (OSError, TimeoutError, UnicodeError):
         raise TargetRefused(DOES_NOT_RESOLVE) from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     if not addresses:
         raise TargetRefused(DOES_NOT_RESOLVE)
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not _public(ip, settings):
-            raise TargetRefused(NOT_PUBLIC.format(ip))
-    return Target(parts, host, port, addresses[0].split("%")[0])
+        if not _public(ipaddress.ip_address(address), settings):
+            raise TargetRefused(NOT_PUBLIC.format(address))
+    return addresses
+
+
+async def resolve(url: str, settings: Settings) -> Target:
+    """The URL checked whole: its form, and every address its host has."""
+    parts, host, port = parse(url, settings)
+    addresses = await vetted_addresses(host, port, settings)
+    return Target(parts, host, port, addresses[0])
 
 
 async def check_reachable(target: Target) -> None:
