@@ -25,7 +25,6 @@ from shared.webhooks.repository import WebhookRepository
 LEASE_S = 60
 DIRTY_TTL_S = 3600
 RUN_BUDGET_S = 30.0  # then a delivery run yields its worker slot and queues itself again
-WAITING_RETRY_S = 0.25  # events behind a still-open transaction: look again this soon
 SWEEP_SECONDS = set(range(0, 60, 10))
 PURGE_BATCH = 10_000
 
@@ -73,13 +72,12 @@ async def webhooks_dispatch(ctx: dict[str, Any], service_name: str) -> None:
     async def work() -> bool:
         while True:
             async with jobs.unit_of_work(ctx) as session:
-                read, waiting = await service.dispatch_pass(session, hub, ctx["settings"])
+                read, waiting, fed = await service.dispatch_pass(session, hub, ctx["settings"])
                 if waiting:
                     # A transaction older than the page's events is still open: when it ends
                     # (it may have written nothing to kick us with), look again.
-                    jobs.defer(
-                        session, service.DISPATCH_JOB, service_name, _defer_by=WAITING_RETRY_S
-                    )
+                    service.kick(session, service_name)
+            await _nudge(ctx, hub, fed)
             if read < service.PAGE:
                 return True
 
@@ -88,6 +86,25 @@ async def webhooks_dispatch(ctx: dict[str, Any], service_name: str) -> None:
     except Exception as exc:
         jobs.retry_if_transient(ctx, service.DISPATCH_JOB, exc)
         raise
+
+
+async def _nudge(ctx: dict[str, Any], hub: Hub, subscriptions: list[UUID]) -> None:
+    """Committed deliveries for these subscriptions: raise each one's flag, and queue a run
+    only where none holds the lease (a running one sees the flag; see ``_coalesced``). A busy
+    subscription costs no job per pass."""
+    if not subscriptions:
+        return
+    redis = ctx["redis"]
+    keys = [_key(ctx, hub.redis_key, "deliver", str(s)) for s in subscriptions]
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.set(f"{key}:dirty", 1, ex=DIRTY_TTL_S)
+            pipe.exists(f"{key}:lease")
+        answers = await pipe.execute()
+    for subscription_id, held in zip(subscriptions, answers[1::2], strict=True):
+        if not held:
+            # Straight to ARQ: this runs after the pass's commit, outside any transaction.
+            await redis.enqueue_job(service.DELIVER_JOB, hub.service, str(subscription_id))
 
 
 def _client(ctx: dict[str, Any]) -> aiohttp.ClientSession:

@@ -2,6 +2,7 @@
 subscription's delivery run. Never commits (the request or the job does)."""
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ DELIVER_JOB = "webhooks_deliver"
 PAGE = 2000  # events per dispatcher pass
 BATCH = 200  # deliveries per claim
 LEASE = timedelta(minutes=2)
+KICK_WINDOW_S = 0.25
 
 # Every message of this module, in one place.
 ALL_EVENTS = "*"
@@ -163,12 +165,25 @@ async def redeliver(
 
 
 def kick(session: AsyncSession, service: str) -> None:
-    """This transaction wrote events of ``service``: have them dispatched after its commit
-    (once per transaction, however many events it wrote)."""
+    """This transaction wrote events of ``service``: have them dispatched after its commit.
+
+    Kicks are gathered in windows of ``KICK_WINDOW_S``: every transaction committing in one
+    window sends the same job id, run once the window has closed. So the dispatcher runs a
+    few times a second however many transactions commit, and a kick is never refused by a
+    run already past its last look (ARQ refuses a job id while a job of that id runs)."""
     kicked: set[str] = session.info.setdefault("webhook_kicks", set())
-    if service not in kicked:
-        kicked.add(service)
-        jobs.defer(session, DISPATCH_JOB, service)
+    if service in kicked:
+        return
+    kicked.add(service)
+    now = time.time()
+    window = int(now / KICK_WINDOW_S)
+    jobs.defer(
+        session,
+        DISPATCH_JOB,
+        service,
+        job_id=f"{DISPATCH_JOB}:{service}:{window}",
+        _defer_by=(window + 1) * KICK_WINDOW_S - now,
+    )
 
 
 def kick_delivery(session: AsyncSession, hub: Hub, subscription_id: UUID) -> None:
@@ -178,23 +193,24 @@ def kick_delivery(session: AsyncSession, hub: Hub, subscription_id: UUID) -> Non
 # -- the dispatcher ---------------------------------------------------------------------------
 
 
-async def dispatch_pass(session: AsyncSession, hub: Hub, settings: Settings) -> tuple[int, bool]:
+async def dispatch_pass(
+    session: AsyncSession, hub: Hub, settings: Settings
+) -> tuple[int, bool, list[UUID]]:
     """Fan one page of committed events out into deliveries, and move the cursor past it.
-    Returns (events read, whether events of still-open transactions wait beyond the page)."""
+    Returns the events read, whether events of still-open transactions wait beyond the page,
+    and the subscriptions that got deliveries (to be run once this transaction commits)."""
     repo = WebhookRepository(session, hub)
     horizon = await repo.horizon()  # before this transaction writes or locks anything
     after = await repo.lock_cursor()
     if after is None:  # no subscription ever: nothing to fan out to
-        return 0, False
+        return 0, False, []
     fan, last = await repo.fan_out(
         after, horizon, PAGE, timedelta(hours=settings.webhook_retry_hours)
     )
     if last is not None:
         await repo.move_cursor(last)
-    for subscription_id in fan.subscriptions:
-        kick_delivery(session, hub, subscription_id)
     waiting = fan.events < PAGE and await repo.waiting_beyond(horizon)
-    return fan.events, waiting
+    return fan.events, waiting, fan.subscriptions
 
 
 # -- one subscription's deliveries -----------------------------------------------------------
