@@ -106,7 +106,8 @@ def _worker(settings_json: str, ready: Any) -> None:
     if os.environ.get("BENCH_VERBOSE"):
         import logging
 
-        logging.basicConfig(level=logging.INFO)
+        logging.basicConfig(level=logging.INFO, format="%(created).3f %(message)s")
+        logging.getLogger("povguard.webhooks").setLevel(logging.DEBUG)
     settings = Settings.model_validate_json(settings_json)
     load_jobs()
 
@@ -122,6 +123,7 @@ def _worker(settings_json: str, ready: Any) -> None:
         on_shutdown=shutdown,
         ctx={"settings": settings},
         max_jobs=10,
+        poll_delay=0.1,  # as workers.main
         handle_signals=True,
     )
     worker.run()

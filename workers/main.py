@@ -33,6 +33,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = create_engine(settings, "povguard-worker")
     ctx["session_maker"] = create_session_maker(ctx["engine"])
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    await webhook_jobs.startup(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
@@ -87,6 +88,9 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
         on_shutdown=shutdown,
         ctx=ctx,
         health_check_interval=30,
+        # How often an idle worker looks for due jobs (ARQ's default is 0.5 s): a webhook
+        # passes two jobs between commit and delivery, each waiting up to this long.
+        poll_delay=0.1,
         max_jobs=10,
         handle_signals=True,
         **overrides,

@@ -6,6 +6,7 @@ that id runs, which could drop a kick sent just after the run's last look): a ki
 ``dirty`` flag and takes the run's lease if free; the lease holder keeps working while the
 flag is up, and looks at it once more after letting the lease go."""
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,8 @@ from shared.settings import Settings
 from shared.webhooks import delivery, service
 from shared.webhooks.hub import HUBS, Hub
 from shared.webhooks.repository import WebhookRepository
+
+log = logging.getLogger("povguard.webhooks")
 
 LEASE_S = 60
 DIRTY_TTL_S = 3600
@@ -71,12 +74,19 @@ async def webhooks_dispatch(ctx: dict[str, Any], service_name: str) -> None:
 
     async def work() -> bool:
         while True:
+            t0 = time.perf_counter()
             async with jobs.unit_of_work(ctx) as session:
                 read, waiting, fed = await service.dispatch_pass(session, hub, ctx["settings"])
                 if waiting:
                     # A transaction older than the page's events is still open: when it ends
                     # (it may have written nothing to kick us with), look again.
                     service.kick(session, service_name)
+            log.debug(
+                "dispatch %s: %d events in %.0f ms",
+                service_name,
+                read,
+                (time.perf_counter() - t0) * 1000,
+            )
             await _nudge(ctx, hub, fed)
             if read < service.PAGE:
                 return True
@@ -107,10 +117,15 @@ async def _nudge(ctx: dict[str, Any], hub: Hub, subscriptions: list[UUID]) -> No
             await redis.enqueue_job(service.DELIVER_JOB, hub.service, str(subscription_id))
 
 
+async def startup(ctx: dict[str, Any]) -> None:
+    """The worker's delivery client, shared by its jobs (ARQ hands each job a copy of this
+    context, so it must be made here, not on first use)."""
+    ctx["webhooks_http"] = delivery.client(ctx["settings"])
+
+
 def _client(ctx: dict[str, Any]) -> aiohttp.ClientSession:
-    """The delivery client of this worker (made on first use, in the worker's loop)."""
     client = ctx.get("webhooks_http")
-    if client is None:
+    if client is None:  # a job called directly (tests): its own, closed by ``close``
         client = ctx["webhooks_http"] = delivery.client(ctx["settings"])
     return client
 
@@ -131,15 +146,26 @@ async def webhooks_deliver(ctx: dict[str, Any], service_name: str, subscription_
 
     async def work() -> bool:
         while True:
+            t0 = time.perf_counter()
             async with jobs.unit_of_work(ctx) as session:
                 subscription, claimed = await service.claim(session, hub, sub_id)
             if not claimed:
                 return True
+            t1 = time.perf_counter()
             attempts = await service.send_all(_client(ctx), settings, subscription, claimed)
+            t2 = time.perf_counter()
             async with jobs.unit_of_work(ctx) as session:
                 await service.record(session, hub, settings, subscription, claimed, attempts)
                 if time.monotonic() - started > RUN_BUDGET_S:
                     service.kick_delivery(session, hub, sub_id)
+            log.debug(
+                "subscription %s: %d claimed in %.0f ms, sent in %.0f ms, recorded in %.0f ms",
+                sub_id,
+                len(claimed),
+                (t1 - t0) * 1000,
+                (t2 - t1) * 1000,
+                (time.perf_counter() - t2) * 1000,
+            )
             if time.monotonic() - started > RUN_BUDGET_S:
                 return False
 
