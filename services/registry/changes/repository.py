@@ -3,10 +3,12 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import idnumber
 from shared.regions import PREFIX_LENGTH, RegionLevel
 
 COUNTY_DIGITS = PREFIX_LENGTH[RegionLevel.county]
-_MASKED = "left(data->>'id_number', 4) || '**********' || right(data->>'id_number', 4)"
+# The one ID mask (``shared.idnumber.mask``), so the feed and webhooks show what lists show.
+_MASKED = idnumber.mask_sql("data->>'id_number'")
 
 
 def _data(strip_names: bool, mask_ids: bool) -> str:
