@@ -20,7 +20,8 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SCHEMAS = ("registry",)
+SCHEMAS = ("registry", "monitoring")
+OUTBOXES = ("monitoring",)  # services without a change feed keep their own outbox
 
 
 def _tables(schema: str) -> None:
@@ -108,14 +109,40 @@ def _tables(schema: str) -> None:
     )
 
 
+def _outbox(schema: str) -> None:
+    op.create_table(
+        "webhook_events",
+        sa.Column("seq", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column(
+            "xid",
+            sa.BigInteger(),
+            server_default=sa.text("pg_current_xact_id()::text::bigint"),
+            nullable=False,
+        ),
+        sa.Column("type", sa.String(64), nullable=False),
+        sa.Column("entity_id", sa.String(64), nullable=False),
+        sa.Column("household_id", sa.Uuid(), nullable=True),
+        sa.Column("region_code", sa.String(12, collation="C"), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column("data", postgresql.JSONB(), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name="pk_webhook_events"),
+        schema=schema,
+    )
+    op.create_index("ix_webhook_events_xid_seq", "webhook_events", ["xid", "seq"], schema=schema)
+
+
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
     for schema in SCHEMAS:
         _tables(schema)
+    for schema in OUTBOXES:
+        _outbox(schema)
 
 
 def downgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
+    for schema in OUTBOXES:
+        op.drop_table("webhook_events", schema=schema)
     for schema in SCHEMAS:
         op.drop_table("webhook_cursors", schema=schema)
         op.drop_table("webhook_deliveries", schema=schema)
