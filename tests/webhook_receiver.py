@@ -1,5 +1,6 @@
-"""A tiny webhook receiver for tests and the bench: an ASGI app served by uvicorn on a free
-loopback port, answering the status codes it is told (then 200) and keeping every request."""
+"""Webhook test helpers: a tiny receiver (an ASGI app served by uvicorn on a free loopback
+port, answering the status codes it is told, then 200, and keeping every request) and a
+registered client's token."""
 
 import asyncio
 import socket
@@ -10,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+
+from shared.auth import Principal, Role, Scope, issue_token
+from shared.settings import Settings
 
 
 @dataclass
@@ -66,3 +70,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def client_token(
+    settings: Settings,
+    region: str,
+    scopes: set[str] | None = None,
+    role: Role = Role.department,
+    client_id: str = "medical-insurance",
+) -> str:
+    """A registered client's token (client credentials), as the registry issues it."""
+    principal = Principal(
+        sub=f"client:{client_id}",
+        role=role,
+        region_code=region,
+        scopes=frozenset({Scope.webhooks_manage.value} if scopes is None else scopes),
+        client_id=client_id,
+    )
+    return issue_token(settings, principal)

@@ -14,12 +14,12 @@ from standardwebhooks import Webhook
 
 from services.registry.app import create_app
 from shared import idnumber
-from shared.auth import Principal, Role, Scope, issue_token
+from shared.auth import Role, Scope
 from shared.settings import Settings
 from shared.webhooks.jobs import close, webhooks_deliver, webhooks_dispatch, webhooks_sweep
 from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient, wire_app
 from tests.registry.helpers import household, id_number, member
-from tests.webhook_receiver import Receiver, free_port, serve
+from tests.webhook_receiver import Receiver, client_token, free_port, serve
 
 
 @pytest.fixture
@@ -52,16 +52,9 @@ def partner(
     role: Role = Role.department,
     client_id: str = "medical-insurance",
 ) -> ApiClient:
-    """A registered client's token (client credentials), as the clients engineer issues."""
-    principal = Principal(
-        sub=f"client:{client_id}",
-        role=role,
-        region_code=region,
-        scopes=frozenset({Scope.webhooks_manage.value} if scopes is None else scopes),
-        client_id=client_id,
-    )
     client = ApiClient(api.app, api.settings)
-    client.headers["Authorization"] = f"Bearer {issue_token(api.settings, principal)}"
+    token = client_token(api.settings, region, scopes, role, client_id)
+    client.headers["Authorization"] = f"Bearer {token}"
     return client
 
 
@@ -237,7 +230,7 @@ async def test_the_sweep_redelivers_what_is_due(
     await _subscribe(dept, receiver.url, ["household.created"])
     await api.as_(Role.village_cadre, VILLAGE_A).post("/v1/households", json=household(VILLAGE_A))
     await webhooks_dispatch(ctx, "registry")
-    assert await webhooks_sweep(ctx) == {"registry": 1}
+    assert (await webhooks_sweep(ctx))["registry"] == 1
 
 
 async def test_subscriptions_are_listed_and_deleted_by_their_owner_only(
