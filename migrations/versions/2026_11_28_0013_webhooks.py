@@ -20,8 +20,8 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SCHEMAS = ("registry", "monitoring")
-OUTBOXES = ("monitoring",)  # services without a change feed keep their own outbox
+SCHEMAS = ("registry", "monitoring", "funds")
+OUTBOXES = ("monitoring", "funds")  # services without a change feed keep their own outbox
 
 
 def _tables(schema: str) -> None:

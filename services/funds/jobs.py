@@ -4,7 +4,9 @@ from typing import Any
 from uuid import UUID
 
 from services.funds.compliance import service as compliance_service
+from services.funds.webhooks import hub as _webhooks_hub  # noqa: F401  (registers the hub)
 from shared.jobs import schedule, task, unit_of_work
+from shared.webhooks import jobs as _webhook_jobs  # noqa: F401  (registers the jobs)
 
 
 @task(name=compliance_service.JOB_NAME, timeout_s=1800, max_tries=3)

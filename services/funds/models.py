@@ -13,6 +13,12 @@ from services.funds.projects.models import (
     ProjectEvent,
     ProjectFund,
 )
+from services.funds.webhooks.models import (
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Allocation",
@@ -33,4 +39,8 @@ __all__ = [
     "ProjectBeneficiary",
     "ProjectEvent",
     "ProjectFund",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -13,12 +13,15 @@ from shared.webhooks import service
 from shared.webhooks.hub import Source
 
 
-def source(schema: str) -> Source:
-    """Deliveries carry the event's ``data`` and its sequence number; these outboxes hold no
-    names or ID numbers, so every subscriber's role sees the same."""
+def source(schema: str, name_fields: tuple[str, ...] = ()) -> Source:
+    """Deliveries carry the event's ``data`` and its sequence number. ``name_fields`` may
+    name a person (a payee): a subscriber whose role sees no names gets them removed."""
 
-    def data(_strip: bool, _mask: bool) -> str:
-        return "(ev.data || jsonb_build_object('seq', ev.seq))"
+    def data(strip_names: bool, _mask: bool) -> str:
+        value = "ev.data"
+        if strip_names and name_fields:
+            value = f"(ev.data - CAST(ARRAY{list(name_fields)!r} AS text[]))"
+        return f"({value} || jsonb_build_object('seq', ev.seq))"
 
     return Source(
         table=f"{schema}.webhook_events", xid_type="bigint", type_sql="ev.type", data_sql=data

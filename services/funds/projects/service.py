@@ -30,6 +30,7 @@ from services.funds.projects.schemas import (
     ProjectRead,
     ProjectStatus,
 )
+from services.funds.webhooks import hub as webhook_hub
 from shared import regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
@@ -197,6 +198,7 @@ async def create_project(
         region_code=project.region_code,
         new=body.model_dump(),
     )
+    await webhook_hub.project_event(session, "create", project)
     return (await read_projects(session, [project]))[0]
 
 
@@ -265,6 +267,7 @@ async def act(
         old=old,
         new={"status": project.status, "note": body.note},
     )
+    await webhook_hub.project_event(session, body.action.value, project)
     return (await read_projects(session, [project]))[0]
 
 
@@ -320,7 +323,9 @@ async def add_payment(
         household_id=payment.household_id,
         new=PaymentRead.model_validate(payment).model_dump(),
     )
-    return PaymentRead.model_validate(payment)
+    read = PaymentRead.model_validate(payment)
+    await webhook_hub.payment_event(session, read.model_dump(), project.region_code)
+    return read
 
 
 async def _payment(
