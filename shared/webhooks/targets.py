@@ -83,7 +83,7 @@ async def vetted_addresses(host: str, port: int, settings: Settings) -> list[str
         infos = await asyncio.wait_for(
             loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
         )
-    except (OSError, TimeoutError, UnicodeError):
+    except (OSError, TimeoutError, ValueError):  # ValueError: a NUL; UnicodeError is one
         raise TargetRefused(DOES_NOT_RESOLVE) from None
     addresses = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
     if not addresses:

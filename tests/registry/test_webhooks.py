@@ -2,21 +2,27 @@
 Webhooks) to a local receiver that fails first and then succeeds, the log, redelivery by
 hand, disabling after days of failures, and the refusals."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 
 from services.registry.app import create_app
+from services.registry.webhooks.hub import HUB
 from shared import idnumber
-from shared.auth import Role, Scope
+from shared.auth import Principal, Role, Scope
+from shared.db import create_session_maker
 from shared.settings import Settings
+from shared.webhooks import service as webhook_service
 from shared.webhooks.jobs import close, webhooks_deliver, webhooks_dispatch, webhooks_sweep
+from shared.webhooks.schemas import WebhookCreate
 from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient, wire_app
 from tests.registry.helpers import household, id_number, member
 from tests.webhook_receiver import Receiver, client_token, free_port, serve
@@ -319,3 +325,65 @@ async def test_an_unknown_delivery_or_a_pending_one_cannot_be_retried(
     missing = f"{base}/{UUID(int=1)}/retry"
     assert (await dept.post(missing)).status_code == 404
     assert json.loads((await dept.get(f"{base}?status=bogus")).text)["status"] == 422
+
+
+async def test_an_event_is_dispatched_only_once_every_older_transaction_has_ended(
+    engine: AsyncEngine, hook_settings: Settings, receiver: Receiver
+) -> None:
+    """No change is delivered before its commit, and none is skipped when an older
+    transaction commits later (real transactions, not the test's rolled-back one)."""
+    region = "522328999" + f"{uuid4().int % 1000:03d}"
+    owner = Principal(sub="client:late", role=Role.department, region_code=region)
+    session_maker = create_session_maker(engine)
+    async with session_maker() as session, session.begin():
+        created = await webhook_service.subscribe(
+            session,
+            HUB,
+            hook_settings,
+            owner,
+            WebhookCreate(url=receiver.url, events=["*"]),
+        )
+
+    async def dispatched() -> list[int]:
+        async with session_maker() as session, session.begin():
+            await webhook_service.dispatch_pass(session, HUB, hook_settings)
+        async with session_maker() as session:
+            rows = await session.execute(
+                text(
+                    "SELECT body FROM registry.webhook_deliveries WHERE subscription_id = :s "
+                    "ORDER BY event_ref::bigint"
+                ),
+                {"s": created.id},
+            )
+            return [json.loads(r.body)["data"]["data"]["n"] for r in rows]
+
+    insert = text(
+        "INSERT INTO registry.change_events (entity, entity_id, region_code, op, data) "
+        "VALUES ('household', :n, :region, 'update', CAST(:data AS jsonb))"
+    )
+    older, newer = await engine.connect(), await engine.connect()
+    try:
+        await older.begin()
+        await older.execute(text("SELECT pg_current_xact_id()"))  # the older xid, taken first
+        await newer.begin()
+        await newer.execute(insert, {"n": "2", "region": region, "data": '{"n": 2}'})
+        await newer.commit()
+        await older.execute(insert, {"n": "1", "region": region, "data": '{"n": 1}'})
+        assert await dispatched() == []  # the newer commit waits for the older transaction
+        await older.commit()
+        for _ in range(300):  # other writers on the server may hold the horizon a moment
+            if got := await dispatched():
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(got) == [1, 2]  # both, once the older transaction has committed
+    finally:
+        await older.close()
+        await newer.close()
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("DELETE FROM registry.webhook_subscriptions WHERE id = :s"), {"s": created.id}
+            )
+            await conn.execute(text("DELETE FROM registry.webhook_cursors"))
+            await conn.execute(
+                text("DELETE FROM registry.change_events WHERE region_code = :r"), {"r": region}
+            )
