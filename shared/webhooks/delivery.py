@@ -112,7 +112,7 @@ async def send(
             code = response.status
     except TimeoutError:
         return _failed(delivery_id, at, started, None, "no answer within the timeout")
-    except (aiohttp.ClientError, OSError) as exc:
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
         return _failed(delivery_id, at, started, None, f"{type(exc).__name__}: {exc}")
     latency = round((time.perf_counter() - started) * 1000)
     if 200 <= code < 300:

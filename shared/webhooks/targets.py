@@ -52,6 +52,8 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, settings: Setting
 
 def parse(url: str, settings: Settings) -> tuple[SplitResult, str, int]:
     """The URL's parts, or ``TargetRefused`` for a URL no resolution can make acceptable."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise TargetRefused(NOT_A_URL)  # urlsplit would quietly drop some of them
     try:
         parts = urlsplit(url)
         port = parts.port

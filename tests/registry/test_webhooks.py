@@ -265,6 +265,8 @@ async def test_subscriptions_are_listed_and_deleted_by_their_owner_only(
         ({"url": "https://[::ffff:192.168.0.1]/x"}, "url", "non-public address"),
         ({"url": "https://user:pw@partner.example/"}, "url", "user name or password"),
         ({"url": "ftp://partner.example/"}, "url", "absolute http(s) URL"),
+        ({"url": "https://partner.example/a\nb"}, "url", "absolute http(s) URL"),
+        ({"url": "https://partner.example:99999/"}, "url", "absolute http(s) URL"),
         ({"url": "https://no-such-host.invalid/hook"}, "url", "does not resolve"),
         ({"url": "UNREACHABLE"}, "url", "nothing answers"),
         ({"events": ["household.exploded"]}, "events.0", "unknown event type"),
