@@ -28,6 +28,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)  # answered in turn, then 200
     requests: list[Received] = field(default_factory=list)
     url: str = ""
+    delay_s: float = 0.0  # a slow partner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -40,6 +41,8 @@ class Receiver:
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         self.requests.append(Received(headers, body, time.time()))
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         status = self.statuses.pop(0) if self.statuses else 200
         await send({"type": "http.response.start", "status": status, "headers": []})
         await send({"type": "http.response.body", "body": b""})

@@ -4,6 +4,7 @@ hand, disabling after days of failures, and the refusals."""
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -389,3 +390,31 @@ async def test_an_event_is_dispatched_only_once_every_older_transaction_has_ende
             await conn.execute(
                 text("DELETE FROM registry.change_events WHERE region_code = :r"), {"r": region}
             )
+
+
+async def test_a_partner_that_does_not_answer_in_time_is_retried_later(
+    api: ApiClient, ctx: dict[str, Any], villages: list[str]
+) -> None:
+    """A short timeout per attempt: a slow partner holds its own delivery run briefly,
+    never the others' (each subscription has its own run)."""
+    ctx = {**ctx, "settings": ctx["settings"].model_copy(update={"webhook_timeout_s": 0.3})}
+    async with serve(Receiver(delay_s=2.0)) as slow, serve(Receiver()) as fast:
+        dept = partner(api)
+        slow_hook = (await _subscribe(dept, slow.url, ["household.created"])).json()
+        fast_hook = (await _subscribe(dept, fast.url, ["household.created"])).json()
+        await api.as_(Role.village_cadre, VILLAGE_A).post(
+            "/v1/households", json=household(VILLAGE_A)
+        )
+        await webhooks_dispatch(ctx, "registry")
+        started = time.monotonic()
+        await webhooks_deliver(ctx, "registry", slow_hook["id"])
+        assert time.monotonic() - started < 1.5
+        await webhooks_deliver(ctx, "registry", fast_hook["id"])
+        await close(ctx)
+    [late] = (await dept.get(f"/v1/webhooks/{slow_hook['id']}/deliveries")).json()["items"]
+    assert late["status"] == "pending"
+    assert late["last_status_code"] is None
+    assert late["last_error"] == "no answer within the timeout"
+    assert late["next_attempt_at"] > late["last_attempt_at"]
+    [done] = (await dept.get(f"/v1/webhooks/{fast_hook['id']}/deliveries")).json()["items"]
+    assert done["status"] == "succeeded"
