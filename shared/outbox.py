@@ -75,7 +75,12 @@ class Outbox:
     model: type[Any]
 
     def defer(
-        self, session: AsyncSession, name: str, *args: Any, job_id: str | None = None
+        self,
+        session: AsyncSession,
+        name: str,
+        *args: Any,
+        job_id: str | None = None,
+        defer_by_s: float | None = None,
     ) -> None:
         """Queue job ``name`` in this session's transaction; it is sent once that commits.
         ``job_id`` names the job in ARQ (a second one with the same id is not run while the
@@ -87,7 +92,9 @@ class Outbox:
             id=row_id,
             name=name,
             args=list(args),
-            kwargs=observability.tag_job_kwargs({}),
+            kwargs=observability.tag_job_kwargs(
+                {} if defer_by_s is None else {"_defer_by": defer_by_s}
+            ),
             job_id=job_id or f"job:{row_id}",
         )
         session.add(row)

@@ -136,6 +136,17 @@ class Settings(BaseSettings):
     # A scan asked for through the API first brings the projection up to the registry's feed
     # position; it waits at most this long.
     scan_catch_up_s: float = 10.0
+    # Webhooks (shared/webhooks). Targets must be https, except these hosts (comma-separated),
+    # which an operator allows over plain http (a receiver inside the same trusted network).
+    webhook_http_hosts: str = ""
+    # Tests and the demo: let a subscription target this machine (loopback, also over http).
+    # Private, link-local and other non-public addresses stay refused.
+    webhook_allow_loopback: bool = False
+    webhook_timeout_s: float = 5.0  # connect + answer, per attempt
+    webhook_concurrency: int = 32  # requests in flight per subscription
+    webhook_retry_hours: float = 26.0  # a delivery is retried this long (at least 24 h)
+    webhook_disable_after_hours: float = 72.0  # every attempt failing this long disables it
+    webhook_retention_days: int = 7  # deliveries (and their log) are kept this long
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

@@ -18,6 +18,7 @@ from arq.worker import Function, Worker, func
 from shared import jobs, observability, outbox
 from shared.db import create_engine, create_session_maker
 from shared.settings import Settings, get_settings
+from shared.webhooks import jobs as webhook_jobs
 from workers import maintenance
 from workers import observability as worker_observability
 
@@ -40,9 +41,11 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["session_maker"] = create_session_maker(ctx["engine"])
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
     await worker_observability.start(ctx)
+    await webhook_jobs.startup(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await webhook_jobs.close(ctx)
     await worker_observability.stop(ctx)
     await ctx["http"].aclose()
     await ctx["engine"].dispose()
@@ -118,6 +121,9 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
         on_shutdown=shutdown,
         ctx=ctx,
         health_check_interval=30,
+        # How often an idle worker looks for due jobs (ARQ's default is 0.5 s): a webhook
+        # passes two jobs between commit and delivery, each waiting up to this long.
+        poll_delay=0.1,
         max_jobs=10,
         handle_signals=True,
         # On SIGTERM: take no new job, let running ones finish for this long, then cancel

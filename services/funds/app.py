@@ -9,8 +9,10 @@ from services.funds.notices.router import router as notices_router
 from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
+from services.funds.webhooks.hub import HUB as WEBHOOKS
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks.router import webhook_router
 
 TAGS = [
     {"name": "funds", "description": "Funds and their allocation chain (衔接资金)."},
@@ -21,6 +23,10 @@ TAGS = [
     {"name": "reports", "description": "Fund reports, traces and the asset ledger."},
     {"name": "compliance", "description": "Compliance findings (idle funds, stalled projects)."},
     {"name": "policy", "description": "The funds rules' figures per region and year."},
+    {
+        "name": "webhooks",
+        "description": "Signed webhooks (Standard Webhooks) for projects and payments.",
+    },
 ]
 
 
@@ -37,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reports_router,
             compliance_router,
             policy_router,
+            webhook_router(WEBHOOKS),
         ],
         tags=TAGS,
         settings=settings,

@@ -6,7 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from services.funds.compliance import service as compliance_service
+from services.funds.webhooks import hub as _webhooks_hub  # noqa: F401  (registers the hub)
 from shared import jobs, outbox
+from shared.webhooks import jobs as _webhook_jobs  # noqa: F401  (registers the jobs)
 
 
 @jobs.task(name=compliance_service.JOB_NAME, timeout_s=180, max_tries=3)

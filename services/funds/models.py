@@ -14,6 +14,12 @@ from services.funds.projects.models import (
     ProjectEvent,
     ProjectFund,
 )
+from services.funds.webhooks.models import (
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Allocation",
@@ -36,4 +42,8 @@ __all__ = [
     "ProjectBeneficiary",
     "ProjectEvent",
     "ProjectFund",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -9,9 +9,11 @@ from services.monitoring.declarations.router import router as declarations_route
 from services.monitoring.policy.router import router as policy_router
 from services.monitoring.signals.router import router as signals_router
 from services.monitoring.stats.router import router as stats_router
+from services.monitoring.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks.router import webhook_router
 
 TAGS: list[dict[str, str]] = [
     {
@@ -23,6 +25,10 @@ TAGS: list[dict[str, str]] = [
     {"name": "declarations", "description": "Self-declaration by QR code (防贫申报), no login."},
     {"name": "cases", "description": "The monitored-household procedure (识别、帮扶、风险消除)."},
     {"name": "stats", "description": "Overview figures per region."},
+    {
+        "name": "webhooks",
+        "description": "Signed webhooks (Standard Webhooks) for alerts and cases.",
+    },
 ]
 
 
@@ -38,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             declarations_router,
             cases_router,
             stats_router,
+            webhook_router(WEBHOOKS),
         ],
         tags=TAGS,
         settings=settings,

@@ -14,6 +14,12 @@ from services.monitoring.projection.models import (
     WatchedMember,
 )
 from services.monitoring.signals.models import Signal
+from services.monitoring.webhooks.models import (
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Alert",
@@ -34,4 +40,8 @@ __all__ = [
     "WatchedHousehold",
     "WatchedMeasure",
     "WatchedMember",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

@@ -13,9 +13,11 @@ from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
 from services.registry.measures.router import router as measures_router
 from services.registry.regions.router import router as regions_router
+from services.registry.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks.router import webhook_router
 
 TAGS = [
     {"name": "auth", "description": "Sign in, tokens, who am I, accounts."},
@@ -34,6 +36,10 @@ TAGS = [
     {"name": "bulk", "description": "Ledger import and export (台账导入导出)."},
     {"name": "sync", "description": "Change feed and partner sync."},
     {"name": "audit", "description": "Who changed what."},
+    {
+        "name": "webhooks",
+        "description": "Signed webhooks (Standard Webhooks) for registry changes.",
+    },
 ]
 
 
@@ -54,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit_router,
             changes_router,
             imports_router,
+            webhook_router(WEBHOOKS),
         ],
         tags=TAGS,
         settings=settings,

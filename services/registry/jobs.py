@@ -5,7 +5,9 @@ from uuid import UUID
 
 from services.registry.auth import jobs as auth_jobs
 from services.registry.imports import service as import_service
+from services.registry.webhooks import hub as _webhooks_hub  # noqa: F401  (registers the hub)
 from shared import jobs, outbox
+from shared.webhooks import jobs as _webhook_jobs  # noqa: F401  (registers the jobs)
 
 
 @jobs.task(name=import_service.JOB_NAME, timeout_s=180, max_tries=3)

@@ -15,6 +15,11 @@ from services.registry.households.models import (
 from services.registry.imports.models import ImportFile, ImportJob, ImportRejection
 from services.registry.measures.models import Cadre, CadreHousehold, HelpMeasure
 from services.registry.regions.models import Region
+from services.registry.webhooks.models import (
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 __all__ = [
     "AuditLog",
@@ -38,4 +43,7 @@ __all__ = [
     "RefreshToken",
     "Region",
     "User",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

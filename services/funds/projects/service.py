@@ -31,6 +31,7 @@ from services.funds.projects.schemas import (
     ProjectRead,
     ProjectStatus,
 )
+from services.funds.webhooks import hub as webhook_hub
 from shared import regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
@@ -228,6 +229,7 @@ async def create_project(
         region_code=project.region_code,
         new=body.model_dump(),
     )
+    await webhook_hub.project_event(session, "create", project)
     return (await read_projects(session, principal, [project]))[0]
 
 
@@ -300,6 +302,7 @@ async def act(
         new={"status": project.status, "note": body.note}
         | ({"proposed_by": project.created_by} if body.action is ProjectAction.approve else {}),
     )
+    await webhook_hub.project_event(session, body.action.value, project)
     return (await read_projects(session, principal, [project]))[0]
 
 
@@ -355,7 +358,9 @@ async def add_payment(
         confirmed_by = (await payments.confirmations([payment.reverses_id])).get(
             payment.reverses_id
         )
-    return read_payment(principal, payment, confirmed_by)
+    read = read_payment(principal, payment, confirmed_by)
+    await webhook_hub.payment_event(session, read.model_dump(), project.region_code)
+    return read
 
 
 async def _payment(

@@ -14,6 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.policy.models import MonitoringPolicy
+from services.monitoring.webhooks.hub import HUB as WEBHOOKS
+from services.monitoring.webhooks.hub import alert_events_sql
+from shared.webhooks import service as webhook_service
 
 # Department signal kinds (部门预警信息) each rule listens to.
 SHOCK_KINDS = (
@@ -205,7 +208,10 @@ def _statement(rule: Rule) -> str:
          WHERE a.figures IS DISTINCT FROM excluded.figures
             OR a.policy_id IS DISTINCT FROM excluded.policy_id
             OR a.region_code IS DISTINCT FROM excluded.region_code
-        RETURNING (xmax = 0) AS inserted
+        RETURNING a.*, (xmax = 0) AS inserted
+    ),
+    raised_events AS (
+        {alert_events_sql("alert.raised", "(SELECT * FROM raised WHERE inserted)")}
     ),
     closed AS (
         UPDATE monitoring.alerts a
@@ -215,7 +221,10 @@ def _statement(rule: Rule) -> str:
            AND a.region_code LIKE :prefix
            AND a.household_id IN (SELECT id FROM scope)
            AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.household_id = a.household_id)
-        RETURNING 1
+        RETURNING a.*
+    ),
+    closed_events AS (
+        {alert_events_sql("alert.closed", "closed")}
     )
     SELECT (SELECT count(*) FROM raised WHERE inserted) AS raised,
            (SELECT count(*) FROM closed) AS closed
@@ -261,11 +270,15 @@ def disabled(policy: MonitoringPolicy) -> list[str]:
 # A rule switched off no longer speaks for anyone: its open alerts would otherwise stay open
 # for good, blocking eliminations and counting in the stats.
 _CLOSE_DISABLED = text(
-    """
-    UPDATE monitoring.alerts
-       SET status = 'closed', closed_at = now(), closed_by_scan_id = CAST(:scan_id AS uuid),
-           closed_reason = 'rule switched off in the policy'
-     WHERE rule = ANY(CAST(:rules AS text[])) AND status = 'open' AND region_code LIKE :prefix
+    f"""
+    WITH closed AS (
+        UPDATE monitoring.alerts
+           SET status = 'closed', closed_at = now(), closed_by_scan_id = CAST(:scan_id AS uuid),
+               closed_reason = 'rule switched off in the policy'
+         WHERE rule = ANY(CAST(:rules AS text[])) AND status = 'open' AND region_code LIKE :prefix
+        RETURNING *
+    )
+    {alert_events_sql("alert.closed", "closed")}
     """
 )
 
@@ -279,7 +292,10 @@ async def close_disabled(session: AsyncSession, names: list[str], params: dict[s
         _CLOSE_DISABLED,
         {"rules": names, "prefix": params["prefix"], "scan_id": params["scan_id"]},
     )
-    return int(result.rowcount or 0)
+    closed = int(result.rowcount or 0)  # one event per alert closed
+    if closed:
+        webhook_service.kick(session, WEBHOOKS.service)
+    return closed
 
 
 async def run_rule(session: AsyncSession, name: str, params: dict[str, Any]) -> RuleOutcome:
@@ -288,7 +304,10 @@ async def run_rule(session: AsyncSession, name: str, params: dict[str, Any]) -> 
     row = (
         await session.execute(_STATEMENTS[name], {**params, "rule": name, "kind": rule.kind})
     ).one()
-    return RuleOutcome(raised=int(row.raised), closed=int(row.closed))
+    outcome = RuleOutcome(raised=int(row.raised), closed=int(row.closed))
+    if outcome.raised or outcome.closed:
+        webhook_service.kick(session, WEBHOOKS.service)
+    return outcome
 
 
 async def households_in_scope(session: AsyncSession, params: dict[str, Any]) -> int:

@@ -19,6 +19,7 @@ from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate, Cha
 from services.monitoring.database import audit
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
+from services.monitoring.webhooks import hub as webhook_hub
 from shared import pii, regions
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
@@ -95,6 +96,7 @@ async def _event(
         )
     )
     await session.flush()  # the session does not autoflush; the timeline read follows
+    await webhook_hub.case_event(session, action, case, from_stage, details or {})
 
 
 async def create_case(

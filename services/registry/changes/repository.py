@@ -3,7 +3,7 @@
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.people import person_jsonb_sql
 from shared.regions import PREFIX_LENGTH, RegionLevel
 
@@ -16,6 +16,16 @@ def _data(principal: Principal) -> str:
     if shown == "data":
         return "data"
     return f"CASE WHEN entity = 'member' THEN {shown} ELSE data END"
+
+
+def feed_data_sql(strip_names: bool, mask_ids: bool) -> str:
+    """What a webhook subscriber sees of an event's ``data`` (shared/webhooks): the feed's own
+    rule for the role those two flags stand for (a department strips names and masks ids)."""
+    if strip_names:
+        role = Role.department
+    else:
+        role = Role.village_cadre if mask_ids else Role.county_officer
+    return _data(Principal(sub="webhooks", role=role, region_code=""))
 
 
 def _page_sql(data: str, county: bool) -> str:

@@ -15,6 +15,7 @@ from shared.auth import Principal, Role
 from shared.contracts.registry import ChangeEntity, ChangeOp
 from shared.errors import ValidationFailed
 from shared.pagination import decode_cursor, encode_cursor
+from shared.webhooks import service as webhook_service
 
 FEED_ROLES = (
     Role.service,
@@ -48,6 +49,7 @@ async def record_change(
             data=to_jsonable(data),
         )
     )
+    webhook_service.kick(session, "registry")
 
 
 async def publish(

@@ -1,0 +1,64 @@
+"""What a service hands the shared webhook machinery: its tables, its event types and the
+source its events come from."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from shared.auth import Principal, Role
+from shared.outbox import Outbox
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table of events ordered by (xid, seq), read only below the commit horizon.
+
+    ``type_sql`` is the event type over the table's columns (alias ``ev``); ``data_sql``
+    the body's ``data`` as a viewer may see it, given (strip_names, mask_ids)."""
+
+    table: str
+    xid_type: str
+    type_sql: str
+    data_sql: Callable[[bool, bool], str]
+
+
+@dataclass(frozen=True)
+class Hub:
+    service: str
+    schema: str
+    subscription: type[Any]
+    delivery: type[Any]
+    cursor: type[Any]
+    event_types: frozenset[str]
+    source: Source
+    job_outbox: Outbox  # the service's job outbox: kicks are sent after their commit
+
+    @property
+    def redis_key(self) -> str:
+        return f"webhooks:{self.service}"
+
+
+HUBS: dict[str, Hub] = {}
+
+# Who may subscribe: a department's system or a province administrator (a client's token
+# also needs the ``webhooks:manage`` scope).
+SUBSCRIBER_ROLES = (Role.department, Role.province_admin)
+
+
+def register(hub: Hub) -> Hub:
+    HUBS[hub.service] = hub
+    return hub
+
+
+def masking(role: str) -> tuple[bool, bool]:
+    """(strip_names, mask_ids) for a subscriber of ``role``: the change feed's own rules."""
+    viewer = Principal(sub="", role=Role(role), region_code="")
+    return not viewer.sees_names, not viewer.sees_full_id_numbers
+
+
+def past_tense(op_sql: str) -> str:
+    """``create`` -> ``created``...: events are named ``<entity>.<op, past tense>``."""
+    return (
+        f"CASE {op_sql} WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' "
+        f"WHEN 'depart' THEN 'departed' WHEN 'delete' THEN 'deleted' ELSE {op_sql} END"
+    )

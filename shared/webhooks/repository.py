@@ -1,0 +1,322 @@
+"""Every query of the webhook machinery, on the tables of one service's ``Hub``."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Role
+from shared.pagination import paginate
+from shared.webhooks.delivery import Attempt
+from shared.webhooks.hub import Hub, masking
+
+# Only transactions older than every transaction still running: an event below this
+# horizon can no longer be joined by an earlier one. Read as the pass's first statement,
+# before it writes (a test that wrote first sees its own events).
+_HORIZON = text(
+    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
+    "pg_current_xact_id_if_assigned()::text AS own"
+)
+
+# A time-ordered UUID (v7) made by PostgreSQL, so deliveries list in the order they were made.
+_UUID7 = (
+    "CAST(lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')"
+    " || '7' || substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15)"
+    " AS uuid)"
+)
+
+
+@dataclass(frozen=True)
+class FanOut:
+    events: int
+    deliveries: int
+    subscriptions: list[UUID]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: UUID
+    body: str
+    attempts: int  # made before this one
+
+
+def _role_groups() -> dict[tuple[bool, bool], list[str]]:
+    groups: dict[tuple[bool, bool], list[str]] = {}
+    for role in Role:
+        groups.setdefault(masking(role.value), []).append(role.value)
+    return groups
+
+
+class WebhookRepository:
+    def __init__(self, session: AsyncSession, hub: Hub) -> None:
+        self.session, self.hub = session, hub
+        self.sub, self.dl, self.cur = hub.subscription, hub.delivery, hub.cursor
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def add(self, obj: Any) -> Any:
+        self.session.add(obj)
+        return obj
+
+    async def subscription(self, id_: UUID, owner: str) -> Any | None:
+        stmt = select(self.sub).where(self.sub.id == id_, self.sub.owner == owner)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def subscriptions_of(self, owner: str, cursor: str | None, limit: int) -> Any:
+        stmt = select(self.sub).where(self.sub.owner == owner)
+        return await paginate(self.session, stmt, [self.sub.id], cursor, limit)
+
+    async def delete_subscription(self, id_: UUID) -> None:
+        await self.session.execute(delete(self.sub).where(self.sub.id == id_))
+
+    async def deliveries_of(
+        self, subscription_id: UUID, status: str | None, cursor: str | None, limit: int
+    ) -> Any:
+        stmt = select(self.dl).where(self.dl.subscription_id == subscription_id)
+        if status is not None:
+            stmt = stmt.where(self.dl.status == status)
+        return await paginate(self.session, stmt, [self.dl.id], cursor, limit)
+
+    async def delivery(self, subscription_id: UUID, id_: UUID) -> Any | None:
+        stmt = (
+            select(self.dl)
+            .where(self.dl.id == id_, self.dl.subscription_id == subscription_id)
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def redeliver(self, delivery_id: UUID, retry_for: timedelta) -> Any:
+        """Due again now (the database's now: the delivery job compares with it)."""
+        stmt = (
+            update(self.dl)
+            .where(self.dl.id == delivery_id)
+            .values(
+                status="pending",
+                next_attempt_at=func.now(),
+                retry_until=func.now() + retry_for,
+            )
+            .returning(self.dl)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(stmt)).scalar_one()
+
+    # -- the dispatcher ---------------------------------------------------------------------
+
+    async def horizon(self) -> int:
+        bounds = (await self.session.execute(_HORIZON)).one()
+        horizon = int(bounds.xmin)
+        if bounds.own is not None:
+            horizon = max(horizon, int(bounds.own) + 1)
+        return horizon
+
+    async def ensure_cursor(self) -> None:
+        """Start the dispatcher where the source is now: a first subscription gets the
+        changes after it, not the whole history (that is what the change feed is for)."""
+        horizon = await self.horizon()
+        src = self.hub.source
+        await self.session.execute(
+            text(
+                f"""
+                INSERT INTO {self.hub.schema}.webhook_cursors (source, xid, seq)
+                SELECT :source, coalesce(max_xid, 0), coalesce(max_seq, 0) FROM (
+                    SELECT xid::text::bigint AS max_xid, seq AS max_seq FROM {src.table}
+                     WHERE xid < CAST(CAST(:horizon AS text) AS {src.xid_type})
+                     ORDER BY xid DESC, seq DESC LIMIT 1) last
+                RIGHT JOIN (SELECT 1) one ON true
+                ON CONFLICT (source) DO NOTHING
+                """
+            ),
+            {"source": self.hub.service, "horizon": str(horizon)},
+        )
+
+    async def lock_cursor(self) -> tuple[int, int] | None:
+        row = (
+            await self.session.execute(
+                select(self.cur.xid, self.cur.seq)
+                .where(self.cur.source == self.hub.service)
+                .with_for_update()
+            )
+        ).one_or_none()
+        return (row.xid, row.seq) if row is not None else None
+
+    async def fan_out(
+        self, after: tuple[int, int], horizon: int, limit: int, retry_for: timedelta
+    ) -> tuple[FanOut, tuple[int, int] | None]:
+        """One page of events past ``after`` into deliveries for every matching active
+        subscription, each body masked for its subscriber's role, in one statement."""
+        src = self.hub.source
+        params: dict[str, Any] = {
+            "xid": str(after[0]),
+            "seq": after[1],
+            "horizon": str(horizon),
+            "limit": limit,
+            "retry": retry_for,
+        }
+        cases = []
+        for i, ((strip, mask), roles) in enumerate(_role_groups().items()):
+            params[f"roles{i}"] = roles
+            cases.append(f"WHEN s.role = ANY(:roles{i}) THEN {src.data_sql(strip, mask)}")
+        data = f"CASE {' '.join(cases)} END"
+        row = (
+            await self.session.execute(
+                text(
+                    f"""
+                    WITH ev AS MATERIALIZED (
+                        SELECT ev.*, {src.type_sql} AS event_type FROM {src.table} ev
+                         WHERE (ev.xid, ev.seq)
+                               > (CAST(CAST(:xid AS text) AS {src.xid_type}), :seq)
+                           AND ev.xid < CAST(CAST(:horizon AS text) AS {src.xid_type})
+                         ORDER BY ev.xid, ev.seq
+                         LIMIT :limit
+                    ), ins AS (
+                        INSERT INTO {self.hub.schema}.webhook_deliveries AS d
+                               (id, subscription_id, event_type, event_ref, body, status,
+                                attempts, next_attempt_at, retry_until, created_at)
+                        SELECT {_UUID7}, s.id, ev.event_type, ev.seq::text,
+                               json_build_object('type', ev.event_type, 'timestamp', ev.at,
+                                                 'data', {data})::text,
+                               'pending', 0, now(), now() + :retry, now()
+                          FROM ev JOIN {self.hub.schema}.webhook_subscriptions s
+                            ON s.status = 'active'
+                           AND ev.region_code LIKE s.region_prefix || '%'
+                           AND (ev.event_type = ANY(s.events) OR '*' = ANY(s.events))
+                        ON CONFLICT (subscription_id, event_ref) DO NOTHING
+                        RETURNING d.subscription_id
+                    )
+                    SELECT (SELECT count(*) FROM ev) AS events,
+                           (SELECT count(*) FROM ins) AS deliveries,
+                           (SELECT array_agg(DISTINCT subscription_id) FROM ins) AS subs,
+                           (SELECT xid::text FROM ev ORDER BY xid DESC, seq DESC LIMIT 1)
+                               AS last_xid,
+                           (SELECT seq FROM ev ORDER BY xid DESC, seq DESC LIMIT 1) AS last_seq
+                    """
+                ),
+                params,
+            )
+        ).one()
+        last = (int(row.last_xid), int(row.last_seq)) if row.last_xid is not None else None
+        return FanOut(row.events, row.deliveries, list(row.subs or [])), last
+
+    async def move_cursor(self, to: tuple[int, int]) -> None:
+        await self.session.execute(
+            update(self.cur).where(self.cur.source == self.hub.service).values(xid=to[0], seq=to[1])
+        )
+
+    async def waiting_beyond(self, horizon: int) -> bool:
+        """Events of transactions not yet below the horizon (still running, or behind one
+        that is): another pass must come for them."""
+        src = self.hub.source
+        row = await self.session.execute(
+            text(
+                f"SELECT EXISTS (SELECT 1 FROM {src.table} "
+                f"WHERE xid >= CAST(CAST(:horizon AS text) AS {src.xid_type}))"
+            ),
+            {"horizon": str(horizon)},
+        )
+        return bool(row.scalar())
+
+    # -- delivery -------------------------------------------------------------------------
+
+    async def claim(self, subscription_id: UUID, limit: int, lease: timedelta) -> list[Claimed]:
+        """Due deliveries of one subscription, leased: a worker that dies mid-send leaves
+        them due again when the lease ends, never lost."""
+        rows = await self.session.execute(
+            text(
+                f"""
+                UPDATE {self.hub.schema}.webhook_deliveries d
+                   SET next_attempt_at = now() + :lease
+                 WHERE d.id IN (
+                       SELECT id FROM {self.hub.schema}.webhook_deliveries
+                        WHERE subscription_id = :sub AND status = 'pending'
+                          AND next_attempt_at <= now()
+                        ORDER BY next_attempt_at
+                        LIMIT :limit
+                          FOR UPDATE SKIP LOCKED)
+                RETURNING d.id, d.body, d.attempts
+                """
+            ),
+            {"sub": subscription_id, "limit": limit, "lease": lease},
+        )
+        return [Claimed(r.id, r.body, r.attempts) for r in rows]
+
+    async def record(self, attempts: list[Attempt], waits: list[timedelta | None]) -> None:
+        """Each attempt's outcome: delivered, due again after its wait, or given up once its
+        retry window has passed."""
+        await self.session.execute(
+            text(
+                f"""
+                UPDATE {self.hub.schema}.webhook_deliveries d
+                   SET attempts = d.attempts + 1,
+                       last_attempt_at = r.at,
+                       last_status_code = r.code,
+                       last_latency_ms = r.ms,
+                       last_error = r.error,
+                       status = CASE WHEN r.ok THEN 'succeeded'
+                                     WHEN r.at + r.wait > d.retry_until THEN 'failed'
+                                     ELSE 'pending' END,
+                       next_attempt_at = CASE WHEN r.ok OR r.at + r.wait > d.retry_until
+                                              THEN NULL ELSE r.at + r.wait END,
+                       delivered_at = CASE WHEN r.ok THEN r.at END
+                  FROM unnest(CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[]),
+                              CAST(:oks AS boolean[]), CAST(:codes AS int[]),
+                              CAST(:ms AS int[]), CAST(:errors AS text[]),
+                              CAST(:waits AS interval[]))
+                       AS r(id, at, ok, code, ms, error, wait)
+                 WHERE d.id = r.id
+                """
+            ),
+            {
+                "ids": [a.delivery_id for a in attempts],
+                "ats": [a.at for a in attempts],
+                "oks": [a.ok for a in attempts],
+                "codes": [a.status_code for a in attempts],
+                "ms": [a.latency_ms for a in attempts],
+                "errors": [a.error for a in attempts],
+                "waits": [w or timedelta(0) for w in waits],
+            },
+        )
+
+    async def set_health(
+        self, subscription_id: UUID, failing_since: datetime | None, status: str, reason: str | None
+    ) -> None:
+        await self.session.execute(
+            update(self.sub)
+            .where(self.sub.id == subscription_id)
+            .values(failing_since=failing_since, status=status, status_reason=reason)
+        )
+
+    async def give_up_pending(self, subscription_id: UUID, reason: str) -> None:
+        await self.session.execute(
+            update(self.dl)
+            .where(self.dl.subscription_id == subscription_id, self.dl.status == "pending")
+            .values(status="failed", next_attempt_at=None, last_error=reason)
+        )
+
+    async def lock_subscription(self, subscription_id: UUID) -> Any | None:
+        stmt = select(self.sub).where(self.sub.id == subscription_id).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def due_subscriptions(self) -> list[UUID]:
+        rows = await self.session.execute(
+            select(self.dl.subscription_id)
+            .where(self.dl.status == "pending", self.dl.next_attempt_at <= func.now())
+            .distinct()
+        )
+        return list(rows.scalars())
+
+    async def purge(self, before: datetime, limit: int) -> int:
+        """Forget finished deliveries older than ``before`` (ids are time-ordered)."""
+        result = await self.session.execute(
+            text(
+                f"""
+                DELETE FROM {self.hub.schema}.webhook_deliveries WHERE id IN (
+                    SELECT id FROM {self.hub.schema}.webhook_deliveries
+                     WHERE created_at < :before AND status <> 'pending' LIMIT :limit)
+                """
+            ),
+            {"before": before, "limit": limit},
+        )
+        return result.rowcount or 0
