@@ -112,6 +112,9 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
     settings = settings or get_settings()
     load_jobs()
     ctx = {"settings": settings}
+    # How often an idle worker looks for due jobs (ARQ's default is 0.5 s): a webhook passes two
+    # jobs between commit and delivery, each waiting up to this long.
+    options: dict[str, Any] = {"poll_delay": 0.1, "max_jobs": 10, **overrides}
     return Worker(
         functions=functions(),
         cron_jobs=cron_jobs(settings),
@@ -121,15 +124,11 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
         on_shutdown=shutdown,
         ctx=ctx,
         health_check_interval=30,
-        # How often an idle worker looks for due jobs (ARQ's default is 0.5 s): a webhook
-        # passes two jobs between commit and delivery, each waiting up to this long.
-        poll_delay=0.1,
-        max_jobs=10,
         handle_signals=True,
         # On SIGTERM: take no new job, let running ones finish for this long, then cancel
         # what is left, which ARQ hands back to the queue for another worker.
         job_completion_wait=settings.job_completion_wait_s,
-        **overrides,
+        **options,
     )
 
 

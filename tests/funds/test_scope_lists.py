@@ -7,6 +7,7 @@ The routes come from ``app.openapi()``, so a new list route is walked as soon as
 one whose parameters the walker cannot fill fails here until it is taught them."""
 
 from typing import Any
+from uuid import uuid4
 
 from shared.auth import Role
 from tests.funds.conftest import (
@@ -88,6 +89,7 @@ async def _seed_xingyi(funds: Any, registry_stub: Any) -> dict[str, Any]:
             "project_id": [project["id"]],
             "asset_id": [asset["id"]],
             "household_id": [str(household)],
+            "webhook_id": [str(uuid4())],  # subscriptions are their owner's alone: 404 here
         },
         "queries": {"year": YEAR},
         # What must never reach Puan: Xingyi's codes and the ids of its own records.

@@ -133,7 +133,9 @@ async def test_a_change_is_delivered_signed_retried_after_a_failure_and_logged(
     assert "name" not in event["data"]["data"]
     assert event["data"]["data"]["id_number"] == idnumber.mask(head["id_number"])
     # Its feed cursor resumes the feed right after it.
-    feed = await dept.get("/v1/changes", params={"after": event["data"]["cursor"]})
+    reader = partner(api, scopes={Scope.changes_read.value})  # the feed needs its own scope
+    feed = await reader.get("/v1/changes", params={"after": event["data"]["cursor"]})
+    assert feed.status_code == 200, feed.text
     assert all(i["seq"] > event["data"]["seq"] for i in feed.json()["items"])
 
 
