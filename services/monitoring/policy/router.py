@@ -7,6 +7,7 @@ from services.monitoring.deps import IfMatch
 from services.monitoring.policy import service as policy_service
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.schemas import PolicyRead, PolicyWrite
+from shared import http
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
@@ -75,6 +76,8 @@ async def put_policy(
         session, principal, year, region, body, if_match=if_match
     )
     response.status_code = 202 if policy.status == "pending" else 201 if created else 200
+    if response.status_code == 201:
+        http.created(response, f"/v1/policy/{year}?region={policy.region_code}")
     return PolicyRead.model_validate(policy)
 
 
