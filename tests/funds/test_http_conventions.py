@@ -14,7 +14,12 @@ from tests.funds.conftest import (
     post_notice,
     province,
 )
-from tests.http_conventions import assert_created_at, routes_answering
+from tests.http_conventions import (
+    assert_created_at,
+    assert_etag_and_304,
+    routes_answering,
+    versioned_get_paths,
+)
 
 # Every route answering 201, with its Location. A new 201 route fails the first test until
 # it is listed here (and tested below).
@@ -88,3 +93,30 @@ async def test_every_201_names_the_created_resource(funds, registry_stub) -> Non
     await assert_created_at(
         officer, distribution, LOCATIONS[("POST", "/v1/assets/{asset_id}/distributions")]
     )
+
+
+async def test_single_resources_answer_an_etag_and_304_when_unchanged(funds, registry_stub) -> None:
+    officer = county(funds)
+    funded = await county_fund(funds)
+    project = await make_project(funds, [funded["id"]])
+    assert project.headers["ETag"] == f'W/"{project.json()["version"]}"'
+    done = await completed_project(funds, funded["id"])
+    asset_body = {
+        "project_id": done["id"],
+        "kind": "operating",
+        "name": "光伏电站",
+        "value": "800.00",
+        "owner_type": "village_collective",
+        "owner_id": VILLAGE_A,
+        "custodian": "丰都村股份经济合作社",
+    }
+    asset = await officer.post("/v1/assets", json=asset_body)
+    urls = {
+        "/v1/funds/{fund_id}": (province(funds), f"/v1/funds/{funded['id']}"),
+        "/v1/projects/{project_id}": (officer, project.headers["Location"]),
+        "/v1/assets/{asset_id}": (officer, asset.headers["Location"]),
+    }
+    # Walked from the OpenAPI document: a new single-resource GET must be added here.
+    assert versioned_get_paths(funds.app) == set(urls)
+    for client, url in urls.values():
+        await assert_etag_and_304(client, url)

@@ -6,7 +6,12 @@ from datetime import date
 from shared import idnumber
 from shared.auth import Role
 from tests.conftest import VILLAGE_A
-from tests.http_conventions import assert_created_at, routes_answering
+from tests.http_conventions import (
+    assert_created_at,
+    assert_etag_and_304,
+    routes_answering,
+    versioned_get_paths,
+)
 from tests.monitoring.test_policy import BODY, PROVINCE
 
 # Every route answering 201, with its Location. A new 201 route fails the first test until
@@ -44,3 +49,37 @@ async def test_every_201_names_the_created_resource(monitoring, feed, villages) 
     admin = monitoring.as_(Role.province_admin, PROVINCE)
     policy = await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)
     await assert_created_at(admin, policy, LOCATIONS[("PUT", "/v1/policy/{year}")])
+
+
+async def test_single_resources_answer_an_etag_and_304_when_unchanged(
+    monitoring, feed, villages
+) -> None:
+    household = await feed.household(VILLAGE_A)
+    cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
+    case = await cadre.post(
+        "/v1/cases", json={"household_id": str(household["id"]), "channel": "cadre"}
+    )
+    assert case.headers["ETag"] == f'W/"{case.json()["version"]}"'
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    assert (await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)).status_code == 201
+    urls = {
+        "/v1/cases/{case_id}": (cadre, case.headers["Location"]),
+        "/v1/policy/{year}": (admin, f"/v1/policy/2024?region={PROVINCE}"),
+    }
+    # Walked from the OpenAPI document: a new single-resource GET must be added here.
+    assert versioned_get_paths(monitoring.app) == set(urls)
+    for client, url in urls.values():
+        await assert_etag_and_304(client, url)
+
+    # An action is a new version: the answer carries its ETag and the old one reads again.
+    old = case.headers["ETag"]
+    acted = await cadre.post(
+        f"{case.headers['Location']}/actions",
+        json={"action": "verify", "note": "入户核实"},
+        headers={"If-Match": old},
+    )
+    assert acted.status_code == 200, acted.text
+    assert acted.headers["ETag"] == f'W/"{acted.json()["version"]}"' != old
+    assert (
+        await cadre.get(case.headers["Location"], headers={"If-None-Match": old})
+    ).status_code == 200
