@@ -28,6 +28,15 @@ def created(response: Response, path: str) -> None:
     response.headers["Location"] = path
 
 
+# A route whose answer's version does not alone identify what the URL answers sets this
+# (``untagged``); the middleware removes it and sends no ETag.
+_UNTAGGED = "x-povguard-untagged"
+
+
+def untagged(response: Response) -> None:
+    response.headers[_UNTAGGED] = "1"
+
+
 def etag(version: int) -> str:
     """The weak entity tag of a resource's ``version``: ``W/"3"``. Weak, because the bytes
     vary (compression, language, masking for the reader) while the resource is the same."""
@@ -76,7 +85,10 @@ class ETagMiddleware:
         async def tagging_send(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                if 200 <= message["status"] < 300 and versioned(scope.get("route")):
+                headers = MutableHeaders(scope=message)
+                if _UNTAGGED in headers:
+                    del headers[_UNTAGGED]
+                elif 200 <= message["status"] < 300 and versioned(scope.get("route")):
                     start = message  # held until the body says its version
                     return
                 await send(message)

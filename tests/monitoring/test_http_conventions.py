@@ -5,7 +5,7 @@ from datetime import date
 
 from shared import idnumber
 from shared.auth import Role
-from tests.conftest import VILLAGE_A
+from tests.conftest import VILLAGE_A, XINGYI
 from tests.http_conventions import (
     assert_created_at,
     assert_etag_and_304,
@@ -83,3 +83,23 @@ async def test_single_resources_answer_an_etag_and_304_when_unchanged(
     assert (
         await cadre.get(case.headers["Location"], headers={"If-None-Match": old})
     ).status_code == 200
+
+
+async def test_a_county_reading_the_provinces_policy_gets_no_etag_its_own_may_reuse(
+    monitoring,
+) -> None:
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    assert (await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)).status_code == 201
+    officer = monitoring.as_(Role.county_officer, XINGYI)
+    inherited = await officer.get("/v1/policy/2024")
+    assert inherited.json()["region_code"] == PROVINCE
+    assert "ETag" not in inherited.headers
+    assert "x-povguard-untagged" not in inherited.headers
+    # The county's own policy is version 1 too: had the province's carried W/"1", a client
+    # holding it would have been told 304 and kept the province's line.
+    tighter = {**BODY, "monitoring_line": "7000.00"}
+    assert (await officer.put(f"/v1/policy/2024?region={XINGYI}", json=tighter)).status_code == 201
+    own = await officer.get("/v1/policy/2024", headers={"If-None-Match": 'W/"1"'})
+    assert own.status_code == 304
+    assert own.headers["ETag"] == 'W/"1"'
+    assert (await officer.get("/v1/policy/2024")).json()["monitoring_line"] == "7000.00"

@@ -39,9 +39,15 @@ RegionQuery = Annotated[
     summary="The monitoring policy in force for a region and year (the county's own, else the province's)",
 )
 async def get_policy(
-    year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
+    year: YearPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+    region: RegionQuery = None,
 ) -> PolicyRead:
     policy = await policy_service.get_in_force(session, principal, year, region)
+    if not policy_service.version_names_it(policy, principal, region):
+        http.untagged(response)
     return PolicyRead.model_validate(policy)
 
 
