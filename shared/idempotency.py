@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.auth import Principal
 from shared.errors import Conflict, ValidationFailed
+from shared.http import Locator
 
 
 class IdempotencyKeyMixin:
@@ -53,9 +54,12 @@ class Idempotency:
         self,
         write: Callable[[], Awaitable[BaseModel | dict[str, Any] | list[Any]]],
         status_code: int = 201,
+        location: Locator | None = None,
     ) -> JSONResponse:
+        """``location`` names the created resource's URL from the answer (replays too)."""
         if self.key is None:
-            return JSONResponse(jsonable_encoder(await write()), status_code=status_code)
+            content = jsonable_encoder(await write())
+            return JSONResponse(content, status_code, _headers(content, location))
         if not self.key.strip():
             raise ValidationFailed.field("Idempotency-Key", "may not be blank")
         claimed = await self.session.execute(
@@ -65,13 +69,13 @@ class Idempotency:
             .returning(self.model.key)
         )
         if claimed.first() is None:
-            return await self._replay()
+            return await self._replay(location)
         content = jsonable_encoder(await write())
         row = await self.session.get(self.model, (self.scope, self.key))
         row.status_code, row.response = status_code, content
-        return JSONResponse(content, status_code=status_code)
+        return JSONResponse(content, status_code, _headers(content, location))
 
-    async def _replay(self) -> JSONResponse:
+    async def _replay(self, location: Locator | None) -> JSONResponse:
         row = (
             await self.session.execute(
                 select(self.model).where(self.model.scope == self.scope, self.model.key == self.key)
@@ -79,9 +83,14 @@ class Idempotency:
         ).scalar_one()
         if row.request_hash != self.request_hash:
             raise Conflict("this Idempotency-Key was used with a different request body")
-        return JSONResponse(
-            row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
-        )
+        headers = {"Idempotent-Replayed": "true", **_headers(row.response, location)}
+        return JSONResponse(row.response, status_code=row.status_code, headers=headers)
+
+
+def _headers(content: Any, location: Locator | None) -> dict[str, str]:
+    if location is None or not isinstance(content, dict):
+        return {}
+    return {"Location": location(content)}
 
 
 def idempotency_dependency(

@@ -37,3 +37,66 @@ async def test_another_countys_reused_reference_is_its_own_signal(monitoring, fe
     assert again.json()["items"][0]["id"] == item["id"]
     puan_signals = (await puan_dept.get("/v1/signals")).json()["items"]
     assert [s["id"] for s in puan_signals] == [item["id"]]
+
+
+async def test_a_kind_its_source_does_not_report_rejects_that_item_only(monitoring, feed) -> None:
+    household = await feed.household(VILLAGE_A, members=1)
+    number = household["id_numbers"][0]
+    recent = (date.today() - timedelta(days=10)).isoformat()
+    base = {"id_number": number, "occurred_on": recent}
+    batch = [
+        {**base, "source": "emergency", "kind": "disaster_loss", "external_ref": "ok-1"},
+        {**base, "source": "emergency", "kind": "earthquake_feelings", "external_ref": "bad-1"},
+        # A real kind, but of another source: a medical-insurance bureau reports no cars.
+        {**base, "source": "medical_insurance", "kind": "car", "external_ref": "bad-2"},
+        {**base, "source": "public_security", "kind": "car", "external_ref": "ok-2"},
+    ]
+    dept = monitoring.as_(Role.department, XINGYI)
+    answer = await dept.post("/v1/signals", json={"items": batch})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["created"], body["rejected"], body["duplicates"]) == (2, 2, 0)
+    by_ref = {item["external_ref"]: item for item in body["items"]}
+    assert [item["external_ref"] for item in body["items"]] == ["ok-1", "bad-1", "bad-2", "ok-2"]
+    assert by_ref["ok-1"]["status"] == "created"
+    assert by_ref["ok-1"]["household_id"] == str(household["id"])
+    unknown = by_ref["bad-1"]
+    assert (unknown["status"], unknown["code"], unknown["id"]) == (
+        "rejected",
+        "signal.unknown_kind",
+        None,
+    )
+    assert unknown["reason"] == (
+        "earthquake_feelings is not a signal kind of emergency; "
+        "expected one of: disaster_loss, accident"
+    )
+    assert by_ref["bad-2"]["status"] == "rejected"
+    assert "car is not a signal kind of medical_insurance" in by_ref["bad-2"]["reason"]
+    assert "out_of_pocket_medical" in by_ref["bad-2"]["reason"]
+    # Only the accepted ones were stored.
+    stored = (await dept.get("/v1/signals")).json()["items"]
+    assert sorted(s["external_ref"] for s in stored) == ["ok-1", "ok-2"]
+
+    # In Chinese by default; a batch of rejected items alone stores nothing and still answers.
+    del dept.headers["Accept-Language"]
+    only_bad = await dept.post("/v1/signals", json={"items": [batch[1]]})
+    assert only_bad.status_code == 200, only_bad.text
+    (item,) = only_bad.json()["items"]
+    assert item["reason"] == (
+        "信号类型 earthquake_feelings 不属于来源 emergency，应为以下之一：disaster_loss, accident"
+    )
+    assert item["code"] == "signal.unknown_kind"
+    assert only_bad.json()["created"] == 0
+
+
+async def test_signal_kinds_are_documented_per_source_with_chinese_names(monitoring) -> None:
+    from services.monitoring.alerts import rules
+
+    spec = (await monitoring.get("/openapi.json")).json()
+    kind = spec["components"]["schemas"]["SignalIn"]["properties"]["kind"]
+    assert {"out_of_pocket_medical", "disaster_loss", "dropout", "car"} <= set(kind["enum"])
+    assert kind["x-kinds-by-source"]["public_security"] == ["car", "business_registered"]
+    assert kind["x-enum-descriptions"]["dropout"] == "失学辍学"
+    assert "`disaster_loss` 受灾损失" in kind["description"]
+    # Every kind a rule listens to can be sent.
+    assert set(rules.SHOCK_KINDS) | set(rules.ANOMALY_KINDS) <= set(kind["enum"])

@@ -16,6 +16,7 @@ from services.funds.assets.schemas import (
     IncomeRead,
 )
 from services.funds.deps import Idem, Registry
+from shared import http
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
@@ -38,7 +39,10 @@ async def create_asset(
     registry: Registry,
     idem: Idem,
 ) -> JSONResponse:
-    return await idem.run(lambda: asset_service.create_asset(session, principal, registry, body))
+    return await idem.run(
+        lambda: asset_service.create_asset(session, principal, registry, body),
+        location=http.location("/v1/assets/{id}"),
+    )
 
 
 @router.get(
@@ -82,7 +86,10 @@ async def list_assets(
 async def add_income(
     asset_id: UUID, body: IncomeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
-    return await idem.run(lambda: asset_service.add_income(session, principal, asset_id, body))
+    return await idem.run(
+        lambda: asset_service.add_income(session, principal, asset_id, body),
+        location=http.location("/v1/assets/{asset_id}/income/{id}"),
+    )
 
 
 @router.get(
@@ -117,7 +124,8 @@ async def distribute(
     idem: Idem,
 ) -> JSONResponse:
     return await idem.run(
-        lambda: asset_service.distribute(session, principal, registry, asset_id, body)
+        lambda: asset_service.distribute(session, principal, registry, asset_id, body),
+        location=http.location("/v1/assets/{asset_id}/distributions/{id}"),
     )
 
 

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from services.funds.deps import Idem
 from services.funds.funding import service as funding_service
 from services.funds.funding.schemas import AllocationCreate, AllocationRead, FundCreate, FundRead
+from shared import http
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
@@ -25,7 +26,10 @@ router = APIRouter(tags=["funds"])
 async def create_fund(
     body: FundCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
-    return await idem.run(lambda: funding_service.create_fund(session, principal, body))
+    return await idem.run(
+        lambda: funding_service.create_fund(session, principal, body),
+        location=http.location("/v1/funds/{id}"),
+    )
 
 
 @router.get(
@@ -69,7 +73,10 @@ async def list_fund_allocations(
 async def create_allocation(
     body: AllocationCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
-    return await idem.run(lambda: funding_service.create_allocation(session, principal, body))
+    return await idem.run(
+        lambda: funding_service.create_allocation(session, principal, body),
+        location=http.location("/v1/allocations/{id}"),
+    )
 
 
 @router.get(

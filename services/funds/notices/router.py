@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from services.funds.deps import Idem, OptionalPrincipal
 from services.funds.notices import service as notice_service
 from services.funds.projects.schemas import NoticeCreate, NoticeRead
+from shared import http
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
@@ -26,7 +27,10 @@ router = APIRouter(tags=["notices"])
 async def create_notice(
     body: NoticeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
-    return await idem.run(lambda: notice_service.create_notice(session, principal, body))
+    return await idem.run(
+        lambda: notice_service.create_notice(session, principal, body),
+        location=http.location("/v1/notices/{id}"),
+    )
 
 
 @router.get(

@@ -14,6 +14,7 @@ from services.funds.projects.schemas import (
     ProjectRead,
     ProjectStatus,
 )
+from shared import http
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
@@ -47,7 +48,8 @@ async def create_project(
     idem: Idem,
 ) -> JSONResponse:
     return await idem.run(
-        lambda: project_service.create_project(session, principal, registry, body)
+        lambda: project_service.create_project(session, principal, registry, body),
+        location=http.location("/v1/projects/{id}"),
     )
 
 
@@ -129,7 +131,10 @@ async def add_payment(
     session: SessionDep,
     idem: Idem,
 ) -> JSONResponse:
-    return await idem.run(lambda: project_service.add_payment(session, principal, project_id, body))
+    return await idem.run(
+        lambda: project_service.add_payment(session, principal, project_id, body),
+        location=http.location("/v1/projects/{project_id}/payments/{id}"),
+    )
 
 
 @router.get(

@@ -13,6 +13,7 @@ from services.monitoring.cases.schemas import (
     CaseRead,
 )
 from services.monitoring.deps import CallerToken, Idem, IfMatch, Registry
+from shared import http
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
@@ -51,7 +52,7 @@ async def open_case(
         case = await case_service.open_case(session, principal, body)
         return await _read(session, case)
 
-    return await idem.run(write, status_code=201)
+    return await idem.run(write, status_code=201, location=http.location("/v1/cases/{id}"))
 
 
 @router.get(

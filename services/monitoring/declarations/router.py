@@ -1,7 +1,7 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.monitoring.declarations import service as declaration_service
 from services.monitoring.declarations.models import Declaration
@@ -14,6 +14,7 @@ from services.monitoring.declarations.schemas import (
     DeclarationStatus,
 )
 from services.monitoring.deps import Registry
+from shared import http
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
@@ -50,11 +51,12 @@ def _address(request: Request) -> str:
     ),
 )
 async def declare(
-    body: DeclarationCreate, request: Request, session: SessionDep
+    body: DeclarationCreate, request: Request, session: SessionDep, response: Response
 ) -> DeclarationReceipt:
     state = request.app.state
     await declaration_service.check_rate(state.arq, state.settings, body, _address(request))
     declaration = await declaration_service.declare(session, body)
+    http.created(response, f"/v1/declarations/{declaration.tracking_code}")
     return DeclarationReceipt(tracking_code=declaration.tracking_code)
 
 

@@ -7,6 +7,7 @@ from services.monitoring.deps import IfMatch
 from services.monitoring.policy import service as policy_service
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.schemas import PolicyRead, PolicyWrite
+from shared import http
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
@@ -38,9 +39,15 @@ RegionQuery = Annotated[
     summary="The monitoring policy in force for a region and year (the county's own, else the province's)",
 )
 async def get_policy(
-    year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
+    year: YearPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+    region: RegionQuery = None,
 ) -> PolicyRead:
     policy = await policy_service.get_in_force(session, principal, year, region)
+    if not policy_service.version_names_it(policy, principal, region):
+        http.untagged(response)
     return PolicyRead.model_validate(policy)
 
 
@@ -75,6 +82,8 @@ async def put_policy(
         session, principal, year, region, body, if_match=if_match
     )
     response.status_code = 202 if policy.status == "pending" else 201 if created else 200
+    if response.status_code == 201:
+        http.created(response, f"/v1/policy/{year}?region={policy.region_code}")
     return PolicyRead.model_validate(policy)
 
 

@@ -45,6 +45,16 @@ async def get_in_force(
     return policy
 
 
+def version_names_it(policy: MonitoringPolicy, principal: Principal, region: str | None) -> bool:
+    """Whether the policy's version alone tells what ``GET /policy/{year}?region=`` answers:
+    not when a county reads the province's, since the county's own (numbered from 1 again)
+    may take over and would carry the same version (a stale ETag would then answer 304)."""
+    asked = _region(principal, region)
+    return policy.region_code == asked or regions.level_of(policy.region_code) != (
+        regions.RegionLevel.province
+    )
+
+
 async def policy_for_scan(session: AsyncSession, region_code: str, year: int) -> MonitoringPolicy:
     policy = await PolicyRepository(session).in_force(region_code, year)
     if policy is None:

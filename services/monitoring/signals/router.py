@@ -1,9 +1,10 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from services.monitoring.signals import service as signal_service
 from services.monitoring.signals.models import Signal
 from services.monitoring.signals.repository import SignalRepository
 from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalRead
+from shared.app import locale_of
 from shared.auth import (
     CurrentPrincipal,
     Principal,
@@ -30,12 +31,13 @@ router = APIRouter(tags=["signals"])
     "also needs the scope `signals:write`.",
 )
 async def post_signals(
+    request: Request,
     batch: SignalBatch,
     session: SessionDep,
     principal: Principal = require_roles(*signal_service.SIGNAL_ROLES),
     _scope: Principal = require_scope(Scope.signals_write),
 ) -> SignalBatchResult:
-    return await signal_service.receive(session, principal, batch)
+    return await signal_service.receive(session, principal, batch, locale_of(request))
 
 
 @router.get(

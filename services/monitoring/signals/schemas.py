@@ -1,31 +1,36 @@
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.monitoring.signals import kinds
+from services.monitoring.signals.kinds import SignalSource
 from shared import idnumber
 from shared.money import NonNegativeMoney
 
-
-class SignalSource(StrEnum):
-    medical_insurance = "medical_insurance"  # 医保
-    civil_affairs = "civil_affairs"  # 民政
-    education = "education"  # 教育
-    housing = "housing"  # 住建
-    emergency = "emergency"  # 应急管理
-    human_resources = "human_resources"  # 人社
-    public_security = "public_security"  # 公安
-    disability = "disability"  # 残联
+__all__ = ["SignalSource"]
 
 
 class SignalIn(BaseModel):
     source: SignalSource
+    # A plain string when read, so an unknown kind rejects its item rather than the batch;
+    # documented as the enum it is, each value with its Chinese name.
     kind: str = Field(
         min_length=1,
         max_length=40,
         examples=["out_of_pocket_medical", "disaster_loss", "dropout", "car"],
+        description=kinds.describe(),
+        json_schema_extra={
+            "enum": list(kinds.ALL_KINDS),
+            "x-enum-descriptions": {
+                kind: name for source in kinds.KINDS.values() for kind, name in source.items()
+            },
+            "x-kinds-by-source": {
+                str(source): list(names) for source, names in kinds.KINDS.items()
+            },
+        },
     )
     id_number: str | None = None
     household_id: UUID | None = None
@@ -60,10 +65,19 @@ class SignalBatch(BaseModel):
 class SignalResult(BaseModel):
     external_ref: str
     source: str
-    id: UUID
-    status: str = Field(description="created | duplicate (already received: nothing changed)")
+    id: UUID | None = Field(description="The stored signal; null for a rejected item.")
+    status: Literal["created", "duplicate", "rejected"] = Field(
+        description="created | duplicate (already received: nothing changed) | rejected "
+        "(not stored; `reason` says why)"
+    )
     matched: bool
     household_id: UUID | None
+    reason: str | None = Field(
+        default=None, description="Why the item was rejected, in the reader's language."
+    )
+    code: str | None = Field(
+        default=None, description="The rejection's stable code, e.g. `signal.unknown_kind`."
+    )
 
 
 class SignalBatchResult(BaseModel):
@@ -71,6 +85,7 @@ class SignalBatchResult(BaseModel):
     created: int
     duplicates: int
     unmatched: int
+    rejected: int = 0
 
 
 class SignalRead(BaseModel):

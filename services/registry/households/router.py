@@ -22,6 +22,7 @@ from services.registry.households.schemas import (
     MemberRead,
     MemberUpdate,
 )
+from shared import http
 from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix, resolve_region_filter
 from shared.contracts.registry import CategoryChange, HouseholdCategory
 from shared.db import ReadSessionDep, SessionDep
@@ -62,7 +63,7 @@ async def create_household(
             await household_service.create_household(session, principal, data), principal
         )
 
-    return await idem.run(write, status_code=201)
+    return await idem.run(write, status_code=201, location=http.location("/v1/households/{id}"))
 
 
 @router.get(
@@ -211,7 +212,7 @@ async def add_member(
         member = await household_service.add_member(session, principal, household_id, data)
         return MemberRead.for_principal(member, principal)
 
-    return await idem.run(write, status_code=201)
+    return await idem.run(write, status_code=201, location=http.location("/v1/members/{id}"))
 
 
 @router.patch(

@@ -12,6 +12,7 @@ from services.registry.measures.schemas import (
     PairingCreate,
     PairingResult,
 )
+from shared import http
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, problem_responses
@@ -39,7 +40,11 @@ async def add_measure(
             await measure_service.add_measure(session, principal, household_id, data)
         )
 
-    return await idem.run(write, status_code=201)
+    return await idem.run(
+        write,
+        status_code=201,
+        location=http.location("/v1/households/{household_id}/measures/{id}"),
+    )
 
 
 @router.get(
@@ -76,7 +81,7 @@ async def create_cadre(
             await measure_service.create_cadre(session, principal, data)
         )
 
-    return await idem.run(write, status_code=201)
+    return await idem.run(write, status_code=201, location=http.location("/v1/cadres/{id}"))
 
 
 @router.get("/cadres/{cadre_id}", response_model=CadreRead, responses=problem_responses(NotFound))
