@@ -22,9 +22,13 @@ LOCATIONS = {
     ("PUT", "/v1/policy/{year}"): "/v1/policy/{year}?region={region_code}",
 }
 
+# Subscribing answers 201 with Location /v1/webhooks/{id}: tested with the webhooks
+# (tests/registry/test_webhooks.py), where a receiver and a client token are at hand.
+WEBHOOK_SUBSCRIBE = {("POST", "/v1/webhooks")}
+
 
 async def test_every_201_route_is_listed(monitoring) -> None:
-    assert routes_answering(monitoring.app, "201") == set(LOCATIONS)
+    assert routes_answering(monitoring.app, "201") == set(LOCATIONS) | WEBHOOK_SUBSCRIBE
 
 
 async def test_every_201_names_the_created_resource(monitoring, feed, villages) -> None:

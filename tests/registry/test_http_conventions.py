@@ -26,9 +26,13 @@ LOCATIONS = {
     ("POST", "/v1/clients"): "/v1/clients/{id}",
 }
 
+# Subscribing answers 201 with Location /v1/webhooks/{id}: tested with the webhooks
+# (tests/registry/test_webhooks.py), where a receiver and a client token are at hand.
+WEBHOOK_SUBSCRIBE = {("POST", "/v1/webhooks")}
+
 
 async def test_every_201_route_is_listed(registry) -> None:
-    assert routes_answering(registry.app, "201") == set(LOCATIONS)
+    assert routes_answering(registry.app, "201") == set(LOCATIONS) | WEBHOOK_SUBSCRIBE
 
 
 async def test_every_201_names_the_created_resource(registry, villages) -> None:
