@@ -1,10 +1,11 @@
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from services.registry.imports import export
+from services.registry.imports import messages as import_messages
 from services.registry.imports import service as import_service
 from services.registry.imports.schemas import (
     ImportAccepted,
@@ -13,12 +14,14 @@ from services.registry.imports.schemas import (
     ImportSummary,
 )
 from services.registry.imports.template import ImportKind, describe, template_csv
+from shared.app import locale_of
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
 
 router = APIRouter(tags=["bulk"])
+_S = TypeVar("_S", bound=ImportSummary)
 
 
 @router.post(
@@ -40,7 +43,10 @@ async def create_import(
     principal: CurrentPrincipal,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="The ledger: .csv or .xlsx")],
-    kind: Annotated[ImportKind, Form(description="households | economics")],
+    kind: Annotated[
+        ImportKind | None,
+        Form(description="households | economics; inferred from the headers when left out"),
+    ] = None,
 ) -> JSONResponse:
     content = await file.read()
     job = await import_service.create_import(
@@ -63,6 +69,7 @@ async def create_import(
     ),
 )
 async def list_imports(
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     prefix: ScopedRegionPrefix,
@@ -70,7 +77,11 @@ async def list_imports(
     limit: Limit = 50,
 ) -> Page[ImportSummary]:
     rows, next_cursor = await import_service.list_imports(session, principal, prefix, cursor, limit)
-    return Page(items=[ImportSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
+    locale = locale_of(request)
+    return Page(
+        items=[_summary(ImportSummary.model_validate(r), locale) for r in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(
@@ -100,12 +111,28 @@ async def get_template(
     summary="An import's progress and its rejected rows (the first 1000)",
 )
 async def get_import(
-    import_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    request: Request, import_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ImportRead:
     job, rejected, truncated = await import_service.get_import(session, principal, import_id)
-    read = ImportRead.model_validate(job)
-    read.rejected_rows = [ImportRejectionRead.model_validate(r) for r in rejected]
+    locale = locale_of(request)
+    read = _summary(ImportRead.model_validate(job), locale)
+    read.rejected_rows = [
+        ImportRejectionRead(
+            row_no=r.row_no,
+            column=r.column,
+            reason=import_messages.show(r.reason, locale) or "",
+            code=import_messages.code_of(r.reason),
+        )
+        for r in rejected
+    ]
     read.rejected_rows_truncated = truncated
+    return read
+
+
+def _summary(read: _S, locale: str) -> _S:
+    """Reasons are stored as messages: shown in the reader's language."""
+    read.error_code = import_messages.code_of(read.error)
+    read.error = import_messages.show(read.error, locale)
     return read
 
 

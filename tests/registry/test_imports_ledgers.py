@@ -1,0 +1,171 @@
+"""Ledgers as officials really make them (issue 10 item 6): a title row and a unit row above
+the header, ID numbers Excel stored as numbers, several sheets, dates typed every which way,
+no ``kind`` sent; reasons in Chinese by default and English on request; a dry run."""
+
+import io
+from typing import Any
+
+from openpyxl import Workbook
+
+from services.registry.imports.template import ECONOMICS_COLUMNS
+from services.registry.jobs import import_ledger
+from shared.auth import Role
+from tests.conftest import VILLAGE_A, XINGYI
+from tests.registry.test_imports import HEADERS, count, csv_bytes, ids, member, reasons
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+TITLE = "兴义市某某村脱贫户信息台账"
+UNIT = "填报单位：某某村民委员会            填报日期：2025年3月1日"
+
+
+def ledger(
+    rows: list[list[Any]],
+    *,
+    above: list[list[Any]] | None = None,
+    headers: list[str] = HEADERS,
+    sheets: list[tuple[str, list[list[Any]]]] | None = None,
+) -> bytes:
+    """A workbook as a village makes it: a title row, a unit/date row, then the table (on the
+    sheet named 台账, after any ``sheets`` given first)."""
+    book = Workbook()
+    book.remove(book.active)
+    for name, content in sheets or []:
+        other = book.create_sheet(name)
+        for row in content:
+            other.append(row)
+    sheet = book.create_sheet("台账")
+    for row in [[TITLE], [UNIT]] if above is None else above:
+        sheet.append(row)
+    if above is None:
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def upload(
+    registry,
+    job_ctx,
+    content: bytes,
+    filename: str = "台账.xlsx",
+    kind: str | None = "households",
+    headers: dict[str, str] | None = None,
+) -> dict:
+    client = registry.as_(Role.county_officer, XINGYI)
+    data = {"kind": kind} if kind else {}
+    response = await client.post("/v1/imports", files={"file": (filename, content)}, data=data)
+    assert response.status_code == 202, response.text
+    import_id = response.json()["import_id"]
+    await import_ledger(job_ctx, import_id)
+    result = await client.get(f"/v1/imports/{import_id}", headers=headers or {})
+    assert result.status_code == 200
+    return result.json()
+
+
+async def test_the_header_is_found_below_title_and_unit_rows_and_rows_keep_their_numbers(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b, c = ids(3)
+    bad = member("H2", c)
+    bad[11] = "出生日期写错"
+    content = ledger([member("H1", a), member("H1", b, "配偶"), bad])
+    result = await upload(registry, job_ctx, content)
+    assert result["status"] == "done", result["error"]
+    assert (result["rows_read"], result["accepted"], result["rejected"]) == (3, 2, 1)
+    # The header is the sheet's row 3: the rows are 4, 5 and 6, as the official sees them.
+    assert list(reasons(result)) == [(6, "出生日期")]
+    assert await count(session, "members") == 2
+    # A blank row and a longer preamble (up to the 10th row) are skipped too.
+    (d,) = ids(1, area="522322")
+    above = [[TITLE], [], ["单位：元"], ["", "说明：一户多人的，每人一行"]]
+    result = await upload(registry, job_ctx, ledger([member("H3", d)], above=above))
+    assert (result["status"], result["accepted"]) == ("done", 1)
+
+
+async def test_a_header_below_the_tenth_row_is_not_looked_for(registry, job_ctx, villages) -> None:
+    (a,) = ids(1)
+    content = ledger([member("H1", a)], above=[[f"说明{i}"] for i in range(10)])
+    result = await upload(registry, job_ctx, content)
+    assert result["status"] == "failed"
+    assert result["error"].startswith("the file lacks the required headers: 户编号")
+    assert result["error_code"] == "import.missing_headers"
+
+
+async def test_an_id_number_excel_stored_as_a_number_is_refused_saying_how_to_fix_the_column(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b, c, d = ids(4)
+    numeric = member("N1", a)
+    numeric[8] = int(a[:17] + "0")  # a number cell, as Excel keeps a typed ID number
+    result = await upload(registry, job_ctx, ledger([numeric, member("N2", b)]))
+    assert (result["accepted"], result["rejected"]) == (1, 1)
+    (row,) = [r for r in result["rejected_rows"] if r["column"] == "证件号码"]
+    assert row["row_no"] == 4
+    assert row["code"] == "id_number.excel_number"
+    assert "Excel stored this ID number as a number (5.22301E+17)" in row["reason"]
+    assert "format the 证件号码 column as text" in row["reason"]
+    # In a CSV Excel saved: the scientific notation it shows, or the digits it kept (the
+    # last three turned to zeros).
+    sci, zeros = member("N3", c), member("N4", d)
+    sci[8], zeros[8] = "5.22301E+17", d[:15] + "000"
+    result = await upload(registry, job_ctx, csv_bytes([sci, zeros]), "台账.csv", headers=ZH)
+    why = {r["row_no"]: r for r in result["rejected_rows"] if r["column"] == "证件号码"}
+    assert {r["code"] for r in why.values()} == {"id_number.excel_number"}
+    assert why[2]["reason"].startswith("Excel 把这个证件号码存成了数字（5.22301E+17）")
+    assert "设置为文本格式" in why[3]["reason"]
+    assert await count(session, "members") == 1
+
+
+async def test_reasons_are_chinese_by_default_english_on_request_and_carry_codes(
+    registry, job_ctx, villages
+) -> None:
+    a, b, c = ids(3)
+    wrong = a[:-1] + ("0" if a[-1] != "0" else "1")
+    rows = [member("C1", wrong), member("C1", c, "配偶"), member("C2", b, region="522301100999")]
+    client = registry.as_(Role.county_officer, XINGYI)
+    response = await client.post(
+        "/v1/imports", files={"file": ("台账.xlsx", ledger(rows))}, data={"kind": "households"}
+    )
+    import_id = response.json()["import_id"]
+    await import_ledger(job_ctx, import_id)
+    del client.headers["Accept-Language"]  # no header: Chinese
+    zh = {
+        (r["row_no"], r["column"]): r
+        for r in (await client.get(f"/v1/imports/{import_id}")).json()["rejected_rows"]
+    }
+    en_body = (
+        await client.get(f"/v1/imports/{import_id}", headers={"Accept-Language": "en"})
+    ).json()
+    en = {(r["row_no"], r["column"]): r for r in en_body["rejected_rows"]}
+    expected = idnumber_check(wrong)
+    assert zh[(4, "证件号码")]["reason"] == f"校验码不符（应为 {expected}）"
+    assert en[(4, "证件号码")]["reason"] == f"check character does not match (expected {expected})"
+    assert zh[(4, "证件号码")]["code"] == en[(4, "证件号码")]["code"] == "id_number.checksum"
+    assert zh[(6, "行政区划代码")]["reason"] == "未知的行政区划代码 522301100999"
+    assert en[(6, "行政区划代码")]["reason"] == "unknown region code 522301100999"
+    assert zh[(6, "行政区划代码")]["code"] == "region.unknown"
+    assert zh[(5, "户编号")]["reason"] == "户 C1 整户未导入：该户的其他行有错误"
+
+    # A failed file's reason too, on the import and in the list.
+    broken = ledger([member("C3", b)], headers=[h for h in HEADERS if h != "证件号码"])
+    failed = await upload(registry, job_ctx, broken, headers=ZH)
+    assert failed["status"] == "failed"
+    assert failed["error"] == "文件缺少必需的表头：证件号码"
+    assert failed["error_code"] == "import.missing_headers"
+    listed = (await client.get("/v1/imports")).json()["items"]
+    assert listed[0]["error"] == "文件缺少必需的表头：证件号码"
+    listed = (await client.get("/v1/imports", headers={"Accept-Language": "en"})).json()["items"]
+    assert listed[0]["error"] == "the file lacks the required headers: 证件号码"
+
+
+def idnumber_check(number: str) -> str:
+    from shared import idnumber
+
+    return idnumber.check_character(number[:17])
+
+
+ECONOMICS = [c.header for c in ECONOMICS_COLUMNS]
+__all__ = ["ECONOMICS", "VILLAGE_A"]
