@@ -161,6 +161,53 @@ async def test_reasons_are_chinese_by_default_english_on_request_and_carry_codes
     assert listed[0]["error"] == "the file lacks the required headers: 证件号码"
 
 
+async def test_a_dry_run_reports_what_the_import_then_does_and_writes_nothing(
+    registry, job_ctx, villages, session
+) -> None:
+    a, b, c, d = ids(4)
+    wrong = c[:-1] + ("0" if c[-1] != "0" else "1")
+    numeric = member("D3", d)
+    numeric[8] = int(d[:17] + "0")
+    content = ledger([member("D1", a), member("D1", b, "配偶"), member("D2", wrong), numeric])
+    client = registry.as_(Role.county_officer, XINGYI)
+    tables = ["households", "members", "audit_log", "change_events", "imports"]
+    before = [await count(session, t) for t in tables]
+
+    async def dry() -> dict:
+        response = await client.post(
+            "/v1/imports?dry_run=true", files={"file": ("台账.xlsx", content)}, data={}
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    checked = await dry()
+    assert [await count(session, t) for t in tables] == before
+    assert (checked["dry_run"], checked["kind"]) == (True, "households")
+    assert (checked["rows_read"], checked["accepted"], checked["rejected"]) == (4, 2, 2)
+    real = await upload(registry, job_ctx, content)
+    for key in ("rows_read", "accepted", "rejected", "unchanged", "rejected_rows"):
+        assert checked[key] == real[key], key
+    assert {(r["row_no"], r["code"]) for r in real["rejected_rows"]} == {
+        (6, "id_number.checksum"),
+        (7, "id_number.excel_number"),
+    }
+    assert await count(session, "members") == 2
+    # Again after the import: the same two rows would now change nothing.
+    again = await dry()
+    assert (again["accepted"], again["unchanged"], again["rejected"]) == (0, 2, 2)
+    # A file that cannot be read is a 422 naming why, in the reader's language.
+    response = await client.post(
+        "/v1/imports?dry_run=true",
+        files={"file": ("台账.csv", "姓名,证件号码\n张三,1\n".encode())},
+        data={"kind": "households"},
+        headers=ZH,
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["errors"][0]["code"] == "import.missing_headers"
+    assert problem["errors"][0]["message"].startswith("文件缺少必需的表头：户编号")
+
+
 def idnumber_check(number: str) -> str:
     from shared import idnumber
 

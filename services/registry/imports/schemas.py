@@ -76,3 +76,16 @@ class ImportRead(ImportSummary):
 
     rejected_rows: list[ImportRejectionRead] = []
     rejected_rows_truncated: bool = False
+
+
+class ImportDryRun(BaseModel):
+    """What importing the file would do (`POST /v1/imports?dry_run=true`); nothing is written."""
+
+    dry_run: bool = True
+    kind: str = Field(description="households | economics (as sent, or from the headers)")
+    rows_read: int
+    accepted: int = Field(description="Rows whose data would be created or changed.")
+    rejected: int
+    unchanged: int = Field(description="Valid rows equal to what the registry holds.")
+    rejected_rows: list[ImportRejectionRead] = []
+    rejected_rows_truncated: bool = False

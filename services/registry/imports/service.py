@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -105,6 +106,57 @@ async def create_import(
     if enqueue:
         outbox.defer(session, JOB_NAME, str(job.id), job_id=f"import:{job.id}")
     return job
+
+
+@dataclass
+class DryRun:
+    """What a real import of the file would do; nothing of it is kept."""
+
+    kind: ImportKind
+    outcome: Outcome
+    rejected_rows: list[Any]  # (row_no, column, reason as stored), in row order
+    truncated: bool
+
+
+async def dry_run(
+    session: AsyncSession,
+    principal: Principal,
+    kind: ImportKind | None,
+    filename: str,
+    content: bytes,
+    *,
+    today: date | None = None,
+) -> DryRun:
+    """Validate and load the file exactly as the worker would (the same chunks, rules and
+    statements), inside a savepoint that is then rolled back: no household, audit entry,
+    change event or import record remains."""
+    principal.ensure_role(*IMPORT_ROLES)
+    kind = _kind(kind, filename, content)
+    try:
+        with gc_paused():
+            sheet = reader.read(kind, filename, content)
+    except reader.UnreadableFile as exc:
+        message = exc.args[0]
+        raise ValidationFailed.field("file", message, getattr(message, "code", None)) from None
+    today = today or date.today()
+    batches = chunks(sheet, CHUNK_ROWS)
+    repeated = _repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
+    total, rejected = Outcome(), []
+    savepoint = await session.begin_nested()
+    try:
+        for batch in batches:
+            records, errors = await asyncio.to_thread(_validate_chunk, kind, batch, today, repeated)
+            total.add(await load(session, principal, kind, records, errors))
+            if len(rejected) <= MAX_REJECTED_SHOWN:
+                rejected.extend(await ImportRepository(session).staged_rejections())
+    finally:
+        await savepoint.rollback()
+    return DryRun(
+        kind=kind,
+        outcome=total,
+        rejected_rows=rejected[:MAX_REJECTED_SHOWN],
+        truncated=len(rejected) > MAX_REJECTED_SHOWN,
+    )
 
 
 async def get_import(
