@@ -3,18 +3,22 @@ the header, ID numbers Excel stored as numbers, several sheets, dates typed ever
 no ``kind`` sent; reasons in Chinese by default and English on request; a dry run."""
 
 import io
+from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
+from sqlalchemy import text
 
 from services.registry.imports.template import ECONOMICS_COLUMNS
 from services.registry.jobs import import_ledger
+from shared import idnumber
 from shared.auth import Role
-from tests.conftest import VILLAGE_A, XINGYI
+from tests.conftest import XINGYI
 from tests.registry.test_imports import HEADERS, count, csv_bytes, ids, member, reasons
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 TITLE = "兴义市某某村脱贫户信息台账"
+ECONOMICS = [c.header for c in ECONOMICS_COLUMNS]
 UNIT = "填报单位：某某村民委员会            填报日期：2025年3月1日"
 
 
@@ -208,11 +212,115 @@ async def test_a_dry_run_reports_what_the_import_then_does_and_writes_nothing(
     assert problem["errors"][0]["message"].startswith("文件缺少必需的表头：户编号")
 
 
+async def test_dates_as_ledgers_type_them_and_excel_serials_are_read(
+    registry, job_ctx, villages, session
+) -> None:
+    born = date(1990, 1, 1)
+    numbers = [idnumber.make("522301", born, 11 + 2 * i) for i in range(8)]
+    forms: list[Any] = [
+        "1990.01.01",
+        "1990/1/1",
+        "1990年1月1日",
+        "1990-01-01",
+        "19900101",
+        32874,  # Excel's serial of 1990-01-01, in a cell formatted as a number
+        datetime(1990, 1, 1),  # a real date cell
+    ]
+    rows = []
+    for i, form in enumerate(forms):
+        row: list[Any] = member(f"T{i}", numbers[i])
+        row[11] = form
+        rows.append(row)
+    bad = member("T9", numbers[7])
+    bad[11] = "1990年13月1日"
+    result = await upload(registry, job_ctx, ledger([*rows, bad]), headers=ZH)
+    assert (result["accepted"], result["rejected"]) == (len(forms), 1)
+    (row,) = result["rejected_rows"]
+    assert (row["row_no"], row["column"], row["code"]) == (11, "出生日期", "date.unreadable")
+    assert row["reason"].startswith("'1990年13月1日' 不是日期：请写成 1990-01-01")
+    stored = (
+        await session.execute(text("SELECT DISTINCT birth_date FROM registry.members"))
+    ).scalars()
+    assert list(stored) == [born]
+
+
+async def test_kind_is_inferred_from_the_headers_and_unknown_headers_are_a_clear_422(
+    registry, job_ctx, villages, session
+) -> None:
+    (a,) = ids(1)
+    households = await upload(registry, job_ctx, ledger([member("K1", a)]), kind=None)
+    assert (households["kind"], households["accepted"]) == ("households", 1)
+    economics_rows = [["K1", "2024", "12000", "0", "0", "0", "0", "0", "0", "0"]]
+    economics = ledger(economics_rows, headers=ECONOMICS, above=[["2024年度收支台账"]])
+    result = await upload(registry, job_ctx, economics, kind=None)
+    assert (result["kind"], result["status"], result["accepted"]) == ("economics", "done", 1)
+
+    client = registry.as_(Role.county_officer, XINGYI)
+    del client.headers["Accept-Language"]
+    unknown = ledger([["张三", "1"]], headers=["姓名", "身份证"])
+    response = await client.post("/v1/imports", files={"file": ("台账.xlsx", unknown)})
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert (error["field"], error["code"]) == ("kind", "import.kind_unknown")
+    assert "既不是户籍台账" in error["message"]
+    both = ledger([], headers=[*HEADERS, *ECONOMICS[1:]])
+    response = await client.post("/v1/imports", files={"file": ("台账.xlsx", both)})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "import.kind_ambiguous"
+    assert await count(session, "imports") == 2
+
+
+async def test_the_sheet_whose_headers_match_is_read_or_the_sheets_found_are_named(
+    registry, job_ctx, villages, session
+) -> None:
+    (a,) = ids(1)
+    notes = ("填表说明", [["1. 一户多人的，每人一行"], ["2. 证件号码列请设为文本格式"]])
+    summary = ("汇总", [["村名", "户数"], ["某某村", 1]])
+    content = ledger([member("S1", a)], sheets=[notes, summary])
+    result = await upload(registry, job_ctx, content, kind=None)
+    assert (result["status"], result["accepted"]) == ("done", 1)
+    assert list(reasons(result)) == []
+
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["说明"])
+    book.create_sheet("汇总").append(["村名", "户数"])
+    out = io.BytesIO()
+    book.save(out)
+    failed = await upload(registry, job_ctx, out.getvalue(), headers=ZH)
+    assert failed["status"] == "failed"
+    assert failed["error_code"] == "import.no_matching_sheet"
+    assert failed["error"] == (
+        "工作簿中没有哪个工作表的前 10 行含有台账表头；找到的工作表：填表说明, 汇总"
+    )
+    client = registry.as_(Role.county_officer, XINGYI)
+    response = await client.post("/v1/imports", files={"file": ("台账.xlsx", out.getvalue())})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"].endswith("sheets found: 填表说明, 汇总")
+
+
+async def test_an_export_reimports_unchanged_with_kind_inferred_and_a_dry_run_agrees(
+    registry, job_ctx, villages
+) -> None:
+    a, b = ids(2)
+    loaded = await upload(registry, job_ctx, ledger([member("E1", a), member("E1", b, "配偶")]))
+    assert loaded["accepted"] == 2
+    client = registry.as_(Role.county_officer, XINGYI)
+    exported = await client.get("/v1/exports/households?format=xlsx")
+    assert exported.status_code == 200
+    checked = await client.post(
+        "/v1/imports?dry_run=true", files={"file": ("households.xlsx", exported.content)}
+    )
+    assert checked.status_code == 200, checked.text
+    assert (checked.json()["unchanged"], checked.json()["rejected"]) == (2, 0)
+    again = await upload(registry, job_ctx, exported.content, "households.xlsx", kind=None)
+    assert (again["kind"], again["unchanged"], again["accepted"], again["rejected"]) == (
+        "households",
+        2,
+        0,
+        0,
+    )
+
+
 def idnumber_check(number: str) -> str:
-    from shared import idnumber
-
     return idnumber.check_character(number[:17])
-
-
-ECONOMICS = [c.header for c in ECONOMICS_COLUMNS]
-__all__ = ["ECONOMICS", "VILLAGE_A"]
