@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -219,8 +220,37 @@ def check_workbook(content: bytes) -> None:
                     ) from None
 
 
-def _xlsx_sheets(content: bytes) -> list[tuple[str, list[list[Any]]]]:
-    """Every sheet of the workbook: its name and its rows of raw cell values."""
+class _Sheets:
+    """A file's sheets by name, each read (into rows of raw cell values) only when asked
+    for: the first sheet that matches is the last one read. ``nrows`` reads only the first
+    rows (enough to find the header)."""
+
+    def __init__(self, names: list[str], load: Callable[[int], list[list[Any]]]) -> None:
+        self.names, self._load = names, load
+        self._rows: dict[int, list[list[Any]]] = {}
+
+    def rows(self, index: int) -> list[list[Any]]:
+        if index not in self._rows:
+            self._rows[index] = self._load(index)
+        return self._rows[index]
+
+    def __iter__(self) -> Iterator[tuple[str, list[list[Any]]]]:
+        for index, name in enumerate(self.names):
+            yield name, self.rows(index)
+
+
+def _damaged(exc: Exception) -> UnreadableFile:
+    return UnreadableFile(
+        t(
+            "the XLSX file cannot be read (is it truncated or damaged?): {error}",
+            "import.file_damaged",
+            error=str(exc),
+        )
+    )
+
+
+def _xlsx_sheets(content: bytes, nrows: int | None = None) -> _Sheets:
+    """The workbook's sheets, each read when first asked for."""
     from python_calamine import CalamineWorkbook
 
     if not zipfile.is_zipfile(io.BytesIO(content)):
@@ -233,18 +263,18 @@ def _xlsx_sheets(content: bytes) -> list[tuple[str, list[list[Any]]]]:
     check_workbook(content)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        return [
-            (name, workbook.get_sheet_by_index(i).to_python(skip_empty_area=False))
-            for i, name in enumerate(workbook.sheet_names)
-        ]
+        names = list(workbook.sheet_names)
     except Exception as exc:  # calamine raises its own types for every kind of damage
-        raise UnreadableFile(
-            t(
-                "the XLSX file cannot be read (is it truncated or damaged?): {error}",
-                "import.file_damaged",
-                error=str(exc),
-            )
-        ) from None
+        raise _damaged(exc) from None
+
+    def load(index: int) -> list[list[Any]]:
+        try:
+            sheet = workbook.get_sheet_by_index(index)
+            return sheet.to_python(skip_empty_area=False, nrows=nrows)  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise _damaged(exc) from None
+
+    return _Sheets(names, load)
 
 
 def _csv_rows(content: bytes) -> list[list[str]]:
@@ -312,22 +342,20 @@ def _closest_missing(raw: list[list[Any]], kind: ImportKind) -> list[str]:
     return min(candidates, key=len) if candidates else [c.header for c in COLUMNS[kind]]
 
 
-def _no_header(
-    sheets: list[tuple[str, list[list[Any]]]], kind: ImportKind | None
-) -> UnreadableFile:
+def _no_header(sheets: _Sheets, kind: ImportKind | None) -> UnreadableFile:
     if not any(any(c not in (None, "") for c in row) for _, raw in sheets for row in raw):
         return UnreadableFile(t("the file has no header row", "import.no_header"))
-    if len(sheets) > 1:
+    if len(sheets.names) > 1:
         return UnreadableFile(
             t(
                 "no sheet of the workbook has the ledger's headers in its first {rows} rows; "
                 "sheets found: {sheets}",
                 "import.no_matching_sheet",
                 rows=HEADER_SEARCH_ROWS,
-                sheets=", ".join(name for name, _ in sheets),
+                sheets=", ".join(sheets.names),
             )
         )
-    raw = sheets[0][1]
+    raw = sheets.rows(0)
     if kind is None:
         return UnreadableFile(
             t(
@@ -347,17 +375,30 @@ def _no_header(
     )
 
 
-def _sheets(filename: str, content: bytes) -> list[tuple[str, list[list[Any]]]]:
+# Enough of a big CSV file to find its header in (cut at a line end, which never falls
+# inside a UTF-8 or GBK character).
+_CSV_HEAD_BYTES = 256 * 1024
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _sheets(filename: str, content: bytes, *, head: bool = False) -> _Sheets:
     if not content:
         raise UnreadableFile(t("the file is empty", "import.empty_file"))
     if file_format(filename, content) == "xlsx":
-        return _xlsx_sheets(content)
-    return [("", _csv_rows(content))]  # type: ignore[list-item]
+        return _xlsx_sheets(content, HEADER_SEARCH_ROWS if head else None)
+    rows = None
+    if head and len(content) > _CSV_HEAD_BYTES and not content.startswith(_UTF16_BOMS):
+        end = content.rfind(b"\n", 0, _CSV_HEAD_BYTES)
+        try:
+            rows = _csv_rows(content[: end + 1]) if end > 0 else None
+        except UnreadableFile:  # cut inside a quoted cell: read it all
+            rows = None
+    if rows is None:
+        rows = _csv_rows(content)
+    return _Sheets([""], lambda _: rows)  # type: ignore[arg-type,return-value]
 
 
-def _locate(
-    sheets: list[tuple[str, list[list[Any]]]], kind: ImportKind | None
-) -> tuple[list[list[Any]], _Header]:
+def _locate(sheets: _Sheets, kind: ImportKind | None) -> tuple[list[list[Any]], _Header]:
     for _, raw in sheets:
         header = _find_header(raw, kind)
         if header is not None:
@@ -367,7 +408,7 @@ def _locate(
 
 def detect_kind(filename: str, content: bytes) -> ImportKind:
     """The ledger's kind, from the headers of the sheet that has them."""
-    return _locate(_sheets(filename, content), None)[1].kind
+    return _locate(_sheets(filename, content, head=True), None)[1].kind
 
 
 def excel_number(value: float) -> str:
