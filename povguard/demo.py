@@ -328,6 +328,7 @@ async def load_with(
         else:
             await _run_with_progress(session_maker, job.id, content.count(b"\n") - 1, console)
         async with session_maker() as session:
+            from services.registry.imports import messages as import_messages
             from services.registry.imports.repository import ImportRepository
 
             done = await ImportRepository(session).get(job.id)
@@ -337,7 +338,7 @@ async def load_with(
                 "accepted": done.accepted,
                 "unchanged": done.unchanged,
                 "rejected": done.rejected,
-                "error": done.error,
+                "error": import_messages.show(done.error, "en"),
             }
         if console is not None:
             r = results[kind.value]

@@ -15,11 +15,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.households import messages
 from services.registry.households.service import CATEGORY_ROLES
-from services.registry.imports.rows import ECONOMICS_STAGE, HOUSEHOLD_STAGE, Errors
+from services.registry.imports import messages as import_messages
+from services.registry.imports.rows import (
+    ECONOMICS_STAGE,
+    HOUSEHOLD_STAGE,
+    REGION_CODE_FORMAT,
+    Errors,
+)
 from services.registry.imports.template import CATEGORY_LABELS
 from shared.auth import Principal
 from shared.contracts.registry import MemberSnapshot
 from shared.webhooks import service as webhook_service
+
+REPEATED_IN_FILE_ROWS = "the ID number appears more than once in the file (rows {rows})"
+REJECTED_WHOLE = "household {household_no} is rejected whole: another of its rows has errors"
+CATEGORY_DIFFERS = (
+    "household {household_no} is {category} in the registry: a category changes only through "
+    "PUT /v1/households/{{id}}/category"
+)
+VILLAGE_DIFFERS = (
+    "household {household_no} is registered in village {village}: an import does not move a "
+    "household to another village"
+)
+OTHER_HEAD = (
+    "household {household_no} has another head (户主) in the registry who is not in the file; "
+    "record that change through the household API"
+)
 
 
 @dataclass
@@ -80,7 +101,11 @@ async def _stage(
         session,
         "import_rejects",
         ["row_no", "col", "reason"],
-        [(row_no, col, reason) for row_no, errs in errors for col, reason in errs],
+        [
+            (row_no, col, import_messages.encode(reason))
+            for row_no, errs in errors
+            for col, reason in errs
+        ],
     )
     # The planner needs only rough sizes and distinct counts of the staged rows for its joins:
     # statistics from a 3,000-row sample (target 10) instead of 30,000 take 0.03 s per 50,000
@@ -94,10 +119,23 @@ async def _run(session: AsyncSession, sql: str, **params: Any) -> Any:
 
 
 async def _rejections(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """The batch's rejections, each reason a Message (its English text, rendered again in
+    the reader's language where it is shown)."""
     rows = await _run(
         session, "SELECT DISTINCT row_no, col, reason FROM import_rejects ORDER BY row_no, col"
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [(r.row_no, r.col, import_messages.decode(r.reason) or "") for r in rows]
+
+
+def _msg(code: str, template: str, /, **params: str) -> str:
+    """SQL making a reason as it is stored (``messages.encode``'s JSON): the code and the
+    English template, with parameters from SQL expressions."""
+    pairs = ", ".join(f"'{k}', {v}" for k, v in params.items())
+    literal = template.replace("'", "''")
+    return (
+        f"jsonb_build_object('code', '{code}', 'template', '{literal}', "
+        f"'params', jsonb_build_object({pairs}))::text"
+    )
 
 
 HOUSEHOLD_SNAPSHOT = """jsonb_build_object('id', {h}.id, 'region_code', {h}.region_code,
@@ -164,6 +202,86 @@ def _distinct(target: str, fields: Sequence[str]) -> str:
     return f"({ours}) IS DISTINCT FROM ({theirs})"
 
 
+# The reasons the rules below store, as SQL expressions.
+_ID_NUMBER_REPEATED_IN_FILE = _msg(
+    "id_number.repeated_in_file", REPEATED_IN_FILE_ROWS, rows="left(d.rows, 200)"
+)
+_ID_NUMBER_REGISTERED = _msg(
+    "id_number.registered",
+    "the ID number is already registered in household {household_no}",
+    household_no="h.household_no",
+)
+_REGION_OUTSIDE_SCOPE = _msg(
+    "region.outside_scope", "{region} is outside your region", region="s.region_code"
+)
+_REGION_UNKNOWN = _msg("region.unknown", "unknown region code {region}", region="s.region_code")
+# One message per level, so the Chinese names the level in Chinese too.
+_REGION_NOT_VILLAGE = (
+    "CASE r.level "
+    + " ".join(
+        f"WHEN '{level}' THEN "
+        + _msg(
+            "region.not_village",
+            f"{{region}} is a {level}, not a village",
+            region="s.region_code",
+        )
+        for level in ("province", "city", "county", "township")
+    )
+    + " END"
+)
+_IMPORT_CATEGORY_DIFFERS = _msg(
+    "import.category_differs",
+    CATEGORY_DIFFERS,
+    household_no="s.household_no",
+    category=_CATEGORY_LABEL,
+)
+_IMPORT_VILLAGE_DIFFERS = _msg(
+    "import.village_differs",
+    VILLAGE_DIFFERS,
+    household_no="s.household_no",
+    village="h.region_code",
+)
+_IMPORT_MONITORED_COUNTY_ONLY = _msg(
+    "import.monitored_county_only", "only the county registers a household as 监测户"
+)
+_IMPORT_HEADS = _msg(
+    "import.heads",
+    "household {household_no} has {heads} heads (户主) in the file; it needs exactly one",
+    household_no="s.household_no",
+    heads="g.heads",
+)
+_IMPORT_REGION_DIFFERS_IN_HOUSEHOLD = _msg(
+    "import.region_differs_in_household",
+    "differs from the first row of household {household_no} (row {row})",
+    household_no="s.household_no",
+    row="f.row_no",
+)
+_IMPORT_HOUSEHOLD_REJECTED_WHOLE = _msg(
+    "import.household_rejected_whole", REJECTED_WHOLE, household_no="s.household_no"
+)
+_IMPORT_YEAR_REPEATED = _msg(
+    "import.year_repeated",
+    "household {household_no} has year {year} more than once in the file (rows {rows})",
+    household_no="s.household_no",
+    year="s.year",
+    rows="left(d.rows, 200)",
+)
+_IMPORT_HOUSEHOLD_UNKNOWN = _msg(
+    "import.household_unknown",
+    "no household {household_no} in your region",
+    household_no="s.household_no",
+)
+_IMPORT_HOUSEHOLD_EMPTY = _msg(
+    "import.household_empty",
+    "household {household_no} has no resident members",
+    household_no="s.household_no",
+)
+_ID_NUMBER_TAKEN = _msg("id_number.taken", str(messages.ID_NUMBER_TAKEN))
+_REGION_CODE_FORMAT = _msg("region.code_format", REGION_CODE_FORMAT)
+_HOUSEHOLD_NO_TAKEN = _msg("household_no.taken", str(messages.HOUSEHOLD_NO_TAKEN))
+_IMPORT_OTHER_HEAD = _msg("import.other_head", OTHER_HEAD, household_no="s.household_no")
+
+
 async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     """Cross-row rules; each bad row gets a (row, column, reason).
 
@@ -174,10 +292,9 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     prefix = principal.region_prefix
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
-        SELECT s.row_no, '证件号码', 'the ID number appears more than once in the file (rows '
-               || d.rows || ')'
+        SELECT s.row_no, '证件号码', {_ID_NUMBER_REPEATED_IN_FILE}
           FROM import_stage s
           JOIN (SELECT id_number, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
                   FROM import_stage WHERE id_number <> ''
@@ -186,35 +303,36 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     )
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
         SELECT s.row_no, '证件号码',
                CASE WHEN h.region_code LIKE :prefix
-                    THEN 'the ID number is already registered in household ' || h.household_no
-                    ELSE CAST(:id_number_taken AS text) END
+                    THEN {_ID_NUMBER_REGISTERED}
+                    ELSE {_ID_NUMBER_TAKEN} END
           FROM import_stage s
           JOIN registry.members m ON m.id_number = s.id_number
           JOIN registry.households h ON h.id = m.household_id
          WHERE h.household_no IS DISTINCT FROM s.household_no
         """,
         prefix=prefix + "%",
-        id_number_taken=messages.ID_NUMBER_TAKEN,
     )
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
         SELECT s.row_no, '行政区划代码',
-               CASE WHEN s.region_code !~ '^[0-9]{12}$' THEN 'must be a 12-digit region code'
+               CASE WHEN s.region_code !~ '^[0-9]{{12}}$'
+                        THEN {_REGION_CODE_FORMAT}
                     WHEN s.region_code NOT LIKE :prefix
-                        THEN s.region_code || ' is outside your region'
-                    WHEN r.code IS NULL THEN 'unknown region code ' || s.region_code
-                    ELSE s.region_code || ' is a ' || r.level || ', not a village' END
+                        THEN {_REGION_OUTSIDE_SCOPE}
+                    WHEN r.code IS NULL
+                        THEN {_REGION_UNKNOWN}
+                    ELSE {_REGION_NOT_VILLAGE} END
           FROM import_stage s
           LEFT JOIN registry.regions r ON r.code = s.region_code
          -- fails closed: a code the field rules let through (a caller other than the
          -- ledger reader) is still refused unless it is a village in the caller's region
-         WHERE s.region_code !~ '^[0-9]{12}$' OR s.region_code NOT LIKE :prefix
+         WHERE s.region_code !~ '^[0-9]{{12}}$' OR s.region_code NOT LIKE :prefix
             OR r.code IS NULL OR r.level <> 'village'
         """,
         prefix=prefix + "%",
@@ -230,29 +348,25 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
           JOIN registry.households h USING (household_no)
          CROSS JOIN LATERAL (VALUES
                ('户编号', CASE WHEN h.region_code NOT LIKE :prefix THEN
-                    CAST(:household_no_taken AS text) END),
+                    {_HOUSEHOLD_NO_TAKEN} END),
                ('户类型', CASE WHEN h.region_code LIKE :prefix AND s.category <> h.category THEN
-                    'household ' || s.household_no || ' is ' || {_CATEGORY_LABEL}
-                    || ' in the registry: a category changes only through '
-                    || 'PUT /v1/households/{{id}}/category' END),
+                    {_IMPORT_CATEGORY_DIFFERS} END),
                ('行政区划代码', CASE WHEN h.region_code LIKE :prefix
                                     AND s.region_code <> h.region_code THEN
-                    'household ' || s.household_no || ' is registered in village '
-                    || h.region_code || ': an import does not move a household to another village'
-                    END)
+                    {_IMPORT_VILLAGE_DIFFERS} END)
          ) v(col, reason)
          WHERE v.reason IS NOT NULL
         """,
         prefix=prefix + "%",
-        household_no_taken=messages.HOUSEHOLD_NO_TAKEN,
     )
     if principal.role not in CATEGORY_ROLES:
         # As through the API: only the county registers a household directly as 监测户.
         await _run(
             session,
-            """
+            f"""
             INSERT INTO import_rejects
-            SELECT s.row_no, '户类型', 'only the county registers a household as 监测户'
+            SELECT s.row_no, '户类型',
+                   {_IMPORT_MONITORED_COUNTY_ONLY}
               FROM import_stage s
              WHERE s.category = 'monitored'
                AND NOT EXISTS (SELECT 1 FROM registry.households h
@@ -261,11 +375,10 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
         )
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
         SELECT s.row_no, '与户主关系',
-               'household ' || s.household_no || ' has ' || g.heads
-               || ' heads (户主) in the file; it needs exactly one'
+               {_IMPORT_HEADS}
           FROM import_stage s
           JOIN (SELECT household_no, count(*) FILTER (WHERE relation = 'head') AS heads
                   FROM import_stage WHERE household_no IS NOT NULL
@@ -276,11 +389,10 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     )
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
         SELECT s.row_no, '与户主关系',
-               'household ' || s.household_no || ' has another head (户主) in the registry who '
-               || 'is not in the file; record that change through the household API'
+               {_IMPORT_OTHER_HEAD}
           FROM import_stage s
          CROSS JOIN LATERAL (
                SELECT m.id_number
@@ -296,11 +408,10 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     )
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
         SELECT s.row_no, '行政区划代码',
-               'differs from the first row of household ' || s.household_no || ' (row '
-               || f.row_no || ')'
+               {_IMPORT_REGION_DIFFERS_IN_HOUSEHOLD}
           FROM import_stage s
           JOIN (SELECT DISTINCT ON (household_no) household_no, row_no, region_code
                   FROM import_stage ORDER BY household_no, row_no) f USING (household_no)
@@ -319,10 +430,10 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     )
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
         SELECT s.row_no, '户编号',
-               'household ' || s.household_no || ' is rejected whole: another of its rows has errors'
+               {_IMPORT_HOUSEHOLD_REJECTED_WHOLE}
           FROM import_stage s
          WHERE s.bad AND NOT EXISTS (SELECT 1 FROM import_rejects r WHERE r.row_no = s.row_no)
         """,
@@ -529,10 +640,10 @@ async def load_economics(
     await _stage(session, ECONOMICS_STAGE, records, errors)
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
-        SELECT s.row_no, '年度', 'household ' || s.household_no || ' has year ' || s.year
-               || ' more than once in the file (rows ' || d.rows || ')'
+        SELECT s.row_no, '年度',
+               {_IMPORT_YEAR_REPEATED}
           FROM import_stage s
           JOIN (SELECT household_no, year, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
                   FROM import_stage WHERE NOT bad
@@ -541,12 +652,12 @@ async def load_economics(
     )
     await _run(
         session,
-        """
+        f"""
         INSERT INTO import_rejects
         SELECT s.row_no, '户编号',
                CASE WHEN h.id IS NULL OR h.region_code NOT LIKE :prefix
-                    THEN 'no household ' || s.household_no || ' in your region'
-                    ELSE 'household ' || s.household_no || ' has no resident members' END
+                    THEN {_IMPORT_HOUSEHOLD_UNKNOWN}
+                    ELSE {_IMPORT_HOUSEHOLD_EMPTY} END
           FROM import_stage s
           LEFT JOIN registry.households h USING (household_no)
          WHERE s.household_no IS NOT NULL AND (h.id IS NULL OR h.region_code NOT LIKE :prefix

@@ -6,12 +6,14 @@ import io
 import re
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from services.registry.imports.template import COLUMNS, ImportKind, header_key
 from shared import spreadsheet
+from shared.i18n import t
 
 XLSX_MAGIC = b"PK\x03\x04"
 
@@ -27,6 +29,7 @@ class Sheet:
 
     rows: list[list[str]]
     row_numbers: list[int]
+    kind: ImportKind | None = None
 
 
 def file_format(filename: str, content: bytes) -> str:
@@ -49,8 +52,11 @@ def decode_text(content: bytes) -> str:
     if "\x00" in text:
         # PostgreSQL text cannot hold NUL; such a file is binary or mis-encoded, not a ledger.
         raise UnreadableFile(
-            "the file contains NUL characters: it is not UTF-8, UTF-16 or GBK text "
-            "(save it as CSV UTF-8 or as XLSX)"
+            t(
+                "the file contains NUL characters: it is not UTF-8, UTF-16 or GBK text "
+                "(save it as CSV UTF-8 or as XLSX)",
+                "import.nul_characters",
+            )
         )
     return text
 
@@ -60,8 +66,12 @@ def _decode(content: bytes, encoding: str) -> str:
         return content.decode(encoding)
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
-            f"the file is neither UTF-8 nor GBK text (bad byte at offset {exc.start}); "
-            "it may be truncated or not a CSV file"
+            t(
+                "the file is neither UTF-8 nor GBK text (bad byte at offset {offset}); "
+                "it may be truncated or not a CSV file",
+                "import.encoding",
+                offset=exc.start,
+            )
         ) from None
 
 
@@ -112,10 +122,18 @@ def _column_number(letters: bytes) -> int:
 def _refuse_size(sheet: str, rows: int, columns: int) -> None:
     if columns > MAX_COLUMNS or rows * columns > MAX_CELLS:
         raise UnreadableFile(
-            f"the XLSX sheet {sheet} spans {rows:,} rows by {columns:,} columns "
-            f"({rows * columns:,} cells); a ledger may span at most {MAX_COLUMNS} columns "
-            f"and {MAX_CELLS:,} cells: delete the stray cells far outside the table, or save "
-            "the sheet as CSV"
+            t(
+                "the XLSX sheet {sheet} spans {rows} rows by {columns} columns ({cells} cells); "
+                "a ledger may span at most {max_columns} columns and {max_cells} cells: delete "
+                "the stray cells far outside the table, or save the sheet as CSV",
+                "import.sheet_too_large",
+                sheet=sheet,
+                rows=f"{rows:,}",
+                columns=f"{columns:,}",
+                cells=f"{rows * columns:,}",
+                max_columns=MAX_COLUMNS,
+                max_cells=f"{MAX_CELLS:,}",
+            )
         )
 
 
@@ -153,21 +171,38 @@ def check_workbook(content: bytes) -> None:
     try:
         book = zipfile.ZipFile(io.BytesIO(content))
     except (zipfile.BadZipFile, ValueError) as exc:
-        raise UnreadableFile(f"the XLSX file cannot be read (is it truncated?): {exc}") from None
+        raise UnreadableFile(
+            t(
+                "the XLSX file cannot be read (is it truncated or damaged?): {error}",
+                "import.file_damaged",
+                error=str(exc),
+            )
+        ) from None
     with book:
         entries = book.infolist()
         total = sum(e.file_size for e in entries)
         if total > MAX_UNCOMPRESSED_BYTES:
             raise UnreadableFile(
-                f"the XLSX file unpacks to {total:,} bytes, over the limit of "
-                f"{MAX_UNCOMPRESSED_BYTES:,}: split the ledger or save it as CSV"
+                t(
+                    "the XLSX file unpacks to {size} bytes, over the limit of {limit}: split "
+                    "the ledger or save it as CSV",
+                    "import.too_large_unpacked",
+                    size=f"{total:,}",
+                    limit=f"{MAX_UNCOMPRESSED_BYTES:,}",
+                )
             )
         for entry in entries:
             ratio = entry.file_size / max(entry.compress_size, 1)
             if entry.file_size > _RATIO_APPLIES_ABOVE and ratio > MAX_COMPRESSION_RATIO:
                 raise UnreadableFile(
-                    f"the XLSX file looks like a zip bomb: {entry.filename} unpacks "
-                    f"{ratio:,.0f} times its size ({entry.file_size:,} bytes)"
+                    t(
+                        "the XLSX file looks like a zip bomb: {part} unpacks {ratio} times its "
+                        "size ({size} bytes)",
+                        "import.zip_bomb",
+                        part=entry.filename,
+                        ratio=f"{ratio:,.0f}",
+                        size=f"{entry.file_size:,}",
+                    )
                 )
         # Every XML part, not only xl/worksheets/: the workbook's relationships may put the
         # first sheet anywhere in the archive.
@@ -177,26 +212,69 @@ def check_workbook(content: bytes) -> None:
                     _scan_sheet(book, entry)
                 except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                     raise UnreadableFile(
-                        f"the XLSX file cannot be read (is it damaged?): {exc}"
+                        t(
+                            "the XLSX file cannot be read (is it truncated or damaged?): {error}",
+                            "import.file_damaged",
+                            error=str(exc),
+                        )
                     ) from None
 
 
-def _xlsx_rows(content: bytes) -> list[list[str]]:
+class _Sheets:
+    """A file's sheets by name, each read (into rows of raw cell values) only when asked
+    for: the first sheet that matches is the last one read. ``nrows`` reads only the first
+    rows (enough to find the header)."""
+
+    def __init__(self, names: list[str], load: Callable[[int], list[list[Any]]]) -> None:
+        self.names, self._load = names, load
+        self._rows: dict[int, list[list[Any]]] = {}
+
+    def rows(self, index: int) -> list[list[Any]]:
+        if index not in self._rows:
+            self._rows[index] = self._load(index)
+        return self._rows[index]
+
+    def __iter__(self) -> Iterator[tuple[str, list[list[Any]]]]:
+        for index, name in enumerate(self.names):
+            yield name, self.rows(index)
+
+
+def _damaged(exc: Exception) -> UnreadableFile:
+    return UnreadableFile(
+        t(
+            "the XLSX file cannot be read (is it truncated or damaged?): {error}",
+            "import.file_damaged",
+            error=str(exc),
+        )
+    )
+
+
+def _xlsx_sheets(content: bytes, nrows: int | None = None) -> _Sheets:
+    """The workbook's sheets, each read when first asked for."""
     from python_calamine import CalamineWorkbook
 
     if not zipfile.is_zipfile(io.BytesIO(content)):
         raise UnreadableFile(
-            "the XLSX file cannot be read (is it truncated or damaged?): not a zip archive"
+            t(
+                "the XLSX file cannot be read (is it truncated or damaged?): not a zip archive",
+                "import.file_damaged",
+            )
         )
     check_workbook(content)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        names = list(workbook.sheet_names)
     except Exception as exc:  # calamine raises its own types for every kind of damage
-        raise UnreadableFile(
-            f"the XLSX file cannot be read (is it truncated or damaged?): {exc}"
-        ) from None
-    return [[_cell(v) for v in row] for row in rows]
+        raise _damaged(exc) from None
+
+    def load(index: int) -> list[list[Any]]:
+        try:
+            sheet = workbook.get_sheet_by_index(index)
+            return sheet.to_python(skip_empty_area=False, nrows=nrows)  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise _damaged(exc) from None
+
+    return _Sheets(names, load)
 
 
 def _csv_rows(content: bytes) -> list[list[str]]:
@@ -207,33 +285,173 @@ def _csv_rows(content: bytes) -> list[list[str]]:
             for row in csv.reader(io.StringIO(text, newline=""))
         ]
     except csv.Error as exc:
-        raise UnreadableFile(f"the CSV file cannot be read: {exc}") from None
-
-
-def read(kind: ImportKind, filename: str, content: bytes) -> Sheet:
-    if not content:
-        raise UnreadableFile("the file is empty")
-    raw = _xlsx_rows(content) if file_format(filename, content) == "xlsx" else _csv_rows(content)
-    numbered = [(i + 1, row) for i, row in enumerate(raw) if any(row)]
-    if not numbered:
-        raise UnreadableFile("the file has no header row")
-    _, header = numbered[0]
-    positions = {header_key(h): i for i, h in enumerate(header) if header_key(h)}
-    columns = COLUMNS[kind]
-    missing = [c.header for c in columns if header_key(c.header) not in positions]
-    if missing:
-        raise UnreadableFile(f"the file lacks the required headers: {', '.join(missing)}")
-    order = [positions[header_key(c.header)] for c in columns]
-    width = len(header)
-    identity = order == list(range(width))
-    body = numbered[1:]
-    if body and len(body[-1][1]) < width and file_format(filename, content) == "csv":
         raise UnreadableFile(
-            f"the last row ({body[-1][0]}) has {len(body[-1][1])} of {width} columns: "
-            "the file looks truncated"
+            t("the CSV file cannot be read: {error}", "import.csv_unreadable", error=str(exc))
+        ) from None
+
+
+# Ledgers start with a title row ("XX村脱贫户信息台账") and sometimes a unit or date row: the
+# header is the first of the sheet's first rows that holds every column of a ledger.
+HEADER_SEARCH_ROWS = 10
+
+
+@dataclass
+class _Header:
+    index: int  # in the sheet's rows (the sheet's row number - 1)
+    kind: ImportKind
+    positions: dict[str, int]
+
+
+def _keys(row: list[Any]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for i, cell in enumerate(row):
+        key = header_key(cell) if isinstance(cell, str) else ""
+        if key and key not in positions:
+            positions[key] = i
+    return positions
+
+
+def _missing(kind: ImportKind, positions: dict[str, int]) -> list[str]:
+    return [c.header for c in COLUMNS[kind] if header_key(c.header) not in positions]
+
+
+def _find_header(raw: list[list[Any]], kind: ImportKind | None) -> _Header | None:
+    kinds = [kind] if kind is not None else list(ImportKind)
+    for index, row in enumerate(raw[:HEADER_SEARCH_ROWS]):
+        positions = _keys(row)
+        if not positions:
+            continue
+        matched = [k for k in kinds if not _missing(k, positions)]
+        if len(matched) > 1:
+            raise UnreadableFile(
+                t(
+                    "row {row} has the headers of both a households and an economics ledger: "
+                    "send kind (households or economics) with the file",
+                    "import.kind_ambiguous",
+                    row=index + 1,
+                )
+            )
+        if matched:
+            return _Header(index, matched[0], positions)
+    return None
+
+
+def _closest_missing(raw: list[list[Any]], kind: ImportKind) -> list[str]:
+    """The headers the most ledger-like of the first rows lacks."""
+    candidates = [_missing(kind, _keys(row)) for row in raw[:HEADER_SEARCH_ROWS]]
+    return min(candidates, key=len) if candidates else [c.header for c in COLUMNS[kind]]
+
+
+def _no_header(sheets: _Sheets, kind: ImportKind | None) -> UnreadableFile:
+    if not any(any(c not in (None, "") for c in row) for _, raw in sheets for row in raw):
+        return UnreadableFile(t("the file has no header row", "import.no_header"))
+    if len(sheets.names) > 1:
+        return UnreadableFile(
+            t(
+                "no sheet of the workbook has the ledger's headers in its first {rows} rows; "
+                "sheets found: {sheets}",
+                "import.no_matching_sheet",
+                rows=HEADER_SEARCH_ROWS,
+                sheets=", ".join(sheets.names),
+            )
+        )
+    raw = sheets.rows(0)
+    if kind is None:
+        return UnreadableFile(
+            t(
+                "the headers in the first {rows} rows are neither those of a households ledger "
+                "nor of an economics ledger: start from the template "
+                "(GET /v1/imports/template), or send kind with the file",
+                "import.kind_unknown",
+                rows=HEADER_SEARCH_ROWS,
+            )
+        )
+    return UnreadableFile(
+        t(
+            "the file lacks the required headers: {headers}",
+            "import.missing_headers",
+            headers=", ".join(_closest_missing(raw, kind)),
+        )
+    )
+
+
+# Enough of a big CSV file to find its header in (cut at a line end, which never falls
+# inside a UTF-8 or GBK character).
+_CSV_HEAD_BYTES = 256 * 1024
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _sheets(filename: str, content: bytes, *, head: bool = False) -> _Sheets:
+    if not content:
+        raise UnreadableFile(t("the file is empty", "import.empty_file"))
+    if file_format(filename, content) == "xlsx":
+        return _xlsx_sheets(content, HEADER_SEARCH_ROWS if head else None)
+    rows = None
+    if head and len(content) > _CSV_HEAD_BYTES and not content.startswith(_UTF16_BOMS):
+        end = content.rfind(b"\n", 0, _CSV_HEAD_BYTES)
+        try:
+            rows = _csv_rows(content[: end + 1]) if end > 0 else None
+        except UnreadableFile:  # cut inside a quoted cell: read it all
+            rows = None
+    if rows is None:
+        rows = _csv_rows(content)
+    return _Sheets([""], lambda _: rows)  # type: ignore[arg-type,return-value]
+
+
+def _locate(sheets: _Sheets, kind: ImportKind | None) -> tuple[list[list[Any]], _Header]:
+    for _, raw in sheets:
+        header = _find_header(raw, kind)
+        if header is not None:
+            return raw, header
+    raise _no_header(sheets, kind)
+
+
+def detect_kind(filename: str, content: bytes) -> ImportKind:
+    """The ledger's kind, from the headers of the sheet that has them."""
+    return _locate(_sheets(filename, content, head=True), None)[1].kind
+
+
+def excel_number(value: float) -> str:
+    """A number as Excel's General format shows it once it has more digits than fit
+    (``5.22301E+17``)."""
+    return f"{value:.5E}".replace("E+0", "E+").replace(".00000E", "E")
+
+
+def read(kind: ImportKind | None, filename: str, content: bytes) -> Sheet:
+    xlsx = file_format(filename, content) == "xlsx" if content else False
+    raw, header = _locate(_sheets(filename, content), kind)
+    columns = COLUMNS[header.kind]
+    positions = header.positions
+    order = [positions[header_key(c.header)] for c in columns]
+    width = len(raw[header.index])
+    # An ID number typed into a cell Excel treats as a number has lost its last three
+    # digits (Excel keeps 15): it is shown as Excel shows it, and refused as such.
+    id_position = positions.get("证件号码") if header.kind is ImportKind.households else None
+    identity = order == list(range(width))
+    body = [
+        (i + 1, row)
+        for i, row in enumerate(raw[header.index + 1 :], start=header.index + 1)
+        if any(c not in (None, "") for c in row)
+    ]
+    if body and len(body[-1][1]) < width and not xlsx:
+        raise UnreadableFile(
+            t(
+                "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
+                "import.truncated",
+                row=body[-1][0],
+                cells=len(body[-1][1]),
+                width=width,
+            )
         )
     rows, numbers = [], []
     for number, row in body:
+        if xlsx:
+            cells = [_cell(v) for v in row]
+            if id_position is not None and id_position < len(row):
+                value = row[id_position]
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    cells[id_position] = excel_number(float(value))
+            row = cells
         if len(row) < width:
             row = row + [""] * (width - len(row))
         if identity:
@@ -241,4 +459,4 @@ def read(kind: ImportKind, filename: str, content: bytes) -> Sheet:
         else:
             rows.append([row[i] for i in order])
         numbers.append(number)
-    return Sheet(rows=rows, row_numbers=numbers)
+    return Sheet(rows=rows, row_numbers=numbers, kind=header.kind)

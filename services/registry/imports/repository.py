@@ -94,6 +94,19 @@ class ImportRepository(RepositoryBase[ImportJob]):
     def list_query(self, prefix: str) -> Any:
         return select(ImportJob).where(ImportJob.region_code.startswith(prefix, autoescape=True))
 
+    async def staged_rejections(self) -> list[Any]:
+        """The pipeline's rejections of this batch, one per row and column, as
+        ``save_staged_rejections`` keeps them (a dry run shows what a real import stores)."""
+        result = await self.session.execute(
+            text(
+                """
+                SELECT row_no, left(col, 50) AS "column", left(min(reason), 500) AS reason
+                  FROM import_rejects GROUP BY row_no, left(col, 50) ORDER BY 1, 2
+                """
+            )
+        )
+        return list(result)
+
     async def save_staged_rejections(self, import_id: UUID, region_code: str) -> None:
         """Copy the pipeline's rejections of this batch (set-based, from its temp table)."""
         await self.session.execute(

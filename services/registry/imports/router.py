@@ -1,48 +1,88 @@
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from services.registry.imports import export
+from services.registry.imports import messages as import_messages
 from services.registry.imports import service as import_service
 from services.registry.imports.schemas import (
     ImportAccepted,
+    ImportDryRun,
     ImportRead,
     ImportRejectionRead,
     ImportSummary,
 )
 from services.registry.imports.template import ImportKind, describe, template_csv
+from shared.app import locale_of
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
 
 router = APIRouter(tags=["bulk"])
+_S = TypeVar("_S", bound=ImportSummary)
 
 
 @router.post(
     "/imports",
     status_code=202,
     response_model=ImportAccepted,
-    responses=problem_responses(Forbidden, PayloadTooLarge, ValidationFailed),
+    responses={
+        200: {"model": ImportDryRun, "description": "`dry_run=true`: what an import would do"},
+        **problem_responses(Forbidden, PayloadTooLarge, ValidationFailed),
+    },
     summary="Upload a ledger file (CSV or XLSX); a worker loads it",
     description=(
         "Roles: county_officer, province_admin, township_officer; rows must lie in your region. "
-        "CSV in UTF-8 (with or without BOM) or GBK, or XLSX (first sheet). Answers 202 with "
-        "`import_id` at once; follow `GET /v1/imports/{id}`. Valid households land whole, a "
-        "household with any bad row is rejected whole with each bad row, column and reason; "
-        "loading the same file again changes nothing (its rows count as unchanged). The "
-        "upload limit is `POVGUARD_MAX_UPLOAD_BYTES` (64 MB by default).\n\n" + describe()
+        "CSV in UTF-8 (with or without BOM) or GBK, or XLSX (the sheet whose headers match; "
+        "a workbook where none does is refused naming the sheets it has). The header row is "
+        "looked for in the first 10 rows (a title row such as XX村脱贫户信息台账 and a unit "
+        "or date row above it are skipped); row numbers are the sheet's own. `kind` may be "
+        "left out: the headers say it (a 422 when they say neither or both). Answers 202 "
+        "with `import_id` at once; follow `GET /v1/imports/{id}`. Valid households land "
+        "whole, a household with any bad row is rejected whole with each bad row, column and "
+        "reason (in the reader's language, with a stable `code`); loading the same file again "
+        "changes nothing (its rows count as unchanged). With `dry_run=true` the file is "
+        "checked at once and the answer (200) is what an import would accept and reject, row, "
+        "column and reason; nothing is written. The upload limit is "
+        "`POVGUARD_MAX_UPLOAD_BYTES` (64 MB by default).\n\n" + describe()
     ),
 )
 async def create_import(
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     file: Annotated[UploadFile, File(description="The ledger: .csv or .xlsx")],
-    kind: Annotated[ImportKind, Form(description="households | economics")],
+    kind: Annotated[
+        ImportKind | None,
+        Form(description="households | economics; inferred from the headers when left out"),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        Query(
+            description="Validate only: answer 200 with what an import would accept and "
+            "reject, and write nothing"
+        ),
+    ] = False,
 ) -> JSONResponse:
     content = await file.read()
+    if dry_run:
+        result = await import_service.dry_run(
+            session, principal, kind, file.filename or "upload", content
+        )
+        locale = locale_of(request)
+        body = ImportDryRun(
+            kind=result.kind.value,
+            rows_read=result.outcome.rows,
+            accepted=result.outcome.accepted,
+            rejected=result.outcome.rejected,
+            unchanged=result.outcome.unchanged,
+            rejected_rows=[_rejection(r, locale) for r in result.rejected_rows],
+            rejected_rows_truncated=result.truncated,
+        )
+        return JSONResponse(body.model_dump(mode="json"))
     job = await import_service.create_import(
         session, principal, kind, file.filename or "upload", content
     )
@@ -63,6 +103,7 @@ async def create_import(
     ),
 )
 async def list_imports(
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     prefix: ScopedRegionPrefix,
@@ -70,7 +111,11 @@ async def list_imports(
     limit: Limit = 50,
 ) -> Page[ImportSummary]:
     rows, next_cursor = await import_service.list_imports(session, principal, prefix, cursor, limit)
-    return Page(items=[ImportSummary.model_validate(r) for r in rows], next_cursor=next_cursor)
+    locale = locale_of(request)
+    return Page(
+        items=[_summary(ImportSummary.model_validate(r), locale) for r in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(
@@ -100,12 +145,29 @@ async def get_template(
     summary="An import's progress and its rejected rows (the first 1000)",
 )
 async def get_import(
-    import_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    request: Request, import_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ImportRead:
     job, rejected, truncated = await import_service.get_import(session, principal, import_id)
-    read = ImportRead.model_validate(job)
-    read.rejected_rows = [ImportRejectionRead.model_validate(r) for r in rejected]
+    locale = locale_of(request)
+    read = _summary(ImportRead.model_validate(job), locale)
+    read.rejected_rows = [_rejection(r, locale) for r in rejected]
     read.rejected_rows_truncated = truncated
+    return read
+
+
+def _rejection(row: Any, locale: str) -> ImportRejectionRead:
+    return ImportRejectionRead(
+        row_no=row.row_no,
+        column=row.column,
+        reason=import_messages.show(row.reason, locale) or "",
+        code=import_messages.code_of(row.reason),
+    )
+
+
+def _summary(read: _S, locale: str) -> _S:
+    """Reasons are stored as messages: shown in the reader's language."""
+    read.error_code = import_messages.code_of(read.error)
+    read.error = import_messages.show(read.error, locale)
     return read
 
 

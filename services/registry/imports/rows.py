@@ -2,18 +2,20 @@
 (column, reason). Cross-row rules (duplicates, regions, heads) are the pipeline's, in SQL."""
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from services.registry.economics.schemas import FIRST_YEAR
 from services.registry.imports import template as t
-from shared import idnumber, regions
+from shared import i18n, idnumber, regions
 from shared.money import parse_amount
 
 _CAUSE_SPLIT = re.compile(r"[、,，;；/\s]+")
 
 Errors = list[tuple[str, str]]
+REGION_CODE_FORMAT = "must be a 12-digit region code"
+DISAGREES = "does not agree with the ID number"
 
 # Staging record layout (the pipeline's temp table has these columns in this order).
 HOUSEHOLD_STAGE = [
@@ -53,11 +55,75 @@ def _is_number(raw: str) -> bool:
     return raw.isascii() and raw.isdigit()
 
 
+_m = i18n.t
+REQUIRED = "is required"
+# A date as ledgers type it: 1990-01-01, 1990.01.01, 1990/1/1, 1990年1月1日, 19900101.
+_DATE = re.compile(r"^([0-9]{4})\s*[-./年]\s*([0-9]{1,2})\s*[-./月]\s*([0-9]{1,2})\s*日?$")
+_EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 is 1900-01-01 (Excel counts a 29 Feb 1900)
+# Serials of dates from 1900 to 2099: a five-digit number in a date column is one.
+_SERIALS = range(1, 73051)
+# How Excel shows a number too long for its cell: 5.22301E+17.
+_SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?E\+?[0-9]+$")
+
+
 def _date(raw: str) -> date:
-    digits = raw.replace("-", "").replace("/", "").replace(".", "")
-    if len(digits) != 8 or not _is_number(digits):
+    """A date as typed in a ledger, or the serial number Excel keeps a date cell as."""
+    raw = raw.strip()
+    if _is_number(raw) and len(raw) == 8:
+        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:8]))
+    if _is_number(raw) and int(raw) in _SERIALS:
+        return _EXCEL_EPOCH + timedelta(days=int(raw))
+    match = _DATE.match(raw)
+    if match is None or not all(_is_number(g) for g in match.groups()):
         raise ValueError
-    return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    year, month, day = (int(g) for g in match.groups())
+    return date(year, month, day)
+
+
+def _id_number_reason(number: str, today: date) -> i18n.Message | None:
+    """Why an ID number is refused, with a code a client can branch on; None when valid."""
+    if not number:
+        return _m(REQUIRED, "id_number.required")
+    if _SCIENTIFIC.match(number):
+        return excel_number(number)
+    try:
+        idnumber.parse(number, today=today)
+    except idnumber.InvalidIdNumber:
+        pass
+    else:
+        return None
+    if len(number) != 18:
+        return _m("must be 18 characters, got {length}", "id_number.length", length=len(number))
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
+        return _m("must be 17 digits followed by a digit or X", "id_number.format")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return _m(
+            "birth date {digits} is not a real date", "id_number.birth_date", digits=number[6:14]
+        )
+    if born.year < 1900 or born > today:
+        return _m(
+            "birth date {date} is out of range", "id_number.birth_date", date=born.isoformat()
+        )
+    if number.endswith("000"):
+        # Excel keeps 15 digits of a number: the last three of an ID number became zeros.
+        return excel_number(number)
+    return _m(
+        "check character does not match (expected {expected})",
+        "id_number.checksum",
+        expected=idnumber.check_character(number[:17]),
+    )
+
+
+def excel_number(shown: str) -> i18n.Message:
+    return _m(
+        "Excel stored this ID number as a number ({shown}) and lost its last digits: format "
+        "the 证件号码 column as text (Format Cells > Text), type the numbers in again and "
+        "import the file again",
+        "id_number.excel_number",
+        shown=shown,
+    )
 
 
 def _choice(
@@ -65,19 +131,30 @@ def _choice(
 ) -> Any:
     if not raw:
         if default is None:
-            errors.append((header, "is required"))
+            errors.append((header, _m(REQUIRED, "import.required")))
         return default
     value = mapping.get(raw)
     if value is None:
-        errors.append((header, f"{raw!r} is not one of {'/'.join(mapping)}"))
+        errors.append((header, not_one_of(raw, list(mapping))))
     return value
+
+
+def not_one_of(raw: str, choices: list[str]) -> i18n.Message:
+    return _m(
+        "{value} is not one of {choices}",
+        "import.not_one_of",
+        value=repr(raw),
+        choices="/".join(choices),
+    )
 
 
 def _text(raw: str, header: str, limit: int, errors: Errors, required: bool = False) -> str:
     if required and not raw:
-        errors.append((header, "is required"))
+        errors.append((header, _m(REQUIRED, "import.required")))
     elif len(raw) > limit:
-        errors.append((header, f"is longer than {limit} characters"))
+        errors.append(
+            (header, _m("is longer than {limit} characters", "import.too_long", limit=limit))
+        )
         return raw[:limit]
     return raw
 
@@ -114,7 +191,7 @@ def household_row(
     errors: Errors = []
     household_no = _text(household_no, "户编号", 40, errors, required=True)
     if not regions.is_valid_code(region_code):
-        errors.append(("行政区划代码", "must be a 12-digit region code"))
+        errors.append(("行政区划代码", _m(REGION_CODE_FORMAT, "region.code_format")))
     address = _text(address, "家庭住址", 300, errors)
     category_v = _choice(category, t.CATEGORIES, "户类型", errors)
     cause_list = [c for c in _CAUSE_SPLIT.split(causes) if c] if causes else []
@@ -124,21 +201,32 @@ def household_row(
     relation_v = _choice(relation, t.RELATIONS, "与户主关系", errors)
     number = idnumber.normalize(id_number)
     sex_v = birth_v = None
-    try:
+    facts = None
+    id_reason = _id_number_reason(number, today)
+    if id_reason is not None:
+        errors.append(("证件号码", id_reason))
+    else:
         facts = idnumber.parse(number, today=today)
-    except idnumber.InvalidIdNumber as exc:
-        errors.append(("证件号码", str(exc) if number else "is required"))
-        facts = None
     sex_v = _choice(sex, t.SEXES, "性别", errors, facts.sex if facts else "")
     if facts and sex_v and sex_v != facts.sex:
-        errors.append(("性别", "does not agree with the ID number"))
+        errors.append(("性别", _m(DISAGREES, "sex.id_number_mismatch")))
     if birth:
         try:
             birth_v = _date(birth)
         except ValueError:
-            errors.append(("出生日期", f"{birth!r} is not a date (YYYY-MM-DD)"))
+            errors.append(
+                (
+                    "出生日期",
+                    _m(
+                        "{value} is not a date: write it as 1990-01-01, 1990.01.01, 1990/1/1 "
+                        "or 1990年1月1日",
+                        "date.unreadable",
+                        value=repr(birth),
+                    ),
+                )
+            )
         if facts and birth_v and birth_v != facts.birth_date:
-            errors.append(("出生日期", "does not agree with the ID number"))
+            errors.append(("出生日期", _m(DISAGREES, "birth_date.id_number_mismatch")))
     elif facts:
         birth_v = facts.birth_date
     ethnicity = _text(ethnicity, "民族", 20, errors) or "汉族"
@@ -151,12 +239,7 @@ def household_row(
         stage = t.schooling_stage(schooling)
         in_school = stage not in (None, "dropout")
         if stage is None:
-            errors.append(
-                (
-                    "在校生状况",
-                    f"{schooling!r} is not one of {'/'.join([t.NOT_IN_SCHOOL, *t.SCHOOLING])}",
-                )
-            )
+            errors.append(("在校生状况", not_one_of(schooling, [t.NOT_IN_SCHOOL, *t.SCHOOLING])))
     health_v = _choice(health, t.HEALTH, "健康状况", errors, "healthy")
     if not disability:
         grade = 0
@@ -166,7 +249,7 @@ def household_row(
         grade = int(disability)
     else:
         grade = None
-        errors.append(("残疾等级", f"{disability!r} is not one of 无/一级/二级/三级/四级"))
+        errors.append(("残疾等级", not_one_of(disability, list(t.DISABILITY))))
     labour_v = _choice(labour, t.LABOUR, "劳动技能", errors, "ordinary")
     if not months:
         months_v = 0
@@ -174,7 +257,7 @@ def household_row(
         months_v = int(months)
     else:
         months_v = None
-        errors.append(("务工时间(月)", "must be whole months from 0 to 12"))
+        errors.append(("务工时间(月)", _m("must be whole months from 0 to 12", "import.months")))
     medical_v = _choice(medical, t.YES_NO, "城乡居民基本医疗保险", errors, True)
     pension_v = _choice(pension, t.YES_NO, "城乡居民基本养老保险", errors, False)
     dibao_v = _choice(dibao, t.YES_NO, "低保", errors, False)
@@ -236,10 +319,13 @@ def _amount(raw: str, header: str, errors: Errors) -> Decimal | None:
     try:
         value = parse_amount(raw.replace(",", ""))
     except ValueError as exc:
-        errors.append((header, str(exc)))
+        reason = exc.args[0] if exc.args else str(exc)
+        if not isinstance(reason, i18n.Message):
+            reason = _m(str(reason), "amount.invalid")
+        errors.append((header, reason))
         return None
     if value < 0:
-        errors.append((header, "may not be negative"))
+        errors.append((header, _m("may not be negative", "amount.negative")))
         return None
     return value
 
@@ -249,9 +335,19 @@ def economics_row(row_no: int, cells: list[str], today: date) -> tuple[tuple[Any
     household_no = _text(cells[0], "户编号", 40, errors, required=True)
     year = None
     if not _is_number(cells[1]):
-        errors.append(("年度", "must be a year such as 2025"))
+        errors.append(("年度", _m("must be a year such as 2025", "year.format")))
     elif not FIRST_YEAR <= int(cells[1]) <= today.year:
-        errors.append(("年度", f"must be from {FIRST_YEAR} to {today.year} (not in the future)"))
+        errors.append(
+            (
+                "年度",
+                _m(
+                    "must be from {first} to {last} (not in the future)",
+                    "year.range",
+                    first=FIRST_YEAR,
+                    last=today.year,
+                ),
+            )
+        )
     else:
         year = int(cells[1])
     amounts = [_amount(raw, h, errors) for raw, h in zip(cells[2:], _AMOUNT_HEADERS, strict=True)]

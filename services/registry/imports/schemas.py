@@ -14,7 +14,17 @@ class ImportRejectionRead(BaseModel):
 
     row_no: int = Field(description="The row's number in the file; the header is row 1.")
     column: str = Field(examples=["证件号码"])
-    reason: str = Field(examples=["check character does not match (expected X)"])
+    reason: str = Field(
+        examples=["校验码不符（应为 X）"],
+        description="Why, in the reader's language (Accept-Language; Chinese by default).",
+    )
+    code: str | None = Field(
+        default=None,
+        examples=["id_number.checksum"],
+        description="Stable machine code of the reason (`id_number.checksum`, "
+        "`id_number.excel_number`, `date.unreadable`...); null for reasons stored by older "
+        "versions.",
+    )
 
 
 class ImportSummary(BaseModel):
@@ -43,7 +53,14 @@ class ImportSummary(BaseModel):
         description="Last sign of life: a queued or running import with an old one is stuck "
         "and is dispatched again, or failed with the reason, by the worker's sweeper."
     )
-    error: str | None = Field(description="Why the whole import failed, when it did.")
+    error: str | None = Field(
+        description="Why the whole import failed, when it did (in the reader's language)."
+    )
+    error_code: str | None = Field(
+        default=None,
+        description="Stable machine code of `error` (`import.missing_headers`, "
+        "`import.no_matching_sheet`...).",
+    )
     created_by: str
     created_at: datetime
     finished_at: datetime | None
@@ -57,5 +74,18 @@ class ImportSummary(BaseModel):
 class ImportRead(ImportSummary):
     """An import's status and progress, with its rejected rows."""
 
+    rejected_rows: list[ImportRejectionRead] = []
+    rejected_rows_truncated: bool = False
+
+
+class ImportDryRun(BaseModel):
+    """What importing the file would do (`POST /v1/imports?dry_run=true`); nothing is written."""
+
+    dry_run: bool = True
+    kind: str = Field(description="households | economics (as sent, or from the headers)")
+    rows_read: int
+    accepted: int = Field(description="Rows whose data would be created or changed.")
+    rejected: int
+    unchanged: int = Field(description="Valid rows equal to what the registry holds.")
     rejected_rows: list[ImportRejectionRead] = []
     rejected_rows_truncated: bool = False

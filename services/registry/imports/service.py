@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,6 +19,7 @@ from uuid import UUID, uuid4
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.database import audit, outbox
+from services.registry.imports import messages as import_messages
 from services.registry.imports import pipeline, reader, rows
 from services.registry.imports.models import ImportFile, ImportJob
 from services.registry.imports.pipeline import Outcome
@@ -28,6 +30,7 @@ from shared import outbox as outbox_module
 from shared.auth import Principal, Role
 from shared.db import error_without_values, ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
+from shared.i18n import t
 from shared.pagination import paginate
 
 log = logging.getLogger("povguard.imports")
@@ -49,10 +52,24 @@ def _principal(job: ImportJob) -> Principal:
     )
 
 
+def _kind(kind: ImportKind | None, filename: str, content: bytes) -> ImportKind:
+    """The kind sent, or the one the file's headers say (a 422 when they say neither or
+    both)."""
+    if not content:
+        raise ValidationFailed.field("file", t("the file is empty", "import.empty_file"))
+    if kind is not None:
+        return kind
+    try:
+        return reader.detect_kind(filename, content)
+    except reader.UnreadableFile as exc:
+        message = exc.args[0]
+        raise ValidationFailed.field("kind", message, getattr(message, "code", None)) from None
+
+
 async def create_import(
     session: AsyncSession,
     principal: Principal,
-    kind: ImportKind,
+    kind: ImportKind | None,
     filename: str,
     content: bytes,
     *,
@@ -60,8 +77,7 @@ async def create_import(
 ) -> ImportJob:
     """Store the file and queue the job (sent after commit)."""
     principal.ensure_role(*IMPORT_ROLES)
-    if not content:
-        raise ValidationFailed.field("file", "the file is empty")
+    kind = _kind(kind, filename, content)
     job = ImportJob(
         id=uuid4(),
         region_code=principal.region_code,
@@ -90,6 +106,57 @@ async def create_import(
     if enqueue:
         outbox.defer(session, JOB_NAME, str(job.id), job_id=f"import:{job.id}")
     return job
+
+
+@dataclass
+class DryRun:
+    """What a real import of the file would do; nothing of it is kept."""
+
+    kind: ImportKind
+    outcome: Outcome
+    rejected_rows: list[Any]  # (row_no, column, reason as stored), in row order
+    truncated: bool
+
+
+async def dry_run(
+    session: AsyncSession,
+    principal: Principal,
+    kind: ImportKind | None,
+    filename: str,
+    content: bytes,
+    *,
+    today: date | None = None,
+) -> DryRun:
+    """Validate and load the file exactly as the worker would (the same chunks, rules and
+    statements), inside a savepoint that is then rolled back: no household, audit entry,
+    change event or import record remains."""
+    principal.ensure_role(*IMPORT_ROLES)
+    kind = _kind(kind, filename, content)
+    try:
+        with gc_paused():
+            sheet = reader.read(kind, filename, content)
+    except reader.UnreadableFile as exc:
+        message = exc.args[0]
+        raise ValidationFailed.field("file", message, getattr(message, "code", None)) from None
+    today = today or date.today()
+    batches = chunks(sheet, CHUNK_ROWS)
+    repeated = _repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
+    total, rejected = Outcome(), []
+    savepoint = await session.begin_nested()
+    try:
+        for batch in batches:
+            records, errors = await asyncio.to_thread(_validate_chunk, kind, batch, today, repeated)
+            total.add(await load(session, principal, kind, records, errors))
+            if len(rejected) <= MAX_REJECTED_SHOWN:
+                rejected.extend(await ImportRepository(session).staged_rejections())
+    finally:
+        await savepoint.rollback()
+    return DryRun(
+        kind=kind,
+        outcome=total,
+        rejected_rows=rejected[:MAX_REJECTED_SHOWN],
+        truncated=len(rejected) > MAX_REJECTED_SHOWN,
+    )
 
 
 async def get_import(
@@ -194,7 +261,13 @@ def _validate_chunk(
     for i, record in enumerate(records):
         if record[9] in repeated:
             by_row.setdefault(record[0], []).append(
-                ("证件号码", "the ID number appears more than once in the file")
+                (
+                    "证件号码",
+                    t(
+                        "the ID number appears more than once in the file",
+                        "id_number.repeated_in_file",
+                    ),
+                )
             )
             records[i] = (*record[:-1], True)
     return records, sorted(by_row.items())
@@ -265,7 +338,9 @@ async def run_import(
             sheet = reader.read(kind, filename, content or b"")
     except reader.UnreadableFile as exc:
         async with session_maker() as session, session.begin():
-            await ImportRepository(session).finish(import_id, "failed", str(exc)[:1000])
+            await ImportRepository(session).finish(
+                import_id, "failed", import_messages.encode(exc.args[0], 1000)
+            )
         return "failed"
     log.info(
         "import %s: read %d rows in %.2fs",
@@ -347,9 +422,11 @@ async def run_import(
             async with session_maker() as session, session.begin():
                 await ImportRepository(session).hand_over(import_id)
             raise exc from None
-        reason = f"the import stopped: {error_without_values(exc)}"[:1000]
+        reason = t("the import stopped: {error}", "import.stopped", error=error_without_values(exc))
         async with session_maker() as session, session.begin():
-            await ImportRepository(session).finish(import_id, "failed", reason)
+            await ImportRepository(session).finish(
+                import_id, "failed", import_messages.encode(reason, 1000)
+            )
         # ARQ logs and stores a failed job's exception: the reason, never the values it quoted.
         raise ImportStopped(reason) from None
     if queue:

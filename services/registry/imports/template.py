@@ -1,5 +1,12 @@
 """The ledger file layouts (台账模板) the import reads and the export writes.
 
+The header row may come below a title row ("XX村脱贫户信息台账") and a unit or date row: it is
+the first of the sheet's first 10 rows that holds every column of the layout, and rows keep
+their numbers in the sheet. In a workbook, the sheet whose headers match is read. Without
+``kind``, the headers say which layout the file is. Type ID numbers into cells formatted as
+text: a cell Excel holds as a number (shown as 5.22301E+17) has lost the last digits and is
+refused.
+
 Households file (``kind=households``): one row per member, the household's columns repeated
 on each of its rows. Economics file (``kind=economics``): one row per household and year.
 A header may carry the allowed values in brackets (``户类型(脱贫户/监测户/一般农户)``); only
@@ -22,8 +29,8 @@ Households columns:
 - 与户主关系 (required): 户主 | 配偶 | 子女 | 父母 | 孙子女 | 兄弟姐妹 | 儿媳女婿 | 其他;
   exactly one 户主 per household.
 - 性别 (optional, default from the ID number): 男 | 女, must agree with the ID number.
-- 出生日期 (optional, default from the ID number): YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD, must
-  agree with the ID number.
+- 出生日期 (optional, default from the ID number): 1990-01-01, 1990.01.01, 1990/1/1,
+  1990年1月1日, 19900101, a date cell or an Excel date serial; must agree with the ID number.
 - 民族 (optional, default 汉族).
 - 文化程度 (optional, at most 30 characters): 文盲或半文盲, 小学, 初中, 高中, 大专及以上 ...
 - 在校生状况 (optional, default 非在校生): 非在校生 | 学前教育 | 小学 | 初中 | 高中 | 中职 |
