@@ -157,7 +157,7 @@ async def test_reasons_are_chinese_by_default_english_on_request_and_carry_codes
     broken = ledger([member("C3", b)], headers=[h for h in HEADERS if h != "证件号码"])
     failed = await upload(registry, job_ctx, broken, headers=ZH)
     assert failed["status"] == "failed"
-    assert failed["error"] == "文件缺少必需的表头：证件号码"
+    assert failed["error"] == "文件缺少必需的表头：证件号码", failed
     assert failed["error_code"] == "import.missing_headers"
     listed = (await client.get("/v1/imports")).json()["items"]
     assert listed[0]["error"] == "文件缺少必需的表头：证件号码"

@@ -1,13 +1,13 @@
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry.database import Base
-from shared.db import RegionCode
+from shared.db import RegionCode, ordered_uuid
 
 
 class ImportJob(Base):
@@ -15,7 +15,9 @@ class ImportJob(Base):
 
     __tablename__ = "imports"
 
-    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    # Ordered ids (UUIDv7): imports made in one transaction (one created_at) still list
+    # newest first.
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=ordered_uuid)
     region_code: Mapped[str] = RegionCode(index=True)
     kind: Mapped[str] = mapped_column(String(20))  # households | economics
     filename: Mapped[str] = mapped_column(String(300))

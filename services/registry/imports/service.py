@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -79,7 +79,7 @@ async def create_import(
     principal.ensure_role(*IMPORT_ROLES)
     kind = _kind(kind, filename, content)
     job = ImportJob(
-        id=uuid4(),
+        id=ordered_uuid(),
         region_code=principal.region_code,
         kind=kind.value,
         filename=filename[:300] or "upload",
