@@ -57,7 +57,9 @@ class Idempotency:
         if self.key is None:
             return JSONResponse(jsonable_encoder(await write()), status_code=status_code)
         if not self.key.strip():
-            raise ValidationFailed.field("Idempotency-Key", "may not be blank")
+            raise ValidationFailed.field(
+                "Idempotency-Key", "may not be blank", code="idempotency_key.blank"
+            )
         claimed = await self.session.execute(
             insert(self.model)
             .values(scope=self.scope, key=self.key, request_hash=self.request_hash)
@@ -78,7 +80,10 @@ class Idempotency:
             )
         ).scalar_one()
         if row.request_hash != self.request_hash:
-            raise Conflict("this Idempotency-Key was used with a different request body")
+            raise Conflict(
+                "this Idempotency-Key was used with a different request body",
+                code="idempotency_key.reused",
+            )
         return JSONResponse(
             row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
         )
