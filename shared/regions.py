@@ -35,7 +35,11 @@ def is_valid_code(code: str) -> bool:
 def level_of(code: str) -> RegionLevel:
     if not is_valid_code(code):
         raise ValueError(
-            t("region code must be 12 digits, got {code}", "region.code_format", code=repr(code))
+            t(
+                "region code must be 12 digits, got {region_code}",
+                "region.code_format",
+                region_code=repr(code),
+            )
         )
     for level in _LEVELS[:-1]:
         if code[PREFIX_LENGTH[level] :].strip("0") == "":
