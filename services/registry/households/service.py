@@ -382,7 +382,7 @@ async def update_household(
         )
     for field, value in changes.items():
         if value is None and field != "phone":
-            raise ValidationFailed.field(field, "may not be null")
+            raise ValidationFailed.field(field, "may not be null", code="field.not_null")
         setattr(household, field, value)
     if "external_ids" in changes:
         await ensure_external_ids_free(session, principal, household.external_ids, household.id)
@@ -488,7 +488,7 @@ async def update_member(
     old = row_dict(member)
     for field, value in changes.items():
         if value is None and field not in ("education", "schooling_stage"):
-            raise ValidationFailed.field(field, "may not be null")
+            raise ValidationFailed.field(field, "may not be null", code="field.not_null")
         setattr(member, field, value)
     _ensure_fields_agree(member)
     await session.flush()
