@@ -150,8 +150,8 @@ def check_role_fits_region(role: Role, region_code: str) -> None:
                 "a {role} account sits at {allowed} level, not {level}",
                 "user.role_level",
                 role=role.value,
-                allowed=allowed,
-                level=str(level),
+                allowed=t(allowed),  # "village", "county, province": msgids too
+                level=t(str(level)),
             ),
         )
 
