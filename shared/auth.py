@@ -20,6 +20,7 @@ from fastapi.security import OAuth2PasswordBearer
 from shared import idnumber, regions, request_context
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.i18n import t
 from shared.settings import Settings
 
 ALGORITHM = "HS256"
@@ -113,12 +114,20 @@ class Principal:
     def ensure_covers(self, region_code: str, what: str = "resource") -> None:
         """404 when the region is outside the caller's scope, so existence does not leak."""
         if not self.covers(region_code):
-            raise NotFound(f"{what} not found")
+            # "region" / "project" / "asset"...: the noun is a msgid too, shown translated.
+            raise NotFound(t("{what} not found", f"{what}.not_found", what=t(what)))
 
     def ensure_role(self, *roles: Role) -> None:
         if self.role not in roles:
             allowed = ", ".join(sorted(r.value for r in roles))
-            raise Forbidden(f"role {self.role.value} may not do this (allowed: {allowed})")
+            raise Forbidden(
+                t(
+                    "role {role} may not do this (allowed: {allowed})",
+                    "role.forbidden",
+                    role=self.role.value,
+                    allowed=allowed,
+                )
+            )
 
     @property
     def sees_full_id_numbers(self) -> bool:
@@ -140,7 +149,9 @@ class Principal:
 
     def ensure_scope(self, scope: Scope) -> None:
         if not self.has_scope(scope):
-            raise Forbidden(f"this client lacks the scope {scope.value}")
+            raise Forbidden(
+                t("this client lacks the scope {scope}", "scope.missing", scope=scope.value)
+            )
 
 
 def issue_token(settings: Settings, principal: Principal, minutes: int | None = None) -> str:
@@ -193,16 +204,18 @@ def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
             options={"require": ["exp", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthorized("token has expired; sign in again") from None
+        raise Unauthorized("token has expired; sign in again", code="token.expired") from None
     except jwt.InvalidSignatureError:
-        raise Unauthorized("token signature is not valid") from None
+        raise Unauthorized("token signature is not valid", code="token.bad_signature") from None
     except jwt.PyJWTError as exc:
-        raise Unauthorized(f"token is not valid: {exc}") from None
+        raise Unauthorized(
+            t("token is not valid: {reason}", "token.invalid", reason=str(exc))
+        ) from None
     try:
         scope = claims.get("scope")
         version = claims.get("ver")
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-            raise ValueError("ver")
+            raise ValueError  # caught below: the token is refused
         principal = Principal(
             sub=str(claims["sub"]),
             role=Role(claims["role"]),
@@ -213,7 +226,9 @@ def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
         )
         return principal, float(claims["exp"])
     except (KeyError, ValueError):
-        raise Unauthorized("token lacks a valid role or region") from None
+        raise Unauthorized(
+            "token lacks a valid role or region", code="token.invalid_claims"
+        ) from None
 
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
@@ -223,7 +238,10 @@ async def current_principal(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal:
     if not token:
-        raise Unauthorized("a bearer token is required (POST /v1/auth/token on the registry)")
+        raise Unauthorized(
+            "a bearer token is required (POST /v1/auth/token on the registry)",
+            code="auth.token_required",
+        )
     from shared import accounts  # late: accounts imports this module
 
     principal = decode_token(request.app.state.settings, token)
@@ -258,7 +276,9 @@ def require_scope(scope: Scope):
 def require_writer():
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not principal.can_write:
-            raise Forbidden(f"role {principal.role.value} is read-only here")
+            raise Forbidden(
+                t("role {role} is read-only here", "role.read_only", role=principal.role.value)
+            )
         return principal
 
     return Depends(dependency)
@@ -283,7 +303,9 @@ def resolve_region_filter(principal: Principal, region: str | None) -> str:
     if not regions.is_valid_code(region):
         from shared.errors import ValidationFailed
 
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
+        raise ValidationFailed.field(
+            "region", "must be a 12-digit region code", code="region.code_format"
+        )
     principal.ensure_covers(region, "region")
     return regions.prefix_of(region)
 

@@ -61,7 +61,9 @@ class Idempotency:
             content = jsonable_encoder(await write())
             return JSONResponse(content, status_code, _headers(content, location))
         if not self.key.strip():
-            raise ValidationFailed.field("Idempotency-Key", "may not be blank")
+            raise ValidationFailed.field(
+                "Idempotency-Key", "may not be blank", code="idempotency_key.blank"
+            )
         claimed = await self.session.execute(
             insert(self.model)
             .values(scope=self.scope, key=self.key, request_hash=self.request_hash)
@@ -82,7 +84,10 @@ class Idempotency:
             )
         ).scalar_one()
         if row.request_hash != self.request_hash:
-            raise Conflict("this Idempotency-Key was used with a different request body")
+            raise Conflict(
+                "this Idempotency-Key was used with a different request body",
+                code="idempotency_key.reused",
+            )
         headers = {"Idempotent-Replayed": "true", **_headers(row.response, location)}
         return JSONResponse(row.response, status_code=row.status_code, headers=headers)
 

@@ -9,13 +9,16 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from shared.i18n import t
+
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: Python's \d also takes "１"
 
 
 class InvalidIdNumber(ValueError):
-    """Raised with a reason a person can act on."""
+    """Raised with a reason a person can act on: ``args[0]`` is a ``Message`` (code
+    ``id_number.*``), so it can be shown in the reader's language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,18 +45,34 @@ def parse(raw: str, *, today: date | None = None) -> IdNumberFacts:
     """Validate an ID number and return what it says about its holder."""
     number = normalize(raw)
     if len(number) != 18:
-        raise InvalidIdNumber(f"must be 18 characters, got {len(number)}")
+        raise InvalidIdNumber(
+            t("must be 18 characters, got {length}", "id_number.length", length=len(number))
+        )
     if not _SHAPE.match(number):
-        raise InvalidIdNumber("must be 17 digits followed by a digit or X")
+        raise InvalidIdNumber(t("must be 17 digits followed by a digit or X", "id_number.format"))
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise InvalidIdNumber(f"birth date {number[6:14]} is not a real date") from None
+        raise InvalidIdNumber(
+            t("birth date {digits} is not a real date", "id_number.birth_date", digits=number[6:14])
+        ) from None
     if born.year < 1900 or born > (today or date.today()):
-        raise InvalidIdNumber(f"birth date {born.isoformat()} is out of range")
+        raise InvalidIdNumber(
+            t(
+                "birth date {born} is out of range",
+                "id_number.birth_date",
+                born=born.isoformat(),
+            )
+        )
     expected = check_character(number[:17])
     if number[17] != expected:
-        raise InvalidIdNumber(f"check character does not match (expected {expected})")
+        raise InvalidIdNumber(
+            t(
+                "check character does not match (expected {expected})",
+                "id_number.checksum",
+                expected=expected,
+            )
+        )
     sex = "male" if int(number[16]) % 2 == 1 else "female"
     return IdNumberFacts(birth_date=born, sex=sex, area_code=number[:6])
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import outbox
 from shared.db import connection_lost, sqlstate_of
+from shared.i18n import t
 from shared.settings import Settings
 
 JobFunc = Callable[..., Awaitable[Any]]
@@ -61,7 +62,13 @@ def task(
     *, name: str | None = None, timeout_s: int = 120, max_tries: int = 5, keep_result_s: int = 60
 ) -> Callable[[JobFunc], JobFunc]:
     if timeout_s > MAX_JOB_S:
-        raise ValueError(f"a job may run at most {MAX_JOB_S} s: chunk the work instead")
+        raise ValueError(
+            t(
+                "a job may run at most {limit} s: chunk the work instead",
+                "job.too_long",
+                limit=MAX_JOB_S,
+            )
+        )
 
     def register(func: JobFunc) -> JobFunc:
         spec = TaskSpec(name or func.__name__, func, timeout_s, max_tries, keep_result_s)

@@ -9,20 +9,25 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
+from shared.i18n import t
+
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # NUMERIC(14,2)
 
 
 def parse_amount(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise ValueError('amount must be a decimal string such as "1234.50"')
+        raise ValueError(t('amount must be a decimal string such as "1234.50"', "amount.format"))
     if isinstance(value, float):
         exact = Decimal(value)  # the float's true binary value, not its printed form
         if exact.is_finite() and abs(exact) > MAX_AMOUNT:
-            raise ValueError("amount is too large")
+            raise ValueError(t("amount is too large", "amount.too_large"))
         if not exact.is_finite() or exact != exact.quantize(CENT):
             raise ValueError(
-                "this JSON number is not exactly representable in fen; send it as a string"
+                t(
+                    "this JSON number is not exactly representable in fen; send it as a string",
+                    "amount.inexact_number",
+                )
             )
         value = exact
     if isinstance(value, int):
@@ -31,21 +36,23 @@ def parse_amount(value: Any) -> Decimal:
         try:
             value = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError(f"{value!r} is not a decimal amount") from None
+            raise ValueError(
+                t("{value} is not a decimal amount", "amount.format", value=repr(value))
+            ) from None
     if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValueError("amount must be a finite decimal")
+        raise ValueError(t("amount must be a finite decimal", "amount.format"))
     # Size first: quantizing "1e400" would overflow the decimal context (InvalidOperation).
     if abs(value) > MAX_AMOUNT:
-        raise ValueError("amount is too large")
+        raise ValueError(t("amount is too large", "amount.too_large"))
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValueError("amount may have at most two decimal places (fen)")
+        raise ValueError(t("amount may have at most two decimal places (fen)", "amount.precision"))
     return value.quantize(CENT)
 
 
 def _non_negative(value: Any) -> Decimal:
     amount = parse_amount(value)
     if amount < 0:
-        raise ValueError("amount may not be negative")
+        raise ValueError(t("amount may not be negative", "amount.negative"))
     return amount
 
 
@@ -74,7 +81,7 @@ def split_by_weights(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
     """
     weight_sum = sum(weights)
     if weight_sum <= 0:
-        raise ValueError("weights must add up to more than zero")
+        raise ValueError(t("weights must add up to more than zero", "amount.weights"))
     exact = [total * w / weight_sum for w in weights]
     parts = [e.quantize(CENT, rounding="ROUND_DOWN") for e in exact]
     leftover = int((total - sum(parts)) / CENT)

@@ -62,7 +62,9 @@ def decode_cursor(cursor: str) -> list[Any]:
             raise ValueError
         return [_typed(v) for v in values]
     except (ValueError, TypeError, KeyError, AttributeError):
-        raise ValidationFailed.field("cursor", "is not a cursor this API issued") from None
+        raise ValidationFailed.field(
+            "cursor", "is not a cursor this API issued", code="cursor.invalid"
+        ) from None
 
 
 _BIGINT = 2**63
@@ -86,7 +88,9 @@ def _fits(column: InstrumentedAttribute[Any], value: Any) -> bool:
 def decode_sequence_cursor(cursor: str) -> int:
     """A cursor that is a row's sequence number (an ASCII digit string within bigint)."""
     if not (cursor.isascii() and cursor.isdigit()) or int(cursor) >= _BIGINT:
-        raise ValidationFailed.field("cursor", "is not a cursor this API issued")
+        raise ValidationFailed.field(
+            "cursor", "is not a cursor this API issued", code="cursor.invalid"
+        )
     return int(cursor)
 
 
@@ -107,7 +111,7 @@ async def paginate(
     if cursor:
         values = decode_cursor(cursor)
         if len(values) != len(order_by) or not all(map(_fits, order_by, values)):
-            raise ValidationFailed.field("cursor", "does not fit this list")
+            raise ValidationFailed.field("cursor", "does not fit this list", code="cursor.mismatch")
         key, after = tuple_(*order_by), tuple_(*values)
         stmt = stmt.where(key < after if descending else key > after)
     stmt = stmt.order_by(*(c.desc() for c in order_by) if descending else order_by)

@@ -4,6 +4,8 @@
 import re
 from enum import StrEnum
 
+from shared.i18n import t
+
 _CODE = re.compile(r"^[0-9]{12}$")  # ASCII only: Python's \d also takes "１"
 
 
@@ -32,7 +34,13 @@ def is_valid_code(code: str) -> bool:
 
 def level_of(code: str) -> RegionLevel:
     if not is_valid_code(code):
-        raise ValueError(f"region code must be 12 digits, got {code!r}")
+        raise ValueError(
+            t(
+                "region code must be 12 digits, got {region_code}",
+                "region.code_format",
+                region_code=repr(code),
+            )
+        )
     for level in _LEVELS[:-1]:
         if code[PREFIX_LENGTH[level] :].strip("0") == "":
             return level

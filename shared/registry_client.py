@@ -11,6 +11,7 @@ from shared import request_context
 from shared.auth import Principal, Role, issue_token
 from shared.contracts.registry import CategoryChange, ChangePage, MeasureCreate
 from shared.errors import NotFound, ServiceUnavailable
+from shared.i18n import t
 from shared.pagination import decode_cursor
 from shared.settings import Settings
 
@@ -63,9 +64,17 @@ class RegistryClient:
                 method, f"{self.base_url}/v1{path}", headers=headers, **kwargs
             )
         except httpx.HTTPError as exc:
-            raise RegistryUnavailable(f"registry unreachable: {type(exc).__name__}") from exc
+            raise RegistryUnavailable(
+                t("registry unreachable: {error}", "registry.unreachable", error=type(exc).__name__)
+            ) from exc
         if response.status_code >= 500:
-            raise RegistryUnavailable(f"registry answered {response.status_code}")
+            raise RegistryUnavailable(
+                t(
+                    "registry answered {status}",
+                    "registry.unavailable",
+                    status=response.status_code,
+                )
+            )
         return response
 
     async def changes(self, after: str | None, limit: int = 1000) -> ChangePage:
@@ -93,7 +102,13 @@ class RegistryClient:
     ) -> dict[str, Any]:
         response = await self._request("GET", f"/households/{household_id}", token=token)
         if response.status_code == 404:
-            raise NotFound(f"household {household_id} not found in the registry")
+            raise NotFound(
+                t(
+                    "household {household_id} not found in the registry",
+                    "household.not_found",
+                    household_id=household_id,
+                )
+            )
         response.raise_for_status()
         return response.json()
 
@@ -104,7 +119,13 @@ class RegistryClient:
             "GET", f"/households/{household_id}/measures", token=token, params={"limit": 1000}
         )
         if response.status_code == 404:
-            raise NotFound(f"household {household_id} not found in the registry")
+            raise NotFound(
+                t(
+                    "household {household_id} not found in the registry",
+                    "household.not_found",
+                    household_id=household_id,
+                )
+            )
         response.raise_for_status()
         body = response.json()
         return body["items"] if isinstance(body, dict) else body

@@ -10,6 +10,8 @@ from functools import lru_cache
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.i18n import Message, t
+
 DEMO_SECRET = "povguard-demo-secret-do-not-use-in-production-0000"
 MAKE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 MIN_SECRET_BITS = 128
@@ -68,12 +70,24 @@ def weak_secret_reason(value: str) -> str | None:
     if _repeats_itself(value):
         return "repeats the same characters"
     if estimated_secret_bits(value) < MIN_SECRET_BITS:
-        return f"is too predictable (fewer than {MIN_SECRET_BITS} bits of entropy)"
+        return t(
+            "is too predictable (fewer than {bits} bits of entropy)",
+            "secret.predictable",
+            bits=MIN_SECRET_BITS,
+        )
     return None
 
 
 def _refuse(variable: str, reason: str) -> ValueError:
-    return ValueError(f"{variable} {reason}; make a random one with: {MAKE_SECRET}")
+    return ValueError(
+        t(
+            "{variable} {reason}; make a random one with: {command}",
+            "settings.weak_secret",
+            variable=variable,
+            reason=reason if isinstance(reason, Message) else t(reason),
+            command=MAKE_SECRET,
+        )
+    )
 
 
 class Settings(BaseSettings):
@@ -177,7 +191,9 @@ class Settings(BaseSettings):
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
                 return "postgresql+asyncpg://" + url[len(prefix) :]
-        raise ValueError(f"unsupported database URL: {url!r}")
+        raise ValueError(
+            t("unsupported database URL: {url}", "settings.database_url", url=repr(url))
+        )
 
     def asyncpg_dsn(self) -> str:
         """The DSN for a bare asyncpg connection (COPY, bench scripts)."""

@@ -168,7 +168,7 @@ async def test_region_must_be_a_known_village(registry, villages) -> None:
     assert county.json()["errors"][0] == {
         "field": "region_code",
         "message": f"{XINGYI} is a county, not a village",
-        "code": "validation",
+        "code": "region.wrong_level",
     }
     unknown = await officer.post("/v1/households", json=household("522301100099"))
     assert unknown.status_code == 422
@@ -187,7 +187,7 @@ async def test_a_village_cadre_cannot_see_or_write_the_next_village(registry, vi
     assert elsewhere.json()["errors"][0] == {
         "field": "region_code",
         "message": "522301100002 is outside your region",
-        "code": "validation",
+        "code": "region.outside_scope",
     }
     assert (await cadre.get("/v1/households", params={"region": PUAN})).status_code == 404
 

@@ -49,7 +49,7 @@ async def test_bulk_upsert_is_all_or_nothing(registry) -> None:
         {
             "field": "1.parent_code",
             "message": "parent region 522301200000 is unknown",
-            "code": "validation",
+            "code": "region.parent_unknown",
         }
     ]
     assert (await officer.get(f"/v1/regions/{XINGYI_TOWNSHIP}")).status_code == 404

@@ -20,7 +20,7 @@ from services.registry.auth.schemas import (
 from services.registry.auth.throttle import SignInAttempt
 from services.registry.clients import service as client_service
 from services.registry.deps import news_of
-from shared.app import problem_response
+from shared.app import locale_of, problem_response
 from shared.auth import CurrentPrincipal, Role, ScopedRegionPrefix, issue_token
 from shared.db import SessionDep
 from shared.errors import (
@@ -84,10 +84,12 @@ async def token(
     address = client_address(request, settings.trusted_proxies)
     if form.grant_type == "refresh_token":
         if not form.refresh_token:
-            raise ValidationFailed.field("refresh_token", "is required for this grant")
+            raise ValidationFailed.field(
+                "refresh_token", "is required for this grant", code="auth.refresh_token_required"
+            )
         result = await auth_service.refresh(session, settings, form.refresh_token)
         if isinstance(result, AppError):  # committed: a reused token's family stays revoked
-            return problem_response(result.status, result.problem(), NO_STORE)
+            return problem_response(result.status, result.problem(locale_of(request)), NO_STORE)
         pair = result
     elif form.grant_type == "client_credentials":
         credentials = _basic_credentials(authorization) or (
@@ -109,7 +111,9 @@ async def token(
         )
     else:
         if form.username is None or form.password is None:
-            raise ValidationFailed.field("username", "username and password are required")
+            raise ValidationFailed.field(
+                "username", "username and password are required", code="auth.credentials_required"
+            )
         attempt = SignInAttempt(redis, settings, form.username, address)
         await attempt.begin()
         pair = await auth_service.sign_in(session, settings, form.username, form.password)

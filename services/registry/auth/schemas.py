@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import regions
 from shared.auth import Role
+from shared.i18n import t
 
 # Every password a person chooses: long rather than complex (a passphrase), here and in the CLI.
 MIN_PASSWORD_LENGTH = 10
@@ -53,7 +54,7 @@ class Me(BaseModel):
 
 def _region_code(value: str) -> str:
     if not regions.is_valid_code(value):
-        raise ValueError("must be a 12-digit region code")
+        raise ValueError(t("must be a 12-digit region code", "region.code_format"))
     return value
 
 

@@ -37,14 +37,16 @@ from shared.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from shared.i18n import t
 from shared.settings import Settings
 
-WRONG_CREDENTIALS = "wrong username or password"
-BAD_REFRESH_TOKEN = "the refresh token is not valid; sign in again"
-REUSED_REFRESH_TOKEN = (
-    "this refresh token was already used: every token of its sign-in is revoked; sign in again"
+WRONG_CREDENTIALS = t("wrong username or password", "auth.bad_credentials")
+BAD_REFRESH_TOKEN = t("the refresh token is not valid; sign in again", "auth.refresh_token_invalid")
+REUSED_REFRESH_TOKEN = t(
+    "this refresh token was already used: every token of its sign-in is revoked; sign in again",
+    "auth.refresh_token_reused",
 )
-USER_NOT_FOUND = "user not found"
+USER_NOT_FOUND = t("user not found", "user.not_found")
 
 # Verifying against a real hash when the user is unknown keeps sign-in time the same,
 # so response time does not tell which usernames exist.
@@ -143,7 +145,14 @@ def check_role_fits_region(role: Role, region_code: str) -> None:
     if levels is not None and level not in levels:
         allowed = ", ".join(sorted(levels))
         raise ValidationFailed.field(
-            "region_code", f"a {role.value} account sits at {allowed} level, not {level}"
+            "region_code",
+            t(
+                "a {role} account sits at {allowed} level, not {level}",
+                "user.role_level",
+                role=role.value,
+                allowed=t(allowed),  # "village", "county, province": msgids too
+                level=t(str(level)),
+            ),
         )
 
 
@@ -171,7 +180,9 @@ async def create_user(
     await check_account_rules(session, data.role, data.region_code)
     repo = UserRepository(session)
     if await repo.get_by_username(data.username) is not None:
-        raise Conflict(f"username {data.username!r} is taken")
+        raise Conflict(
+            t("username {username} is taken", "user.username_taken", username=repr(data.username))
+        )
     user = repo.add(
         User(
             username=data.username,
@@ -239,7 +250,10 @@ async def update_user(
         active != user.is_active or role.value != user.role or region_code != user.region_code
     )
     if user.username == principal.sub and changes_access:
-        raise Conflict("you cannot deactivate your own account or change its role or region")
+        raise Conflict(
+            "you cannot deactivate your own account or change its role or region",
+            code="user.self_change",
+        )
     if not changes_access and data.password is None:
         return user
     user.role, user.region_code, user.is_active = role.value, region_code, active
@@ -272,12 +286,17 @@ async def change_own_password(
 ) -> Token:
     """Every other sign-in of the account ends; the answer is a new pair for this one."""
     if principal.client_id is not None:
-        raise Forbidden("a client has a secret, not a password: rotate it at /v1/clients")
+        raise Forbidden(
+            "a client has a secret, not a password: rotate it at /v1/clients",
+            code="password.client",
+        )
     user = await UserRepository(session).get_by_username(principal.sub)
     if user is None or not user.is_active:
         raise NotFound(USER_NOT_FOUND)
     if not await verify_in_thread(user.password_hash, data.current_password):
-        raise ValidationFailed.field("current_password", "is not the account's password")
+        raise ValidationFailed.field(
+            "current_password", "is not the account's password", code="password.wrong"
+        )
     user.password_hash = await hash_in_thread(data.new_password)
     user.token_version += 1
     await RefreshTokenRepository(session).revoke_user(user.id)

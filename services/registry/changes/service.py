@@ -105,7 +105,9 @@ def parse_cursor(after: str | None) -> tuple[int, int]:
         or min(values) < 0
         or max(values) >= 2**63  # bigint columns
     ):
-        raise ValidationFailed.field("after", "is not a cursor this API issued")
+        raise ValidationFailed.field(
+            "after", "is not a cursor this API issued", code="cursor.invalid"
+        )
     return values[0], values[1]
 
 

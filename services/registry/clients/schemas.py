@@ -5,11 +5,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import regions
 from shared.auth import Role, Scope
+from shared.i18n import t
 
 
 def _region_code(value: str | None) -> str | None:
     if value is not None and not regions.is_valid_code(value):
-        raise ValueError("must be a 12-digit region code")
+        raise ValueError(t("must be a 12-digit region code", "region.code_format"))
     return value
 
 
@@ -65,7 +66,9 @@ class SecretRotation(BaseModel):
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a time zone (e.g. 2026-12-01T00:00:00+08:00)")
+            raise ValueError(
+                t("must carry a time zone (e.g. 2026-12-01T00:00:00+08:00)", "datetime.naive")
+            )
         return value
 
 

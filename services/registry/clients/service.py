@@ -20,13 +20,14 @@ from shared.auth import Principal, Role
 from shared.concurrency import check_version
 from shared.db import utcnow
 from shared.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
+from shared.i18n import t
 
 SECRET_PREFIX = "pgcs_"
 MAX_OVERLAP = timedelta(days=30)
 # A client is a system, never an administrator of Povguard nor one of its own services.
 CLIENT_ROLES = frozenset(Role) - {Role.province_admin, Role.service}
-WRONG_CLIENT = "wrong client id or secret"
-CLIENT_NOT_FOUND = "client not found"
+WRONG_CLIENT = t("wrong client id or secret", "client.bad_credentials")
+CLIENT_NOT_FOUND = t("client not found", "client.not_found")
 
 
 def _digest(secret: str) -> str:
@@ -40,7 +41,9 @@ def new_secret() -> str:
 def _check_role(role: Role) -> None:
     if role not in CLIENT_ROLES:
         allowed = ", ".join(sorted(r.value for r in CLIENT_ROLES))
-        raise ValidationFailed.field("role", f"a client's role is one of {allowed}")
+        raise ValidationFailed.field(
+            "role", t("a client's role is one of {allowed}", "client.role", allowed=allowed)
+        )
 
 
 def _snapshot(client: Client) -> dict[str, object]:
@@ -171,7 +174,9 @@ async def rotate_secret(
     until = data.previous_secret_valid_until
     if until is not None and until > now + MAX_OVERLAP:
         raise ValidationFailed.field(
-            "previous_secret_valid_until", "may be at most 30 days from now"
+            "previous_secret_valid_until",
+            "may be at most 30 days from now",
+            code="client.overlap_too_long",
         )
     secret = new_secret()
     overlap = until is not None and until > now
@@ -221,7 +226,11 @@ def principal_of(client: Client, requested: str | None) -> Principal:
     unknown = scopes - granted
     if unknown:
         raise BadRequest(
-            f"this client may not have the scope(s) {' '.join(sorted(unknown))}",
+            t(
+                "this client may not have the scope(s) {scopes}",
+                "client.scope_not_granted",
+                scopes=" ".join(sorted(unknown)),
+            ),
             error="invalid_scope",
         )
     return Principal(

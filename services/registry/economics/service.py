@@ -22,6 +22,7 @@ from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.contracts.registry import ChangeEntity, ChangeOp, EconomicsSnapshot
 from shared.errors import NotFound, ValidationFailed
+from shared.i18n import t
 
 CENT = Decimal("0.01")
 
@@ -33,7 +34,13 @@ def per_capita(net_income: Decimal, rigid: Decimal, residents: int) -> Decimal:
 def check_year(year: int) -> None:
     if year < FIRST_YEAR or year > date.today().year:
         raise ValidationFailed.field(
-            "year", f"must be between {FIRST_YEAR} and {date.today().year}"
+            "year",
+            t(
+                "must be between {first} and {last}",
+                "economics.year_range",
+                first=FIRST_YEAR,
+                last=date.today().year,
+            ),
         )
 
 
@@ -54,7 +61,9 @@ async def put_year(
     residents = await repo.resident_members(household.id)
     if residents == 0:
         raise ValidationFailed.field(
-            "household_id", "the household has no resident member to divide income by"
+            "household_id",
+            "the household has no resident member to divide income by",
+            code="economics.no_residents",
         )
     net = data.wage + data.operating + data.property + data.transfer
     rigid = data.medical_out_of_pocket + data.education + data.disaster_loss + data.other_rigid
@@ -108,4 +117,4 @@ async def get_year(
     for row in await list_years(session, principal, household_id):
         if row.year == year:
             return row
-    raise NotFound(f"no economics for {year}")
+    raise NotFound(t("no economics for {year}", "economics.not_found", year=year))

@@ -2,6 +2,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.i18n import t
+
 
 class GuaranteeStatus(BaseModel):
     ok: bool
@@ -12,7 +14,7 @@ class GuaranteeStatus(BaseModel):
     @classmethod
     def _not_future(cls, value: date) -> date:
         if value > date.today():
-            raise ValueError("may not be in the future")
+            raise ValueError(t("may not be in the future", "date.future"))
         return value
 
 

@@ -13,6 +13,7 @@ from services.registry.households import service as household_service
 from shared.auth import Principal
 from shared.contracts.registry import ChangeEntity, ChangeOp, GuaranteeSnapshot
 from shared.errors import ValidationFailed
+from shared.i18n import t
 
 
 async def record_checks(
@@ -24,7 +25,14 @@ async def record_checks(
         kind: status for kind in GUARANTEE_KINDS if (status := getattr(data, kind)) is not None
     }
     if not given:
-        raise ValidationFailed.field("body", f"send at least one of {', '.join(GUARANTEE_KINDS)}")
+        raise ValidationFailed.field(
+            "body",
+            t(
+                "send at least one of {kinds}",
+                "guarantee.nothing_sent",
+                kinds=", ".join(GUARANTEE_KINDS),
+            ),
+        )
     repo = GuaranteeRepository(session)
     for kind, status in given.items():
         check = repo.add(

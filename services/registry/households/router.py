@@ -35,6 +35,7 @@ from shared.errors import (
     PreconditionRequired,
     ValidationFailed,
     problem_responses,
+    validation_message,
 )
 from shared.pagination import Cursor, Limit, Page
 
@@ -247,9 +248,12 @@ def departure_from_body_or_query(
         )
     except ValidationError as exc:
         errors = [
-            FieldError(field=".".join(map(str, e["loc"])), message=e["msg"]) for e in exc.errors()
+            FieldError(field=".".join(map(str, e["loc"])), message=validation_message(e))
+            for e in exc.errors()
         ]
-        raise ValidationFailed("give reason and departed_on", errors=errors) from None
+        raise ValidationFailed(
+            "give reason and departed_on", code="member.departure_required", errors=errors
+        ) from None
 
 
 @router.delete(

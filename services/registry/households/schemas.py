@@ -18,12 +18,13 @@ from pydantic import (
 from shared import idnumber, regions
 from shared.auth import Principal
 from shared.contracts.registry import HouseholdCategory
+from shared.i18n import t
 from shared.people import person_view
 
 
 def _region_code(value: str) -> str:
     if not regions.is_valid_code(value):
-        raise ValueError("must be a 12-digit region code")
+        raise ValueError(t("must be a 12-digit region code", "region.code_format"))
     return value
 
 
@@ -81,12 +82,16 @@ def member_fact_errors(id_number: str, sex: str | None, birth_date: date | None)
     try:
         facts = idnumber.parse(id_number)
     except idnumber.InvalidIdNumber as exc:
-        return {"id_number": str(exc)}
+        return {"id_number": exc.args[0]}  # a Message: shown in the reader's language
     errors = {}
     if sex is not None and sex != facts.sex:
-        errors["sex"] = f"the ID number says {facts.sex}"
+        errors["sex"] = t("the ID number says {sex}", "id_number.sex_mismatch", sex=t(facts.sex))
     if birth_date is not None and birth_date != facts.birth_date:
-        errors["birth_date"] = f"the ID number says {facts.birth_date.isoformat()}"
+        errors["birth_date"] = t(
+            "the ID number says {birth_date}",
+            "id_number.birth_date_mismatch",
+            birth_date=facts.birth_date.isoformat(),
+        )
     return errors
 
 
@@ -107,8 +112,8 @@ def schooling_error(in_school: bool, stage: "SchoolingStage | None") -> str | No
     if stage is None or in_school == (stage != SchoolingStage.dropout):
         return None
     if stage == SchoolingStage.dropout:
-        return "a dropout is not in school (in_school false)"
-    return f"a member at stage {stage.value} is in school"
+        return t("a dropout is not in school (in_school false)", "member.schooling")
+    return t("a member at stage {stage} is in school", "member.schooling", stage=t(stage.value))
 
 
 class MemberFields(BaseModel):
@@ -230,7 +235,7 @@ class MemberDeparture(BaseModel):
     @classmethod
     def _not_future(cls, value: date) -> date:
         if value > date.today():
-            raise ValueError("may not be in the future")
+            raise ValueError(t("may not be in the future", "date.future"))
         return value
 
 
@@ -316,7 +321,11 @@ class HouseholdCreate(HouseholdFields):
         heads = sum(1 for m in self.members if m.relation == Relation.head)
         if heads != 1:
             raise ValueError(
-                f"exactly one member must be the head (relation 'head'), found {heads}"
+                t(
+                    "exactly one member must be the head (relation 'head'), found {heads}",
+                    "member.head_required",
+                    heads=heads,
+                )
             )
         return self
 

@@ -39,7 +39,15 @@ from shared.contracts.registry import (
     HouseholdSnapshot,
     MemberSnapshot,
 )
-from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    validation_message,
+)
+from shared.i18n import t
 from shared.regions import RegionLevel
 
 CATEGORY_ROLES = (Role.county_officer, Role.province_admin, Role.service)
@@ -59,7 +67,13 @@ def validate_member_facts(
 
 def ensure_can_write(principal: Principal) -> None:
     if not principal.can_write:
-        raise Forbidden(f"role {principal.role.value} is read-only in the registry")
+        raise Forbidden(
+            t(
+                "role {role} is read-only in the registry",
+                "role.read_only",
+                role=principal.role.value,
+            )
+        )
 
 
 def household_snapshot(household: Household) -> HouseholdSnapshot:
@@ -127,7 +141,12 @@ async def ensure_id_numbers_free(
     for i, number in enumerate(numbers):
         if number in seen:
             raise ValidationFailed.field(
-                f"{field_prefix}.{i}.id_number", f"also given for member {seen[number]}"
+                f"{field_prefix}.{i}.id_number",
+                t(
+                    "also given for member {index}",
+                    "id_number.repeated",
+                    index=seen[number],
+                ),
             )
         seen[number] = i
     holders = await MemberRepository(session).holders_of(numbers)
@@ -136,8 +155,12 @@ async def ensure_id_numbers_free(
         if not await _sees_household(session, principal, holder.household_id):
             raise Conflict(messages.ID_NUMBER_TAKEN)
         raise Conflict(
-            f"ID number {idnumber.mask(holder.id_number)} is already registered "
-            f"in household {holder.household_no}",
+            t(
+                "ID number {id_number} is already registered in household {household_no}",
+                "id_number.taken",
+                id_number=idnumber.mask(holder.id_number),
+                household_no=holder.household_no,
+            ),
             household_id=str(holder.household_id),
             household_no=holder.household_no,
         )
@@ -154,7 +177,11 @@ async def ensure_household_no_free(
     if not principal.covers(holder.region_code):
         raise Conflict(messages.HOUSEHOLD_NO_TAKEN)
     raise Conflict(
-        f"household number {household_no} is already registered",
+        t(
+            "household number {household_no} is already registered",
+            "household_no.taken",
+            household_no=household_no,
+        ),
         household_id=str(holder.id),
         household_no=household_no,
     )
@@ -172,9 +199,15 @@ async def ensure_external_ids_free(
     if holders:
         holder = holders[0]
         if not await _sees_household(session, principal, holder.household_id):
-            raise Conflict(messages.taken(f"{holder.system} id"))
+            raise Conflict(messages.external_id_taken(holder.system))
         raise Conflict(
-            f"{holder.system} id {holder.external_id} belongs to household {holder.household_no}",
+            t(
+                "{system} id {external_id} belongs to household {household_no}",
+                "external_id.taken",
+                system=holder.system,
+                external_id=holder.external_id,
+                household_no=holder.household_no,
+            ),
             household_id=str(holder.household_id),
             household_no=holder.household_no,
         )
@@ -191,7 +224,10 @@ async def require_region_in_scope(
     """A region named in a body must be inside the caller's region and known (422). Scope is
     checked first, with one answer whether the region exists or not, so nothing leaks."""
     if not principal.covers(code):
-        raise ValidationFailed.field(field, f"{code} is outside your region")
+        raise ValidationFailed.field(
+            field,
+            t("{region_code} is outside your region", "region.outside_scope", region_code=code),
+        )
     await region_service.require_region(session, code, level=level, field=field)
 
 
@@ -199,8 +235,9 @@ async def require_region_in_scope(
 # (``5223011000010001``, ``civil_affairs:A-17``), with at least one digit. A member's name is
 # anything else (汉字, or letters alone).
 _HOUSEHOLD_NO = re.compile(r"^(?=.*[0-9])[0-9A-Za-z:._/#-]+$")
-NAME_SEARCH_REFUSED = (
-    "departments may search households only by ID number or household number, not by name"
+NAME_SEARCH_REFUSED = t(
+    "departments may search households only by ID number or household number, not by name",
+    "household.search_by_name",
 )
 
 
@@ -253,7 +290,13 @@ async def get_household(
         household_id, for_update=for_update
     )
     if household is None or not principal.covers(household.region_code):
-        raise NotFound(f"household {household_id} not found")
+        raise NotFound(
+            t(
+                "household {household_id} not found",
+                "household.not_found",
+                household_id=household_id,
+            )
+        )
     return household
 
 
@@ -264,7 +307,13 @@ async def read_household(
     rule as ``get_household``. Writes use ``get_household`` (ORM objects, row locks)."""
     found = await HouseholdRepository(session).read_with_members(household_id)
     if found is None or not principal.covers(found[0]["region_code"]):
-        raise NotFound(f"household {household_id} not found")
+        raise NotFound(
+            t(
+                "household {household_id} not found",
+                "household.not_found",
+                household_id=household_id,
+            )
+        )
     return found
 
 
@@ -288,7 +337,9 @@ async def create_household(
     monitored = data.category == HouseholdCategory.monitored
     if monitored and principal.role not in CATEGORY_ROLES:
         raise ValidationFailed.field(
-            "category", "only the county marks a household monitored (监测户)"
+            "category",
+            "only the county marks a household monitored (监测户)",
+            code="household.monitored_by_county",
         )
     household = repo.add(Household(**data.model_dump(exclude={"members"}), at_risk=monitored))
     await repo.flush()
@@ -324,10 +375,14 @@ async def update_household(
     old = row_dict(household)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("at_risk") is False and household.category == HouseholdCategory.monitored:
-        raise ValidationFailed.field("at_risk", "a monitored household (监测户) stays at risk")
+        raise ValidationFailed.field(
+            "at_risk",
+            "a monitored household (监测户) stays at risk",
+            code="household.monitored_at_risk",
+        )
     for field, value in changes.items():
         if value is None and field != "phone":
-            raise ValidationFailed.field(field, "may not be null")
+            raise ValidationFailed.field(field, "may not be null", code="field.not_null")
         setattr(household, field, value)
     if "external_ids" in changes:
         await ensure_external_ids_free(session, principal, household.external_ids, household.id)
@@ -389,7 +444,10 @@ async def add_member(
     if data.relation == Relation.head and any(
         m.relation == Relation.head and m.departed_on is None for m in household.members
     ):
-        raise Conflict("the household already has a head; change the current head's relation first")
+        raise Conflict(
+            "the household already has a head; change the current head's relation first",
+            code="member.head_exists",
+        )
     await ensure_id_numbers_free(session, principal, [data.id_number], field_prefix="body")
     member = MemberRepository(session).add(_new_member(household, data))
     await session.flush()
@@ -402,7 +460,7 @@ async def get_member(
 ) -> Member:
     member = await MemberRepository(session).get(member_id, for_update=for_update)
     if member is None or not principal.covers(member.region_code):
-        raise NotFound(f"member {member_id} not found")
+        raise NotFound(t("member {member_id} not found", "member.not_found", member_id=member_id))
     return member
 
 
@@ -421,13 +479,16 @@ async def update_member(
     relation = changes.get("relation")
     resident = member.departed_on is None
     if resident and member.relation == Relation.head and relation not in (None, Relation.head):
-        raise Conflict("a household keeps its head: make another member head instead")
+        raise Conflict(
+            "a household keeps its head: make another member head instead",
+            code="member.head_required",
+        )
     if relation == Relation.head and member.relation != Relation.head:
         await _hand_over_head(session, principal, member, former_head_becomes)
     old = row_dict(member)
     for field, value in changes.items():
         if value is None and field not in ("education", "schooling_stage"):
-            raise ValidationFailed.field(field, "may not be null")
+            raise ValidationFailed.field(field, "may not be null", code="field.not_null")
         setattr(member, field, value)
     _ensure_fields_agree(member)
     await session.flush()
@@ -445,7 +506,7 @@ def _ensure_fields_agree(member: Member) -> None:
     except PydanticValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "schooling_stage"
-        raise ValidationFailed.field(field, error["msg"].removeprefix("Value error, ")) from None
+        raise ValidationFailed.field(field, validation_message(error)) from None
 
 
 async def _hand_over_head(
@@ -454,7 +515,7 @@ async def _hand_over_head(
     """One resident head per household: naming a new head gives the current one the relation
     ``former_head_relation`` in the same request."""
     if member.departed_on is not None:
-        raise Conflict("a departed member cannot become head")
+        raise Conflict("a departed member cannot become head", code="member.departed")
     household = await get_household(session, principal, member.household_id, for_update=True)
     current = next(
         (
@@ -468,7 +529,9 @@ async def _hand_over_head(
         return
     if former_becomes is None or former_becomes == Relation.head:
         raise ValidationFailed.field(
-            "former_head_relation", "say what the current head becomes (e.g. spouse)"
+            "former_head_relation",
+            "say what the current head becomes (e.g. spouse)",
+            code="member.former_head_relation",
         )
     old = row_dict(current)
     current.relation = former_becomes.value
@@ -484,16 +547,26 @@ async def depart_member(
     ensure_can_write(principal)
     member = await get_member(session, principal, member_id, for_update=True)
     if member.departed_on is not None:
-        raise Conflict(f"member already departed on {member.departed_on.isoformat()}")
+        raise Conflict(
+            t(
+                "member already departed on {departed_on}",
+                "member.departed",
+                departed_on=member.departed_on.isoformat(),
+            )
+        )
     if member.birth_date is not None and departure.departed_on < member.birth_date:
-        raise ValidationFailed.field("departed_on", "is before the member's birth date")
+        raise ValidationFailed.field(
+            "departed_on", "is before the member's birth date", code="member.departed_before_birth"
+        )
     household = await get_household(session, principal, member.household_id, for_update=True)
     staying = [m for m in household.members if m.departed_on is None and m.id != member.id]
     if member.relation == Relation.head and staying:
         new_head = next((m for m in staying if m.id == departure.new_head_id), None)
         if new_head is None:
             raise ValidationFailed.field(
-                "new_head_id", "name a resident member to become head when the head leaves"
+                "new_head_id",
+                "name a resident member to become head when the head leaves",
+                code="member.new_head_required",
             )
         old_head = row_dict(new_head)
         new_head.relation = Relation.head.value

@@ -19,6 +19,7 @@ from services.registry.regions import service as region_service
 from shared.auth import Principal
 from shared.contracts.registry import ChangeEntity, ChangeOp, MeasureCreate, MeasureSnapshot
 from shared.errors import NotFound, ValidationFailed
+from shared.i18n import t
 
 # Sinan's and Qianxinan's "10+5+2": how many households a cadre of each rank helps.
 PAIRING_TARGET = {"county": 10, "section": 5, "other": 2}
@@ -39,7 +40,7 @@ async def get_cadre(session: AsyncSession, principal: Principal, cadre_id: UUID)
     if cadre is None or not (
         principal.covers(cadre.region_code) or region_service.visible(principal, cadre.region_code)
     ):
-        raise NotFound(f"cadre {cadre_id} not found")
+        raise NotFound(t("cadre {cadre_id} not found", "cadre.not_found", cadre_id=cadre_id))
     return cadre
 
 
@@ -49,13 +50,15 @@ async def add_measure(
     household_service.ensure_can_write(principal)
     household = await household_service.get_household(session, principal, household_id)
     if data.end is not None and data.end < data.start:
-        raise ValidationFailed.field("end", "may not be before start")
+        raise ValidationFailed.field(
+            "end", "may not be before start", code="measure.end_before_start"
+        )
     if data.responsible_cadre_id is not None:
         try:
             await get_cadre(session, principal, data.responsible_cadre_id)
         except NotFound:
             raise ValidationFailed.field(
-                "responsible_cadre_id", "no such cadre in your region"
+                "responsible_cadre_id", "no such cadre in your region", code="cadre.not_found"
             ) from None
     measure = MeasureRepository(session).add(
         HelpMeasure(

@@ -1,12 +1,13 @@
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import regions
+from shared.i18n import t
 from shared.regions import RegionLevel
 
 
 def _check_code(value: str) -> str:
     if not regions.is_valid_code(value):
-        raise ValueError("must be a 12-digit statistical division code")
+        raise ValueError(t("must be a 12-digit statistical division code", "region.code_format"))
     return value
 
 

@@ -8,6 +8,7 @@ from services.registry.regions.schemas import RegionUpsert, RegionUpsertResult
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import FieldError, NotFound, ValidationFailed
+from shared.i18n import t
 from shared.regions import RegionLevel
 
 MAX_BATCH = 20_000
@@ -23,7 +24,7 @@ async def get_region(session: AsyncSession, principal: Principal, code: str) -> 
         await RegionRepository(session).get_by_code(code) if regions.is_valid_code(code) else None
     )
     if region is None or not visible(principal, code):
-        raise NotFound(f"region {code} not found")
+        raise NotFound(t("region {region_code} not found", "region.not_found", region_code=code))
     return region
 
 
@@ -37,9 +38,20 @@ async def require_region(
     """The region must exist in the registry (and be of ``level`` when given): 422 if not."""
     region = await RegionRepository(session).get_by_code(code)
     if region is None:
-        raise ValidationFailed.field(field, f"unknown region code {code}")
+        raise ValidationFailed.field(
+            field, t("unknown region code {region_code}", "region.unknown", region_code=code)
+        )
     if level is not None and region.level != level:
-        raise ValidationFailed.field(field, f"{code} is a {region.level}, not a {level.value}")
+        raise ValidationFailed.field(
+            field,
+            t(
+                "{region_code} is a {actual}, not a {expected}",
+                "region.wrong_level",
+                region_code=code,
+                actual=t(region.level),
+                expected=t(level.value),
+            ),
+        )
     return region
 
 
@@ -58,7 +70,10 @@ async def upsert_regions(
 ) -> RegionUpsertResult:
     principal.ensure_role(Role.province_admin, Role.county_officer)
     if len(items) > MAX_BATCH:
-        raise ValidationFailed.field("body", f"at most {MAX_BATCH} regions per request")
+        raise ValidationFailed.field(
+            "body",
+            t("at most {limit} regions per request", "region.batch_too_large", limit=MAX_BATCH),
+        )
     errors: list[FieldError] = []
     rows: dict[str, tuple[str, str, str | None, str]] = {}
     for i, item in enumerate(items):
@@ -67,15 +82,35 @@ async def upsert_regions(
         if item.parent_code is not None and item.parent_code != parent:
             errors.append(
                 FieldError(
-                    field=f"{i}.parent_code", message=f"the parent of {item.code} is {parent}"
+                    field=f"{i}.parent_code",
+                    message=t(
+                        "the parent of {region_code} is {parent}",
+                        "region.wrong_parent",
+                        region_code=item.code,
+                        parent=parent,
+                    ),
                 )
             )
         if not principal.covers(item.code) or item.code == principal.region_code:
             errors.append(
-                FieldError(field=f"{i}.code", message=f"{item.code} is outside your region")
+                FieldError(
+                    field=f"{i}.code",
+                    message=t(
+                        "{region_code} is outside your region",
+                        "region.outside_scope",
+                        region_code=item.code,
+                    ),
+                )
             )
         if item.code in rows:
-            errors.append(FieldError(field=f"{i}.code", message=f"{item.code} appears twice"))
+            errors.append(
+                FieldError(
+                    field=f"{i}.code",
+                    message=t(
+                        "{region_code} appears twice", "region.duplicate", region_code=item.code
+                    ),
+                )
+            )
         rows[item.code] = (item.code, item.name.strip(), parent, level.value)
     parents = {r[2] for r in rows.values() if r[2] is not None} - rows.keys()
     known = await RegionRepository(session).existing_codes(sorted(parents))
@@ -83,11 +118,21 @@ async def upsert_regions(
         parent = regions.parent_of(item.code)
         if parent is not None and parent not in known and parent not in rows:
             errors.append(
-                FieldError(field=f"{i}.parent_code", message=f"parent region {parent} is unknown")
+                FieldError(
+                    field=f"{i}.parent_code",
+                    message=t(
+                        "parent region {parent} is unknown", "region.parent_unknown", parent=parent
+                    ),
+                )
             )
     if errors:
         raise ValidationFailed(
-            f"{len(errors)} region(s) rejected; nothing was saved", errors=errors
+            t(
+                "{count} region(s) rejected; nothing was saved",
+                "region.rejected",
+                count=len(errors),
+            ),
+            errors=errors,
         )
     created, updated = await RegionRepository(session).upsert(list(rows.values()))
     return RegionUpsertResult(
