@@ -9,6 +9,7 @@ from shared import regions
 from shared.auth import Principal, current_principal, decode_token, oauth2_scheme
 from shared.db import get_session
 from shared.errors import NotFound
+from shared.i18n import t
 from shared.idempotency import Idempotency, idempotency_dependency
 from shared.registry_client import RegistryClient
 
@@ -37,9 +38,19 @@ def sees(principal: Principal, region_code: str) -> bool:
     )
 
 
+# What a caller may not see reads as missing, in words naming only what was asked for.
+_NOT_FOUND = {
+    "project": t("project not found", "project.not_found"),
+    "fund": t("fund not found", "fund.not_found"),
+    "asset": t("asset not found", "asset.not_found"),
+    "county": t("county not found", "region.not_found"),
+    "region": t("region not found", "region.not_found"),
+}
+
+
 def ensure_sees(principal: Principal, region_code: str, what: str) -> None:
     if not sees(principal, region_code):
-        raise NotFound(f"{what} not found")
+        raise NotFound(_NOT_FOUND.get(what) or t("not found", "not_found"))
 
 
 def regions_above(principal: Principal) -> list[str]:

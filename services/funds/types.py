@@ -5,12 +5,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from shared.i18n import t
 from shared.money import NonNegativeMoney
 
 
 def _positive(value: Decimal) -> Decimal:
     if value <= 0:
-        raise ValueError("amount must be more than zero")
+        raise ValueError(t("amount must be more than zero", "amount.not_positive"))
     return value
 
 

@@ -36,12 +36,12 @@ async def test_project_names_the_households_missing_from_the_registry(funds, reg
         {
             "field": "beneficiary_household_ids.1",
             "message": f"household {ghost} is not in the registry in county {XINGYI}",
-            "code": "validation",
+            "code": "household.outside_county",
         },
         {
             "field": "beneficiary_household_ids.2",
             "message": f"household {elsewhere} is not in the registry in county {XINGYI}",
-            "code": "validation",
+            "code": "household.outside_county",
         },
     ]
     ok = await make_project(funds, [fund["id"]], households=[known])

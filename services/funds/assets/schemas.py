@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from services.funds.types import PositiveMoney
+from shared.i18n import t
 from shared.money import Money, NonNegativeMoney
 
 Weight = Annotated[
@@ -129,9 +130,14 @@ class ShareIn(BaseModel):
     @model_validator(mode="after")
     def _shape(self) -> "ShareIn":
         if (self.recipient_type is RecipientType.household) != (self.household_id is not None):
-            raise ValueError("household_id is given exactly for household shares")
+            raise ValueError(
+                t(
+                    "household_id is given exactly for household shares",
+                    "distribution.household_share",
+                )
+            )
         if (self.amount is None) == (self.weight is None):
-            raise ValueError("give either amount or weight")
+            raise ValueError(t("give either amount or weight", "distribution.amount_or_weight"))
         return self
 
 
@@ -150,7 +156,12 @@ class DistributionCreate(BaseModel):
     def _one_method(self) -> "DistributionCreate":
         weighted = {s.weight is not None for s in self.shares}
         if len(weighted) > 1:
-            raise ValueError("use amounts for every share or weights for every share")
+            raise ValueError(
+                t(
+                    "use amounts for every share or weights for every share",
+                    "distribution.mixed_shares",
+                )
+            )
         return self
 
 
@@ -203,7 +214,14 @@ class DisposalRequest(BaseModel):
     @model_validator(mode="after")
     def _fields(self) -> "DisposalRequest":
         if self.action is DisposalAction.request and (self.method is None or not self.reason):
-            raise ValueError("a disposal request names its method and reason")
+            raise ValueError(
+                t(
+                    "a disposal request names its method and reason",
+                    "asset.disposal_reason_required",
+                )
+            )
         if self.action is DisposalAction.complete and self.disposed_on is None:
-            raise ValueError("completing a disposal records disposed_on")
+            raise ValueError(
+                t("completing a disposal records disposed_on", "asset.disposed_on_required")
+            )
         return self

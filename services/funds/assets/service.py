@@ -44,14 +44,16 @@ from services.funds.projects.schemas import ProjectStatus
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.i18n import t
 from shared.money import format_amount, split_by_weights
 from shared.pagination import paginate
 from shared.registry_client import RegistryClient
 
 KEEPERS = (Role.province_admin, Role.county_officer, Role.township_officer)
-REQUESTER_MAY_NOT_APPROVE = (
+REQUESTER_MAY_NOT_APPROVE = t(
     "the account that requested a disposal cannot approve it: a second county account must "
-    "(不相容职务分离)"
+    "(不相容职务分离)",
+    "asset.disposal_same_account",
 )
 ASSET_FORMING = (ProjectStatus.completed, ProjectStatus.accepted)
 # action -> (from status, to status, roles)
@@ -84,7 +86,7 @@ async def get_asset(
 ) -> Asset:
     asset = await AssetRepository(session).get(asset_id, for_update=for_update)
     if asset is None:
-        raise NotFound("asset not found")
+        raise NotFound(t("asset not found", "asset.not_found"))
     ensure_sees(principal, asset.region_code, "asset")
     return asset
 
@@ -105,16 +107,26 @@ async def create_asset(
     principal.ensure_role(*KEEPERS)
     project = await project_service.get_project(session, principal, body.project_id)
     if ProjectStatus(project.status) not in ASSET_FORMING:
-        raise Conflict(f"a {project.status} project has formed no assets yet")
+        raise Conflict(
+            t(
+                "a {status} project has formed no assets yet",
+                "asset.project_not_finished",
+                status=project.status,
+            )
+        )
     county = project.region_code
     region_code = body.region_code
     if region_code is not None and not regions.is_valid_code(region_code):
-        raise ValidationFailed.field("region_code", "must be a 12-digit region code")
+        raise ValidationFailed.field(
+            "region_code", t("must be a 12-digit region code", "region.invalid")
+        )
     if body.owner_type is OwnerType.household:
         try:
             household_id = UUID(body.owner_id)
         except ValueError:
-            raise ValidationFailed.field("owner_id", "must be a household id") from None
+            raise ValidationFailed.field(
+                "owner_id", t("must be a household id", "asset.owner_invalid")
+            ) from None
         village = await _household_in(registry, household_id, county)
         if village is None:
             raise ValidationFailed.field(
@@ -123,11 +135,21 @@ async def create_asset(
         region_code = region_code or village
     elif body.owner_type is OwnerType.village_collective:
         if not regions.is_valid_code(body.owner_id) or not regions.contains(county, body.owner_id):
-            raise ValidationFailed.field("owner_id", f"must be a village code in county {county}")
+            raise ValidationFailed.field(
+                "owner_id",
+                t(
+                    "must be a village code in county {county}",
+                    "asset.owner_not_village",
+                    county=county,
+                ),
+            )
         region_code = region_code or body.owner_id
     region_code = region_code or county
     if not regions.contains(county, region_code):
-        raise ValidationFailed.field("region_code", f"must lie in the project's county {county}")
+        raise ValidationFailed.field(
+            "region_code",
+            t("must lie in the project's county {county}", "asset.outside_county", county=county),
+        )
     principal.ensure_covers(region_code, "region")
     repo = AssetRepository(session)
     asset = repo.add(
@@ -186,12 +208,18 @@ async def add_income(
     asset = await get_asset(session, principal, asset_id, for_update=True)
     principal.ensure_covers(asset.region_code, "asset")
     if asset.kind != AssetKind.operating.value:
-        raise Conflict("only operating assets (经营性资产) record income")
+        raise Conflict(t("only operating assets (经营性资产) record income", "asset.not_operating"))
     if asset.status == AssetStatus.disposed.value:
-        raise Conflict("the asset has been disposed of")
+        raise Conflict(t("the asset has been disposed of", "asset.disposed"))
     repo = IncomeRepository(session)
     if await repo.by_period(asset.id, body.period) is not None:
-        raise Conflict(f"income for {body.period} is already recorded")
+        raise Conflict(
+            t(
+                "income for {period} is already recorded",
+                "asset.income_duplicate",
+                period=body.period,
+            )
+        )
     income = repo.add(
         AssetIncome(
             asset_id=asset.id,
@@ -238,10 +266,18 @@ async def distribute(
     principal.ensure_covers(asset.region_code, "asset")
     income = await IncomeRepository(session).get(body.income_id, for_update=True)
     if income is None or income.asset_id != asset.id:
-        raise ValidationFailed.field("income_id", "is not an income entry of this asset")
+        raise ValidationFailed.field(
+            "income_id", t("is not an income entry of this asset", "asset.income_unknown")
+        )
     repo = DistributionRepository(session)
     if await repo.of_income(income.id) is not None:
-        raise Conflict(f"the income of {income.period} has already been distributed")
+        raise Conflict(
+            t(
+                "the income of {period} has already been distributed",
+                "asset.income_distributed",
+                period=income.period,
+            )
+        )
     amounts, method = _amounts(income, body)
     await _check_households(registry, body, regions.county_of(asset.region_code))
     distribution = repo.add(
@@ -293,8 +329,12 @@ def _amounts(income: AssetIncome, body: DistributionCreate) -> tuple[list[Decima
     if total != income.amount:
         raise ValidationFailed.field(
             "shares",
-            f"the shares add up to {format_amount(total)}, the income is "
-            f"{format_amount(income.amount)}",
+            t(
+                "the shares add up to {total}, the income is {income}",
+                "distribution.shares_mismatch",
+                total=format_amount(total),
+                income=format_amount(income.amount),
+            ),
         )
     return amounts, "amounts"
 
@@ -323,7 +363,9 @@ async def _check_households(
         if village is None
     ]
     if errors:
-        raise ValidationFailed("; ".join(e.message for e in errors), errors=errors)
+        raise ValidationFailed(
+            project_service.listed(errors), code="household.outside_county", errors=errors
+        )
 
 
 async def read_distribution(
@@ -352,11 +394,19 @@ async def dispose(
     if asset.status != source.value:
         if body.action is DisposalAction.complete:
             raise Conflict(
-                "disposal without the county's approval is refused (资产处置须经审批)",
+                t(
+                    "disposal without the county's approval is refused (资产处置须经审批)",
+                    "asset.disposal_unapproved",
+                ),
                 status=asset.status,
             )
         raise Conflict(
-            f"an asset in status {asset.status} cannot take disposal action {body.action.value}",
+            t(
+                "an asset in status {status} cannot take disposal action {action}",
+                "asset.disposal_wrong_status",
+                status=asset.status,
+                action=body.action.value,
+            ),
             status=asset.status,
         )
     if body.action is DisposalAction.approve and asset.disposal_requested_by == principal.sub:

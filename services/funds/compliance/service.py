@@ -17,6 +17,7 @@ from shared import regions
 from shared.auth import Principal, Role
 from shared.db import ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
+from shared.i18n import t
 from shared.pagination import paginate
 
 JOB_NAME = "funds_compliance_scan"
@@ -28,7 +29,9 @@ async def request_scan(session: AsyncSession, principal: Principal, body: ScanCr
     principal.ensure_role(*SCANNERS)
     region = body.region_code or principal.region_code
     if not regions.is_valid_code(region):
-        raise ValidationFailed.field("region_code", "must be a 12-digit region code")
+        raise ValidationFailed.field(
+            "region_code", t("must be a 12-digit region code", "region.invalid")
+        )
     principal.ensure_covers(region, "region")
     scan = ComplianceScan(region_code=region, state="queued", requested_by=principal.sub)
     session.add(scan)
@@ -49,7 +52,7 @@ async def request_scan(session: AsyncSession, principal: Principal, body: ScanCr
 async def get_scan(session: AsyncSession, principal: Principal, scan_id: UUID) -> ScanRead:
     scan = await session.get(ComplianceScan, scan_id)
     if scan is None or not principal.covers(scan.region_code):
-        raise NotFound("scan not found")
+        raise NotFound(t("scan not found", "scan.not_found"))
     return ScanRead.model_validate(scan)
 
 
@@ -63,7 +66,7 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
     else:
         found = await session.get(ComplianceScan, scan_id, with_for_update=True)
         if found is None:
-            raise NotFound(f"scan {scan_id} not found")
+            raise NotFound(t("scan {scan_id} not found", "scan.not_found", scan_id=scan_id))
         scan = found
         if scan.state in ("done", "skipped", "failed"):
             return scan

@@ -20,6 +20,7 @@ from services.funds.funding.schemas import AllocationCreate, AllocationRead, Fun
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.i18n import t
 from shared.money import format_amount
 from shared.pagination import paginate
 
@@ -49,7 +50,7 @@ async def get_fund(
 ) -> Fund:
     fund = await FundRepository(session).get(fund_id, for_update=for_update)
     if fund is None:
-        raise NotFound("fund not found")
+        raise NotFound(t("fund not found", "fund.not_found"))
     ensure_sees(principal, fund.region_code, "fund")
     return fund
 
@@ -58,7 +59,7 @@ async def lock_fund(session: AsyncSession, fund_id: UUID) -> Fund:
     """The fund row, locked until the transaction ends: take it before ``available``."""
     fund = await FundRepository(session).get(fund_id, for_update=True)
     if fund is None:
-        raise NotFound("fund not found")
+        raise NotFound(t("fund not found", "fund.not_found"))
     return fund
 
 
@@ -80,7 +81,13 @@ async def create_fund(session: AsyncSession, principal: Principal, body: FundCre
     principal.ensure_role(*FUND_WRITERS)
     repo = FundRepository(session)
     if await repo.by_document_no(body.document_no) is not None:
-        raise Conflict(f"a fund with document number {body.document_no} is already registered")
+        raise Conflict(
+            t(
+                "a fund with document number {document_no} is already registered",
+                "fund.duplicate_document",
+                document_no=body.document_no,
+            )
+        )
     fund = repo.add(
         Fund(
             region_code=principal.region_code,
@@ -112,24 +119,46 @@ async def create_allocation(
     fund = await get_fund(session, principal, body.fund_id, for_update=True)
     source = body.from_region_code or fund.region_code
     if not regions.is_valid_code(body.region_code):
-        raise ValidationFailed.field("region_code", "is not a region code")
+        raise ValidationFailed.field("region_code", t("is not a region code", "region.invalid"))
     if not regions.is_valid_code(source):
-        raise ValidationFailed.field("from_region_code", "is not a region code")
+        raise ValidationFailed.field(
+            "from_region_code", t("is not a region code", "region.invalid")
+        )
     principal.ensure_covers(source, "region")
     if not regions.contains(fund.region_code, source):
         raise ValidationFailed.field(
-            "from_region_code", f"lies outside the fund's region {fund.region_code}"
+            "from_region_code",
+            t(
+                "lies outside the fund's region {region}",
+                "allocation.outside_fund_region",
+                region=fund.region_code,
+            ),
         )
     if body.region_code == source or not regions.contains(source, body.region_code):
         raise ValidationFailed.field(
-            "region_code", f"must lie below the allocating region {source}"
+            "region_code",
+            t(
+                "must lie below the allocating region {region}",
+                "allocation.not_below",
+                region=source,
+            ),
         )
     left = await available(session, fund, source)
     if body.amount > left:
-        what = "the fund's amount" if source == fund.region_code else f"what {source} received"
+        what = (
+            t("the fund's amount")
+            if source == fund.region_code
+            else t("what {region} received", region=source)
+        )
         raise Conflict(
-            f"allocation of {format_amount(body.amount)} exceeds {what} of this fund less "
-            f"what it allocated onward and paid ({format_amount(left)} available)",
+            t(
+                "allocation of {amount} exceeds {what} of this fund less what it allocated "
+                "onward and paid ({available} available)",
+                "fund.exceeded",
+                amount=format_amount(body.amount),
+                what=what,
+                available=format_amount(left),
+            ),
             available=format_amount(max(left, Decimal("0.00"))),
         )
     repo = AllocationRepository(session)

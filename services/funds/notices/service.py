@@ -14,6 +14,7 @@ from services.funds.projects.schemas import NoticeCreate, NoticeRead, NoticeSubj
 from shared import pii, regions
 from shared.auth import Principal, Role, resolve_region_filter
 from shared.errors import ValidationFailed
+from shared.i18n import t
 from shared.pagination import paginate
 
 POSTERS = (Role.province_admin, Role.county_officer, Role.township_officer, Role.village_cadre)
@@ -38,8 +39,12 @@ def refuse_personal_data(field: str, text: str) -> None:
     if found:
         raise ValidationFailed.field(
             field,
-            f"a public notice may not show personal data (found: {', '.join(found)}); "
-            "leave out ID and phone numbers",
+            t(
+                "a public notice may not show personal data (found: {found}); "
+                "leave out ID and phone numbers",
+                "notice.personal_data",
+                found=", ".join(found),
+            ),
         )
 
 
@@ -54,13 +59,24 @@ async def create_notice(
     posted_on = today()
     if body.starts_on < posted_on:
         raise ValidationFailed.field(
-            "starts_on", f"a notice cannot start before the day it is posted ({posted_on})"
+            "starts_on",
+            t(
+                "a notice cannot start before the day it is posted ({posted_on})",
+                "notice.backdated",
+                posted_on=posted_on,
+            ),
         )
     policy = await policy_repository.in_force(session, region_code, year)
     days = (body.ends_on - body.starts_on).days + 1
     if days < policy.notice_days:
         raise ValidationFailed.field(
-            "ends_on", f"a notice lasts at least {policy.notice_days} days (this one {days})"
+            "ends_on",
+            t(
+                "a notice lasts at least {min_days} days (this one {days})",
+                "notice.too_short",
+                min_days=policy.notice_days,
+                days=days,
+            ),
         )
     repo = NoticeRepository(session)
     notice = repo.add(
@@ -103,10 +119,14 @@ async def list_notices(
         region = region or principal.region_code
         prefix = resolve_region_filter(principal, region)
     elif region is None:
-        raise ValidationFailed.field("region", "is required without sign-in")
+        raise ValidationFailed.field(
+            "region", t("is required without sign-in", "notice.region_required")
+        )
     else:
         if not regions.is_valid_code(region):
-            raise ValidationFailed.field("region", "must be a 12-digit region code")
+            raise ValidationFailed.field(
+                "region", t("must be a 12-digit region code", "region.invalid")
+            )
         prefix = regions.prefix_of(region)
     ancestors: list[str] = []
     parent = regions.parent_of(region)

@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.policy.models import FundsPolicy
 from shared import regions
 from shared.errors import ValidationFailed
+from shared.i18n import t
 
 
 async def in_force(session: AsyncSession, region_code: str, year: int) -> FundsPolicy:
@@ -19,5 +20,8 @@ async def in_force(session: AsyncSession, region_code: str, year: int) -> FundsP
     )
     policy = (await session.execute(stmt)).scalar_one_or_none()
     if policy is None:
-        raise ValidationFailed.field("fiscal_year", f"no funds policy is in force for {year}")
+        raise ValidationFailed.field(
+            "fiscal_year",
+            t("no funds policy is in force for {year}", "policy.missing", year=year),
+        )
     return policy

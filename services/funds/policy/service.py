@@ -11,13 +11,16 @@ from services.funds.policy.schemas import FundsPolicyFields, FundsPolicyRead
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import ValidationFailed
+from shared.i18n import t
 from shared.money import format_amount
 
 
 def _region(principal: Principal, region: str | None) -> str:
     code = region or principal.region_code
     if not regions.is_valid_code(code):
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
+        raise ValidationFailed.field(
+            "region", t("must be a 12-digit region code", "region.invalid")
+        )
     return code
 
 
@@ -40,7 +43,9 @@ async def put_policy(
     code = _region(principal, region)
     principal.ensure_covers(code, "region")
     if regions.level_of(code) not in (regions.RegionLevel.province, regions.RegionLevel.county):
-        raise ValidationFailed.field("region", "a policy is set for the province or a county")
+        raise ValidationFailed.field(
+            "region", t("a policy is set for the province or a county", "policy.wrong_level")
+        )
     threshold = body.payment_confirmation_threshold
     if regions.level_of(code) is regions.RegionLevel.county:
         # The threshold keeps recording and confirming a payment apart: a county may lower
@@ -53,8 +58,11 @@ async def put_policy(
         elif threshold > province.payment_confirmation_threshold:
             raise ValidationFailed.field(
                 "payment_confirmation_threshold",
-                f"a county may not set it above the province's "
-                f"{format_amount(province.payment_confirmation_threshold)}",
+                t(
+                    "a county may not set it above the province's {threshold}",
+                    "policy.threshold_above_province",
+                    threshold=format_amount(province.payment_confirmation_threshold),
+                ),
             )
     if threshold is None:
         threshold = PAYMENT_CONFIRMATION_THRESHOLD

@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.funds.types import PositiveMoney
+from shared.i18n import t
 from shared.money import Money, NonNegativeMoney
 
 
@@ -101,7 +102,7 @@ class NoticeCreate(BaseModel):
     @model_validator(mode="after")
     def _period(self) -> "NoticeCreate":
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on may not be before starts_on")
+            raise ValueError(t("ends_on may not be before starts_on", "notice.ends_before_start"))
         return self
 
 
@@ -141,11 +142,16 @@ class PaymentCreate(BaseModel):
     def _shape(self) -> "PaymentCreate":
         if self.reverses is None:
             if self.amount is None:
-                raise ValueError("amount is required")
+                raise ValueError(t("amount is required", "payment.amount_required"))
             if self.payee is None:
-                raise ValueError("payee is required")
+                raise ValueError(t("payee is required", "payment.payee_required"))
         elif self.household_id is not None or self.fund_id is not None:
-            raise ValueError("a reversal takes fund and household from the payment it reverses")
+            raise ValueError(
+                t(
+                    "a reversal takes fund and household from the payment it reverses",
+                    "payment.reversal_fields",
+                )
+            )
         return self
 
 

@@ -36,6 +36,7 @@ from shared import regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.i18n import Message, t
 from shared.money import format_amount
 from shared.pagination import paginate
 from shared.registry_client import RegistryClient
@@ -45,13 +46,15 @@ PROPOSERS = (Role.province_admin, Role.county_officer, Role.township_officer, Ro
 PAYERS = (Role.province_admin, Role.county_officer)
 CONFIRMERS = (Role.province_admin, Role.county_officer)
 # Duties kept apart (不相容职务分离, domain.md section 8).
-PROPOSER_MAY_NOT_APPROVE = (
+PROPOSER_MAY_NOT_APPROVE = t(
     "the account that proposed a project cannot approve it: a second county account must "
-    "(不相容职务分离)"
+    "(不相容职务分离)",
+    "project.approval_same_account",
 )
-RECORDER_MAY_NOT_CONFIRM = (
+RECORDER_MAY_NOT_CONFIRM = t(
     "the account that recorded a payment cannot confirm it: a second county account must "
-    "(不相容职务分离)"
+    "(不相容职务分离)",
+    "payment.confirmation_same_account",
 )
 
 # action -> (statuses it leaves from, status it leads to, roles that may take it)
@@ -133,7 +136,7 @@ async def get_project(
 ) -> Project:
     project = await ProjectRepository(session).get(project_id, for_update=for_update)
     if project is None:
-        raise NotFound("project not found")
+        raise NotFound(t("project not found", "project.not_found"))
     ensure_sees(principal, project.region_code, "project")
     return project
 
@@ -141,7 +144,20 @@ async def get_project(
 def household_outside(household_id: UUID, county_code: str) -> str:
     """The message for a household the registry does not hold in ``county_code``: the same
     for one that does not exist and one in another county."""
-    return f"household {household_id} is not in the registry in county {county_code}"
+    return t(
+        "household {household_id} is not in the registry in county {county}",
+        "household.outside_county",
+        household_id=household_id,
+        county=county_code,
+    )
+
+
+def listed(errors: list[FieldError]) -> Message:
+    """The field errors' messages as one detail, each shown in the reader's language."""
+    return Message(
+        "; ".join(f"{{m{i}}}" for i in range(len(errors))),
+        **{f"m{i}": e._message or e.message for i, e in enumerate(errors)},
+    )
 
 
 async def _check_households(
@@ -174,7 +190,7 @@ async def _check_households(
         else:
             villages[household_id] = household["region_code"]
     if errors:
-        raise ValidationFailed("; ".join(e.message for e in errors), errors=errors)
+        raise ValidationFailed(listed(errors), code="household.outside_county", errors=errors)
     return villages
 
 
@@ -187,7 +203,9 @@ async def create_project(
         not regions.is_valid_code(body.county_code)
         or regions.level_of(body.county_code) != regions.RegionLevel.county
     ):
-        raise ValidationFailed.field("county_code", "must be a county-level region code")
+        raise ValidationFailed.field(
+            "county_code", t("must be a county-level region code", "county_code.invalid")
+        )
     ensure_sees(principal, body.county_code, "county")
     fund_ids = list(dict.fromkeys(body.fund_ids))
     repo = ProjectRepository(session)
@@ -195,11 +213,16 @@ async def create_project(
     missing = [str(f) for f in fund_ids if f not in funds]
     if missing:
         raise ValidationFailed(
-            f"funds not allocated to county {body.county_code}: {', '.join(missing)}",
+            t(
+                "funds not allocated to county {county}: {funds}",
+                "fund.not_allocated",
+                county=body.county_code,
+                funds=", ".join(missing),
+            ),
             errors=[
                 FieldError(
                     field=f"fund_ids.{fund_ids.index(UUID(m))}",
-                    message="not allocated to this county",
+                    message=t("not allocated to this county", "fund.not_allocated"),
                 )
                 for m in missing
             ],
@@ -243,8 +266,13 @@ async def act(
     if current not in sources:
         allowed = [a.value for a, (s, _, _) in TRANSITIONS.items() if current in s]
         raise Conflict(
-            f"a {current.value} project cannot be {body.action.value}d; allowed: "
-            f"{', '.join(allowed) or 'none'}",
+            t(
+                "a {status} project cannot be {action}d; allowed: {allowed}",
+                "project.wrong_status",
+                status=current.value,
+                action=body.action.value,
+                allowed=", ".join(allowed) or t("none"),
+            ),
             allowed_actions=allowed,
         )
     if body.action is ProjectAction.approve and project.created_by == principal.sub:
@@ -262,8 +290,13 @@ async def act(
         )
         if notice is None:
             raise Conflict(
-                f"no finished {purpose} notice (公示) of at least {policy.notice_days} days: "
-                f"post one (POST /v1/notices, purpose {purpose}) and wait until it ends",
+                t(
+                    "no finished {purpose} notice (公示) of at least {days} days: post one "
+                    "(POST /v1/notices, purpose {purpose}) and wait until it ends",
+                    "project.notice_missing",
+                    purpose=purpose,
+                    days=policy.notice_days,
+                ),
                 missing_notice=purpose,
                 notice_days=policy.notice_days,
             )
@@ -272,7 +305,11 @@ async def act(
         paid = (await repo.booked([project.id])).get(project.id, ZERO)
         if paid != ZERO:
             raise Conflict(
-                f"{format_amount(paid)} has been paid on this project; reverse the payments first"
+                t(
+                    "{paid} has been paid on this project; reverse the payments first",
+                    "project.has_payments",
+                    paid=format_amount(paid),
+                )
             )
     old = {"status": project.status}
     repo.add_event(
@@ -332,7 +369,13 @@ async def add_payment(
     principal.ensure_covers(project.region_code, "project")
     repo, payments = ProjectRepository(session), PaymentRepository(session)
     if await payments.voucher_taken(project.id, body.voucher_no):
-        raise Conflict(f"voucher {body.voucher_no} is already recorded on this project")
+        raise Conflict(
+            t(
+                "voucher {voucher_no} is already recorded on this project",
+                "payment.duplicate_voucher",
+                voucher_no=body.voucher_no,
+            )
+        )
     if body.reverses is not None:
         payment = await _reversal(payments, project, body)
     else:
@@ -370,28 +413,42 @@ async def _payment(
     assert body.payee is not None
     if ProjectStatus(project.status) not in PAYABLE:
         raise Conflict(
-            f"a {project.status} project cannot be paid; payments need an approved, "
-            "in-progress or completed project"
+            t(
+                "a {status} project cannot be paid; payments need an approved, in-progress or "
+                "completed project",
+                "payment.project_not_payable",
+                status=project.status,
+            )
         )
     fund_ids = (await repo.fund_ids([project.id])).get(project.id, [])
     fund_id = body.fund_id
     if fund_id is None:
         if len(fund_ids) != 1:
-            raise ValidationFailed.field("fund_id", "the project has several funds: name one")
+            raise ValidationFailed.field(
+                "fund_id", t("the project has several funds: name one", "payment.fund_required")
+            )
         fund_id = fund_ids[0]
     elif fund_id not in fund_ids:
-        raise ValidationFailed.field("fund_id", "is not one of the project's funds")
+        raise ValidationFailed.field(
+            "fund_id", t("is not one of the project's funds", "payment.fund_not_of_project")
+        )
     if body.household_id is not None and not await repo.is_beneficiary(
         project.id, body.household_id
     ):
-        raise ValidationFailed.field("household_id", "is not a beneficiary of this project")
+        raise ValidationFailed.field(
+            "household_id", t("is not a beneficiary of this project", "payment.not_beneficiary")
+        )
     # Entries awaiting confirmation reserve their money too.
     paid = (await repo.booked([project.id])).get(project.id, ZERO)
     remaining = project.budget - paid
     if body.amount > remaining:
         raise Conflict(
-            f"payment of {format_amount(body.amount)} exceeds the budget's remaining "
-            f"{format_amount(remaining)}",
+            t(
+                "payment of {amount} exceeds the budget's remaining {remaining}",
+                "payment.over_budget",
+                amount=format_amount(body.amount),
+                remaining=format_amount(remaining),
+            ),
             remaining=format_amount(remaining),
         )
     # Lock order project -> fund; allocations lock only the fund, so no cycle.
@@ -399,9 +456,15 @@ async def _payment(
     available = await fund_service.available(session, fund, project.region_code)
     if body.amount > available:
         raise Conflict(
-            f"payment of {format_amount(body.amount)} exceeds what {project.region_code} "
-            f"holds of fund {fund.document_no}: received less allocated onward and paid "
-            f"({format_amount(available)} available)",
+            t(
+                "payment of {amount} exceeds what {region} holds of fund {document_no}: "
+                "received less allocated onward and paid ({available} available)",
+                "fund.exceeded",
+                amount=format_amount(body.amount),
+                region=project.region_code,
+                document_no=fund.document_no,
+                available=format_amount(available),
+            ),
             available=format_amount(max(available, ZERO)),
         )
     return Payment(
@@ -420,13 +483,20 @@ async def _reversal(payments: PaymentRepository, project: Project, body: Payment
     assert body.reverses is not None
     original = await payments.get(body.reverses)
     if original is None or original.project_id != project.id:
-        raise ValidationFailed.field("reverses", "is not a payment of this project")
+        raise ValidationFailed.field(
+            "reverses", t("is not a payment of this project", "payment.reversal_unknown")
+        )
     if original.reverses_id is not None:
-        raise ValidationFailed.field("reverses", "is itself a reversal; record a new payment")
+        raise ValidationFailed.field(
+            "reverses",
+            t("is itself a reversal; record a new payment", "payment.reversal_of_reversal"),
+        )
     if body.amount is not None and body.amount != original.amount:
-        raise ValidationFailed.field("amount", "a reversal reverses the whole payment")
+        raise ValidationFailed.field(
+            "amount", t("a reversal reverses the whole payment", "payment.reversal_partial")
+        )
     if await payments.reversal_of(original.id) is not None:
-        raise Conflict("this payment has already been reversed")
+        raise Conflict(t("this payment has already been reversed", "payment.already_reversed"))
     return Payment(
         project_id=project.id,
         fund_id=original.fund_id,
@@ -492,13 +562,20 @@ async def confirm_payment(
     payments = PaymentRepository(session)
     payment = await payments.get(payment_id)
     if payment is None or payment.project_id != project.id:
-        raise NotFound("payment not found")
+        raise NotFound(t("payment not found", "payment.not_found"))
     if not payment.needs_confirmation or payment.reverses_id is not None:
-        raise Conflict("this entry needs no confirmation: it counts as recorded")
+        raise Conflict(
+            t(
+                "this entry needs no confirmation: it counts as recorded",
+                "payment.no_confirmation_needed",
+            )
+        )
     if await payments.confirmations([payment.id]):
-        raise Conflict("this payment has already been confirmed")
+        raise Conflict(t("this payment has already been confirmed", "payment.already_confirmed"))
     if await payments.reversal_of(payment.id) is not None:
-        raise Conflict("this payment has been reversed: there is nothing to confirm")
+        raise Conflict(
+            t("this payment has been reversed: there is nothing to confirm", "payment.reversed")
+        )
     if payment.created_by == principal.sub:
         raise Forbidden(RECORDER_MAY_NOT_CONFIRM)
     payments.add_confirmation(

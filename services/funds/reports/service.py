@@ -29,6 +29,7 @@ from services.funds.reports.schemas import (
 from shared import regions
 from shared.auth import Principal
 from shared.errors import NotFound, ValidationFailed
+from shared.i18n import t
 from shared.money import format_amount
 from shared.registry_client import RegistryClient
 from shared.spreadsheet import neutralise
@@ -68,7 +69,9 @@ async def fund_report(
 ) -> FundReport:
     code = region or principal.region_code
     if not regions.is_valid_code(code):
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
+        raise ValidationFailed.field(
+            "region", t("must be a 12-digit region code", "region.invalid")
+        )
     principal.ensure_covers(code, "region")
     level = regions.level_of(code)
     prefix = regions.prefix_of(code)
@@ -107,7 +110,7 @@ async def household_trace(
         household = None
     # A missing household and one outside the caller's region answer alike.
     if household is None or not principal.covers(household["region_code"]):
-        raise NotFound("household not found")
+        raise NotFound(t("household not found", "household.not_found"))
     measures = await registry.list_measures(household_id)
     projects = await report_repository.household_projects(session, household_id)
     payments = await report_repository.household_payments(session, household_id)

@@ -17,6 +17,7 @@ from shared import regions
 from shared.auth import Principal, Role
 from shared.db import ordered_uuid, utcnow
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.i18n import t
 from shared.registry_client import RegistryClient
 
 SCAN_ROLES = (Role.province_admin, Role.county_officer, Role.service)
@@ -29,7 +30,9 @@ def _county_scope(region_code: str, county_code: str) -> str:
 
 def _check_request(principal: Principal, body: ScanCreate) -> None:
     if not regions.is_valid_code(body.region_code):
-        raise ValidationFailed.field("region_code", "must be a 12-digit region code")
+        raise ValidationFailed.field(
+            "region_code", t("must be a 12-digit region code", "region.invalid")
+        )
     principal.ensure_covers(body.region_code, "region")
     principal.ensure_role(*SCAN_ROLES)
 
@@ -70,9 +73,13 @@ async def create_scan(
     missing = [c for c in counties if await policies.in_force(c, body.year) is None]
     if missing or (not counties and await policies.in_force(body.region_code, body.year) is None):
         raise Conflict(
-            f"no monitoring policy for {body.year} covers "
-            f"{', '.join(missing) or body.region_code}: set it first with "
-            f"PUT /v1/policy/{body.year}?region=...",
+            t(
+                "no monitoring policy for {year} covers {regions}: set it first with "
+                "PUT /v1/policy/{year}?region=...",
+                "policy.missing",
+                year=body.year,
+                regions=", ".join(missing) or body.region_code,
+            ),
             counties_without_policy=missing or [body.region_code],
         )
     scan = repo.add(
@@ -230,6 +237,6 @@ async def get_scan(
     repo = ScanRepository(session)
     scan = await repo.get(scan_id)
     if scan is None or not principal.covers(scan.region_code):
-        raise NotFound("scan not found")
+        raise NotFound(t("scan not found", "scan.not_found"))
     await session.refresh(scan)
     return scan, await repo.counties_of(scan_id)

@@ -24,6 +24,7 @@ from shared.errors import (
     ValidationFailed,
     problem_responses,
 )
+from shared.i18n import t
 from shared.pagination import Cursor, Limit, Page, paginate
 
 router = APIRouter(tags=["cases"])
@@ -80,7 +81,14 @@ async def list_cases(
     limit: Limit = 50,
 ) -> Page[CaseRead]:
     if stage is not None and stage not in machine.STAGES:
-        raise ValidationFailed.field("stage", f"must be one of {', '.join(machine.STAGES)}")
+        raise ValidationFailed.field(
+            "stage",
+            t(
+                "must be one of {expected}",
+                "case.unknown_stage",
+                expected=", ".join(machine.STAGES),
+            ),
+        )
     stmt = await case_service.list_cases(session, prefix, stage, overdue)
     rows, next_cursor = await paginate(
         session, stmt, [MonitoringCase.created_at, MonitoringCase.id], cursor, limit

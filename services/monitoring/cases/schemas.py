@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.registry import MeasureKind
+from shared.i18n import t
 from shared.money import NonNegativeMoney
 
 # Risk type codes of the national system (风险类型), domain.md section 3.
@@ -83,7 +84,9 @@ class CaseActionRequest(BaseModel):
         if value is not None:
             unknown = sorted(set(value) - RISK_TYPES)
             if unknown:
-                raise ValueError(f"unknown risk type codes {unknown}")
+                raise ValueError(
+                    t("unknown risk type codes {codes}", "case.unknown_risk_type", codes=unknown)
+                )
         return value
 
 

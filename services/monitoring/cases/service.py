@@ -31,6 +31,7 @@ from shared.contracts.registry import (
     MeasureCreate,
 )
 from shared.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
+from shared.i18n import Message, t
 from shared.registry_client import RegistryClient
 
 OPEN_ROLES = (
@@ -42,9 +43,9 @@ OPEN_ROLES = (
 )
 # Outside the caller's region a record reads exactly as one that does not exist: the same
 # status and the same words, naming nothing (not even the id that was asked for).
-HOUSEHOLD_NOT_FOUND = "household not found"
-CASE_NOT_FOUND = "case not found"
-MOVES_OUT_OF_SCOPE = "this action would take the case outside your region"
+HOUSEHOLD_NOT_FOUND = t("household not found", "household.not_found")
+CASE_NOT_FOUND = t("case not found", "case.not_found")
+MOVES_OUT_OF_SCOPE = t("this action would take the case outside your region", "case.out_of_scope")
 FIRST_MEASURE_DAYS = 30  # at least one development-type measure within a month
 
 
@@ -116,18 +117,29 @@ async def create_case(
         existing = await repo.open_for_household(household_id)
         if existing is not None:
             raise Conflict(
-                f"household {household_id} already has an open case {existing.id} "
-                f"(stage {existing.stage})",
+                t(
+                    "household {household_id} already has an open case {case_id} (stage {stage})",
+                    "case.already_open",
+                    household_id=household_id,
+                    case_id=existing.id,
+                    stage=existing.stage,
+                ),
                 case_id=str(existing.id),
             )
     year = None
     if alert_id is not None:
         alert = await session.get(Alert, alert_id)
         if alert is None or alert.household_id != household_id:
-            raise ValidationFailed.field("alert_id", "is not an alert of this household")
+            raise ValidationFailed.field(
+                "alert_id", t("is not an alert of this household", "case.alert_not_of_household")
+            )
         if alert.kind == "review":
             raise ValidationFailed.field(
-                "alert_id", "an eligibility review (eligibility_anomaly) does not open a case"
+                "alert_id",
+                t(
+                    "an eligibility review (eligibility_anomaly) does not open a case",
+                    "case.review_alert",
+                ),
             )
         year = alert.policy_year
     policy = await policy_for_case(session, region_code, year)
@@ -201,26 +213,60 @@ def _registry_refusal(response: httpx.Response, what: str) -> AppError:
     except ValueError:
         detail = response.text
     if response.status_code == 404:
-        return NotFound(f"{what}: the registry does not know this household ({detail})")
+        return NotFound(
+            t(
+                "{action}: the registry does not know this household ({detail})",
+                "registry.household_not_found",
+                action=what,
+                detail=detail,
+            )
+        )
     if response.status_code == 403:
-        return Forbidden(f"{what}: the registry refused ({detail})")
+        return Forbidden(
+            t(
+                "{action}: the registry refused ({detail})",
+                "registry.forbidden",
+                action=what,
+                detail=detail,
+            )
+        )
     if response.status_code == 422:
-        return ValidationFailed(f"{what}: the registry refused ({detail})")
-    return Conflict(f"{what}: the registry answered {response.status_code} ({detail})")
+        return ValidationFailed(
+            t(
+                "{action}: the registry refused ({detail})",
+                "registry.invalid",
+                action=what,
+                detail=detail,
+            )
+        )
+    return Conflict(
+        t(
+            "{action}: the registry answered {status} ({detail})",
+            "registry.refused",
+            action=what,
+            status=response.status_code,
+            detail=detail,
+        )
+    )
 
 
 async def _set_category(
     registry: RegistryClient, case: MonitoringCase, category: str, reason: str, token: str | None
 ) -> None:
     if case.household_id is None:
-        raise Conflict("the household must be registered before the county decides")
+        raise Conflict(
+            t(
+                "the household must be registered before the county decides",
+                "case.household_unregistered",
+            )
+        )
     response = await registry.set_category(
         case.household_id,
         CategoryChange(category=HouseholdCategory(category), reason=reason, case_id=case.id),
         token=token,
     )
     if response.status_code >= 300:
-        raise _registry_refusal(response, "setting the household category")
+        raise _registry_refusal(response, t("setting the household category"))
 
 
 def _notice_period(
@@ -228,16 +274,25 @@ def _notice_period(
 ) -> tuple[date, date]:
     if req.starts_on is None or req.ends_on is None:
         raise ValidationFailed.field(
-            "ends_on", "the notice period (starts_on, ends_on) is required"
+            "ends_on",
+            t("the notice period (starts_on, ends_on) is required", "notice.period_required"),
         )
     # A backdated notice would be over the moment it is posted: the village never saw it.
     if req.starts_on < today:
         raise ValidationFailed.field(
-            "starts_on", f"a notice starts on the day it is posted ({today}) or later"
+            "starts_on",
+            t(
+                "a notice starts on the day it is posted ({today}) or later",
+                "notice.backdated",
+                today=today,
+            ),
         )
     days = policy.notice_days if policy else 5
     if (req.ends_on - req.starts_on).days < days:
-        raise ValidationFailed.field("ends_on", f"the notice lasts at least {days} days")
+        raise ValidationFailed.field(
+            "ends_on",
+            t("the notice lasts at least {days} days", "notice.too_short", days=days),
+        )
     return req.starts_on, req.ends_on
 
 
@@ -251,7 +306,12 @@ def _refuse_personal_data(req: CaseActionRequest) -> None:
         found = pii.personal_data_in(value)
         if found:
             raise ValidationFailed.field(
-                field, f"a public notice may not show personal data ({', '.join(found)})"
+                field,
+                t(
+                    "a public notice may not show personal data ({found})",
+                    "notice.personal_data",
+                    found=", ".join(found),
+                ),
             )
 
 
@@ -306,18 +366,39 @@ async def act(
     action = req.action.value
     if principal.role not in machine.roles_for(action):
         allowed_roles = ", ".join(sorted(r.value for r in machine.roles_for(action)))
-        raise Forbidden(f"role {principal.role.value} may not {action} (allowed: {allowed_roles})")
+        raise Forbidden(
+            t(
+                "role {role} may not {action} (allowed: {roles})",
+                "case.role_not_allowed",
+                role=principal.role.value,
+                action=action,
+                roles=allowed_roles,
+            )
+        )
     steps = machine.MACHINE[case.stage]
     if action not in steps:
         raise Conflict(
-            f"a case at stage {case.stage} does not allow {action}; allowed: "
-            f"{', '.join(machine.allowed(case.stage)) or 'none'}",
+            t(
+                "a case at stage {stage} does not allow {action}; allowed: {allowed}",
+                "case.wrong_stage",
+                stage=case.stage,
+                action=action,
+                allowed=", ".join(machine.allowed(case.stage)) or t("none"),
+            ),
             stage=case.stage,
             allowed_actions=machine.allowed(case.stage),
         )
     step = steps[action]
     if principal.role != step.role:
-        raise Forbidden(f"at stage {case.stage}, {action} is for {step.role.value}")
+        raise Forbidden(
+            t(
+                "at stage {stage}, {action} is for {role}",
+                "case.wrong_role",
+                stage=case.stage,
+                action=action,
+                role=step.role.value,
+            )
+        )
     if action in NOTICE_ACTIONS:
         _refuse_personal_data(req)
     policy = await policy_for_case(session, case.region_code, case.policy_year, case.policy_id)
@@ -327,7 +408,11 @@ async def act(
     today = date.today()
 
     if action in ("village_review", "township_review"):
-        _require(req.result is not None, "result", "pass or reject is required for a review")
+        _require(
+            req.result is not None,
+            "result",
+            t("pass or reject is required for a review", "case.result_required"),
+        )
         if req.result == "reject":
             next_stage = "rejected"
         details = {"result": req.result, "attendees": req.attendees}
@@ -337,13 +422,27 @@ async def act(
         details = {"starts_on": starts_on, "ends_on": ends_on, "posted_in": case.region_code}
     elif action == "close_notice":
         if case.notice_ends_on is None or today <= case.notice_ends_on:
-            raise Conflict(f"the notice runs until {case.notice_ends_on}; close it after that day")
+            raise Conflict(
+                t(
+                    "the notice runs until {ends_on}; close it after that day",
+                    "case.notice_running",
+                    ends_on=case.notice_ends_on,
+                )
+            )
         upheld, details = _hear_objections(req)
         if upheld:
             next_stage = "verified"  # an upheld objection sends the case back
     elif action == "county_decide":
-        _require(req.monitored_type is not None, "monitored_type", "1, 2 or 3 is required")
-        _require(bool(req.risk_types), "risk_types", "at least one risk type code is required")
+        _require(
+            req.monitored_type is not None,
+            "monitored_type",
+            t("1, 2 or 3 is required", "case.monitored_type_required"),
+        )
+        _require(
+            bool(req.risk_types),
+            "risk_types",
+            t("at least one risk type code is required", "case.risk_types_required"),
+        )
         household = (
             await CaseRepository(session).household(case.household_id)
             if case.household_id
@@ -365,9 +464,16 @@ async def act(
         }
     elif action == "add_measure":
         if req.measure is None:
-            raise ValidationFailed.field("measure", "the measure to record is required")
+            raise ValidationFailed.field(
+                "measure", t("the measure to record is required", "case.measure_required")
+            )
         if case.household_id is None:
-            raise Conflict("the household must be registered before measures are recorded")
+            raise Conflict(
+                t(
+                    "the household must be registered before measures are recorded",
+                    "case.household_unregistered",
+                )
+            )
         measure = MeasureCreate(**req.measure.model_dump(), case_id=case.id)
         response = await registry.add_measure(
             case.household_id,
@@ -378,14 +484,19 @@ async def act(
             f"{await CaseRepository(session).count_events(case.id)}",
         )
         if response.status_code >= 300:
-            raise _registry_refusal(response, "recording the measure")
+            raise _registry_refusal(response, t("recording the measure"))
         details = {
             "measure": req.measure.model_dump(mode="json"),
             "registry_measure_id": response.json().get("id"),
         }
     elif action == "propose_elimination":
         _require(
-            req.result == "pass", "result", "the village review must pass to propose elimination"
+            req.result == "pass",
+            "result",
+            t(
+                "the village review must pass to propose elimination",
+                "case.village_review_not_passed",
+            ),
         )
         starts_on, ends_on = _notice_period(req, policy, today)
         case.elimination_notice_starts_on = starts_on
@@ -395,19 +506,31 @@ async def act(
         ends_on = case.elimination_notice_ends_on
         if ends_on is None or today <= ends_on:
             raise Conflict(
-                f"the elimination notice runs until {ends_on}; decide after that day",
+                t(
+                    "the elimination notice runs until {ends_on}; decide after that day",
+                    "case.elimination_notice_running",
+                    ends_on=ends_on,
+                ),
                 notice_ends_on=str(ends_on) if ends_on else None,
             )
         upheld, details = _hear_objections(req)
         if upheld:
             next_stage = "monitored"  # an upheld objection keeps the household monitored
         else:
-            _require(req.method is not None, "method", "help or natural is required")
+            _require(
+                req.method is not None,
+                "method",
+                t("help or natural is required", "case.method_required"),
+            )
             unmet = await unmet_conditions(session, case, policy)
             if unmet:
                 raise Conflict(
-                    "the risk cannot be eliminated yet: " + "; ".join(unmet),
-                    unmet_conditions=unmet,
+                    t(
+                        "the risk cannot be eliminated yet: {conditions}",
+                        "case.elimination_refused",
+                        conditions=_listed(unmet),
+                    ),
+                    unmet_conditions=[str(u) for u in unmet],
                 )
             restore = case.category_before or HouseholdCategory.poverty_alleviated.value
             await _set_category(
@@ -481,15 +604,17 @@ async def unmet_conditions(
 ) -> list[str]:
     """Elimination conditions (domain.md section 3), judged on the projection."""
     if case.household_id is None:
-        return ["the household is not registered"]
+        return [t("the household is not registered")]
     facts = await CaseRepository(session).elimination_facts(case)
     unmet: list[str] = []
     months = policy.min_months_before_elimination if policy else 6
     since = case.monitored_since
     if since is None or _add_months(since, months) > date.today():
-        unmet.append(f"monitored for less than {months} months (since {since})")
+        unmet.append(
+            t("monitored for less than {months} months (since {since})", months=months, since=since)
+        )
     if facts.measures < 1:
-        unmet.append("no help measure recorded")
+        unmet.append(t("no help measure recorded"))
     line: Decimal | None = None
     if facts.latest_year is not None:
         # The year the case was opened under is judged by the policy it recorded, even if a
@@ -501,19 +626,34 @@ async def unmet_conditions(
         )
         line = (year_policy or policy).monitoring_line if (year_policy or policy) else None
     if facts.latest_income is None or line is None:
-        unmet.append("no yearly income recorded to compare with the monitoring line")
+        unmet.append(t("no yearly income recorded to compare with the monitoring line"))
     elif facts.latest_income <= line:
         unmet.append(
-            f"latest per-capita net income {facts.latest_income} ({facts.latest_year}) "
-            f"is not above the monitoring line {line}"
+            t(
+                "latest per-capita net income {income} ({year}) is not above the monitoring "
+                "line {line}",
+                income=facts.latest_income,
+                year=facts.latest_year,
+                line=line,
+            )
         )
     if facts.failed_guarantees:
-        unmet.append(f"guarantees not ok: {', '.join(facts.failed_guarantees)}")
+        unmet.append(
+            t("guarantees not ok: {guarantees}", guarantees=", ".join(facts.failed_guarantees))
+        )
     if facts.open_risks:
-        unmet.append(f"risks still open: {', '.join(facts.open_risks)}")
+        unmet.append(t("risks still open: {risks}", risks=", ".join(facts.open_risks)))
     if facts.workers < 1:
-        unmet.append("no resident member with labour capacity")
+        unmet.append(t("no resident member with labour capacity"))
     return unmet
+
+
+def _listed(parts: list[str]) -> Message:
+    """Several messages as one, each shown in the reader's language."""
+    return Message(
+        "; ".join(f"{{p{i}}}" for i in range(len(parts))),
+        **{f"p{i}": part for i, part in enumerate(parts)},
+    )
 
 
 def _add_months(day: date, months: int) -> date:

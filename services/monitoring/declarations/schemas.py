@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, field_validator
 
 from shared import idnumber, regions
+from shared.i18n import t
 
 
 class DeclarationCreate(BaseModel):
@@ -27,7 +28,7 @@ class DeclarationCreate(BaseModel):
         try:
             idnumber.parse(value)
         except idnumber.InvalidIdNumber as exc:
-            raise ValueError(str(exc)) from None
+            raise ValueError(*exc.args) from None
         return idnumber.normalize(value)
 
     @field_validator("village_code")
@@ -37,7 +38,7 @@ class DeclarationCreate(BaseModel):
             not regions.is_valid_code(value)
             or regions.level_of(value) != regions.RegionLevel.village
         ):
-            raise ValueError("must be a 12-digit village code")
+            raise ValueError(t("must be a 12-digit village code", "village_code.invalid"))
         return value
 
 

@@ -32,6 +32,7 @@ from services.monitoring.declarations.schemas import (
 from shared import idnumber, ratelimit
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.i18n import t
 from shared.registry_client import RegistryClient, RegistryUnavailable
 from shared.settings import Settings
 
@@ -54,7 +55,7 @@ REVIEW_ROLES = (
 )
 READ_ROLES = (*REVIEW_ROLES, Role.auditor)
 _OPEN = (DeclarationStage.received.value, DeclarationStage.under_review.value)
-NOT_FOUND = "declaration not found"
+NOT_FOUND = t("declaration not found", "declaration.not_found")
 
 
 # ASCII or full-width digits (as a Chinese input method types them).
@@ -128,7 +129,7 @@ async def declare(session: AsyncSession, body: DeclarationCreate) -> Declaration
 async def status(session: AsyncSession, tracking_code: str) -> DeclarationStage:
     declaration = await DeclarationRepository(session).by_tracking_code(tracking_code.upper())
     if declaration is None:
-        raise NotFound("no declaration with this tracking code")
+        raise NotFound(t("no declaration with this tracking code", "declaration.not_found"))
     return DeclarationStage(declaration.status)
 
 
@@ -183,7 +184,9 @@ async def _check_village(registry: RegistryClient, village_code: str) -> None:
         log.warning("registry unreachable; declaration for %s accepted unchecked", village_code)
         return
     if not known:
-        raise ValidationFailed.field("village_code", "no such village in the registry")
+        raise ValidationFailed.field(
+            "village_code", t("no such village in the registry", "village.not_found")
+        )
 
 
 async def _accept(
@@ -211,7 +214,11 @@ async def _accept(
         # Placed in the village named, which must be the reviewer's and must exist.
         if not principal.covers(declaration.region_code):
             raise ValidationFailed.field(
-                "household_id", "name the household in your region this declarant belongs to"
+                "household_id",
+                t(
+                    "name the household in your region this declarant belongs to",
+                    "declaration.household_required",
+                ),
             )
         await _check_village(registry, declaration.region_code)
     # Dedup: a person whose household (or who, unregistered) already has an open case joins it.
@@ -247,7 +254,13 @@ async def act(
     if declaration is None:
         raise NotFound(NOT_FOUND)
     if declaration.status not in _OPEN:
-        raise Conflict(f"this declaration is already {declaration.status}")
+        raise Conflict(
+            t(
+                "this declaration is already {status}",
+                "declaration.already_decided",
+                status=declaration.status,
+            )
+        )
     before = declaration.status
     if req.action is DeclarationAction.review:
         declaration.status = DeclarationStage.under_review.value
@@ -256,7 +269,9 @@ async def act(
         declaration.status = DeclarationStage.accepted.value
     else:
         if not req.note.strip():
-            raise ValidationFailed.field("note", "say why the declaration is not accepted")
+            raise ValidationFailed.field(
+                "note", t("say why the declaration is not accepted", "declaration.reason_required")
+            )
         declaration.status = DeclarationStage.not_accepted.value
     declaration.reviewed_by, declaration.reviewed_at = principal.sub, datetime.now(UTC)
     declaration.review_note = req.note

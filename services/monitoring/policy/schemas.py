@@ -4,6 +4,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.i18n import t
 from shared.money import NonNegativeMoney
 
 RULES = (
@@ -38,7 +39,14 @@ class PolicyWrite(BaseModel):
     def _known_rules(cls, value: dict[str, bool]) -> dict[str, bool]:
         unknown = sorted(set(value) - set(RULES))
         if unknown:
-            raise ValueError(f"unknown rules {unknown}; known: {list(RULES)}")
+            raise ValueError(
+                t(
+                    "unknown rules {unknown}; known: {known}",
+                    "policy.unknown_rule",
+                    unknown=unknown,
+                    known=list(RULES),
+                )
+            )
         return {name: value.get(name, True) for name in RULES}
 
 

@@ -14,19 +14,30 @@ from shared import regions
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.i18n import t
 
 MIN_YEAR, MAX_YEAR = 2014, 2100
 
 
 def _check_year(year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValidationFailed.field("year", f"must be between {MIN_YEAR} and {MAX_YEAR}")
+        raise ValidationFailed.field(
+            "year",
+            t(
+                "must be between {min} and {max}",
+                "year.out_of_range",
+                min=MIN_YEAR,
+                max=MAX_YEAR,
+            ),
+        )
 
 
 def _region(principal: Principal, region: str | None) -> str:
     code = region or principal.region_code
     if not regions.is_valid_code(code):
-        raise ValidationFailed.field("region", "must be a 12-digit region code")
+        raise ValidationFailed.field(
+            "region", t("must be a 12-digit region code", "region.invalid")
+        )
     return code
 
 
@@ -38,10 +49,17 @@ async def get_in_force(
     # Anyone may read the policy that applies to them, so a village cadre reads the
     # province's; a region outside the caller's line of ancestors and descendants is 404.
     if not (principal.covers(code) or regions.contains(code, principal.region_code)):
-        raise NotFound("region not found")
+        raise NotFound(t("region not found", "region.not_found"))
     policy = await PolicyRepository(session).in_force(code, year)
     if policy is None:
-        raise NotFound(f"no monitoring policy for {year} in force for region {code}")
+        raise NotFound(
+            t(
+                "no monitoring policy for {year} in force for region {region}",
+                "policy.missing",
+                year=year,
+                region=code,
+            )
+        )
     return policy
 
 
@@ -59,8 +77,13 @@ async def policy_for_scan(session: AsyncSession, region_code: str, year: int) ->
     policy = await PolicyRepository(session).in_force(region_code, year)
     if policy is None:
         raise Conflict(
-            f"no monitoring policy for {year} covers region {region_code}: "
-            f"set one first with PUT /v1/policy/{year}?region=...",
+            t(
+                "no monitoring policy for {year} covers region {region}: set one first with "
+                "PUT /v1/policy/{year}?region=...",
+                "policy.missing",
+                year=year,
+                region=region_code,
+            ),
             missing="policy",
         )
     return policy
@@ -111,14 +134,21 @@ async def put_policy(
     code = _region(principal, region)
     level = regions.level_of(code)
     if level not in (regions.RegionLevel.province, regions.RegionLevel.county):
-        raise ValidationFailed.field("region", "a policy is set for a province or a county")
+        raise ValidationFailed.field(
+            "region", t("a policy is set for a province or a county", "policy.wrong_level")
+        )
     principal.ensure_covers(code, "region")
     if level == regions.RegionLevel.province:
         principal.ensure_role(Role.province_admin)
     else:
         principal.ensure_role(Role.province_admin, Role.county_officer)
         if principal.role == Role.county_officer and principal.region_code != code:
-            raise Forbidden("a county officer sets the policy of their own county only")
+            raise Forbidden(
+                t(
+                    "a county officer sets the policy of their own county only",
+                    "policy.other_county",
+                )
+            )
     repo = PolicyRepository(session)
     values = body.model_dump()
     values["rules"] = PolicyWrite.model_validate(body.model_dump()).rules
@@ -204,12 +234,23 @@ async def decide(
     repo = PolicyRepository(session)
     request = await repo.get(policy_id, for_update=True)
     if request is None or not principal.covers(request.region_code):
-        raise NotFound("policy not found")
+        raise NotFound(t("policy not found", "policy.not_found"))
     principal.ensure_role(Role.province_admin)
     if request.status != "pending":
-        raise Conflict(f"this policy is {request.status}, not pending a decision")
+        raise Conflict(
+            t(
+                "this policy is {status}, not pending a decision",
+                "policy.not_pending",
+                status=request.status,
+            )
+        )
     if request.requested_by == principal.sub:
-        raise Forbidden("who asks does not approve: another province account must decide")
+        raise Forbidden(
+            t(
+                "who asks does not approve: another province account must decide",
+                "policy.same_account",
+            )
+        )
     if approve:
         current = await PolicyRepository(session).exact(request.region_code, request.year)
         if current is not None:

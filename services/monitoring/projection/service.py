@@ -10,14 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.monitoring.projection.repository import ProjectionRepository
 from shared.contracts.registry import ChangeEntity, ChangeEventRead, ChangeOp
 from shared.errors import ServiceUnavailable
+from shared.i18n import t
 from shared.registry_client import RegistryClient, feed_order
 
 FEED = "registry"
 PAGE_SIZE = 1000
 # What a scan request says when the projection cannot reach the registry's position in time.
-BEHIND = (
+BEHIND = t(
     "monitoring has not yet caught up with the registry's latest changes "
-    "(a long registry transaction, or the registry is unreachable); retry shortly"
+    "(a long registry transaction, or the registry is unreachable); retry shortly",
+    "projection.behind",
 )
 # Households first, so members and figures of a new household land on a known household.
 _ORDER = (

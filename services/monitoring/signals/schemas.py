@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.monitoring.signals import kinds
 from services.monitoring.signals.kinds import SignalSource
 from shared import idnumber
+from shared.i18n import t
 from shared.money import NonNegativeMoney
 
 __all__ = ["SignalSource"]
@@ -46,15 +47,20 @@ class SignalIn(BaseModel):
         try:
             idnumber.parse(value)
         except idnumber.InvalidIdNumber as exc:
-            raise ValueError(str(exc)) from None
+            raise ValueError(*exc.args) from None
         return idnumber.normalize(value)
 
     @model_validator(mode="after")
     def _someone(self) -> "SignalIn":
         if self.id_number is None and self.household_id is None:
-            raise ValueError("name the person (id_number) or the household (household_id)")
+            raise ValueError(
+                t(
+                    "name the person (id_number) or the household (household_id)",
+                    "signal.subject_required",
+                )
+            )
         if self.occurred_on > date.today():
-            raise ValueError("occurred_on may not be in the future")
+            raise ValueError(t("occurred_on may not be in the future", "signal.future_date"))
         return self
 
 
