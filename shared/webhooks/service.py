@@ -15,6 +15,7 @@ from shared import regions
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.i18n import t
 from shared.settings import Settings
 from shared.webhooks import delivery, signing, targets
 from shared.webhooks.hub import HUBS, SUBSCRIBER_ROLES, Hub
@@ -30,7 +31,7 @@ KICK_WINDOW_S = 0.25
 
 # Every message of this module, in one place.
 ALL_EVENTS = "*"
-UNKNOWN_EVENT = "unknown event type {!r} (known: {})"
+UNKNOWN_EVENT = "unknown event type {event} (known: {known})"
 STAR_ALONE = 'use ["*"] alone for every event'
 REGION_NOT_CODE = "must be a 12-digit region code"
 REGION_OUTSIDE = "is outside your region"
@@ -61,7 +62,7 @@ async def subscribe(
         target = await targets.resolve(body.url, settings)
         await targets.check_reachable(target)
     except targets.TargetRefused as exc:
-        raise ValidationFailed.field("url", str(exc)) from None
+        raise ValidationFailed.field("url", exc.args[0]) from None
     secret = signing.new_secret()
     repo = WebhookRepository(session, hub)
     subscription = repo.add(
@@ -90,7 +91,8 @@ def _checked_events(hub: Hub, events: Sequence[str]) -> list[str]:
     known = ", ".join(sorted(hub.event_types))
     for i, event in enumerate(events):
         if event not in hub.event_types:
-            raise ValidationFailed.field(f"events.{i}", UNKNOWN_EVENT.format(event, known))
+            message = t(UNKNOWN_EVENT, "webhook.unknown_event", event=event, known=known)
+            raise ValidationFailed.field(f"events.{i}", message)
     return list(dict.fromkeys(events))
 
 

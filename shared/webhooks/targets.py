@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
+from shared.i18n import t
 from shared.settings import Settings
 
 RESOLVE_TIMEOUT_S = 3.0
@@ -22,8 +23,10 @@ NOT_A_URL = "must be an absolute http(s) URL with a host"
 HAS_CREDENTIALS = "may not carry a user name or password"
 NOT_HTTPS = "must use https (plain http only for hosts the operator allows)"
 DOES_NOT_RESOLVE = "the host does not resolve"
-NOT_PUBLIC = "resolves to a loopback, private, link-local or otherwise non-public address ({})"
-UNREACHABLE = "nothing answers a connection at {}"
+NOT_PUBLIC = (
+    "resolves to a loopback, private, link-local or otherwise non-public address ({address})"
+)
+UNREACHABLE = "nothing answers a connection at {address}"
 
 
 class TargetRefused(Exception):
@@ -92,7 +95,7 @@ async def vetted_addresses(host: str, port: int, settings: Settings) -> list[str
         raise TargetRefused(DOES_NOT_RESOLVE)
     for address in addresses:
         if not _public(ipaddress.ip_address(address), settings):
-            raise TargetRefused(NOT_PUBLIC.format(address))
+            raise TargetRefused(t(NOT_PUBLIC, "webhook.target_not_public", address=address))
     return addresses
 
 
@@ -110,7 +113,8 @@ async def check_reachable(target: Target) -> None:
             asyncio.open_connection(target.address, target.port), CONNECT_TIMEOUT_S
         )
     except (OSError, TimeoutError):
-        raise TargetRefused(UNREACHABLE.format(f"{target.host}:{target.port}")) from None
+        where = f"{target.host}:{target.port}"
+        raise TargetRefused(t(UNREACHABLE, "webhook.target_unreachable", address=where)) from None
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()

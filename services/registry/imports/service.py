@@ -166,7 +166,7 @@ async def get_import(
     repo = ImportRepository(session)
     job = await repo.get(import_id)
     if job is None or not principal.covers(job.region_code):
-        raise NotFound("import not found")
+        raise NotFound("import not found", code="import.not_found")
     rejected = await repo.rejections(import_id, MAX_REJECTED_SHOWN + 1)
     return job, rejected[:MAX_REJECTED_SHOWN], len(rejected) > MAX_REJECTED_SHOWN
 
