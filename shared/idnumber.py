@@ -9,6 +9,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from shared import clock
+
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
 _SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII only: Python's \d also takes "１"
@@ -49,7 +51,7 @@ def parse(raw: str, *, today: date | None = None) -> IdNumberFacts:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise InvalidIdNumber(f"birth date {number[6:14]} is not a real date") from None
-    if born.year < 1900 or born > (today or date.today()):
+    if born.year < 1900 or born > (today or clock.today()):
         raise InvalidIdNumber(f"birth date {born.isoformat()} is out of range")
     expected = check_character(number[:17])
     if number[17] != expected:

@@ -12,8 +12,8 @@ from services.funds.compliance import repository as compliance_repository
 from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.compliance.schemas import ScanCreate, ScanRead
 from services.funds.database import audit, outbox
+from shared import clock, regions
 from shared import outbox as outbox_module
-from shared import regions
 from shared.auth import Principal, Role
 from shared.db import ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
@@ -71,7 +71,9 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
     if not await compliance_repository.try_lock(session):
         scan.state, scan.finished_at = "skipped", utcnow()
         return scan
-    scan.opened, scan.closed = await compliance_repository.apply_scan(session, prefix, scan.id)
+    scan.opened, scan.closed = await compliance_repository.apply_scan(
+        session, prefix, scan.id, clock.today().year
+    )
     scan.state, scan.finished_at = "done", utcnow()
     await session.flush()
     return scan

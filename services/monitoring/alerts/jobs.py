@@ -1,6 +1,5 @@
 """Scan jobs: one per scan and county; the nightly full and the frequent incremental scans."""
 
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -9,7 +8,7 @@ from sqlalchemy import text
 from services.monitoring.alerts import service as scan_service
 from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
-from shared import jobs, outbox
+from shared import clock, jobs, outbox
 from shared.auth import Principal, Role
 
 
@@ -85,7 +84,7 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
                  GROUP BY p.province
                 """
             ),
-            {"this_year": date.today().year},
+            {"this_year": clock.today().year},
         )
         for province, year in provinces.all():
             if mode == ScanMode.incremental and not await ScanRepository(session).counties_to_scan(

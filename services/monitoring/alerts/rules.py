@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.policy.models import MonitoringPolicy
+from shared import clock
 
 # Department signal kinds (部门预警信息) each rule listens to.
 SHOCK_KINDS = (
@@ -102,8 +103,8 @@ _rule(
             UNION ALL
             SELECT household_id, 'compulsory_education' FROM monitoring.members
              WHERE region_code LIKE :prefix AND departed_on IS NULL AND NOT in_school
-               AND birth_date > current_date - interval '16 years'
-               AND birth_date <= current_date - interval '6 years'
+               AND birth_date > CAST(:today AS date) - interval '16 years'
+               AND birth_date <= CAST(:today AS date) - interval '6 years'
             UNION ALL
             SELECT household_id, 'basic_medical' FROM monitoring.members
              WHERE region_code LIKE :prefix AND departed_on IS NULL AND NOT medical_insurance
@@ -136,7 +137,7 @@ _rule(
       FROM scope s
       JOIN monitoring.signals x ON x.household_id = s.id
      WHERE x.source = 'medical_insurance' AND x.amount IS NOT NULL
-       AND x.occurred_on > current_date - interval '12 months'
+       AND x.occurred_on > CAST(:today AS date) - interval '12 months'
      GROUP BY s.id, s.region_code, s.category
     HAVING sum(x.amount) >= CASE WHEN s.category IN ('poverty_alleviated', 'monitored')
                                  THEN CAST(:med AS numeric)
@@ -154,7 +155,7 @@ _rule(
       FROM scope s
       JOIN monitoring.signals x ON x.household_id = s.id
      WHERE x.kind = ANY(CAST(:shock_kinds AS text[]))
-       AND x.occurred_on > current_date - interval '12 months'
+       AND x.occurred_on > CAST(:today AS date) - interval '12 months'
      GROUP BY s.id, s.region_code
     """,
 )
@@ -240,6 +241,7 @@ def parameters(
         "year": policy.year,
         "policy_id": policy.id,
         "scan_id": scan_id,
+        "today": clock.today(),  # China's date, not the database server's
         "line": str(policy.monitoring_line),
         "drop": str(policy.income_drop_ratio),
         "rigid": str(policy.rigid_expense_ratio),

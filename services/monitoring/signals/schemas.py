@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared import idnumber
+from shared import clock, idnumber
 from shared.money import NonNegativeMoney
 
 
@@ -48,7 +48,7 @@ class SignalIn(BaseModel):
     def _someone(self) -> "SignalIn":
         if self.id_number is None and self.household_id is None:
             raise ValueError("name the person (id_number) or the household (household_id)")
-        if self.occurred_on > date.today():
+        if self.occurred_on > clock.today():
             raise ValueError("occurred_on may not be in the future")
         return self
 

@@ -2,6 +2,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared import clock
+
 
 class GuaranteeStatus(BaseModel):
     ok: bool
@@ -11,7 +13,7 @@ class GuaranteeStatus(BaseModel):
     @field_validator("checked_on")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > clock.today():
             raise ValueError("may not be in the future")
         return value
 

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared import idnumber, regions
+from shared import clock, idnumber, regions
 from shared.auth import Principal
 from shared.contracts.registry import HouseholdCategory
 from shared.people import person_view
@@ -229,7 +229,7 @@ class MemberDeparture(BaseModel):
     @field_validator("departed_on")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > clock.today():
             raise ValueError("may not be in the future")
         return value
 

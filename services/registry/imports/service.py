@@ -23,7 +23,7 @@ from services.registry.imports.models import ImportFile, ImportJob
 from services.registry.imports.pipeline import Outcome
 from services.registry.imports.repository import ImportRepository
 from services.registry.imports.template import ImportKind
-from shared import idnumber, jobs
+from shared import clock, idnumber, jobs
 from shared import outbox as outbox_module
 from shared.auth import Principal, Role
 from shared.db import error_without_values, ordered_uuid, utcnow
@@ -273,7 +273,7 @@ async def run_import(
         len(sheet.rows),
         time.perf_counter() - read_started,
     )
-    today = today or date.today()
+    today = today or clock.today()
     with gc_paused():
         batches = chunks(sheet, chunk_rows)
         multiple = kind is ImportKind.households and len(batches) > 1
