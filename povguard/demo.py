@@ -26,8 +26,9 @@ from services.registry.imports.template import (
     ImportKind,
 )
 from shared import idnumber
+from shared.settings import GUIZHOU
 
-PROVINCE = "520000000000"
+PROVINCE = GUIZHOU  # the demo data are real Guizhou counties
 
 QIANXINAN_COUNTIES = {
     "522301": "兴义市",
@@ -313,7 +314,7 @@ async def load_with(
         console.print(
             f"demo policy {year}: monitoring line {policy['monitoring_line']} yuan per person "
             f"for Guizhou ({policy['status']}; a demo figure, not an official one: "
-            f"set the real one with PUT /v1/policy/{year}?region=520000000000)"
+            f"set the real one with PUT /v1/policy/{year}?region={PROVINCE})"
         )
     for kind, content in (
         (ImportKind.households, to_csv(ImportKind.households, rows)),

@@ -165,3 +165,16 @@ async def test_industry_share_may_not_fall_below_last_year_in_2022(funds, job_ct
     figures = findings[0]["figures"]
     assert figures["share"] == 0.7
     assert figures["previous_share"] == 0.8
+
+
+async def test_the_scheduled_scan_covers_the_configured_province(
+    job_ctx, session, monkeypatch
+) -> None:
+    monkeypatch.setenv("POVGUARD_PROVINCE_CODE", "530000000000")
+    result = await compliance_scan(job_ctx)
+    assert result["state"] == "done"
+    region = await session.scalar(
+        text("SELECT region_code FROM funds.compliance_scans WHERE id = :i"),
+        {"i": result["scan_id"]},
+    )
+    assert region == "530000000000"

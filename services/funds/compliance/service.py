@@ -18,9 +18,9 @@ from shared.auth import Principal, Role
 from shared.db import ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.pagination import paginate
+from shared.settings import province_code
 
 JOB_NAME = "funds_compliance_scan"
-PROVINCE = "520000000000"
 SCANNERS = (Role.province_admin, Role.county_officer, Role.service)
 
 
@@ -57,7 +57,7 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
     """Run one scan (idempotent: a finished scan is not run again; rerunning the rules only
     refreshes the same open findings)."""
     if scan_id is None:
-        scan = ComplianceScan(region_code=PROVINCE, state="queued", requested_by="schedule")
+        scan = ComplianceScan(region_code=province_code(), state="queued", requested_by="schedule")
         session.add(scan)
         await session.flush()
     else:

@@ -66,7 +66,7 @@ async def sweep_scans(session: Any, policy: outbox.SweepPolicy) -> dict[str, int
     return await scan_service.sweep(session, policy)
 
 
-_SCHEDULER = Principal(sub="monitoring-scheduler", role=Role.service, region_code="520000000000")
+_SCHEDULER = "monitoring-scheduler"  # acts as the service, in each province it scans
 
 
 async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
@@ -92,7 +92,7 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
             ):
                 continue  # nothing changed: no empty scan every ten minutes
             principal = Principal(
-                sub=_SCHEDULER.sub, role=Role.service, region_code=province.ljust(12, "0")
+                sub=_SCHEDULER, role=Role.service, region_code=province.ljust(12, "0")
             )
             scan = await scan_service.create_scan(
                 session,
