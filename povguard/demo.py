@@ -307,7 +307,7 @@ async def load_with(
     async with session_maker() as session, session.begin():
         villages = await ensure_regions(session)
     rows = ledger_rows(villages, households)
-    results = {}
+    results: dict[str, Any] = {}
     policy = await ensure_demo_policy(session_maker, loader, year)
     results["policy"] = policy
     if console is not None:
@@ -332,6 +332,7 @@ async def load_with(
             from services.registry.imports.repository import ImportRepository
 
             done = await ImportRepository(session).get(job.id)
+            assert done is not None
             results[kind.value] = {
                 "status": done.status,
                 "rows": done.rows_read,

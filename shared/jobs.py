@@ -13,7 +13,7 @@ arguments are JSON values (ids as strings) and a message from Redis can never ru
 
 import json
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,7 @@ from shared import outbox
 from shared.db import connection_lost, sqlstate_of
 from shared.settings import Settings
 
-JobFunc = Callable[..., Awaitable[Any]]
+JobFunc = Callable[..., Coroutine[Any, Any, Any]]
 
 
 @dataclass(frozen=True)

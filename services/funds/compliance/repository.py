@@ -2,10 +2,10 @@
 with the figures; the scan upserts open findings and closes the ones no longer seen."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.compliance.models import ComplianceScan, Finding
@@ -203,7 +203,7 @@ async def apply_scan(
         {"p": prefix, "scan": scan_id},
     )
     await session.execute(text("DROP TABLE compliance_current"))
-    return opened, int(closed.rowcount or 0)
+    return opened, int(cast("CursorResult[Any]", closed).rowcount or 0)
 
 
 def open_findings(prefix: str, rule: str | None) -> Any:

@@ -7,10 +7,10 @@ whose household was examined and no longer qualifies."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.policy.models import MonitoringPolicy
@@ -281,7 +281,7 @@ async def close_disabled(session: AsyncSession, names: list[str], params: dict[s
         _CLOSE_DISABLED,
         {"rules": names, "prefix": params["prefix"], "scan_id": params["scan_id"]},
     )
-    return int(result.rowcount or 0)
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 async def run_rule(session: AsyncSession, name: str, params: dict[str, Any]) -> RuleOutcome:

@@ -364,7 +364,7 @@ class HouseholdRead(HouseholdSummary):
     members: list[MemberRead]
 
     @classmethod
-    def for_principal(  # type: ignore[override]
+    def for_principal(
         cls, household: Any, principal: Principal, members: Iterable[Any] = ()
     ) -> Self:
         """The household as ``HouseholdSummary`` shows it, with its members each as

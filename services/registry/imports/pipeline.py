@@ -96,7 +96,7 @@ async def _rejections(session: AsyncSession) -> list[tuple[int, str, str]]:
     rows = await _run(
         session, "SELECT DISTINCT row_no, col, reason FROM import_rejects ORDER BY row_no, col"
     )
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [tuple(r) for r in rows]
 
 
 HOUSEHOLD_SNAPSHOT = """jsonb_build_object('id', {h}.id, 'region_code', {h}.region_code,

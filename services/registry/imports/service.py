@@ -341,13 +341,13 @@ async def run_import(
             for _ in range(min(lanes, len(queue))):
                 group.create_task(lane())
     except* Exception as failure:
-        exc = failure.exceptions[0]
-        if jobs.is_transient(exc) and not final:
+        first = failure.exceptions[0]
+        if jobs.is_transient(first) and not final:
             # The job retries; the lease goes so the retry is not taken for a second copy.
             async with session_maker() as session, session.begin():
                 await ImportRepository(session).hand_over(import_id)
-            raise exc from None
-        reason = f"the import stopped: {error_without_values(exc)}"[:1000]
+            raise first from None
+        reason = f"the import stopped: {error_without_values(first)}"[:1000]
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(import_id, "failed", reason)
         # ARQ logs and stores a failed job's exception: the reason, never the values it quoted.
