@@ -252,7 +252,9 @@ async def act(
         policy = await policy_repository.in_force(session, project.region_code, project.fiscal_year)
         purpose = "plan" if body.action is ProjectAction.approve else "results"
         not_before = (
-            project.status_changed_at.date() if body.action is ProjectAction.accept else None
+            project.status_changed_at.astimezone(clock.CHINA).date()
+            if body.action is ProjectAction.accept
+            else None
         )
         notice = await repo.finished_notice(
             project.id, purpose, policy.notice_days, clock.today(), not_before
