@@ -20,6 +20,7 @@ from rich.console import Console
 from povguard.supervise import Supervisor
 from services.monitoring import cli as monitoring_cli
 from shared.auth import Role
+from shared.settings import province_code
 
 app = typer.Typer(
     help="Povguard: registry, monitoring and funds for 防止返贫动态监测和帮扶.",
@@ -303,12 +304,12 @@ def up(
             migrate_database()
         asyncio.run(
             _ensure_user(
-                SERVICE_USER, os.environ["POVGUARD_SERVICE_PASSWORD"], Role.service, "520000000000"
+                SERVICE_USER, os.environ["POVGUARD_SERVICE_PASSWORD"], Role.service, province_code()
             )
         )
         if not asyncio.run(_user_exists("admin")):
             password = os.environ.get("POVGUARD_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-            asyncio.run(_ensure_user("admin", password, Role.province_admin, "520000000000"))
+            asyncio.run(_ensure_user("admin", password, Role.province_admin, province_code()))
             shown = (
                 "from POVGUARD_ADMIN_PASSWORD"
                 if os.environ.get("POVGUARD_ADMIN_PASSWORD")

@@ -26,8 +26,9 @@ from services.registry.imports.template import (
     ImportKind,
 )
 from shared import idnumber
+from shared.settings import GUIZHOU
 
-PROVINCE = "520000000000"
+PROVINCE = GUIZHOU  # the demo data are real Guizhou counties
 
 QIANXINAN_COUNTIES = {
     "522301": "兴义市",
@@ -306,14 +307,14 @@ async def load_with(
     async with session_maker() as session, session.begin():
         villages = await ensure_regions(session)
     rows = ledger_rows(villages, households)
-    results = {}
+    results: dict[str, Any] = {}
     policy = await ensure_demo_policy(session_maker, loader, year)
     results["policy"] = policy
     if console is not None:
         console.print(
             f"demo policy {year}: monitoring line {policy['monitoring_line']} yuan per person "
             f"for Guizhou ({policy['status']}; a demo figure, not an official one: "
-            f"set the real one with PUT /v1/policy/{year}?region=520000000000)"
+            f"set the real one with PUT /v1/policy/{year}?region={PROVINCE})"
         )
     for kind, content in (
         (ImportKind.households, to_csv(ImportKind.households, rows)),
@@ -332,6 +333,7 @@ async def load_with(
             from services.registry.imports.repository import ImportRepository
 
             done = await ImportRepository(session).get(job.id)
+            assert done is not None
             results[kind.value] = {
                 "status": done.status,
                 "rows": done.rows_read,

@@ -24,7 +24,7 @@ class EmbeddedServers:
         # pgserver keeps running when a handle of an earlier, killed run is still on its list;
         # stopping it ourselves makes Ctrl-C always leave nothing behind.
         if (self._pg.pgdata / "postmaster.pid").exists():
-            from pgserver._commands import pg_ctl
+            from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
             with contextlib.suppress(Exception):
                 pg_ctl(

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from argon2 import PasswordHasher
@@ -156,7 +156,7 @@ class Principal:
 
 def issue_token(settings: Settings, principal: Principal, minutes: int | None = None) -> str:
     now = utcnow()
-    claims = {
+    claims: dict[str, Any] = {
         "sub": principal.sub,
         "role": principal.role.value,
         "region_code": principal.region_code,

@@ -8,13 +8,13 @@ a write that fails rolls back its claim, so a retry runs afresh."""
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import DateTime, Integer, String, delete, func, select
+from sqlalchemy import CursorResult, DateTime, Integer, String, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -74,6 +74,7 @@ class Idempotency:
             return await self._replay(location)
         content = jsonable_encoder(await write())
         row = await self.session.get(self.model, (self.scope, self.key))
+        assert row is not None  # claimed above, in this transaction
         row.status_code, row.response = status_code, content
         return JSONResponse(content, status_code, _headers(content, location))
 
@@ -121,4 +122,4 @@ def idempotency_dependency(
 async def purge_expired(session: AsyncSession, model: type[Any], older_than: timedelta) -> int:
     """Forget keys older than the retry window, so the table does not grow without end."""
     result = await session.execute(delete(model).where(model.created_at < func.now() - older_than))
-    return int(result.rowcount or 0)
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from shared import clock
 from shared.i18n import t
 
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -56,7 +57,7 @@ def parse(raw: str, *, today: date | None = None) -> IdNumberFacts:
         raise InvalidIdNumber(
             t("birth date {digits} is not a real date", "id_number.birth_date", digits=number[6:14])
         ) from None
-    if born.year < 1900 or born > (today or date.today()):
+    if born.year < 1900 or born > (today or clock.today()):
         raise InvalidIdNumber(
             t(
                 "birth date {born} is out of range",

@@ -6,10 +6,14 @@
   rolled-back transaction and committed work is never without its job.
 - ``unit_of_work(ctx)`` is a job's own transaction, sending its deferred jobs after commit.
 Jobs must be idempotent: ARQ may run a job twice.
+
+Jobs travel as JSON, not pickle (``serialize``): every queue and the worker use it, so a job's
+arguments are JSON values (ids as strings) and a message from Redis can never run code.
 """
 
+import json
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +28,7 @@ from shared.db import connection_lost, sqlstate_of
 from shared.i18n import t
 from shared.settings import Settings
 
-JobFunc = Callable[..., Awaitable[Any]]
+JobFunc = Callable[..., Coroutine[Any, Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ SCHEDULES: list[ScheduleSpec] = []
 
 def schedule(name: str, **when: Any) -> None:
     """Run the registered task ``name`` on a schedule, e.g. ``schedule("scan", hour={2}, minute={0})``.
-    The worker gives each cron job a fixed job id so two workers never run the same tick twice."""
+    The worker gives each cron job a fixed job id so two workers never run the same tick twice.
+    A tick is tried once unless ``max_tries`` says more (a job that raises ``Retry`` needs it)."""
     SCHEDULES.append(ScheduleSpec(name, when))
 
 
@@ -78,6 +83,33 @@ def task(
     return register
 
 
+def _json_default(value: Any) -> Any:
+    # A failed job's result is its exception: ARQ stores it with the job; keep type and message.
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    raise TypeError(
+        f"job arguments and results are JSON values, not {type(value).__name__} "
+        "(send ids and dates as strings)"
+    )
+
+
+def serialize(data: dict[str, Any]) -> bytes:
+    """A job (or its result) as ARQ stores it in Redis: JSON. Anything else (a UUID, a date,
+    an object) is refused when the job is enqueued, not when a worker runs it."""
+    return json.dumps(
+        data, default=_json_default, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(raw)
+    return data
+
+
+# What every ARQ pool and worker is given.
+SERIALIZERS: dict[str, Any] = {"job_serializer": serialize, "job_deserializer": deserialize}
+
+
 def redis_settings(settings: Settings) -> RedisSettings:
     url = urlparse(settings.redis_url)
     if url.scheme == "unix":
@@ -93,7 +125,9 @@ def redis_settings(settings: Settings) -> RedisSettings:
 
 
 async def create_queue(settings: Settings) -> ArqRedis:
-    return await create_pool(redis_settings(settings), default_queue_name=settings.queue_name)
+    return await create_pool(
+        redis_settings(settings), default_queue_name=settings.queue_name, **SERIALIZERS
+    )
 
 
 def connect_queue(settings: Settings) -> ArqRedis:
@@ -110,6 +144,7 @@ def connect_queue(settings: Settings) -> ArqRedis:
         socket_timeout=5,
         encoding="utf8",
         default_queue_name=settings.queue_name,
+        **SERIALIZERS,
     )
 
 

@@ -90,7 +90,8 @@ JOBS_IN_PROGRESS = Gauge(
 )
 
 # A service's scrape-time gauges: given the app's state, the metric families to add.
-DomainCollector = Callable[[Any], Awaitable[Sequence[Metric]]]
+# A family may be None (nothing to report): the scrape leaves it out.
+DomainCollector = Callable[[Any], Awaitable[Sequence[Metric | None]]]
 
 
 def multiprocess_dir() -> str | None:
@@ -125,7 +126,7 @@ def render(extra: Iterable[Metric] = ()) -> bytes:
     extra = list(extra)
     if extra:
         fixed = CollectorRegistry(auto_describe=False)
-        fixed.register(_Fixed(extra))  # type: ignore[arg-type]
+        fixed.register(_Fixed(extra))
         output += generate_latest(fixed)
     return output
 

@@ -10,7 +10,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from arq import Retry
@@ -137,7 +137,7 @@ def metrics_router() -> APIRouter:
 
     @router.get("/metrics", include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:
-        families = []
+        families: list[Any] = []
         for collect in getattr(request.app.state, "metrics_collectors", ()):
             try:
                 families.extend(f for f in await collect(request.app.state) if f is not None)
@@ -190,7 +190,7 @@ def tag_job_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return tracing.tag_job_kwargs(request_context.tag_job_kwargs(kwargs))
 
 
-JobFunc = Callable[..., Awaitable[Any]]
+JobFunc = Callable[..., Coroutine[Any, Any, Any]]
 
 
 def observed_job(name: str, func: JobFunc, timeout_s: float | None = None) -> JobFunc:

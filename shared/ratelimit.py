@@ -25,7 +25,7 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 return {n, ttl}
 """
-_REDIS_DOWN = (RedisError, OSError, ConnectionError, TimeoutError)
+_REDIS_DOWN: tuple[type[BaseException], ...] = (RedisError, OSError, ConnectionError, TimeoutError)
 
 
 class OnRedisDown(StrEnum):
@@ -105,14 +105,14 @@ async def refund(redis: Any, key: str) -> None:
     if count > 0:
         _LOCAL[full_key] = (count - 1, ends)
     if redis is not None:
-        with contextlib.suppress(_REDIS_DOWN):
+        with contextlib.suppress(*_REDIS_DOWN):
             await redis.eval(_REFUND, 1, full_key)
 
 
 async def reset(redis: Any, key: str) -> None:
     _LOCAL.pop(_PREFIX + key, None)
     if redis is not None:
-        with contextlib.suppress(_REDIS_DOWN):
+        with contextlib.suppress(*_REDIS_DOWN):
             await redis.delete(_PREFIX + key)
 
 

@@ -43,7 +43,9 @@ class RegistryClient:
         # Every service holds the shared signing key, so it mints its own short-lived token.
         if self._token is None or self._token[1] < time.monotonic() + 60:
             principal = Principal(
-                sub=self.settings.service_username, role=Role.service, region_code="520000000000"
+                sub=self.settings.service_username,
+                role=Role.service,
+                region_code=self.settings.province_code,
             )
             self._token = (
                 issue_token(self.settings, principal, minutes=10),

@@ -78,6 +78,24 @@ def weak_secret_reason(value: str) -> str | None:
     return None
 
 
+GUIZHOU = "520000000000"
+
+
+class ProvinceSettings(BaseSettings):
+    """The province this deployment serves: the region of the service account, the first
+    admin and the scheduled scans. A 12-digit province code (two digits, then ten zeros)."""
+
+    model_config = SettingsConfigDict(env_prefix="POVGUARD_", extra="ignore")
+
+    province_code: str = Field(default=GUIZHOU, pattern=r"^[1-9][0-9]0{10}$")
+
+
+def province_code() -> str:
+    """``POVGUARD_PROVINCE_CODE``, for code that has no ``Settings`` at hand (a process's
+    ``Settings`` reads the same variable)."""
+    return ProvinceSettings().province_code
+
+
 def _refuse(variable: str, reason: str) -> ValueError:
     return ValueError(
         t(
@@ -90,7 +108,7 @@ def _refuse(variable: str, reason: str) -> ValueError:
     )
 
 
-class Settings(BaseSettings):
+class Settings(ProvinceSettings):
     model_config = SettingsConfigDict(env_prefix="POVGUARD_", extra="ignore")
 
     database_url: str = Field(

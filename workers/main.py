@@ -101,8 +101,8 @@ def cron_jobs(settings: Settings) -> list[Any]:
                 unique=True,
                 timeout=spec.timeout_s,
                 keep_result=60,
-                max_tries=1,
-                **entry.when,
+                # A tick runs once unless its schedule allows retries (``Retry`` needs tries).
+                **{"max_tries": 1, **entry.when},
             )
         )
     return entries
@@ -124,6 +124,7 @@ def create_worker(settings: Settings | None = None, **overrides: Any) -> Worker:
         on_shutdown=shutdown,
         ctx=ctx,
         health_check_interval=30,
+        **jobs.SERIALIZERS,
         handle_signals=True,
         # On SIGTERM: take no new job, let running ones finish for this long, then cancel
         # what is left, which ARQ hands back to the queue for another worker.

@@ -44,6 +44,8 @@ async def compliance_scan(ctx: dict[str, Any], scan_id: str | None = None) -> di
             }
     except Exception as exc:
         if scan_id is None:
+            # The scheduled scan's transaction rolled back whole: the next try starts afresh.
+            jobs.retry_if_transient(ctx, compliance_service.JOB_NAME, exc)
             raise
         if jobs.is_transient(exc) and not jobs.is_last_try(ctx, compliance_service.JOB_NAME):
             async with jobs.unit_of_work(ctx) as session:
@@ -65,4 +67,4 @@ async def sweep_compliance_scans(session: Any, policy: outbox.SweepPolicy) -> di
     return await compliance_service.sweep(session, policy)
 
 
-jobs.schedule(compliance_service.JOB_NAME, hour={3}, minute={30})
+jobs.schedule(compliance_service.JOB_NAME, hour={3}, minute={30}, max_tries=3)

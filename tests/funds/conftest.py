@@ -164,7 +164,7 @@ async def allocate(
 
 
 def days_ago(n: int) -> str:
-    from services.funds.clock import today
+    from shared.clock import today
 
     return (today() - timedelta(days=n)).isoformat()
 

@@ -1,6 +1,7 @@
 """The compliance scan: each rule raises a finding with its figures, a rerun keeps one open
 finding per subject, and a finding closes when the problem is gone."""
 
+import pytest
 from sqlalchemy import text
 
 from services.funds.jobs import compliance_scan
@@ -165,3 +166,48 @@ async def test_industry_share_may_not_fall_below_last_year_in_2022(funds, job_ct
     figures = findings[0]["figures"]
     assert figures["share"] == 0.7
     assert figures["previous_share"] == 0.8
+
+
+async def test_the_scheduled_scan_covers_the_configured_province(
+    job_ctx, session, monkeypatch
+) -> None:
+    monkeypatch.setenv("POVGUARD_PROVINCE_CODE", "530000000000")
+    result = await compliance_scan(job_ctx)
+    assert result["state"] == "done"
+    region = await session.scalar(
+        text("SELECT region_code FROM funds.compliance_scans WHERE id = :i"),
+        {"i": result["scan_id"]},
+    )
+    assert region == "530000000000"
+
+
+async def test_the_scheduled_scan_retries_a_lost_connection_and_fails_on_its_last_try(
+    job_ctx, monkeypatch
+) -> None:
+    from arq import Retry
+
+    from services.funds.compliance import repository as compliance_repository
+    from workers.main import create_worker
+
+    async def connection_lost(*_: object) -> None:
+        raise ConnectionResetError("server closed the connection")
+
+    monkeypatch.setattr(compliance_repository, "apply_scan", connection_lost)
+    with pytest.raises(Retry):  # ARQ runs it again later
+        await compliance_scan({**job_ctx, "job_try": 1})
+    with pytest.raises(ConnectionResetError):  # the last try
+        await compliance_scan({**job_ctx, "job_try": 3})
+
+    async def wrong(*_: object) -> None:
+        raise ValueError("figures out of range")
+
+    monkeypatch.setattr(compliance_repository, "apply_scan", wrong)
+    with pytest.raises(ValueError, match="out of range"):  # not transient: no retry
+        await compliance_scan({**job_ctx, "job_try": 1})
+    # The nightly tick may be tried as often as the job allows, or its Retry would be refused.
+    (tick,) = [
+        c
+        for c in create_worker(job_ctx["settings"]).cron_jobs
+        if c.name == "cron:funds_compliance_scan"
+    ]
+    assert tick.max_tries == 3

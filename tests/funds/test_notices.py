@@ -1,6 +1,8 @@
 """Public notices (公告公示) are posted in villages and online: they never show an ID
 number or a phone number."""
 
+from datetime import date, timedelta
+
 import pytest
 
 from tests.funds.conftest import county, county_fund, days_ago, make_project
@@ -50,3 +52,25 @@ async def test_a_notice_without_personal_data_is_posted(funds) -> None:
         },
     )
     assert response.status_code == 201, response.text
+
+
+async def test_at_1am_in_china_a_notice_starts_on_chinas_date(funds, china_1am) -> None:
+    # 17:00 UTC is 01:00 the next day in China: a notice posted now starts on China's date;
+    # the server's (UTC) date is already yesterday there.
+    fund = await county_fund(funds)
+    project = (await make_project(funds, [fund["id"]])).json()
+
+    def notice(starts_on: date) -> dict[str, str]:
+        return {
+            "subject_type": "project",
+            "subject_id": project["id"],
+            "starts_on": starts_on.isoformat(),
+            "ends_on": (starts_on + timedelta(days=10)).isoformat(),
+            "content": "项目公示：精品水果种植基地",
+        }
+
+    yesterday = await county(funds).post("/v1/notices", json=notice(china_1am - timedelta(1)))
+    assert yesterday.status_code == 422, yesterday.text
+    assert yesterday.json()["errors"][0]["field"] == "starts_on"
+    posted = await county(funds).post("/v1/notices", json=notice(china_1am))
+    assert posted.status_code == 201, posted.text

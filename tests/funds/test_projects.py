@@ -1,8 +1,11 @@
 """The project library: beneficiaries checked against the registry, the lifecycle with its
 public notices, and payments that never pass the budget."""
 
+from datetime import datetime, time, timedelta
+
 from sqlalchemy import text
 
+from shared import clock
 from shared.auth import Role
 from tests.funds.conftest import (
     PUAN,
@@ -324,3 +327,31 @@ async def test_a_fund_is_never_paid_beyond_what_the_county_received(funds) -> No
     assert (read["amount"], read["paid"]) == ("1000.00", "1000.00")
     trace = (await province(funds).get(f"/v1/trace/funds/{fund['id']}")).json()
     assert trace["paid"] == "1000.00"
+
+
+async def test_a_results_notice_counts_from_the_china_date_of_completion(funds) -> None:
+    # Completed at 01:00 China time (17:00 UTC the day before), twelve days ago: a results
+    # notice that began the day before, in China, was posted before the work was done.
+    project = await approved_project(funds, (await county_fund(funds))["id"])
+    path = f"/v1/projects/{project['id']}/actions"
+    town = township(funds)
+    assert (await town.post(path, json={"action": "start"})).status_code == 200
+    assert (await town.post(path, json={"action": "complete"})).status_code == 200
+    completed_on = clock.today() - timedelta(days=12)
+    completed_at = datetime.combine(completed_on, time(1), clock.CHINA)
+    async with funds.app.state.session_maker() as session:
+        await session.execute(
+            text("UPDATE funds.projects SET status_changed_at = :t WHERE id = :i"),
+            {"t": completed_at, "i": project["id"]},
+        )
+        await session.commit()
+
+    # From the day before completion to two days ago: not a notice of the results.
+    assert (await post_notice(funds, project["id"], "results", start=13, end=2)).status_code == 201
+    early = await county(funds).post(path, json={"action": "accept"})
+    assert early.status_code == 409, early.text
+    assert early.json()["missing_notice"] == "results"
+    # From the day of completion: it counts.
+    assert (await post_notice(funds, project["id"], "results", start=12, end=2)).status_code == 201
+    accepted = await county(funds).post(path, json={"action": "accept"})
+    assert accepted.status_code == 200, accepted.text

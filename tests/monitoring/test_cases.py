@@ -1,7 +1,7 @@
 """The case procedure: the state machine of domain.md section 3, who may act, the registry
 effects of deciding and eliminating, elimination conditions, deadlines and escalation."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from services.monitoring.cases import jobs as case_jobs
+from shared import clock
 from shared.auth import Role
 from tests.conftest import PUAN, VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
 from tests.monitoring.conftest import let_notice_run
@@ -93,7 +94,7 @@ async def _to_monitored(monitoring: Any, session: Any, household_id: UUID) -> st
         evidence=["visit.jpg"],
     )
     await _do(who["village"], case_id, action="village_review", result="pass", attendees=23)
-    today = date.today()
+    today = clock.today()
     await _do(
         who["village"],
         case_id,
@@ -140,10 +141,10 @@ async def test_the_procedure_from_discovery_to_elimination(
 
     # A month's clock for the first development-type measure; a safety net does not stop it.
     assert case["due_at"] is not None
-    health = {"kind": "health", "start": str(date.today()), "description": "医疗救助"}
+    health = {"kind": "health", "start": str(clock.today()), "description": "医疗救助"}
     after_health = await _do(who["village"], case_id, action="add_measure", measure=health)
     assert after_health["due_at"] == case["due_at"]
-    measure = {"kind": "employment", "start": str(date.today()), "description": "公益岗位"}
+    measure = {"kind": "employment", "start": str(clock.today()), "description": "公益岗位"}
     measured = await _do(who["village"], case_id, action="add_measure", measure=measure)
     assert measured["timeline"][-1]["action"] == "add_measure"
     assert measured["timeline"][-1]["details"]["registry_measure_id"]
@@ -151,7 +152,7 @@ async def test_the_procedure_from_discovery_to_elimination(
     assert fake_registry.calls[2][0] == "measure"
     assert fake_registry.calls[2][2]["case_id"] == case_id
     await _do(who["village"], case_id, action="follow_up", note="回访")
-    today = date.today()
+    today = clock.today()
     await _do(
         who["village"],
         case_id,
@@ -209,7 +210,7 @@ async def test_elimination_waits_for_its_notice_and_hears_objections(
     h = await feed.household(VILLAGE_A, income={2021: "5000.00"})
     case_id = await _to_monitored(monitoring, session, h["id"])
     who = _who(monitoring)
-    today, ends_on = date.today(), date.today() + timedelta(days=6)
+    today, ends_on = clock.today(), clock.today() + timedelta(days=6)
     proposed = await _do(
         who["village"],
         case_id,
@@ -270,7 +271,7 @@ async def test_a_policy_relaxed_later_does_not_relax_a_case_opened_before(
         f"/v1/policy/2021?region={PROVINCE}", json={**relaxed, "min_months_before_elimination": 0}
     )
     assert put.status_code == 200, put.text
-    today = date.today()
+    today = clock.today()
     await _do(
         who["village"],
         case_id,
@@ -328,7 +329,7 @@ async def test_wrong_role_wrong_stage_and_outside_region(monitoring, feed, fake_
     # A short notice is refused; an upheld objection sends the case back to verified.
     await _do(who["village"], case_id, action="verify")
     await _do(who["village"], case_id, action="village_review", result="pass")
-    today = date.today()
+    today = clock.today()
     short = await who["village"].post(
         f"/v1/cases/{case_id}/actions",
         json={
@@ -355,7 +356,7 @@ async def test_upheld_objection_and_rejection(monitoring, feed, fake_registry, s
     h = await feed.household(VILLAGE_A)
     who = _who(monitoring)
     case_id = await _reviewed_by_the_village(who, h["id"])
-    today = date.today()
+    today = clock.today()
     await _do(
         who["village"],
         case_id,
@@ -391,7 +392,7 @@ async def test_a_notice_starts_on_the_day_it_is_posted(
     who = _who(monitoring)
     case_id = await _reviewed_by_the_village(who, h["id"])
     # Posted today but dated last week, the notice would be over before anyone read it.
-    today = date.today()
+    today = clock.today()
     backdated = await who["village"].post(
         f"/v1/cases/{case_id}/actions",
         json={
@@ -425,7 +426,7 @@ async def test_a_public_notice_refuses_id_and_phone_numbers(
     h = await feed.household(VILLAGE_A)
     who = _who(monitoring)
     case_id = await _reviewed_by_the_village(who, h["id"])
-    today = date.today()
+    today = clock.today()
     period = {"starts_on": str(today), "ends_on": str(today + timedelta(days=6))}
     for field, text_ in (
         ("note", f"户主身份证 {h['id_numbers'][0]}"),
@@ -504,7 +505,7 @@ async def test_a_late_case_is_no_longer_overdue_once_its_clock_stops(
     visited = await _do(who["village"], case_id, action="follow_up", note="回访")
     assert (visited["overdue"], visited["escalated_level"]) == (True, "township")
     # The development measure does: nothing is due, nothing is late.
-    measure = {"kind": "industry", "start": str(date.today()), "description": "种植补贴"}
+    measure = {"kind": "industry", "start": str(clock.today()), "description": "种植补贴"}
     measured = await _do(who["village"], case_id, action="add_measure", measure=measure)
     assert measured["due_at"] is None
     assert (measured["overdue"], measured["escalated_to"], measured["escalated_level"]) == (
@@ -569,7 +570,7 @@ async def test_an_eligibility_review_opens_no_case(monitoring, feed, job_ctx) ->
         "source": "public_security",
         "kind": "car",
         "id_number": h["id_numbers"][0],
-        "occurred_on": str(date.today()),
+        "occurred_on": str(clock.today()),
         "external_ref": "car-1",
     }
     assert (await dept.post("/v1/signals", json={"items": [signal]})).status_code == 200
@@ -600,7 +601,7 @@ async def test_a_case_follows_the_policy_it_was_opened_under(monitoring, feed) -
     stricter = {k: province[k] for k in ("monitoring_line", "rules")} | {"notice_days": 10}
     put = await admin.put(f"/v1/policy/2021?region={XINGYI}", json=stricter)
     assert put.status_code in (200, 201), put.text
-    today = date.today()
+    today = clock.today()
     # The case keeps the rules it started with: the province's five-day notice.
     await _do(
         who["village"],

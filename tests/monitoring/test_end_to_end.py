@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from services.monitoring.alerts import jobs as scan_jobs
 from services.monitoring.projection import jobs as projection_jobs
-from shared import idnumber
+from shared import clock, idnumber
 from shared.auth import Role
 from tests.conftest import VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
 from tests.monitoring.conftest import let_notice_run
@@ -142,7 +142,7 @@ async def test_registry_change_to_elimination(
     )
     assert opened.status_code == 201, opened.text
     case_id = opened.json()["id"]
-    today = date.today()
+    today = clock.today()
     await _act(village, case_id, action="verify", note="入户核实", evidence=["承诺书.jpg"])
     await _act(village, case_id, action="village_review", result="pass", attendees=21)
     await _act(

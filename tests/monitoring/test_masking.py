@@ -3,10 +3,10 @@ numbers (first 4 and last character) and no birth date, found from the OpenAPI d
 new person-carrying route fails here until the walk knows how to call it."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
-from shared import idnumber
+from shared import clock, idnumber
 from shared.auth import Role
 from tests.conftest import VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
 
@@ -74,7 +74,7 @@ async def test_roles_below_the_county_see_masked_numbers_and_no_birth_date(
 
     household = await feed.household(VILLAGE_A)
     births = {idnumber.parse(n).birth_date.isoformat() for n in household["id_numbers"]}
-    recent = (date.today() - timedelta(days=5)).isoformat()
+    recent = (clock.today() - timedelta(days=5)).isoformat()
     signal = {"source": "civil_affairs", "kind": "death_of_worker", "occurred_on": recent}
     sent = await monitoring.as_(Role.department, XINGYI).post(
         "/v1/signals",

@@ -2,8 +2,9 @@
 a stable code a client branches on; the machine lists (allowed actions, unmet conditions)
 stay as they are in every language."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from shared import clock
 from shared.auth import Role
 from tests.conftest import VILLAGE_A, XINGYI
 from tests.monitoring.conftest import let_notice_run
@@ -47,7 +48,7 @@ async def test_a_refused_elimination_lists_its_conditions(
     h = await feed.household(VILLAGE_A, income={2021: "5000.00"})
     case_id = await _to_monitored(monitoring, session, h["id"])
     cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
-    today = date.today()
+    today = clock.today()
     proposed = await cadre.post(
         f"/v1/cases/{case_id}/actions",
         json={

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.monitoring.alerts import jobs as scan_jobs
-from shared import idnumber
+from shared import clock, idnumber
 from shared.auth import Role
 from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, VILLAGE_B, XINGYI
 
@@ -201,7 +201,7 @@ async def test_signals_feed_the_signal_rules_and_wait_for_unknown_people(
 ) -> None:
     sick = await feed.household(VILLAGE_A, income={2021: "9000.00"})
     ordinary = await feed.household(VILLAGE_B, category="ordinary", income={2021: "9000.00"})
-    recent = (date.today() - timedelta(days=30)).isoformat()
+    recent = (clock.today() - timedelta(days=30)).isoformat()
     stranger = idnumber.make("522301", date(1990, 5, 5), 123)
     dept = monitoring.as_(Role.department, PROVINCE)
     batch = {
@@ -301,7 +301,7 @@ async def test_a_waiting_signal_matches_later_only_inside_its_senders_region(
 ) -> None:
     # Puan's medical insurance bureau reports two people nobody knows yet: one of Puan,
     # one of Xingyi (a county it does not cover).
-    recent = (date.today() - timedelta(days=30)).isoformat()
+    recent = (clock.today() - timedelta(days=30)).isoformat()
     puan_person = idnumber.make("522323", date(1985, 3, 3), 41)
     xingyi_person = idnumber.make("522301", date(1986, 4, 4), 42)
     xingyi_household = uuid4()

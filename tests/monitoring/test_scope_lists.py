@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from services.monitoring.alerts import jobs as scan_jobs
-from shared import idnumber
+from shared import clock, idnumber
 from shared.auth import Role
 from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI
 
@@ -72,7 +72,7 @@ async def _seed(monitoring: Any, feed: Any, job_ctx: dict[str, Any]) -> set[str]
     )
     assert case.status_code == 201, case.text
     marks.add(case.json()["id"])
-    recent = (date.today() - timedelta(days=5)).isoformat()
+    recent = (clock.today() - timedelta(days=5)).isoformat()
     stranger = idnumber.make("522301", date(1990, 2, 2), 77)
     signals = await monitoring.as_(Role.department, XINGYI).post(
         "/v1/signals",

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from shared import clock
 from shared.auth import Role
 from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI
 
@@ -9,7 +10,7 @@ from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI
 async def test_another_countys_reused_reference_is_its_own_signal(monitoring, feed) -> None:
     xingyi_household = await feed.household(VILLAGE_A, members=1)
     puan_household = await feed.household(PUAN_VILLAGE, members=1)
-    recent = (date.today() - timedelta(days=10)).isoformat()
+    recent = (clock.today() - timedelta(days=10)).isoformat()
 
     def signal(number: str) -> dict[str, object]:
         item = {"source": "civil_affairs", "kind": "death_of_worker", "occurred_on": recent}
@@ -42,7 +43,7 @@ async def test_another_countys_reused_reference_is_its_own_signal(monitoring, fe
 async def test_a_kind_its_source_does_not_report_rejects_that_item_only(monitoring, feed) -> None:
     household = await feed.household(VILLAGE_A, members=1)
     number = household["id_numbers"][0]
-    recent = (date.today() - timedelta(days=10)).isoformat()
+    recent = (clock.today() - timedelta(days=10)).isoformat()
     base = {"id_number": number, "occurred_on": recent}
     batch = [
         {**base, "source": "emergency", "kind": "disaster_loss", "external_ref": "ok-1"},
@@ -100,3 +101,20 @@ async def test_signal_kinds_are_documented_per_source_with_chinese_names(monitor
     assert "`disaster_loss` 受灾损失" in kind["description"]
     # Every kind a rule listens to can be sent.
     assert set(rules.SHOCK_KINDS) | set(rules.ANOMALY_KINDS) <= set(kind["enum"])
+
+
+async def test_a_signal_of_chinas_today_is_taken_at_1am(monitoring, feed, china_1am) -> None:
+    # 01:00 in China is 17:00 UTC the day before: a shock that happened this morning in China
+    # is not "in the future", and one dated China's tomorrow still is.
+    household = await feed.household(VILLAGE_A, members=1)
+    dept = monitoring.as_(Role.department, XINGYI)
+
+    def signal(ref: str, on: date) -> dict[str, object]:
+        item = {"source": "civil_affairs", "kind": "death_of_worker", "occurred_on": str(on)}
+        return {"items": [{**item, "external_ref": ref, "id_number": household["id_numbers"][0]}]}
+
+    today = await dept.post("/v1/signals", json=signal("early-1", china_1am))
+    assert today.status_code == 200, today.text
+    assert today.json()["items"][0]["status"] == "created"
+    tomorrow = await dept.post("/v1/signals", json=signal("early-2", china_1am + timedelta(1)))
+    assert tomorrow.status_code == 422

@@ -1,9 +1,10 @@
 """Yearly economics, the guarantees, help measures and cadres, history and the audit log."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from shared import clock
 from shared.auth import Role
 from tests.conftest import VILLAGE_A, XINGYI
 from tests.registry.helpers import household, id_number, member
@@ -60,7 +61,7 @@ async def test_negative_income_and_future_year_are_refused(cadre, home) -> None:
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "wage"
     future = await cadre.put(
-        f"/v1/households/{home['id']}/economics/{date.today().year + 1}", json=INCOME
+        f"/v1/households/{home['id']}/economics/{clock.today().year + 1}", json=INCOME
     )
     assert future.status_code == 422
     three_decimals = await cadre.put(
@@ -170,3 +171,40 @@ async def test_audit_log_is_for_auditors_and_officers(registry, cadre, home) -> 
     assert {r["entity"] for r in rows} == {"household", "member"}
     by_entity = (await auditor.get("/v1/audit", params={"entity_id": home["id"]})).json()["items"]
     assert [r["action"] for r in by_entity] == ["create"]
+
+
+async def test_at_1am_in_china_dates_are_judged_by_chinas_calendar(
+    cadre, home, server_on_utc
+) -> None:
+    # New Year's Day, 01:00 in China (17:00 UTC on 31 December): the new year's figures may
+    # be entered, and a check or a departure made today is not "in the future".
+    year = datetime.now(UTC).year
+    with clock.frozen(datetime(year, 12, 31, 17, tzinfo=UTC)):
+        china_today = date(year + 1, 1, 1)
+        assert date.today() < china_today  # the server's own calendar is still in the old year
+        economics = await cadre.put(
+            f"/v1/households/{home['id']}/economics/{year + 1}", json=INCOME
+        )
+        assert economics.status_code == 200, economics.text
+        checked = await cadre.put(
+            f"/v1/households/{home['id']}/guarantees",
+            json={"drinking_water": {"ok": True, "checked_on": china_today.isoformat()}},
+        )
+        assert checked.status_code == 200, checked.text
+        child = home["members"][2]
+        departed = await cadre.request(
+            "DELETE",
+            f"/v1/members/{child['id']}",
+            json={"reason": "moved", "departed_on": china_today.isoformat()},
+        )
+        assert departed.status_code in (200, 204), departed.text
+        tomorrow = await cadre.put(
+            f"/v1/households/{home['id']}/guarantees",
+            json={
+                "food_clothing": {
+                    "ok": True,
+                    "checked_on": (china_today + timedelta(days=1)).isoformat(),
+                }
+            },
+        )
+        assert tomorrow.status_code == 422

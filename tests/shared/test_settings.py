@@ -2,10 +2,13 @@
 
 import secrets
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
-from shared.settings import DEMO_SECRET, Settings
+from shared.auth import Role, decode_token
+from shared.registry_client import RegistryClient
+from shared.settings import DEMO_SECRET, GUIZHOU, ProvinceSettings, Settings, province_code
 
 
 def test_no_secret_outside_demo_mode_is_refused(monkeypatch) -> None:
@@ -73,3 +76,23 @@ def test_a_random_secret_and_service_password_are_accepted() -> None:
 
 def test_demo_mode_still_takes_the_example_secret() -> None:
     assert Settings(demo=True, secret_key=_example_secret()).demo
+
+
+def test_the_province_is_one_setting_guizhou_by_default(monkeypatch) -> None:
+    monkeypatch.delenv("POVGUARD_PROVINCE_CODE", raising=False)
+    key = secrets.token_urlsafe(48)
+    assert province_code() == GUIZHOU == Settings(secret_key=key).province_code == "520000000000"
+    monkeypatch.setenv("POVGUARD_PROVINCE_CODE", "530000000000")  # Yunnan
+    assert province_code() == "530000000000"
+    assert Settings(secret_key=key).province_code == "530000000000"
+    for not_a_province in ("522300000000", "52", "5300000000000", "0"):
+        with pytest.raises(ValidationError, match="province_code"):
+            ProvinceSettings(province_code=not_a_province)
+
+
+async def test_a_service_calls_the_registry_as_the_configured_province() -> None:
+    settings = Settings(secret_key=secrets.token_urlsafe(48), province_code="530000000000")
+    async with httpx.AsyncClient() as http:
+        token = RegistryClient(http, settings)._service_token()
+    principal = decode_token(settings, token)
+    assert (principal.role, principal.region_code) == (Role.service, "530000000000")

@@ -345,7 +345,8 @@ async def _check_households(
     wanted = [
         (i, s.household_id)
         for i, s in enumerate(body.shares)
-        if s.recipient_type is RecipientType.household
+        # (the schema gives household shares, and only those, a household_id)
+        if s.recipient_type is RecipientType.household and s.household_id is not None
     ]
     semaphore = asyncio.Semaphore(10)
 

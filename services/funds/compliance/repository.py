@@ -2,10 +2,10 @@
 with the figures; the scan upserts open findings and closes the ones no longer seen."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.compliance.models import ComplianceScan, Finding
@@ -100,7 +100,7 @@ RULES: dict[str, str] = {
       LEFT JOIN LATERAL (
           SELECT max(created_at) AS last_income FROM funds.asset_income WHERE asset_id = a.id
       ) li ON true
-      {_policy("rpad(left(a.region_code, 6), 12, '0')", "extract(year FROM now())::int")}
+      {_policy("rpad(left(a.region_code, 6), 12, '0')", "CAST(:this_year AS int)")}
      WHERE a.region_code LIKE :p || '%' AND a.kind = 'operating' AND a.status = 'active'
        AND coalesce(li.last_income, a.created_at) < now() - make_interval(days => po.asset_idle_days)
     """,
@@ -113,7 +113,7 @@ RULES: dict[str, str] = {
                'days', date_part('day', now() - i.created_at)::int,
                'policy_days', po.undistributed_days)
       FROM funds.asset_income i
-      {_policy("rpad(left(i.region_code, 6), 12, '0')", "extract(year FROM i.created_at)::int")}
+      {_policy("rpad(left(i.region_code, 6), 12, '0')", "extract(year FROM i.created_at AT TIME ZONE 'Asia/Shanghai')::int")}
      WHERE i.region_code LIKE :p || '%'
        AND NOT EXISTS (SELECT 1 FROM funds.distributions d WHERE d.income_id = i.id)
        AND i.created_at < now() - make_interval(days => po.undistributed_days)
@@ -158,8 +158,11 @@ async def try_lock(session: AsyncSession) -> bool:
     return bool(row.scalar_one())
 
 
-async def apply_scan(session: AsyncSession, prefix: str, scan_id: UUID) -> tuple[int, int]:
+async def apply_scan(
+    session: AsyncSession, prefix: str, scan_id: UUID, this_year: int
+) -> tuple[int, int]:
     """Upsert what the rules see now as open findings; close the open ones they no longer see.
+    ``this_year`` is China's current year (the policy year for rules not tied to a project's).
     Returns (opened, closed)."""
     current = " UNION ALL ".join(f"({sql})" for sql in RULES.values())
     await session.execute(
@@ -170,7 +173,8 @@ async def apply_scan(session: AsyncSession, prefix: str, scan_id: UUID) -> tuple
         )
     )
     await session.execute(
-        text(f"INSERT INTO compliance_current SELECT * FROM ({current}) AS c"), {"p": prefix}
+        text(f"INSERT INTO compliance_current SELECT * FROM ({current}) AS c"),
+        {"p": prefix, "this_year": this_year},
     )
     upserted = await session.execute(
         text(
@@ -199,7 +203,7 @@ async def apply_scan(session: AsyncSession, prefix: str, scan_id: UUID) -> tuple
         {"p": prefix, "scan": scan_id},
     )
     await session.execute(text("DROP TABLE compliance_current"))
-    return opened, int(closed.rowcount or 0)
+    return opened, int(cast("CursorResult[Any]", closed).rowcount or 0)
 
 
 def open_findings(prefix: str, rule: str | None) -> Any:

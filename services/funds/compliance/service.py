@@ -12,16 +12,16 @@ from services.funds.compliance import repository as compliance_repository
 from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.compliance.schemas import ScanCreate, ScanRead
 from services.funds.database import audit, outbox
+from shared import clock, regions
 from shared import outbox as outbox_module
-from shared import regions
 from shared.auth import Principal, Role
 from shared.db import ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.i18n import t
 from shared.pagination import paginate
+from shared.settings import province_code
 
 JOB_NAME = "funds_compliance_scan"
-PROVINCE = "520000000000"
 SCANNERS = (Role.province_admin, Role.county_officer, Role.service)
 
 
@@ -60,7 +60,7 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
     """Run one scan (idempotent: a finished scan is not run again; rerunning the rules only
     refreshes the same open findings)."""
     if scan_id is None:
-        scan = ComplianceScan(region_code=PROVINCE, state="queued", requested_by="schedule")
+        scan = ComplianceScan(region_code=province_code(), state="queued", requested_by="schedule")
         session.add(scan)
         await session.flush()
     else:
@@ -74,7 +74,9 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
     if not await compliance_repository.try_lock(session):
         scan.state, scan.finished_at = "skipped", utcnow()
         return scan
-    scan.opened, scan.closed = await compliance_repository.apply_scan(session, prefix, scan.id)
+    scan.opened, scan.closed = await compliance_repository.apply_scan(
+        session, prefix, scan.id, clock.today().year
+    )
     scan.state, scan.finished_at = "done", utcnow()
     await session.flush()
     return scan

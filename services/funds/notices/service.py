@@ -4,14 +4,13 @@ them for a region without signing in."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.clock import today
 from services.funds.database import audit
 from services.funds.notices.repository import NoticeRepository
 from services.funds.policy import repository as policy_repository
 from services.funds.projects import service as project_service
 from services.funds.projects.models import Notice
 from services.funds.projects.schemas import NoticeCreate, NoticeRead, NoticeSubject
-from shared import pii, regions
+from shared import clock, pii, regions
 from shared.auth import Principal, Role, resolve_region_filter
 from shared.errors import ValidationFailed
 from shared.i18n import t
@@ -56,7 +55,7 @@ async def create_notice(
     region_code, year = await _subject_region(session, principal, body)
     # A notice counts only for the days it really ran: a backdated one would let a plan be
     # approved the day its notice is posted.
-    posted_on = today()
+    posted_on = clock.today()
     if body.starts_on < posted_on:
         raise ValidationFailed.field(
             "starts_on",
@@ -133,5 +132,5 @@ async def list_notices(
     while parent is not None:
         ancestors.append(parent)
         parent = regions.parent_of(parent)
-    stmt = NoticeRepository(session).public(prefix, ancestors, today() if active else None)
+    stmt = NoticeRepository(session).public(prefix, ancestors, clock.today() if active else None)
     return await paginate(session, stmt, [Notice.created_at, Notice.id], cursor, limit)

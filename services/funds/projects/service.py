@@ -14,7 +14,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.clock import today
 from services.funds.database import audit
 from services.funds.deps import ensure_sees
 from services.funds.funding import service as fund_service
@@ -32,7 +31,7 @@ from services.funds.projects.schemas import (
     ProjectStatus,
 )
 from services.funds.webhooks import hub as webhook_hub
-from shared import regions
+from shared import clock, regions
 from shared.auth import Principal, Role
 from shared.db import utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -283,10 +282,12 @@ async def act(
         policy = await policy_repository.in_force(session, project.region_code, project.fiscal_year)
         purpose = "plan" if body.action is ProjectAction.approve else "results"
         not_before = (
-            project.status_changed_at.date() if body.action is ProjectAction.accept else None
+            project.status_changed_at.astimezone(clock.CHINA).date()
+            if body.action is ProjectAction.accept
+            else None
         )
         notice = await repo.finished_notice(
-            project.id, purpose, policy.notice_days, today(), not_before
+            project.id, purpose, policy.notice_days, clock.today(), not_before
         )
         if notice is None:
             raise Conflict(

@@ -1,6 +1,5 @@
 """Scan jobs: one per scan and county; the nightly full and the frequent incremental scans."""
 
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -9,7 +8,7 @@ from sqlalchemy import text
 from services.monitoring.alerts import service as scan_service
 from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
-from shared import jobs, outbox
+from shared import clock, jobs, outbox
 from shared.auth import Principal, Role
 
 
@@ -67,7 +66,7 @@ async def sweep_scans(session: Any, policy: outbox.SweepPolicy) -> dict[str, int
     return await scan_service.sweep(session, policy)
 
 
-_SCHEDULER = Principal(sub="monitoring-scheduler", role=Role.service, region_code="520000000000")
+_SCHEDULER = "monitoring-scheduler"  # acts as the service, in each province it scans
 
 
 async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
@@ -85,7 +84,7 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
                  GROUP BY p.province
                 """
             ),
-            {"this_year": date.today().year},
+            {"this_year": clock.today().year},
         )
         for province, year in provinces.all():
             if mode == ScanMode.incremental and not await ScanRepository(session).counties_to_scan(
@@ -93,7 +92,7 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
             ):
                 continue  # nothing changed: no empty scan every ten minutes
             principal = Principal(
-                sub=_SCHEDULER.sub, role=Role.service, region_code=province.ljust(12, "0")
+                sub=_SCHEDULER, role=Role.service, region_code=province.ljust(12, "0")
             )
             scan = await scan_service.create_scan(
                 session,

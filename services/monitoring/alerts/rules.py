@@ -7,15 +7,16 @@ whose household was examined and no longer qualifies."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.webhooks.hub import HUB as WEBHOOKS
 from services.monitoring.webhooks.hub import alert_events_sql
+from shared import clock
 from shared.webhooks import service as webhook_service
 
 # Department signal kinds (部门预警信息) each rule listens to.
@@ -105,8 +106,8 @@ _rule(
             UNION ALL
             SELECT household_id, 'compulsory_education' FROM monitoring.members
              WHERE region_code LIKE :prefix AND departed_on IS NULL AND NOT in_school
-               AND birth_date > current_date - interval '16 years'
-               AND birth_date <= current_date - interval '6 years'
+               AND birth_date > CAST(:today AS date) - interval '16 years'
+               AND birth_date <= CAST(:today AS date) - interval '6 years'
             UNION ALL
             SELECT household_id, 'basic_medical' FROM monitoring.members
              WHERE region_code LIKE :prefix AND departed_on IS NULL AND NOT medical_insurance
@@ -139,7 +140,7 @@ _rule(
       FROM scope s
       JOIN monitoring.signals x ON x.household_id = s.id
      WHERE x.source = 'medical_insurance' AND x.amount IS NOT NULL
-       AND x.occurred_on > current_date - interval '12 months'
+       AND x.occurred_on > CAST(:today AS date) - interval '12 months'
      GROUP BY s.id, s.region_code, s.category
     HAVING sum(x.amount) >= CASE WHEN s.category IN ('poverty_alleviated', 'monitored')
                                  THEN CAST(:med AS numeric)
@@ -157,7 +158,7 @@ _rule(
       FROM scope s
       JOIN monitoring.signals x ON x.household_id = s.id
      WHERE x.kind = ANY(CAST(:shock_kinds AS text[]))
-       AND x.occurred_on > current_date - interval '12 months'
+       AND x.occurred_on > CAST(:today AS date) - interval '12 months'
      GROUP BY s.id, s.region_code
     """,
 )
@@ -249,6 +250,7 @@ def parameters(
         "year": policy.year,
         "policy_id": policy.id,
         "scan_id": scan_id,
+        "today": clock.today(),  # China's date, not the database server's
         "line": str(policy.monitoring_line),
         "drop": str(policy.income_drop_ratio),
         "rigid": str(policy.rigid_expense_ratio),
@@ -292,7 +294,7 @@ async def close_disabled(session: AsyncSession, names: list[str], params: dict[s
         _CLOSE_DISABLED,
         {"rules": names, "prefix": params["prefix"], "scan_id": params["scan_id"]},
     )
-    closed = int(result.rowcount or 0)  # one event per alert closed
+    closed = int(cast("CursorResult[Any]", result).rowcount or 0)  # one event per alert closed
     if closed:
         webhook_service.kick(session, WEBHOOKS.service)
     return closed

@@ -20,7 +20,7 @@ from services.monitoring.database import audit
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.webhooks import hub as webhook_hub
-from shared import pii, regions
+from shared import clock, pii, regions
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
@@ -65,7 +65,7 @@ async def policy_for_case(
         policy = await repo.in_force(region_code, year)
         if policy is not None:
             return policy
-    for candidate in range(date.today().year, date.today().year - 10, -1):
+    for candidate in range(clock.today().year, clock.today().year - 10, -1):
         policy = await repo.in_force(region_code, candidate)
         if policy is not None:
             return policy
@@ -152,7 +152,7 @@ async def create_case(
             alert_id=alert_id,
             declaration_code=declaration_code,
             stage="discovered",
-            policy_year=policy.year if policy else date.today().year,
+            policy_year=policy.year if policy else clock.today().year,
             policy_id=policy.id if policy else None,
             risk_types=[],
             opened_by=principal.sub,
@@ -405,7 +405,7 @@ async def act(
     from_stage = case.stage
     details: dict[str, Any] = {}
     next_stage = step.to[0]
-    today = date.today()
+    today = clock.today()
 
     if action in ("village_review", "township_review"):
         _require(
@@ -609,7 +609,7 @@ async def unmet_conditions(
     unmet: list[str] = []
     months = policy.min_months_before_elimination if policy else 6
     since = case.monitored_since
-    if since is None or _add_months(since, months) > date.today():
+    if since is None or _add_months(since, months) > clock.today():
         unmet.append(
             t("monitored for less than {months} months (since {since})", months=months, since=since)
         )

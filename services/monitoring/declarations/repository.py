@@ -64,7 +64,8 @@ class DeclarationRepository(RepositoryBase[Declaration]):
         )
         found: dict[str, UUID] = {}
         for number, household_id in await self.session.execute(stmt):
-            found.setdefault(number, household_id)
+            if number is not None:  # never: the query matched it
+                found.setdefault(number, household_id)
         return found
 
     async def case_regions(self, case_ids: list[UUID]) -> dict[UUID, str]:

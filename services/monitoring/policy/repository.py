@@ -1,6 +1,6 @@
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.monitoring.policy.models import MonitoringPolicy
@@ -46,7 +46,7 @@ class PolicyRepository(RepositoryBase[MonitoringPolicy]):
     async def continue_version(self, policy: MonitoringPolicy, version: int) -> None:
         """Number a new row as the next version of the one it supersedes (the ORM numbers
         every insert 1), so ``If-Match`` follows the region's policy across rows."""
-        table = MonitoringPolicy.__table__
+        table = cast(Table, MonitoringPolicy.__table__)
         await self.session.execute(
             update(table).where(table.c.id == policy.id).values(version=version)
         )

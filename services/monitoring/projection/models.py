@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.monitoring.database import Base
 from shared.db import RegionCode
+from shared.settings import province_code
 
 Amount = Numeric(14, 2)
 
@@ -116,7 +117,7 @@ class FeedCursor(Base):
     __tablename__ = "feed_cursors"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    region_code: Mapped[str] = RegionCode(default="520000000000")
+    region_code: Mapped[str] = RegionCode(default=province_code)
     cursor: Mapped[str] = mapped_column(String(200))
     events_applied: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

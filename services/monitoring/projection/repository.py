@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.settings import province_code
+
 _UPSERT_HOUSEHOLDS = text(
     """
     INSERT INTO monitoring.households AS h
@@ -227,13 +229,13 @@ class ProjectionRepository:
             text(
                 """
                 INSERT INTO monitoring.feed_cursors (name, region_code, cursor, events_applied)
-                VALUES (:name, '520000000000', :cursor, :applied)
+                VALUES (:name, :region, :cursor, :applied)
                 ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor,
                     events_applied = monitoring.feed_cursors.events_applied + :applied,
                     updated_at = now()
                 """
             ),
-            {"name": name, "cursor": cursor, "applied": applied},
+            {"name": name, "region": province_code(), "cursor": cursor, "applied": applied},
         )
 
     async def reset(self, name: str) -> None:

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.monitoring.signals import kinds
 from services.monitoring.signals.kinds import SignalSource
-from shared import idnumber
+from shared import clock, idnumber
 from shared.i18n import t
 from shared.money import NonNegativeMoney
 
@@ -59,7 +59,7 @@ class SignalIn(BaseModel):
                     "signal.subject_required",
                 )
             )
-        if self.occurred_on > date.today():
+        if self.occurred_on > clock.today():
             raise ValueError(t("occurred_on may not be in the future", "signal.future_date"))
         return self
 

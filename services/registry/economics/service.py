@@ -7,7 +7,6 @@ the year's line (domain.md section 2):
                             rounded half-up to the fen
 """
 
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from services.registry.economics.models import HouseholdEconomics
 from services.registry.economics.repository import EconomicsRepository
 from services.registry.economics.schemas import FIRST_YEAR, EconomicsInput
 from services.registry.households import service as household_service
+from shared import clock
 from shared.auth import Principal
 from shared.concurrency import check_version
 from shared.contracts.registry import ChangeEntity, ChangeOp, EconomicsSnapshot
@@ -32,14 +32,14 @@ def per_capita(net_income: Decimal, rigid: Decimal, residents: int) -> Decimal:
 
 
 def check_year(year: int) -> None:
-    if year < FIRST_YEAR or year > date.today().year:
+    if year < FIRST_YEAR or year > clock.today().year:
         raise ValidationFailed.field(
             "year",
             t(
                 "must be between {first} and {last}",
                 "economics.year_range",
                 first=FIRST_YEAR,
-                last=date.today().year,
+                last=clock.today().year,
             ),
         )
 

@@ -2,6 +2,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared import clock
 from shared.i18n import t
 
 
@@ -13,7 +14,7 @@ class GuaranteeStatus(BaseModel):
     @field_validator("checked_on")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > clock.today():
             raise ValueError(t("may not be in the future", "date.future"))
         return value
 

@@ -11,12 +11,12 @@ from sqlalchemy import (
     Index,
     SmallInteger,
     String,
-    Table,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import FromClause
 
 from services.registry.database import Base
 from shared.db import RegionCode, TimestampMixin, VersionedMixin, ordered_uuid
@@ -124,7 +124,7 @@ class Member(VersionedMixin, TimestampMixin, Base):
         return {c.key: getattr(self, c.key) for c in self.__table__.columns}
 
 
-def member_order(members: Table) -> tuple[ColumnElement[Any], ...]:
+def member_order(members: FromClause) -> tuple[ColumnElement[Any], ...]:
     """How a household's members are listed (the relationship and the read query alike): the
     head first, then in the order entered; ids are time-ordered and settle ties (one
     transaction gives its members one ``created_at``)."""

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from shared import idnumber, regions
+from shared import clock, idnumber, regions
 from shared.auth import Principal
 from shared.contracts.registry import HouseholdCategory
 from shared.i18n import t
@@ -234,7 +234,7 @@ class MemberDeparture(BaseModel):
     @field_validator("departed_on")
     @classmethod
     def _not_future(cls, value: date) -> date:
-        if value > date.today():
+        if value > clock.today():
             raise ValueError(t("may not be in the future", "date.future"))
         return value
 
@@ -373,7 +373,7 @@ class HouseholdRead(HouseholdSummary):
     members: list[MemberRead]
 
     @classmethod
-    def for_principal(  # type: ignore[override]
+    def for_principal(
         cls, household: Any, principal: Principal, members: Iterable[Any] = ()
     ) -> Self:
         """The household as ``HouseholdSummary`` shows it, with its members each as

@@ -25,7 +25,7 @@ from services.registry.imports.models import ImportFile, ImportJob
 from services.registry.imports.pipeline import Outcome
 from services.registry.imports.repository import ImportRepository
 from services.registry.imports.template import ImportKind
-from shared import idnumber, jobs
+from shared import clock, idnumber, jobs
 from shared import outbox as outbox_module
 from shared.auth import Principal, Role
 from shared.db import error_without_values, ordered_uuid, utcnow
@@ -138,7 +138,7 @@ async def dry_run(
     except reader.UnreadableFile as exc:
         message = exc.args[0]
         raise ValidationFailed.field("file", message, getattr(message, "code", None)) from None
-    today = today or date.today()
+    today = today or clock.today()
     batches = chunks(sheet, CHUNK_ROWS)
     repeated = _repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
     total, rejected = Outcome(), []
@@ -348,7 +348,7 @@ async def run_import(
         len(sheet.rows),
         time.perf_counter() - read_started,
     )
-    today = today or date.today()
+    today = today or clock.today()
     with gc_paused():
         batches = chunks(sheet, chunk_rows)
         multiple = kind is ImportKind.households and len(batches) > 1
@@ -416,13 +416,15 @@ async def run_import(
             for _ in range(min(lanes, len(queue))):
                 group.create_task(lane())
     except* Exception as failure:
-        exc = failure.exceptions[0]
-        if jobs.is_transient(exc) and not final:
+        first = failure.exceptions[0]
+        if jobs.is_transient(first) and not final:
             # The job retries; the lease goes so the retry is not taken for a second copy.
             async with session_maker() as session, session.begin():
                 await ImportRepository(session).hand_over(import_id)
-            raise exc from None
-        reason = t("the import stopped: {error}", "import.stopped", error=error_without_values(exc))
+            raise first from None
+        reason = t(
+            "the import stopped: {error}", "import.stopped", error=error_without_values(first)
+        )
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(
                 import_id, "failed", import_messages.encode(reason, 1000)

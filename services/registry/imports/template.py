@@ -60,6 +60,7 @@ expenses) / resident members, rounded half-up to the fen.
 import csv
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -173,7 +174,7 @@ def schooling_stage(raw: str) -> str | None:
     return None
 
 
-def _labels(mapping: dict[str, object]) -> dict[object, str]:
+def _labels(mapping: Mapping[str, object]) -> dict[object, str]:
     return {v: k for k, v in mapping.items()}
 
 
