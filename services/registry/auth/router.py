@@ -120,6 +120,9 @@ async def token(
 @router.post(
     "/auth/revoke",
     status_code=status.HTTP_200_OK,
+    # An empty answer: documented without a body, as it is sent.
+    response_class=Response,
+    responses={200: {"description": "Revoked, or never known (RFC 7009)"}},
     summary="Sign out: revoke a refresh token and every token of its sign-in (RFC 7009)",
     description=(
         "Form field `token` (and optional `token_type_hint`). Answers 200 whether or not the "
