@@ -77,7 +77,7 @@ async def test_generated_client_signs_in_lists_and_parses_problems(
 ) -> None:
     models = _module("models")
     create_user = _module("api.auth.create_user")
-    token_api = _module("api.auth.token")
+    token_api = _module("api.auth.create_token")
     create_household = _module("api.households.create_household")
     list_households = _module("api.households.list_households")
     get_household = _module("api.households.get_household")

@@ -44,6 +44,41 @@ def test_operation_ids_are_readable_unique_and_short(service: str, settings: Set
         assert _OPERATION_ID.match(operation_id), operation_id
 
 
+# A generated client's method names: a verb, then what it acts on.
+_VERBS = (
+    "get list create set update delete search export upsert sync pair depart change revoke "
+    "rotate approve refuse confirm request retry reset replay validate check preview"
+).split()
+_NAMED = {
+    "registry": {
+        ("post", "/v1/auth/token"): "create_token",
+        ("get", "/v1/me"): "get_me",
+        ("put", "/v1/households/{household_id}/economics/{year}"): "set_household_economics",
+        ("get", "/v1/households/{household_id}/history"): "get_household_history",
+    },
+    "monitoring": {
+        ("post", "/v1/cases/{case_id}/actions"): "create_case_action",
+        ("get", "/v1/stats/overview"): "get_stats_overview",
+        ("post", "/v1/declarations"): "create_declaration",
+    },
+    "funds": {
+        ("post", "/v1/projects/{project_id}/actions"): "create_project_action",
+        ("post", "/v1/assets/{asset_id}/distributions"): "create_distribution",
+        ("get", "/v1/reports/funds"): "get_fund_report",
+    },
+}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_operation_ids_say_what_they_do(service: str, settings: Settings) -> None:
+    spec = _app(service, settings).openapi()
+    for path, method, op in _operations(spec):
+        if path.startswith("/v1/"):
+            assert op["operationId"].split("_")[0] in _VERBS, (path, method, op["operationId"])
+    for (method, path), operation_id in _NAMED[service].items():
+        assert spec["paths"][path][method]["operationId"] == operation_id
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_problems_are_declared_as_problem_json(service: str, settings: Settings) -> None:
     spec = _app(service, settings).openapi()

@@ -79,7 +79,7 @@ async def list_assets(
     responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
     summary="Record an operating asset's income for a period (append-only)",
 )
-async def add_income(
+async def create_asset_income(
     asset_id: UUID, body: IncomeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
     return await idem.run(lambda: asset_service.add_income(session, principal, asset_id, body))
@@ -91,7 +91,7 @@ async def add_income(
     responses=problem_responses(NotFound),
     summary="An asset's income by period, and whether each was distributed",
 )
-async def list_income(
+async def list_asset_income(
     asset_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[IncomeRead]:
     return await asset_service.list_income(session, principal, asset_id)
@@ -108,7 +108,7 @@ async def list_income(
     "share rounded down to the fen, the fen left over go one each to the shares with the "
     "largest remainders, ties to the earlier share), so the shares always add up exactly.",
 )
-async def distribute(
+async def create_distribution(
     asset_id: UUID,
     body: DistributionCreate,
     principal: CurrentPrincipal,
@@ -128,7 +128,7 @@ async def distribute(
     summary="Disposal: request (township or county), approve or reject (a second county "
     "account or the province, never the requester), complete (only once approved)",
 )
-async def dispose(
+async def request_asset_disposal(
     asset_id: UUID,
     body: DisposalRequest,
     principal: CurrentPrincipal,

@@ -20,7 +20,7 @@ router = APIRouter(tags=["compliance"])
     responses=problem_responses(BadRequest, Forbidden, NotFound, ValidationFailed),
     summary="Run the compliance scan of a region now (queued for the worker)",
 )
-async def request_scan(
+async def create_compliance_scan(
     body: ScanCreate, principal: CurrentPrincipal, session: SessionDep
 ) -> ScanRead:
     return await compliance_service.request_scan(session, principal, body)
@@ -32,7 +32,7 @@ async def request_scan(
     responses=problem_responses(NotFound),
     summary="A compliance scan's state and counts",
 )
-async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> ScanRead:
+async def get_compliance_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> ScanRead:
     return await compliance_service.get_scan(session, principal, scan_id)
 
 
@@ -42,7 +42,7 @@ async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionD
     responses=problem_responses(NotFound, ValidationFailed),
     summary="Open findings in a region, with the figures that raised them",
 )
-async def list_findings(
+async def list_compliance_findings(
     session: SessionDep,
     prefix: ScopedRegionPrefix,
     rule: Annotated[str | None, Query(max_length=40)] = None,

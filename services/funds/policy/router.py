@@ -23,7 +23,7 @@ Region = Annotated[
     responses=problem_responses(NotFound, ValidationFailed),
     summary="The funds policy in force for a year (the county's own, else the province's)",
 )
-async def get_policy(
+async def get_fund_policy(
     year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: Region = None
 ) -> FundsPolicyRead:
     return await policy_service.get_policy(session, principal, region, year)
@@ -35,7 +35,7 @@ async def get_policy(
     responses=problem_responses(Forbidden, NotFound, ValidationFailed),
     summary="Set the funds policy from a year on (province admin; a county may override)",
 )
-async def put_policy(
+async def set_fund_policy(
     year: YearPath,
     body: FundsPolicyFields,
     principal: CurrentPrincipal,

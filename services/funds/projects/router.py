@@ -98,7 +98,7 @@ async def list_projects(
     "acceptance a finished `results` notice (409 names the missing one); an action the status "
     "does not allow is 409 listing the allowed ones.",
 )
-async def act(
+async def create_project_action(
     project_id: UUID,
     body: ProjectActionRequest,
     principal: CurrentPrincipal,
@@ -122,7 +122,7 @@ async def act(
     "`available`). Household payments name a beneficiary household (paid to its 一卡通 "
     "account).",
 )
-async def add_payment(
+async def create_payment(
     project_id: UUID,
     body: PaymentCreate,
     principal: CurrentPrincipal,

@@ -23,7 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     responses=problem_responses(NotFound, ValidationFailed),
     summary="Received, allocated, paid, payment rate and industry share, per region child",
 )
-async def fund_report(
+async def get_fund_report(
     principal: CurrentPrincipal,
     session: SessionDep,
     year: Annotated[
@@ -40,7 +40,7 @@ async def fund_report(
     responses=problem_responses(NotFound, ServiceUnavailable),
     summary="Everything that reached a household: projects, payments, asset income, measures",
 )
-async def household_trace(
+async def get_household_trace(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep, registry: Registry
 ) -> HouseholdTrace:
     return await report_service.household_trace(session, principal, registry, household_id)
@@ -52,7 +52,7 @@ async def household_trace(
     responses=problem_responses(NotFound),
     summary="Every allocation, project and payment below a fund; payments add up to `paid`",
 )
-async def fund_trace(fund_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> FundTrace:
+async def get_fund_trace(fund_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> FundTrace:
     return await report_service.fund_trace(session, principal, fund_id)
 
 

@@ -44,7 +44,7 @@ async def _read(session: SessionDep, case: MonitoringCase, with_timeline: bool =
     responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
     summary="Open a case at `discovered` for a household (one open case per household)",
 )
-async def open_case(
+async def create_case(
     body: CaseCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> Any:
     async def write() -> CaseRead:
@@ -101,7 +101,7 @@ async def list_cases(
     "otherwise) and `Idempotency-Key` to retry safely. Wrong role: 403. An action the stage does not allow: 409 with "
     "`allowed_actions`. A refused elimination: 409 with `unmet_conditions`.",
 )
-async def act(
+async def create_case_action(
     case_id: UUID,
     body: CaseActionRequest,
     principal: CurrentPrincipal,

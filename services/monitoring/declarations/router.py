@@ -49,7 +49,7 @@ def _address(request: Request) -> str:
         "unavailable."
     ),
 )
-async def declare(
+async def create_declaration(
     body: DeclarationCreate, request: Request, session: SessionDep
 ) -> DeclarationReceipt:
     state = request.app.state
@@ -64,7 +64,7 @@ async def declare(
     responses=problem_responses(NotFound, TooManyRequests, ServiceUnavailable),
     summary="A declaration's own progress: received, under_review, accepted or not_accepted",
 )
-async def declaration_status(
+async def get_declaration_status(
     tracking_code: Annotated[str, Path(max_length=20)], request: Request, session: SessionDep
 ) -> DeclarationStatus:
     state = request.app.state
@@ -107,7 +107,7 @@ async def list_declarations(
     "case); a declarant the registry does not know is placed in the village named, which "
     "must exist. `dismiss` needs the reason in `note`.",
 )
-async def act_on_declaration(
+async def create_declaration_action(
     declaration_id: UUID,
     body: DeclarationActionRequest,
     principal: CurrentPrincipal,

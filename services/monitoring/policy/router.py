@@ -62,7 +62,7 @@ async def get_policy(
     "with what it `loosens`) until a province admin approves it. A policy in force is never "
     "edited: the new one supersedes it, and cases keep the policy they were opened under.",
 )
-async def put_policy(
+async def set_policy(
     year: YearPath,
     body: PolicyWrite,
     principal: CurrentPrincipal,

@@ -29,7 +29,7 @@ router = APIRouter(tags=["signals"])
     "Roles: department, service, county officer, province admin; a registered client "
     "also needs the scope `signals:write`.",
 )
-async def post_signals(
+async def create_signals(
     batch: SignalBatch,
     session: SessionDep,
     principal: Principal = require_roles(*signal_service.SIGNAL_ROLES),

@@ -20,7 +20,7 @@ _LEVELS = list(regions.PREFIX_LENGTH)
     summary="Households by category, open alerts by rule, cases by stage and overdue, "
     "monitored households by risk type, and the same per child region",
 )
-async def overview(
+async def get_stats_overview(
     session: SessionDep,
     prefix: ScopedRegionPrefix,
     year: YearQuery = None,

@@ -21,7 +21,7 @@ router = APIRouter(tags=["audit"])
     responses=problem_responses(NotFound),
     summary="Every change to a household, newest first",
 )
-async def household_history(
+async def get_household_history(
     household_id: UUID,
     principal: CurrentPrincipal,
     session: SessionDep,

@@ -73,7 +73,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
         "and secrets are limited per account and client address (429 with Retry-After)."
     ),
 )
-async def token(
+async def create_token(
     request: Request,
     session: SessionDep,
     form: Annotated[TokenRequest, Form()],
@@ -130,7 +130,7 @@ async def token(
         "minutes; an account's tokens all stop when an admin deactivates it."
     ),
 )
-async def revoke(
+async def revoke_token(
     session: SessionDep,
     token: Annotated[str, Form(max_length=2000)],
     token_type_hint: Annotated[str | None, Form(max_length=50)] = None,
@@ -145,7 +145,7 @@ async def revoke(
     response_model_exclude_none=True,
     summary="Who the token belongs to (a client's token also names its client and scopes)",
 )
-async def me(principal: CurrentPrincipal) -> Me:
+async def get_me(principal: CurrentPrincipal) -> Me:
     return Me(
         username=principal.sub,
         role=principal.role,

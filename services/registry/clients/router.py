@@ -114,7 +114,7 @@ async def update_client(
     description="Answers the new secret once. The old one keeps working until "
     "`previous_secret_valid_until` (at most 30 days ahead); without it, it stops now.",
 )
-async def rotate_secret(
+async def rotate_client_secret(
     client_id: UUID,
     data: SecretRotation,
     principal: CurrentPrincipal,

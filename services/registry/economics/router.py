@@ -19,7 +19,7 @@ router = APIRouter(tags=["economics"])
     responses=problem_responses(Forbidden, NotFound, PreconditionFailed),
     summary="Record a year's income and rigid expenses; answers per-capita net income",
 )
-async def put_economics(
+async def set_household_economics(
     household_id: UUID,
     year: YearPath,
     data: EconomicsInput,
@@ -46,7 +46,7 @@ async def put_economics(
     responses=problem_responses(NotFound),
     summary="Every recorded year",
 )
-async def list_economics(
+async def list_household_economics(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[EconomicsRead]:
     return [
@@ -61,7 +61,7 @@ async def list_economics(
     responses=problem_responses(NotFound),
     summary="One year",
 )
-async def get_economics(
+async def get_household_economics(
     household_id: UUID, year: YearPath, principal: CurrentPrincipal, session: SessionDep
 ) -> EconomicsRead:
     return EconomicsRead.model_validate(

@@ -17,7 +17,7 @@ router = APIRouter(tags=["guarantees"])
     responses=problem_responses(Forbidden, NotFound),
     summary="Record checks of the guarantees (history is kept)",
 )
-async def put_guarantees(
+async def set_household_guarantees(
     household_id: UUID, data: GuaranteesInput, principal: CurrentPrincipal, session: SessionDep
 ):
     return await guarantee_service.record_checks(session, principal, household_id, data)
@@ -29,5 +29,5 @@ async def put_guarantees(
     responses=problem_responses(NotFound),
     summary="The latest status of each guarantee, and history",
 )
-async def get_guarantees(household_id: UUID, principal: CurrentPrincipal, session: SessionDep):
+async def get_household_guarantees(household_id: UUID, principal: CurrentPrincipal, session: SessionDep):
     return await guarantee_service.read_checks(session, principal, household_id)

@@ -174,7 +174,7 @@ async def search_households(
     responses=problem_responses(Forbidden, NotFound),
     summary="Set the category (monitoring marks 监测户 and restores it on elimination)",
 )
-async def set_category(
+async def set_household_category(
     household_id: UUID, change: CategoryChange, principal: CurrentPrincipal, session: SessionDep
 ):
     return await household_service.set_category(session, principal, household_id, change)
@@ -186,7 +186,7 @@ async def set_category(
     responses=problem_responses(NotFound),
     summary="The category history, oldest first",
 )
-async def category_history(
+async def list_household_categories(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[CategoryChangeRead]:
     rows = await household_service.category_history(session, principal, household_id)
@@ -200,7 +200,7 @@ async def category_history(
     responses=WRITE_ERRORS,
     summary="Add a member",
 )
-async def add_member(
+async def create_member(
     household_id: UUID,
     data: MemberCreate,
     principal: CurrentPrincipal,

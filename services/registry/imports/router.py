@@ -80,7 +80,7 @@ async def list_imports(
     summary="The empty ledger template (CSV, UTF-8 with BOM)",
     description=describe(),
 )
-async def get_template(
+async def get_import_template(
     principal: CurrentPrincipal,
     kind: Annotated[ImportKind, Query(description="households | economics")] = (
         ImportKind.households

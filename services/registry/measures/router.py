@@ -27,7 +27,7 @@ router = APIRouter(tags=["measures"])
     responses=problem_responses(Forbidden, NotFound),
     summary="Give a household a help measure",
 )
-async def add_measure(
+async def create_measure(
     household_id: UUID,
     data: MeasureCreate,
     principal: CurrentPrincipal,
