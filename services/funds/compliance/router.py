@@ -32,7 +32,9 @@ async def create_compliance_scan(
     responses=problem_responses(NotFound),
     summary="A compliance scan's state and counts",
 )
-async def get_compliance_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> ScanRead:
+async def get_compliance_scan(
+    scan_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> ScanRead:
     return await compliance_service.get_scan(session, principal, scan_id)
 
 

@@ -52,7 +52,9 @@ async def get_household_trace(
     responses=problem_responses(NotFound),
     summary="Every allocation, project and payment below a fund; payments add up to `paid`",
 )
-async def get_fund_trace(fund_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> FundTrace:
+async def get_fund_trace(
+    fund_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> FundTrace:
     return await report_service.fund_trace(session, principal, fund_id)
 
 

@@ -29,5 +29,7 @@ async def set_household_guarantees(
     responses=problem_responses(NotFound),
     summary="The latest status of each guarantee, and history",
 )
-async def get_household_guarantees(household_id: UUID, principal: CurrentPrincipal, session: SessionDep):
+async def get_household_guarantees(
+    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+):
     return await guarantee_service.read_checks(session, principal, household_id)
