@@ -325,7 +325,9 @@ def add_http_conventions(app: FastAPI, settings: Settings) -> None:
 class Readiness(BaseModel):
     """What ``/readyz`` answers, ready (200) or not (503)."""
 
-    status: Literal["ready", "not ready"]
+    status: Literal["ready", "not ready"] = Field(
+        description="`ready` (200): database and Redis answer; `not ready` (503): one does not."
+    )
     database: str = Field(description='"ok" or "unreachable: <error class>"')
     redis: str = Field(description='"ok" or "unreachable: <error class>"')
 

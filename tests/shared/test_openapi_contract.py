@@ -2,6 +2,7 @@
 stable readable operationIds, problems declared as they are sent, and "Authorize" pointing at
 the registry wherever the docs are opened."""
 
+import json
 import re
 from typing import Any
 
@@ -134,3 +135,56 @@ async def test_readyz_answers_the_shape_it_declares(settings: Settings) -> None:
     assert answer.status_code == 503
     Readiness.model_validate(answer.json())
     assert answer.json()["status"] == "not ready"
+
+
+def _enums(spec: dict[str, Any]) -> list[tuple[str, list[Any], str]]:
+    """Every enum of the document with the description a reader sees beside it: component
+    schemas, their properties (inline ``Literal`` fields) and query parameters."""
+    found = []
+    for name, schema in spec["components"]["schemas"].items():
+        if "enum" in schema:
+            found.append((name, schema["enum"], schema.get("description", "")))
+        for prop, sub in schema.get("properties", {}).items():
+            for option in [sub, *sub.get("anyOf", [])]:
+                if "enum" in option:
+                    text = sub.get("description", "") + option.get("description", "")
+                    found.append((f"{name}.{prop}", option["enum"], text))
+    for path, method, op in _operations(spec):
+        for parameter in op.get("parameters", []):
+            schema = parameter.get("schema", {})
+            for option in [schema, *schema.get("anyOf", [])]:
+                if "enum" in option:
+                    text = parameter.get("description", "") + schema.get("description", "")
+                    found.append((f"{method} {path} {parameter['name']}", option["enum"], text))
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_says_what_it_does(service: str, settings: Settings) -> None:
+    spec = _app(service, settings).openapi()
+    undescribed = [
+        (method, path)
+        for path, method, op in _operations(spec)
+        if path.startswith("/v1/") and len(op.get("description", "")) < 40
+    ]
+    assert not undescribed
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_enum_value_is_explained(service: str, settings: Settings) -> None:
+    unexplained = [
+        (where, value)
+        for where, values, description in _enums(_app(service, settings).openapi())
+        for value in values
+        if f"`{value}`" not in description
+    ]
+    assert not unexplained
+
+
+def test_policy_codes_are_explained_in_chinese(settings: Settings) -> None:
+    spec = _app("monitoring", settings).openapi()["components"]["schemas"]
+    case = spec["CaseRead"]["properties"]
+    assert "边缘易致贫户" in json.dumps(case["monitored_type"], ensure_ascii=False)
+    assert "`0201`" in json.dumps(case["risk_types"], ensure_ascii=False)
+    assert "`in_notice`" in json.dumps(case["stage"], ensure_ascii=False)
+    assert "`income_below_line`" in spec["AlertRead"]["properties"]["rule"]["description"]

@@ -38,6 +38,9 @@ async def create_asset(
     registry: Registry,
     idem: Idem,
 ) -> JSONResponse:
+    """Registers an asset a completed project formed (扶贫项目资产: `operating` 经营性, `public_welfare`
+    公益性, `household` 到户类), with its value, owner (确权) and custodian. Who: county or township
+    officer, province admin. Answers 201 `AssetRead` with `Location`."""
     return await idem.run(lambda: asset_service.create_asset(session, principal, registry, body))
 
 
@@ -48,6 +51,8 @@ async def create_asset(
     summary="One asset of the ledger",
 )
 async def get_asset(asset_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> AssetRead:
+    """One asset of the ledger: kind, value, owner, custodian, status, income so far. Who: Any
+    signed-in user, inside their own region (outside it: 404). Answers 200 `AssetRead`."""
     return AssetRead.model_validate(await asset_service.get_asset(session, principal, asset_id))
 
 
@@ -66,6 +71,8 @@ async def list_assets(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AssetRead]:
+    """The asset ledger (资产台账) of a region, by kind and status. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     rows, next_cursor = await asset_service.list_assets(
         session, principal, prefix, kind, status, cursor, limit
     )
@@ -82,6 +89,9 @@ async def list_assets(
 async def create_asset_income(
     asset_id: UUID, body: IncomeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
+    """Records an operating asset's income (资产收益) for a period; append-only. Who: county or
+    township officer, province admin. Answers 201 `IncomeRead`; 409 when that period is already
+    recorded."""
     return await idem.run(lambda: asset_service.add_income(session, principal, asset_id, body))
 
 
@@ -94,6 +104,8 @@ async def create_asset_income(
 async def list_asset_income(
     asset_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[IncomeRead]:
+    """An asset's income by period, and whether each was distributed. Who: any signed-in user,
+    inside their own region (outside it: 404). Answers 200 a list of income entries."""
     return await asset_service.list_income(session, principal, asset_id)
 
 
@@ -135,6 +147,10 @@ async def request_asset_disposal(
     session: SessionDep,
     idem: Idem,
 ) -> JSONResponse:
+    """Moves an asset's disposal (资产处置) along: `request` (township or county), `approve` or
+    `reject` (a second county account or the province, never the requester), `complete` (only
+    once approved). Who: as each action says. Answers 200 `AssetRead`; 409 when the step is not
+    allowed now."""
     return await idem.run(
         lambda: asset_service.dispose(session, principal, asset_id, body), status_code=200
     )

@@ -23,6 +23,9 @@ router = APIRouter(tags=["compliance"])
 async def create_compliance_scan(
     body: ScanCreate, principal: CurrentPrincipal, session: SessionDep
 ) -> ScanRead:
+    """Runs the compliance scan (资金资产监管: idle funds, stalled projects, idle assets, undistributed
+    income) of a region now, queued for the worker. Who: county officer, province admin,
+    Povguard's worker. Answers 202 with the scan id."""
     return await compliance_service.request_scan(session, principal, body)
 
 
@@ -35,6 +38,8 @@ async def create_compliance_scan(
 async def get_compliance_scan(
     scan_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ScanRead:
+    """A compliance scan's state and the counts it found. Who: any signed-in user, inside their own
+    region (outside it: 404). Answers 200 `ComplianceScanRead`."""
     return await compliance_service.get_scan(session, principal, scan_id)
 
 
@@ -51,5 +56,8 @@ async def list_compliance_findings(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[FindingRead]:
+    """Open compliance findings of a region (idle funds 资金闲置, stalled projects, idle assets,
+    undistributed income), with the figures that raised them. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     rows, next_cursor = await compliance_service.list_findings(session, prefix, rule, cursor, limit)
     return Page(items=[FindingRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -9,7 +9,10 @@ from shared.money import Money
 
 
 class FundSource(StrEnum):
-    """Where linking money comes from (domain.md section 5)."""
+    """Where linking money comes from (domain.md section 5).
+
+    `central` 中央衔接资金, `provincial` 省级, `city` 市级, `county` 县级, `east_west` 东西部协作, `donation`
+    社会捐赠, `financial` 金融 (loans)."""
 
     central = "central"  # 中央衔接资金
     provincial = "provincial"

@@ -26,6 +26,9 @@ Region = Annotated[
 async def get_fund_policy(
     year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: Region = None
 ) -> FundsPolicyRead:
+    """The funds policy in force for a year (thresholds for idle funds and stalled projects,
+    payment confirmation); the county's own, else the province's. Who: any signed-in user.
+    Answers 200 the policy."""
     return await policy_service.get_policy(session, principal, region, year)
 
 
@@ -42,4 +45,6 @@ async def set_fund_policy(
     session: SessionDep,
     region: Region = None,
 ) -> FundsPolicyRead:
+    """Sets the funds policy from a year on. Who: province admin (a county officer may set the
+    county's override). Answers 200 the policy."""
     return await policy_service.put_policy(session, principal, region, year, body)

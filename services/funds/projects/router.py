@@ -61,6 +61,8 @@ async def create_project(
 async def get_project(
     project_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ProjectRead:
+    """One project with its funds, beneficiary households, budget and net paid. Who: Any signed-in
+    user, inside their own region (outside it: 404). Answers 200 `ProjectRead` with `ETag`."""
     project = await project_service.get_project(session, principal, project_id)
     return (await project_service.read_projects(session, principal, [project]))[0]
 
@@ -81,6 +83,8 @@ async def list_projects(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ProjectRead]:
+    """Projects (项目库) of a region, by status and kind, keyset-paginated. Who: any signed-in user,
+    inside their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     items, next_cursor = await project_service.list_projects(
         session, principal, prefix, status, kind.value if kind else None, cursor, limit
     )

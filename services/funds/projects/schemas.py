@@ -9,6 +9,9 @@ from shared.money import Money, NonNegativeMoney
 
 
 class ProjectKind(StrEnum):
+    """Project kind (项目类型): `industry` 产业发展, `infrastructure` 基础设施, `employment` 就业, `education`
+    教育, `health` 健康/医疗, `housing` 住房安全, `drinking_water` 饮水安全, `other` 其他."""
+
     industry = "industry"  # 产业发展
     infrastructure = "infrastructure"  # 基础设施
     employment = "employment"  # 就业
@@ -20,6 +23,9 @@ class ProjectKind(StrEnum):
 
 
 class ProjectStatus(StrEnum):
+    """Project status (项目库 lifecycle): `proposed` 入库, `approved` 审批, `in_progress` 实施中,
+    `completed` 完工, `accepted` 验收, `cancelled` 取消."""
+
     proposed = "proposed"
     approved = "approved"
     in_progress = "in_progress"
@@ -29,6 +35,10 @@ class ProjectStatus(StrEnum):
 
 
 class ProjectAction(StrEnum):
+    """Project actions, by county officers: `approve` (proposed → approved), `start` (approved →
+    in_progress), `complete` (in_progress → completed), `accept` (completed → accepted, 验收),
+    `cancel` (before completion)."""
+
     approve = "approve"
     start = "start"
     complete = "complete"
@@ -76,11 +86,16 @@ class ProjectActionRequest(BaseModel):
 
 
 class NoticeSubject(StrEnum):
+    """What a public notice (公告公示) is about: `project` or `asset`."""
+
     project = "project"
     asset = "asset"
 
 
 class NoticePurpose(StrEnum):
+    """Why a notice is posted: `plan` (项目计划公示, before approval), `results` (验收结果公示, before
+    acceptance), `other`."""
+
     plan = "plan"  # 项目计划公示, before approval
     results = "results"  # 验收结果公示, before acceptance
     other = "other"
@@ -150,6 +165,9 @@ class PaymentCreate(BaseModel):
 
 
 class PaymentStatus(StrEnum):
+    """`paid` (counts as paid) or `awaiting_confirmation` (above the confirmation threshold, not
+    counted until a second officer confirms it)."""
+
     paid = "paid"  # counts as paid
     awaiting_confirmation = "awaiting_confirmation"  # above the threshold, not yet confirmed
 

@@ -47,6 +47,11 @@ async def _read(session: SessionDep, case: MonitoringCase, with_timeline: bool =
 async def create_case(
     body: CaseCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> Any:
+    """Opens a monitored-household case (监测对象识别) at `discovered` for a household, from a channel
+    (`scan`, `declaration`, `cadre`, `department`), optionally naming the alert or declaration.
+    One open case per household. Who: village cadre and above, inside their region. Answers 201
+    `CaseRead` with `Location`; 409 when the household already has an open case."""
+
     async def write() -> CaseRead:
         case = await case_service.open_case(session, principal, body)
         return await _read(session, case)
@@ -61,6 +66,9 @@ async def create_case(
     summary="A case with its stage, the actions it allows and its timeline",
 )
 async def get_case(case_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> CaseRead:
+    """A case with its stage, the actions the stage allows, its deadline and timeline (every
+    action, who took it, evidence). Who: any signed-in user, inside their own region (outside
+    it: 404). Answers 200 `CaseRead` with `ETag`."""
     return await _read(session, await case_service.get_case(session, principal, case_id))
 
 
@@ -78,6 +86,8 @@ async def list_cases(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[CaseRead]:
+    """Cases of a region, by stage and overdue, keyset-paginated. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     if stage is not None and stage not in machine.STAGES:
         raise ValidationFailed.field("stage", f"must be one of {', '.join(machine.STAGES)}")
     stmt = await case_service.list_cases(session, prefix, stage, overdue)

@@ -48,7 +48,9 @@ class DeclarationReceipt(BaseModel):
 
 
 class DeclarationStage(StrEnum):
-    """The declaration's own progress: never the stage of a case or anything of a household."""
+    """The declaration's own progress: never the stage of a case or anything of a household.
+
+    `received` 已受理, `under_review` 核实中, `accepted` 已纳入, `not_accepted` 未纳入."""
 
     received = "received"
     under_review = "under_review"
@@ -62,6 +64,10 @@ class DeclarationStatus(BaseModel):
 
 
 class DeclarationAction(StrEnum):
+    """What an official does with a self-declaration (防贫申报): `review` (take it up), `accept`
+    (into a case: the household's open one or a new one), `dismiss` (not accepted, the reason
+    in `note`)."""
+
     review = "review"  # an official takes it up
     accept = "accept"  # into a case (the household's open one, or a new one)
     dismiss = "dismiss"  # not accepted, with the reason in ``note``

@@ -40,6 +40,10 @@ RegionQuery = Annotated[
 async def get_policy(
     year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
 ) -> PolicyRead:
+    """The monitoring policy (监测政策) in force for a region and year: the monitoring line (监测线, yuan
+    per person per year), ratios, thresholds, deadlines and which rules are on. A county's own
+    override wins over the province's. Who: any signed-in user. Answers 200 `PolicyRead`; 404
+    when no policy is set for that year."""
     policy = await policy_service.get_in_force(session, principal, year, region)
     return PolicyRead.model_validate(policy)
 
@@ -92,6 +96,9 @@ async def list_policies(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[PolicyRead]:
+    """Policies set in your region, with their state: in force, superseded, pending approval or
+    refused. Who: any signed-in user, inside their own region (outside it: 404). Answers 200
+    `{items, next_cursor}`."""
     stmt = policy_service.list_query(session, prefix, year, status)
     rows, next_cursor = await paginate(
         session, stmt, [MonitoringPolicy.created_at, MonitoringPolicy.id], cursor, limit
@@ -108,6 +115,8 @@ async def list_policies(
 async def approve_policy(
     policy_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> PolicyRead:
+    """Approves a county's pending policy override; it comes into force. Who: province admin, never
+    the one who requested it. Answers 200 `PolicyRead`; 409 when it is not pending."""
     policy = await policy_service.decide(session, principal, policy_id, approve=True)
     return PolicyRead.model_validate(policy)
 
@@ -121,5 +130,8 @@ async def approve_policy(
 async def refuse_policy(
     policy_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> PolicyRead:
+    """Refuses a county's pending policy override, with a reason; the province's policy stays in
+    force. Who: province admin, never the one who requested it. Answers 200 `PolicyRead`; 409
+    when it is not pending."""
     policy = await policy_service.decide(session, principal, policy_id, approve=False)
     return PolicyRead.model_validate(policy)

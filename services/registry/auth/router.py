@@ -146,6 +146,9 @@ async def revoke_token(
     summary="Who the token belongs to (a client's token also names its client and scopes)",
 )
 async def get_me(principal: CurrentPrincipal) -> Me:
+    """Who the bearer token belongs to: username, role, region code, whether full ID numbers (身份证号)
+    are shown to it, and for a registered client its client id and scopes. Who: any signed-in
+    user or client. Answers 200 `Me`."""
     return Me(
         username=principal.sub,
         role=principal.role,
@@ -194,6 +197,9 @@ async def create_user(
     principal: CurrentPrincipal,
     session: SessionDep,
 ) -> UserRead:
+    """Creates an account (username, password, role, region code) inside the creator's region; the
+    role must sit at its region's level (a county officer at a county...). Who: province admin.
+    Answers 201 with the account; 409 when the username is taken."""
     user = await auth_service.create_user(session, principal, news_of(request), data)
     response.headers["Location"] = f"/v1/users/{user.id}"
     return UserRead.model_validate(user)
@@ -213,6 +219,8 @@ async def list_users(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[UserRead]:
+    """Lists the accounts of your region, by username, keyset-paginated. Who: province admin,
+    auditor. Answers 200 `{items, next_cursor}`."""
     users, next_cursor = await auth_service.list_users(
         session, principal, prefix, role, cursor, limit
     )
@@ -226,6 +234,8 @@ async def list_users(
     summary="One account (province admin, auditor)",
 )
 async def get_user(user_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> UserRead:
+    """One account: role, region, whether active. Who: province admin, auditor, inside their region
+    (else 404). Answers 200 `UserRead`."""
     return UserRead.model_validate(await auth_service.get_user(session, principal, user_id))
 
 

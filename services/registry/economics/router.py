@@ -49,6 +49,9 @@ async def set_household_economics(
 async def list_household_economics(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[EconomicsRead]:
+    """Every recorded year of a household's income and rigid expenses, oldest first. Who: Any
+    signed-in user, inside their own region (outside it: 404). Answers 200 a list of
+    `EconomicsRead`."""
     return [
         EconomicsRead.model_validate(r)
         for r in await economics_service.list_years(session, principal, household_id)
@@ -64,6 +67,10 @@ async def list_household_economics(
 async def get_household_economics(
     household_id: UUID, year: YearPath, principal: CurrentPrincipal, session: SessionDep
 ) -> EconomicsRead:
+    """One year's income (wage 工资性, operating 经营性, property 财产性, transfer 转移性) and rigid expenses
+    (刚性支出), with `net_income` and `per_capita_net_income` computed. Who: any signed-in user,
+    inside their own region (outside it: 404). Answers 200 `EconomicsRead`; 404 for a year not
+    recorded."""
     return EconomicsRead.model_validate(
         await economics_service.get_year(session, principal, household_id, year)
     )

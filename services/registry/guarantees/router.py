@@ -20,6 +20,10 @@ router = APIRouter(tags=["guarantees"])
 async def set_household_guarantees(
     household_id: UUID, data: GuaranteesInput, principal: CurrentPrincipal, session: SessionDep
 ):
+    """Records checks of 两不愁三保障 and drinking water: `food_clothing` 不愁吃穿, `compulsory_education`
+    义务教育, `basic_medical` 基本医疗, `housing_safety` 住房安全, `drinking_water` 饮水安全, each `{ok,
+    checked_on, note}`; earlier checks are kept. Who: village cadre and above, inside their
+    region. Answers 200 `GuaranteesRead`."""
     return await guarantee_service.record_checks(session, principal, household_id, data)
 
 
@@ -32,4 +36,6 @@ async def set_household_guarantees(
 async def get_household_guarantees(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ):
+    """The latest check of each guarantee (两不愁三保障 and drinking water) and every earlier one. Who:
+    any signed-in user, inside their own region (outside it: 404). Answers 200 `GuaranteesRead`."""
     return await guarantee_service.read_checks(session, principal, household_id)

@@ -31,6 +31,9 @@ RegionCode = Annotated[str, AfterValidator(_region_code)]
 
 
 class Relation(StrEnum):
+    """Relation to the head of household (与户主关系): `head` 户主, `spouse` 配偶, `child` 子女, `parent`
+    父母, `grandchild` 孙子女, `sibling` 兄弟姐妹, `in_law` 儿媳/女婿 and other in-laws, `other` 其他."""
+
     head = "head"
     spouse = "spouse"
     child = "child"
@@ -42,17 +45,24 @@ class Relation(StrEnum):
 
 
 class Sex(StrEnum):
+    """Sex (性别), which must agree with the ID number's 17th digit: `male` 男, `female` 女."""
+
     male = "male"
     female = "female"
 
 
 class Health(StrEnum):
+    """Health (健康状况): `healthy` 健康, `chronic` 长期慢性病, `serious` 患有大病 (a serious illness)."""
+
     healthy = "healthy"
     chronic = "chronic"  # 长期慢性病
     serious = "serious"  # 患有大病
 
 
 class LabourCapacity(StrEnum):
+    """Labour capacity (劳动技能): `skilled` 技能劳动力, `ordinary` 普通劳动力, `weak` 弱劳动力或半劳动力, `none` 无劳动力
+    (the `labour_loss` rule fires when no resident member has any)."""
+
     skilled = "skilled"  # 技能劳动力
     ordinary = "ordinary"  # 普通劳动力
     weak = "weak"  # 弱劳动力或半劳动力
@@ -60,6 +70,10 @@ class LabourCapacity(StrEnum):
 
 
 class SchoolingStage(StrEnum):
+    """Schooling stage (在校生状况): `preschool` 学前, `primary` 小学, `junior` 初中, `senior` 高中,
+    `vocational` 中职/高职, `college` 大学, `dropout` 失学辍学 (a school-age child out of school breaks
+    义务教育有保障)."""
+
     preschool = "preschool"
     primary = "primary"
     junior = "junior"
@@ -70,6 +84,9 @@ class SchoolingStage(StrEnum):
 
 
 class DepartureReason(StrEnum):
+    """Why a member left (减员原因): `death` 死亡, `marriage_out` 婚出, `moved` 迁出. The member's record
+    and history are kept."""
+
     death = "death"
     marriage_out = "marriage_out"
     moved = "moved"

@@ -102,6 +102,9 @@ async def get_import_template(
 async def get_import(
     import_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ImportRead:
+    """An import's status, rows read, accepted and rejected, and the rejected rows with their
+    reasons (the first 1000). Who: county or township officer, province admin, auditor, inside
+    their region. Answers 200 `ImportRead`."""
     job, rejected, truncated = await import_service.get_import(session, principal, import_id)
     read = ImportRead.model_validate(job)
     read.rejected_rows = [ImportRejectionRead.model_validate(r) for r in rejected]
