@@ -190,6 +190,20 @@ DEVELOPMENT_MEASURES = frozenset(
 class MeasureCreate(BaseModel):
     """``POST /v1/households/{id}/measures``."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "employment",
+                    "description": "公益性岗位: 护林员",
+                    "start": "2025-03-01",
+                    "end": "2025-12-31",
+                    "amount": "6000.00",
+                }
+            ]
+        }
+    )
+
     kind: MeasureKind
     description: str = Field(default="", max_length=500)
     start: date

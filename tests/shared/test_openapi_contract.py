@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from pydantic import BaseModel
 
 from shared.errors import PROBLEM_JSON
 from shared.openapi import package_version
@@ -188,3 +189,35 @@ def test_policy_codes_are_explained_in_chinese(settings: Settings) -> None:
     assert "`0201`" in json.dumps(case["risk_types"], ensure_ascii=False)
     assert "`in_notice`" in json.dumps(case["stage"], ensure_ascii=False)
     assert "`income_below_line`" in spec["AlertRead"]["properties"]["rule"]["description"]
+
+
+def _main_create_bodies() -> list[type[BaseModel]]:
+    from services.funds.assets.schemas import AssetCreate
+    from services.funds.funding.schemas import AllocationCreate, FundCreate
+    from services.funds.projects.schemas import PaymentCreate, ProjectCreate
+    from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate
+    from services.monitoring.declarations.schemas import DeclarationCreate
+    from services.registry.households.schemas import HouseholdCreate, MemberCreate
+    from shared.contracts.registry import MeasureCreate
+
+    return [
+        HouseholdCreate,
+        MemberCreate,
+        MeasureCreate,
+        CaseCreate,
+        CaseActionRequest,
+        DeclarationCreate,
+        FundCreate,
+        AllocationCreate,
+        ProjectCreate,
+        PaymentCreate,
+        AssetCreate,
+    ]
+
+
+@pytest.mark.parametrize("model", _main_create_bodies(), ids=lambda m: m.__name__)
+def test_main_create_bodies_carry_an_example_that_is_valid(model: type[BaseModel]) -> None:
+    examples = model.model_json_schema().get("examples")
+    assert examples
+    for example in examples:
+        model.model_validate(example)

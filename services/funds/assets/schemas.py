@@ -52,7 +52,23 @@ class AssetStatus(StrEnum):
 
 
 class AssetCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "project_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                    "kind": "operating",
+                    "name": "食用菌大棚 20 个",
+                    "value": "800000.00",
+                    "owner_type": "village_collective",
+                    "owner_id": "522301100001",
+                    "custodian": "丰都村股份经济合作社",
+                    "location": "丰都村一组",
+                }
+            ]
+        },
+    )
 
     project_id: UUID
     kind: AssetKind

@@ -24,7 +24,19 @@ class FundSource(StrEnum):
 
 
 class FundCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": "central",
+                    "fiscal_year": 2025,
+                    "amount": "5000000.00",
+                    "document_no": "黔财农〔2025〕12号",
+                }
+            ]
+        },
+    )
 
     source: FundSource
     fiscal_year: int = Field(ge=2000, le=2100)
@@ -49,7 +61,19 @@ class FundRead(BaseModel):
 
 
 class AllocationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "fund_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "region_code": "522301000000",
+                    "amount": "1200000.00",
+                    "purpose": "产业发展",
+                }
+            ]
+        },
+    )
 
     fund_id: UUID
     region_code: str = Field(pattern=r"^[0-9]{12}$", description="The receiving region.")

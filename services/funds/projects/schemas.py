@@ -47,7 +47,22 @@ class ProjectAction(StrEnum):
 
 
 class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "丰都村食用菌种植基地",
+                    "county_code": "522301000000",
+                    "kind": "industry",
+                    "budget": "800000.00",
+                    "fiscal_year": 2025,
+                    "fund_ids": ["3fa85f64-5717-4562-b3fc-2c963f66afa6"],
+                    "beneficiary_household_ids": ["0b8e6f0e-8b1c-4a57-9f0e-3c1d2a4b5c6d"],
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     county_code: str = Field(pattern=r"^[0-9]{6}000000$", description="A county-level code.")
@@ -138,7 +153,19 @@ class PaymentCreate(BaseModel):
     """A payment, or with ``reverses`` the reversal of one (amount, fund and household are
     then the original's)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": "200000.00",
+                    "payee": "兴义市某建筑公司",
+                    "voucher_no": "记-2025-0315",
+                    "paid_on": "2025-06-30",
+                }
+            ]
+        },
+    )
 
     amount: PositiveMoney | None = None
     payee: str | None = Field(default=None, min_length=1, max_length=200)

@@ -65,6 +65,14 @@ class Action(StrEnum):
 
 
 class CaseCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"household_id": "0b8e6f0e-8b1c-4a57-9f0e-3c1d2a4b5c6d", "channel": "cadre"}
+            ]
+        }
+    )
+
     household_id: UUID
     channel: Channel
     alert_id: UUID | None = None
@@ -90,6 +98,19 @@ class MeasureRequest(BaseModel):
 
 
 class CaseActionRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "county_decide",
+                    "note": "县级审定纳入监测",
+                    "monitored_type": 3,
+                    "risk_types": ["01"],
+                }
+            ]
+        }
+    )
+
     action: Action
     note: str = Field(default="", max_length=2000)
     evidence: list[Any] = Field(default_factory=list, max_length=50)

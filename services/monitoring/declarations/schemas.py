@@ -2,13 +2,28 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import idnumber, regions
 
 
 class DeclarationCreate(BaseModel):
     """防贫申报: what a person sends from the QR-code page, without signing in."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "王小明",
+                    "id_number": "522301198005170010",
+                    "phone": "13800001234",
+                    "village_code": "522301100001",
+                    "reason": "illness",
+                    "description": "妻子住院, 自付医疗费约3万元",
+                }
+            ]
+        }
+    )
 
     name: str = Field(min_length=1, max_length=50)
     id_number: str

@@ -165,7 +165,7 @@ class MemberCreate(MemberInput):
             "examples": [
                 {
                     "name": "王小明",
-                    "id_number": "522301198005170012",
+                    "id_number": "522301198005170010",
                     "relation": "head",
                     "labour_capacity": "ordinary",
                 }
@@ -314,7 +314,7 @@ class HouseholdCreate(HouseholdFields):
                     "category": "poverty_alleviated",
                     "poverty_causes": ["因病"],
                     "members": [
-                        {"name": "王小明", "id_number": "522301198005170012", "relation": "head"}
+                        {"name": "王小明", "id_number": "522301198005170010", "relation": "head"}
                     ],
                 }
             ]
@@ -416,7 +416,7 @@ class HouseholdSearch(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id_number": "522301198005170012"}]},
+        json_schema_extra={"examples": [{"id_number": "522301198005170010"}]},
     )
 
     region: str | None = Field(
