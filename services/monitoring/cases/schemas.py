@@ -166,7 +166,9 @@ class CaseRead(BaseModel):
     id: UUID
     household_id: UUID | None
     region_code: str
-    channel: str
+    channel: str = Field(
+        description="How the case came to be (识别渠道): `scan`, `declaration`, `cadre`, `department`."
+    )
     alert_id: UUID | None
     declaration_code: str | None
     stage: str = Field(description=STAGE_TEXT)
@@ -181,9 +183,13 @@ class CaseRead(BaseModel):
     notice_ends_on: date | None
     elimination_notice_starts_on: date | None
     elimination_notice_ends_on: date | None
-    elimination_method: str | None
+    elimination_method: str | None = Field(
+        description="On elimination (风险消除): `help` 帮扶消除 or `natural` 自然消除."
+    )
     stage_entered_at: datetime
-    due_at: datetime | None
+    due_at: datetime | None = Field(
+        description="The current stage's deadline, from the policy's days; past it the case is overdue."
+    )
     overdue: bool
     escalated_to: str | None
     escalated_level: str | None

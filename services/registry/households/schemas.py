@@ -132,18 +132,30 @@ class MemberFields(BaseModel):
     """What a cadre records about a member (家庭成员信息), apart from identity. Reads use it
     as it is, so rows stored under older rules still read; input rules are in MemberInput."""
 
-    ethnicity: str = Field(default="汉族", max_length=20)
-    education: str | None = Field(default=None, max_length=30)
-    in_school: bool = False
+    ethnicity: str = Field(
+        default="汉族", max_length=20, description="民族, as written (汉族, 布依族...)."
+    )
+    education: str | None = Field(
+        default=None, max_length=30, description="文化程度, as written (小学, 初中, 高中...)."
+    )
+    in_school: bool = Field(default=False, description="在校生: at school now.")
     schooling_stage: SchoolingStage | None = None
     health: Health = Health.healthy
-    disability_grade: int = Field(default=0, ge=0, le=4)
+    disability_grade: int = Field(
+        default=0, ge=0, le=4, description="残疾等级: 0 none, 1 (most severe) to 4 (mildest)."
+    )
     labour_capacity: LabourCapacity = LabourCapacity.ordinary
-    migrant_work_months: int = Field(default=0, ge=0, le=12)
-    medical_insurance: bool = True
-    pension_insurance: bool = False
-    dibao: bool = False  # 低保
-    tekun: bool = False  # 特困供养
+    migrant_work_months: int = Field(
+        default=0, ge=0, le=12, description="务工时间: months of work away from home this year."
+    )
+    medical_insurance: bool = Field(
+        default=True, description="参加城乡居民基本医疗保险 (basic medical insurance)."
+    )
+    pension_insurance: bool = Field(
+        default=False, description="参加城乡居民基本养老保险 (basic pension insurance)."
+    )
+    dibao: bool = Field(default=False, description="低保: receives minimum living allowance.")
+    tekun: bool = Field(default=False, description="特困供养: supported as extremely poor.")
 
 
 class MemberInput(MemberFields):
