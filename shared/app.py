@@ -427,6 +427,13 @@ def create_service_app(
         lifespan=lifespan,
         openapi_tags=[*tags, {"name": "health", "description": "Liveness and readiness probes."}],
         responses={
+            # A body that is not the JSON (or form) it claims to be: FastAPI refuses it before
+            # validation. Schemathesis found it undocumented.
+            400: {
+                "model": Problem,
+                "content": {PROBLEM_JSON: {}},
+                "description": "Malformed request body",
+            },
             401: {
                 "model": Problem,
                 "content": {PROBLEM_JSON: {}},
