@@ -328,7 +328,9 @@ def add_http_conventions(app: FastAPI, settings: Settings) -> None:
 class Readiness(BaseModel):
     """What ``/readyz`` answers, ready (200) or not (503)."""
 
-    status: Literal["ready", "not ready"]
+    status: Literal["ready", "not ready"] = Field(
+        description="`ready` (200): database and Redis answer; `not ready` (503): one does not."
+    )
     database: str = Field(description='"ok" or "unreachable: <error class>"')
     redis: str = Field(description='"ok" or "unreachable: <error class>"')
 
@@ -428,6 +430,13 @@ def create_service_app(
         lifespan=lifespan,
         openapi_tags=[*tags, {"name": "health", "description": "Liveness and readiness probes."}],
         responses={
+            # A body that is not the JSON (or form) it claims to be: FastAPI refuses it before
+            # validation. Schemathesis found it undocumented.
+            400: {
+                "model": Problem,
+                "content": {PROBLEM_JSON: {}},
+                "description": "Malformed request body",
+            },
             401: {
                 "model": Problem,
                 "content": {PROBLEM_JSON: {}},

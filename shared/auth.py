@@ -28,6 +28,13 @@ ISSUER = "povguard"
 
 
 class Role(StrEnum):
+    """Who an account is: `province_admin` 省级管理员 (everything in the province, policy, users),
+    `county_officer` 县级 (county decisions on cases, projects, funds, assets, imports),
+    `township_officer` 乡镇 (township review, household edits), `village_cadre` 村干部 (data
+    entry, visits, evidence), `department` 行业部门 (signals, sync, the change feed; no names),
+    `auditor` 审计 (read-only, sees the audit log), `service` (Povguard's own services calling
+    each other)."""
+
     province_admin = "province_admin"
     county_officer = "county_officer"
     township_officer = "township_officer"
@@ -52,7 +59,10 @@ ROLE_LEVELS: dict[Role, set[regions.RegionLevel] | None] = {
 class Scope(StrEnum):
     """What a registered client (a partner system, not a person) may do. A person's token has
     no scopes: their role alone decides. A client's token carries only the scopes it was
-    granted, and every endpoint checks the scope as well as the role."""
+    granted, and every endpoint checks the scope as well as the role.
+
+    `changes:read` (read the change feed), `signals:write` (push department signals),
+    `sync:write` (batch upsert households), `webhooks:manage` (register webhooks)."""
 
     changes_read = "changes:read"
     signals_write = "signals:write"

@@ -10,6 +10,9 @@ _CODE = re.compile(r"^[0-9]{12}$")  # ASCII only: Python's \d also takes "１"
 
 
 class RegionLevel(StrEnum):
+    """Administrative level, read from the 12-digit division code: `province` 省, `city` 市/州,
+    `county` 县/市/区, `township` 乡/镇/街道, `village` 村/社区."""
+
     province = "province"
     city = "city"
     county = "county"

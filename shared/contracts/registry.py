@@ -15,12 +15,20 @@ from shared.money import Money, NonNegativeMoney
 
 
 class HouseholdCategory(StrEnum):
+    """Household category (户类型): `poverty_alleviated` 脱贫户 (lifted out of poverty, in the 建档立卡
+    register), `monitored` 监测户 (under 防止返贫 monitoring), `ordinary` 一般农户 (any other rural
+    household)."""
+
     poverty_alleviated = "poverty_alleviated"  # 脱贫户
     monitored = "monitored"  # 监测户
     ordinary = "ordinary"  # 一般农户
 
 
 class ChangeEntity(StrEnum):
+    """What a change event is about: `household`, `member`, `economics` (a year's income and
+    rigid expenses), `guarantee` (两不愁三保障 and drinking water), `measure` (a help measure,
+    帮扶措施)."""
+
     household = "household"
     member = "member"
     economics = "economics"
@@ -29,6 +37,9 @@ class ChangeEntity(StrEnum):
 
 
 class ChangeOp(StrEnum):
+    """What happened: `create`, `update`, `depart` (a member left the household: death, marriage
+    out, moving; the record is kept), `delete`."""
+
     create = "create"
     update = "update"
     depart = "depart"  # a member left (death, marriage out, moving)
@@ -145,7 +156,11 @@ class FeedPosition(BaseModel):
 
 
 class MeasureKind(StrEnum):
-    """Help measure kinds (帮扶措施, domain.md section 4)."""
+    """Help measure kinds (帮扶措施, domain.md section 4).
+
+    `industry` 产业, `employment` 就业 (务工, 公益岗位, 扶贫车间), `training` 雨露计划/技能培训, `education` 教育资助,
+    `health` 医疗保障, `housing` 危房改造, `drinking_water` 饮水安全, `social_security` 低保/特困兜底,
+    `relocation_follow_up` 易地扶贫搬迁后续扶持, `microcredit` 扶贫小额信贷, `insurance` 防贫保险."""
 
     industry = "industry"  # 产业
     employment = "employment"  # 就业 (务工, 公益岗位, 扶贫车间)
@@ -174,6 +189,20 @@ DEVELOPMENT_MEASURES = frozenset(
 
 class MeasureCreate(BaseModel):
     """``POST /v1/households/{id}/measures``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "employment",
+                    "description": "公益性岗位: 护林员",
+                    "start": "2025-03-01",
+                    "end": "2025-12-31",
+                    "amount": "6000.00",
+                }
+            ]
+        }
+    )
 
     kind: MeasureKind
     description: str = Field(default="", max_length=500)

@@ -39,6 +39,9 @@ async def create_asset(
     registry: Registry,
     idem: Idem,
 ) -> JSONResponse:
+    """Registers an asset a completed project formed (扶贫项目资产: `operating` 经营性, `public_welfare`
+    公益性, `household` 到户类), with its value, owner (确权) and custodian. Who: county or township
+    officer, province admin. Answers 201 `AssetRead` with `Location`."""
     return await idem.run(
         lambda: asset_service.create_asset(session, principal, registry, body),
         location=http.location("/v1/assets/{id}"),
@@ -52,6 +55,8 @@ async def create_asset(
     summary="One asset of the ledger",
 )
 async def get_asset(asset_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> AssetRead:
+    """One asset of the ledger: kind, value, owner, custodian, status, income so far. Who: Any
+    signed-in user, inside their own region (outside it: 404). Answers 200 `AssetRead`."""
     return AssetRead.model_validate(await asset_service.get_asset(session, principal, asset_id))
 
 
@@ -70,6 +75,8 @@ async def list_assets(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AssetRead]:
+    """The asset ledger (资产台账) of a region, by kind and status. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     rows, next_cursor = await asset_service.list_assets(
         session, principal, prefix, kind, status, cursor, limit
     )
@@ -83,9 +90,12 @@ async def list_assets(
     responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
     summary="Record an operating asset's income for a period (append-only)",
 )
-async def add_income(
+async def create_asset_income(
     asset_id: UUID, body: IncomeCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
+    """Records an operating asset's income (资产收益) for a period; append-only. Who: county or
+    township officer, province admin. Answers 201 `IncomeRead`; 409 when that period is already
+    recorded."""
     return await idem.run(
         lambda: asset_service.add_income(session, principal, asset_id, body),
         location=http.location("/v1/assets/{asset_id}/income/{id}"),
@@ -98,9 +108,11 @@ async def add_income(
     responses=problem_responses(NotFound),
     summary="An asset's income by period, and whether each was distributed",
 )
-async def list_income(
+async def list_asset_income(
     asset_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[IncomeRead]:
+    """An asset's income by period, and whether each was distributed. Who: any signed-in user,
+    inside their own region (outside it: 404). Answers 200 a list of income entries."""
     return await asset_service.list_income(session, principal, asset_id)
 
 
@@ -115,7 +127,7 @@ async def list_income(
     "share rounded down to the fen, the fen left over go one each to the shares with the "
     "largest remainders, ties to the earlier share), so the shares always add up exactly.",
 )
-async def distribute(
+async def create_distribution(
     asset_id: UUID,
     body: DistributionCreate,
     principal: CurrentPrincipal,
@@ -136,13 +148,17 @@ async def distribute(
     summary="Disposal: request (township or county), approve or reject (a second county "
     "account or the province, never the requester), complete (only once approved)",
 )
-async def dispose(
+async def request_asset_disposal(
     asset_id: UUID,
     body: DisposalRequest,
     principal: CurrentPrincipal,
     session: SessionDep,
     idem: Idem,
 ) -> JSONResponse:
+    """Moves an asset's disposal (资产处置) along: `request` (township or county), `approve` or
+    `reject` (a second county account or the province, never the requester), `complete` (only
+    once approved). Who: as each action says. Answers 200 `AssetRead`; 409 when the step is not
+    allowed now."""
     return await idem.run(
         lambda: asset_service.dispose(session, principal, asset_id, body), status_code=200
     )

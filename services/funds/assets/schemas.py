@@ -26,18 +26,26 @@ Weight = Annotated[
 
 
 class AssetKind(StrEnum):
+    """Asset kind (扶贫项目资产): `operating` 经营性 (earns income to distribute), `public_welfare` 公益性
+    (roads, water works), `household` 到户类 (given to households)."""
+
     operating = "operating"  # 经营性
     public_welfare = "public_welfare"  # 公益性
     household = "household"  # 到户类
 
 
 class OwnerType(StrEnum):
+    """Who owns an asset (确权): `village_collective` 村集体, `household` 农户, `other` 其他主体."""
+
     village_collective = "village_collective"
     household = "household"
     other = "other"
 
 
 class AssetStatus(StrEnum):
+    """`active` (in use), `disposal_requested` (处置申请), `disposal_approved` (county approved),
+    `disposed` (处置完成)."""
+
     active = "active"
     disposal_requested = "disposal_requested"
     disposal_approved = "disposal_approved"
@@ -45,7 +53,23 @@ class AssetStatus(StrEnum):
 
 
 class AssetCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "project_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                    "kind": "operating",
+                    "name": "食用菌大棚 20 个",
+                    "value": "800000.00",
+                    "owner_type": "village_collective",
+                    "owner_id": "522301100001",
+                    "custodian": "丰都村股份经济合作社",
+                    "location": "丰都村一组",
+                }
+            ]
+        },
+    )
 
     project_id: UUID
     kind: AssetKind
@@ -113,6 +137,9 @@ class IncomeRead(BaseModel):
 
 
 class RecipientType(StrEnum):
+    """Who receives a share of asset income (收益分配): `household` 农户, `public_welfare_job` 公益岗位,
+    `village_works` 村级小型公益事业."""
+
     household = "household"
     public_welfare_job = "public_welfare_job"  # 公益岗位
     village_works = "village_works"  # 村级小型公益事业
@@ -187,6 +214,9 @@ class DistributionRead(BaseModel):
 
 
 class DisposalAction(StrEnum):
+    """Asset disposal steps (资产处置): `request` (申请), `approve` (county approval), `reject`
+    (refused), `complete` (done)."""
+
     request = "request"
     approve = "approve"
     reject = "reject"
@@ -194,6 +224,9 @@ class DisposalAction(StrEnum):
 
 
 class DisposalMethod(StrEnum):
+    """How an asset is disposed of: `auction` 拍卖, `transfer` 转让, `change_of_use` 改变用途,
+    `suspension` 停用, `write_off` 报损核销, `scrapping` 报废."""
+
     auction = "auction"  # 拍卖
     transfer = "transfer"  # 转让
     change_of_use = "change_of_use"  # 改变用途

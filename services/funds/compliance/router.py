@@ -20,9 +20,12 @@ router = APIRouter(tags=["compliance"])
     responses=problem_responses(BadRequest, Forbidden, NotFound, ValidationFailed),
     summary="Run the compliance scan of a region now (queued for the worker)",
 )
-async def request_scan(
+async def create_compliance_scan(
     body: ScanCreate, principal: CurrentPrincipal, session: SessionDep
 ) -> ScanRead:
+    """Runs the compliance scan (资金资产监管: idle funds, stalled projects, idle assets, undistributed
+    income) of a region now, queued for the worker. Who: county officer, province admin,
+    Povguard's worker. Answers 202 with the scan id."""
     return await compliance_service.request_scan(session, principal, body)
 
 
@@ -32,7 +35,11 @@ async def request_scan(
     responses=problem_responses(NotFound),
     summary="A compliance scan's state and counts",
 )
-async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> ScanRead:
+async def get_compliance_scan(
+    scan_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> ScanRead:
+    """A compliance scan's state and the counts it found. Who: any signed-in user, inside their own
+    region (outside it: 404). Answers 200 `ComplianceScanRead`."""
     return await compliance_service.get_scan(session, principal, scan_id)
 
 
@@ -42,12 +49,15 @@ async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionD
     responses=problem_responses(NotFound, ValidationFailed),
     summary="Open findings in a region, with the figures that raised them",
 )
-async def list_findings(
+async def list_compliance_findings(
     session: SessionDep,
     prefix: ScopedRegionPrefix,
     rule: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[FindingRead]:
+    """Open compliance findings of a region (idle funds 资金闲置, stalled projects, idle assets,
+    undistributed income), with the figures that raised them. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     rows, next_cursor = await compliance_service.list_findings(session, prefix, rule, cursor, limit)
     return Page(items=[FindingRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -26,6 +26,9 @@ router = APIRouter(tags=["funds"])
 async def create_fund(
     body: FundCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
+    """Registers a fund (衔接推进乡村振兴补助资金) by its document number (文号): source, fiscal year, amount;
+    held by your region. Who: county officer and above. Answers 201 `FundRead` with `Location`;
+    409 for a document number already registered."""
     return await idem.run(
         lambda: funding_service.create_fund(session, principal, body),
         location=http.location("/v1/funds/{id}"),
@@ -39,6 +42,8 @@ async def create_fund(
     summary="A fund with what was allocated and paid of it",
 )
 async def get_fund(fund_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> FundRead:
+    """A fund with how much was allocated onward and paid of it. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `FundRead` with `ETag`."""
     fund = await funding_service.get_fund(session, principal, fund_id)
     return await funding_service.read_fund(session, fund)
 
@@ -56,6 +61,8 @@ async def list_fund_allocations(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AllocationRead]:
+    """The allocation chain below a fund (资金下达), limited to your branch of it. Who: Any signed-in
+    user, inside their own region (outside it: 404). Answers 200 a list of allocations."""
     rows, next_cursor = await funding_service.list_fund_allocations(
         session, principal, fund_id, cursor, limit
     )
@@ -73,6 +80,10 @@ async def list_fund_allocations(
 async def create_allocation(
     body: AllocationCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> JSONResponse:
+    """Allocates part of a fund to a region below; never more than the allocating region holds
+    (what it received, or the fund's amount, less what it allocated onward and paid). Who:
+    county officer and above. Answers 201 `AllocationRead` with `Location`; 409 when it would
+    exceed what is held."""
     return await idem.run(
         lambda: funding_service.create_allocation(session, principal, body),
         location=http.location("/v1/allocations/{id}"),
@@ -94,6 +105,9 @@ async def list_allocations(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AllocationRead]:
+    """Allocations received by a region or below it, with the funds they came from. Who: Any
+    signed-in user, inside their own region (outside it: 404). Answers 200 `{items,
+    next_cursor}`."""
     rows, next_cursor = await funding_service.list_allocations(
         session, principal, prefix, fund_id, year, cursor, limit
     )

@@ -9,7 +9,10 @@ from shared.money import Money
 
 
 class FundSource(StrEnum):
-    """Where linking money comes from (domain.md section 5)."""
+    """Where linking money comes from (domain.md section 5).
+
+    `central` 中央衔接资金, `provincial` 省级, `city` 市级, `county` 县级, `east_west` 东西部协作, `donation`
+    社会捐赠, `financial` 金融 (loans)."""
 
     central = "central"  # 中央衔接资金
     provincial = "provincial"
@@ -21,7 +24,19 @@ class FundSource(StrEnum):
 
 
 class FundCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "source": "central",
+                    "fiscal_year": 2025,
+                    "amount": "5000000.00",
+                    "document_no": "黔财农〔2025〕12号",
+                }
+            ]
+        },
+    )
 
     source: FundSource
     fiscal_year: int = Field(ge=2000, le=2100)
@@ -46,7 +61,19 @@ class FundRead(BaseModel):
 
 
 class AllocationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "fund_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "region_code": "522301000000",
+                    "amount": "1200000.00",
+                    "purpose": "产业发展",
+                }
+            ]
+        },
+    )
 
     fund_id: UUID
     region_code: str = Field(pattern=r"^[0-9]{12}$", description="The receiving region.")

@@ -54,6 +54,8 @@ async def list_notices(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[NoticeRead]:
+    """Public notices (公告公示) of a region, optionally only those in force. Public: no sign-in
+    needed. Answers 200 `{items, next_cursor}`."""
     rows, next_cursor = await notice_service.list_notices(
         session, principal, region, active, cursor, limit
     )

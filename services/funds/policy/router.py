@@ -23,9 +23,12 @@ Region = Annotated[
     responses=problem_responses(NotFound, ValidationFailed),
     summary="The funds policy in force for a year (the county's own, else the province's)",
 )
-async def get_policy(
+async def get_fund_policy(
     year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: Region = None
 ) -> FundsPolicyRead:
+    """The funds policy in force for a year (thresholds for idle funds and stalled projects,
+    payment confirmation); the county's own, else the province's. Who: any signed-in user.
+    Answers 200 the policy."""
     return await policy_service.get_policy(session, principal, region, year)
 
 
@@ -35,11 +38,13 @@ async def get_policy(
     responses=problem_responses(Forbidden, NotFound, ValidationFailed),
     summary="Set the funds policy from a year on (province admin; a county may override)",
 )
-async def put_policy(
+async def set_fund_policy(
     year: YearPath,
     body: FundsPolicyFields,
     principal: CurrentPrincipal,
     session: SessionDep,
     region: Region = None,
 ) -> FundsPolicyRead:
+    """Sets the funds policy from a year on. Who: province admin (a county officer may set the
+    county's override). Answers 200 the policy."""
     return await policy_service.put_policy(session, principal, region, year, body)

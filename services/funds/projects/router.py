@@ -63,6 +63,8 @@ async def create_project(
 async def get_project(
     project_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ProjectRead:
+    """One project with its funds, beneficiary households, budget and net paid. Who: Any signed-in
+    user, inside their own region (outside it: 404). Answers 200 `ProjectRead` with `ETag`."""
     project = await project_service.get_project(session, principal, project_id)
     return (await project_service.read_projects(session, principal, [project]))[0]
 
@@ -83,6 +85,8 @@ async def list_projects(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ProjectRead]:
+    """Projects (项目库) of a region, by status and kind, keyset-paginated. Who: any signed-in user,
+    inside their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     items, next_cursor = await project_service.list_projects(
         session, principal, prefix, status, kind.value if kind else None, cursor, limit
     )
@@ -100,7 +104,7 @@ async def list_projects(
     "acceptance a finished `results` notice (409 names the missing one); an action the status "
     "does not allow is 409 listing the allowed ones.",
 )
-async def act(
+async def create_project_action(
     project_id: UUID,
     body: ProjectActionRequest,
     principal: CurrentPrincipal,
@@ -124,7 +128,7 @@ async def act(
     "`available`). Household payments name a beneficiary household (paid to its 一卡通 "
     "account).",
 )
-async def add_payment(
+async def create_payment(
     project_id: UUID,
     body: PaymentCreate,
     principal: CurrentPrincipal,

@@ -10,6 +10,9 @@ from shared.money import Money, NonNegativeMoney
 
 
 class ProjectKind(StrEnum):
+    """Project kind (项目类型): `industry` 产业发展, `infrastructure` 基础设施, `employment` 就业, `education`
+    教育, `health` 健康/医疗, `housing` 住房安全, `drinking_water` 饮水安全, `other` 其他."""
+
     industry = "industry"  # 产业发展
     infrastructure = "infrastructure"  # 基础设施
     employment = "employment"  # 就业
@@ -21,6 +24,9 @@ class ProjectKind(StrEnum):
 
 
 class ProjectStatus(StrEnum):
+    """Project status (项目库 lifecycle): `proposed` 入库, `approved` 审批, `in_progress` 实施中,
+    `completed` 完工, `accepted` 验收, `cancelled` 取消."""
+
     proposed = "proposed"
     approved = "approved"
     in_progress = "in_progress"
@@ -30,6 +36,10 @@ class ProjectStatus(StrEnum):
 
 
 class ProjectAction(StrEnum):
+    """Project actions, by county officers: `approve` (proposed → approved), `start` (approved →
+    in_progress), `complete` (in_progress → completed), `accept` (completed → accepted, 验收),
+    `cancel` (before completion)."""
+
     approve = "approve"
     start = "start"
     complete = "complete"
@@ -38,7 +48,22 @@ class ProjectAction(StrEnum):
 
 
 class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "丰都村食用菌种植基地",
+                    "county_code": "522301000000",
+                    "kind": "industry",
+                    "budget": "800000.00",
+                    "fiscal_year": 2025,
+                    "fund_ids": ["3fa85f64-5717-4562-b3fc-2c963f66afa6"],
+                    "beneficiary_household_ids": ["0b8e6f0e-8b1c-4a57-9f0e-3c1d2a4b5c6d"],
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     county_code: str = Field(pattern=r"^[0-9]{6}000000$", description="A county-level code.")
@@ -77,11 +102,16 @@ class ProjectActionRequest(BaseModel):
 
 
 class NoticeSubject(StrEnum):
+    """What a public notice (公告公示) is about: `project` or `asset`."""
+
     project = "project"
     asset = "asset"
 
 
 class NoticePurpose(StrEnum):
+    """Why a notice is posted: `plan` (项目计划公示, before approval), `results` (验收结果公示, before
+    acceptance), `other`."""
+
     plan = "plan"  # 项目计划公示, before approval
     results = "results"  # 验收结果公示, before acceptance
     other = "other"
@@ -124,7 +154,19 @@ class PaymentCreate(BaseModel):
     """A payment, or with ``reverses`` the reversal of one (amount, fund and household are
     then the original's)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": "200000.00",
+                    "payee": "兴义市某建筑公司",
+                    "voucher_no": "记-2025-0315",
+                    "paid_on": "2025-06-30",
+                }
+            ]
+        },
+    )
 
     amount: PositiveMoney | None = None
     payee: str | None = Field(default=None, min_length=1, max_length=200)
@@ -156,6 +198,9 @@ class PaymentCreate(BaseModel):
 
 
 class PaymentStatus(StrEnum):
+    """`paid` (counts as paid) or `awaiting_confirmation` (above the confirmation threshold, not
+    counted until a second officer confirms it)."""
+
     paid = "paid"  # counts as paid
     awaiting_confirmation = "awaiting_confirmation"  # above the threshold, not yet confirmed
 

@@ -23,7 +23,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     responses=problem_responses(NotFound, ValidationFailed),
     summary="Received, allocated, paid, payment rate and industry share, per region child",
 )
-async def fund_report(
+async def get_fund_report(
     principal: CurrentPrincipal,
     session: SessionDep,
     year: Annotated[
@@ -31,6 +31,9 @@ async def fund_report(
     ],
     region: RegionFilter = None,
 ) -> FundReport:
+    """The funds report (资金报表): received, allocated, paid, payment rate (支出进度) and the share spent
+    on industry (产业占比), per child region. Who: any signed-in user, inside their own region
+    (outside it: 404). Answers 200 `FundReport`."""
     return await report_service.fund_report(session, principal, region, year)
 
 
@@ -40,9 +43,12 @@ async def fund_report(
     responses=problem_responses(NotFound, ServiceUnavailable),
     summary="Everything that reached a household: projects, payments, asset income, measures",
 )
-async def household_trace(
+async def get_household_trace(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep, registry: Registry
 ) -> HouseholdTrace:
+    """Everything that reached a household (到户追溯): projects it benefits from, its share of
+    payments, asset income distributed to it, and its help measures from the registry. Who: Any
+    signed-in user, inside their own region (outside it: 404). Answers 200 `HouseholdTrace`."""
     return await report_service.household_trace(session, principal, registry, household_id)
 
 
@@ -52,7 +58,12 @@ async def household_trace(
     responses=problem_responses(NotFound),
     summary="Every allocation, project and payment below a fund; payments add up to `paid`",
 )
-async def fund_trace(fund_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> FundTrace:
+async def get_fund_trace(
+    fund_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> FundTrace:
+    """Every allocation, project and payment below a fund (资金追溯); the payments add up to its
+    `paid`. Who: any signed-in user, inside their own region (outside it: 404). Answers 200
+    `FundTrace`."""
     return await report_service.fund_trace(session, principal, fund_id)
 
 
@@ -70,8 +81,12 @@ async def export_assets(
     principal: CurrentPrincipal,
     session: SessionDep,
     prefix: ScopedRegionPrefix,
-    format: Literal["csv", "xlsx"] = "csv",
+    format: Annotated[
+        Literal["csv", "xlsx"], Query(description="`csv` (UTF-8) or `xlsx` (Excel workbook).")
+    ] = "csv",
 ) -> Response:
+    """The asset ledger (资产台账) as a CSV or XLSX download with Chinese headers. Who: Any signed-in
+    user, inside their own region (outside it: 404). Answers 200 with the file."""
     filename = f"assets-{prefix}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     above = regions_above(principal)

@@ -76,6 +76,9 @@ async def create_scan(
     summary="A scan's state, households examined, alerts raised and closed, duration",
 )
 async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> ScanRead:
+    """A scan's state (queued, running, done, failed), households examined, alerts raised and
+    closed, its duration and the registry feed position it saw. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `ScanRead`."""
     scan, counties = await scan_service.get_scan(session, principal, scan_id)
     read = ScanRead.model_validate(scan)
     if scan.started_at and scan.finished_at:
@@ -99,6 +102,10 @@ async def list_alerts(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AlertRead]:
+    """Alerts (预警) of a region, by rule and status (`open` | `closed`); each names its rule, the
+    figures that triggered it and the policy year. At most one open alert per household and
+    rule. Who: any signed-in user, inside their own region (outside it: 404). Answers 200
+    `{items, next_cursor}`."""
     stmt = AlertRepository(session).list_query(prefix, rule, status, kind)
     rows, next_cursor = await paginate(session, stmt, [Alert.raised_at, Alert.id], cursor, limit)
     return Page(items=[AlertRead.model_validate(r) for r in rows], next_cursor=next_cursor)

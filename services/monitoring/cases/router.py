@@ -46,9 +46,14 @@ async def _read(session: SessionDep, case: MonitoringCase, with_timeline: bool =
     responses=problem_responses(Conflict, Forbidden, NotFound, ValidationFailed),
     summary="Open a case at `discovered` for a household (one open case per household)",
 )
-async def open_case(
+async def create_case(
     body: CaseCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ) -> Any:
+    """Opens a monitored-household case (监测对象识别) at `discovered` for a household, from a channel
+    (`scan`, `declaration`, `cadre`, `department`), optionally naming the alert or declaration.
+    One open case per household. Who: village cadre and above, inside their region. Answers 201
+    `CaseRead` with `Location`; 409 when the household already has an open case."""
+
     async def write() -> CaseRead:
         case = await case_service.open_case(session, principal, body)
         return await _read(session, case)
@@ -63,6 +68,9 @@ async def open_case(
     summary="A case with its stage, the actions it allows and its timeline",
 )
 async def get_case(case_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> CaseRead:
+    """A case with its stage, the actions the stage allows, its deadline and timeline (every
+    action, who took it, evidence). Who: any signed-in user, inside their own region (outside
+    it: 404). Answers 200 `CaseRead` with `ETag`."""
     return await _read(session, await case_service.get_case(session, principal, case_id))
 
 
@@ -80,6 +88,8 @@ async def list_cases(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[CaseRead]:
+    """Cases of a region, by stage and overdue, keyset-paginated. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     if stage is not None and stage not in machine.STAGES:
         raise ValidationFailed.field(
             "stage",
@@ -110,7 +120,7 @@ async def list_cases(
     "otherwise) and `Idempotency-Key` to retry safely. Wrong role: 403. An action the stage does not allow: 409 with "
     "`allowed_actions`. A refused elimination: 409 with `unmet_conditions`.",
 )
-async def act(
+async def create_case_action(
     case_id: UUID,
     body: CaseActionRequest,
     principal: CurrentPrincipal,

@@ -15,8 +15,25 @@ RISK_TYPES = frozenset(
     | {"03", "04", "05", "06", "07", "09", "99"}
 )
 
+# Descriptions the OpenAPI document shows beside the fields that carry these codes.
+MONITORED_TYPES = (
+    "Monitored type (监测对象类型): `1` 脱贫不稳定户, `2` 边缘易致贫户, `3` 突发严重困难户."
+)
+RISK_TYPE_TEXT = (
+    "Risk type codes (风险类型, up to five): `01` 因病, `02` 因灾 (`0201` 洪涝, `0202` 地质, `0203` 干旱, `0204` 生"
+    "物, `0205` 气象, `0206` 地震, `0299` 其他灾害), `03` 因残, `04` 缺劳动力, `05` 因意外事故, `06` 因产业失败, `07` 因务工就业不稳, `09` 因学, `99` 其他."
+)
+STAGE_TEXT = (
+    "Case stage (识别与帮扶程序): `discovered` 发现, `verified` 入户核实, `village_reviewed` 村级评议, `in_notice` 公示"
+    "中, `notice_closed` 公示结束, `township_reviewed` 乡镇审核, `monitored` 已纳入监测 (帮扶中), `elimination_proposed` 拟风险消除, `eliminated` 风险已消除, `rejected` 未纳入."
+)
+
 
 class Channel(StrEnum):
+    """How a case came to be (识别渠道): `scan` (an alert from the rules, 系统预警), `declaration` (a
+    household's own 防贫申报), `cadre` (a cadre's visit, 干部排查), `department` (a partner
+    department's signal, 部门筛查)."""
+
     scan = "scan"
     declaration = "declaration"
     cadre = "cadre"
@@ -24,6 +41,15 @@ class Channel(StrEnum):
 
 
 class Action(StrEnum):
+    """Steps of the monitored-household procedure (识别程序, domain.md section 3): `verify` (village
+    checks the facts, 入户核实), `reject` (not a case), `village_review` (村民代表评议),
+    `publish_notice` (公示 starts, `starts_on`/`ends_on`), `close_notice` (公示 ends, with
+    `objections`), `township_review` (乡镇审核, `result` pass|reject), `county_decide` (县级确定:
+    `monitored_type` 1|2|3 and `risk_types`), `add_measure` (a help measure, 帮扶措施),
+    `follow_up` (a visit, 跟踪回访), `propose_elimination` (propose 风险消除), `eliminate` (风险消除,
+    `method` help|natural), `keep_monitoring` (elimination refused or postponed), `rollback`
+    (undo the last step, with a reason)."""
+
     verify = "verify"
     reject = "reject"
     village_review = "village_review"
@@ -40,6 +66,14 @@ class Action(StrEnum):
 
 
 class CaseCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"household_id": "0b8e6f0e-8b1c-4a57-9f0e-3c1d2a4b5c6d", "channel": "cadre"}
+            ]
+        }
+    )
+
     household_id: UUID
     channel: Channel
     alert_id: UUID | None = None
@@ -65,17 +99,42 @@ class MeasureRequest(BaseModel):
 
 
 class CaseActionRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "county_decide",
+                    "note": "县级审定纳入监测",
+                    "monitored_type": 3,
+                    "risk_types": ["01"],
+                }
+            ]
+        }
+    )
+
     action: Action
     note: str = Field(default="", max_length=2000)
     evidence: list[Any] = Field(default_factory=list, max_length=50)
-    result: str | None = Field(default=None, pattern="^(pass|reject)$")
+    result: str | None = Field(
+        default=None,
+        pattern="^(pass|reject)$",
+        description="Reviews: `pass` 通过 or `reject` 不通过.",
+    )
     attendees: int | None = Field(default=None, ge=1, le=1000)
     starts_on: date | None = None
     ends_on: date | None = None
     objections: list[Objection] = Field(default_factory=list)
-    monitored_type: int | None = Field(default=None, ge=1, le=3)
-    risk_types: list[str] | None = Field(default=None, min_length=1, max_length=5)
-    method: str | None = Field(default=None, pattern="^(help|natural)$")
+    monitored_type: int | None = Field(
+        default=None, ge=1, le=3, description="`county_decide`: " + MONITORED_TYPES
+    )
+    risk_types: list[str] | None = Field(
+        default=None, min_length=1, max_length=5, description="`county_decide`: " + RISK_TYPE_TEXT
+    )
+    method: str | None = Field(
+        default=None,
+        pattern="^(help|natural)$",
+        description="`eliminate`: `help` 帮扶消除 (risk removed by help) or `natural` 自然消除.",
+    )
     measure: MeasureRequest | None = None
 
     @field_validator("risk_types")
@@ -110,24 +169,30 @@ class CaseRead(BaseModel):
     id: UUID
     household_id: UUID | None
     region_code: str
-    channel: str
+    channel: str = Field(
+        description="How the case came to be (识别渠道): `scan`, `declaration`, `cadre`, `department`."
+    )
     alert_id: UUID | None
     declaration_code: str | None
-    stage: str
+    stage: str = Field(description=STAGE_TEXT)
     policy_year: int
     policy_id: UUID | None = Field(
         description="The policy the case follows (deadlines, notice days, elimination)"
     )
-    monitored_type: int | None
-    risk_types: list[str]
+    monitored_type: int | None = Field(description=MONITORED_TYPES)
+    risk_types: list[str] = Field(description=RISK_TYPE_TEXT)
     monitored_since: date | None
     notice_starts_on: date | None
     notice_ends_on: date | None
     elimination_notice_starts_on: date | None
     elimination_notice_ends_on: date | None
-    elimination_method: str | None
+    elimination_method: str | None = Field(
+        description="On elimination (风险消除): `help` 帮扶消除 or `natural` 自然消除."
+    )
     stage_entered_at: datetime
-    due_at: datetime | None
+    due_at: datetime | None = Field(
+        description="The current stage's deadline, from the policy's days; past it the case is overdue."
+    )
     overdue: bool
     escalated_to: str | None
     escalated_level: str | None

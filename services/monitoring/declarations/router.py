@@ -50,7 +50,7 @@ def _address(request: Request) -> str:
         "unavailable."
     ),
 )
-async def declare(
+async def create_declaration(
     body: DeclarationCreate, request: Request, session: SessionDep, response: Response
 ) -> DeclarationReceipt:
     state = request.app.state
@@ -66,9 +66,12 @@ async def declare(
     responses=problem_responses(NotFound, TooManyRequests, ServiceUnavailable),
     summary="A declaration's own progress: received, under_review, accepted or not_accepted",
 )
-async def declaration_status(
+async def get_declaration_status(
     tracking_code: Annotated[str, Path(max_length=20)], request: Request, session: SessionDep
 ) -> DeclarationStatus:
+    """A declaration's own progress (`received`, `under_review`, `accepted`, `not_accepted`) by its
+    tracking code, for the person who declared. No sign-in; rate-limited. Answers 200
+    `DeclarationStatus`; 404 for an unknown code."""
     state = request.app.state
     await declaration_service.check_lookup_rate(state.arq, state.settings, _address(request))
     stage = await declaration_service.status(session, tracking_code)
@@ -90,6 +93,8 @@ async def list_declarations(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[DeclarationRead]:
+    """Self-declarations (防贫申报) to review: those naming a village in your region, or from someone
+    registered in it. Who: village cadre and above, auditor. Answers 200 `{items, next_cursor}`."""
     stmt = declaration_service.list_query(
         session, principal, prefix, status.value if status else None
     )
@@ -109,7 +114,7 @@ async def list_declarations(
     "case); a declarant the registry does not know is placed in the village named, which "
     "must exist. `dismiss` needs the reason in `note`.",
 )
-async def act_on_declaration(
+async def create_declaration_action(
     declaration_id: UUID,
     body: DeclarationActionRequest,
     principal: CurrentPrincipal,

@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import idnumber, regions
 from shared.i18n import t
@@ -10,6 +10,21 @@ from shared.i18n import t
 
 class DeclarationCreate(BaseModel):
     """防贫申报: what a person sends from the QR-code page, without signing in."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "王小明",
+                    "id_number": "522301198005170010",
+                    "phone": "13800001234",
+                    "village_code": "522301100001",
+                    "reason": "illness",
+                    "description": "妻子住院, 自付医疗费约3万元",
+                }
+            ]
+        }
+    )
 
     name: str = Field(min_length=1, max_length=50)
     id_number: str
@@ -49,7 +64,9 @@ class DeclarationReceipt(BaseModel):
 
 
 class DeclarationStage(StrEnum):
-    """The declaration's own progress: never the stage of a case or anything of a household."""
+    """The declaration's own progress: never the stage of a case or anything of a household.
+
+    `received` 已受理, `under_review` 核实中, `accepted` 已纳入, `not_accepted` 未纳入."""
 
     received = "received"
     under_review = "under_review"
@@ -63,6 +80,10 @@ class DeclarationStatus(BaseModel):
 
 
 class DeclarationAction(StrEnum):
+    """What an official does with a self-declaration (防贫申报): `review` (take it up), `accept`
+    (into a case: the household's open one or a new one), `dismiss` (not accepted, the reason
+    in `note`)."""
+
     review = "review"  # an official takes it up
     accept = "accept"  # into a case (the household's open one, or a new one)
     dismiss = "dismiss"  # not accepted, with the reason in ``note``

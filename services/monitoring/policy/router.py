@@ -45,6 +45,10 @@ async def get_policy(
     response: Response,
     region: RegionQuery = None,
 ) -> PolicyRead:
+    """The monitoring policy (监测政策) in force for a region and year: the monitoring line (监测线, yuan
+    per person per year), ratios, thresholds, deadlines and which rules are on. A county's own
+    override wins over the province's. Who: any signed-in user. Answers 200 `PolicyRead`; 404
+    when no policy is set for that year."""
     policy = await policy_service.get_in_force(session, principal, year, region)
     if not policy_service.version_names_it(policy, principal, region):
         http.untagged(response)
@@ -69,7 +73,7 @@ async def get_policy(
     "with what it `loosens`) until a province admin approves it. A policy in force is never "
     "edited: the new one supersedes it, and cases keep the policy they were opened under.",
 )
-async def put_policy(
+async def set_policy(
     year: YearPath,
     body: PolicyWrite,
     principal: CurrentPrincipal,
@@ -101,6 +105,9 @@ async def list_policies(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[PolicyRead]:
+    """Policies set in your region, with their state: in force, superseded, pending approval or
+    refused. Who: any signed-in user, inside their own region (outside it: 404). Answers 200
+    `{items, next_cursor}`."""
     stmt = policy_service.list_query(session, prefix, year, status)
     rows, next_cursor = await paginate(
         session, stmt, [MonitoringPolicy.created_at, MonitoringPolicy.id], cursor, limit
@@ -117,6 +124,8 @@ async def list_policies(
 async def approve_policy(
     policy_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> PolicyRead:
+    """Approves a county's pending policy override; it comes into force. Who: province admin, never
+    the one who requested it. Answers 200 `PolicyRead`; 409 when it is not pending."""
     policy = await policy_service.decide(session, principal, policy_id, approve=True)
     return PolicyRead.model_validate(policy)
 
@@ -130,5 +139,8 @@ async def approve_policy(
 async def refuse_policy(
     policy_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> PolicyRead:
+    """Refuses a county's pending policy override, with a reason; the province's policy stays in
+    force. Who: province admin, never the one who requested it. Answers 200 `PolicyRead`; 409
+    when it is not pending."""
     policy = await policy_service.decide(session, principal, policy_id, approve=False)
     return PolicyRead.model_validate(policy)

@@ -30,7 +30,7 @@ router = APIRouter(tags=["signals"])
     "Roles: department, service, county officer, province admin; a registered client "
     "also needs the scope `signals:write`.",
 )
-async def post_signals(
+async def create_signals(
     request: Request,
     batch: SignalBatch,
     session: SessionDep,
@@ -54,6 +54,9 @@ async def list_signals(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[SignalRead]:
+    """Department signals (部门数据) of a region; `matched=false` lists those that match no household
+    yet (kept, never dropped). Who: any signed-in user, inside their own region (outside it:
+    404). Answers 200 `{items, next_cursor}`."""
     stmt = SignalRepository(session).list_query(prefix, matched)
     rows, next_cursor = await paginate(
         session, stmt, [Signal.received_at, Signal.id], cursor, limit

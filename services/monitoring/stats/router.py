@@ -20,11 +20,14 @@ _LEVELS = list(regions.PREFIX_LENGTH)
     summary="Households by category, open alerts by rule, cases by stage and overdue, "
     "monitored households by risk type, and the same per child region",
 )
-async def overview(
+async def get_stats_overview(
     session: SessionDep,
     prefix: ScopedRegionPrefix,
     year: YearQuery = None,
 ) -> Overview:
+    """The dashboard (监测统计): households by category (脱贫户, 监测户, 一般农户), open alerts by rule, cases by
+    stage and overdue, monitored households by risk type, and the same per child region. Who:
+    any signed-in user, inside their own region (outside it: 404). Answers 200 `Overview`."""
     code = prefix.ljust(12, "0")
     level = regions.level_of(code)
     index = _LEVELS.index(level)

@@ -21,13 +21,16 @@ router = APIRouter(tags=["audit"])
     responses=problem_responses(NotFound),
     summary="Every change to a household, newest first",
 )
-async def household_history(
+async def get_household_history(
     household_id: UUID,
     principal: CurrentPrincipal,
     session: SessionDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AuditEntry]:
+    """Every change to a household and its members, economics, guarantees and measures, newest
+    first, with old and new values. Who: any signed-in user, inside their own region (outside
+    it: 404). Answers 200 `{items, next_cursor}`."""
     rows, next_cursor = await audit_service.household_history(
         session, principal, household_id, cursor, limit
     )
@@ -52,6 +55,9 @@ async def search_audit(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AuditEntry]:
+    """The audit trail (审计日志): who changed what and when, with old and new values, filtered by
+    entity, actor and time. Who: auditor, county officer and above, inside their region. Answers
+    200 `{items, next_cursor}`."""
     rows, next_cursor = await audit_service.search(
         session,
         principal,

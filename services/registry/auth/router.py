@@ -73,7 +73,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
         "and secrets are limited per account and client address (429 with Retry-After)."
     ),
 )
-async def token(
+async def create_token(
     request: Request,
     session: SessionDep,
     form: Annotated[TokenRequest, Form()],
@@ -124,6 +124,9 @@ async def token(
 @router.post(
     "/auth/revoke",
     status_code=status.HTTP_200_OK,
+    # An empty answer: documented without a body, as it is sent.
+    response_class=Response,
+    responses={200: {"description": "Revoked, or never known (RFC 7009)"}},
     summary="Sign out: revoke a refresh token and every token of its sign-in (RFC 7009)",
     description=(
         "Form field `token` (and optional `token_type_hint`). Answers 200 whether or not the "
@@ -131,7 +134,7 @@ async def token(
         "minutes; an account's tokens all stop when an admin deactivates it."
     ),
 )
-async def revoke(
+async def revoke_token(
     session: SessionDep,
     token: Annotated[str, Form(max_length=2000)],
     token_type_hint: Annotated[str | None, Form(max_length=50)] = None,
@@ -146,7 +149,10 @@ async def revoke(
     response_model_exclude_none=True,
     summary="Who the token belongs to (a client's token also names its client and scopes)",
 )
-async def me(principal: CurrentPrincipal) -> Me:
+async def get_me(principal: CurrentPrincipal) -> Me:
+    """Who the bearer token belongs to: username, role, region code, whether full ID numbers (身份证号)
+    are shown to it, and for a registered client its client id and scopes. Who: any signed-in
+    user or client. Answers 200 `Me`."""
     return Me(
         username=principal.sub,
         role=principal.role,
@@ -195,6 +201,9 @@ async def create_user(
     principal: CurrentPrincipal,
     session: SessionDep,
 ) -> UserRead:
+    """Creates an account (username, password, role, region code) inside the creator's region; the
+    role must sit at its region's level (a county officer at a county...). Who: province admin.
+    Answers 201 with the account; 409 when the username is taken."""
     user = await auth_service.create_user(session, principal, news_of(request), data)
     response.headers["Location"] = f"/v1/users/{user.id}"
     return UserRead.model_validate(user)
@@ -214,6 +223,8 @@ async def list_users(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[UserRead]:
+    """Lists the accounts of your region, by username, keyset-paginated. Who: province admin,
+    auditor. Answers 200 `{items, next_cursor}`."""
     users, next_cursor = await auth_service.list_users(
         session, principal, prefix, role, cursor, limit
     )
@@ -227,6 +238,8 @@ async def list_users(
     summary="One account (province admin, auditor)",
 )
 async def get_user(user_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> UserRead:
+    """One account: role, region, whether active. Who: province admin, auditor, inside their region
+    (else 404). Answers 200 `UserRead`."""
     return UserRead.model_validate(await auth_service.get_user(session, principal, user_id))
 
 

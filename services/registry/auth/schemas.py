@@ -33,7 +33,11 @@ class TokenRequest(BaseModel):
     """The token endpoint's form (RFC 6749): ``password`` (the default), ``refresh_token``
     or ``client_credentials`` (client id and secret here or in HTTP Basic)."""
 
-    grant_type: Literal["password", "refresh_token", "client_credentials"] = "password"
+    grant_type: Literal["password", "refresh_token", "client_credentials"] = Field(
+        default="password",
+        description="`password` (sign in with `username` and `password`), `refresh_token` (a new pair "
+        "for `refresh_token`), `client_credentials` (a registered client's `client_id` and `client_secret`).",
+    )
     username: str | None = Field(default=None, max_length=200)
     password: str | None = Field(default=None, max_length=200)
     refresh_token: str | None = Field(default=None, max_length=200)

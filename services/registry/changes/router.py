@@ -51,7 +51,7 @@ async def list_changes(
         "was just written. Roles: as for `GET /v1/changes`."
     ),
 )
-async def feed_position(principal: CurrentPrincipal, session: SessionDep) -> FeedPosition:
+async def get_feed_position(principal: CurrentPrincipal, session: SessionDep) -> FeedPosition:
     return FeedPosition(position=await change_service.feed_position(session, principal))
 
 

@@ -119,7 +119,10 @@ class SyncBatch(BaseModel):
 class SyncItemResult(BaseModel):
     external_id: str | None = Field(description="As sent; null when the item had none readable.")
     household_id: UUID | None = None
-    status: Literal["created", "updated", "unchanged", "rejected"]
+    status: Literal["created", "updated", "unchanged", "rejected"] = Field(
+        description="`created` (a new household), `updated` (changed), `unchanged` (same as stored), "
+        "`rejected` (refused: see `reason`)."
+    )
     reason: str | None = None
 
 

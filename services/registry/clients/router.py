@@ -64,6 +64,8 @@ async def list_clients(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ClientRead]:
+    """Lists the registered clients (partner systems) of your region, keyset-paginated; secrets are
+    never shown. Who: province admin, auditor. Answers 200 `{items, next_cursor}`."""
     clients, next_cursor = await client_service.list_clients(
         session, principal, prefix, cursor, limit
     )
@@ -79,6 +81,8 @@ async def list_clients(
 async def get_client(
     client_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ClientRead:
+    """One registered client: name, role, region, scopes, whether active. Who: province admin,
+    auditor, inside their region (else 404). Answers 200 `ClientRead`."""
     return ClientRead.of(await client_service.get_client(session, principal, client_id))
 
 
@@ -114,7 +118,7 @@ async def update_client(
     description="Answers the new secret once. The old one keeps working until "
     "`previous_secret_valid_until` (at most 30 days ahead); without it, it stops now.",
 )
-async def rotate_secret(
+async def rotate_client_secret(
     client_id: UUID,
     data: SecretRotation,
     principal: CurrentPrincipal,

@@ -19,7 +19,7 @@ router = APIRouter(tags=["economics"])
     responses=problem_responses(Forbidden, NotFound, PreconditionFailed),
     summary="Record a year's income and rigid expenses; answers per-capita net income",
 )
-async def put_economics(
+async def set_household_economics(
     household_id: UUID,
     year: YearPath,
     data: EconomicsInput,
@@ -46,9 +46,12 @@ async def put_economics(
     responses=problem_responses(NotFound),
     summary="Every recorded year",
 )
-async def list_economics(
+async def list_household_economics(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[EconomicsRead]:
+    """Every recorded year of a household's income and rigid expenses, oldest first. Who: Any
+    signed-in user, inside their own region (outside it: 404). Answers 200 a list of
+    `EconomicsRead`."""
     return [
         EconomicsRead.model_validate(r)
         for r in await economics_service.list_years(session, principal, household_id)
@@ -61,9 +64,13 @@ async def list_economics(
     responses=problem_responses(NotFound),
     summary="One year",
 )
-async def get_economics(
+async def get_household_economics(
     household_id: UUID, year: YearPath, principal: CurrentPrincipal, session: SessionDep
 ) -> EconomicsRead:
+    """One year's income (wage 工资性, operating 经营性, property 财产性, transfer 转移性) and rigid expenses
+    (刚性支出), with `net_income` and `per_capita_net_income` computed. Who: any signed-in user,
+    inside their own region (outside it: 404). Answers 200 `EconomicsRead`; 404 for a year not
+    recorded."""
     return EconomicsRead.model_validate(
         await economics_service.get_year(session, principal, household_id, year)
     )

@@ -59,6 +59,12 @@ def household_read(household: Household, principal: Principal) -> HouseholdRead:
 async def create_household(
     data: HouseholdCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ):
+    """Registers a household (建档立卡户 or any rural household) with its members in one go: exactly one
+    member is the head (户主); ID numbers (身份证号) are checked (GB 11643) and unique in the
+    registry. All or nothing. Accepts `Idempotency-Key`. Who: village cadre and above, inside
+    their region. Answers 201 `HouseholdRead` with `Location` and `ETag`; 409 for an ID number
+    or household number already held; 422 naming each refused field."""
+
     async def write() -> HouseholdRead:
         return household_read(
             await household_service.create_household(session, principal, data), principal
@@ -76,6 +82,10 @@ async def create_household(
 async def get_household(
     household_id: UUID, principal: CurrentPrincipal, session: ReadSessionDep
 ) -> HouseholdRead:
+    """One household with its members (departed ones included, marked). ID numbers are masked below
+    county officer (`5223*************X`, birth year only). Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `HouseholdRead` with `ETag` (`If-None-Match`
+    gives 304)."""
     household, members = await household_service.read_household(session, principal, household_id)
     return HouseholdRead.for_principal(household, principal, members)
 
@@ -93,6 +103,9 @@ async def update_household(
     session: SessionDep,
     if_match: IfMatch = None,
 ) -> HouseholdRead:
+    """Changes household fields (address, poverty causes, relocation 易地扶贫搬迁, external ids...).
+    Needs `If-Match` with the version (or its ETag). Who: township officer, village cadre and
+    above, inside their region. Answers 200 `HouseholdRead`; 412 when the version is stale."""
     household = await household_service.update_household(
         session, principal, household_id, if_match, data
     )
@@ -154,6 +167,9 @@ async def list_households(
 async def search_households(
     search: HouseholdSearch, principal: CurrentPrincipal, session: ReadSessionDep
 ) -> Page[HouseholdSummary]:
+    """The household list with its filters in a JSON body, so that ID numbers and names stay out of
+    URLs and logs. Who: any signed-in user, inside their own region (outside it: 404). Answers
+    200 `{items, next_cursor}`."""
     rows, next_cursor = await household_service.search_households(
         session,
         principal,
@@ -176,9 +192,13 @@ async def search_households(
     responses=problem_responses(Forbidden, NotFound),
     summary="Set the category (monitoring marks 监测户 and restores it on elimination)",
 )
-async def set_category(
+async def set_household_category(
     household_id: UUID, change: CategoryChange, principal: CurrentPrincipal, session: SessionDep
 ):
+    """Sets a household's category (`poverty_alleviated` 脱贫户, `monitored` 监测户, `ordinary` 一般农户)
+    with a reason; the monitoring service marks 监测户 on a county decision and restores the
+    earlier category on elimination (风险消除). Who: county officer and above, and Povguard's
+    services. Answers 200 with the new category."""
     return await household_service.set_category(session, principal, household_id, change)
 
 
@@ -188,9 +208,11 @@ async def set_category(
     responses=problem_responses(NotFound),
     summary="The category history, oldest first",
 )
-async def category_history(
+async def list_household_categories(
     household_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> list[CategoryChangeRead]:
+    """Every category the household has had, oldest first, with who changed it and why. Who: Any
+    signed-in user, inside their own region (outside it: 404). Answers 200 a list of changes."""
     rows = await household_service.category_history(session, principal, household_id)
     return [CategoryChangeRead.model_validate(r) for r in rows]
 
@@ -202,13 +224,17 @@ async def category_history(
     responses=WRITE_ERRORS,
     summary="Add a member",
 )
-async def add_member(
+async def create_member(
     household_id: UUID,
     data: MemberCreate,
     principal: CurrentPrincipal,
     session: SessionDep,
     idem: Idem,
 ):
+    """Adds a member to a household (birth, marriage in, moving in): ID number checked and unique,
+    sex and birth date must agree with it. Who: village cadre and above, inside their region.
+    Answers 201 `MemberRead` with `Location`; 409 for an ID number already held."""
+
     async def write() -> MemberRead:
         member = await household_service.add_member(session, principal, household_id, data)
         return MemberRead.for_principal(member, principal)
@@ -229,6 +255,9 @@ async def update_member(
     session: SessionDep,
     if_match: IfMatch = None,
 ) -> MemberRead:
+    """Changes a member's facts (health 健康状况, labour capacity 劳动技能, schooling, insurance,
+    低保/特困...). Needs `If-Match` with the version. Who: village cadre and above, inside their
+    region. Answers 200 `MemberRead`; 412 when stale."""
     member = await household_service.update_member(session, principal, member_id, if_match, data)
     return MemberRead.for_principal(member, principal)
 
@@ -268,5 +297,8 @@ async def depart_member(
     principal: CurrentPrincipal,
     session: SessionDep,
 ):
+    """Marks a member departed (`death` 死亡, `marriage_out` 婚出, `moved` 迁出) on a date; the record
+    and its history stay. Who: village cadre and above, inside their region. Answers 200
+    `MemberRead`."""
     member = await household_service.depart_member(session, principal, member_id, departure)
     return MemberRead.for_principal(member, principal)

@@ -32,6 +32,9 @@ RegionCode = Annotated[str, AfterValidator(_region_code)]
 
 
 class Relation(StrEnum):
+    """Relation to the head of household (与户主关系): `head` 户主, `spouse` 配偶, `child` 子女, `parent`
+    父母, `grandchild` 孙子女, `sibling` 兄弟姐妹, `in_law` 儿媳/女婿 and other in-laws, `other` 其他."""
+
     head = "head"
     spouse = "spouse"
     child = "child"
@@ -43,17 +46,24 @@ class Relation(StrEnum):
 
 
 class Sex(StrEnum):
+    """Sex (性别), which must agree with the ID number's 17th digit: `male` 男, `female` 女."""
+
     male = "male"
     female = "female"
 
 
 class Health(StrEnum):
+    """Health (健康状况): `healthy` 健康, `chronic` 长期慢性病, `serious` 患有大病 (a serious illness)."""
+
     healthy = "healthy"
     chronic = "chronic"  # 长期慢性病
     serious = "serious"  # 患有大病
 
 
 class LabourCapacity(StrEnum):
+    """Labour capacity (劳动技能): `skilled` 技能劳动力, `ordinary` 普通劳动力, `weak` 弱劳动力或半劳动力, `none` 无劳动力
+    (the `labour_loss` rule fires when no resident member has any)."""
+
     skilled = "skilled"  # 技能劳动力
     ordinary = "ordinary"  # 普通劳动力
     weak = "weak"  # 弱劳动力或半劳动力
@@ -61,6 +71,10 @@ class LabourCapacity(StrEnum):
 
 
 class SchoolingStage(StrEnum):
+    """Schooling stage (在校生状况): `preschool` 学前, `primary` 小学, `junior` 初中, `senior` 高中,
+    `vocational` 中职/高职, `college` 大学, `dropout` 失学辍学 (a school-age child out of school breaks
+    义务教育有保障)."""
+
     preschool = "preschool"
     primary = "primary"
     junior = "junior"
@@ -71,6 +85,9 @@ class SchoolingStage(StrEnum):
 
 
 class DepartureReason(StrEnum):
+    """Why a member left (减员原因): `death` 死亡, `marriage_out` 婚出, `moved` 迁出. The member's record
+    and history are kept."""
+
     death = "death"
     marriage_out = "marriage_out"
     moved = "moved"
@@ -120,18 +137,30 @@ class MemberFields(BaseModel):
     """What a cadre records about a member (家庭成员信息), apart from identity. Reads use it
     as it is, so rows stored under older rules still read; input rules are in MemberInput."""
 
-    ethnicity: str = Field(default="汉族", max_length=20)
-    education: str | None = Field(default=None, max_length=30)
-    in_school: bool = False
+    ethnicity: str = Field(
+        default="汉族", max_length=20, description="民族, as written (汉族, 布依族...)."
+    )
+    education: str | None = Field(
+        default=None, max_length=30, description="文化程度, as written (小学, 初中, 高中...)."
+    )
+    in_school: bool = Field(default=False, description="在校生: at school now.")
     schooling_stage: SchoolingStage | None = None
     health: Health = Health.healthy
-    disability_grade: int = Field(default=0, ge=0, le=4)
+    disability_grade: int = Field(
+        default=0, ge=0, le=4, description="残疾等级: 0 none, 1 (most severe) to 4 (mildest)."
+    )
     labour_capacity: LabourCapacity = LabourCapacity.ordinary
-    migrant_work_months: int = Field(default=0, ge=0, le=12)
-    medical_insurance: bool = True
-    pension_insurance: bool = False
-    dibao: bool = False  # 低保
-    tekun: bool = False  # 特困供养
+    migrant_work_months: int = Field(
+        default=0, ge=0, le=12, description="务工时间: months of work away from home this year."
+    )
+    medical_insurance: bool = Field(
+        default=True, description="参加城乡居民基本医疗保险 (basic medical insurance)."
+    )
+    pension_insurance: bool = Field(
+        default=False, description="参加城乡居民基本养老保险 (basic pension insurance)."
+    )
+    dibao: bool = Field(default=False, description="低保: receives minimum living allowance.")
+    tekun: bool = Field(default=False, description="特困供养: supported as extremely poor.")
 
 
 class MemberInput(MemberFields):
@@ -153,7 +182,7 @@ class MemberCreate(MemberInput):
             "examples": [
                 {
                     "name": "王小明",
-                    "id_number": "522301198005170012",
+                    "id_number": "522301198005170010",
                     "relation": "head",
                     "labour_capacity": "ordinary",
                 }
@@ -302,7 +331,7 @@ class HouseholdCreate(HouseholdFields):
                     "category": "poverty_alleviated",
                     "poverty_causes": ["因病"],
                     "members": [
-                        {"name": "王小明", "id_number": "522301198005170012", "relation": "head"}
+                        {"name": "王小明", "id_number": "522301198005170010", "relation": "head"}
                     ],
                 }
             ]
@@ -408,7 +437,7 @@ class HouseholdSearch(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"id_number": "522301198005170012"}]},
+        json_schema_extra={"examples": [{"id_number": "522301198005170010"}]},
     )
 
     region: str | None = Field(

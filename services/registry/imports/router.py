@@ -125,7 +125,7 @@ async def list_imports(
     summary="The empty ledger template (CSV, UTF-8 with BOM)",
     description=describe(),
 )
-async def get_template(
+async def get_import_template(
     principal: CurrentPrincipal,
     kind: Annotated[ImportKind, Query(description="households | economics")] = (
         ImportKind.households
@@ -147,6 +147,9 @@ async def get_template(
 async def get_import(
     request: Request, import_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ImportRead:
+    """An import's status, rows read, accepted and rejected, and the rejected rows with their
+    reasons (the first 1000). Who: county or township officer, province admin, auditor, inside
+    their region. Answers 200 `ImportRead`."""
     job, rejected, truncated = await import_service.get_import(session, principal, import_id)
     locale = locale_of(request)
     read = _summary(ImportRead.model_validate(job), locale)

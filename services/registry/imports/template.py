@@ -66,6 +66,10 @@ from enum import StrEnum
 
 
 class ImportKind(StrEnum):
+    """What a ledger file holds: `households` (households with their members, 户籍/成员台账) or
+    `economics` (a year's income and rigid expenses, 收支台账). Inferred from the headers when
+    not sent."""
+
     households = "households"
     economics = "economics"
 

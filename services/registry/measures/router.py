@@ -28,13 +28,18 @@ router = APIRouter(tags=["measures"])
     responses=problem_responses(Forbidden, NotFound),
     summary="Give a household a help measure",
 )
-async def add_measure(
+async def create_measure(
     household_id: UUID,
     data: MeasureCreate,
     principal: CurrentPrincipal,
     session: SessionDep,
     idem: Idem,
 ):
+    """Gives a household a help measure (帮扶措施: industry, employment, training 雨露计划, ...),
+    optionally paid from a funds project and with a responsible cadre. Who: village cadre and
+    above, and Povguard's services, inside their region. Answers 201 `MeasureRead` with
+    `Location`."""
+
     async def write() -> MeasureRead:
         return MeasureRead.model_validate(
             await measure_service.add_measure(session, principal, household_id, data)
@@ -60,6 +65,8 @@ async def list_measures(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[MeasureRead]:
+    """A household's help measures, oldest first, keyset-paginated. Who: any signed-in user, inside
+    their own region (outside it: 404). Answers 200 `{items, next_cursor}`."""
     rows, next_cursor = await measure_service.list_measures(
         session, principal, household_id, cursor, limit
     )
@@ -76,6 +83,9 @@ async def list_measures(
 async def create_cadre(
     data: CadreCreate, principal: CurrentPrincipal, session: SessionDep, idem: Idem
 ):
+    """Registers a responsible cadre (帮扶责任人): name, unit, phone, region. Who: village cadre and
+    above, inside their region. Answers 201 `CadreRead` with `Location`."""
+
     async def write() -> CadreRead:
         return CadreRead.model_validate(
             await measure_service.create_cadre(session, principal, data)
@@ -86,6 +96,8 @@ async def create_cadre(
 
 @router.get("/cadres/{cadre_id}", response_model=CadreRead, responses=problem_responses(NotFound))
 async def get_cadre(cadre_id: UUID, principal: CurrentPrincipal, session: SessionDep) -> CadreRead:
+    """One responsible cadre (帮扶责任人) and the households paired with them. Who: any signed-in user,
+    inside their own region (outside it: 404). Answers 200 `CadreRead`."""
     return await measure_service.read_cadre(session, principal, cadre_id)
 
 
@@ -98,4 +110,6 @@ async def get_cadre(cadre_id: UUID, principal: CurrentPrincipal, session: Sessio
 async def pair_households(
     cadre_id: UUID, data: PairingCreate, principal: CurrentPrincipal, session: SessionDep
 ):
+    """Pairs a cadre with households (结对帮扶); a pair that exists already changes nothing. Who:
+    village cadre and above, inside their region. Answers 200 with the pairs made and kept."""
     return await measure_service.pair_households(session, principal, cadre_id, data)

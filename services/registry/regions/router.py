@@ -23,6 +23,8 @@ async def get_region(
     principal: CurrentPrincipal,
     session: SessionDep,
 ) -> RegionRead:
+    """One region (行政区划) by its 12-digit division code: name, parent, level. Who: any signed-in
+    user. Answers 200 `RegionRead`; 404 for an unknown code."""
     return RegionRead.model_validate(await region_service.get_region(session, principal, code))
 
 
@@ -42,6 +44,8 @@ async def list_regions(
     cursor: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     limit: Limit = 200,
 ) -> Page[RegionRead]:
+    """The children of a region (`parent`), keyset-paginated. Who: any signed-in user. Answers 200
+    `{items, next_cursor}`."""
     rows, next_cursor = await region_service.list_children(
         session, principal, parent, cursor, limit
     )
@@ -57,4 +61,7 @@ async def list_regions(
 async def upsert_regions(
     items: list[RegionUpsert], principal: CurrentPrincipal, session: SessionDep
 ) -> RegionUpsertResult:
+    """Creates or renames regions in bulk (`[{code, name, parent_code}]`); the level follows from
+    the code; all or nothing. Who: province admin. Answers 200 with the counts created and
+    updated; 422 naming the bad items."""
     return await region_service.upsert_regions(session, principal, items)
