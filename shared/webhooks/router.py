@@ -12,6 +12,7 @@ from shared.pagination import Cursor, Limit
 from shared.webhooks import service
 from shared.webhooks.hub import Hub
 from shared.webhooks.schemas import (
+    DELIVERY_STATUS_TEXT,
     Delivery,
     DeliveryPage,
     DeliveryStatus,
@@ -106,7 +107,7 @@ def webhook_router(hub: Hub) -> APIRouter:
         webhook_id: UUID,
         principal: Manager,
         session: SessionDep,
-        status: Annotated[DeliveryStatus | None, Query()] = None,
+        status: Annotated[DeliveryStatus | None, Query(description=DELIVERY_STATUS_TEXT)] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> DeliveryPage:

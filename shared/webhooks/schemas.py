@@ -5,6 +5,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
+DELIVERY_STATUS_TEXT = (
+    "`pending` (待推送: waiting for its first or next attempt), `succeeded` (已送达: the receiver "
+    "answered 2xx), `failed` (失败: retries given up after the retry period)."
+)
 
 
 class WebhookCreate(BaseModel):
@@ -43,7 +47,8 @@ class Webhook(BaseModel):
     events: list[str]
     region_code: str
     status: Literal["active", "disabled"] = Field(
-        description="`disabled` after deliveries failed for days; `status_reason` says why."
+        description="`active` (delivering) or `disabled` (停用: after deliveries failed for days; "
+        "`status_reason` says why; a successful manual retry turns it back on)."
     )
     status_reason: str | None
     failing_since: datetime | None = Field(
@@ -63,7 +68,7 @@ class Delivery(BaseModel):
     id: UUID = Field(description="`webhook-id` is `msg_` and this id without dashes.")
     webhook_id: str
     event_type: str
-    status: DeliveryStatus
+    status: DeliveryStatus = Field(description=DELIVERY_STATUS_TEXT)
     attempts: int
     last_attempt_at: datetime | None
     last_status_code: int | None = Field(description="The receiver's answer (null: none).")

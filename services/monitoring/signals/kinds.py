@@ -10,6 +10,10 @@ from shared.i18n import Message, t
 
 
 class SignalSource(StrEnum):
+    """The department that sent a signal (行业部门): `medical_insurance` 医保, `civil_affairs` 民政,
+    `education` 教育, `housing` 住建, `emergency` 应急管理, `human_resources` 人社, `public_security`
+    公安, `disability` 残联."""
+
     medical_insurance = "medical_insurance"  # 医保
     civil_affairs = "civil_affairs"  # 民政
     education = "education"  # 教育

@@ -73,8 +73,8 @@ class SignalResult(BaseModel):
     source: str
     id: UUID | None = Field(description="The stored signal; null for a rejected item.")
     status: Literal["created", "duplicate", "rejected"] = Field(
-        description="created | duplicate (already received: nothing changed) | rejected "
-        "(not stored; `reason` says why)"
+        description="`created` (已接收), `duplicate` (already received: nothing changed) or "
+        "`rejected` (not stored; `reason` says why)"
     )
     matched: bool
     household_id: UUID | None
