@@ -125,6 +125,7 @@ def _worker(settings_json: str, ready: Any) -> None:
         max_jobs=10,
         poll_delay=0.1,  # as workers.main
         handle_signals=True,
+        **jobs.SERIALIZERS,  # jobs are JSON, as in workers.main
     )
     worker.run()
 
