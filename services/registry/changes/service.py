@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.changes.models import ChangeEvent
 from services.registry.changes.repository import ChangeRepository
 from services.registry.database import audit
+from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.contracts.registry import ChangeEntity, ChangeOp
@@ -49,7 +50,7 @@ async def record_change(
             data=to_jsonable(data),
         )
     )
-    webhook_service.kick(session, "registry")
+    webhook_service.kick(session, WEBHOOKS.service)
 
 
 async def publish(

@@ -23,6 +23,7 @@ from services.registry.imports.rows import (
     Errors,
 )
 from services.registry.imports.template import CATEGORY_LABELS
+from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
 from shared.auth import Principal
 from shared.contracts.registry import MemberSnapshot
 from shared.webhooks import service as webhook_service
@@ -449,7 +450,7 @@ async def load_households(
     per_household: bool = False,
 ) -> Outcome:
     """Load one batch of member rows (whole households) in the session's transaction."""
-    webhook_service.kick(session, "registry")  # its change events, once it commits
+    webhook_service.kick(session, WEBHOOKS.service)  # its change events, once it commits
     await _stage(session, HOUSEHOLD_STAGE, records, errors)
     await _household_rules(session, principal)
     await _temp(
@@ -635,7 +636,7 @@ async def load_economics(
     errors: Sequence[tuple[int, Errors]],
 ) -> Outcome:
     """Load one batch of household-year rows."""
-    webhook_service.kick(session, "registry")  # its change events, once it commits
+    webhook_service.kick(session, WEBHOOKS.service)  # its change events, once it commits
     prefix = principal.region_prefix + "%"
     await _stage(session, ECONOMICS_STAGE, records, errors)
     await _run(
