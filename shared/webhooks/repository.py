@@ -22,9 +22,13 @@ _HORIZON = text(
 )
 
 # A time-ordered UUID (v7) made by PostgreSQL, so deliveries list in the order they were made.
+# A UUIDv7 made in SQL: Unix milliseconds, then the event's rank in the batch (``ev.rank``)
+# where RFC 9562 allows a counter, so one batch's deliveries list in event order even
+# within one millisecond, then random bits.
 _UUID7 = (
     "CAST(lpad(to_hex(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')"
-    " || '7' || substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15)"
+    " || '7' || substr(lpad(to_hex(ev.rank), 8, '0'), 1, 3) || '8'"
+    " || substr(lpad(to_hex(ev.rank), 8, '0'), 4, 5) || substr(md5(random()::text), 1, 10)"
     " AS uuid)"
 )
 
@@ -165,7 +169,9 @@ class WebhookRepository:
                 text(
                     f"""
                     WITH ev AS MATERIALIZED (
-                        SELECT ev.*, {src.type_sql} AS event_type FROM {src.table} ev
+                        SELECT ev.*, {src.type_sql} AS event_type,
+                               row_number() OVER (ORDER BY ev.xid, ev.seq) AS rank
+                          FROM {src.table} ev
                          WHERE (ev.xid, ev.seq)
                                > (CAST(CAST(:xid AS text) AS {src.xid_type}), :seq)
                            AND ev.xid < CAST(CAST(:horizon AS text) AS {src.xid_type})
