@@ -33,6 +33,24 @@ class ScanRepository(RepositoryBase[Scan]):
         rows = await self.session.execute(text(sql), {"prefix": prefix + "%"})
         return [r[0].ljust(12, "0") for r in rows]
 
+    async def provinces_to_scan(self, this_year: int) -> list[tuple[str, int]]:
+        """Each province in the projection with the latest year of its own policy not in the
+        future: ``(two-digit province, year)``."""
+        rows = await self.session.execute(
+            text(
+                """
+                SELECT p.province, max(pol.year) AS year
+                  FROM (SELECT DISTINCT substr(region_code, 1, 2) AS province
+                          FROM monitoring.households) p
+                  JOIN monitoring.policies pol ON pol.region_code = p.province || '0000000000'
+                 WHERE pol.year <= :this_year AND pol.status = 'active'
+                 GROUP BY p.province
+                """
+            ),
+            {"this_year": this_year},
+        )
+        return [(province, int(year)) for province, year in rows.all()]
+
     async def last_done(self, county_code: str) -> datetime | None:
         return (
             await self.session.execute(
