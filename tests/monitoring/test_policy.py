@@ -200,3 +200,20 @@ async def test_the_policy_in_force_is_the_latest_year_the_countys_own_first(
     assert await repo.in_force(VILLAGE_A, 2020) is None
     # A scan judges a year by that year's own policy only.
     assert await repo.for_year(VILLAGE_A, 2025) is None
+
+
+async def test_a_county_giving_itself_longer_case_clocks_loosens(monitoring) -> None:
+    admin = monitoring.as_(Role.province_admin, PROVINCE, sub="province-admin-1")
+    assert (await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)).status_code == 201
+    officer = monitoring.as_(Role.county_officer, XINGYI, sub="xingyi-officer")
+    shorter = {**BODY, "first_measure_days": 20, "elimination_decision_days": 10}
+    assert (await officer.put(f"/v1/policy/2024?region={XINGYI}", json=shorter)).status_code == 201
+    longer = {**BODY, "first_measure_days": 60, "elimination_decision_days": 30}
+    asked = await officer.put(f"/v1/policy/2024?region={XINGYI}", json=longer)
+    assert asked.status_code == 202, asked.text
+    loosens = asked.json()["loosens"]
+    assert len(loosens) == 2
+    assert {item.split()[0] for item in loosens} == {
+        "first_measure_days",
+        "elimination_decision_days",
+    }

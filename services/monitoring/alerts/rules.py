@@ -4,7 +4,7 @@ schema, the scans and the API all take it from here.
 
 Where a rule's threshold is: ``Rule.figures`` names the policy columns it compares with (their
 defaults are in ``policy/defaults.py``); the statement that runs it is
-``alerts/rule_repository.HOLDS[name]``."""
+``alerts/repository.HOLDS[name]``."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +13,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.alerts.rule_repository import HOLDS, RuleRepository
+from services.monitoring.alerts.repository import HOLDS, RuleRepository
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.webhooks.hub import HUB as WEBHOOKS
 from shared import clock

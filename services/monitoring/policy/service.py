@@ -73,22 +73,6 @@ def version_names_it(policy: MonitoringPolicy, principal: Principal, region: str
     )
 
 
-async def policy_for_scan(session: AsyncSession, region_code: str, year: int) -> MonitoringPolicy:
-    policy = await PolicyRepository(session).for_year(region_code, year)
-    if policy is None:
-        raise Conflict(
-            t(
-                "no monitoring policy for {year} covers region {region}: set one first with "
-                "PUT /v1/policy/{year}?region=...",
-                "policy.missing",
-                year=year,
-                region=region_code,
-            ),
-            missing="policy",
-        )
-    return policy
-
-
 def loosened(values: dict[str, Any], province: MonitoringPolicy | None) -> list[str]:
     """What a county's figures relax against the province's for the year (domain.md section
     8): a lower line, higher ratios or medical thresholds, a shorter notice or stable period,
