@@ -12,7 +12,7 @@ from services.monitoring.alerts.repository import AlertRepository
 from services.monitoring.cases import actions, deadlines, machine
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
 from services.monitoring.cases.repository import CaseRepository
-from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate, Channel
+from services.monitoring.cases.schemas import Action, CaseActionRequest, CaseCreate, Channel
 from services.monitoring.database import audit
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
@@ -227,21 +227,8 @@ async def _attach_registered_declarant(
     case.household_id, case.region_code = person.household_id, person.region_code
 
 
-async def act(
-    session: AsyncSession,
-    principal: Principal,
-    case_id: UUID,
-    req: CaseActionRequest,
-    registry: RegistryClient,
-    token: str | None,
-    *,
-    if_match: str | None = None,
-) -> MonitoringCase:
-    case = await get_case(session, principal, case_id, for_update=True)
-    if if_match is not None:
-        check_version(if_match, case.version)
-    await _attach_registered_declarant(session, case, principal)
-    action = req.action
+def _step(principal: Principal, case: MonitoringCase, action: Action) -> machine.Step:
+    """The machine's step for ``action`` at the case's stage, if the principal may take it."""
     if principal.role not in machine.roles_for(action):
         allowed_roles = ", ".join(sorted(r.value for r in machine.roles_for(action)))
         raise Forbidden(
@@ -277,6 +264,25 @@ async def act(
                 role=step.role.value,
             )
         )
+    return step
+
+
+async def act(
+    session: AsyncSession,
+    principal: Principal,
+    case_id: UUID,
+    req: CaseActionRequest,
+    registry: RegistryClient,
+    token: str | None,
+    *,
+    if_match: str | None = None,
+) -> MonitoringCase:
+    case = await get_case(session, principal, case_id, for_update=True)
+    if if_match is not None:
+        check_version(if_match, case.version)
+    await _attach_registered_declarant(session, case, principal)
+    action = req.action
+    step = _step(principal, case, action)
     if action in actions.NOTICE_ACTIONS:
         actions.refuse_personal_data(req)
     policy = await policy_for_case(session, case.region_code, case.policy_year, case.policy_id)
