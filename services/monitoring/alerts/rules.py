@@ -34,6 +34,7 @@ ANOMALY_KINDS = ("car", "commercial_housing", "business_registered", "public_pay
 @dataclass(frozen=True)
 class Rule:
     name: str
+    summary: str  # what it says, as the API documents it
     figures: tuple[str, ...] = ()  # the policy columns holding its threshold
     kind: str = "case"  # "review": an eligibility check, not a case
 
@@ -41,26 +42,47 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.name: rule
     for rule in (
-        # Per-capita net income after rigid expenses under the year's monitoring line.
-        Rule("income_below_line", ("monitoring_line",)),
-        # Per-capita net income fell by more than the ratio against last year.
-        Rule("income_drop", ("income_drop_ratio",)),
-        # Rigid expenses over a share of the household's net income.
-        Rule("rigid_expense", ("rigid_expense_ratio",)),
+        Rule(
+            "income_below_line",
+            "per-capita net income under the monitoring line, 低于监测线",
+            ("monitoring_line",),
+        ),
+        Rule(
+            "income_drop",
+            "income fell by more than the policy's ratio, 收入骤减",
+            ("income_drop_ratio",),
+        ),
+        Rule(
+            "rigid_expense",
+            "rigid expenses over the policy's share of income, 刚性支出过大",
+            ("rigid_expense_ratio",),
+        ),
         # A guarantee checked not ok, a school-age child (6-15) out of school, or a resident
         # member without basic medical insurance.
-        Rule("guarantee_lost"),
-        # No resident member with labour capacity.
-        Rule("labour_loss"),
-        # Out-of-pocket medical cost in 12 months at or over the threshold (脱贫户 and 监测户),
-        # or the other threshold (everyone else).
-        Rule("medical_expense", ("medical_expense_threshold", "medical_expense_threshold_other")),
-        # A department reported a shock (SHOCK_KINDS) in the last 12 months.
-        Rule("department_signal"),
-        # The "四有" check (ANOMALY_KINDS): raises a review, not a case.
-        Rule("eligibility_anomaly", kind="review"),
+        Rule("guarantee_lost", "one of 两不愁三保障 or drinking water not ok"),
+        Rule("labour_loss", "no resident member can work, 缺劳动力"),
+        # The first threshold for 脱贫户 and 监测户, the other for everyone else; 12 months.
+        Rule(
+            "medical_expense",
+            "out-of-pocket medical cost over the threshold, 大额医疗支出",
+            ("medical_expense_threshold", "medical_expense_threshold_other"),
+        ),
+        # A shock of SHOCK_KINDS reported in the last 12 months.
+        Rule("department_signal", "a department reported a shock, 部门预警"),
+        # The "四有" check of ANOMALY_KINDS.
+        Rule(
+            "eligibility_anomaly",
+            "car, commercial housing, business or public payroll: a review, not a case, 四有核查",
+            kind="review",
+        ),
     )
 }
+
+
+def described() -> str:
+    """Every rule and what it says, for the API's documentation."""
+    return ", ".join(f"`{rule.name}` ({rule.summary})" for rule in RULES.values())
+
 
 if set(HOLDS) != set(RULES):  # a rule without its statement, or a statement without a rule
     raise RuntimeError(f"rules {sorted(set(HOLDS) ^ set(RULES))} lack a rule or a statement")
