@@ -1,18 +1,17 @@
-"""Every figure of a monitoring policy (监测标准), with the default a new policy starts from.
+"""The defaults of every figure of a monitoring policy (监测标准), in one place.
 
-This is the one place to find what a rule or a case clock reads: the figures themselves live
-in the policy table per region and year (``monitoring.policies``); the defaults below are what
-``PUT /v1/policy/{year}`` fills in when the operator leaves a figure out (domain.md sections 3
-and 8). No code reads a default in place of a policy: without a policy row nothing is judged.
-Migration 0002 shipped Guizhou 2021 with these values and 0015 backfilled the clocks it added.
+The figures themselves live in the policy table per region and year (``monitoring.policies``);
+these are what ``PUT /v1/policy/{year}`` fills in when the operator leaves a figure out
+(domain.md sections 3 and 8). No code reads a default in place of a policy: without a policy
+row nothing is judged. Migration 0002 shipped Guizhou 2021 with these values and 0015
+backfilled the clocks it added. Which figures each rule reads is on the rule itself
+(``alerts/rules.py``, ``Rule.figures``); the case clocks are read in ``cases/deadlines.py``.
 """
 
 from decimal import Decimal
 
-# Which figure each rule reads is on the rule itself (``alerts/rules.py``, ``Rule.figures``).
-
-# Per-capita net income after rigid expenses under this is at risk (yuan per person per year).
-# No default: every year's line is set by the province (or a county) on purpose.
+# The rules' thresholds. The monitoring line (income_below_line, yuan per person per year)
+# has no default: each year's is set by the province, or a county, on purpose.
 INCOME_DROP_RATIO = Decimal("0.30")  # income_drop: fell by more than this share of last year
 RIGID_EXPENSE_RATIO = Decimal("0.50")  # rigid_expense: over this share of the net income
 # medical_expense: out-of-pocket cost in 12 months at or over this, for 脱贫户 and 监测户 ...
