@@ -5,7 +5,8 @@ these are what ``PUT /v1/policy/{year}`` fills in when the operator leaves a fig
 (domain.md sections 3 and 8). No code reads a default in place of a policy: without a policy
 row nothing is judged. Migration 0002 shipped Guizhou 2021 with these values and 0015
 backfilled the clocks it added. Which figures each rule reads is on the rule itself
-(``alerts/rules.py``, ``Rule.figures``); the case clocks are read in ``cases/deadlines.py``.
+(``alerts/rules.py``, ``Rule.figures``); the case clocks are read in ``cases/deadlines.py``
+(the notice in ``cases/actions.py``, the stable period in ``cases/elimination.py``).
 """
 
 from decimal import Decimal
