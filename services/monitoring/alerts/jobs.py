@@ -29,7 +29,7 @@ async def scan_county(ctx: dict[str, Any], scan_id: str, county_code: str) -> di
     try:
         async with (
             outbox.heartbeat(ctx["session_maker"], beat, settings.job_heartbeat_s),
-            jobs.unit_of_work(ctx) as session,
+            jobs.unit_of_work(ctx, bulk=True) as session,  # the county's one long statement
         ):
             part = await scan_service.scan_county(session, UUID(scan_id), county_code)
     except scan_service.CountyBusy:
