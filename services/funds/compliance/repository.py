@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.compliance.models import ComplianceScan, Finding
-from services.funds.projects.models import counted_sql
+from services.funds.payments.repository import counted_sql
 
 
 def _policy(county: str, year: str) -> str:

@@ -4,7 +4,8 @@ from uuid import UUID
 from sqlalchemy import func, select
 
 from services.funds.funding.models import Allocation, Fund
-from services.funds.projects.models import Payment, counted
+from services.funds.payments.models import Payment
+from services.funds.payments.repository import counted
 from shared.db import RepositoryBase
 
 ZERO = Decimal("0.00")

@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.projects.models import counted_sql
+from services.funds.payments.repository import counted_sql
 
 _RECEIVED = text(
     """

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.funding import service as funding_service
-from services.funds.projects import service as project_service
+from services.funds.payments import service as payment_service
 from services.funds.reports import repository as report_repository
 from services.funds.reports.schemas import (
     FundFigures,
@@ -59,7 +59,7 @@ def _figures(
 
 def _trace_payment(principal: Principal, row: Any) -> TracePayment:
     payment = TracePayment.model_validate(row, from_attributes=True)
-    if project_service.shows_payee(principal):
+    if payment_service.shows_payee(principal):
         return payment
     return payment.model_copy(update={"payee": None})
 
