@@ -84,6 +84,10 @@ class RepositoryBase(Generic[M]):
     async def flush(self) -> None:
         await self.session.flush()
 
+    async def refresh(self, obj: M) -> None:
+        """Read ``obj`` back: what the database set on a write (defaults, triggers)."""
+        await self.session.refresh(obj)
+
     async def create(self, obj: M, *, flush: bool = True, audit: Audit | None = None) -> M:
         """Add ``obj``. With ``flush`` (the default) write it now and read back what the
         database filled in (its id, ``created_at``); with ``audit`` also record who created

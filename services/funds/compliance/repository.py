@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.payments.repository import counted_sql
+from services.funds.repository import FundsRepository
+from shared.auth import Principal
+from shared.i18n import t
 
 
 def _policy(county: str, year: str) -> str:
@@ -252,3 +255,17 @@ async def stale_scans(session: AsyncSession, before: datetime) -> list[Complianc
         .with_for_update(skip_locked=True)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+class ScanRepository(FundsRepository[ComplianceScan]):
+    model = ComplianceScan
+    entity = "compliance_scan"
+    not_found = t("scan not found", "scan.not_found")
+
+    def visible_to(self, principal: Principal, obj: Any) -> bool:
+        # A scan is its region's business: a region below does not see a province's scan.
+        return principal.covers(obj.region_code)
+
+
+class FindingRepository(FundsRepository[Finding]):
+    model = Finding

@@ -221,8 +221,7 @@ async def ledger_csv(session_maker: Any, prefix: str, above: list[str]) -> Async
     writer.writerow(LEDGER_HEADERS)
     yield ("\ufeff" + buffer.getvalue()).encode()
     async with session_maker() as session:
-        result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
-        async for chunk in result.partitions(1000):
+        async for chunk in report_repository.ledger(session, prefix, above):
             buffer.seek(0)
             buffer.truncate()
             writer.writerows(_ledger_row(r) for r in chunk)
@@ -235,8 +234,7 @@ async def ledger_xlsx(session: AsyncSession, prefix: str, above: list[str]) -> b
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("资产台账")
     sheet.append(LEDGER_HEADERS)
-    result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
-    async for chunk in result.partitions(1000):
+    async for chunk in report_repository.ledger(session, prefix, above):
         for r in chunk:
             sheet.append(_ledger_row(r))
     out = io.BytesIO()
