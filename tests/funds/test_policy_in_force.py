@@ -1,8 +1,19 @@
 """Which funds policy is in force for a year (资金政策参数): the latest row of a year not after
 it, the county's own before the province's."""
 
+from sqlalchemy import text
+
+from services.funds.jobs import compliance_scan
 from shared.auth import Role
-from tests.funds.conftest import GUIZHOU, PUAN, XINGYI, XINGYI_TOWNSHIP, county, province
+from tests.funds.conftest import (
+    GUIZHOU,
+    PUAN,
+    XINGYI,
+    XINGYI_TOWNSHIP,
+    county,
+    county_fund,
+    province,
+)
 from tests.funds.test_policy import FIELDS
 
 
@@ -35,3 +46,23 @@ async def test_a_row_is_in_force_from_its_year_on_and_not_before(funds) -> None:
     assert _row((await county(funds).get("/v1/policy/2030")).json()) == (XINGYI, 2030, 7)
     # Before any row at all: refused with a clear error.
     assert (await county(funds).get("/v1/policy/2020")).status_code == 422
+
+
+async def test_the_compliance_scan_reads_the_same_policy_row(funds, session, job_ctx) -> None:
+    # The county's 2025 override (idle after 60 days) against the province's newer 2026 row
+    # (idle after 200 days): the scan, like GET /policy, takes the county's own.
+    assert (await county(funds).put("/v1/policy/2025", json=FIELDS)).status_code == 200
+    newer = await province(funds).put("/v1/policy/2026", json=FIELDS | {"idle_days": 200})
+    assert newer.status_code == 200
+    assert (await county(funds).get("/v1/policy/2026")).json()["idle_days"] == 60
+    await county_fund(funds)  # fiscal year 2026, allocated to Xingyi and not paid
+    await session.execute(text("SET LOCAL session_replication_role = replica"))
+    await session.execute(
+        text("UPDATE funds.allocations SET created_at = now() - interval '100 days'")
+    )
+    await session.execute(text("SET LOCAL session_replication_role = origin"))
+    await session.commit()
+
+    assert (await compliance_scan(job_ctx))["state"] == "done"
+    findings = (await county(funds).get("/v1/compliance", params={"rule": "idle_funds"})).json()
+    assert [f["figures"]["policy_days"] for f in findings["items"]] == [60]

@@ -16,7 +16,8 @@ from shared.i18n import t
 
 
 def _policy(county: str, year: str) -> str:
-    """The policy row in force for a county and year: the county's own, else the province's."""
+    """The policy row in force for a county and year, as ``PolicyRepository.in_force``
+    reads it: the latest of a year not after it, the county's own before the province's."""
     return f"""
     JOIN LATERAL (
         SELECT po.* FROM funds.policies po
