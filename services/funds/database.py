@@ -2,30 +2,24 @@
 
 from sqlalchemy.orm import DeclarativeBase
 
-from shared.audit import AuditLogMixin, AuditTrail
-from shared.db import make_metadata
-from shared.idempotency import IdempotencyKeyMixin
-from shared.outbox import JobOutboxMixin, Outbox
+from shared import service_db
+from shared.audit import AuditTrail
+from shared.outbox import Outbox
 
 SCHEMA = "funds"
 
 
 class Base(DeclarativeBase):
-    metadata = make_metadata(SCHEMA)
+    metadata = service_db.metadata(SCHEMA)
 
 
-class AuditLog(AuditLogMixin, Base):
-    __tablename__ = "audit_log"
+class AuditLog(service_db.AuditLogTable, Base): ...
 
 
-class IdempotencyKey(IdempotencyKeyMixin, Base):
-    __tablename__ = "idempotency_keys"
+class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 
 
-class JobOutbox(JobOutboxMixin, Base):
-    """Jobs written with their work, waiting to be handed to the queue (shared.outbox)."""
-
-    __tablename__ = "job_outbox"
+class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
 audit = AuditTrail(AuditLog)
