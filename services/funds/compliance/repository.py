@@ -17,13 +17,14 @@ from shared.i18n import t
 
 def _policy(county: str, year: str) -> str:
     """The policy row in force for a county and year, as ``PolicyRepository.in_force``
-    reads it: the latest of a year not after it, the county's own before the province's."""
+    reads it (``shared.policy``): the latest year not after it, within that year the county's
+    own row before the province's."""
     return f"""
     JOIN LATERAL (
         SELECT po.* FROM funds.policies po
          WHERE po.region_code IN ({county}, rpad(left({county}, 2), 12, '0'))
            AND po.year <= {year}
-         ORDER BY (po.region_code = {county}) DESC, po.year DESC
+         ORDER BY po.year DESC, (po.region_code = {county}) DESC
          LIMIT 1
     ) po ON true"""
 

@@ -1,10 +1,10 @@
-from sqlalchemy import case, select
+from sqlalchemy import select
 
 from services.funds.policy.models import FundsPolicy
 from services.funds.repository import FundsRepository
-from shared import regions
 from shared.errors import ValidationFailed
 from shared.i18n import t
+from shared.policy import in_force as policy_in_force
 
 
 class PolicyRepository(FundsRepository[FundsPolicy]):
@@ -12,21 +12,13 @@ class PolicyRepository(FundsRepository[FundsPolicy]):
     entity = "funds_policy"
 
     async def in_force(self, region_code: str, year: int) -> FundsPolicy:
-        """The policy in force for ``year`` in ``region_code`` (资金政策参数): the latest row of
-        a year not after ``year``, the county's own before the province's. So a county's
-        override stays in force over later province rows until the county sets a new one;
-        for the province itself (or a city, which sets none) the province's row. 422 when
-        neither has a row that early."""
-        county = regions.county_of(region_code)
-        province = regions.ancestor_at(region_code, regions.RegionLevel.province)
-        stmt = (
-            select(FundsPolicy)
-            .where(FundsPolicy.region_code.in_([county, province]), FundsPolicy.year <= year)
-            .order_by(
-                case((FundsPolicy.region_code == county, 0), else_=1), FundsPolicy.year.desc()
-            )
-            .limit(1)
+        """The policy in force for ``year`` in ``region_code`` (资金政策参数), with the one
+        meaning of ``shared.policy``: the latest year not after ``year``, within it the
+        county's own row before the province's. 422 when neither has a row that early."""
+        where, order_by = policy_in_force(
+            FundsPolicy.region_code, FundsPolicy.year, region_code, year
         )
+        stmt = select(FundsPolicy).where(*where).order_by(*order_by).limit(1)
         policy = (await self.session.execute(stmt)).scalar_one_or_none()
         if policy is None:
             raise ValidationFailed.field(
