@@ -1,15 +1,19 @@
 """The set-based load behind imports, partner sync and the demo data.
 
-Rows are validated field by field in Python, COPYed into a temporary staging table, checked
+Rows are validated field by field (a ledger's as columns), COPYed into a temporary staging
+table (binary COPY; a ledger's straight from its Arrow columns), checked
 across rows in SQL (duplicates in the batch and against the registry, regions and scope,
 exactly one head per household), and then whole households land with ``INSERT ... SELECT ...
 ON CONFLICT``, their audit entries and change events written by the same statements. A
 household with any bad row is rejected whole; rows equal to the registry change nothing."""
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+from pgpq import ArrowToPostgresBinaryEncoder
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +25,7 @@ from services.registry.imports.rows import (
     HOUSEHOLD_STAGE,
     REGION_CODE_FORMAT,
     Errors,
+    StagedFrame,
 )
 from services.registry.imports.template import CATEGORY_LABELS
 from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
@@ -82,6 +87,26 @@ async def _copy(
         await driver.copy_records_to_table(name, records=records, columns=list(columns))
 
 
+def binary_copy(frame: pl.DataFrame) -> bytes:
+    """A frame as PostgreSQL's binary COPY data, encoded from its Arrow columns (in Rust, no
+    Python object per cell); its column types must be the table's exactly."""
+    table = frame.to_arrow()
+    encoder = ArrowToPostgresBinaryEncoder(table.schema)
+    data = bytearray(encoder.write_header())
+    for batch in table.to_batches():
+        data += encoder.write_batch(batch)
+    data += encoder.finish()
+    return bytes(data)
+
+
+async def _copy_frame(session: AsyncSession, name: str, frame: pl.DataFrame) -> None:
+    if frame.height:
+        driver = await _raw(session)
+        await driver.copy_to_table(
+            name, source=io.BytesIO(binary_copy(frame)), columns=frame.columns, format="binary"
+        )
+
+
 async def _stage(
     session: AsyncSession,
     stage_columns: Sequence[tuple[str, str]],
@@ -97,7 +122,10 @@ async def _stage(
     await _temp(
         session, "import_rejects", [("row_no", "integer"), ("col", "text"), ("reason", "text")]
     )
-    await _copy(session, "import_stage", [c for c, _ in stage_columns], records)
+    if isinstance(records, StagedFrame):
+        await _copy_frame(session, "import_stage", records.frame)
+    else:
+        await _copy(session, "import_stage", [c for c, _ in stage_columns], records)
     await _copy(
         session,
         "import_rejects",

@@ -210,12 +210,15 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[list[Any], list[Any]]:
-    """Field validation of every row: staging records and (row, errors) pairs."""
-    check = rows.household_row if kind is ImportKind.households else rows.economics_row
+def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[Any, list[Any]]:
+    """Field validation of every row: the staging rows (a frame of columns for a households
+    file, records for an economics file) and (row, errors) pairs."""
+    if kind is ImportKind.households:
+        frame, errors = rows.household_columns(sheet.row_numbers, sheet.rows, today)
+        return rows.StagedFrame(frame), errors
     records, errors = [], []
     for row_no, cells in zip(sheet.row_numbers, sheet.rows, strict=True):
-        record, errs = check(row_no, cells, today)
+        record, errs = rows.economics_row(row_no, cells, today)
         records.append(record)
         if errs:
             errors.append((row_no, errs))
@@ -252,37 +255,38 @@ def _repeated_ids(sheet: reader.Sheet) -> set[str]:
 
 def _validate_chunk(
     kind: ImportKind, sheet: reader.Sheet, today: date, repeated: set[str]
-) -> tuple[list[Any], list[Any]]:
+) -> tuple[Any, list[Any]]:
     with gc_paused():
-        records, errors = validate(kind, sheet, today)
+        staged, errors = validate(kind, sheet, today)
     if not repeated:
-        return records, errors
+        return staged, errors
+    frame = staged.frame
+    hit = frame["id_number"].is_in(list(repeated))
     by_row = dict(errors)
-    for i, record in enumerate(records):
-        if record[9] in repeated:
-            by_row.setdefault(record[0], []).append(
-                (
-                    "证件号码",
-                    t(
-                        "the ID number appears more than once in the file",
-                        "id_number.repeated_in_file",
-                    ),
-                )
+    for row_no in frame.filter(hit)["row_no"].to_list():
+        by_row.setdefault(row_no, []).append(
+            (
+                "证件号码",
+                t(
+                    "the ID number appears more than once in the file",
+                    "id_number.repeated_in_file",
+                ),
             )
-            records[i] = (*record[:-1], True)
-    return records, sorted(by_row.items())
+        )
+    staged = rows.StagedFrame(frame.with_columns(bad=frame["bad"] | hit))
+    return staged, sorted(by_row.items())
 
 
 async def load(
     session: AsyncSession,
     principal: Principal,
     kind: ImportKind,
-    records: Sequence[tuple[Any, ...]],
+    staged: Any,
     errors: Sequence[Any],
 ) -> Outcome:
     if kind is ImportKind.households:
-        return await pipeline.load_households(session, principal, records, errors)
-    return await pipeline.load_economics(session, principal, records, errors)
+        return await pipeline.load_households(session, principal, staged, errors)
+    return await pipeline.load_economics(session, principal, staged, errors)
 
 
 class _ChunkLoadedElsewhere(Exception):
