@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import polars as pl
+
 from services.registry.imports.template import COLUMNS, ImportKind, header_key
 from shared import spreadsheet
 from shared.i18n import t
@@ -24,12 +26,44 @@ class UnreadableFile(ValueError):
 
 @dataclass
 class Sheet:
-    """Rows as lists of cells in the template's column order; ``row_numbers`` are the rows'
-    numbers in the file (the header is row 1)."""
+    """The ledger's cells as text columns, one per template column (named by its key, in the
+    template's order); ``row_numbers`` are the rows' numbers in the file (the header is row
+    1)."""
 
-    rows: list[list[str]]
+    columns: pl.DataFrame
     row_numbers: list[int]
     kind: ImportKind | None = None
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The same cells row by row."""
+        return [list(row) for row in self.columns.iter_rows()]
+
+
+def _frame(keys: list[str], by_column: list[Any]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [pl.Series(k, v, dtype=pl.String) for k, v in zip(keys, by_column, strict=True)]
+    )
+
+
+def columns_of(kind: ImportKind, rows: list[list[str]]) -> pl.DataFrame:
+    """Rows of cells (in the template's order) as the sheet's columns."""
+    keys = [c.key for c in COLUMNS[kind]]
+    return _frame(keys, list(zip(*rows, strict=True)) if rows else [[] for _ in keys])
+
+
+# What ``str.strip()`` takes away (Python's whitespace, which differs from Rust's in four
+# control characters), so the column expression trims cells exactly as the row reader did.
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
+def _clean(column: str) -> pl.Expr:
+    """``spreadsheet.restore(cell.strip())`` as an expression over a text column."""
+    cell = pl.col(column).str.strip_chars(_WHITESPACE)
+    neutralised = cell.str.starts_with("'") & cell.str.slice(1, 1).is_in(
+        list(spreadsheet._FORMULA_STARTS)
+    )
+    return pl.when(neutralised).then(cell.str.slice(1)).otherwise(cell).alias(column)
 
 
 def file_format(filename: str, content: bytes) -> str:
@@ -417,8 +451,60 @@ def excel_number(value: float) -> str:
     return f"{value:.5E}".replace("E+0", "E+").replace(".00000E", "E")
 
 
+def _read_csv(kind: ImportKind | None, content: bytes) -> Sheet | None:
+    """A CSV ledger read into columns: the C parser splits the records, the cells are moved
+    into columns as they are, and trimmed and restored there by column expressions (no Python
+    call per cell). None when no header is found in the first rows (``read`` then says why)."""
+    text = decode_text(content)
+    try:
+        raw = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise UnreadableFile(
+            t("the CSV file cannot be read: {error}", "import.csv_unreadable", error=str(exc))
+        ) from None
+    del text
+    head = [[spreadsheet.restore(c.strip()) for c in row] for row in raw[:HEADER_SEARCH_ROWS]]
+    header = _find_header(head, kind)
+    if header is None:
+        return None
+    columns = COLUMNS[header.kind]
+    order = [header.positions[header_key(c.header)] for c in columns]
+    width = len(raw[header.index])
+    # A row is blank when it has no character but whitespace (what trimming would empty).
+    body = [i for i in range(header.index + 1, len(raw)) if "".join(raw[i]).strip()]
+    if body and len(raw[body[-1]]) < width:
+        raise UnreadableFile(
+            t(
+                "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
+                "import.truncated",
+                row=body[-1] + 1,
+                cells=len(raw[body[-1]]),
+                width=width,
+            )
+        )
+    padded = [
+        row if len(row) == width else (row + [""] * (width - len(row)))[:width]
+        for row in (raw[i] for i in body)
+    ]
+    del raw
+    by_position = list(zip(*padded, strict=True)) if padded else [() for _ in range(width)]
+    del padded
+    keys = [c.key for c in columns]
+    frame = _frame(keys, [by_position[i] for i in order])
+    del by_position
+    return Sheet(
+        columns=frame.with_columns(_clean(k) for k in keys),
+        row_numbers=[i + 1 for i in body],
+        kind=header.kind,
+    )
+
+
 def read(kind: ImportKind | None, filename: str, content: bytes) -> Sheet:
     xlsx = file_format(filename, content) == "xlsx" if content else False
+    if content and not xlsx:
+        sheet = _read_csv(kind, content)
+        if sheet is not None:
+            return sheet
     raw, header = _locate(_sheets(filename, content), kind)
     columns = COLUMNS[header.kind]
     positions = header.positions
@@ -459,4 +545,4 @@ def read(kind: ImportKind | None, filename: str, content: bytes) -> Sheet:
         else:
             rows.append([row[i] for i in order])
         numbers.append(number)
-    return Sheet(rows=rows, row_numbers=numbers, kind=header.kind)
+    return Sheet(columns=columns_of(header.kind, rows), row_numbers=numbers, kind=header.kind)

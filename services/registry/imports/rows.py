@@ -494,22 +494,25 @@ class StagedFrame(Sequence[tuple[Any, ...]]):
 
 
 def household_columns(
-    row_numbers: Sequence[int], cells: Sequence[Sequence[str]], today: date
+    row_numbers: Sequence[int], cells: Sequence[Sequence[str]] | pl.DataFrame, today: date
 ) -> tuple[pl.DataFrame, list[tuple[int, Errors]]]:
     """The member rows of a households file validated as columns: the staging frame (the
-    columns of ``HOUSEHOLD_STAGE``) and (row, errors) for the bad rows.
+    columns of ``HOUSEHOLD_STAGE``) and (row, errors) for the bad rows. ``cells``: the
+    reader's text columns (named by the template's keys), or rows of cells.
 
     Formats, lengths, the ID number's check character and its agreement with the sex and
     birth date are vectorised expressions; the word columns (户类型, 是/否, dates, ...) run
     the row rules above once per distinct value. A row found bad is then validated again by
     ``household_row``, which gives its staged record and its reasons exactly as row-by-row
     validation does (a few rows of a ledger, so the cost is theirs)."""
-    width = len(_KEYS)
-    by_column = list(zip(*cells, strict=True)) if cells else [() for _ in range(width)]
+    if not isinstance(cells, pl.DataFrame):
+        width = len(_KEYS)
+        by_column = list(zip(*cells, strict=True)) if cells else [() for _ in range(width)]
+        cells = pl.DataFrame(
+            [pl.Series(k, v, dtype=pl.String) for k, v in zip(_KEYS, by_column, strict=True)]
+        )
     # The cells' columns are named _{key}, the staged ones {key}.
-    raw = pl.DataFrame(
-        [pl.Series(f"_{k}", v, dtype=pl.String) for k, v in zip(_KEYS, by_column, strict=True)]
-    )
+    raw = cells.select(pl.col(k).alias(f"_{k}") for k in _KEYS)
     parts = [raw, pl.Series("row_no", row_numbers, dtype=pl.Int32).to_frame()]
     parts += [_by_value(raw[f"_{key}"], rule, outputs) for key, rule, outputs in _BY_VALUE]
     frame = pl.concat(parts, how="horizontal").with_columns(_id_number_facts(today))
@@ -573,7 +576,7 @@ def household_columns(
         return staged.cast(HOUSEHOLD_SCHEMA), []  # type: ignore[arg-type]
     records, errors = [], []
     for i in flagged.arg_true().to_list():
-        record, errs = household_row(row_numbers[i], list(cells[i]), today)
+        record, errs = household_row(row_numbers[i], list(cells.row(i)), today)
         records.append(record)
         if errs:
             errors.append((row_numbers[i], errs))
