@@ -235,3 +235,49 @@ def test_the_column_validator_stages_what_the_row_validator_does() -> None:
     assert frame.rows() == [record for record, _ in expected]
     assert errors == [(n, errs) for n, (_, errs) in zip(numbers, expected, strict=True) if errs]
     assert frame.schema == rows.HOUSEHOLD_SCHEMA
+
+
+def _csv(*lines: str, end: str = "\r\n") -> bytes:
+    return end.join(lines).encode()
+
+
+_HEADERS = ",".join(c.header for c in t.HOUSEHOLD_COLUMNS)
+_ROW = ",".join(cells())
+CSV_FILES = {
+    "plain": _csv(_HEADERS, _ROW, _ROW.replace("H1", "H2")),
+    "title row, blank rows, bare \\r and \\n line ends": (
+        "台账\r\n" + _HEADERS + "\n\n" + _ROW + "\r" + " , ,\t\r\n" + _ROW.replace("H1", "H3")
+    ).encode(),
+    "quoted cells across lines, spaces, guarded formulas": _csv(
+        _HEADERS,
+        _ROW.replace("第1组", '"第1组\n二号"').replace("王小明", " '=王小明 \u3000"),
+        _ROW.replace("第1组", "'-1").replace("13800000000", "'x"),
+    ),
+    "short and long rows": _csv(_HEADERS, _ROW + ",extra,cells", ",".join(cells()[:20]) + ",,,"),
+    "truncated": _csv(_HEADERS, _ROW, ",".join(cells()[:10])),
+    "headers only": _csv(_HEADERS),
+    "UTF-8 with a BOM": "\ufeff".encode() + _csv(_HEADERS, _ROW),
+    "columns in another order": _csv(
+        ",".join(reversed(_HEADERS.split(","))), ",".join(reversed(cells()))
+    ),
+    "no header": _csv("a,b,c", "1,2,3"),
+    "unclosed quote": _csv(_HEADERS, _ROW.replace("第1组", '"第1组')),
+}
+
+
+@pytest.mark.parametrize("content", CSV_FILES.values(), ids=CSV_FILES.keys())
+def test_the_column_reader_reads_a_csv_file_as_the_row_reader_does(
+    content: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.registry.imports import reader
+
+    def outcome() -> Any:
+        try:
+            sheet = reader.read(t.ImportKind.households, "l.csv", content)
+        except reader.UnreadableFile as exc:
+            return str(exc)
+        return sheet.rows, sheet.row_numbers, sheet.kind
+
+    columns = outcome()
+    monkeypatch.setattr(reader, "_read_csv", lambda *_: None)
+    assert columns == outcome()

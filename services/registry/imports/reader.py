@@ -3,6 +3,7 @@ and rows of text cells. A file that cannot be read fails the whole import with a
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -451,52 +452,70 @@ def excel_number(value: float) -> str:
     return f"{value:.5E}".replace("E+0", "E+").replace(".00000E", "E")
 
 
+# Lines as ``io.StringIO(text, newline="")`` gives them to the csv reader (ended by \r\n, \r
+# or \n, kept), without copying the whole text into a buffer again.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+# Rows moved into columns at a time: the cells of a block are Python strings until then.
+_BLOCK_ROWS = 50_000
+
+
 def _read_csv(kind: ImportKind | None, content: bytes) -> Sheet | None:
-    """A CSV ledger read into columns: the C parser splits the records, the cells are moved
-    into columns as they are, and trimmed and restored there by column expressions (no Python
-    call per cell). None when no header is found in the first rows (``read`` then says why)."""
+    """A CSV ledger read into columns: the C parser splits the records, the cells move into
+    columns a block of rows at a time as they are, and are trimmed and restored there by
+    column expressions (no Python call per cell, and never every row's cells as Python
+    strings at once). None when no header is found in the first rows (``read`` then says
+    why)."""
     text = decode_text(content)
+    records = csv.reader(m.group() for m in _LINE.finditer(text))
+    frames: list[pl.DataFrame] = []
+    numbers: list[int] = []
+    last: tuple[int, int] | None = None  # the last non-blank row's number and cell count
     try:
-        raw = list(csv.reader(io.StringIO(text, newline="")))
+        head = list(itertools.islice(records, HEADER_SEARCH_ROWS))
+        cleaned = [[spreadsheet.restore(c.strip()) for c in row] for row in head]
+        header = _find_header(cleaned, kind)
+        if header is None:
+            return None
+        columns = COLUMNS[header.kind]
+        keys = [c.key for c in columns]
+        order = [header.positions[header_key(c.header)] for c in columns]
+        width = len(head[header.index])
+        block, first = head[header.index + 1 :], header.index + 2
+        while block:
+            # A row is blank when it has no character but whitespace (what trimming empties).
+            body = [(first + j, row) for j, row in enumerate(block) if "".join(row).strip()]
+            if body:
+                last = (body[-1][0], len(body[-1][1]))
+                padded = [
+                    row if len(row) == width else (row + [""] * (width - len(row)))[:width]
+                    for _, row in body
+                ]
+                by_position = list(zip(*padded, strict=True))
+                frames.append(
+                    _frame(keys, [by_position[i] for i in order]).with_columns(
+                        _clean(k) for k in keys
+                    )
+                )
+                numbers.extend(n for n, _ in body)
+                del padded, by_position
+            first += len(block)
+            block = list(itertools.islice(records, _BLOCK_ROWS))
     except csv.Error as exc:
         raise UnreadableFile(
             t("the CSV file cannot be read: {error}", "import.csv_unreadable", error=str(exc))
         ) from None
-    del text
-    head = [[spreadsheet.restore(c.strip()) for c in row] for row in raw[:HEADER_SEARCH_ROWS]]
-    header = _find_header(head, kind)
-    if header is None:
-        return None
-    columns = COLUMNS[header.kind]
-    order = [header.positions[header_key(c.header)] for c in columns]
-    width = len(raw[header.index])
-    # A row is blank when it has no character but whitespace (what trimming would empty).
-    body = [i for i in range(header.index + 1, len(raw)) if "".join(raw[i]).strip()]
-    if body and len(raw[body[-1]]) < width:
+    if last is not None and last[1] < width:
         raise UnreadableFile(
             t(
                 "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
                 "import.truncated",
-                row=body[-1] + 1,
-                cells=len(raw[body[-1]]),
+                row=last[0],
+                cells=last[1],
                 width=width,
             )
         )
-    padded = [
-        row if len(row) == width else (row + [""] * (width - len(row)))[:width]
-        for row in (raw[i] for i in body)
-    ]
-    del raw
-    by_position = list(zip(*padded, strict=True)) if padded else [() for _ in range(width)]
-    del padded
-    keys = [c.key for c in columns]
-    frame = _frame(keys, [by_position[i] for i in order])
-    del by_position
-    return Sheet(
-        columns=frame.with_columns(_clean(k) for k in keys),
-        row_numbers=[i + 1 for i in body],
-        kind=header.kind,
-    )
+    frame = pl.concat(frames, rechunk=True) if frames else _frame(keys, [[] for _ in keys])
+    return Sheet(columns=frame, row_numbers=numbers, kind=header.kind)
 
 
 def read(kind: ImportKind | None, filename: str, content: bytes) -> Sheet:
