@@ -253,6 +253,15 @@ CSV_FILES = {
         _ROW.replace("第1组", '"第1组\n二号"').replace("王小明", " '=王小明 \u3000"),
         _ROW.replace("第1组", "'-1").replace("13800000000", "'x"),
     ),
+    "title and blank rows, no quotes": _csv(
+        "台账,,", "", _HEADERS, " , ,\t", _ROW, ",,,", _ROW.replace("H1", "H3"), ""
+    ),
+    "spaces and guarded formulas, no quotes": _csv(
+        _HEADERS,
+        _ROW.replace("王小明", " '=王小明 \u3000").replace("第1组", "\x1c'-1\t"),
+        _ROW.replace("13800000000", "'x").replace("户主", "'@户主"),
+        end="\n",
+    ),
     "short and long rows": _csv(_HEADERS, _ROW + ",extra,cells", ",".join(cells()[:20]) + ",,,"),
     "truncated": _csv(_HEADERS, _ROW, ",".join(cells()[:10])),
     "headers only": _csv(_HEADERS),

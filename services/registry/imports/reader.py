@@ -459,6 +459,52 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _BLOCK_ROWS = 50_000
 
 
+def _read_plain_csv(kind: ImportKind | None, text: str) -> Sheet | None:
+    """A CSV text without any quote or bare carriage return (what spreadsheet programs write
+    for a ledger whose cells hold no comma or line break): each line is a record and each
+    comma separates two cells, so the whole file is split, trimmed and restored by column
+    expressions. None when no header is found in the first rows."""
+    lines = pl.Series("line", [text]).str.split("\n").explode().str.strip_suffix("\r")
+    head = [
+        [spreadsheet.restore(c.strip()) for c in line.split(",")] if line else []
+        for line in lines.head(HEADER_SEARCH_ROWS).to_list()
+    ]
+    header = _find_header(head, kind)
+    if header is None:
+        return None
+    columns = COLUMNS[header.kind]
+    keys = [c.key for c in columns]
+    order = [header.positions[header_key(c.header)] for c in columns]
+    width = len(head[header.index])
+    line = pl.col("line")
+    body = (
+        lines.to_frame()
+        .with_row_index("row_no", offset=1)
+        .slice(header.index + 1)
+        # A row is blank when it has no character but whitespace (what trimming empties).
+        .filter(line.str.replace_all(",", "", literal=True).str.strip_chars(_WHITESPACE) != "")
+    )
+    if body.height:
+        last_row, last_line = body.row(-1)
+        cells = last_line.count(",") + 1
+        if cells < width:
+            raise UnreadableFile(
+                t(
+                    "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
+                    "import.truncated",
+                    row=last_row,
+                    cells=cells,
+                    width=width,
+                )
+            )
+    split = body.select(pl.col("row_no"), line.str.split(",").alias("cells"))
+    frame = split.select(
+        pl.col("cells").list.get(i, null_on_oob=True).fill_null("").alias(k)
+        for k, i in zip(keys, order, strict=True)
+    ).with_columns(_clean(k) for k in keys)
+    return Sheet(columns=frame, row_numbers=split["row_no"].to_list(), kind=header.kind)
+
+
 def _read_csv(kind: ImportKind | None, content: bytes) -> Sheet | None:
     """A CSV ledger read into columns: the C parser splits the records, the cells move into
     columns a block of rows at a time as they are, and are trimmed and restored there by
@@ -466,6 +512,8 @@ def _read_csv(kind: ImportKind | None, content: bytes) -> Sheet | None:
     strings at once). None when no header is found in the first rows (``read`` then says
     why)."""
     text = decode_text(content)
+    if '"' not in text and text.count("\r") == text.count("\r\n"):
+        return _read_plain_csv(kind, text)
     records = csv.reader(m.group() for m in _LINE.finditer(text))
     frames: list[pl.DataFrame] = []
     numbers: list[int] = []
