@@ -455,19 +455,34 @@ def excel_number(value: float) -> str:
 # Lines as ``io.StringIO(text, newline="")`` gives them to the csv reader (ended by \r\n, \r
 # or \n, kept), without copying the whole text into a buffer again.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
 # Rows moved into columns at a time: the cells of a block are Python strings until then.
 _BLOCK_ROWS = 50_000
+
+
+def _line_blocks(text: str, size: int = 4_000_000) -> Iterator[str]:
+    """The text in blocks of whole lines (each but the last ends with a line feed)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def _read_plain_csv(kind: ImportKind | None, text: str) -> Sheet | None:
     """A CSV text without any quote or bare carriage return (what spreadsheet programs write
     for a ledger whose cells hold no comma or line break): each line is a record and each
-    comma separates two cells, so the whole file is split, trimmed and restored by column
-    expressions. None when no header is found in the first rows."""
-    lines = pl.Series("line", [text]).str.split("\n").explode().str.strip_suffix("\r")
+    comma separates two cells, so the file is split, trimmed and restored by column
+    expressions, a block of lines at a time (splitting it all at once took several times
+    the memory of the columns it makes). None when no header is found in the first rows."""
+    first_lines = text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
     head = [
-        [spreadsheet.restore(c.strip()) for c in line.split(",")] if line else []
-        for line in lines.head(HEADER_SEARCH_ROWS).to_list()
+        [spreadsheet.restore(c.strip()) for c in line.removesuffix("\r").split(",")]
+        if line.removesuffix("\r")
+        else []
+        for line in first_lines
     ]
     header = _find_header(head, kind)
     if header is None:
@@ -477,32 +492,46 @@ def _read_plain_csv(kind: ImportKind | None, text: str) -> Sheet | None:
     order = [header.positions[header_key(c.header)] for c in columns]
     width = len(head[header.index])
     line = pl.col("line")
-    body = (
-        lines.to_frame()
-        .with_row_index("row_no", offset=1)
-        .slice(header.index + 1)
-        # A row is blank when it has no character but whitespace (what trimming empties).
-        .filter(line.str.replace_all(",", "", literal=True).str.strip_chars(_WHITESPACE) != "")
-    )
-    if body.height:
+    frames, numbers = [], []
+    last: tuple[int, int] | None = None  # the last non-blank row's number and cell count
+    row_no = 0  # rows before the block
+    for block in _line_blocks(text):
+        lines = pl.Series("line", [block]).str.split("\n").explode()
+        if block.endswith("\n"):
+            lines = lines.head(-1)
+        body = (
+            lines.str.strip_suffix("\r")
+            .to_frame()
+            .with_row_index("row_no", offset=row_no + 1)
+            .filter(pl.col("row_no") > header.index + 1)
+            # A row is blank when it has no character but whitespace (what trimming empties).
+            .filter(line.str.replace_all(",", "", literal=True).str.strip_chars(_WHITESPACE) != "")
+        )
+        row_no += lines.len()
+        if not body.height:
+            continue
         last_row, last_line = body.row(-1)
-        cells = last_line.count(",") + 1
-        if cells < width:
-            raise UnreadableFile(
-                t(
-                    "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
-                    "import.truncated",
-                    row=last_row,
-                    cells=cells,
-                    width=width,
-                )
+        last = (last_row, last_line.count(",") + 1)
+        cells = body.select(line.str.split(",").alias("cells"))
+        frames.append(
+            cells.select(
+                pl.col("cells").list.get(i, null_on_oob=True).fill_null("").alias(k)
+                for k, i in zip(keys, order, strict=True)
+            ).with_columns(_clean(k) for k in keys)
+        )
+        numbers.extend(body["row_no"].to_list())
+    if last is not None and last[1] < width:
+        raise UnreadableFile(
+            t(
+                "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
+                "import.truncated",
+                row=last[0],
+                cells=last[1],
+                width=width,
             )
-    split = body.select(pl.col("row_no"), line.str.split(",").alias("cells"))
-    frame = split.select(
-        pl.col("cells").list.get(i, null_on_oob=True).fill_null("").alias(k)
-        for k, i in zip(keys, order, strict=True)
-    ).with_columns(_clean(k) for k in keys)
-    return Sheet(columns=frame, row_numbers=split["row_no"].to_list(), kind=header.kind)
+        )
+    frame = pl.concat(frames, rechunk=True) if frames else _frame(keys, [[] for _ in keys])
+    return Sheet(columns=frame, row_numbers=numbers, kind=header.kind)
 
 
 def _read_csv(kind: ImportKind | None, content: bytes) -> Sheet | None:
