@@ -7,13 +7,10 @@ exactly one head per household), and then whole households land with ``INSERT ..
 ON CONFLICT``, their audit entries and change events written by the same statements. A
 household with any bad row is rejected whole; rows equal to the registry change nothing."""
 
-import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import polars as pl
-from pgpq import ArrowToPostgresBinaryEncoder
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,23 +84,16 @@ async def _copy(
         await driver.copy_records_to_table(name, records=records, columns=list(columns))
 
 
-def binary_copy(frame: pl.DataFrame) -> bytes:
-    """A frame as PostgreSQL's binary COPY data, encoded from its Arrow columns (in Rust, no
-    Python object per cell); its column types must be the table's exactly."""
-    table = frame.to_arrow()
-    encoder = ArrowToPostgresBinaryEncoder(table.schema)
-    data = bytearray(encoder.write_header())
-    for batch in table.to_batches():
-        data += encoder.write_batch(batch)
-    data += encoder.finish()
-    return bytes(data)
+async def _copy_frame(session: AsyncSession, name: str, staged: StagedFrame) -> None:
+    if len(staged):
 
+        async def parts() -> AsyncIterator[bytes]:
+            for part in staged.copy_data():
+                yield part
 
-async def _copy_frame(session: AsyncSession, name: str, frame: pl.DataFrame) -> None:
-    if frame.height:
         driver = await _raw(session)
         await driver.copy_to_table(
-            name, source=io.BytesIO(binary_copy(frame)), columns=frame.columns, format="binary"
+            name, source=parts(), columns=staged.frame.columns, format="binary"
         )
 
 
@@ -123,7 +113,7 @@ async def _stage(
         session, "import_rejects", [("row_no", "integer"), ("col", "text"), ("reason", "text")]
     )
     if isinstance(records, StagedFrame):
-        await _copy_frame(session, "import_stage", records.frame)
+        await _copy_frame(session, "import_stage", records)
     else:
         await _copy(session, "import_stage", [c for c, _ in stage_columns], records)
     await _copy(

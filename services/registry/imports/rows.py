@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any, overload
 
 import polars as pl
+from pgpq import ArrowToPostgresBinaryEncoder
 
 from services.registry.economics.schemas import FIRST_YEAR
 from services.registry.imports import template as t
@@ -477,6 +478,21 @@ class StagedFrame(Sequence[tuple[Any, ...]]):
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame
+        self._copy_data: list[bytes] | None = None
+
+    def copy_data(self) -> list[bytes]:
+        """The rows as PostgreSQL binary COPY data, encoded from the Arrow columns (in Rust,
+        no Python object per cell) once, in parts; the column types are the staging
+        table's."""
+        if self._copy_data is None:
+            table = self.frame.to_arrow()
+            encoder = ArrowToPostgresBinaryEncoder(table.schema)
+            self._copy_data = [
+                encoder.write_header(),
+                *(encoder.write_batch(batch) for batch in table.to_batches()),
+                encoder.finish(),
+            ]
+        return self._copy_data
 
     def __len__(self) -> int:
         return self.frame.height

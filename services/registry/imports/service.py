@@ -284,25 +284,30 @@ def _repeated_ids(sheet: reader.Sheet) -> set[str]:
 def _validate_chunk(
     kind: ImportKind, sheet: reader.Sheet, today: date, repeated: set[str]
 ) -> tuple[Any, list[Any]]:
+    """A chunk's staging rows and errors, made in a thread while the other lane's statements
+    run (so is a households chunk's binary COPY data)."""
     with gc_paused():
         staged, errors = validate(kind, sheet, today)
-    if not repeated:
+    if not isinstance(staged, rows.StagedFrame):
         return staged, errors
-    frame = staged.frame
-    hit = frame["id_number"].is_in(list(repeated))
-    by_row = dict(errors)
-    for row_no in frame.filter(hit)["row_no"].to_list():
-        by_row.setdefault(row_no, []).append(
-            (
-                "证件号码",
-                t(
-                    "the ID number appears more than once in the file",
-                    "id_number.repeated_in_file",
-                ),
+    if repeated:
+        frame = staged.frame
+        hit = frame["id_number"].is_in(list(repeated))
+        by_row = dict(errors)
+        for row_no in frame.filter(hit)["row_no"].to_list():
+            by_row.setdefault(row_no, []).append(
+                (
+                    "证件号码",
+                    t(
+                        "the ID number appears more than once in the file",
+                        "id_number.repeated_in_file",
+                    ),
+                )
             )
-        )
-    staged = rows.StagedFrame(frame.with_columns(bad=frame["bad"] | hit))
-    return staged, sorted(by_row.items())
+        staged = rows.StagedFrame(frame.with_columns(bad=frame["bad"] | hit))
+        errors = sorted(by_row.items())
+    staged.copy_data()
+    return staged, errors
 
 
 async def load(
