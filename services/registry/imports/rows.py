@@ -8,9 +8,12 @@ from decimal import Decimal
 from typing import Any, overload
 
 import polars as pl
+from annotated_types import Le, MaxLen
 from pgpq import ArrowToPostgresBinaryEncoder
+from pydantic import BaseModel
 
 from services.registry.economics.schemas import FIRST_YEAR
+from services.registry.households.schemas import HouseholdCreate, MemberCreate
 from services.registry.imports import template as t
 from shared import i18n, idnumber, regions
 from shared.money import parse_amount
@@ -163,12 +166,31 @@ def _text(raw: str, header: str, limit: int, errors: Errors, required: bool = Fa
     return raw
 
 
+def _bound(model: type[BaseModel], field: str, kind: type[Any]) -> Any:
+    """A bound the household API's schema puts on a field (``MaxLen`` or ``Le``)."""
+    (bound,) = (m for m in model.model_fields[field].metadata if isinstance(m, kind))
+    return bound.max_length if isinstance(bound, MaxLen) else bound.le
+
+
+# The API's limits, so a ledger and a client are held to the same ones.
+LIMITS = {
+    "household_no": _bound(HouseholdCreate, "household_no", MaxLen),
+    "address": _bound(HouseholdCreate, "address", MaxLen),
+    "phone": _bound(HouseholdCreate, "phone", MaxLen),
+    "name": _bound(MemberCreate, "name", MaxLen),
+    "ethnicity": _bound(MemberCreate, "ethnicity", MaxLen),
+    "education": _bound(MemberCreate, "education", MaxLen),
+    "disability_grade": _bound(MemberCreate, "disability_grade", Le),
+    "migrant_work_months": _bound(MemberCreate, "migrant_work_months", Le),
+}
+
+
 # The rules of one cell, each in one place: a rule takes the cell's text and the row's error
 # list, appends (column, reason) when the cell is wrong and returns the staged value. The row
 # validator below applies them cell by cell; the column validator (``household_columns``)
 # applies the same functions once per distinct value of a column.
 def _household_no(raw: str, errors: Errors) -> str | None:
-    return _text(raw, "户编号", 40, errors, required=True) or None
+    return _text(raw, "户编号", LIMITS["household_no"], errors, required=True) or None
 
 
 def _region_code(raw: str, errors: Errors) -> str:
@@ -178,7 +200,7 @@ def _region_code(raw: str, errors: Errors) -> str:
 
 
 def _address(raw: str, errors: Errors) -> str:
-    return _text(raw, "家庭住址", 300, errors)
+    return _text(raw, "家庭住址", LIMITS["address"], errors)
 
 
 def _category(raw: str, errors: Errors) -> str | None:
@@ -197,11 +219,11 @@ def _yes_no(header: str, default: bool) -> Any:
 
 
 def _phone(raw: str, errors: Errors) -> str | None:
-    return _text(raw, "联系电话", 20, errors) or None
+    return _text(raw, "联系电话", LIMITS["phone"], errors) or None
 
 
 def _name(raw: str, errors: Errors) -> str:
-    return _text(raw, "姓名", 50, errors, required=True)
+    return _text(raw, "姓名", LIMITS["name"], errors, required=True)
 
 
 def _relation(raw: str, errors: Errors) -> str | None:
@@ -235,11 +257,11 @@ def _birth_given(raw: str, errors: Errors) -> date | None:
 
 
 def _ethnicity(raw: str, errors: Errors) -> str:
-    return _text(raw, "民族", 20, errors) or "汉族"
+    return _text(raw, "民族", LIMITS["ethnicity"], errors) or "汉族"
 
 
 def _education(raw: str, errors: Errors) -> str | None:
-    return _text(raw, "文化程度", 30, errors) or None
+    return _text(raw, "文化程度", LIMITS["education"], errors) or None
 
 
 def _schooling(raw: str, errors: Errors) -> tuple[bool, str | None]:
@@ -262,7 +284,7 @@ def _disability(raw: str, errors: Errors) -> int | None:
         return 0
     if raw in t.DISABILITY:
         return t.DISABILITY[raw]
-    if _is_number(raw) and int(raw) <= 4:
+    if _is_number(raw) and int(raw) <= LIMITS["disability_grade"]:
         return int(raw)
     errors.append(("残疾等级", not_one_of(raw, list(t.DISABILITY))))
     return None
@@ -275,7 +297,7 @@ def _labour(raw: str, errors: Errors) -> str | None:
 def _months(raw: str, errors: Errors) -> int | None:
     if not raw:
         return 0
-    if _is_number(raw) and int(raw) <= 12:
+    if _is_number(raw) and int(raw) <= LIMITS["migrant_work_months"]:
         return int(raw)
     errors.append(("务工时间(月)", _m("must be whole months from 0 to 12", "import.months")))
     return None
@@ -421,10 +443,12 @@ def _by_value(column: pl.Series, rule: Any, outputs: list[tuple[str, Any]]) -> p
     )
 
 
-def _length_ok(key: str, limit: int, *, required: bool = False) -> pl.Expr:
-    """``_text``'s rule as an expression (characters, as Python's ``len`` counts them)."""
-    length = pl.col(key).str.len_chars()
-    return (length <= limit) & (length > 0) if required else length <= limit
+def _length_ok(key: str, *, required: bool = False) -> pl.Expr:
+    """``_text``'s rule over a cell column as an expression (characters, as Python's ``len``
+    counts them)."""
+    length = pl.col(f"_{key}").str.len_chars()
+    ok = length <= LIMITS[key]
+    return ok & (length > 0) if required else ok
 
 
 _ID_SHAPE = r"^[0-9]{17}[0-9Xx]$"
@@ -534,14 +558,14 @@ def household_columns(
     frame = pl.concat(parts, how="horizontal").with_columns(_id_number_facts(today))
     sex_raw, birth_raw = pl.col("_sex"), pl.col("_birth_date")
     bad = ~pl.all_horizontal(
-        _length_ok("_household_no", 40, required=True),
+        _length_ok("household_no", required=True),
         pl.col("_region_code").str.contains(r"^[0-9]{12}$")
         & ~pl.col("_region_code").str.starts_with("00"),
-        _length_ok("_address", 300),
-        _length_ok("_phone", 20),
-        _length_ok("_name", 50, required=True),
-        _length_ok("_ethnicity", 20),
-        _length_ok("_education", 30),
+        _length_ok("address"),
+        _length_ok("phone"),
+        _length_ok("name", required=True),
+        _length_ok("ethnicity"),
+        _length_ok("education"),
         pl.col("id_ok"),
         *(pl.col(f"_{key}_ok") for key, _, _ in _BY_VALUE),
         (sex_raw == "") | (pl.col("sex_given") == pl.col("id_sex")),
