@@ -1,7 +1,6 @@
 """The set-based load behind imports, partner sync and the demo data.
 
-Rows are validated field by field (a ledger's as columns), COPYed into a temporary staging
-table (binary COPY; a ledger's straight from its Arrow columns), checked
+Rows are validated field by field in Python, COPYed into a temporary staging table, checked
 across rows in SQL (duplicates in the batch and against the registry, regions and scope,
 exactly one head per household), and then whole households land with ``INSERT ... SELECT ...
 ON CONFLICT``, their audit entries and change events written by the same statements. A
