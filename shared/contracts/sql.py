@@ -80,13 +80,17 @@ def fields(model: type[BaseModel]) -> list[str]:
     return list(model.model_fields)
 
 
+def _stored(model: type[BaseModel], name: str, row: str) -> str:
+    """The SQL of one snapshot field over the stored row ``row``: a column, or its
+    derivation; money as a decimal string, as the API writes it (never a JSON number)."""
+    value = DERIVED[name].format(t=row) if name in DERIVED else f"{row}.{name}"
+    return f"{value}::text" if sql_type(model.model_fields[name]) == "numeric" else value
+
+
 def snapshot_object(model: type[BaseModel], alias: str) -> str:
     """``jsonb_build_object('f', alias.f, ...)`` over every field of ``model``, the stored
     row ``alias`` giving the columns (derived fields by ``DERIVED``)."""
-    pairs = ", ".join(
-        f"'{name}', " + (DERIVED[name].format(t=alias) if name in DERIVED else f"{alias}.{name}")
-        for name in fields(model)
-    )
+    pairs = ", ".join(f"'{name}', {_stored(model, name, alias)}" for name in fields(model))
     return f"jsonb_build_object({pairs})"
 
 
@@ -95,10 +99,7 @@ def snapshot_lateral(model: type[BaseModel], row: str, alias: str) -> str:
     (the same object as ``snapshot_object``): PostgreSQL flattens it into
     ``to_jsonb(ROW(...))`` with the field names, which builds the JSONB a quarter faster
     (0.5 s instead of 0.7 s per 100,000 members)."""
-    columns = ", ".join(
-        f"{DERIVED[name].format(t=row)} AS {name}" if name in DERIVED else f"{row}.{name}"
-        for name in fields(model)
-    )
+    columns = ", ".join(f"{_stored(model, name, row)} AS {name}" for name in fields(model))
     return f"CROSS JOIN LATERAL (SELECT {columns}) {alias}"
 
 

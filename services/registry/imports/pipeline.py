@@ -26,7 +26,7 @@ from services.registry.imports.template import CATEGORY_LABELS
 from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
 from shared.auth import Principal
 from shared.contracts import sql as contract_sql
-from shared.contracts.registry import HouseholdSnapshot, MemberSnapshot
+from shared.contracts.registry import EconomicsSnapshot, HouseholdSnapshot, MemberSnapshot
 from shared.webhooks import service as webhook_service
 
 REPEATED_IN_FILE_ROWS = "the ID number appears more than once in the file (rows {rows})"
@@ -677,15 +677,7 @@ async def load_economics(
         "other_rigid",
     ]
     cols = ", ".join(amounts)
-    snapshot = (
-        "jsonb_build_object('household_id', up.household_id, 'year', up.year, "
-        "'region_code', up.region_code, "
-        + ", ".join(
-            f"'{a}', up.{a}::text"
-            for a in [*amounts, "net_income", "rigid_expenses", "per_capita_net_income"]
-        )
-        + ", 'resident_members', up.resident_members)"
-    )
+    snapshot = contract_sql.snapshot_object(EconomicsSnapshot, "up")
     await _run(
         session,
         f"""
