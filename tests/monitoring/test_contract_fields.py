@@ -4,8 +4,9 @@ the event's ``data`` from the contract's fields, the feed's reader validates it 
 contract, and the projection's upsert reads back every contract field its table has."""
 
 from datetime import date
+from typing import cast
 
-from sqlalchemy import Column, MetaData, Text, text
+from sqlalchemy import Column, MetaData, Table, Text, text
 
 from services.monitoring.projection import repository as projection_repository
 from services.monitoring.projection import service as projection_service
@@ -37,7 +38,7 @@ async def test_a_new_member_field_travels_from_the_registry_to_the_projection(
     monkeypatch.setattr(pipeline, "MemberSnapshot", NicknamedMember)
     # The projection's table gains the column (in the code: a column of WatchedMember); its
     # upsert is generated from the table and the contract as the module generates it.
-    projected = WatchedMember.__table__.to_metadata(MetaData())
+    projected = cast(Table, WatchedMember.__table__).to_metadata(MetaData())
     projected.append_column(Column("nickname", Text))
     monkeypatch.setitem(
         projection_repository.UPSERTS,
