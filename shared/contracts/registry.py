@@ -85,6 +85,10 @@ class LabourCapacity(StrEnum):
     none = "none"  # 无劳动力
 
 
+# A member who can work, in any measure (the `labour_loss` rule and the elimination check).
+ABLE_TO_WORK = (LabourCapacity.skilled, LabourCapacity.ordinary, LabourCapacity.weak)
+
+
 class SchoolingStage(StrEnum):
     """Schooling stage (在校生状况): `preschool` 学前, `primary` 小学, `junior` 初中, `senior` 高中,
     `vocational` 中职/高职, `college` 大学, `dropout` 失学辍学 (a school-age child out of school breaks

@@ -17,6 +17,7 @@ from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.webhooks.hub import HUB as WEBHOOKS
 from services.monitoring.webhooks.hub import alert_events_sql
 from shared import clock
+from shared.contracts.registry import ABLE_TO_WORK
 from shared.webhooks import service as webhook_service
 
 # Department signal kinds (部门预警信息) each rule listens to.
@@ -29,7 +30,7 @@ SHOCK_KINDS = (
     "dangerous_housing",
 )
 ANOMALY_KINDS = ("car", "commercial_housing", "business_registered", "public_payroll")
-LABOUR = "('skilled', 'ordinary', 'weak')"
+LABOUR = "(" + ", ".join(f"'{capacity}'" for capacity in ABLE_TO_WORK) + ")"
 
 
 @dataclass(frozen=True)
