@@ -107,10 +107,14 @@ async def _replay(reader: ApiClient) -> dict[str, dict[str, Any]]:
         assert page.status_code == 200, page.text
         body = page.json()
         for event in body["items"]:
-            if event["entity"] == "household":
-                households[event["entity_id"]] = event["data"]
-            elif event["entity"] == "member":
-                members[event["entity_id"]] = event["data"]
+            copy = {"household": households, "member": members}.get(event["entity"])
+            if copy is None:
+                continue
+            # Each event is a newer state than the last one of its entity: a partner may
+            # also keep whichever version is highest.
+            before = copy.get(event["entity_id"], {"version": 0})
+            assert event["data"]["version"] > before["version"], event
+            copy[event["entity_id"]] = event["data"]
         if not body["items"]:
             break
         after = body["next_cursor"]
