@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -32,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from povguard.scratch import migrated_database  # noqa: E402
 from shared.auth import Principal, Role, issue_token  # noqa: E402
+from shared.contracts.registry import HouseholdCategory, HouseholdRef  # noqa: E402
 from shared.db import create_engine, create_session_maker  # noqa: E402
 from shared.registry_client import RegistryClient  # noqa: E402
 from shared.settings import Settings  # noqa: E402
@@ -173,7 +175,14 @@ def registry_stub(households: dict[str, str]) -> FastAPI:
         region = households.get(household_id)
         if region is None:
             return JSONResponse({"status": 404}, status_code=404)
-        return JSONResponse({"id": household_id, "region_code": region})
+        ref = HouseholdRef(
+            id=UUID(household_id),
+            region_code=region,
+            household_no=household_id[:16],
+            category=HouseholdCategory.poverty_alleviated,
+            version=1,
+        )
+        return JSONResponse(ref.model_dump(mode="json"))
 
     @app.get("/v1/households/{household_id}/measures")
     async def measures(household_id: str) -> JSONResponse:

@@ -72,6 +72,12 @@ def birth_date_sql(principal: Principal, column: str) -> str:
     return f"to_char({column}, {'YYYY-MM-DD' if principal.sees_full_id_numbers else 'YYYY'!r})"
 
 
+def contact_jsonb_sql(principal: Principal, column: str) -> str:
+    """A ``jsonb`` household snapshot ``column`` as ``principal`` may see it: no phone for
+    roles that see no names; ``column`` itself when nothing is hidden."""
+    return column if principal.sees_names else f"({column} - 'phone')"
+
+
 def person_jsonb_sql(principal: Principal, column: str) -> str:
     """A ``jsonb`` person snapshot ``column`` as ``principal`` may see it (the change feed's
     member ``data``); ``column`` itself when nothing is hidden."""

@@ -9,7 +9,13 @@ import httpx
 
 from shared import request_context
 from shared.auth import Principal, Role, issue_token
-from shared.contracts.registry import CategoryChange, ChangePage, MeasureCreate
+from shared.contracts.registry import (
+    CategoryChange,
+    ChangePage,
+    HouseholdRef,
+    MeasureCreate,
+    MeasureRead,
+)
 from shared.errors import NotFound, ServiceUnavailable
 from shared.i18n import t
 from shared.pagination import decode_cursor
@@ -99,9 +105,7 @@ class RegistryClient:
         response.raise_for_status()
         return True
 
-    async def get_household(
-        self, household_id: UUID, *, token: str | None = None
-    ) -> dict[str, Any]:
+    async def get_household(self, household_id: UUID, *, token: str | None = None) -> HouseholdRef:
         response = await self._request("GET", f"/households/{household_id}", token=token)
         if response.status_code == 404:
             raise NotFound(
@@ -112,11 +116,11 @@ class RegistryClient:
                 )
             )
         response.raise_for_status()
-        return response.json()
+        return HouseholdRef.model_validate_json(response.content)
 
     async def list_measures(
         self, household_id: UUID, *, token: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[MeasureRead]:
         response = await self._request(
             "GET", f"/households/{household_id}/measures", token=token, params={"limit": 1000}
         )
@@ -130,7 +134,8 @@ class RegistryClient:
             )
         response.raise_for_status()
         body = response.json()
-        return body["items"] if isinstance(body, dict) else body
+        items = body["items"] if isinstance(body, dict) else body
+        return [MeasureRead.model_validate(item) for item in items]
 
     async def add_measure(
         self,

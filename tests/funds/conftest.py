@@ -7,7 +7,7 @@ only on the published contract (api.md: ``GET /v1/households/{id}`` with ``regio
 registry app serving exactly that contract, scoped by the caller's token like the real one."""
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from shared.auth import Role, decode_token
+from shared.contracts.registry import HouseholdCategory, HouseholdRef, MeasureRead
 from shared.registry_client import RegistryClient
 from shared.settings import Settings
 from tests.conftest import ApiClient, wire_app
@@ -33,50 +34,58 @@ PUAN_VILLAGE = "522323100001"
 
 
 class RegistryStub:
-    """Households and measures as the registry API answers them."""
+    """Households and measures as the registry API answers them: the contract's shapes
+    (``HouseholdRef``, ``MeasureRead``), so the stub cannot drift from the registry."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.households: dict[UUID, dict[str, Any]] = {}
-        self.measures: dict[UUID, list[dict[str, Any]]] = {}
+        self.households: dict[UUID, HouseholdRef] = {}
+        self.measures: dict[UUID, list[MeasureRead]] = {}
         self.app = self._build()
 
     def add_household(self, region_code: str = VILLAGE_A, household_no: str | None = None) -> UUID:
         household_id = uuid4()
-        self.households[household_id] = {
-            "id": str(household_id),
-            "region_code": region_code,
-            "household_no": household_no or f"H{len(self.households) + 1:06d}",
-            "category": "poverty_alleviated",
-            "members": [],
-            "version": 1,
-        }
+        self.households[household_id] = HouseholdRef(
+            id=household_id,
+            region_code=region_code,
+            household_no=household_no or f"H{len(self.households) + 1:06d}",
+            category=HouseholdCategory.poverty_alleviated,
+            version=1,
+        )
         self.measures[household_id] = []
         return household_id
 
     def add_measure(self, household_id: UUID, kind: str, amount: str | None, **extra: Any) -> None:
+        household = self.households[household_id]
         self.measures[household_id].append(
-            {
-                "id": str(uuid4()),
-                "household_id": str(household_id),
-                "kind": kind,
-                "start": date(2026, 1, 1).isoformat(),
-                "end": None,
-                "amount": amount,
-                "project_id": None,
-                "responsible_cadre_id": None,
-                **extra,
-            }
+            MeasureRead.model_validate(
+                {
+                    "id": uuid4(),
+                    "household_id": household_id,
+                    "region_code": household.region_code,
+                    "kind": kind,
+                    "description": "",
+                    "start": date(2026, 1, 1),
+                    "end": None,
+                    "amount": amount,
+                    "project_id": None,
+                    "responsible_cadre_id": None,
+                    "case_id": None,
+                    "version": 1,
+                    "created_at": datetime(2026, 1, 1, tzinfo=UTC),
+                    **extra,
+                }
+            )
         )
 
     def _build(self) -> FastAPI:
         app = FastAPI()
 
-        def visible(request: Request, household_id: UUID) -> dict[str, Any] | None:
+        def visible(request: Request, household_id: UUID) -> HouseholdRef | None:
             token = request.headers.get("authorization", "").removeprefix("Bearer ")
             principal = decode_token(self.settings, token)
             household = self.households.get(household_id)
-            if household is None or not principal.covers(household["region_code"]):
+            if household is None or not principal.covers(household.region_code):
                 return None
             return household
 
@@ -85,13 +94,15 @@ class RegistryStub:
             household = visible(request, household_id)
             if household is None:
                 return JSONResponse({"status": 404, "title": "Not found"}, status_code=404)
-            return JSONResponse(household)
+            # The registry answers the whole household; a reader keeps what it names.
+            return JSONResponse(household.model_dump(mode="json") | {"members": []})
 
         @app.get("/v1/households/{household_id}/measures")
         async def list_measures(household_id: UUID, request: Request) -> JSONResponse:
             if visible(request, household_id) is None:
                 return JSONResponse({"status": 404, "title": "Not found"}, status_code=404)
-            return JSONResponse({"items": self.measures[household_id], "next_cursor": None})
+            items = [m.model_dump(mode="json") for m in self.measures[household_id]]
+            return JSONResponse({"items": items, "next_cursor": None})
 
         return app
 

@@ -68,6 +68,30 @@ async def let_notice_run(session: Any, case_id: str) -> None:
     await session.commit()
 
 
+# What a test's event leaves unsaid, so its data is a whole snapshot of the contract (the
+# feed's ``data`` is typed): only the fields a test cares about are written out.
+_NO_MONEY = "0.00"
+_UNSAID: dict[str, dict[str, Any]] = {
+    "household": {"household_no": "H-UNSAID", "category": "ordinary"},
+    "member": {
+        "name": None,
+        "id_number": None,
+        "relation": "other",
+        "sex": "male",
+        "birth_date": None,
+    },
+    "economics": {
+        **dict.fromkeys(
+            ("wage", "operating", "property", "transfer", "education", "disaster_loss"),
+            _NO_MONEY,
+        ),
+        **dict.fromkeys(("other_rigid", "net_income", "rigid_expenses"), _NO_MONEY),
+        "per_capita_net_income": _NO_MONEY,
+        "resident_members": 1,
+    },
+}
+
+
 class Feed:
     """Builds change events as the registry would publish them and applies them."""
 
@@ -88,7 +112,8 @@ class Feed:
             op=op,
             at=datetime.now(UTC),
             data={
-                k: (str(v) if isinstance(v, UUID | Decimal | date) else v) for k, v in data.items()
+                k: (str(v) if isinstance(v, UUID | Decimal | date) else v)
+                for k, v in {**_UNSAID.get(entity, {}), **data}.items()
             },
         )
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 from datetime import date
+from typing import cast
 from uuid import uuid4
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.registry.changes import service as change_service
 from shared import idnumber
 from shared.auth import Principal, Role
-from shared.contracts.registry import ChangePage
+from shared.contracts.registry import ChangePage, HouseholdSnapshot
 from shared.db import create_session_maker
 from tests.conftest import (
     PUAN_VILLAGE,
@@ -36,7 +37,17 @@ def _event(region: str, n: int, **data: object) -> dict[str, object]:
         "household_id": None,
         "region_code": region,
         "op": "create",
-        "data": json.dumps({"n": n, **data}),
+        # A household's whole snapshot (the feed's ``data`` is typed), numbered ``n``.
+        "data": json.dumps(
+            {
+                "n": n,
+                "id": str(uuid4()),
+                "region_code": region,
+                "household_no": str(n),
+                "category": "ordinary",
+                **data,
+            }
+        ),
     }
 
 
@@ -70,7 +81,9 @@ async def test_an_event_committed_late_by_an_older_transaction_is_never_skipped(
             page = ChangePage.model_validate_json(
                 await change_service.list_changes(session, reader, after, 100)
             )
-        return [item.data["n"] for item in page.items], page.next_cursor
+        return [
+            int(cast(HouseholdSnapshot, e.data).household_no) for e in page.items
+        ], page.next_cursor
 
     async def read_until(after: str, want: int, seconds: float = 30) -> tuple[list[int], str]:
         # Other writers on the same server hold the snapshot horizon back for a moment.

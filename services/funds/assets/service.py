@@ -92,7 +92,7 @@ async def _household_in(registry: RegistryClient, household_id: UUID, county: st
         household = await registry.get_household(household_id)
     except NotFound:
         return None
-    village = household["region_code"]
+    village = household.region_code
     return village if regions.contains(county, village) else None
 
 

@@ -7,7 +7,6 @@ module's."""
 
 import asyncio
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +27,7 @@ from services.funds.projects.schemas import (
 from services.funds.webhooks import hub as webhook_hub
 from shared import clock, regions
 from shared.auth import Principal, Role
+from shared.contracts.registry import HouseholdRef
 from shared.db import utcnow
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.i18n import Message, t
@@ -151,7 +151,7 @@ async def _check_households(
     ones that are not. Returns each household's village."""
     semaphore = asyncio.Semaphore(10)
 
-    async def fetch(household_id: UUID) -> dict[str, Any] | None:
+    async def fetch(household_id: UUID) -> HouseholdRef | None:
         async with semaphore:
             try:
                 return await registry.get_household(household_id)
@@ -164,7 +164,7 @@ async def _check_households(
     for index, (household_id, household) in enumerate(zip(household_ids, found, strict=True)):
         # One message whether the household is missing or elsewhere: an answer must not
         # confirm that a household exists in another county.
-        if household is None or not regions.contains(county_code, household["region_code"]):
+        if household is None or not regions.contains(county_code, household.region_code):
             errors.append(
                 FieldError(
                     field=f"beneficiary_household_ids.{index}",
@@ -172,7 +172,7 @@ async def _check_households(
                 )
             )
         else:
-            villages[household_id] = household["region_code"]
+            villages[household_id] = household.region_code
     if errors:
         raise ValidationFailed(listed(errors), code="household.outside_county", errors=errors)
     return villages

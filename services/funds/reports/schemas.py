@@ -1,9 +1,9 @@
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from shared.contracts.registry import MeasureRead
 from shared.money import Money
 
 
@@ -66,7 +66,7 @@ class HouseholdTrace(BaseModel):
     projects: list[TraceProject]
     payments: list[TracePayment]
     asset_income: list[TraceIncomeShare]
-    measures: list[dict[str, Any]]
+    measures: list[MeasureRead]
     totals: HouseholdTotals
 
 

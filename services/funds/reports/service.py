@@ -28,6 +28,7 @@ from services.funds.reports.schemas import (
 )
 from shared import regions
 from shared.auth import Principal
+from shared.contracts.registry import HouseholdRef
 from shared.errors import NotFound, ValidationFailed
 from shared.i18n import t
 from shared.money import format_amount
@@ -105,11 +106,11 @@ async def household_trace(
     session: AsyncSession, principal: Principal, registry: RegistryClient, household_id: UUID
 ) -> HouseholdTrace:
     try:
-        household: dict[str, Any] | None = await registry.get_household(household_id)
+        household: HouseholdRef | None = await registry.get_household(household_id)
     except NotFound:
         household = None
     # A missing household and one outside the caller's region answer alike.
-    if household is None or not principal.covers(household["region_code"]):
+    if household is None or not principal.covers(household.region_code):
         raise NotFound(t("household not found", "household.not_found"))
     measures = await registry.list_measures(household_id)
     projects = await report_repository.household_projects(session, household_id)
@@ -117,12 +118,10 @@ async def household_trace(
     shares = await report_repository.household_income_shares(session, household_id)
     paid = sum((p.amount for p in payments), ZERO)
     income = sum((s.amount for s in shares), ZERO)
-    measured = sum(
-        (Decimal(str(m["amount"])) for m in measures if m.get("amount") is not None), ZERO
-    )
+    measured = sum((m.amount for m in measures if m.amount is not None), ZERO)
     return HouseholdTrace(
         household_id=household_id,
-        region_code=household["region_code"],
+        region_code=household.region_code,
         projects=[TraceProject.model_validate(p, from_attributes=True) for p in projects],
         payments=[_trace_payment(principal, p) for p in payments],
         asset_income=[TraceIncomeShare.model_validate(s, from_attributes=True) for s in shares],

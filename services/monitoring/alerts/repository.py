@@ -8,6 +8,7 @@ from sqlalchemy import CursorResult, func, select, text, update
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from services.monitoring.webhooks.hub import alert_events_sql
+from shared.contracts.registry import ABLE_TO_WORK
 from shared.db import RepositoryBase
 
 
@@ -190,7 +191,7 @@ class AlertRepository(RepositoryBase[Alert]):
 # ``rules.RULES``; the figures it compares with come from the policy as parameters.
 # ``RuleRepository.run`` wraps it in one statement that raises new alerts, refreshes open ones
 # and closes those whose household was examined and no longer qualifies.
-LABOUR = "('skilled', 'ordinary', 'weak')"
+LABOUR = "(" + ", ".join(f"'{capacity}'" for capacity in ABLE_TO_WORK) + ")"
 
 HOLDS: dict[str, str] = {
     "income_below_line": """

@@ -5,9 +5,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.contracts.registry import MeasureKind
+from shared.contracts.registry import MeasureFields
 from shared.i18n import t
-from shared.money import NonNegativeMoney
 
 # Risk type codes of the national system (风险类型), domain.md section 3.
 RISK_TYPES = frozenset(
@@ -86,16 +85,9 @@ class Objection(BaseModel):
     upheld: bool = False
 
 
-class MeasureRequest(BaseModel):
-    """What ``add_measure`` asks the registry to record."""
-
-    kind: MeasureKind
-    description: str = Field(default="", max_length=500)
-    start: date
-    end: date | None = None
-    amount: NonNegativeMoney | None = None
-    project_id: UUID | None = None
-    responsible_cadre_id: UUID | None = None
+class MeasureRequest(MeasureFields):
+    """What ``add_measure`` asks the registry to record: the registry's measure, whose
+    ``case_id`` is the case's own."""
 
 
 class CaseActionRequest(BaseModel):

@@ -2,102 +2,60 @@
 per entity per page, whatever the page size)."""
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from pydantic import BaseModel
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring.database import Base
+from services.monitoring.projection.models import (
+    WatchedEconomics,
+    WatchedGuarantee,
+    WatchedHousehold,
+    WatchedMeasure,
+    WatchedMember,
+)
+from shared.contracts import sql as contract_sql
+from shared.contracts.registry import (
+    EconomicsSnapshot,
+    GuaranteeSnapshot,
+    HouseholdSnapshot,
+    MeasureSnapshot,
+    MemberSnapshot,
+)
 from shared.settings import province_code
 
-_UPSERT_HOUSEHOLDS = text(
-    """
-    INSERT INTO monitoring.households AS h
-        (id, region_code, household_no, category, relocated, at_risk, changed_at)
-    SELECT r.id, r.region_code, r.household_no, r.category,
-           coalesce(r.relocated, false), coalesce(r.at_risk, false), clock_timestamp()
-      FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-           id uuid, region_code text, household_no text, category text,
-           relocated boolean, at_risk boolean)
-    ON CONFLICT (id) DO UPDATE SET
-        region_code = excluded.region_code, household_no = excluded.household_no,
-        category = excluded.category, relocated = excluded.relocated,
-        at_risk = excluded.at_risk, changed_at = clock_timestamp()
-    """
-)
 
-_UPSERT_MEMBERS = text(
-    """
-    INSERT INTO monitoring.members AS m
-        (id, household_id, region_code, id_number, relation, birth_date, in_school,
-         schooling_stage, health, disability_grade, labour_capacity, medical_insurance,
-         dibao, tekun, departed_on)
-    SELECT r.id, r.household_id, r.region_code, r.id_number, r.relation, r.birth_date,
-           coalesce(r.in_school, false), r.schooling_stage, coalesce(r.health, 'healthy'),
-           coalesce(r.disability_grade, 0), coalesce(r.labour_capacity, 'ordinary'),
-           coalesce(r.medical_insurance, true), coalesce(r.dibao, false),
-           coalesce(r.tekun, false), r.departed_on
-      FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-           id uuid, household_id uuid, region_code text, id_number text, relation text,
-           birth_date date, in_school boolean, schooling_stage text, health text,
-           disability_grade smallint, labour_capacity text, medical_insurance boolean,
-           dibao boolean, tekun boolean, departed_on date)
-    ON CONFLICT (id) DO UPDATE SET
-        household_id = excluded.household_id, region_code = excluded.region_code,
-        id_number = excluded.id_number, relation = excluded.relation,
-        birth_date = excluded.birth_date, in_school = excluded.in_school,
-        schooling_stage = excluded.schooling_stage, health = excluded.health,
-        disability_grade = excluded.disability_grade,
-        labour_capacity = excluded.labour_capacity,
-        medical_insurance = excluded.medical_insurance, dibao = excluded.dibao,
-        tekun = excluded.tekun, departed_on = excluded.departed_on
-    """
-)
+def _table(watched: type[Base]) -> Table:
+    return cast(Table, watched.__table__)
 
-_UPSERT_ECONOMICS = text(
-    """
-    INSERT INTO monitoring.economics AS e
-        (household_id, year, region_code, net_income, rigid_expenses, medical_out_of_pocket,
-         resident_members, per_capita_net_income)
-    SELECT r.household_id, r.year, r.region_code, r.net_income, r.rigid_expenses,
-           coalesce(r.medical_out_of_pocket, 0), r.resident_members, r.per_capita_net_income
-      FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-           household_id uuid, year smallint, region_code text, net_income numeric,
-           rigid_expenses numeric, medical_out_of_pocket numeric, resident_members smallint,
-           per_capita_net_income numeric)
-    ON CONFLICT (household_id, year) DO UPDATE SET
-        region_code = excluded.region_code, net_income = excluded.net_income,
-        rigid_expenses = excluded.rigid_expenses,
-        medical_out_of_pocket = excluded.medical_out_of_pocket,
-        resident_members = excluded.resident_members,
-        per_capita_net_income = excluded.per_capita_net_income
-    """
-)
 
-_UPSERT_GUARANTEES = text(
-    """
-    INSERT INTO monitoring.guarantees AS g (household_id, kind, region_code, ok, checked_on)
-    SELECT r.household_id, r.kind, r.region_code, r.ok, r.checked_on
-      FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-           household_id uuid, kind text, region_code text, ok boolean, checked_on date)
-    ON CONFLICT (household_id, kind) DO UPDATE SET
-        region_code = excluded.region_code, ok = excluded.ok, checked_on = excluded.checked_on
-    """
-)
+def upsert_sql(
+    table: Table,
+    model: type[BaseModel],
+    keys: tuple[str, ...],
+    extra: dict[str, str] | None = None,
+) -> TextClause:
+    """The upsert of a page of ``model`` snapshots into the projection ``table``: every
+    column of the table that the contract has, read back with the contract's types and
+    defaults, so a snapshot field the projection keeps needs no list here. ``extra``:
+    columns of the projection's own, as SQL."""
+    names = [c.name for c in table.columns if c.name in model.model_fields]
+    columns = [*names, *(extra or {})]
+    values = [contract_sql.read_value(model, n) for n in names] + list((extra or {}).values())
+    quoted = [f'"{c}"' for c in columns]
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
+    return text(
+        f"""
+        INSERT INTO {table.schema}.{table.name} AS t ({", ".join(quoted)})
+        SELECT {", ".join(values)}
+          FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+               AS r({contract_sql.record_columns(model, names)})
+        ON CONFLICT ({", ".join(keys)}) DO UPDATE SET {updates}
+        """
+    )
 
-_UPSERT_MEASURES = text(
-    """
-    INSERT INTO monitoring.measures AS x
-        (id, household_id, region_code, kind, start, "end", case_id)
-    SELECT r.id, r.household_id, r.region_code, r.kind, r.start, r."end", r.case_id
-      FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-           id uuid, household_id uuid, region_code text, kind text, start date, "end" date,
-           case_id uuid)
-    ON CONFLICT (id) DO UPDATE SET
-        household_id = excluded.household_id, region_code = excluded.region_code,
-        kind = excluded.kind, start = excluded.start, "end" = excluded."end",
-        case_id = excluded.case_id
-    """
-)
 
 _DELETES = {
     # A household that leaves the registry takes its members and figures with it.
@@ -156,11 +114,17 @@ _MATCH_SIGNALS = text(
 )
 
 UPSERTS = {
-    "household": _UPSERT_HOUSEHOLDS,
-    "member": _UPSERT_MEMBERS,
-    "economics": _UPSERT_ECONOMICS,
-    "guarantee": _UPSERT_GUARANTEES,
-    "measure": _UPSERT_MEASURES,
+    "household": upsert_sql(
+        _table(WatchedHousehold),
+        HouseholdSnapshot,
+        ("id",),
+        # An incremental scan looks at households by ``changed_at``.
+        {"changed_at": "clock_timestamp()"},
+    ),
+    "member": upsert_sql(_table(WatchedMember), MemberSnapshot, ("id",)),
+    "economics": upsert_sql(_table(WatchedEconomics), EconomicsSnapshot, ("household_id", "year")),
+    "guarantee": upsert_sql(_table(WatchedGuarantee), GuaranteeSnapshot, ("household_id", "kind")),
+    "measure": upsert_sql(_table(WatchedMeasure), MeasureSnapshot, ("id",)),
 }
 
 

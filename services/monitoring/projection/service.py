@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.monitoring.projection.repository import ProjectionRepository
-from shared.contracts.registry import ChangeEntity, ChangeEventRead, ChangeOp
+from shared.contracts.registry import (
+    ChangeEntity,
+    ChangeEventRead,
+    ChangeOp,
+    EconomicsSnapshot,
+    GuaranteeSnapshot,
+)
 from shared.errors import ServiceUnavailable
 from shared.i18n import t
 from shared.registry_client import RegistryClient, feed_order
@@ -33,10 +39,10 @@ _ORDER = (
 
 def _key(event: ChangeEventRead) -> str:
     data = event.data
-    if event.entity == ChangeEntity.economics:
-        return f"{data.get('household_id')}:{data.get('year')}"
-    if event.entity == ChangeEntity.guarantee:
-        return f"{data.get('household_id')}:{data.get('kind')}"
+    if isinstance(data, EconomicsSnapshot):
+        return f"{data.household_id}:{data.year}"
+    if isinstance(data, GuaranteeSnapshot):
+        return f"{data.household_id}:{data.kind}"
     return event.entity_id
 
 
@@ -61,10 +67,10 @@ async def apply_events(session: AsyncSession, events: list[ChangeEventRead]) -> 
                 deletes.append(
                     _key(event)
                     if entity in (ChangeEntity.economics, ChangeEntity.guarantee)
-                    else str(event.data.get("id") or event.entity_id)
+                    else str(getattr(event.data, "id", None) or event.entity_id)
                 )
             else:
-                upserts.append(event.data)
+                upserts.append(event.data.model_dump(mode="json"))
             if event.household_id is not None and entity != ChangeEntity.household:
                 touched.add(str(event.household_id))
         await repo.delete(entity.value, deletes)

@@ -4,18 +4,22 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, Role
-from shared.people import person_jsonb_sql
+from shared.people import contact_jsonb_sql, person_jsonb_sql
 from shared.regions import PREFIX_LENGTH, RegionLevel
 
 COUNTY_DIGITS = PREFIX_LENGTH[RegionLevel.county]
 
 
 def _data(principal: Principal) -> str:
-    """``data`` as the caller may see it: member snapshots by the one masking rule."""
-    shown = person_jsonb_sql(principal, "data")
-    if shown == "data":
+    """``data`` as the caller may see it, by the one masking rule: member snapshots as
+    ``person_view`` shows members, household snapshots as it shows households."""
+    member = person_jsonb_sql(principal, "data")
+    household = contact_jsonb_sql(principal, "data")
+    if member == household == "data":
         return "data"
-    return f"CASE WHEN entity = 'member' THEN {shown} ELSE data END"
+    return (
+        f"CASE entity WHEN 'member' THEN {member} WHEN 'household' THEN {household} ELSE data END"
+    )
 
 
 def feed_data_sql(strip_names: bool, mask_ids: bool) -> str:

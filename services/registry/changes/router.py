@@ -23,11 +23,13 @@ router = APIRouter(tags=["sync"])
         "Events come in a stable order and a cursor never skips or repeats one: an event is "
         "served only once every transaction that could still write an earlier one has "
         "finished. Start with `after` absent or `0`; pass `next_cursor` as `after` to go on "
-        "(when nothing is new it is the cursor you sent). `data` is the entity's snapshot "
-        "after the change, shown by the registry's one masking rule: departments see members "
-        "without names; roles below county level see masked ID numbers and `birth_year` in "
-        "place of `birth_date` (null). Roles: service, department, province_admin, "
-        "county_officer, auditor; a registered client also needs the scope `changes:read`."
+        "(when nothing is new it is the cursor you sent). `data` is the entity's whole state "
+        "after the change with its `version` (a household or member exactly as "
+        "`GET /v1/households/{id}` shows it to you), by the registry's one masking rule: "
+        "departments see no names or phone numbers; roles below county level see masked ID "
+        "numbers and `birth_year` in place of `birth_date` (null). Roles: service, department, "
+        "province_admin, county_officer, auditor; a registered client also needs the scope "
+        "`changes:read`."
     ),
 )
 async def list_changes(

@@ -15,14 +15,17 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from services.registry.households.schemas import (
+from services.registry.households.schemas import RegionCode
+from shared.contracts.registry import (
+    ChangeEventRead,
+    ChangePage,
+    FeedPosition,
+    HouseholdCategory,
     MemberFields,
-    RegionCode,
     Relation,
     SchoolingStage,
     Sex,
 )
-from shared.contracts.registry import ChangeEventRead, ChangePage, FeedPosition, HouseholdCategory
 from shared.errors import validation_message
 
 __all__ = ["ChangeEventRead", "ChangePage", "FeedPosition"]

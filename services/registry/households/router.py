@@ -11,7 +11,6 @@ from services.registry.households.models import Household
 from services.registry.households.schemas import (
     CategoryChangeRead,
     CategoryRead,
-    DepartureReason,
     HouseholdCreate,
     HouseholdRead,
     HouseholdSearch,
@@ -24,7 +23,7 @@ from services.registry.households.schemas import (
 )
 from shared import http
 from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix, resolve_region_filter
-from shared.contracts.registry import CategoryChange, HouseholdCategory
+from shared.contracts.registry import CategoryChange, DepartureReason, HouseholdCategory
 from shared.db import ReadSessionDep, SessionDep
 from shared.errors import (
     Conflict,

@@ -1,6 +1,5 @@
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Self
 from uuid import UUID
 
@@ -17,7 +16,16 @@ from pydantic import (
 
 from shared import clock, idnumber, regions
 from shared.auth import Principal
-from shared.contracts.registry import HouseholdCategory
+from shared.contracts.registry import (
+    DepartureReason,
+    Health,
+    HouseholdCategory,
+    LabourCapacity,
+    MemberFields,
+    Relation,
+    SchoolingStage,
+    Sex,
+)
 from shared.i18n import t
 from shared.people import person_view
 
@@ -29,68 +37,6 @@ def _region_code(value: str) -> str:
 
 
 RegionCode = Annotated[str, AfterValidator(_region_code)]
-
-
-class Relation(StrEnum):
-    """Relation to the head of household (与户主关系): `head` 户主, `spouse` 配偶, `child` 子女, `parent`
-    父母, `grandchild` 孙子女, `sibling` 兄弟姐妹, `in_law` 儿媳/女婿 and other in-laws, `other` 其他."""
-
-    head = "head"
-    spouse = "spouse"
-    child = "child"
-    parent = "parent"
-    grandchild = "grandchild"
-    sibling = "sibling"
-    in_law = "in_law"
-    other = "other"
-
-
-class Sex(StrEnum):
-    """Sex (性别), which must agree with the ID number's 17th digit: `male` 男, `female` 女."""
-
-    male = "male"
-    female = "female"
-
-
-class Health(StrEnum):
-    """Health (健康状况): `healthy` 健康, `chronic` 长期慢性病, `serious` 患有大病 (a serious illness)."""
-
-    healthy = "healthy"
-    chronic = "chronic"  # 长期慢性病
-    serious = "serious"  # 患有大病
-
-
-class LabourCapacity(StrEnum):
-    """Labour capacity (劳动技能): `skilled` 技能劳动力, `ordinary` 普通劳动力, `weak` 弱劳动力或半劳动力, `none` 无劳动力
-    (the `labour_loss` rule fires when no resident member has any)."""
-
-    skilled = "skilled"  # 技能劳动力
-    ordinary = "ordinary"  # 普通劳动力
-    weak = "weak"  # 弱劳动力或半劳动力
-    none = "none"  # 无劳动力
-
-
-class SchoolingStage(StrEnum):
-    """Schooling stage (在校生状况): `preschool` 学前, `primary` 小学, `junior` 初中, `senior` 高中,
-    `vocational` 中职/高职, `college` 大学, `dropout` 失学辍学 (a school-age child out of school breaks
-    义务教育有保障)."""
-
-    preschool = "preschool"
-    primary = "primary"
-    junior = "junior"
-    senior = "senior"
-    vocational = "vocational"
-    college = "college"
-    dropout = "dropout"
-
-
-class DepartureReason(StrEnum):
-    """Why a member left (减员原因): `death` 死亡, `marriage_out` 婚出, `moved` 迁出. The member's record
-    and history are kept."""
-
-    death = "death"
-    marriage_out = "marriage_out"
-    moved = "moved"
 
 
 def member_fact_errors(id_number: str, sex: str | None, birth_date: date | None) -> dict[str, str]:
@@ -124,43 +70,13 @@ def _values(source: Any, names: Iterable[str]) -> dict[str, Any]:
     return {name: getattr(source, name) for name in names}
 
 
-def schooling_error(in_school: bool, stage: "SchoolingStage | None") -> str | None:
+def schooling_error(in_school: bool, stage: SchoolingStage | None) -> str | None:
     """As the ledger's 在校生状况 says it: a stage means in school, except 辍学 (dropout)."""
     if stage is None or in_school == (stage != SchoolingStage.dropout):
         return None
     if stage == SchoolingStage.dropout:
         return t("a dropout is not in school (in_school false)", "member.schooling")
     return t("a member at stage {stage} is in school", "member.schooling", stage=t(stage.value))
-
-
-class MemberFields(BaseModel):
-    """What a cadre records about a member (家庭成员信息), apart from identity. Reads use it
-    as it is, so rows stored under older rules still read; input rules are in MemberInput."""
-
-    ethnicity: str = Field(
-        default="汉族", max_length=20, description="民族, as written (汉族, 布依族...)."
-    )
-    education: str | None = Field(
-        default=None, max_length=30, description="文化程度, as written (小学, 初中, 高中...)."
-    )
-    in_school: bool = Field(default=False, description="在校生: at school now.")
-    schooling_stage: SchoolingStage | None = None
-    health: Health = Health.healthy
-    disability_grade: int = Field(
-        default=0, ge=0, le=4, description="残疾等级: 0 none, 1 (most severe) to 4 (mildest)."
-    )
-    labour_capacity: LabourCapacity = LabourCapacity.ordinary
-    migrant_work_months: int = Field(
-        default=0, ge=0, le=12, description="务工时间: months of work away from home this year."
-    )
-    medical_insurance: bool = Field(
-        default=True, description="参加城乡居民基本医疗保险 (basic medical insurance)."
-    )
-    pension_insurance: bool = Field(
-        default=False, description="参加城乡居民基本养老保险 (basic pension insurance)."
-    )
-    dibao: bool = Field(default=False, description="低保: receives minimum living allowance.")
-    tekun: bool = Field(default=False, description="特困供养: supported as extremely poor.")
 
 
 class MemberInput(MemberFields):

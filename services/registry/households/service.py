@@ -23,7 +23,6 @@ from services.registry.households.schemas import (
     MemberDeparture,
     MemberInput,
     MemberUpdate,
-    Relation,
     member_fact_errors,
 )
 from services.registry.regions import service as region_service
@@ -38,6 +37,7 @@ from shared.contracts.registry import (
     HouseholdCategory,
     HouseholdSnapshot,
     MemberSnapshot,
+    Relation,
 )
 from shared.errors import (
     Conflict,
@@ -77,11 +77,17 @@ def ensure_can_write(principal: Principal) -> None:
 
 
 def household_snapshot(household: Household) -> HouseholdSnapshot:
+    """The household's whole state for its change event (called after a flush, so the
+    version is the one the write left)."""
     return HouseholdSnapshot.model_validate(household, from_attributes=True)
 
 
 def member_snapshot(member: Member) -> MemberSnapshot:
-    return MemberSnapshot.model_validate(member, from_attributes=True)
+    """The member's whole state for its change event; ``resident`` and ``birth_year``
+    follow from the stored columns as the contract derives them."""
+    return MemberSnapshot.model_validate(
+        {column.key: getattr(member, column.key) for column in Member.__table__.columns}
+    )
 
 
 async def publish_household(

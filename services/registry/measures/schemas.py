@@ -1,30 +1,10 @@
-from datetime import date, datetime
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.registry import MeasureCreate, MeasureKind
-from shared.money import Money
+from shared.contracts.registry import MeasureCreate, MeasureRead
 
-__all__ = ["MeasureCreate"]
-
-
-class MeasureRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: UUID
-    household_id: UUID
-    region_code: str
-    kind: MeasureKind
-    description: str
-    start: date
-    end: date | None
-    amount: Money | None
-    project_id: UUID | None
-    responsible_cadre_id: UUID | None
-    case_id: UUID | None
-    version: int
-    created_at: datetime
+__all__ = ["MeasureCreate", "MeasureRead"]
 
 
 class CadreCreate(BaseModel):
