@@ -5,6 +5,7 @@ from sqlalchemy import func, select, text
 
 from services.monitoring.cases.machine import CLOSED
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
+from shared.contracts.registry import ABLE_TO_WORK
 from shared.db import RepositoryBase
 
 # The level that should have acted at each stage, and the one above it that a late case
@@ -136,14 +137,19 @@ class CaseRepository(RepositoryBase[MonitoringCase]):
                         WHERE g.household_id = :h AND NOT g.ok) AS failed_guarantees,
                       (SELECT count(*) FROM monitoring.members m WHERE m.household_id = :h
                           AND m.departed_on IS NULL
-                          AND m.labour_capacity IN ('skilled', 'ordinary', 'weak')) AS workers,
+                          AND m.labour_capacity = ANY(:able_to_work)) AS workers,
                       (SELECT coalesce(jsonb_agg(a.rule ORDER BY a.rule), '[]'::jsonb)
                          FROM monitoring.alerts a
                         WHERE a.household_id = :h AND a.status = 'open' AND a.kind = 'case')
                         AS open_risks
                     """
                 ),
-                {"h": case.household_id, "c": case.id, "since": case.monitored_since},
+                {
+                    "h": case.household_id,
+                    "c": case.id,
+                    "since": case.monitored_since,
+                    "able_to_work": [capacity.value for capacity in ABLE_TO_WORK],
+                },
             )
         ).one()
 
