@@ -2,7 +2,7 @@
 
 from services.funds.assets.models import Asset, AssetIncome, Distribution, DistributionShare
 from services.funds.compliance.models import ComplianceScan, Finding
-from services.funds.database import AuditLog, Base, IdempotencyKey, JobOutbox
+from services.funds.database import Base, ChangeLogEntry, IdempotencyKey, JobOutbox
 from services.funds.funding.models import Allocation, Fund
 from services.funds.policy.models import FundsPolicy
 from services.funds.projects.models import (
@@ -17,7 +17,6 @@ from services.funds.projects.models import (
 from services.funds.webhooks.models import (
     WebhookCursor,
     WebhookDelivery,
-    WebhookEvent,
     WebhookSubscription,
 )
 
@@ -25,8 +24,8 @@ __all__ = [
     "Allocation",
     "Asset",
     "AssetIncome",
-    "AuditLog",
     "Base",
+    "ChangeLogEntry",
     "ComplianceScan",
     "Distribution",
     "DistributionShare",
@@ -44,6 +43,5 @@ __all__ = [
     "ProjectFund",
     "WebhookCursor",
     "WebhookDelivery",
-    "WebhookEvent",
     "WebhookSubscription",
 ]

@@ -2,7 +2,7 @@
 
 from sqlalchemy.orm import DeclarativeBase
 
-from shared.audit import AuditLogMixin, AuditTrail
+from shared.changelog import ChangeLog, ChangeLogMixin
 from shared.db import make_metadata
 from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import JobOutboxMixin, Outbox
@@ -14,8 +14,9 @@ class Base(DeclarativeBase):
     metadata = make_metadata(SCHEMA)
 
 
-class AuditLog(AuditLogMixin, Base):
-    __tablename__ = "audit_log"
+class ChangeLogEntry(ChangeLogMixin, Base):
+    """Every change of this service and who made it (审计日志), with the events its webhooks
+    publish."""
 
 
 class IdempotencyKey(IdempotencyKeyMixin, Base):
@@ -28,5 +29,5 @@ class JobOutbox(JobOutboxMixin, Base):
     __tablename__ = "job_outbox"
 
 
-audit = AuditTrail(AuditLog)
+audit = ChangeLog(ChangeLogEntry)
 outbox = Outbox(JobOutbox)
