@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Index, String, func, insert, text
+from sqlalchemy import BigInteger, DateTime, Index, String, func, insert, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -76,9 +76,10 @@ class ChangeLogMixin:
     # The published event (``create``, ``update``... or a past tense such as ``raised``):
     # NULL for an entry no feed or webhook publishes.
     op: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    old: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
-    new: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    # None is SQL NULL (not JSON null): "no value" reads the same from SQL and Python.
+    old: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
+    new: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
 
     @property
     def shown_new(self) -> dict[str, Any] | None:
@@ -122,15 +123,17 @@ def values(
 
 
 class ChangeLog:
-    """A service's change log. ``record`` is the audit trail's call (an entry nobody
-    publishes unless it names an ``op``); ``publish`` the same with the event others read."""
+    """A service's change log. ``record`` writes one entry: an audit entry nobody publishes,
+    or, naming an ``op`` and its ``data``, a change others read.
 
-    def __init__(self, model: type[ChangeLogMixin]) -> None:
+    With ``pair_halves`` (monitoring, funds), a change whose audit entry and event are
+    recorded by two calls in one transaction (the audit trail's, then the webhook hub's, or
+    the other way round) still makes one entry: the first half waits in the session until
+    the next flush, and the second, for the same entity, completes it."""
+
+    def __init__(self, model: type[ChangeLogMixin], *, pair_halves: bool = False) -> None:
         self.model = model
-
-    @property
-    def table(self) -> str:
-        return f"{self.model.__table__.schema}.{self.model.__tablename__}"  # type: ignore[attr-defined]
+        self.pair_halves = pair_halves
 
     async def record(
         self,
@@ -148,19 +151,41 @@ class ChangeLog:
         data: Any = None,
     ) -> None:
         """One entry, in the caller's transaction (``principal`` None: the system acted)."""
-        await session.execute(
-            insert(self.model).values(
-                values(
-                    principal,
-                    action=action,
-                    entity=entity,
-                    entity_id=entity_id,
-                    region_code=region_code,
-                    household_id=household_id,
-                    old=old,
-                    new=new,
-                    op=op,
-                    data=data,
-                )
-            )
+        row = values(
+            principal,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            region_code=region_code,
+            household_id=household_id,
+            old=old,
+            new=new,
+            op=op,
+            data=data,
         )
+        if not self.pair_halves:
+            await session.execute(insert(self.model).values(row))
+            return
+        halves: dict[tuple[str, str], ChangeLogMixin] = session.info.setdefault(
+            f"change_log_halves:{self.model.__name__}", {}
+        )
+        key = (row["entity"], row["entity_id"])
+        other = halves.pop(key, None)
+        if other is not None and inspect(other).pending and (other.op is None) != (op is None):
+            _complete(other, row)
+            return
+        entry = self.model(**row)
+        session.add(entry)
+        halves[key] = entry
+
+
+def _complete(entry: ChangeLogMixin, row: dict[str, Any]) -> None:
+    """One entry of an audit half (who acted, old and new values) and an event half (the op
+    and the state after it)."""
+    if row["op"] is not None:
+        entry.op, entry.data = row["op"], row["data"]
+    else:
+        for column in ("actor", "actor_role", "client_id", "action", "old", "new"):
+            setattr(entry, column, row[column])
+    if entry.new is not None and entry.new == entry.data:
+        entry.new = None

@@ -29,5 +29,6 @@ class JobOutbox(JobOutboxMixin, Base):
     __tablename__ = "job_outbox"
 
 
-audit = ChangeLog(ChangeLogEntry)
+# A change's audit entry and its webhook event are written by two calls: one entry still.
+audit = ChangeLog(ChangeLogEntry, pair_halves=True)
 outbox = Outbox(JobOutbox)
