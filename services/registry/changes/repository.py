@@ -71,10 +71,11 @@ class ChangeRepository:
         self.session = session
 
     async def head_seq(self) -> int:
-        """The newest entry's sequence number (the primary key's last entry)."""
+        """The newest published entry's sequence number (by the primary key, backwards:
+        entries nobody publishes, such as exports, are few)."""
         return (
             await self.session.execute(
-                text("SELECT coalesce(max(seq), 0) FROM registry.change_log")
+                text("SELECT coalesce(max(seq), 0) FROM registry.change_log WHERE op IS NOT NULL")
             )
         ).scalar_one()
 
