@@ -55,6 +55,8 @@ class ChangeLogMixin:
         """The readers' indexes; a service with other readers adds its own."""
         return (
             Index(None, "xid", "seq", postgresql_where=text(PUBLISHED)),
+            # The audit views, newest first by (at, seq): all of a region, or by one filter.
+            Index(None, "at", "seq"),
             Index(None, "entity_id", "at", "seq"),
             Index(None, "household_id", "at", "seq", postgresql_where="household_id IS NOT NULL"),
             Index(None, "actor", "at", "seq"),

@@ -82,6 +82,7 @@ def _index(schema: str) -> None:
         schema=schema,
         postgresql_where=published,
     )
+    op.create_index("ix_change_log_at_seq", "change_log", ["at", "seq"], schema=schema)
     op.create_index(
         "ix_change_log_entity_id_at_seq", "change_log", ["entity_id", "at", "seq"], schema=schema
     )
