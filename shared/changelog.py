@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Index, String, func, insert, inspect, text
+from sqlalchemy import BigInteger, DateTime, Index, String, event, func, insert, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -168,9 +168,7 @@ class ChangeLog:
         if not self.pair_halves:
             await session.execute(insert(self.model).values(row))
             return
-        halves: dict[tuple[str, str], ChangeLogMixin] = session.info.setdefault(
-            f"change_log_halves:{self.model.__name__}", {}
-        )
+        halves = _halves(session, self.model.__name__)
         key = (row["entity"], row["entity_id"])
         other = halves.pop(key, None)
         if other is not None and inspect(other).pending and (other.op is None) != (op is None):
@@ -179,6 +177,17 @@ class ChangeLog:
         entry = self.model(**row)
         session.add(entry)
         halves[key] = entry
+
+
+def _halves(session: AsyncSession, name: str) -> dict[tuple[str, str], ChangeLogMixin]:
+    """The session's entries still waiting for their other half: until the next flush
+    writes them (a flushed entry is never changed again)."""
+    key = f"change_log_halves:{name}"
+    if key not in session.info:
+        waiting: dict[tuple[str, str], ChangeLogMixin] = {}
+        session.info[key] = waiting
+        event.listen(session.sync_session, "after_flush", lambda *_: waiting.clear())
+    return session.info[key]
 
 
 def _complete(entry: ChangeLogMixin, row: dict[str, Any]) -> None:
