@@ -141,14 +141,44 @@ def _signals(households: int, count: int) -> list[dict[str, Any]]:
     return rows
 
 
-async def run(settings: Any, households: int) -> dict[str, Any]:
-    conn = await asyncpg.connect(settings.asyncpg_dsn())
+async def build_projection(conn: asyncpg.Connection, households: int) -> None:
+    """The monitoring projection of ``households`` synthetic households, in SQL."""
     counties = ", ".join(f"'{c}'" for c in COUNTIES)
-    t0 = time.perf_counter()
     for sql in _BUILD:
         await conn.execute(
             sql.format(counties=counties, n_counties=len(COUNTIES), households=households)
         )
+
+
+async def full_scan(session_maker: Any, workers: int = WORKERS) -> tuple[Any, float]:
+    """A full scan of every county through the real scan path, ``workers`` counties at a time
+    (as that many ARQ workers would); returns the scan's id and its seconds."""
+    admin = Principal(sub="bench", role=Role.province_admin, region_code=PROVINCE)
+    async with session_maker() as session, session.begin():
+        scan = await scan_service.create_scan(
+            session, admin, ScanCreate(region_code=PROVINCE, year=2021, mode=ScanMode.full)
+        )
+        scan_id = scan.id
+        # Run here, not through a queue: the county jobs stay in this scratch outbox.
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for county in COUNTIES:
+        queue.put_nowait(county.ljust(12, "0"))
+
+    async def worker() -> None:
+        while not queue.empty():
+            county = queue.get_nowait()
+            async with session_maker() as session, session.begin():
+                await scan_service.scan_county(session, scan_id, county)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return scan_id, time.perf_counter() - t0
+
+
+async def run(settings: Any, households: int) -> dict[str, Any]:
+    conn = await asyncpg.connect(settings.asyncpg_dsn())
+    t0 = time.perf_counter()
+    await build_projection(conn, households)
     print(
         f"built a projection of {households} households in {time.perf_counter() - t0:.1f}s",
         file=sys.stderr,
@@ -177,26 +207,7 @@ async def run(settings: Any, households: int) -> dict[str, Any]:
     await conn.execute("ANALYZE monitoring.signals")
     await conn.execute("ANALYZE monitoring.households")
 
-    admin = Principal(sub="bench", role=Role.province_admin, region_code=PROVINCE)
-    async with session_maker() as session, session.begin():
-        scan = await scan_service.create_scan(
-            session, admin, ScanCreate(region_code=PROVINCE, year=2021, mode=ScanMode.full)
-        )
-        scan_id = scan.id
-        # Run here, not through a queue: the county jobs stay in this scratch outbox.
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for county in COUNTIES:
-        queue.put_nowait(county.ljust(12, "0"))
-
-    async def worker() -> None:
-        while not queue.empty():
-            county = queue.get_nowait()
-            async with session_maker() as session, session.begin():
-                await scan_service.scan_county(session, scan_id, county)
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(WORKERS)))
-    scan_s = time.perf_counter() - t0
+    scan_id, scan_s = await full_scan(session_maker)
     result = await conn.fetchrow(
         "SELECT state, households_examined, alerts_raised FROM monitoring.scans WHERE id = $1",
         scan_id,

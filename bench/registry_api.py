@@ -11,6 +11,7 @@ object: get_p50_ms, get_p99_ms, list_p99_ms, rps, changes_page_10000_p50_ms/max_
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -18,7 +19,9 @@ import secrets
 import socket
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -94,6 +97,19 @@ class KeepAliveClient:
 
     async def get(self, target: str) -> tuple[int, bytes]:
         self.writer.write(b"GET " + target.encode() + b" HTTP/1.1\r\n" + self.head)
+        return await self._answer(target)
+
+    async def send(self, method: str, target: str, body: bytes, headers: str) -> tuple[int, bytes]:
+        """A request with a JSON body; ``headers`` are extra header lines, each ending CRLF."""
+        self.writer.write(
+            f"{method} {target} HTTP/1.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n{headers}".encode()
+            + self.head
+            + body
+        )
+        return await self._answer(target)
+
+    async def _answer(self, target: str) -> tuple[int, bytes]:
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = None
@@ -161,29 +177,19 @@ async def feed_pages(base_url: str, token: str, pages: int = 10) -> dict:
     }
 
 
-async def run(settings, households: int, seconds: float, clients: int, workers: int) -> dict:
-    await load(settings, households)
-    conn = await asyncpg.connect(settings.asyncpg_dsn())
-    try:
-        await conn.execute("ANALYZE")
-        ids = [
-            str(r["id"])
-            for r in await conn.fetch(
-                "SELECT id FROM registry.households ORDER BY random() LIMIT 20000"
-            )
-        ]
-        events = await conn.fetchval(
-            "SELECT count(*) FROM registry.change_log WHERE op IS NOT NULL"
-        )
-    finally:
-        await conn.close()
+@contextlib.asynccontextmanager
+async def registry_server(
+    settings: Any, *, pool: int, workers: int = 1
+) -> AsyncIterator[tuple[str, str]]:
+    """The registry under uvicorn on a free local port; yields its URL and a province service
+    account's token."""
     secret = secrets.token_urlsafe(40)
     port = _free_port()
     env = {
         **os.environ,
         "POVGUARD_DATABASE_URL": settings.database_url,
         "POVGUARD_SECRET_KEY": secret,
-        "POVGUARD_DB_POOL_SIZE": str(clients),
+        "POVGUARD_DB_POOL_SIZE": str(pool),
     }
     server = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -218,14 +224,34 @@ async def run(settings, households: int, seconds: float, clients: int, workers: 
         token = issue_token(
             Settings(secret_key=secret, database_url=settings.database_url),
             Principal(sub="bench", role=Role.service, region_code="520000000000"),
-            minutes=60,
+            minutes=120,
         )
-        pages = await feed_pages(base_url, token)
-        result = await drive(base_url, token, ids, seconds, clients)
-        result.update(pages)
+        yield base_url, token
     finally:
         server.terminate()
         await asyncio.wait_for(server.wait(), 30)
+
+
+async def run(settings, households: int, seconds: float, clients: int, workers: int) -> dict:
+    await load(settings, households)
+    conn = await asyncpg.connect(settings.asyncpg_dsn())
+    try:
+        await conn.execute("ANALYZE")
+        ids = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM registry.households ORDER BY random() LIMIT 20000"
+            )
+        ]
+        events = await conn.fetchval(
+            "SELECT count(*) FROM registry.change_log WHERE op IS NOT NULL"
+        )
+    finally:
+        await conn.close()
+    async with registry_server(settings, pool=clients, workers=workers) as (base_url, token):
+        pages = await feed_pages(base_url, token)
+        result = await drive(base_url, token, ids, seconds, clients)
+        result.update(pages)
     return {
         "households": households,
         "change_events": events,

@@ -264,7 +264,8 @@ def _wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float = 60
     for name, port in SERVICES.items():
         while time.monotonic() < deadline:
             if procs[name].poll() is not None:
-                raise typer.Exit(f"{name} exited with {procs[name].returncode}")
+                typer.echo(f"{name} exited with {procs[name].returncode}", err=True)
+                raise typer.Exit(1)
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break

@@ -128,14 +128,18 @@ class ChangeLog:
     """A service's change log. ``record`` writes one entry: an audit entry nobody publishes,
     or, naming an ``op`` and its ``data``, a change others read.
 
-    With ``pair_halves`` (monitoring, funds), a change whose audit entry and event are
-    recorded by two calls in one transaction (the audit trail's, then the webhook hub's, or
-    the other way round) still makes one entry: the first half waits in the session until
-    the next flush, and the second, for the same entity, completes it."""
+    For the entities named ``paired`` (monitoring's cases, funds' projects and payments), a
+    change whose audit entry and webhook event are recorded by two calls in one transaction
+    (the audit trail's, then the webhook hub's, or the other way round) still makes one
+    entry: the first half waits in the session until the next flush (the commit: sessions
+    do not autoflush), and the second, for the same entity, completes it. Every other entry
+    is written at once."""
 
-    def __init__(self, model: type[ChangeLogMixin], *, pair_halves: bool = False) -> None:
+    def __init__(
+        self, model: type[ChangeLogMixin], *, paired: frozenset[str] = frozenset()
+    ) -> None:
         self.model = model
-        self.pair_halves = pair_halves
+        self.paired = paired
 
     async def record(
         self,
@@ -165,7 +169,7 @@ class ChangeLog:
             op=op,
             data=data,
         )
-        if not self.pair_halves:
+        if entity not in self.paired:
             await session.execute(insert(self.model).values(row))
             return
         halves = _halves(session, self.model.__name__)

@@ -7,19 +7,20 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, String, func, select
+from sqlalchemy import DateTime, MetaData, String, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
+from shared.repository import RepositoryBase as RepositoryBase  # where modules found it
 from shared.settings import Settings
 
 NAMING_CONVENTION = {
@@ -210,31 +211,6 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     session_maker: async_sessionmaker[AsyncSession] = request.app.state.read_session_maker
     async with session_maker() as session:
         yield session
-
-
-M = TypeVar("M", bound=DeclarativeBase)
-
-
-class RepositoryBase(Generic[M]):
-    """Every query of a module lives in its repository; this base holds the common ones."""
-
-    model: ClassVar[type[Any]]
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, id_: UUID | int | str, *, for_update: bool = False) -> M | None:
-        stmt = select(self.model).where(self.model.id == id_)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    def add(self, obj: M) -> M:
-        self.session.add(obj)
-        return obj
-
-    async def flush(self) -> None:
-        await self.session.flush()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -154,12 +154,20 @@ async def flush_deferred(session: AsyncSession, queue: ArqRedis | None) -> None:
 
 
 @asynccontextmanager
-async def unit_of_work(ctx: dict[str, Any]) -> AsyncIterator[AsyncSession]:
-    """A job's transaction: commit on success, then send the jobs it deferred."""
-    async with ctx["session_maker"]() as session:
+async def unit_of_work(ctx: dict[str, Any], *, bulk: bool = False) -> AsyncIterator[AsyncSession]:
+    """A job's transaction: commit on success, then send the jobs it deferred. ``bulk`` work
+    (a county's scan, an import chunk) takes its connection from the bulk pool."""
+    maker = bulk_session_maker(ctx) if bulk else ctx["session_maker"]
+    async with maker() as session:
         async with session.begin():
             yield session
         await flush_deferred(session, ctx.get("redis"))
+
+
+def bulk_session_maker(ctx: dict[str, Any]) -> Any:
+    """The worker's small pool for bulk jobs (``bulk_db_pool_size``), so imports and scans
+    queue for their few connections instead of taking those that requests and short jobs need."""
+    return ctx.get("bulk_session_maker") or ctx["session_maker"]
 
 
 def is_transient(exc: BaseException) -> bool:

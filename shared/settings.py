@@ -130,6 +130,9 @@ class Settings(ProvinceSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
     db_pool_size: int = 10
+    # Bulk jobs (imports, scans) take their connections from a pool of their own this small,
+    # so a province-wide job can never hold the connections cadres' requests need.
+    bulk_db_pool_size: int = 2
     registry_url: str = "http://127.0.0.1:8001"
     monitoring_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"

@@ -1,4 +1,4 @@
-"""Revision 0014 moves the audit logs and the change events into one change log per service:
+"""Revision 0016 moves the audit logs and the change events into one change log per service:
 on a database built by the older migrations and written by the older code, a household's
 history, the audit search, the change feed after a partner's cursor and the webhook
 dispatcher's cursor read the same after the upgrade, and again after the downgrade."""
@@ -38,14 +38,15 @@ def _alembic(url: str, command: str, revision: str) -> None:
 
 @pytest.fixture
 def old_database(servers: tuple[str, str]) -> Iterator[str]:
-    """A database at revision 0013 (the audit log and change events of before)."""
+    """A database at revision 0015, the one before the change log (audit logs, change
+    events and webhook events)."""
     admin_url, _ = servers
-    name = f"povguard_test_0014_{os.getpid()}"
+    name = f"povguard_test_0016_{os.getpid()}"
     _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _admin(admin_url, f'CREATE DATABASE "{name}"')
     url = with_database(admin_url, name)
     try:
-        _alembic(url, "upgrade", "0013")
+        _alembic(url, "upgrade", "0015")
         yield url
     finally:
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -190,7 +191,7 @@ async def test_the_change_log_keeps_every_history_and_cursor(old_database: str) 
     assert len(feed) == 3
     assert len(audit) == 6
 
-    _alembic(old_database, "upgrade", "0014")
+    _alembic(old_database, "upgrade", "0016")
     engine = create_async_engine(
         Settings(demo=True, database_url=old_database).async_database_url()
     )
@@ -260,7 +261,7 @@ async def test_the_change_log_keeps_every_history_and_cursor(old_database: str) 
     finally:
         await engine.dispose()
 
-    _alembic(old_database, "downgrade", "0013")
+    _alembic(old_database, "downgrade", "0015")
     conn = await asyncpg.connect(_dsn(old_database))
     try:
         assert await _feed_before(conn, written["cursor"]) == feed

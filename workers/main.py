@@ -33,12 +33,21 @@ def load_jobs() -> None:
 log = logging.getLogger("povguard.worker")
 
 
-async def startup(ctx: dict[str, Any]) -> None:
-    if "engine" in ctx:
-        return  # ARQ's main loop started again after a Redis outage: keep what we have
+def open_databases(ctx: dict[str, Any]) -> None:
+    """Two pools: one for short jobs, and a small one for bulk jobs (imports, county scans) so
+    that a province-wide job queues for its few connections instead of taking the others."""
     settings: Settings = ctx["settings"]
     ctx["engine"] = create_engine(settings, "povguard-worker")
     ctx["session_maker"] = create_session_maker(ctx["engine"])
+    bulk = settings.model_copy(update={"db_pool_size": settings.bulk_db_pool_size})
+    ctx["bulk_engine"] = create_engine(bulk, "povguard-worker-bulk")
+    ctx["bulk_session_maker"] = create_session_maker(ctx["bulk_engine"])
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    if "engine" in ctx:
+        return  # ARQ's main loop started again after a Redis outage: keep what we have
+    open_databases(ctx)
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
     await worker_observability.start(ctx)
     await webhook_jobs.startup(ctx)
@@ -49,6 +58,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await worker_observability.stop(ctx)
     await ctx["http"].aclose()
     await ctx["engine"].dispose()
+    await ctx["bulk_engine"].dispose()
 
 
 def functions() -> list[Function]:

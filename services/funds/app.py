@@ -6,6 +6,7 @@ from services.funds.assets.router import router as assets_router
 from services.funds.compliance.router import router as compliance_router
 from services.funds.funding.router import router as funding_router
 from services.funds.notices.router import router as notices_router
+from services.funds.payments.router import router as payments_router
 from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[
             funding_router,
             projects_router,
+            payments_router,
             notices_router,
             assets_router,
             reports_router,

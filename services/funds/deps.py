@@ -38,11 +38,9 @@ def sees(principal: Principal, region_code: str) -> bool:
     )
 
 
-# What a caller may not see reads as missing, in words naming only what was asked for.
+# What a caller may not see reads as missing, in words naming only what was asked for (a
+# row by id: its repository's get_visible).
 _NOT_FOUND = {
-    "project": t("project not found", "project.not_found"),
-    "fund": t("fund not found", "fund.not_found"),
-    "asset": t("asset not found", "asset.not_found"),
     "county": t("county not found", "region.not_found"),
     "region": t("region not found", "region.not_found"),
 }

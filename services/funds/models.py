@@ -4,16 +4,10 @@ from services.funds.assets.models import Asset, AssetIncome, Distribution, Distr
 from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.database import Base, ChangeLogEntry, IdempotencyKey, JobOutbox
 from services.funds.funding.models import Allocation, Fund
+from services.funds.notices.models import Notice
+from services.funds.payments.models import Payment, PaymentConfirmation
 from services.funds.policy.models import FundsPolicy
-from services.funds.projects.models import (
-    Notice,
-    Payment,
-    PaymentConfirmation,
-    Project,
-    ProjectBeneficiary,
-    ProjectEvent,
-    ProjectFund,
-)
+from services.funds.projects.models import Project, ProjectBeneficiary, ProjectEvent, ProjectFund
 from services.funds.webhooks.models import (
     WebhookCursor,
     WebhookDelivery,

@@ -2,33 +2,27 @@
 
 from sqlalchemy.orm import DeclarativeBase
 
-from shared.changelog import ChangeLog, ChangeLogMixin
-from shared.db import make_metadata
-from shared.idempotency import IdempotencyKeyMixin
-from shared.outbox import JobOutboxMixin, Outbox
+from shared import service_db
+from shared.changelog import ChangeLog
+from shared.outbox import Outbox
 
 SCHEMA = "monitoring"
 
 
 class Base(DeclarativeBase):
-    metadata = make_metadata(SCHEMA)
+    metadata = service_db.metadata(SCHEMA)
 
 
-class ChangeLogEntry(ChangeLogMixin, Base):
-    """Every change of this service and who made it (审计日志), with the events its webhooks
-    publish."""
+class ChangeLogEntry(service_db.ChangeLogTable, Base): ...
 
 
-class IdempotencyKey(IdempotencyKeyMixin, Base):
-    __tablename__ = "idempotency_keys"
+class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 
 
-class JobOutbox(JobOutboxMixin, Base):
-    """Jobs written with their work, waiting to be handed to the queue (shared.outbox)."""
-
-    __tablename__ = "job_outbox"
+class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
-# A change's audit entry and its webhook event are written by two calls: one entry still.
-audit = ChangeLog(ChangeLogEntry, pair_halves=True)
+# A case step's audit entry and its ``case.<step>`` event are recorded by two calls:
+# one entry still (shared.changelog).
+audit = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
 outbox = Outbox(JobOutbox)

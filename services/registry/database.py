@@ -3,19 +3,18 @@
 from sqlalchemy import Index, text
 from sqlalchemy.orm import DeclarativeBase
 
-from shared.changelog import PUBLISHED, ChangeLog, ChangeLogMixin
-from shared.db import make_metadata
-from shared.idempotency import IdempotencyKeyMixin
-from shared.outbox import JobOutboxMixin, Outbox
+from shared import service_db
+from shared.changelog import PUBLISHED, ChangeLog
+from shared.outbox import Outbox
 
 SCHEMA = "registry"
 
 
 class Base(DeclarativeBase):
-    metadata = make_metadata(SCHEMA)
+    metadata = service_db.metadata(SCHEMA)
 
 
-class ChangeLogEntry(ChangeLogMixin, Base):
+class ChangeLogEntry(service_db.ChangeLogTable, Base):
     """Every change to the registry, who made it and what it published (审计日志, the change
     feed's source)."""
 
@@ -32,14 +31,10 @@ class ChangeLogEntry(ChangeLogMixin, Base):
         return (*super().indexes(), county)
 
 
-class IdempotencyKey(IdempotencyKeyMixin, Base):
-    __tablename__ = "idempotency_keys"
+class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 
 
-class JobOutbox(JobOutboxMixin, Base):
-    """Jobs written with their work, waiting to be handed to the queue (shared.outbox)."""
-
-    __tablename__ = "job_outbox"
+class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
 audit = ChangeLog(ChangeLogEntry)

@@ -18,7 +18,7 @@ async def import_ledger(ctx: dict[str, Any], import_id: str) -> str:
     settings = ctx["settings"]
     try:
         return await import_service.run_import(
-            ctx["session_maker"],
+            jobs.bulk_session_maker(ctx),
             UUID(import_id),
             chunk_rows=settings.import_chunk_rows,
             final=jobs.is_last_try(ctx, import_service.JOB_NAME),

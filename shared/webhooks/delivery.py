@@ -11,11 +11,10 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import aiohttp
-from aiohttp.abc import AbstractResolver
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from shared.db import utcnow
 from shared.settings import Settings
@@ -54,7 +53,7 @@ class VettingResolver(AbstractResolver):
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[dict[str, Any]]:
+    ) -> list[ResolveResult]:
         try:
             addresses = await targets.vetted_addresses(host, port, self.settings)
         except targets.TargetRefused as exc:

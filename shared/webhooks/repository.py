@@ -325,4 +325,4 @@ class WebhookRepository:
             ),
             {"before": before, "limit": limit},
         )
-        return result.rowcount or 0
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,8 +1,5 @@
 """Funds against the real registry app (in process, over ``httpx.ASGITransport``): a
-household created in the registry is accepted as a beneficiary and traced. Skipped while the
-registry does not yet serve ``GET /v1/households/{id}``."""
-
-from typing import Any
+household created in the registry is accepted as a beneficiary and traced."""
 
 import httpx
 import pytest
@@ -13,15 +10,8 @@ from tests.conftest import ApiClient, wire_app
 from tests.funds.conftest import VILLAGE_A, XINGYI, county, county_fund
 
 
-def _serves_households(app: Any) -> bool:
-    paths = app.openapi()["paths"]
-    return {"/v1/households/{household_id}", "/v1/households/{household_id}/measures"} <= set(paths)
-
-
 @pytest.fixture
 async def funds_on_registry(settings, session_maker, queue, registry, villages):
-    if not _serves_households(registry.app):
-        pytest.skip("the registry does not serve GET /v1/households/{id} yet")
     from services.funds.app import create_app
 
     app = wire_app(create_app(settings), session_maker, queue)

@@ -610,3 +610,89 @@ async def test_a_case_follows_the_policy_it_was_opened_under(monitoring, feed) -
         starts_on=str(today),
         ends_on=str(today + timedelta(days=6)),
     )
+
+
+def _days_from_now(at: str, days: int) -> bool:
+    """Whether the timestamp ``at`` is ``days`` days from now (give or take a minute)."""
+    from datetime import UTC, datetime
+
+    delta = datetime.fromisoformat(at) - (datetime.now(UTC) + timedelta(days=days))
+    return abs(delta.total_seconds()) < 60
+
+
+async def test_a_cases_clocks_come_from_its_policy_row(
+    monitoring, feed, fake_registry, session
+) -> None:
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    shipped = (await admin.get("/v1/policy/2021")).json()
+    clocks = {
+        "identification_deadline_days": 20,
+        "first_measure_days": 45,
+        "elimination_decision_days": 9,
+    }
+    year = clock.today().year
+    put = await admin.put(
+        f"/v1/policy/{year}?region={PROVINCE}",
+        json={**{k: shipped[k] for k in ("monitoring_line", "rules")}, **clocks},
+    )
+    assert put.status_code == 201, put.text
+    h = await feed.household(VILLAGE_A)
+    case_id = await _to_monitored(monitoring, session, h["id"])
+    case = (await _who(monitoring)["county"].get(f"/v1/cases/{case_id}")).json()
+    assert case["policy_id"] == put.json()["id"]
+    # The first development-type measure is due the policy's 45 days after the decision.
+    assert _days_from_now(case["due_at"], 45), case["due_at"]
+    first = case["timeline"][0]
+    assert first["action"] == "open"
+    opened = await _who(monitoring)["village"].post(
+        "/v1/cases",
+        json={"household_id": str((await feed.household(VILLAGE_A))["id"]), "channel": "cadre"},
+    )
+    # Identification: the policy's 20 days from discovery.
+    assert _days_from_now(opened.json()["due_at"], 20), opened.json()["due_at"]
+    today = clock.today()
+    proposed = await _do(
+        _who(monitoring)["village"],
+        case_id,
+        action="propose_elimination",
+        result="pass",
+        starts_on=str(today),
+        ends_on=str(today + timedelta(days=6)),
+    )
+    # The county's decision on the proposal: the policy's 9 days.
+    assert _days_from_now(proposed["due_at"], 9), proposed["due_at"]
+
+
+async def test_without_a_policy_nothing_is_opened_or_decided(monitoring, feed, session) -> None:
+    h = await feed.household(VILLAGE_A)
+    who = _who(monitoring)
+    case_id = await _reviewed_by_the_village(who, h["id"])
+    # No policy in force anywhere (the case recorded none, as cases from before 0006 did).
+    await session.execute(text("UPDATE monitoring.policies SET status = 'superseded'"))
+    await session.execute(
+        text("UPDATE monitoring.cases SET policy_id = NULL WHERE id = :c"), {"c": case_id}
+    )
+    await session.commit()
+    other = await feed.household(VILLAGE_A)
+    refused = await who["village"].post(
+        "/v1/cases",
+        json={"household_id": str(other["id"]), "channel": "cadre"},
+        headers={"Accept-Language": "zh"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "policy.missing"
+    assert "没有生效的监测政策" in refused.json()["detail"]
+    today = clock.today()
+    acting = await who["village"].post(
+        f"/v1/cases/{case_id}/actions",
+        json={
+            "action": "publish_notice",
+            "starts_on": str(today),
+            "ends_on": str(today + timedelta(days=6)),
+        },
+    )
+    assert acting.status_code == 409, acting.text
+    assert acting.json()["code"] == "policy.missing"
+    case = (await who["village"].get(f"/v1/cases/{case_id}")).json()
+    assert case["stage"] == "village_reviewed"

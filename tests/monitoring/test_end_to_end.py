@@ -1,15 +1,10 @@
 """End to end through both services over HTTP: a registry change reaches the projection, a
 scan raises an alert, the case goes through village, township and county, the household
-becomes 监测户 in the registry, a measure lands in the registry, and the risk is eliminated.
+becomes 监测户 in the registry, a measure lands in the registry, and the risk is eliminated."""
 
-The registry's household, economics, guarantee, measure and category endpoints are built
-alongside monitoring; until they all exist this test is skipped with the missing paths named."""
-
-import re
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from services.monitoring.alerts import jobs as scan_jobs
@@ -20,24 +15,6 @@ from tests.conftest import VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
 from tests.monitoring.conftest import let_notice_run
 
 PROVINCE = "520000000000"
-NEEDED = [
-    ("POST", "/v1/households"),
-    ("GET", "/v1/households/{}"),
-    ("PUT", "/v1/households/{}/economics/{}"),
-    ("PUT", "/v1/households/{}/guarantees"),
-    ("PUT", "/v1/households/{}/category"),
-    ("POST", "/v1/households/{}/measures"),
-    ("GET", "/v1/households/{}/measures"),
-]
-
-
-def _missing_registry_paths(app: Any) -> list[str]:
-    have = {
-        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path))
-        for path, operations in app.openapi()["paths"].items()
-        for method in operations
-    }
-    return [f"{m} {p}" for m, p in NEEDED if (m, p) not in have]
 
 
 def _economics(per_capita_wage: int) -> dict[str, str]:
@@ -66,9 +43,6 @@ async def _act(client: Any, case_id: str, **body: Any) -> dict[str, Any]:
 async def test_registry_change_to_elimination(
     registry, monitoring, villages, mon_ctx, job_ctx, session
 ) -> None:
-    missing = _missing_registry_paths(registry.app)
-    if missing:
-        pytest.skip(f"registry endpoints not built yet: {', '.join(missing)}")
     cadre_r = registry.as_(Role.village_cadre, VILLAGE_A)
     county_r = registry.as_(Role.county_officer, XINGYI)
     village = monitoring.as_(Role.village_cadre, VILLAGE_A)

@@ -163,3 +163,57 @@ async def test_a_new_policy_never_changes_the_one_a_case_follows(monitoring, fee
     old = (await admin.get("/v1/policies", params={"year": 2021, "status": "superseded"})).json()
     (recorded,) = [p for p in old["items"] if p["id"] == shipped["id"]]
     assert recorded["min_months_before_elimination"] == 6
+
+
+def test_the_policys_rules_are_the_rules_the_scans_run() -> None:
+    from services.monitoring.alerts import rules
+    from services.monitoring.policy.schemas import PolicyWrite
+
+    written = PolicyWrite(monitoring_line="6000.00", rules={})
+    assert list(written.rules) == list(rules.RULES)
+    # Every figure a rule compares with is a column of the policy.
+    columns = set(PolicyWrite.model_fields)
+    assert {f for rule in rules.RULES.values() for f in rule.figures} <= columns
+
+
+async def test_the_policy_in_force_is_the_latest_year_the_countys_own_first(
+    monitoring, session
+) -> None:
+    from services.monitoring.policy.repository import PolicyRepository
+
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+    assert (await admin.put(f"/v1/policy/2023?region={XINGYI}", json=BODY)).status_code == 201
+    put = await admin.put(
+        f"/v1/policy/2024?region={PROVINCE}", json={**BODY, "monitoring_line": "6400"}
+    )
+    assert put.status_code == 201, put.text
+    repo = PolicyRepository(session)
+    in_2023 = await repo.in_force(VILLAGE_A, 2023)
+    assert (in_2023.region_code, in_2023.year) == (XINGYI, 2023)
+    # A later year of the province's outranks an older county override.
+    in_2026 = await repo.in_force(VILLAGE_A, 2026)
+    assert (in_2026.region_code, in_2026.year) == (PROVINCE, 2024)
+    # Another county, and a year before any override: the province's latest not after it.
+    in_2022 = await repo.in_force(VILLAGE_A, 2022)
+    assert (in_2022.region_code, in_2022.year) == (PROVINCE, 2021)
+    assert (await repo.in_force(PUAN, 2023)).year == 2021
+    assert await repo.in_force(VILLAGE_A, 2020) is None
+    # A scan judges a year by that year's own policy only.
+    assert await repo.for_year(VILLAGE_A, 2025) is None
+
+
+async def test_a_county_giving_itself_longer_case_clocks_loosens(monitoring) -> None:
+    admin = monitoring.as_(Role.province_admin, PROVINCE, sub="province-admin-1")
+    assert (await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)).status_code == 201
+    officer = monitoring.as_(Role.county_officer, XINGYI, sub="xingyi-officer")
+    shorter = {**BODY, "first_measure_days": 20, "elimination_decision_days": 10}
+    assert (await officer.put(f"/v1/policy/2024?region={XINGYI}", json=shorter)).status_code == 201
+    longer = {**BODY, "first_measure_days": 60, "elimination_decision_days": 30}
+    asked = await officer.put(f"/v1/policy/2024?region={XINGYI}", json=longer)
+    assert asked.status_code == 202, asked.text
+    loosens = asked.json()["loosens"]
+    assert len(loosens) == 2
+    assert {item.split()[0] for item in loosens} == {
+        "first_measure_days",
+        "elimination_decision_days",
+    }

@@ -194,7 +194,8 @@ def test_policy_codes_are_explained_in_chinese(settings: Settings) -> None:
 def _main_create_bodies() -> list[type[BaseModel]]:
     from services.funds.assets.schemas import AssetCreate
     from services.funds.funding.schemas import AllocationCreate, FundCreate
-    from services.funds.projects.schemas import PaymentCreate, ProjectCreate
+    from services.funds.payments.schemas import PaymentCreate
+    from services.funds.projects.schemas import ProjectCreate
     from services.monitoring.cases.schemas import CaseActionRequest, CaseCreate
     from services.monitoring.declarations.schemas import DeclarationCreate
     from services.registry.households.schemas import HouseholdCreate, MemberCreate

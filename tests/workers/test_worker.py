@@ -1,12 +1,15 @@
 """The worker collects every service's jobs; housekeeping forgets old idempotency keys."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, text
 
 from services.registry.database import IdempotencyKey
+from shared import jobs
 from workers import maintenance
-from workers.main import create_worker
+from workers.main import create_worker, open_databases
 
 
 def test_worker_registers_jobs_and_cron_with_fixed_ids(settings) -> None:
@@ -54,3 +57,27 @@ async def test_old_idempotency_keys_are_purged_and_fresh_ones_kept(job_ctx, sess
     assert purged["registry"] == 1
     left = await session.scalar(select(func.count()).select_from(IdempotencyKey))
     assert left == 1
+
+
+async def test_bulk_jobs_queue_for_their_own_small_pool_while_other_jobs_go_on(settings) -> None:
+    ctx: dict = {"settings": settings.model_copy(update={"bulk_db_pool_size": 1})}
+    open_databases(ctx)
+    try:
+        # An import and a county scan hold every bulk connection (the pool and its overflow).
+        held = [await ctx["bulk_engine"].connect() for _ in range(2)]
+        async with jobs.unit_of_work(ctx) as session:  # a short job is not kept waiting
+            assert (await session.execute(text("SELECT 1"))).scalar() == 1
+
+        async def third_bulk_job() -> None:
+            async with jobs.unit_of_work(ctx, bulk=True) as session:
+                await session.execute(text("SELECT 1"))
+
+        with pytest.raises(TimeoutError):  # ... but a third bulk job waits its turn
+            await asyncio.wait_for(third_bulk_job(), timeout=1)
+        await held.pop().close()
+        await asyncio.wait_for(third_bulk_job(), timeout=5)  # and runs once one is free
+        for connection in held:
+            await connection.close()
+    finally:
+        await ctx["engine"].dispose()
+        await ctx["bulk_engine"].dispose()

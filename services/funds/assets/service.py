@@ -37,8 +37,7 @@ from services.funds.assets.schemas import (
     RecipientType,
     ShareRead,
 )
-from services.funds.database import audit
-from services.funds.deps import ensure_sees, regions_above
+from services.funds.deps import regions_above
 from services.funds.projects import service as project_service
 from services.funds.projects.schemas import ProjectStatus
 from shared import regions
@@ -46,8 +45,8 @@ from shared.auth import Principal, Role
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.i18n import t
 from shared.money import format_amount, split_by_weights
-from shared.pagination import paginate
 from shared.registry_client import RegistryClient
+from shared.repository import Audit
 
 KEEPERS = (Role.province_admin, Role.county_officer, Role.township_officer)
 REQUESTER_MAY_NOT_APPROVE = t(
@@ -84,11 +83,7 @@ DISPOSAL: dict[DisposalAction, tuple[AssetStatus, AssetStatus, tuple[Role, ...]]
 async def get_asset(
     session: AsyncSession, principal: Principal, asset_id: UUID, *, for_update: bool = False
 ) -> Asset:
-    asset = await AssetRepository(session).get(asset_id, for_update=for_update)
-    if asset is None:
-        raise NotFound(t("asset not found", "asset.not_found"))
-    ensure_sees(principal, asset.region_code, "asset")
-    return asset
+    return await AssetRepository(session).get_visible(asset_id, principal, for_update=for_update)
 
 
 async def _household_in(registry: RegistryClient, household_id: UUID, county: str) -> str | None:
@@ -152,7 +147,7 @@ async def create_asset(
         )
     principal.ensure_covers(region_code, "region")
     repo = AssetRepository(session)
-    asset = repo.add(
+    asset = await repo.create(
         Asset(
             project_id=project.id,
             region_code=region_code,
@@ -165,18 +160,8 @@ async def create_asset(
             location=body.location,
             status=AssetStatus.active.value,
             created_by=principal.sub,
-        )
-    )
-    await repo.flush()
-    await session.refresh(asset)
-    await audit.record(
-        session,
-        principal,
-        action="register",
-        entity="asset",
-        entity_id=asset.id,
-        region_code=region_code,
-        new=body.model_dump(),
+        ),
+        audit=Audit(principal, "register", new=body.model_dump()),
     )
     return AssetRead.model_validate(asset)
 
@@ -192,13 +177,14 @@ async def list_assets(
 ) -> tuple[list[Asset], str | None]:
     # The ledger of the region asked for, and what regions above the caller hold (a
     # county's public-welfare asset), as ``get_asset`` shows them.
-    stmt = AssetRepository(session).ledger(
+    repo = AssetRepository(session)
+    stmt = repo.ledger(
         prefix,
         regions_above(principal),
         kind.value if kind else None,
         status.value if status else None,
     )
-    return await paginate(session, stmt, [Asset.created_at, Asset.id], cursor, limit)
+    return await repo.paginate(stmt, [Asset.created_at, Asset.id], cursor, limit)
 
 
 async def add_income(
@@ -220,25 +206,15 @@ async def add_income(
                 period=body.period,
             )
         )
-    income = repo.add(
+    income = await repo.create(
         AssetIncome(
             asset_id=asset.id,
             region_code=asset.region_code,
             period=body.period,
             amount=body.amount,
             created_by=principal.sub,
-        )
-    )
-    await repo.flush()
-    await session.refresh(income)
-    await audit.record(
-        session,
-        principal,
-        action="income",
-        entity="asset",
-        entity_id=asset.id,
-        region_code=asset.region_code,
-        new=body.model_dump(),
+        ),
+        audit=Audit(principal, "income", entity_id=asset.id, new=body.model_dump()),
     )
     return IncomeRead.model_validate(income)
 
@@ -280,7 +256,7 @@ async def distribute(
         )
     amounts, method = _amounts(income, body)
     await _check_households(registry, body, regions.county_of(asset.region_code))
-    distribution = repo.add(
+    distribution = await repo.create(
         Distribution(
             asset_id=asset.id,
             income_id=income.id,
@@ -290,8 +266,6 @@ async def distribute(
             created_by=principal.sub,
         )
     )
-    await repo.flush()
-    await session.refresh(distribution)
     await repo.add_shares(
         [
             {
@@ -308,14 +282,14 @@ async def distribute(
             for index, (share, amount) in enumerate(zip(body.shares, amounts, strict=True))
         ]
     )
-    await audit.record(
-        session,
-        principal,
-        action="distribute",
-        entity="asset",
-        entity_id=asset.id,
-        region_code=asset.region_code,
-        new={"income_id": income.id, "method": method, "amounts": amounts},
+    await repo.record(
+        distribution,
+        Audit(
+            principal,
+            "distribute",
+            entity_id=asset.id,
+            new={"income_id": income.id, "method": method, "amounts": amounts},
+        ),
     )
     return await read_distribution(session, distribution, income.amount)
 
@@ -424,18 +398,18 @@ async def dispose(
         asset.disposal_proceeds = body.proceeds
         asset.disposed_on = body.disposed_on
     asset.status = target.value
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        action=f"disposal_{body.action.value}",
-        entity="asset",
-        entity_id=asset.id,
-        region_code=asset.region_code,
-        old=old,
-        # Both accounts of a kept-apart step: who requested the disposal, who decided it.
-        new={"status": asset.status, "requested_by": asset.disposal_requested_by}
-        | body.model_dump(exclude_none=True),
+    repo = AssetRepository(session)
+    await repo.flush()
+    await repo.record(
+        asset,
+        Audit(
+            principal,
+            f"disposal_{body.action.value}",
+            old=old,
+            # Both accounts of a kept-apart step: who requested the disposal, who decided it.
+            new={"status": asset.status, "requested_by": asset.disposal_requested_by}
+            | body.model_dump(exclude_none=True),
+        ),
     )
-    await session.refresh(asset)
+    await repo.refresh(asset)
     return AssetRead.model_validate(asset)

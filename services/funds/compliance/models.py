@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Index, String, func, text
+from sqlalchemy import DateTime, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,7 +42,7 @@ class Finding(Base):
             "rule",
             "subject_id",
             unique=True,
-            postgresql_where=text("status = 'open'"),
+            postgresql_where="status = 'open'",
         ),
         Index(None, "region_code", "status"),
     )

@@ -9,17 +9,22 @@ from sqlalchemy import CursorResult, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.compliance.models import ComplianceScan, Finding
-from services.funds.projects.models import counted_sql
+from services.funds.payments.repository import counted_sql
+from services.funds.repository import FundsRepository
+from shared.auth import Principal
+from shared.i18n import t
 
 
 def _policy(county: str, year: str) -> str:
-    """The policy row in force for a county and year: the county's own, else the province's."""
+    """The policy row in force for a county and year, as ``PolicyRepository.in_force``
+    reads it (``shared.policy``): the latest year not after it, within that year the county's
+    own row before the province's."""
     return f"""
     JOIN LATERAL (
         SELECT po.* FROM funds.policies po
          WHERE po.region_code IN ({county}, rpad(left({county}, 2), 12, '0'))
            AND po.year <= {year}
-         ORDER BY (po.region_code = {county}) DESC, po.year DESC
+         ORDER BY po.year DESC, (po.region_code = {county}) DESC
          LIMIT 1
     ) po ON true"""
 
@@ -252,3 +257,17 @@ async def stale_scans(session: AsyncSession, before: datetime) -> list[Complianc
         .with_for_update(skip_locked=True)
     )
     return list((await session.execute(stmt)).scalars())
+
+
+class ScanRepository(FundsRepository[ComplianceScan]):
+    model = ComplianceScan
+    entity = "compliance_scan"
+    not_found = t("scan not found", "scan.not_found")
+
+    def visible_to(self, principal: Principal, obj: Any) -> bool:
+        # A scan is its region's business: a region below does not see a province's scan.
+        return principal.covers(obj.region_code)
+
+
+class FindingRepository(FundsRepository[Finding]):
+    model = Finding

@@ -10,15 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.compliance import repository as compliance_repository
 from services.funds.compliance.models import ComplianceScan, Finding
+from services.funds.compliance.repository import FindingRepository, ScanRepository
 from services.funds.compliance.schemas import ScanCreate, ScanRead
-from services.funds.database import audit, outbox
+from services.funds.database import outbox
 from shared import clock, regions
 from shared import outbox as outbox_module
 from shared.auth import Principal, Role
 from shared.db import ordered_uuid, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.i18n import t
-from shared.pagination import paginate
+from shared.repository import Audit
 from shared.settings import province_code
 
 JOB_NAME = "funds_compliance_scan"
@@ -33,38 +34,28 @@ async def request_scan(session: AsyncSession, principal: Principal, body: ScanCr
             "region_code", t("must be a 12-digit region code", "region.invalid")
         )
     principal.ensure_covers(region, "region")
-    scan = ComplianceScan(region_code=region, state="queued", requested_by=principal.sub)
-    session.add(scan)
-    await session.flush()
-    await session.refresh(scan)
-    await audit.record(
-        session,
-        principal,
-        action="scan",
-        entity="compliance_scan",
-        entity_id=scan.id,
-        region_code=region,
+    scan = await ScanRepository(session).create(
+        ComplianceScan(region_code=region, state="queued", requested_by=principal.sub),
+        audit=Audit(principal, "scan"),
     )
     outbox.defer(session, JOB_NAME, str(scan.id), job_id=f"{JOB_NAME}:{scan.id}")
     return ScanRead.model_validate(scan)
 
 
 async def get_scan(session: AsyncSession, principal: Principal, scan_id: UUID) -> ScanRead:
-    scan = await session.get(ComplianceScan, scan_id)
-    if scan is None or not principal.covers(scan.region_code):
-        raise NotFound(t("scan not found", "scan.not_found"))
-    return ScanRead.model_validate(scan)
+    return ScanRead.model_validate(await ScanRepository(session).get_visible(scan_id, principal))
 
 
 async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceScan:
     """Run one scan (idempotent: a finished scan is not run again; rerunning the rules only
     refreshes the same open findings)."""
+    repo = ScanRepository(session)
     if scan_id is None:
-        scan = ComplianceScan(region_code=province_code(), state="queued", requested_by="schedule")
-        session.add(scan)
-        await session.flush()
+        scan = await repo.create(
+            ComplianceScan(region_code=province_code(), state="queued", requested_by="schedule")
+        )
     else:
-        found = await session.get(ComplianceScan, scan_id, with_for_update=True)
+        found = await repo.get(scan_id, for_update=True)
         if found is None:
             raise NotFound(t("scan {scan_id} not found", "scan.not_found", scan_id=scan_id))
         scan = found
@@ -78,14 +69,14 @@ async def run_scan(session: AsyncSession, scan_id: UUID | None) -> ComplianceSca
         session, prefix, scan.id, clock.today().year
     )
     scan.state, scan.finished_at = "done", utcnow()
-    await session.flush()
+    await repo.flush()
     return scan
 
 
 async def claim(session: AsyncSession, scan_id: UUID, stale_s: float) -> tuple[bool, str]:
     """Take the scan's lease for this job: (taken, the scan's state). Not taken when the
     scan is finished or another copy of the job holds a fresh lease."""
-    scan = await session.get(ComplianceScan, scan_id, with_for_update=True)
+    scan = await ScanRepository(session).get(scan_id, for_update=True)
     if scan is None:
         return False, "missing"
     if scan.state not in ("queued", "running"):
@@ -134,4 +125,6 @@ async def list_findings(
     session: AsyncSession, prefix: str, rule: str | None, cursor: str | None, limit: int
 ) -> tuple[list[Finding], str | None]:
     stmt = compliance_repository.open_findings(prefix, rule)
-    return await paginate(session, stmt, [Finding.opened_at, Finding.id], cursor, limit)
+    return await FindingRepository(session).paginate(
+        stmt, [Finding.opened_at, Finding.id], cursor, limit
+    )

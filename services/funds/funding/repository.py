@@ -1,17 +1,22 @@
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from services.funds.funding.models import Allocation, Fund
-from services.funds.projects.models import Payment, counted
-from shared.db import RepositoryBase
+from services.funds.payments.models import Payment
+from services.funds.payments.repository import counted
+from services.funds.repository import FundsRepository
+from shared.i18n import t
 
 ZERO = Decimal("0.00")
 
 
-class FundRepository(RepositoryBase[Fund]):
+class FundRepository(FundsRepository[Fund]):
     model = Fund
+    entity = "fund"
+    not_found = t("fund not found", "fund.not_found")
 
     async def by_document_no(self, document_no: str) -> Fund | None:
         stmt = select(Fund).where(Fund.document_no == document_no)
@@ -33,8 +38,9 @@ class FundRepository(RepositoryBase[Fund]):
         return (await self.session.execute(stmt)).scalar_one()
 
 
-class AllocationRepository(RepositoryBase[Allocation]):
+class AllocationRepository(FundsRepository[Allocation]):
     model = Allocation
+    entity = "allocation"
 
     async def received(self, fund_id: UUID, region_code: str) -> Decimal:
         """What ``region_code`` received of this fund."""
@@ -50,7 +56,7 @@ class AllocationRepository(RepositoryBase[Allocation]):
         )
         return (await self.session.execute(stmt)).scalar_one()
 
-    def in_fund(self, fund_id: UUID, prefix: str):
+    def in_fund(self, fund_id: UUID, prefix: str) -> Select[Any]:
         """A fund's allocations that touch the caller's region (sent or received there)."""
         return select(Allocation).where(
             Allocation.fund_id == fund_id,
@@ -58,7 +64,7 @@ class AllocationRepository(RepositoryBase[Allocation]):
             | (Allocation.from_region_code.startswith(prefix, autoescape=True)),
         )
 
-    def received_in(self, prefix: str, fund_id: UUID | None, year: int | None):
+    def received_in(self, prefix: str, fund_id: UUID | None, year: int | None) -> Select[Any]:
         """Allocations received by a region or below it."""
         stmt = select(Allocation).where(Allocation.region_code.startswith(prefix, autoescape=True))
         if fund_id is not None:

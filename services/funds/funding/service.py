@@ -12,8 +12,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import audit
-from services.funds.deps import ensure_sees
 from services.funds.funding.models import Allocation, Fund
 from services.funds.funding.repository import AllocationRepository, FundRepository
 from services.funds.funding.schemas import AllocationCreate, AllocationRead, FundCreate, FundRead
@@ -22,7 +20,7 @@ from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.i18n import t
 from shared.money import format_amount
-from shared.pagination import paginate
+from shared.repository import Audit
 
 FUND_WRITERS = (Role.province_admin, Role.county_officer)
 
@@ -48,18 +46,14 @@ async def read_fund(session: AsyncSession, fund: Fund) -> FundRead:
 async def get_fund(
     session: AsyncSession, principal: Principal, fund_id: UUID, *, for_update: bool = False
 ) -> Fund:
-    fund = await FundRepository(session).get(fund_id, for_update=for_update)
-    if fund is None:
-        raise NotFound(t("fund not found", "fund.not_found"))
-    ensure_sees(principal, fund.region_code, "fund")
-    return fund
+    return await FundRepository(session).get_visible(fund_id, principal, for_update=for_update)
 
 
 async def lock_fund(session: AsyncSession, fund_id: UUID) -> Fund:
     """The fund row, locked until the transaction ends: take it before ``available``."""
     fund = await FundRepository(session).get(fund_id, for_update=True)
     if fund is None:
-        raise NotFound(t("fund not found", "fund.not_found"))
+        raise NotFound(FundRepository.not_found)
     return fund
 
 
@@ -88,7 +82,7 @@ async def create_fund(session: AsyncSession, principal: Principal, body: FundCre
                 document_no=body.document_no,
             )
         )
-    fund = repo.add(
+    fund = await repo.create(
         Fund(
             region_code=principal.region_code,
             source=body.source.value,
@@ -96,18 +90,8 @@ async def create_fund(session: AsyncSession, principal: Principal, body: FundCre
             amount=body.amount,
             document_no=body.document_no,
             created_by=principal.sub,
-        )
-    )
-    await repo.flush()
-    await session.refresh(fund)
-    await audit.record(
-        session,
-        principal,
-        action="create",
-        entity="fund",
-        entity_id=fund.id,
-        region_code=fund.region_code,
-        new=body.model_dump(),
+        ),
+        audit=Audit(principal, "create", new=body.model_dump()),
     )
     return await read_fund(session, fund)
 
@@ -162,7 +146,7 @@ async def create_allocation(
             available=format_amount(max(left, Decimal("0.00"))),
         )
     repo = AllocationRepository(session)
-    allocation = repo.add(
+    allocation = await repo.create(
         Allocation(
             fund_id=fund.id,
             from_region_code=source,
@@ -172,18 +156,8 @@ async def create_allocation(
             fiscal_year=fund.fiscal_year,
             source=fund.source,
             created_by=principal.sub,
-        )
-    )
-    await repo.flush()
-    await session.refresh(allocation)
-    await audit.record(
-        session,
-        principal,
-        action="allocate",
-        entity="allocation",
-        entity_id=allocation.id,
-        region_code=body.region_code,
-        new=body.model_dump() | {"from_region_code": source},
+        ),
+        audit=Audit(principal, "allocate", new=body.model_dump() | {"from_region_code": source}),
     )
     return AllocationRead.model_validate(allocation)
 
@@ -193,8 +167,9 @@ async def list_fund_allocations(
 ) -> tuple[list[Allocation], str | None]:
     fund = await get_fund(session, principal, fund_id)
     # Callers below the fund's region see only their own branch of the chain.
-    stmt = AllocationRepository(session).in_fund(fund.id, principal.region_prefix)
-    return await paginate(session, stmt, [Allocation.created_at, Allocation.id], cursor, limit)
+    repo = AllocationRepository(session)
+    stmt = repo.in_fund(fund.id, principal.region_prefix)
+    return await repo.paginate(stmt, [Allocation.created_at, Allocation.id], cursor, limit)
 
 
 async def list_allocations(
@@ -206,5 +181,6 @@ async def list_allocations(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Allocation], str | None]:
-    stmt = AllocationRepository(session).received_in(prefix, fund_id, year)
-    return await paginate(session, stmt, [Allocation.created_at, Allocation.id], cursor, limit)
+    repo = AllocationRepository(session)
+    stmt = repo.received_in(prefix, fund_id, year)
+    return await repo.paginate(stmt, [Allocation.created_at, Allocation.id], cursor, limit)

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 
 from services.funds.deps import Idem, OptionalPrincipal
 from services.funds.notices import service as notice_service
-from services.funds.projects.schemas import NoticeCreate, NoticeRead
+from services.funds.notices.schemas import NoticeCreate, NoticeRead
 from shared import http
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep

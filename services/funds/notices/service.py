@@ -4,17 +4,16 @@ them for a region without signing in."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import audit
+from services.funds.notices.models import Notice
 from services.funds.notices.repository import NoticeRepository
-from services.funds.policy import repository as policy_repository
+from services.funds.notices.schemas import NoticeCreate, NoticeRead, NoticeSubject
+from services.funds.policy.repository import PolicyRepository
 from services.funds.projects import service as project_service
-from services.funds.projects.models import Notice
-from services.funds.projects.schemas import NoticeCreate, NoticeRead, NoticeSubject
 from shared import clock, pii, regions
 from shared.auth import Principal, Role, resolve_region_filter
 from shared.errors import ValidationFailed
 from shared.i18n import t
-from shared.pagination import paginate
+from shared.repository import Audit
 
 POSTERS = (Role.province_admin, Role.county_officer, Role.township_officer, Role.village_cadre)
 
@@ -65,7 +64,7 @@ async def create_notice(
                 posted_on=posted_on,
             ),
         )
-    policy = await policy_repository.in_force(session, region_code, year)
+    policy = await PolicyRepository(session).in_force(region_code, year)
     days = (body.ends_on - body.starts_on).days + 1
     if days < policy.notice_days:
         raise ValidationFailed.field(
@@ -77,8 +76,7 @@ async def create_notice(
                 days=days,
             ),
         )
-    repo = NoticeRepository(session)
-    notice = repo.add(
+    notice = await NoticeRepository(session).create(
         Notice(
             subject_type=body.subject_type.value,
             subject_id=body.subject_id,
@@ -88,18 +86,8 @@ async def create_notice(
             ends_on=body.ends_on,
             content=body.content,
             created_by=principal.sub,
-        )
-    )
-    await repo.flush()
-    await session.refresh(notice)
-    await audit.record(
-        session,
-        principal,
-        action="publish",
-        entity="notice",
-        entity_id=notice.id,
-        region_code=region_code,
-        new=body.model_dump(),
+        ),
+        audit=Audit(principal, "publish", new=body.model_dump()),
     )
     return NoticeRead.model_validate(notice)
 
@@ -132,5 +120,6 @@ async def list_notices(
     while parent is not None:
         ancestors.append(parent)
         parent = regions.parent_of(parent)
-    stmt = NoticeRepository(session).public(prefix, ancestors, clock.today() if active else None)
-    return await paginate(session, stmt, [Notice.created_at, Notice.id], cursor, limit)
+    repo = NoticeRepository(session)
+    stmt = repo.public(prefix, ancestors, clock.today() if active else None)
+    return await repo.paginate(stmt, [Notice.created_at, Notice.id], cursor, limit)

@@ -3,16 +3,16 @@ override it; a row stays in force until a later year's row replaces it."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import audit
 from services.funds.deps import ensure_sees
-from services.funds.policy import repository as policy_repository
 from services.funds.policy.models import PAYMENT_CONFIRMATION_THRESHOLD, FundsPolicy
+from services.funds.policy.repository import PolicyRepository
 from services.funds.policy.schemas import FundsPolicyFields, FundsPolicyRead
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import ValidationFailed
 from shared.i18n import t
 from shared.money import format_amount
+from shared.repository import Audit
 
 
 def _region(principal: Principal, region: str | None) -> str:
@@ -29,7 +29,7 @@ async def get_policy(
 ) -> FundsPolicyRead:
     code = _region(principal, region)
     ensure_sees(principal, code, "region")  # a county reads the province's policy too
-    return FundsPolicyRead.model_validate(await policy_repository.in_force(session, code, year))
+    return FundsPolicyRead.model_validate(await PolicyRepository(session).in_force(code, year))
 
 
 async def put_policy(
@@ -46,12 +46,13 @@ async def put_policy(
         raise ValidationFailed.field(
             "region", t("a policy is set for the province or a county", "policy.wrong_level")
         )
+    repo = PolicyRepository(session)
     threshold = body.payment_confirmation_threshold
     if regions.level_of(code) is regions.RegionLevel.county:
         # The threshold keeps recording and confirming a payment apart: a county may lower
         # it, never raise it above the province's and so pay large sums alone.
-        province = await policy_repository.in_force(
-            session, regions.ancestor_at(code, regions.RegionLevel.province), year
+        province = await repo.in_force(
+            regions.ancestor_at(code, regions.RegionLevel.province), year
         )
         if threshold is None:
             threshold = province.payment_confirmation_threshold
@@ -67,23 +68,15 @@ async def put_policy(
     if threshold is None:
         threshold = PAYMENT_CONFIRMATION_THRESHOLD
     fields = body.model_dump() | {"payment_confirmation_threshold": threshold}
-    row = await session.get(FundsPolicy, (code, year), with_for_update=True)
+    row = await repo.of_year(code, year, for_update=True)
     old = FundsPolicyFields.model_validate(row).model_dump() if row else None
     if row is None:
-        row = FundsPolicy(region_code=code, year=year, **fields)
-        session.add(row)
+        row = repo.add(FundsPolicy(region_code=code, year=year, **fields))
     else:
         for field, value in fields.items():
             setattr(row, field, value)
-    await session.flush()
-    await audit.record(
-        session,
-        principal,
-        action="set_policy",
-        entity="funds_policy",
-        entity_id=f"{code}:{year}",
-        region_code=code,
-        old=old,
-        new=fields,
+    await repo.flush()
+    await repo.record(
+        row, Audit(principal, "set_policy", old=old, new=fields, entity_id=f"{code}:{year}")
     )
     return FundsPolicyRead.model_validate(row)

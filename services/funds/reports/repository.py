@@ -1,12 +1,13 @@
 """Set-based queries of the reports, traces and ledger export."""
 
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.projects.models import counted_sql
+from services.funds.payments.repository import counted_sql
 
 _RECEIVED = text(
     """
@@ -152,7 +153,7 @@ async def fund_payments(session: AsyncSession, fund_id: UUID, prefix: str) -> li
     )
 
 
-LEDGER = text(
+_LEDGER = text(
     """
     SELECT a.id, a.name, a.kind, a.project_id, p.name AS project_name, a.region_code, a.value,
            a.owner_type, a.owner_id, a.custodian, a.location, a.status,
@@ -171,3 +172,14 @@ LEDGER = text(
      ORDER BY a.region_code, a.created_at, a.id
     """
 )
+
+
+async def ledger(
+    session: AsyncSession, prefix: str, above: list[str], chunk: int = 1000
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """The asset ledger of the region of ``prefix`` and what the regions ``above`` hold,
+    streamed from a server-side cursor ``chunk`` rows at a time: an export never holds a
+    province's ledger in memory."""
+    result = await session.stream(_LEDGER, {"p": prefix, "above": above})
+    async for rows in result.partitions(chunk):
+        yield rows

@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.funding import service as funding_service
-from services.funds.projects import service as project_service
+from services.funds.payments import service as payment_service
 from services.funds.reports import repository as report_repository
 from services.funds.reports.schemas import (
     FundFigures,
@@ -59,7 +59,7 @@ def _figures(
 
 def _trace_payment(principal: Principal, row: Any) -> TracePayment:
     payment = TracePayment.model_validate(row, from_attributes=True)
-    if project_service.shows_payee(principal):
+    if payment_service.shows_payee(principal):
         return payment
     return payment.model_copy(update={"payee": None})
 
@@ -221,8 +221,7 @@ async def ledger_csv(session_maker: Any, prefix: str, above: list[str]) -> Async
     writer.writerow(LEDGER_HEADERS)
     yield ("\ufeff" + buffer.getvalue()).encode()
     async with session_maker() as session:
-        result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
-        async for chunk in result.partitions(1000):
+        async for chunk in report_repository.ledger(session, prefix, above):
             buffer.seek(0)
             buffer.truncate()
             writer.writerows(_ledger_row(r) for r in chunk)
@@ -235,8 +234,7 @@ async def ledger_xlsx(session: AsyncSession, prefix: str, above: list[str]) -> b
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("资产台账")
     sheet.append(LEDGER_HEADERS)
-    result = await session.stream(report_repository.LEDGER, {"p": prefix, "above": above})
-    async for chunk in result.partitions(1000):
+    async for chunk in report_repository.ledger(session, prefix, above):
         for r in chunk:
             sheet.append(_ledger_row(r))
     out = io.BytesIO()

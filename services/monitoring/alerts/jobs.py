@@ -3,8 +3,6 @@
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
-
 from services.monitoring.alerts import service as scan_service
 from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
@@ -31,7 +29,7 @@ async def scan_county(ctx: dict[str, Any], scan_id: str, county_code: str) -> di
     try:
         async with (
             outbox.heartbeat(ctx["session_maker"], beat, settings.job_heartbeat_s),
-            jobs.unit_of_work(ctx) as session,
+            jobs.unit_of_work(ctx, bulk=True) as session,  # the county's one long statement
         ):
             part = await scan_service.scan_county(session, UUID(scan_id), county_code)
     except scan_service.CountyBusy:
@@ -73,21 +71,10 @@ async def _scheduled(ctx: dict[str, Any], mode: ScanMode) -> list[str]:
     """A scan per province in the projection, for the latest policy year not in the future."""
     started: list[str] = []
     async with jobs.unit_of_work(ctx) as session:
-        provinces = await session.execute(
-            text(
-                """
-                SELECT p.province, max(pol.year) AS year
-                  FROM (SELECT DISTINCT substr(region_code, 1, 2) AS province
-                          FROM monitoring.households) p
-                  JOIN monitoring.policies pol ON pol.region_code = p.province || '0000000000'
-                 WHERE pol.year <= :this_year AND pol.status = 'active'
-                 GROUP BY p.province
-                """
-            ),
-            {"this_year": clock.today().year},
-        )
-        for province, year in provinces.all():
-            if mode == ScanMode.incremental and not await ScanRepository(session).counties_to_scan(
+        repo = ScanRepository(session)
+        provinces = await repo.provinces_to_scan(clock.today().year)
+        for province, year in provinces:
+            if mode == ScanMode.incremental and not await repo.counties_to_scan(
                 province, incremental=True
             ):
                 continue  # nothing changed: no empty scan every ten minutes

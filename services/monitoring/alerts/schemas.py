@@ -5,6 +5,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.monitoring.alerts import rules
+
 
 class ScanMode(StrEnum):
     """`full` (every household of the region, 全面排查) or `incremental` (only households changed
@@ -74,9 +76,7 @@ class AlertRead(BaseModel):
     id: UUID
     household_id: UUID
     region_code: str
-    rule: str = Field(
-        description="The rule that raised it (预警规则): `income_below_line` (per-capita net income under the monitoring line, 低于监测线), `income_drop` (income fell by more than the policy's ratio, 收入骤减), `rigid_expense` (rigid expenses over the policy's share of income, 刚性支出过大), `guarantee_lost` (one of 两不愁三保障 or drinking water not ok), `labour_loss` (no resident member can work, 缺劳动力), `medical_expense` (out-of-pocket medical cost over the threshold, 大额医疗支出), `department_signal` (a department reported a shock, 部门预警), `eligibility_anomaly` (car, commercial housing, business or public payroll: a review, not a case, 四有核查)."
-    )
+    rule: str = Field(description=f"The rule that raised it (预警规则): {rules.described()}.")
     kind: str = Field(description="case: people decide on a case; review: an eligibility check")
     status: str = Field(description="`open` (待处置) or `closed` (已关闭, see `closed_reason`).")
     figures: dict[str, Any] = Field(description="The figures that triggered the rule")

@@ -70,8 +70,8 @@ async def create_scan(
         regions.prefix_of(body.region_code), body.mode == ScanMode.incremental
     )
     policies = PolicyRepository(session)
-    missing = [c for c in counties if await policies.in_force(c, body.year) is None]
-    if missing or (not counties and await policies.in_force(body.region_code, body.year) is None):
+    missing = [c for c in counties if await policies.for_year(c, body.year) is None]
+    if missing or (not counties and await policies.for_year(body.region_code, body.year) is None):
         raise Conflict(
             t(
                 "no monitoring policy for {year} covers {regions}: set it first with "
@@ -145,7 +145,7 @@ async def scan_county(session: AsyncSession, scan_id: UUID, county_code: str) ->
     scan = await repo.get(scan_id)
     assert scan is not None
     part.started_at = datetime.now(UTC)
-    policy = await PolicyRepository(session).in_force(part.region_code, scan.year)
+    policy = await PolicyRepository(session).for_year(part.region_code, scan.year)
     examined = raised = closed = 0
     if policy is None:
         part.note = f"no monitoring policy for {scan.year}"

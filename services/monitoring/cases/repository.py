@@ -7,6 +7,36 @@ from services.monitoring.cases.machine import CLOSED
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
 from shared.db import RepositoryBase
 
+# The level that should have acted at each stage, and the one above it that a late case
+# escalates to: (prefix length of the level above, its name).
+_ESCALATE = text(
+    """
+    WITH late AS (
+        UPDATE monitoring.cases c
+           SET overdue = true,
+               escalated_level = CASE
+                   WHEN c.stage IN ('notice_closed') THEN 'county'
+                   WHEN c.stage IN ('township_reviewed', 'elimination_proposed') THEN 'city'
+                   ELSE 'township' END,
+               escalated_to = rpad(substr(c.region_code, 1, CASE
+                   WHEN c.stage IN ('notice_closed') THEN 6
+                   WHEN c.stage IN ('township_reviewed', 'elimination_proposed') THEN 4
+                   ELSE 9 END), 12, '0')
+         WHERE c.due_at < now() AND NOT c.overdue
+           AND c.stage NOT IN ('eliminated', 'rejected')
+        RETURNING c.id, c.region_code, c.stage, c.escalated_to, c.escalated_level
+    )
+    INSERT INTO monitoring.case_events
+        (case_id, region_code, action, from_stage, to_stage, actor, actor_role, note, evidence,
+         details)
+    SELECT id, region_code, 'escalate', stage, stage, 'monitoring-scheduler', 'service',
+           'past the stage deadline', '[]'::jsonb,
+           jsonb_build_object('escalated_to', escalated_to, 'level', escalated_level)
+      FROM late
+    RETURNING case_id
+    """
+)
+
 
 class CaseRepository(RepositoryBase[MonitoringCase]):
     model = MonitoringCase
@@ -120,3 +150,8 @@ class CaseRepository(RepositoryBase[MonitoringCase]):
     async def count_events(self, case_id: UUID) -> int:
         stmt = select(func.count()).select_from(CaseEvent).where(CaseEvent.case_id == case_id)
         return int((await self.session.execute(stmt)).scalar_one())
+
+    async def escalate_overdue(self) -> int:
+        """Every open case past its stage's deadline becomes overdue, escalates one level up
+        and gets an ``escalate`` event; how many did."""
+        return len((await self.session.execute(_ESCALATE)).all())

@@ -55,6 +55,8 @@ class MonitoringPolicy(VersionedMixin, TimestampMixin, Base):
     medical_expense_threshold_other: Mapped[Decimal] = mapped_column(Amount)
     notice_days: Mapped[int] = mapped_column(SmallInteger)
     identification_deadline_days: Mapped[int] = mapped_column(SmallInteger)
+    first_measure_days: Mapped[int] = mapped_column(SmallInteger)
+    elimination_decision_days: Mapped[int] = mapped_column(SmallInteger)
     min_months_before_elimination: Mapped[int] = mapped_column(SmallInteger)
     rules: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")

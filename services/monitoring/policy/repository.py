@@ -4,7 +4,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.monitoring.policy.models import MonitoringPolicy
-from shared import regions
+from shared import policy as shared_policy
 from shared.db import RepositoryBase
 
 
@@ -22,16 +22,24 @@ class PolicyRepository(RepositoryBase[MonitoringPolicy]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def in_force(self, region_code: str, year: int) -> MonitoringPolicy | None:
-        """The county's own policy, else the province's."""
-        level = regions.level_of(region_code)
-        candidates = [regions.ancestor_at(region_code, regions.RegionLevel.province)]
-        if regions.level_rank(level) >= regions.level_rank(regions.RegionLevel.county):
-            candidates.insert(0, regions.county_of(region_code))
-        for code in candidates:
-            policy = await self.exact(code, year)
-            if policy is not None:
-                return policy
-        return None
+        """The policy in force (``shared.policy``): the latest year not after ``year``, the
+        county's own before the province's."""
+        where, order_by = shared_policy.in_force(
+            MonitoringPolicy.region_code, MonitoringPolicy.year, region_code, year
+        )
+        stmt = (
+            select(MonitoringPolicy)
+            .where(*where, MonitoringPolicy.status == "active")
+            .order_by(*order_by)
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def for_year(self, region_code: str, year: int) -> MonitoringPolicy | None:
+        """The policy in force only if it was set for ``year`` itself: a scan judges a year's
+        incomes against that year's figures, never an earlier year's (domain.md section 3)."""
+        policy = await self.in_force(region_code, year)
+        return policy if policy is not None and policy.year == year else None
 
     def list_query(self, prefix: str, year: int | None, status: str | None) -> Any:
         stmt = select(MonitoringPolicy).where(

@@ -4,19 +4,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.monitoring.alerts.rules import RULES
+from services.monitoring.policy import defaults
 from shared.i18n import t
 from shared.money import NonNegativeMoney
-
-RULES = (
-    "income_below_line",
-    "income_drop",
-    "rigid_expense",
-    "guarantee_lost",
-    "labour_loss",
-    "medical_expense",
-    "department_signal",
-    "eligibility_anomaly",
-)
 
 Ratio = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
 
@@ -25,13 +16,29 @@ class PolicyWrite(BaseModel):
     """``PUT /v1/policy/{year}``: the year's figures for a province or a county override."""
 
     monitoring_line: NonNegativeMoney = Field(description="Yuan per person per year, e.g. 6000.00")
-    income_drop_ratio: Ratio = Decimal("0.30")
-    rigid_expense_ratio: Ratio = Decimal("0.50")
-    medical_expense_threshold: NonNegativeMoney = Decimal("5000.00")
-    medical_expense_threshold_other: NonNegativeMoney = Decimal("20000.00")
-    notice_days: int = Field(default=5, ge=1, le=60)
-    identification_deadline_days: int = Field(default=15, ge=1, le=365)
-    min_months_before_elimination: int = Field(default=6, ge=0, le=60)
+    income_drop_ratio: Ratio = defaults.INCOME_DROP_RATIO
+    rigid_expense_ratio: Ratio = defaults.RIGID_EXPENSE_RATIO
+    medical_expense_threshold: NonNegativeMoney = defaults.MEDICAL_EXPENSE_THRESHOLD
+    medical_expense_threshold_other: NonNegativeMoney = defaults.MEDICAL_EXPENSE_THRESHOLD_OTHER
+    notice_days: int = Field(default=defaults.NOTICE_DAYS, ge=1, le=60)
+    identification_deadline_days: int = Field(
+        default=defaults.IDENTIFICATION_DEADLINE_DAYS, ge=1, le=365
+    )
+    first_measure_days: int = Field(
+        default=defaults.FIRST_MEASURE_DAYS,
+        ge=1,
+        le=365,
+        description="Days from the county's decision to the first development-type measure",
+    )
+    elimination_decision_days: int = Field(
+        default=defaults.ELIMINATION_DECISION_DAYS,
+        ge=1,
+        le=365,
+        description="Days from an elimination proposal to the county's decision",
+    )
+    min_months_before_elimination: int = Field(
+        default=defaults.MIN_MONTHS_BEFORE_ELIMINATION, ge=0, le=60
+    )
     rules: dict[str, bool] = Field(default_factory=dict, description="{rule name: on/off}")
 
     @field_validator("rules")

@@ -50,7 +50,7 @@ async def get_in_force(
     # province's; a region outside the caller's line of ancestors and descendants is 404.
     if not (principal.covers(code) or regions.contains(code, principal.region_code)):
         raise NotFound(t("region not found", "region.not_found"))
-    policy = await PolicyRepository(session).in_force(code, year)
+    policy = await PolicyRepository(session).for_year(code, year)
     if policy is None:
         raise NotFound(
             t(
@@ -73,22 +73,6 @@ def version_names_it(policy: MonitoringPolicy, principal: Principal, region: str
     )
 
 
-async def policy_for_scan(session: AsyncSession, region_code: str, year: int) -> MonitoringPolicy:
-    policy = await PolicyRepository(session).in_force(region_code, year)
-    if policy is None:
-        raise Conflict(
-            t(
-                "no monitoring policy for {year} covers region {region}: set one first with "
-                "PUT /v1/policy/{year}?region=...",
-                "policy.missing",
-                year=year,
-                region=region_code,
-            ),
-            missing="policy",
-        )
-    return policy
-
-
 def loosened(values: dict[str, Any], province: MonitoringPolicy | None) -> list[str]:
     """What a county's figures relax against the province's for the year (domain.md section
     8): a lower line, higher ratios or medical thresholds, a shorter notice or stable period,
@@ -106,6 +90,8 @@ def loosened(values: dict[str, Any], province: MonitoringPolicy | None) -> list[
             ("notice_days", "below", lambda c, p: c < p),
             ("min_months_before_elimination", "below", lambda c, p: c < p),
             ("identification_deadline_days", "above", lambda c, p: c > p),
+            ("first_measure_days", "above", lambda c, p: c > p),
+            ("elimination_decision_days", "above", lambda c, p: c > p),
         )
         if looser(Decimal(str(values[field])), Decimal(str(getattr(province, field))))
     ]

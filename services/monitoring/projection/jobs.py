@@ -4,8 +4,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from services.monitoring.database import outbox
 from services.monitoring.projection import service as projection_service
-from shared import jobs, observability
+from shared import jobs
 from shared.registry_client import RegistryClient, RegistryUnavailable
 
 PAGE_SIZE = projection_service.PAGE_SIZE
@@ -49,8 +50,13 @@ async def _follow(ctx: dict[str, Any]) -> tuple[int, bool]:
 
 
 async def _enqueue(ctx: dict[str, Any], name: str, job_id: str) -> None:
-    if ctx.get("redis") is not None:
-        await ctx["redis"].enqueue_job(name, _job_id=job_id, **observability.tag_job_kwargs({}))
+    """Through the outbox, as every job: written in a transaction and sent once it commits
+    (by the relay, should Redis be away at that moment). The CLI has no queue and drains the
+    feed itself: it hands nothing on."""
+    if ctx.get("redis") is None:
+        return
+    async with jobs.unit_of_work(ctx) as session:
+        outbox.defer(session, name, job_id=job_id)
 
 
 @jobs.task(timeout_s=150, max_tries=20)

@@ -6,7 +6,7 @@ exactly one head per household), and then whole households land with ``INSERT ..
 ON CONFLICT``, their audit entries and change events written by the same statements. A
 household with any bad row is rejected whole; rows equal to the registry change nothing."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from services.registry.imports.rows import (
     HOUSEHOLD_STAGE,
     REGION_CODE_FORMAT,
     Errors,
+    StagedFrame,
 )
 from services.registry.imports.template import CATEGORY_LABELS
 from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
@@ -82,6 +83,19 @@ async def _copy(
         await driver.copy_records_to_table(name, records=records, columns=list(columns))
 
 
+async def _copy_frame(session: AsyncSession, name: str, staged: StagedFrame) -> None:
+    if len(staged):
+
+        async def parts() -> AsyncIterator[bytes]:
+            for part in staged.copy_data():
+                yield part
+
+        driver = await _raw(session)
+        await driver.copy_to_table(
+            name, source=parts(), columns=staged.frame.columns, format="binary"
+        )
+
+
 async def _stage(
     session: AsyncSession,
     stage_columns: Sequence[tuple[str, str]],
@@ -97,7 +111,10 @@ async def _stage(
     await _temp(
         session, "import_rejects", [("row_no", "integer"), ("col", "text"), ("reason", "text")]
     )
-    await _copy(session, "import_stage", [c for c, _ in stage_columns], records)
+    if isinstance(records, StagedFrame):
+        await _copy_frame(session, "import_stage", records)
+    else:
+        await _copy(session, "import_stage", [c for c, _ in stage_columns], records)
     await _copy(
         session,
         "import_rejects",

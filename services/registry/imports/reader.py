@@ -3,6 +3,7 @@ and rows of text cells. A file that cannot be read fails the whole import with a
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -10,6 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+import polars as pl
 
 from services.registry.imports.template import COLUMNS, ImportKind, header_key
 from shared import spreadsheet
@@ -24,12 +27,44 @@ class UnreadableFile(ValueError):
 
 @dataclass
 class Sheet:
-    """Rows as lists of cells in the template's column order; ``row_numbers`` are the rows'
-    numbers in the file (the header is row 1)."""
+    """The ledger's cells as text columns, one per template column (named by its key, in the
+    template's order); ``row_numbers`` are the rows' numbers in the file (the header is row
+    1)."""
 
-    rows: list[list[str]]
+    columns: pl.DataFrame
     row_numbers: list[int]
     kind: ImportKind | None = None
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """The same cells row by row."""
+        return [list(row) for row in self.columns.iter_rows()]
+
+
+def _frame(keys: list[str], by_column: list[Any]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [pl.Series(k, v, dtype=pl.String) for k, v in zip(keys, by_column, strict=True)]
+    )
+
+
+def columns_of(kind: ImportKind, rows: list[list[str]]) -> pl.DataFrame:
+    """Rows of cells (in the template's order) as the sheet's columns."""
+    keys = [c.key for c in COLUMNS[kind]]
+    return _frame(keys, list(zip(*rows, strict=True)) if rows else [[] for _ in keys])
+
+
+# What ``str.strip()`` takes away (Python's whitespace, which differs from Rust's in four
+# control characters), so the column expression trims cells exactly as the row reader did.
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+
+
+def _clean(column: str) -> pl.Expr:
+    """``spreadsheet.restore(cell.strip())`` as an expression over a text column."""
+    cell = pl.col(column).str.strip_chars(_WHITESPACE)
+    neutralised = cell.str.starts_with("'") & cell.str.slice(1, 1).is_in(
+        list(spreadsheet._FORMULA_STARTS)
+    )
+    return pl.when(neutralised).then(cell.str.slice(1)).otherwise(cell).alias(column)
 
 
 def file_format(filename: str, content: bytes) -> str:
@@ -417,8 +452,155 @@ def excel_number(value: float) -> str:
     return f"{value:.5E}".replace("E+0", "E+").replace(".00000E", "E")
 
 
+# Lines as ``io.StringIO(text, newline="")`` gives them to the csv reader (ended by \r\n, \r
+# or \n, kept), without copying the whole text into a buffer again.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+# Rows moved into columns at a time: the cells of a block are Python strings until then.
+_BLOCK_ROWS = 50_000
+
+
+def _line_blocks(text: str, size: int = 4_000_000) -> Iterator[str]:
+    """The text in blocks of whole lines (each but the last ends with a line feed)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _read_plain_csv(kind: ImportKind | None, text: str) -> Sheet | None:
+    """A CSV text without any quote or bare carriage return (what spreadsheet programs write
+    for a ledger whose cells hold no comma or line break): each line is a record and each
+    comma separates two cells, so the file is split, trimmed and restored by column
+    expressions, a block of lines at a time (splitting it all at once took several times
+    the memory of the columns it makes). None when no header is found in the first rows."""
+    first_lines = text.split("\n", HEADER_SEARCH_ROWS)[:HEADER_SEARCH_ROWS]
+    head = [
+        [spreadsheet.restore(c.strip()) for c in line.removesuffix("\r").split(",")]
+        if line.removesuffix("\r")
+        else []
+        for line in first_lines
+    ]
+    header = _find_header(head, kind)
+    if header is None:
+        return None
+    columns = COLUMNS[header.kind]
+    keys = [c.key for c in columns]
+    order = [header.positions[header_key(c.header)] for c in columns]
+    width = len(head[header.index])
+    line = pl.col("line")
+    frames, numbers = [], []
+    last: tuple[int, int] | None = None  # the last non-blank row's number and cell count
+    row_no = 0  # rows before the block
+    for block in _line_blocks(text):
+        lines = pl.Series("line", [block]).str.split("\n").explode()
+        if block.endswith("\n"):
+            lines = lines.head(-1)
+        body = (
+            lines.str.strip_suffix("\r")
+            .to_frame()
+            .with_row_index("row_no", offset=row_no + 1)
+            .filter(pl.col("row_no") > header.index + 1)
+            # A row is blank when it has no character but whitespace (what trimming empties).
+            .filter(line.str.replace_all(",", "", literal=True).str.strip_chars(_WHITESPACE) != "")
+        )
+        row_no += lines.len()
+        if not body.height:
+            continue
+        last_row, last_line = body.row(-1)
+        last = (last_row, last_line.count(",") + 1)
+        cells = body.select(line.str.split(",").alias("cells"))
+        frames.append(
+            cells.select(
+                pl.col("cells").list.get(i, null_on_oob=True).fill_null("").alias(k)
+                for k, i in zip(keys, order, strict=True)
+            ).with_columns(_clean(k) for k in keys)
+        )
+        numbers.extend(body["row_no"].to_list())
+    if last is not None and last[1] < width:
+        raise UnreadableFile(
+            t(
+                "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
+                "import.truncated",
+                row=last[0],
+                cells=last[1],
+                width=width,
+            )
+        )
+    frame = pl.concat(frames, rechunk=True) if frames else _frame(keys, [[] for _ in keys])
+    return Sheet(columns=frame, row_numbers=numbers, kind=header.kind)
+
+
+def _read_csv(kind: ImportKind | None, content: bytes) -> Sheet | None:
+    """A CSV ledger read into columns: the C parser splits the records, the cells move into
+    columns a block of rows at a time as they are, and are trimmed and restored there by
+    column expressions (no Python call per cell, and never every row's cells as Python
+    strings at once). None when no header is found in the first rows (``read`` then says
+    why)."""
+    text = decode_text(content)
+    if '"' not in text and text.count("\r") == text.count("\r\n"):
+        return _read_plain_csv(kind, text)
+    records = csv.reader(m.group() for m in _LINE.finditer(text))
+    frames: list[pl.DataFrame] = []
+    numbers: list[int] = []
+    last: tuple[int, int] | None = None  # the last non-blank row's number and cell count
+    try:
+        head = list(itertools.islice(records, HEADER_SEARCH_ROWS))
+        cleaned = [[spreadsheet.restore(c.strip()) for c in row] for row in head]
+        header = _find_header(cleaned, kind)
+        if header is None:
+            return None
+        columns = COLUMNS[header.kind]
+        keys = [c.key for c in columns]
+        order = [header.positions[header_key(c.header)] for c in columns]
+        width = len(head[header.index])
+        block, first = head[header.index + 1 :], header.index + 2
+        while block:
+            # A row is blank when it has no character but whitespace (what trimming empties).
+            body = [(first + j, row) for j, row in enumerate(block) if "".join(row).strip()]
+            if body:
+                last = (body[-1][0], len(body[-1][1]))
+                padded = [
+                    row if len(row) == width else (row + [""] * (width - len(row)))[:width]
+                    for _, row in body
+                ]
+                by_position = list(zip(*padded, strict=True))
+                frames.append(
+                    _frame(keys, [by_position[i] for i in order]).with_columns(
+                        _clean(k) for k in keys
+                    )
+                )
+                numbers.extend(n for n, _ in body)
+                del padded, by_position
+            first += len(block)
+            block = list(itertools.islice(records, _BLOCK_ROWS))
+    except csv.Error as exc:
+        raise UnreadableFile(
+            t("the CSV file cannot be read: {error}", "import.csv_unreadable", error=str(exc))
+        ) from None
+    if last is not None and last[1] < width:
+        raise UnreadableFile(
+            t(
+                "the last row ({row}) has {cells} of {width} columns: the file looks truncated",
+                "import.truncated",
+                row=last[0],
+                cells=last[1],
+                width=width,
+            )
+        )
+    frame = pl.concat(frames, rechunk=True) if frames else _frame(keys, [[] for _ in keys])
+    return Sheet(columns=frame, row_numbers=numbers, kind=header.kind)
+
+
 def read(kind: ImportKind | None, filename: str, content: bytes) -> Sheet:
     xlsx = file_format(filename, content) == "xlsx" if content else False
+    if content and not xlsx:
+        sheet = _read_csv(kind, content)
+        if sheet is not None:
+            return sheet
     raw, header = _locate(_sheets(filename, content), kind)
     columns = COLUMNS[header.kind]
     positions = header.positions
@@ -459,4 +641,4 @@ def read(kind: ImportKind | None, filename: str, content: bytes) -> Sheet:
         else:
             rows.append([row[i] for i in order])
         numbers.append(number)
-    return Sheet(rows=rows, row_numbers=numbers, kind=header.kind)
+    return Sheet(columns=columns_of(header.kind, rows), row_numbers=numbers, kind=header.kind)

@@ -2,11 +2,18 @@
 (column, reason). Cross-row rules (duplicates, regions, heads) are the pipeline's, in SQL."""
 
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
+
+import polars as pl
+from annotated_types import Le, MaxLen
+from pgpq import ArrowToPostgresBinaryEncoder
+from pydantic import BaseModel
 
 from services.registry.economics.schemas import FIRST_YEAR
+from services.registry.households.schemas import HouseholdCreate, MemberCreate
 from services.registry.imports import template as t
 from shared import i18n, idnumber, regions
 from shared.money import parse_amount
@@ -159,125 +166,207 @@ def _text(raw: str, header: str, limit: int, errors: Errors, required: bool = Fa
     return raw
 
 
+def _bound(model: type[BaseModel], field: str, kind: type[Any]) -> Any:
+    """A bound the household API's schema puts on a field (``MaxLen`` or ``Le``)."""
+    (bound,) = (m for m in model.model_fields[field].metadata if isinstance(m, kind))
+    return bound.max_length if isinstance(bound, MaxLen) else bound.le
+
+
+# The API's limits, so a ledger and a client are held to the same ones.
+LIMITS = {
+    "household_no": _bound(HouseholdCreate, "household_no", MaxLen),
+    "address": _bound(HouseholdCreate, "address", MaxLen),
+    "phone": _bound(HouseholdCreate, "phone", MaxLen),
+    "name": _bound(MemberCreate, "name", MaxLen),
+    "ethnicity": _bound(MemberCreate, "ethnicity", MaxLen),
+    "education": _bound(MemberCreate, "education", MaxLen),
+    "disability_grade": _bound(MemberCreate, "disability_grade", Le),
+    "migrant_work_months": _bound(MemberCreate, "migrant_work_months", Le),
+}
+
+
+# The rules of one cell, each in one place: a rule takes the cell's text and the row's error
+# list, appends (column, reason) when the cell is wrong and returns the staged value. The row
+# validator below applies them cell by cell; the column validator (``household_columns``)
+# applies the same functions once per distinct value of a column.
+def _household_no(raw: str, errors: Errors) -> str | None:
+    return _text(raw, "户编号", LIMITS["household_no"], errors, required=True) or None
+
+
+def _region_code(raw: str, errors: Errors) -> str:
+    if not regions.is_valid_code(raw):
+        errors.append(("行政区划代码", _m(REGION_CODE_FORMAT, "region.code_format")))
+    return raw
+
+
+def _address(raw: str, errors: Errors) -> str:
+    return _text(raw, "家庭住址", LIMITS["address"], errors)
+
+
+def _category(raw: str, errors: Errors) -> str | None:
+    return _choice(raw, t.CATEGORIES, "户类型", errors)
+
+
+def _causes(raw: str, errors: Errors) -> list[str]:
+    return [c for c in _CAUSE_SPLIT.split(raw) if c] if raw else []
+
+
+def _yes_no(header: str, default: bool) -> Any:
+    def rule(raw: str, errors: Errors) -> bool | None:
+        return _choice(raw, t.YES_NO, header, errors, default)
+
+    return rule
+
+
+def _phone(raw: str, errors: Errors) -> str | None:
+    return _text(raw, "联系电话", LIMITS["phone"], errors) or None
+
+
+def _name(raw: str, errors: Errors) -> str:
+    return _text(raw, "姓名", LIMITS["name"], errors, required=True)
+
+
+def _relation(raw: str, errors: Errors) -> str | None:
+    return _choice(raw, t.RELATIONS, "与户主关系", errors)
+
+
+def _sex_given(raw: str, errors: Errors) -> str | None:
+    """The sex a cell gives (None when blank: the ID number's is taken)."""
+    return _choice(raw, t.SEXES, "性别", errors, "") or None
+
+
+def _birth_given(raw: str, errors: Errors) -> date | None:
+    """The birth date a cell gives (None when blank or unreadable)."""
+    if not raw:
+        return None
+    try:
+        return _date(raw)
+    except ValueError:
+        errors.append(
+            (
+                "出生日期",
+                _m(
+                    "{value} is not a date: write it as 1990-01-01, 1990.01.01, 1990/1/1 "
+                    "or 1990年1月1日",
+                    "date.unreadable",
+                    value=repr(raw),
+                ),
+            )
+        )
+        return None
+
+
+def _ethnicity(raw: str, errors: Errors) -> str:
+    return _text(raw, "民族", LIMITS["ethnicity"], errors) or "汉族"
+
+
+def _education(raw: str, errors: Errors) -> str | None:
+    return _text(raw, "文化程度", LIMITS["education"], errors) or None
+
+
+def _schooling(raw: str, errors: Errors) -> tuple[bool, str | None]:
+    if not raw or raw == t.NOT_IN_SCHOOL:
+        return False, None
+    if raw == t.IN_SCHOOL_UNKNOWN_STAGE:
+        return True, None
+    stage = t.schooling_stage(raw)
+    if stage is None:
+        errors.append(("在校生状况", not_one_of(raw, [t.NOT_IN_SCHOOL, *t.SCHOOLING])))
+    return stage not in (None, "dropout"), stage
+
+
+def _health(raw: str, errors: Errors) -> str | None:
+    return _choice(raw, t.HEALTH, "健康状况", errors, "healthy")
+
+
+def _disability(raw: str, errors: Errors) -> int | None:
+    if not raw:
+        return 0
+    if raw in t.DISABILITY:
+        return t.DISABILITY[raw]
+    if _is_number(raw) and int(raw) <= LIMITS["disability_grade"]:
+        return int(raw)
+    errors.append(("残疾等级", not_one_of(raw, list(t.DISABILITY))))
+    return None
+
+
+def _labour(raw: str, errors: Errors) -> str | None:
+    return _choice(raw, t.LABOUR, "劳动技能", errors, "ordinary")
+
+
+def _months(raw: str, errors: Errors) -> int | None:
+    if not raw:
+        return 0
+    if _is_number(raw) and int(raw) <= LIMITS["migrant_work_months"]:
+        return int(raw)
+    errors.append(("务工时间(月)", _m("must be whole months from 0 to 12", "import.months")))
+    return None
+
+
+_relocated = _yes_no("易地扶贫搬迁", False)
+_medical = _yes_no("城乡居民基本医疗保险", True)
+_pension = _yes_no("城乡居民基本养老保险", False)
+_dibao = _yes_no("低保", False)
+_tekun = _yes_no("特困供养", False)
+
+
 def household_row(
     row_no: int, cells: list[str], today: date, ext: tuple[str | None, str | None] = (None, None)
 ) -> tuple[tuple[Any, ...], Errors]:
     """One member row of a households file: its staging record and its field errors."""
-    (
-        household_no,
-        region_code,
-        address,
-        category,
-        causes,
-        relocated,
-        phone,
-        name,
-        id_number,
-        relation,
-        sex,
-        birth,
-        ethnicity,
-        education,
-        schooling,
-        health,
-        disability,
-        labour,
-        months,
-        medical,
-        pension,
-        dibao,
-        tekun,
-    ) = cells
     errors: Errors = []
-    household_no = _text(household_no, "户编号", 40, errors, required=True)
-    if not regions.is_valid_code(region_code):
-        errors.append(("行政区划代码", _m(REGION_CODE_FORMAT, "region.code_format")))
-    address = _text(address, "家庭住址", 300, errors)
-    category_v = _choice(category, t.CATEGORIES, "户类型", errors)
-    cause_list = [c for c in _CAUSE_SPLIT.split(causes) if c] if causes else []
-    relocated_v = _choice(relocated, t.YES_NO, "易地扶贫搬迁", errors, False)
-    phone = _text(phone, "联系电话", 20, errors)
-    name = _text(name, "姓名", 50, errors, required=True)
-    relation_v = _choice(relation, t.RELATIONS, "与户主关系", errors)
-    number = idnumber.normalize(id_number)
-    sex_v = birth_v = None
+    household_no = _household_no(cells[0], errors)
+    region_code = _region_code(cells[1], errors)
+    address = _address(cells[2], errors)
+    category_v = _category(cells[3], errors)
+    cause_list = _causes(cells[4], errors)
+    relocated_v = _relocated(cells[5], errors)
+    phone = _phone(cells[6], errors)
+    name = _name(cells[7], errors)
+    relation_v = _relation(cells[9], errors)
+    number = idnumber.normalize(cells[8])
     facts = None
     id_reason = _id_number_reason(number, today)
     if id_reason is not None:
         errors.append(("证件号码", id_reason))
     else:
         facts = idnumber.parse(number, today=today)
-    sex_v = _choice(sex, t.SEXES, "性别", errors, facts.sex if facts else "")
+    sex_v = _sex_given(cells[10], errors) if cells[10] else (facts.sex if facts else "")
     if facts and sex_v and sex_v != facts.sex:
         errors.append(("性别", _m(DISAGREES, "sex.id_number_mismatch")))
-    if birth:
-        try:
-            birth_v = _date(birth)
-        except ValueError:
-            errors.append(
-                (
-                    "出生日期",
-                    _m(
-                        "{value} is not a date: write it as 1990-01-01, 1990.01.01, 1990/1/1 "
-                        "or 1990年1月1日",
-                        "date.unreadable",
-                        value=repr(birth),
-                    ),
-                )
-            )
+    birth_v = _birth_given(cells[11], errors)
+    if cells[11]:
         if facts and birth_v and birth_v != facts.birth_date:
             errors.append(("出生日期", _m(DISAGREES, "birth_date.id_number_mismatch")))
     elif facts:
         birth_v = facts.birth_date
-    ethnicity = _text(ethnicity, "民族", 20, errors) or "汉族"
-    education = _text(education, "文化程度", 30, errors)
-    if not schooling or schooling == t.NOT_IN_SCHOOL:
-        in_school, stage = False, None
-    elif schooling == t.IN_SCHOOL_UNKNOWN_STAGE:
-        in_school, stage = True, None
-    else:
-        stage = t.schooling_stage(schooling)
-        in_school = stage not in (None, "dropout")
-        if stage is None:
-            errors.append(("在校生状况", not_one_of(schooling, [t.NOT_IN_SCHOOL, *t.SCHOOLING])))
-    health_v = _choice(health, t.HEALTH, "健康状况", errors, "healthy")
-    if not disability:
-        grade = 0
-    elif disability in t.DISABILITY:
-        grade = t.DISABILITY[disability]
-    elif _is_number(disability) and int(disability) <= 4:
-        grade = int(disability)
-    else:
-        grade = None
-        errors.append(("残疾等级", not_one_of(disability, list(t.DISABILITY))))
-    labour_v = _choice(labour, t.LABOUR, "劳动技能", errors, "ordinary")
-    if not months:
-        months_v = 0
-    elif _is_number(months) and int(months) <= 12:
-        months_v = int(months)
-    else:
-        months_v = None
-        errors.append(("务工时间(月)", _m("must be whole months from 0 to 12", "import.months")))
-    medical_v = _choice(medical, t.YES_NO, "城乡居民基本医疗保险", errors, True)
-    pension_v = _choice(pension, t.YES_NO, "城乡居民基本养老保险", errors, False)
-    dibao_v = _choice(dibao, t.YES_NO, "低保", errors, False)
-    tekun_v = _choice(tekun, t.YES_NO, "特困供养", errors, False)
+    ethnicity = _ethnicity(cells[12], errors)
+    education = _education(cells[13], errors)
+    in_school, stage = _schooling(cells[14], errors)
+    health_v = _health(cells[15], errors)
+    grade = _disability(cells[16], errors)
+    labour_v = _labour(cells[17], errors)
+    months_v = _months(cells[18], errors)
+    medical_v = _medical(cells[19], errors)
+    pension_v = _pension(cells[20], errors)
+    dibao_v = _dibao(cells[21], errors)
+    tekun_v = _tekun(cells[22], errors)
     record = (
         row_no,
-        household_no or None,
+        household_no,
         region_code,
         address,
         category_v,
         cause_list,
         relocated_v,
-        phone or None,
+        phone,
         name,
         number,
         relation_v,
         sex_v,
         birth_v,
         ethnicity,
-        education or None,
+        education,
         in_school,
         stage,
         health_v,
@@ -293,6 +382,247 @@ def household_row(
         bool(errors),
     )
     return record, errors
+
+
+# The staging table's columns as Polars types (what the binary COPY sends).
+_POLARS_TYPES: dict[str, Any] = {
+    "integer": pl.Int32,
+    "text": pl.String,
+    "text[]": pl.List(pl.String),
+    "boolean": pl.Boolean,
+    "date": pl.Date,
+    "smallint": pl.Int16,
+}
+HOUSEHOLD_SCHEMA = {name: _POLARS_TYPES[kind] for name, kind in HOUSEHOLD_STAGE}
+_KEYS = [c.key for c in t.HOUSEHOLD_COLUMNS]
+# Columns whose rule is applied once per distinct value (a ledger repeats a few words in
+# them), with the staged column(s) each gives and their types.
+_BY_VALUE: list[tuple[str, Any, list[tuple[str, Any]]]] = [
+    ("category", _category, [("category", pl.String)]),
+    ("poverty_causes", _causes, [("poverty_causes", pl.List(pl.String))]),
+    ("relocated", _relocated, [("relocated", pl.Boolean)]),
+    ("relation", _relation, [("relation", pl.String)]),
+    ("sex", _sex_given, [("sex_given", pl.String)]),
+    ("birth_date", _birth_given, [("birth_given", pl.Date)]),
+    ("schooling", _schooling, [("in_school", pl.Boolean), ("schooling_stage", pl.String)]),
+    ("health", _health, [("health", pl.String)]),
+    ("disability_grade", _disability, [("disability_grade", pl.Int16)]),
+    ("labour_capacity", _labour, [("labour_capacity", pl.String)]),
+    ("migrant_work_months", _months, [("migrant_work_months", pl.Int16)]),
+    ("medical_insurance", _medical, [("medical_insurance", pl.Boolean)]),
+    ("pension_insurance", _pension, [("pension_insurance", pl.Boolean)]),
+    ("dibao", _dibao, [("dibao", pl.Boolean)]),
+    ("tekun", _tekun, [("tekun", pl.Boolean)]),
+]
+
+
+def _by_value(column: pl.Series, rule: Any, outputs: list[tuple[str, Any]]) -> pl.DataFrame:
+    """``rule`` applied once per distinct cell of ``column``: its staged value(s) and whether
+    the cell is valid (``{key}_ok``), row for row."""
+    distinct = column.unique(maintain_order=True).to_list()
+    values: list[list[Any]] = [[] for _ in outputs]
+    valid = []
+    for raw in distinct:
+        errors: Errors = []
+        value = rule(raw, errors)
+        for i, v in enumerate(value if len(outputs) > 1 else (value,)):
+            values[i].append(v)
+        valid.append(not errors)
+    lookup = pl.DataFrame(
+        [
+            pl.Series("raw", distinct, dtype=pl.String),
+            *(pl.Series(n, v, dtype=d) for (n, d), v in zip(outputs, values, strict=True)),
+            pl.Series(f"{column.name}_ok", valid, dtype=pl.Boolean),
+        ]
+    )
+    return (
+        column.rename("raw")
+        .to_frame()
+        .join(lookup, on="raw", how="left", maintain_order="left", nulls_equal=True)
+        .drop("raw")
+    )
+
+
+def _length_ok(key: str, *, required: bool = False) -> pl.Expr:
+    """``_text``'s rule over a cell column as an expression (characters, as Python's ``len``
+    counts them)."""
+    length = pl.col(f"_{key}").str.len_chars()
+    ok = length <= LIMITS[key]
+    return ok & (length > 0) if required else ok
+
+
+_ID_SHAPE = r"^[0-9]{17}[0-9Xx]$"
+
+
+def _id_number_facts(today: date) -> list[pl.Expr]:
+    """GB 11643 as expressions over ``id_number``: ``id_ok`` (shape, birth date from 1900 to
+    today, check character), and the sex and birth date it gives. A number that fails goes
+    through ``_id_number_reason`` for its reason, so the reasons stay those of the row rule."""
+    number = pl.col("_id_number").str.to_uppercase()
+    digit = [number.str.slice(i, 1).cast(pl.Int32, strict=False).fill_null(0) for i in range(17)]
+    total = sum((d * w for d, w in zip(digit, idnumber._WEIGHTS, strict=True)), pl.lit(0))
+    check = (total % 11).replace_strict(
+        list(range(11)), list(idnumber._CHECK), return_dtype=pl.String
+    )
+    year = number.str.slice(6, 4).cast(pl.Int32, strict=False).fill_null(0)
+    month = number.str.slice(10, 2).cast(pl.Int32, strict=False).fill_null(0)
+    day = number.str.slice(12, 2).cast(pl.Int32, strict=False).fill_null(0)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days_in_month = (
+        pl.when(month == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+    real = (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month) & (year >= 1900)
+    born = pl.date(
+        pl.when(real).then(year).otherwise(2000),
+        pl.when(real).then(month).otherwise(1),
+        pl.when(real).then(day).otherwise(1),
+    )
+    ok = (
+        pl.col("_id_number").str.contains(_ID_SHAPE)
+        & real
+        & (born <= today)
+        & (check == number.str.slice(17, 1))
+    )
+    sex = pl.when(digit[16] % 2 == 1).then(pl.lit("male")).otherwise(pl.lit("female"))
+    return [
+        number.alias("id_number"),
+        ok.alias("id_ok"),
+        sex.alias("id_sex"),
+        born.alias("id_birth"),
+    ]
+
+
+class StagedFrame(Sequence[tuple[Any, ...]]):
+    """Staging rows held as columns (COPYed to PostgreSQL in binary straight from them), read
+    as a sequence of records where a caller wants rows."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.frame = frame
+        self._copy_data: list[bytes] | None = None
+
+    def copy_data(self) -> list[bytes]:
+        """The rows as PostgreSQL binary COPY data, encoded from the Arrow columns (in Rust,
+        no Python object per cell) once, in parts; the column types are the staging
+        table's."""
+        if self._copy_data is None:
+            table = self.frame.to_arrow()
+            encoder = ArrowToPostgresBinaryEncoder(table.schema)
+            self._copy_data = [
+                encoder.write_header(),
+                *(encoder.write_batch(batch) for batch in table.to_batches()),
+                encoder.finish(),
+            ]
+        return self._copy_data
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Any, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Any, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[Any, ...] | list[tuple[Any, ...]]:
+        if isinstance(index, slice):
+            return self.frame[index].rows()
+        return self.frame.row(index)
+
+
+def household_columns(
+    row_numbers: Sequence[int], cells: Sequence[Sequence[str]] | pl.DataFrame, today: date
+) -> tuple[pl.DataFrame, list[tuple[int, Errors]]]:
+    """The member rows of a households file validated as columns: the staging frame (the
+    columns of ``HOUSEHOLD_STAGE``) and (row, errors) for the bad rows. ``cells``: the
+    reader's text columns (named by the template's keys), or rows of cells.
+
+    Formats, lengths, the ID number's check character and its agreement with the sex and
+    birth date are vectorised expressions; the word columns (户类型, 是/否, dates, ...) run
+    the row rules above once per distinct value. A row found bad is then validated again by
+    ``household_row``, which gives its staged record and its reasons exactly as row-by-row
+    validation does (a few rows of a ledger, so the cost is theirs)."""
+    if not isinstance(cells, pl.DataFrame):
+        width = len(_KEYS)
+        by_column = list(zip(*cells, strict=True)) if cells else [() for _ in range(width)]
+        cells = pl.DataFrame(
+            [pl.Series(k, v, dtype=pl.String) for k, v in zip(_KEYS, by_column, strict=True)]
+        )
+    # The cells' columns are named _{key}, the staged ones {key}.
+    raw = cells.select(pl.col(k).alias(f"_{k}") for k in _KEYS)
+    parts = [raw, pl.Series("row_no", row_numbers, dtype=pl.Int32).to_frame()]
+    parts += [_by_value(raw[f"_{key}"], rule, outputs) for key, rule, outputs in _BY_VALUE]
+    frame = pl.concat(parts, how="horizontal").with_columns(_id_number_facts(today))
+    sex_raw, birth_raw = pl.col("_sex"), pl.col("_birth_date")
+    bad = ~pl.all_horizontal(
+        _length_ok("household_no", required=True),
+        pl.col("_region_code").str.contains(r"^[0-9]{12}$")
+        & ~pl.col("_region_code").str.starts_with("00"),
+        _length_ok("address"),
+        _length_ok("phone"),
+        _length_ok("name", required=True),
+        _length_ok("ethnicity"),
+        _length_ok("education"),
+        pl.col("id_ok"),
+        *(pl.col(f"_{key}_ok") for key, _, _ in _BY_VALUE),
+        (sex_raw == "") | (pl.col("sex_given") == pl.col("id_sex")),
+        (birth_raw == "") | (pl.col("birth_given") == pl.col("id_birth")),
+    )
+    blank_none = {
+        key: pl.when(pl.col(f"_{key}") == "").then(None).otherwise(pl.col(f"_{key}"))
+        for key in ("household_no", "phone", "education")
+    }
+    staged = frame.with_columns(bad.alias("bad")).select(
+        pl.col("row_no"),
+        blank_none["household_no"].alias("household_no"),
+        pl.col("_region_code").alias("region_code"),
+        pl.col("_address").alias("address"),
+        "category",
+        "poverty_causes",
+        "relocated",
+        blank_none["phone"].alias("phone"),
+        pl.col("_name").alias("name"),
+        "id_number",
+        "relation",
+        pl.when(sex_raw == "").then(pl.col("id_sex")).otherwise(pl.col("sex_given")).alias("sex"),
+        pl.when(birth_raw == "")
+        .then(pl.col("id_birth"))
+        .otherwise(pl.col("birth_given"))
+        .alias("birth_date"),
+        pl.when(pl.col("_ethnicity") == "")
+        .then(pl.lit("汉族"))
+        .otherwise(pl.col("_ethnicity"))
+        .alias("ethnicity"),
+        blank_none["education"].alias("education"),
+        "in_school",
+        "schooling_stage",
+        "health",
+        "disability_grade",
+        "labour_capacity",
+        "migrant_work_months",
+        "medical_insurance",
+        "pension_insurance",
+        "dibao",
+        "tekun",
+        pl.lit(None, pl.String).alias("ext_system"),
+        pl.lit(None, pl.String).alias("ext_id"),
+        "bad",
+    )
+    flagged = staged["bad"]
+    if not flagged.any():
+        return staged.cast(HOUSEHOLD_SCHEMA), []  # type: ignore[arg-type]
+    records, errors = [], []
+    for i in flagged.arg_true().to_list():
+        record, errs = household_row(row_numbers[i], list(cells.row(i)), today)
+        records.append(record)
+        if errs:
+            errors.append((row_numbers[i], errs))
+    again = pl.DataFrame(records, schema=HOUSEHOLD_SCHEMA, orient="row")
+    good = staged.filter(~flagged).cast(HOUSEHOLD_SCHEMA)  # type: ignore[arg-type]
+    return pl.concat([good, again]).sort("row_no"), errors
 
 
 ECONOMICS_STAGE = [

@@ -8,7 +8,6 @@ import hashlib
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
+import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.database import audit, outbox
@@ -210,12 +210,15 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[list[Any], list[Any]]:
-    """Field validation of every row: staging records and (row, errors) pairs."""
-    check = rows.household_row if kind is ImportKind.households else rows.economics_row
+def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[Any, list[Any]]:
+    """Field validation of every row: the staging rows (a frame of columns for a households
+    file, records for an economics file) and (row, errors) pairs."""
+    if kind is ImportKind.households:
+        frame, errors = rows.household_columns(sheet.row_numbers, sheet.columns, today)
+        return rows.StagedFrame(frame), errors
     records, errors = [], []
     for row_no, cells in zip(sheet.row_numbers, sheet.rows, strict=True):
-        record, errs = check(row_no, cells, today)
+        record, errs = rows.economics_row(row_no, cells, today)
         records.append(record)
         if errs:
             errors.append((row_no, errs))
@@ -224,43 +227,75 @@ def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[list[A
 
 def chunks(sheet: reader.Sheet, size: int) -> list[reader.Sheet]:
     """Batches of at most ``size`` rows that never split a household (rows with the same
-    first cell, 户编号, stay together)."""
-    if len(sheet.rows) <= size:
+    first cell, 户编号, stay together; a row without one is alone)."""
+    if sheet.columns.height <= size:
         return [sheet]
-    groups: dict[str, list[int]] = {}
-    for i, cells in enumerate(sheet.rows):
-        groups.setdefault(cells[0] or f"\0{i}", []).append(i)
-    out: list[list[int]] = [[]]
-    for indexes in groups.values():
-        if out[-1] and len(out[-1]) + len(indexes) > size:
-            out.append([])
-        out[-1].extend(indexes)
-    return [
-        reader.Sheet(
-            rows=[sheet.rows[i] for i in part], row_numbers=[sheet.row_numbers[i] for i in part]
+    first = pl.col(sheet.columns.columns[0])
+    household = (
+        pl.when(first == "")
+        .then(pl.concat_str(pl.lit("\0"), pl.int_range(pl.len()).cast(pl.String)))
+        .otherwise(first)
+    )
+    # Households in the order they first appear, each with its size, packed greedily; a
+    # batch holds its households one after the other, each's rows in file order.
+    groups = sheet.columns.select(household.alias("key")).with_row_index("index")
+    sizes = groups.group_by("key", maintain_order=True).len().with_row_index("group")
+    batch_of, batch, filled = [], 0, 0
+    for count in sizes["len"].to_list():
+        if filled and filled + count > size:
+            batch, filled = batch + 1, 0
+        batch_of.append(batch)
+        filled += count
+    keyed = groups.join(
+        sizes.select("key", "group", pl.Series("batch", batch_of, dtype=pl.Int64)),
+        on="key",
+        how="left",
+    ).sort("batch", "group", "index")
+    numbers = sheet.row_numbers
+    out = []
+    for part in keyed.partition_by("batch", maintain_order=True):
+        indexes = part["index"].to_list()
+        out.append(
+            reader.Sheet(
+                columns=sheet.columns[indexes],
+                row_numbers=[numbers[i] for i in indexes],
+                kind=sheet.kind,
+            )
         )
-        for part in out
-    ]
+    return out
 
 
 def _repeated_ids(sheet: reader.Sheet) -> set[str]:
     """ID numbers that occur more than once anywhere in the file (chunks are checked in SQL
     one at a time, so a repeat across two chunks is found here)."""
-    counts = Counter(idnumber.normalize(cells[8]) for cells in sheet.rows if cells[8])
-    return {n for n, c in counts.items() if c > 1}
+    cells = sheet.columns.get_column("id_number")
+    cells = cells.filter(cells != "")
+    # An ASCII number's normal form is its upper case (the cells are trimmed); the others
+    # (full-width digits) go through idnumber.normalize.
+    ascii = cells.str.contains(r"^[\x00-\x7F]*$")
+    others = [idnumber.normalize(n) for n in cells.filter(~ascii).to_list()]
+    normal = pl.concat(
+        [cells.filter(ascii).str.to_uppercase(), pl.Series(cells.name, others, dtype=pl.String)]
+    )
+    counts = normal.value_counts(name="count")
+    return set(counts.filter(pl.col("count") > 1).get_column(normal.name).to_list())
 
 
 def _validate_chunk(
     kind: ImportKind, sheet: reader.Sheet, today: date, repeated: set[str]
-) -> tuple[list[Any], list[Any]]:
+) -> tuple[Any, list[Any]]:
+    """A chunk's staging rows and errors, made in a thread while the other lane's statements
+    run (so is a households chunk's binary COPY data)."""
     with gc_paused():
-        records, errors = validate(kind, sheet, today)
-    if not repeated:
-        return records, errors
-    by_row = dict(errors)
-    for i, record in enumerate(records):
-        if record[9] in repeated:
-            by_row.setdefault(record[0], []).append(
+        staged, errors = validate(kind, sheet, today)
+    if not isinstance(staged, rows.StagedFrame):
+        return staged, errors
+    if repeated:
+        frame = staged.frame
+        hit = frame["id_number"].is_in(list(repeated))
+        by_row = dict(errors)
+        for row_no in frame.filter(hit)["row_no"].to_list():
+            by_row.setdefault(row_no, []).append(
                 (
                     "证件号码",
                     t(
@@ -269,20 +304,22 @@ def _validate_chunk(
                     ),
                 )
             )
-            records[i] = (*record[:-1], True)
-    return records, sorted(by_row.items())
+        staged = rows.StagedFrame(frame.with_columns(bad=frame["bad"] | hit))
+        errors = sorted(by_row.items())
+    staged.copy_data()
+    return staged, errors
 
 
 async def load(
     session: AsyncSession,
     principal: Principal,
     kind: ImportKind,
-    records: Sequence[tuple[Any, ...]],
+    staged: Any,
     errors: Sequence[Any],
 ) -> Outcome:
     if kind is ImportKind.households:
-        return await pipeline.load_households(session, principal, records, errors)
-    return await pipeline.load_economics(session, principal, records, errors)
+        return await pipeline.load_households(session, principal, staged, errors)
+    return await pipeline.load_economics(session, principal, staged, errors)
 
 
 class _ChunkLoadedElsewhere(Exception):
@@ -345,7 +382,7 @@ async def run_import(
     log.info(
         "import %s: read %d rows in %.2fs",
         import_id,
-        len(sheet.rows),
+        sheet.columns.height,
         time.perf_counter() - read_started,
     )
     today = today or clock.today()

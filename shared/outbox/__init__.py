@@ -30,12 +30,13 @@ from typing import Any
 from uuid import UUID
 
 from redis.exceptions import RedisError
-from sqlalchemy import DateTime, Integer, String, delete, func, select
+from sqlalchemy import DateTime, Integer, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import ordered_uuid
+from shared.outbox.repository import OutboxRepository
 
 log = logging.getLogger("povguard.jobs")
 
@@ -134,7 +135,7 @@ async def kick(session: AsyncSession, queue: Any) -> None:
     try:
         async with session.begin():
             for model, ids in by_model.items():
-                await session.execute(delete(model).where(model.id.in_(ids)))
+                await OutboxRepository(session, model).delete(ids)
     except Exception as exc:  # sent already; the relay's resend is refused or harmless
         log.warning("sent jobs stay in the outbox until the relay clears them: %s", exc)
 
@@ -148,19 +149,11 @@ async def relay(
     for model in models:
         while True:
             async with session_maker() as session, session.begin():
-                rows = list(
-                    (
-                        await session.execute(
-                            select(model)
-                            .order_by(model.id)
-                            .limit(RELAY_BATCH)
-                            .with_for_update(skip_locked=True)
-                        )
-                    ).scalars()
-                )
+                repository = OutboxRepository(session, model)
+                rows = await repository.oldest(RELAY_BATCH)
                 sent, failure = await _send(queue, rows)
                 if sent:
-                    await session.execute(delete(model).where(model.id.in_(sent)))
+                    await repository.delete(sent)
                 if failure is not None:
                     stuck = rows[len(sent)]
                     stuck.send_attempts += 1

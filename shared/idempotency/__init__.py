@@ -8,20 +8,21 @@ a write that fails rolls back its claim, so a retry runs afresh."""
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, DateTime, Integer, String, delete, func, select
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.auth import Principal
 from shared.errors import Conflict, ValidationFailed
 from shared.http import Locator
+from shared.idempotency.repository import IdempotencyRepository
 
 
 class IdempotencyKeyMixin:
@@ -49,6 +50,7 @@ class Idempotency:
     ) -> None:
         self.session, self.model, self.scope, self.key = session, model, scope, key
         self.request_hash = hashlib.sha256(body).hexdigest()
+        self.repository = IdempotencyRepository(session, model)
 
     async def run(
         self,
@@ -64,26 +66,15 @@ class Idempotency:
             raise ValidationFailed.field(
                 "Idempotency-Key", "may not be blank", code="idempotency_key.blank"
             )
-        claimed = await self.session.execute(
-            insert(self.model)
-            .values(scope=self.scope, key=self.key, request_hash=self.request_hash)
-            .on_conflict_do_nothing()
-            .returning(self.model.key)
-        )
-        if claimed.first() is None:
+        if not await self.repository.claim(self.scope, self.key, self.request_hash):
             return await self._replay(location)
         content = jsonable_encoder(await write())
-        row = await self.session.get(self.model, (self.scope, self.key))
-        assert row is not None  # claimed above, in this transaction
+        row = await self.repository.get(self.scope, self.key)  # claimed above
         row.status_code, row.response = status_code, content
         return JSONResponse(content, status_code, _headers(content, location))
 
     async def _replay(self, location: Locator | None) -> JSONResponse:
-        row = (
-            await self.session.execute(
-                select(self.model).where(self.model.scope == self.scope, self.model.key == self.key)
-            )
-        ).scalar_one()
+        row = await self.repository.get(self.scope, self.key)
         if row.request_hash != self.request_hash:
             raise Conflict(
                 "this Idempotency-Key was used with a different request body",
@@ -121,5 +112,4 @@ def idempotency_dependency(
 
 async def purge_expired(session: AsyncSession, model: type[Any], older_than: timedelta) -> int:
     """Forget keys older than the retry window, so the table does not grow without end."""
-    result = await session.execute(delete(model).where(model.created_at < func.now() - older_than))
-    return int(cast("CursorResult[Any]", result).rowcount or 0)
+    return await IdempotencyRepository(session, model).purge_older_than(older_than)

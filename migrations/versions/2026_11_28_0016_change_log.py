@@ -18,8 +18,8 @@ and their webhook events were separate writes and stay separate entries.
 The webhook events' ``xid`` was a bigint (``pg_current_xact_id()::text::bigint``): the same
 number as xid8, which every change log now uses.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-28
 """
 
@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,230 @@
+"""Mixed load: do bulk jobs starve the people editing households?
+
+N households (default 1,000,000) are loaded into the registry and a monitoring projection of
+as many is built, in a scratch database. Then, with the registry served by uvicorn:
+
+1. 20 clients alone for ``--seconds``: ``GET /v1/households/{id}`` (75%), the village list (15%)
+   and ``PATCH /v1/households/{id}`` with ``If-Match`` (10%), as cadres on phones would;
+2. a 100,000-household import alone, then a full monitoring scan alone (after one warm-up
+   scan, so both timed scans find the same open alerts);
+3. the same clients while another 100,000-household import and a full scan run together.
+
+The bulk jobs run in their own processes on their own small connection pools, as in a worker
+(``POVGUARD_BULK_DB_POOL_SIZE``), so their Python work does not share the load generator's
+event loop.
+
+    .venv/bin/python -m bench.mixed_load 1000000 [--import-households 100000] [--seconds 30]
+
+The last line printed is one JSON object: get_p99_ms_alone/under_load,
+patch_p99_ms_alone/under_load, import_s_alone/under_load, scan_s_alone/under_load and the two
+slowdowns. Targets: GET p99 < 100 ms, PATCH p99 < 200 ms under load, each bulk job at most 1.5x
+slower than alone."""
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+from typing import Any
+
+import asyncpg
+import uvloop
+
+from bench import monitoring_scan
+from bench._scratch import scratch_database
+from bench.registry_api import KeepAliveClient, _pct, load, registry_server
+from povguard import demo
+from services.registry.imports import service as import_service
+from services.registry.imports.template import ImportKind
+from shared.auth import Principal, Role
+from shared.db import create_engine, create_session_maker
+from shared.settings import Settings
+
+PATCH_SHARE = 0.10
+LIST_SHARE = 0.15
+
+
+async def drive(base_url: str, token: str, ids: list[str], clients: int, until: Any) -> dict:
+    """``clients`` keep-alive clients until ``until()`` is true; latencies of 2xx answers."""
+    villages = demo.demo_villages()
+    latencies: dict[str, list[float]] = {"get": [], "list": [], "patch": []}
+    statuses: dict[str, dict[int, int]] = {k: {} for k in latencies}
+    host, port = base_url.removeprefix("http://").split(":")
+
+    def note(kind: str, status: int, elapsed: float) -> None:
+        statuses[kind][status] = statuses[kind].get(status, 0) + 1
+        if 200 <= status < 300:
+            latencies[kind].append(elapsed)
+
+    async def client(n: int) -> None:
+        rng = random.Random(n)
+        async with KeepAliveClient(host, int(port), token) as http:
+            while not until():
+                roll, target = rng.random(), f"/v1/households/{rng.choice(ids)}"
+                if roll < LIST_SHARE:
+                    t0 = time.perf_counter()
+                    status, _ = await http.get(
+                        f"/v1/households?region={rng.choice(villages)}&limit=50"
+                    )
+                    note("list", status, time.perf_counter() - t0)
+                    continue
+                t0 = time.perf_counter()
+                status, body = await http.get(target)
+                note("get", status, time.perf_counter() - t0)
+                if status != 200 or roll > LIST_SHARE + PATCH_SHARE:
+                    continue
+                # A cadre corrects the phone number of the household just read.
+                version = json.loads(body)["version"]
+                patch = json.dumps({"phone": f"139{rng.randrange(10**8):08d}"}).encode()
+                t0 = time.perf_counter()
+                status, _ = await http.send("PATCH", target, patch, f"If-Match: {version}\r\n")
+                note("patch", status, time.perf_counter() - t0)
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return {
+        "get_p99_ms": _pct(latencies["get"], 0.99),
+        "list_p99_ms": _pct(latencies["list"], 0.99),
+        "patch_p99_ms": _pct(latencies["patch"], 0.99),
+        "requests": sum(sum(s.values()) for s in statuses.values()),
+        "statuses": statuses,
+    }
+
+
+# The bulk jobs, each in its own process (``--child``).
+
+
+async def _child_import(settings: Settings, households: int, seed: int) -> float:
+    engine = create_engine(settings, "povguard-bench-import")
+    session_maker = create_session_maker(engine)
+    async with session_maker() as session, session.begin():
+        villages = await demo.ensure_regions(session)
+    rows = demo.ledger_rows(villages, households, seed=seed)
+    for row in rows:
+        row[0] = f"{row[0]}-m{seed}"  # household numbers of their own
+    loader = Principal(sub="bench", role=Role.province_admin, region_code="520000000000")
+    t0 = time.perf_counter()
+    async with session_maker() as session, session.begin():
+        job = await import_service.create_import(
+            session,
+            loader,
+            ImportKind.households,
+            "mixed.csv",
+            demo.to_csv(ImportKind.households, rows),
+            enqueue=False,
+        )
+    await import_service.run_import(session_maker, job.id)
+    elapsed = time.perf_counter() - t0
+    await engine.dispose()
+    return elapsed
+
+
+async def _child_scan(settings: Settings) -> float:
+    engine = create_engine(settings, "povguard-bench-scan")
+    _, elapsed = await monitoring_scan.full_scan(create_session_maker(engine))
+    await engine.dispose()
+    return elapsed
+
+
+async def bulk(settings: Settings, what: str, *args: str) -> float:
+    """Run one bulk job in a child process with a worker's small pool; its seconds."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.mixed_load",
+        "--child",
+        what,
+        settings.database_url,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"{what} child exited with {child.returncode}")
+    return float(out.decode().strip().splitlines()[-1])
+
+
+async def run(settings: Settings, households: int, imported: int, seconds: float, clients: int):
+    await load(settings, households)
+    conn = await asyncpg.connect(settings.asyncpg_dsn())
+    try:
+        t0 = time.perf_counter()
+        await monitoring_scan.build_projection(conn, households)
+        print(f"projection built in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+        await conn.execute("ANALYZE")
+        ids = [
+            str(r["id"])
+            for r in await conn.fetch(
+                "SELECT id FROM registry.households ORDER BY random() LIMIT 20000"
+            )
+        ]
+    finally:
+        await conn.close()
+
+    warmup = await bulk(settings, "scan")
+    import_alone = await bulk(settings, "import", str(imported), "1000001")
+    scan_alone = await bulk(settings, "scan")
+    print(
+        f"alone: import {import_alone:.1f}s, scan {scan_alone:.1f}s (warm-up {warmup:.1f}s)",
+        file=sys.stderr,
+    )
+    async with registry_server(settings, pool=clients) as (base_url, token):
+        end = time.perf_counter() + seconds
+        alone = await drive(base_url, token, ids, clients, lambda: time.perf_counter() > end)
+        jobs = [
+            asyncio.create_task(bulk(settings, "import", str(imported), "2000001")),
+            asyncio.create_task(bulk(settings, "scan")),
+        ]
+        loaded = await drive(base_url, token, ids, clients, lambda: all(j.done() for j in jobs))
+        import_loaded, scan_loaded = [j.result() for j in jobs]
+    return {
+        "households": households,
+        "import_households": imported,
+        "clients": clients,
+        "get_p99_ms_alone": alone["get_p99_ms"],
+        "patch_p99_ms_alone": alone["patch_p99_ms"],
+        "get_p99_ms_under_load": loaded["get_p99_ms"],
+        "list_p99_ms_under_load": loaded["list_p99_ms"],
+        "patch_p99_ms_under_load": loaded["patch_p99_ms"],
+        "import_s_alone": round(import_alone, 1),
+        "import_s_under_load": round(import_loaded, 1),
+        "import_slowdown": round(import_loaded / import_alone, 2),
+        "scan_s_alone": round(scan_alone, 1),
+        "scan_s_under_load": round(scan_loaded, 1),
+        "scan_slowdown": round(scan_loaded / scan_alone, 2),
+        "statuses_alone": alone["statuses"],
+        "statuses_under_load": loaded["statuses"],
+    }
+
+
+def _child(argv: list[str]) -> None:
+    what, url, *args = argv
+    settings = Settings(demo=True, database_url=url)
+    settings = settings.model_copy(update={"db_pool_size": settings.bulk_db_pool_size})
+    if what == "import":
+        elapsed = asyncio.run(_child_import(settings, int(args[0]), int(args[1])))
+    else:
+        elapsed = asyncio.run(_child_scan(settings))
+    print(elapsed)
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--child"]:
+        _child(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser()
+    parser.add_argument("households", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--import-households", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--clients", type=int, default=20)
+    args = parser.parse_args()
+    uvloop.install()
+    with scratch_database("mixed") as settings:
+        result = asyncio.run(
+            run(settings, args.households, args.import_households, args.seconds, args.clients)
+        )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
