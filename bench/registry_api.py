@@ -243,7 +243,9 @@ async def run(settings, households: int, seconds: float, clients: int, workers: 
                 "SELECT id FROM registry.households ORDER BY random() LIMIT 20000"
             )
         ]
-        events = await conn.fetchval("SELECT count(*) FROM registry.change_events")
+        events = await conn.fetchval(
+            "SELECT count(*) FROM registry.change_log WHERE op IS NOT NULL"
+        )
     finally:
         await conn.close()
     async with registry_server(settings, pool=clients, workers=workers) as (base_url, token):

@@ -33,8 +33,9 @@ COUNTY = "522301000000"  # 兴义市
 
 # One member snapshot per event, of the size the registry writes.
 WRITE = """
-INSERT INTO registry.change_events (entity, entity_id, household_id, region_code, op, data)
-SELECT 'member', m.id::text, m.household_id, m.region_code, 'create',
+INSERT INTO registry.change_log (actor, actor_role, action, entity, entity_id, household_id,
+                                 region_code, op, data)
+SELECT 'bench', 'service', 'create', 'member', m.id::text, m.household_id, m.region_code, 'create',
        jsonb_build_object(
            'id', m.id, 'household_id', m.household_id, 'region_code', m.region_code,
            'name', '王小明', 'id_number', '522301198005170012', 'relation', 'child',
@@ -58,7 +59,7 @@ async def write(session_maker: Any, events: int) -> float:
             await session.execute(text(WRITE), {"n": min(BATCH, events - start)})
         print(f"wrote {start + BATCH:,} events", file=sys.stderr)
     async with session_maker() as session, session.begin():
-        await session.execute(text("ANALYZE registry.change_events"))
+        await session.execute(text("ANALYZE registry.change_log"))
     return time.perf_counter() - started
 
 
@@ -67,14 +68,16 @@ async def cursor_at(session_maker: Any, fraction: float, prefix: str) -> str:
     async with session_maker() as session:
         total = (
             await session.execute(
-                text("SELECT count(*) FROM registry.change_events WHERE region_code LIKE :p"),
+                text(
+                    "SELECT count(*) FROM registry.change_log WHERE op IS NOT NULL AND region_code LIKE :p"
+                ),
                 {"p": prefix + "%"},
             )
         ).scalar_one()
         row = (
             await session.execute(
                 text(
-                    "SELECT xid::text, seq FROM registry.change_events WHERE region_code LIKE :p "
+                    "SELECT xid::text, seq FROM registry.change_log WHERE op IS NOT NULL AND region_code LIKE :p "
                     "ORDER BY xid, seq OFFSET :o LIMIT 1"
                 ),
                 {"p": prefix + "%", "o": max(0, int(total * fraction) - 1)},

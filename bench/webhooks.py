@@ -43,8 +43,9 @@ PROVINCE = "520000000000"
 
 WRITE = text(
     """
-    INSERT INTO registry.change_events (entity, entity_id, household_id, region_code, op, data)
-    SELECT 'household', gen_random_uuid()::text, gen_random_uuid(), '522301100001', 'update',
+    INSERT INTO registry.change_log (actor, actor_role, action, entity, entity_id, household_id,
+                                     region_code, op, data)
+    SELECT 'bench', 'service', 'update', 'household', gen_random_uuid()::text, gen_random_uuid(), '522301100001', 'update',
            jsonb_build_object('household_no', 'B' || i, 'category', 'monitored',
                               'address', '丰都村一组', 'version', 2)
       FROM generate_series(1, :n) i

@@ -39,7 +39,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA registry
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO povguard_registry;
 ALTER DEFAULT PRIVILEGES IN SCHEMA registry
     GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO povguard_registry;
-REVOKE UPDATE, DELETE, TRUNCATE ON registry.audit_log FROM povguard_registry;
+REVOKE UPDATE, DELETE, TRUNCATE ON registry.change_log FROM povguard_registry;
 
 -- monitoring
 GRANT USAGE ON SCHEMA monitoring TO povguard_monitoring;
@@ -52,7 +52,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA monitoring
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO povguard_monitoring;
 ALTER DEFAULT PRIVILEGES IN SCHEMA monitoring
     GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO povguard_monitoring;
-REVOKE UPDATE, DELETE, TRUNCATE ON monitoring.audit_log FROM povguard_monitoring;
+REVOKE UPDATE, DELETE, TRUNCATE ON monitoring.change_log FROM povguard_monitoring;
 
 -- funds
 GRANT USAGE ON SCHEMA funds TO povguard_funds;
@@ -64,7 +64,7 @@ ALTER DEFAULT PRIVILEGES IN SCHEMA funds
     GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO povguard_funds;
 REVOKE UPDATE, DELETE, TRUNCATE ON funds.payments, funds.payment_confirmations,
     funds.allocations, funds.asset_income, funds.distributions, funds.distribution_shares,
-    funds.audit_log FROM povguard_funds;
+    funds.change_log FROM povguard_funds;
 
 -- The worker: every service's jobs.
 GRANT povguard_registry, povguard_monitoring, povguard_funds TO povguard_worker;

@@ -22,8 +22,8 @@ from shared.errors import NotFound
 from shared.i18n import t
 
 if TYPE_CHECKING:  # both import shared.db, which re-exports this module's base
-    from shared.audit import AuditTrail
     from shared.auth import Principal
+    from shared.changelog import ChangeLog
 
 M = TypeVar("M", bound=DeclarativeBase)
 
@@ -47,9 +47,9 @@ class RepositoryBase(Generic[M]):
     """Every query of a module lives in its repository; this base holds the common ones."""
 
     model: ClassVar[type[Any]]
-    # The audit trail of the service (its ``database.audit``) and the entity name its entries
+    # The change log of the service (its ``database.audit``) and the entity name its entries
     # carry; only a repository that writes audited rows needs them.
-    trail: ClassVar["AuditTrail | None"] = None
+    trail: ClassVar["ChangeLog | None"] = None
     entity: ClassVar[str] = ""
     # Said for a row that is missing or out of sight: name only what was asked for.
     not_found: ClassVar[str] = t("not found", "not_found")

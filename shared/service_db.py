@@ -5,7 +5,7 @@ statement, so the binding is one line a table rather than a generated class)."""
 
 from sqlalchemy import MetaData
 
-from shared.audit import AuditLogMixin
+from shared.changelog import ChangeLogMixin
 from shared.db import make_metadata
 from shared.idempotency import IdempotencyKeyMixin
 from shared.outbox import JobOutboxMixin
@@ -16,10 +16,11 @@ def metadata(schema: str) -> MetaData:
     return make_metadata(schema)
 
 
-class AuditLogTable(AuditLogMixin):
-    """Who changed what in the service (审计日志), written with the change itself."""
+class ChangeLogTable(ChangeLogMixin):
+    """Every change of the service, who made it (审计日志) and the event others read of it,
+    written with the change itself (shared.changelog)."""
 
-    __tablename__ = "audit_log"
+    __tablename__ = "change_log"
 
 
 class IdempotencyKeyTable(IdempotencyKeyMixin):

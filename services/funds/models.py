@@ -2,7 +2,7 @@
 
 from services.funds.assets.models import Asset, AssetIncome, Distribution, DistributionShare
 from services.funds.compliance.models import ComplianceScan, Finding
-from services.funds.database import AuditLog, Base, IdempotencyKey, JobOutbox
+from services.funds.database import Base, ChangeLogEntry, IdempotencyKey, JobOutbox
 from services.funds.funding.models import Allocation, Fund
 from services.funds.notices.models import Notice
 from services.funds.payments.models import Payment, PaymentConfirmation
@@ -11,7 +11,6 @@ from services.funds.projects.models import Project, ProjectBeneficiary, ProjectE
 from services.funds.webhooks.models import (
     WebhookCursor,
     WebhookDelivery,
-    WebhookEvent,
     WebhookSubscription,
 )
 
@@ -19,8 +18,8 @@ __all__ = [
     "Allocation",
     "Asset",
     "AssetIncome",
-    "AuditLog",
     "Base",
+    "ChangeLogEntry",
     "ComplianceScan",
     "Distribution",
     "DistributionShare",
@@ -38,6 +37,5 @@ __all__ = [
     "ProjectFund",
     "WebhookCursor",
     "WebhookDelivery",
-    "WebhookEvent",
     "WebhookSubscription",
 ]

@@ -1,4 +1,4 @@
-"""The base of the funds repositories: audited into the funds audit trail, and a caller sees
+"""The base of the funds repositories: audited into the funds change log, and a caller sees
 what lies in their region and what a region above them holds (``deps.sees``)."""
 
 from typing import Any, ClassVar, TypeVar
@@ -7,15 +7,15 @@ from sqlalchemy.orm import DeclarativeBase
 
 from services.funds.database import audit
 from services.funds.deps import sees
-from shared.audit import AuditTrail
 from shared.auth import Principal
+from shared.changelog import ChangeLog
 from shared.repository import RepositoryBase
 
 M = TypeVar("M", bound=DeclarativeBase)
 
 
 class FundsRepository(RepositoryBase[M]):
-    trail: ClassVar[AuditTrail | None] = audit
+    trail: ClassVar[ChangeLog | None] = audit
 
     def visible_to(self, principal: Principal, obj: Any) -> bool:
         return sees(principal, obj.region_code)

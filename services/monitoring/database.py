@@ -3,7 +3,7 @@
 from sqlalchemy.orm import DeclarativeBase
 
 from shared import service_db
-from shared.audit import AuditTrail
+from shared.changelog import ChangeLog
 from shared.outbox import Outbox
 
 SCHEMA = "monitoring"
@@ -13,7 +13,7 @@ class Base(DeclarativeBase):
     metadata = service_db.metadata(SCHEMA)
 
 
-class AuditLog(service_db.AuditLogTable, Base): ...
+class ChangeLogEntry(service_db.ChangeLogTable, Base): ...
 
 
 class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
@@ -22,5 +22,7 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
-audit = AuditTrail(AuditLog)
+# A case step's audit entry and its ``case.<step>`` event are recorded by two calls:
+# one entry still (shared.changelog).
+audit = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
 outbox = Outbox(JobOutbox)

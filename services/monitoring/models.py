@@ -2,7 +2,7 @@
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
-from services.monitoring.database import AuditLog, Base, IdempotencyKey, JobOutbox
+from services.monitoring.database import Base, ChangeLogEntry, IdempotencyKey, JobOutbox
 from services.monitoring.declarations.models import Declaration
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.projection.models import (
@@ -17,15 +17,14 @@ from services.monitoring.signals.models import Signal
 from services.monitoring.webhooks.models import (
     WebhookCursor,
     WebhookDelivery,
-    WebhookEvent,
     WebhookSubscription,
 )
 
 __all__ = [
     "Alert",
-    "AuditLog",
     "Base",
     "CaseEvent",
+    "ChangeLogEntry",
     "Declaration",
     "FeedCursor",
     "IdempotencyKey",
@@ -42,6 +41,5 @@ __all__ = [
     "WatchedMember",
     "WebhookCursor",
     "WebhookDelivery",
-    "WebhookEvent",
     "WebhookSubscription",
 ]

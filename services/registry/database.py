@@ -1,9 +1,10 @@
 """The registry's declarative base and the tables every registry module shares."""
 
+from sqlalchemy import Index, text
 from sqlalchemy.orm import DeclarativeBase
 
 from shared import service_db
-from shared.audit import AuditTrail
+from shared.changelog import PUBLISHED, ChangeLog
 from shared.outbox import Outbox
 
 SCHEMA = "registry"
@@ -13,7 +14,21 @@ class Base(DeclarativeBase):
     metadata = service_db.metadata(SCHEMA)
 
 
-class AuditLog(service_db.AuditLogTable, Base): ...
+class ChangeLogEntry(service_db.ChangeLogTable, Base):
+    """Every change to the registry, who made it and what it published (审计日志, the change
+    feed's source)."""
+
+    @classmethod
+    def indexes(cls) -> tuple[Index, ...]:
+        # A county reader's feed pages; the feed's repository adds the matching predicate.
+        county = Index(
+            "ix_change_log_county_xid_seq",
+            text("left(region_code, 6)"),
+            "xid",
+            "seq",
+            postgresql_where=text(PUBLISHED),
+        )
+        return (*super().indexes(), county)
 
 
 class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
@@ -22,5 +37,5 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
-audit = AuditTrail(AuditLog)
+audit = ChangeLog(ChangeLogEntry)
 outbox = Outbox(JobOutbox)

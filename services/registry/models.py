@@ -1,9 +1,8 @@
 """Every registry table, imported in one place for Alembic and the tests."""
 
 from services.registry.auth.models import RefreshToken, User
-from services.registry.changes.models import ChangeEvent
 from services.registry.clients.models import Client
-from services.registry.database import AuditLog, Base, IdempotencyKey, JobOutbox
+from services.registry.database import Base, ChangeLogEntry, IdempotencyKey, JobOutbox
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.guarantees.models import GuaranteeCheck
 from services.registry.households.models import (
@@ -22,11 +21,10 @@ from services.registry.webhooks.models import (
 )
 
 __all__ = [
-    "AuditLog",
     "Base",
     "Cadre",
     "CadreHousehold",
-    "ChangeEvent",
+    "ChangeLogEntry",
     "Client",
     "GuaranteeCheck",
     "HelpMeasure",

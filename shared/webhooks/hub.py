@@ -9,17 +9,26 @@ from shared.auth import Principal, Role
 from shared.outbox import Outbox
 
 
+def past_tense(op_sql: str) -> str:
+    """``create`` -> ``created``...: events are named ``<entity>.<op, past tense>``."""
+    return (
+        f"CASE {op_sql} WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' "
+        f"WHEN 'depart' THEN 'departed' WHEN 'delete' THEN 'deleted' ELSE {op_sql} END"
+    )
+
+
 @dataclass(frozen=True)
 class Source:
-    """A table of events ordered by (xid, seq), read only below the commit horizon.
+    """A service's change log (``shared.changelog``): its published entries, ordered by
+    (xid, seq), read only below the commit horizon.
 
     ``type_sql`` is the event type over the table's columns (alias ``ev``); ``data_sql``
     the body's ``data`` as a viewer may see it, given (strip_names, mask_ids)."""
 
     table: str
-    xid_type: str
-    type_sql: str
     data_sql: Callable[[bool, bool], str]
+    # ``<entity>.<op, past tense>``: ``household.created``, ``alert.raised``...
+    type_sql: str = f"ev.entity || '.' || {past_tense('ev.op')}"
 
 
 @dataclass(frozen=True)
@@ -54,11 +63,3 @@ def masking(role: str) -> tuple[bool, bool]:
     """(strip_names, mask_ids) for a subscriber of ``role``: the change feed's own rules."""
     viewer = Principal(sub="", role=Role(role), region_code="")
     return not viewer.sees_names, not viewer.sees_full_id_numbers
-
-
-def past_tense(op_sql: str) -> str:
-    """``create`` -> ``created``...: events are named ``<entity>.<op, past tense>``."""
-    return (
-        f"CASE {op_sql} WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' "
-        f"WHEN 'depart' THEN 'departed' WHEN 'delete' THEN 'deleted' ELSE {op_sql} END"
-    )

@@ -16,7 +16,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.db import RegionCode, ordered_uuid
@@ -97,26 +97,3 @@ class WebhookCursorMixin:
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     xid: Mapped[int] = mapped_column(BigInteger)
     seq: Mapped[int] = mapped_column(BigInteger)
-
-
-class WebhookEventMixin:
-    """The outbox of a service without a change feed (monitoring, funds): one row per event,
-    written in the same transaction as the change. ``xid`` orders them by commit safety,
-    as the registry's feed does."""
-
-    __tablename__ = "webhook_events"
-
-    @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        return (Index(None, "xid", "seq"),)
-
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    xid: Mapped[int] = mapped_column(
-        BigInteger, server_default=text("pg_current_xact_id()::text::bigint")
-    )
-    type: Mapped[str] = mapped_column(String(64))
-    entity_id: Mapped[str] = mapped_column(String(64))
-    household_id: Mapped[UUID | None] = mapped_column(nullable=True)
-    region_code: Mapped[str] = RegionCode()
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    data: Mapped[dict[str, Any]] = mapped_column(JSONB)

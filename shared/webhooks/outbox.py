@@ -1,16 +1,20 @@
-"""The outbox of a service without a change feed (monitoring, funds): events written in the
-same transaction as the change they describe (``WebhookEventMixin``), read by the dispatcher
-like the registry's feed, below the commit horizon."""
+"""The webhook events of a service without a change feed (monitoring, funds): published
+entries of its change log (``shared.changelog``), written in the same transaction as the
+change they describe and read by the dispatcher like the registry's feed, below the commit
+horizon. An event type ``<entity>.<op>`` is stored as its entity and op."""
 
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.audit import to_jsonable
+from shared.changelog import ChangeLog
 from shared.webhooks import service
 from shared.webhooks.hub import Source
+
+# The actor of an event no request made (a scan's alerts); an event a request made has its
+# own audit entry naming who acted.
+SYSTEM = "system"
 
 
 def source(schema: str, name_fields: tuple[str, ...] = ()) -> Source:
@@ -23,14 +27,12 @@ def source(schema: str, name_fields: tuple[str, ...] = ()) -> Source:
             value = f"(ev.data - CAST(ARRAY{list(name_fields)!r} AS text[]))"
         return f"({value} || jsonb_build_object('seq', ev.seq))"
 
-    return Source(
-        table=f"{schema}.webhook_events", xid_type="bigint", type_sql="ev.type", data_sql=data
-    )
+    return Source(table=f"{schema}.change_log", data_sql=data)
 
 
 async def record(
     session: AsyncSession,
-    model: type[Any],
+    log: ChangeLog,
     service_name: str,
     *,
     type_: str,
@@ -40,22 +42,28 @@ async def record(
     data: dict[str, Any],
 ) -> None:
     """One event, in the caller's transaction; the dispatcher runs after its commit."""
-    await session.execute(
-        insert(model).values(
-            type=type_,
-            entity_id=str(entity_id),
-            household_id=household_id,
-            region_code=region_code,
-            data=to_jsonable(data),
-        )
+    entity, op = type_.split(".", 1)
+    await log.record(
+        session,
+        None,
+        action=type_,
+        entity=entity,
+        entity_id=entity_id,
+        region_code=region_code,
+        household_id=household_id,
+        op=op,
+        data=data,
     )
     service.kick(session, service_name)
 
 
-def insert_sql(schema: str, type_sql: str, rows: str, data_sql: str) -> str:
-    """An outbox INSERT for a set-based statement: one event per row of ``rows`` (a CTE with
-    ``id``, ``household_id`` and ``region_code``)."""
+def insert_sql(schema: str, type_: str, rows: str, data_sql: str) -> str:
+    """A change-log INSERT for a set-based statement: one event ``type_`` per row of ``rows``
+    (a CTE with ``id``, ``household_id`` and ``region_code``)."""
+    entity, op = type_.split(".", 1)
     return (
-        f"INSERT INTO {schema}.webhook_events (type, entity_id, household_id, region_code, data) "
-        f"SELECT {type_sql}, r.id::text, r.household_id, r.region_code, {data_sql} FROM {rows} r"
+        f"INSERT INTO {schema}.change_log (actor, actor_role, action, entity, entity_id, "
+        f"household_id, region_code, op, data) "
+        f"SELECT '{SYSTEM}', '{SYSTEM}', '{type_}', '{entity}', r.id::text, r.household_id, "
+        f"r.region_code, '{op}', {data_sql} FROM {rows} r"
     )

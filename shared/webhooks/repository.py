@@ -127,7 +127,7 @@ class WebhookRepository:
                 INSERT INTO {self.hub.schema}.webhook_cursors (source, xid, seq)
                 SELECT :source, coalesce(max_xid, 0), coalesce(max_seq, 0) FROM (
                     SELECT xid::text::bigint AS max_xid, seq AS max_seq FROM {src.table}
-                     WHERE xid < CAST(CAST(:horizon AS text) AS {src.xid_type})
+                     WHERE op IS NOT NULL AND xid < CAST(CAST(:horizon AS text) AS xid8)
                      ORDER BY xid DESC, seq DESC LIMIT 1) last
                 RIGHT JOIN (SELECT 1) one ON true
                 ON CONFLICT (source) DO NOTHING
@@ -172,9 +172,9 @@ class WebhookRepository:
                         SELECT ev.*, {src.type_sql} AS event_type,
                                row_number() OVER (ORDER BY ev.xid, ev.seq) AS rank
                           FROM {src.table} ev
-                         WHERE (ev.xid, ev.seq)
-                               > (CAST(CAST(:xid AS text) AS {src.xid_type}), :seq)
-                           AND ev.xid < CAST(CAST(:horizon AS text) AS {src.xid_type})
+                         WHERE ev.op IS NOT NULL
+                           AND (ev.xid, ev.seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
+                           AND ev.xid < CAST(CAST(:horizon AS text) AS xid8)
                          ORDER BY ev.xid, ev.seq
                          LIMIT :limit
                     ), ins AS (
@@ -218,7 +218,7 @@ class WebhookRepository:
         row = await self.session.execute(
             text(
                 f"SELECT EXISTS (SELECT 1 FROM {src.table} "
-                f"WHERE xid >= CAST(CAST(:horizon AS text) AS {src.xid_type}))"
+                "WHERE op IS NOT NULL AND xid >= CAST(CAST(:horizon AS text) AS xid8))"
             ),
             {"horizon": str(horizon)},
         )

@@ -1,4 +1,4 @@
-"""Payments, the funds ledgers and the audit log of every schema are append-only in the
+"""Payments, the funds ledgers and the change log of every schema are append-only in the
 database itself: triggers refuse UPDATE, DELETE and TRUNCATE whoever asks, and the service
 roles of deploy/database-roles.sql do not even hold those privileges there."""
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.conftest import ROOT
 from tests.funds.conftest import approved_project, county, county_fund, days_ago
 
-AUDIT_LOGS = ("registry.audit_log", "monitoring.audit_log", "funds.audit_log")
+AUDIT_LOGS = ("registry.change_log", "monitoring.change_log", "funds.change_log")
 FUNDS_LEDGERS = (
     "funds.payments",
     "funds.allocations",
@@ -76,7 +76,7 @@ async def test_the_funds_role_cannot_delete_a_payment(funds, connection) -> None
         f"DELETE FROM funds.payments WHERE id = '{payment_id}'",
         "UPDATE funds.payments SET payee = 'x'",
         "TRUNCATE funds.payments CASCADE",
-        "DELETE FROM funds.audit_log",
+        "DELETE FROM funds.change_log",
         "SELECT count(*) FROM registry.households",  # another service's schema
     ):
         assert "permission denied" in await _refused(connection, sql), sql

@@ -52,7 +52,7 @@ async def _cleanup(conn: Any, created: dict[str, list[str]]) -> None:
         "DELETE FROM funds.projects WHERE id::text = ANY(:p)",
         "DELETE FROM funds.allocations WHERE fund_id::text = ANY(:f)",
         "DELETE FROM funds.funds WHERE id::text = ANY(:f)",
-        "DELETE FROM funds.audit_log WHERE region_code LIKE '5223%' OR region_code = '520000000000'",
+        "DELETE FROM funds.change_log WHERE region_code LIKE '5223%' OR region_code = '520000000000'",
     ]:
         await conn.execute(text(sql), {"p": projects, "f": funds})
 

@@ -33,7 +33,9 @@ async def _audit(funds: Any, entity_id: str, action: str) -> dict[str, Any]:
     async with funds.app.state.session_maker() as session:
         row = (
             await session.execute(
-                text("SELECT actor, new FROM funds.audit_log WHERE entity_id = :e AND action = :a"),
+                text(
+                    "SELECT actor, new FROM funds.change_log WHERE entity_id = :e AND action = :a"
+                ),
                 {"e": entity_id, "a": action},
             )
         ).one()

@@ -119,7 +119,7 @@ async def test_allocations_are_audited(funds, session) -> None:
     fund = await make_fund(admin, amount="10.00")
     await allocate(admin, fund["id"], QIANXINAN, "10.00")
     actions = (
-        await session.execute(text("SELECT action FROM funds.audit_log ORDER BY id"))
+        await session.execute(text("SELECT action FROM funds.change_log ORDER BY seq"))
     ).scalars()
     assert list(actions) == ["create", "allocate"]
 

@@ -74,7 +74,7 @@ async def _county_with_records(conn: asyncpg.Connection) -> None:
         XINGYI,
     )
     await conn.execute(
-        "INSERT INTO registry.audit_log (actor, actor_role, action, entity, entity_id,"
+        "INSERT INTO registry.change_log (actor, actor_role, action, entity, entity_id,"
         " region_code) VALUES ('test', 'county_admin', 'create', 'household', $1, $2)",
         str(HOUSEHOLD),
         XINGYI,
@@ -140,9 +140,9 @@ def test_a_restored_backup_reads_back_the_same_households_alerts_and_payments(
     next_id = _sql(
         empty_database,
         lambda conn: conn.fetchval(
-            "INSERT INTO registry.audit_log (actor, actor_role, action, entity, entity_id,"
+            "INSERT INTO registry.change_log (actor, actor_role, action, entity, entity_id,"
             " region_code) VALUES ('test', 'county_admin', 'update', 'household', 'x', $1)"
-            " RETURNING id",
+            " RETURNING seq",
             XINGYI,
         ),
     )

@@ -5,8 +5,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from services.registry.changes.models import ChangeEvent
-from services.registry.database import AuditLog
+from services.registry.database import ChangeLogEntry as AuditLog
 from shared.auth import Role
 from shared.contracts.registry import (
     EconomicsSnapshot,
@@ -65,7 +64,7 @@ async def test_each_write_is_audited_and_published_with_a_full_snapshot(
         await session.execute(
             select(AuditLog.entity, AuditLog.action, AuditLog.actor)
             .where(AuditLog.household_id == hid)
-            .order_by(AuditLog.id)
+            .order_by(AuditLog.seq)
         )
     ).all()
     assert [tuple(a) for a in audit] == [
@@ -83,7 +82,9 @@ async def test_each_write_is_audited_and_published_with_a_full_snapshot(
     events = (
         (
             await session.execute(
-                select(ChangeEvent).where(ChangeEvent.household_id == hid).order_by(ChangeEvent.seq)
+                select(AuditLog)
+                .where(AuditLog.household_id == hid, AuditLog.op.is_not(None))
+                .order_by(AuditLog.seq)
             )
         )
         .scalars()

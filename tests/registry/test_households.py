@@ -4,8 +4,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from services.registry.changes.models import ChangeEvent
-from services.registry.database import AuditLog
+from services.registry.database import ChangeLogEntry as AuditLog
 from services.registry.households.models import Household
 from shared.auth import Role
 from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
@@ -321,7 +320,7 @@ async def test_every_write_is_audited_and_published(registry, villages, session)
         await session.execute(
             select(AuditLog.action, AuditLog.entity, AuditLog.actor)
             .where(AuditLog.household_id == created["id"])
-            .order_by(AuditLog.id)
+            .order_by(AuditLog.seq)
         )
     ).all()
     assert [tuple(r) for r in audit_rows] == [
@@ -332,9 +331,9 @@ async def test_every_write_is_audited_and_published(registry, villages, session)
     ]
     events = (
         await session.execute(
-            select(ChangeEvent.entity, ChangeEvent.op)
-            .where(ChangeEvent.household_id == created["id"])
-            .order_by(ChangeEvent.seq)
+            select(AuditLog.entity, AuditLog.op)
+            .where(AuditLog.household_id == created["id"], AuditLog.op.is_not(None))
+            .order_by(AuditLog.seq)
         )
     ).all()
     assert [tuple(e) for e in events] == [

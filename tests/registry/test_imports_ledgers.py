@@ -174,7 +174,7 @@ async def test_a_dry_run_reports_what_the_import_then_does_and_writes_nothing(
     numeric[8] = int(d[:17] + "0")
     content = ledger([member("D1", a), member("D1", b, "配偶"), member("D2", wrong), numeric])
     client = registry.as_(Role.county_officer, XINGYI)
-    tables = ["households", "members", "audit_log", "change_events", "imports"]
+    tables = ["households", "members", "change_log", "imports"]
     before = [await count(session, t) for t in tables]
 
     async def dry() -> dict:

@@ -5,8 +5,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from services.registry.changes.models import ChangeEvent
-from services.registry.database import AuditLog
+from services.registry.database import ChangeLogEntry
 from services.registry.households import service as household_service
 from services.registry.households.models import Household, Member
 from shared.auth import Role
@@ -22,7 +21,7 @@ async def test_a_failed_request_leaves_nothing_written(registry, villages, sessi
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
     taken = household(VILLAGE_A, "H-1")
     assert (await cadre.post("/v1/households", json=taken)).status_code == 201
-    before = [await _count(session, m) for m in (Household, Member, AuditLog, ChangeEvent)]
+    before = [await _count(session, m) for m in (Household, Member, ChangeLogEntry)]
     # The second member's number is already registered: the first member and the household
     # must not be left behind, nor their audit rows and change events.
     clash = household(
@@ -38,7 +37,7 @@ async def test_a_failed_request_leaves_nothing_written(registry, villages, sessi
             await session.scalar(select(Household.id).where(Household.household_no == "H-1"))
         ).__str__()
     )
-    after = [await _count(session, m) for m in (Household, Member, AuditLog, ChangeEvent)]
+    after = [await _count(session, m) for m in (Household, Member, ChangeLogEntry)]
     assert after == before
 
 
@@ -202,11 +201,11 @@ async def test_a_failure_midway_rolls_back_the_whole_household(
         await real(*args, **kwargs)
 
     monkeypatch.setattr(household_service, "publish", failing_on_a_member)
-    before = [await _count(session, m) for m in (Household, Member, AuditLog, ChangeEvent)]
+    before = [await _count(session, m) for m in (Household, Member, ChangeLogEntry)]
     response = await registry.as_(Role.village_cadre, VILLAGE_A).post(
         "/v1/households", json=household(VILLAGE_A, "R-1")
     )
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
-    after = [await _count(session, m) for m in (Household, Member, AuditLog, ChangeEvent)]
+    after = [await _count(session, m) for m in (Household, Member, ChangeLogEntry)]
     assert after == before

@@ -81,14 +81,15 @@ async def test_sync_creates_updates_and_reports_unchanged_and_rejected(
     events = (
         await session.execute(
             text(
-                "SELECT op, count(*) FROM registry.change_events WHERE entity = 'household' GROUP BY op"
+                "SELECT op, count(*) FROM registry.change_log WHERE entity = 'household' "
+                "AND op IS NOT NULL GROUP BY op"
             )
         )
     ).all()
     assert dict(events) == {"create": 2, "update": 1}
     audit = (
         await session.execute(
-            text("SELECT count(*) FROM registry.audit_log WHERE actor = :a"),
+            text("SELECT count(*) FROM registry.change_log WHERE actor = :a"),
             {"a": f"department@{XINGYI}"},
         )
     ).scalar_one()

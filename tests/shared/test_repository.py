@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import AuditLog
+from services.funds.database import ChangeLogEntry as AuditLog
 from services.funds.funding.models import Fund
 from services.funds.funding.repository import FundRepository
 from shared.auth import Principal, Role

@@ -5,11 +5,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.database import audit as change_log
 from services.funds.database import outbox as job_outbox
 from services.funds.webhooks.models import (
     WebhookCursor,
     WebhookDelivery,
-    WebhookEvent,
     WebhookSubscription,
 )
 from shared.webhooks import outbox
@@ -45,7 +45,7 @@ HUB = register(
 async def project_event(session: AsyncSession, action: str, project: Any) -> None:
     await outbox.record(
         session,
-        WebhookEvent,
+        change_log,
         HUB.service,
         type_=PROJECT_EVENTS[action],
         entity_id=project.id,
@@ -67,7 +67,7 @@ async def project_event(session: AsyncSession, action: str, project: Any) -> Non
 async def payment_event(session: AsyncSession, payment: dict[str, Any], region_code: str) -> None:
     await outbox.record(
         session,
-        WebhookEvent,
+        change_log,
         HUB.service,
         type_="payment.created",
         entity_id=payment["id"],

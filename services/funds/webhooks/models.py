@@ -1,10 +1,9 @@
-"""Funds' webhook tables (schema ``funds``), with its outbox of events."""
+"""Funds' webhook tables (schema ``funds``). Its events are entries of its change log."""
 
 from services.funds.database import Base
 from shared.webhooks.models import (
     WebhookCursorMixin,
     WebhookDeliveryMixin,
-    WebhookEventMixin,
     WebhookSubscriptionMixin,
 )
 
@@ -19,7 +18,3 @@ class WebhookDelivery(WebhookDeliveryMixin, Base):
 
 class WebhookCursor(WebhookCursorMixin, Base):
     pass
-
-
-class WebhookEvent(WebhookEventMixin, Base):
-    """The outbox: a project created or moved on, a payment made (项目库, 资金支付)."""

@@ -6,11 +6,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring.database import audit as change_log
 from services.monitoring.database import outbox as job_outbox
 from services.monitoring.webhooks.models import (
     WebhookCursor,
     WebhookDelivery,
-    WebhookEvent,
     WebhookSubscription,
 )
 from shared.webhooks import outbox
@@ -59,8 +59,8 @@ ALERT_DATA = (
 
 
 def alert_events_sql(type_: str, rows: str) -> str:
-    """The outbox INSERT for alerts a set-based statement raised or closed."""
-    return outbox.insert_sql(SCHEMA, f"'{type_}'", rows, ALERT_DATA)
+    """The change-log INSERT for alerts a set-based statement raised or closed."""
+    return outbox.insert_sql(SCHEMA, type_, rows, ALERT_DATA)
 
 
 async def case_event(
@@ -77,7 +77,7 @@ async def case_event(
     household_id: UUID | None = case.household_id
     await outbox.record(
         session,
-        WebhookEvent,
+        change_log,
         HUB.service,
         type_=type_,
         entity_id=case.id,

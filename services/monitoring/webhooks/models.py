@@ -1,10 +1,9 @@
-"""Monitoring's webhook tables (schema ``monitoring``), with its outbox of events."""
+"""Monitoring's webhook tables (schema ``monitoring``). Its events are entries of its change log."""
 
 from services.monitoring.database import Base
 from shared.webhooks.models import (
     WebhookCursorMixin,
     WebhookDeliveryMixin,
-    WebhookEventMixin,
     WebhookSubscriptionMixin,
 )
 
@@ -19,7 +18,3 @@ class WebhookDelivery(WebhookDeliveryMixin, Base):
 
 class WebhookCursor(WebhookCursorMixin, Base):
     pass
-
-
-class WebhookEvent(WebhookEventMixin, Base):
-    """The outbox: an alert raised or closed, a case opened or moved on (预警, 监测对象)."""

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from shared.auth import Principal
 from shared.people import person_view_deep
@@ -15,9 +15,9 @@ def redact(value: Any, principal: Principal) -> Any:
 
 
 class AuditEntry(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """One change-log entry as the audit views show it."""
 
-    id: int
+    id: int  # the entry's sequence number in the registry's change log
     at: datetime
     actor: str
     actor_role: str
@@ -32,7 +32,18 @@ class AuditEntry(BaseModel):
 
     @classmethod
     def for_principal(cls, row: Any, principal: Principal) -> Self:
-        entry = cls.model_validate(row)
-        return entry.model_copy(
-            update={"old": redact(entry.old, principal), "new": redact(entry.new, principal)}
+        """``row`` is a change-log entry (``shared.changelog``)."""
+        return cls(
+            id=row.seq,
+            at=row.at,
+            actor=row.actor,
+            actor_role=row.actor_role,
+            client_id=row.client_id,
+            action=row.action,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            household_id=row.household_id,
+            region_code=row.region_code,
+            old=redact(row.old, principal),
+            new=redact(row.shown_new, principal),
         )

@@ -1,4 +1,7 @@
-"""Every query of the change feed."""
+"""Every query of the change feed (the registry's published change-log entries) and of
+partner sync."""
+
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,8 +43,8 @@ def _page_sql(data: str, county: bool) -> str:
     return f"""
     WITH page AS (
         SELECT seq, xid, entity, entity_id, household_id, region_code, op, at, data
-          FROM registry.change_events
-         WHERE (xid, seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
+          FROM registry.change_log
+         WHERE op IS NOT NULL AND (xid, seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
            AND xid < CAST(CAST(:horizon AS text) AS xid8)
            AND region_code LIKE :prefix {in_county}
          ORDER BY xid, seq
@@ -72,10 +75,11 @@ class ChangeRepository:
         self.session = session
 
     async def head_seq(self) -> int:
-        """The newest event's sequence number (the primary key's last entry)."""
+        """The newest published entry's sequence number (by the primary key, backwards:
+        entries nobody publishes, such as exports, are few)."""
         return (
             await self.session.execute(
-                text("SELECT coalesce(max(seq), 0) FROM registry.change_events")
+                text("SELECT coalesce(max(seq), 0) FROM registry.change_log WHERE op IS NOT NULL")
             )
         ).scalar_one()
 
@@ -115,8 +119,8 @@ class ChangeRepository:
             await self.session.execute(
                 text(
                     """
-                    SELECT xid::text AS xid, seq FROM registry.change_events
-                     WHERE region_code LIKE :prefix
+                    SELECT xid::text AS xid, seq FROM registry.change_log
+                     WHERE op IS NOT NULL AND region_code LIKE :prefix
                      ORDER BY xid DESC, seq DESC LIMIT 1
                     """
                 ),
@@ -124,3 +128,33 @@ class ChangeRepository:
             )
         ).one_or_none()
         return (int(row.xid), row.seq) if row is not None else None
+
+
+class SyncRepository:
+    """Partner sync's look-ups: which households a partner system's ids already name."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def known(self, system: str, external_ids: list[str]) -> dict[str, str]:
+        """external id -> household number, for the ids ``system`` has sent before."""
+        rows = await self.session.execute(
+            text(
+                """
+                SELECT x.external_id, h.household_no
+                  FROM registry.household_external_ids x
+                  JOIN registry.households h ON h.id = x.household_id
+                 WHERE x.system = :system AND x.external_id = ANY(:ids)
+                """
+            ),
+            {"system": system, "ids": external_ids},
+        )
+        return {r.external_id: r.household_no for r in rows}
+
+    async def household_ids(self, numbers: list[str]) -> dict[str, Any]:
+        """household number -> id."""
+        rows = await self.session.execute(
+            text("SELECT household_no, id FROM registry.households WHERE household_no = ANY(:n)"),
+            {"n": numbers},
+        )
+        return {r.household_no: r.id for r in rows}

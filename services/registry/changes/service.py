@@ -1,13 +1,11 @@
-"""The change feed's outbox: every registry write records what changed, in its own
-transaction, so partners and the monitoring service never miss or double-see a change."""
+"""The change feed: every registry write leaves one change-log entry in its own transaction,
+so partners and the monitoring service never miss or double-see a change."""
 
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.changes.models import ChangeEvent
 from services.registry.changes.repository import ChangeRepository
 from services.registry.database import audit
 from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
@@ -28,31 +26,6 @@ FEED_ROLES = (
 START = "0"
 
 
-async def record_change(
-    session: AsyncSession,
-    *,
-    entity: ChangeEntity,
-    entity_id: Any,
-    household_id: UUID | None,
-    region_code: str,
-    op: ChangeOp,
-    data: Any,
-) -> None:
-    """Append one event; ``data`` is the entity's snapshot after the change (a contract
-    model from ``shared.contracts.registry``)."""
-    await session.execute(
-        insert(ChangeEvent).values(
-            entity=entity.value,
-            entity_id=str(entity_id),
-            household_id=household_id,
-            region_code=region_code,
-            op=op.value,
-            data=to_jsonable(data),
-        )
-    )
-    webhook_service.kick(session, WEBHOOKS.service)
-
-
 async def publish(
     session: AsyncSession,
     principal: Principal,
@@ -66,30 +39,51 @@ async def publish(
     old: dict[str, Any] | None = None,
     new: dict[str, Any] | None = None,
     action: str | None = None,
-    audit_entity_id: Any = None,
 ) -> None:
-    """What every registry write leaves, in the caller's transaction: an audit row (who,
-    old and new values; ``new`` defaults to the snapshot) and a change event for the feed."""
+    """What every registry write leaves, in the caller's transaction: one change-log entry
+    with who acted, the changed fields (``new`` defaults to the snapshot) and the entity's
+    snapshot after the change (``data``, a contract model from ``shared.contracts.registry``)
+    that the feed and the webhooks publish."""
     await audit.record(
         session,
         principal,
         action=action or op.value,
         entity=entity.value,
-        entity_id=audit_entity_id if audit_entity_id is not None else entity_id,
+        entity_id=entity_id,
         household_id=household_id,
         region_code=region_code,
         old=old,
         new=new if new is not None else to_jsonable(data),
+        op=op.value,
+        data=data,
     )
-    await record_change(
+    webhook_service.kick(session, WEBHOOKS.service)
+
+
+async def record_change(
+    session: AsyncSession,
+    *,
+    entity: ChangeEntity,
+    entity_id: Any,
+    household_id: UUID | None,
+    region_code: str,
+    op: ChangeOp,
+    data: Any,
+) -> None:
+    """A change no person made (the system's own write): one published entry, its actor
+    ``system``."""
+    await audit.record(
         session,
-        entity=entity,
+        None,
+        action=op.value,
+        entity=entity.value,
         entity_id=entity_id,
         household_id=household_id,
         region_code=region_code,
-        op=op,
+        op=op.value,
         data=data,
     )
+    webhook_service.kick(session, WEBHOOKS.service)
 
 
 def parse_cursor(after: str | None) -> tuple[int, int]:

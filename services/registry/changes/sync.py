@@ -4,9 +4,9 @@ through the same set-based pipeline as ledger imports, answered per item."""
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.changes.repository import SyncRepository
 from services.registry.changes.schemas import (
     SyncBatch,
     SyncItemResult,
@@ -34,35 +34,12 @@ _LEDGER_COLUMN = {"id_number": "证件号码", "sex": "性别", "birth_date": "�
 _HOUSEHOLD_LEVEL = {"户编号", "行政区划代码", "户类型"}
 
 
-async def _known(session: AsyncSession, system: str, external_ids: list[str]) -> dict[str, str]:
-    rows = await session.execute(
-        text(
-            """
-            SELECT x.external_id, h.household_no
-              FROM registry.household_external_ids x
-              JOIN registry.households h ON h.id = x.household_id
-             WHERE x.system = :system AND x.external_id = ANY(:ids)
-            """
-        ),
-        {"system": system, "ids": external_ids},
-    )
-    return {r.external_id: r.household_no for r in rows}
-
-
-async def _household_ids(session: AsyncSession, numbers: list[str]) -> dict[str, Any]:
-    rows = await session.execute(
-        text("SELECT household_no, id FROM registry.households WHERE household_no = ANY(:n)"),
-        {"n": numbers},
-    )
-    return {r.household_no: r.id for r in rows}
-
-
 async def sync_households(
     session: AsyncSession, principal: Principal, batch: SyncBatch
 ) -> SyncResult:
     principal.ensure_role(*SYNC_ROLES)
     external_ids = [i.external_id for i in batch.items if not isinstance(i, UnreadableItem)]
-    known = await _known(session, batch.system, external_ids)
+    known = await SyncRepository(session).known(batch.system, external_ids)
     # An unreadable item's id counts too: which of two copies is meant is not ours to guess.
     sent = Counter(i.external_id for i in batch.items if i.external_id is not None)
     repeated = {e for e, n in sent.items() if n > 1}
@@ -145,7 +122,7 @@ async def sync_households(
         field = _FIELDS.get(column, column)
         where = field if column in _HOUSEHOLD_LEVEL else f"members[{j}].{field}"
         item_errors.setdefault(i, []).append(f"{where}: {reason}")
-    ids = await _household_ids(session, [n for n in numbers if n])
+    ids = await SyncRepository(session).household_ids([n for n in numbers if n])
     results = []
     for i, item in enumerate(batch.items):
         number = numbers[i]

@@ -65,7 +65,8 @@ async def record_checks(
             op=ChangeOp.update,
             data=snapshot,
             action="check",
-            audit_entity_id=check.id,
+            # One entry per check: the audit view names the check it records.
+            new={**snapshot.model_dump(mode="json"), "check_id": str(check.id)},
         )
     return await read_checks(session, principal, household.id)
 

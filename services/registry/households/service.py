@@ -1,7 +1,7 @@
 """Households and members (建档立卡户及家庭成员): the rules of the register.
 
-Every write records an audit row and a change event in the same transaction, so the history,
-the change feed and the data never disagree."""
+Every write records one change-log entry in the same transaction, so the history, the change
+feed and the data never disagree."""
 
 import re
 from datetime import date

@@ -503,19 +503,19 @@ async def load_households(
             RETURNING h.*, (xmax = 0) AS inserted
         ), snap AS MATERIALIZED (
             SELECT up.id, up.region_code, up.inserted, {HOUSEHOLD_SNAPSHOT.format(h="up")} AS data,
-                   jsonb_build_object('address', up.address, 'phone', up.phone) AS extra
+                   jsonb_build_object('address', up.address, 'phone', up.phone) AS extra,
+                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END AS op
               FROM up
-        ), audit AS (
-            INSERT INTO registry.audit_log
+        ), log AS (
+            INSERT INTO registry.change_log
                    (actor, actor_role, client_id, action, entity, entity_id, household_id,
-                    region_code, old, new)
-            SELECT :actor, :role, CAST(:client_id AS varchar),
-                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
-                   'household', snap.id::text, snap.id, snap.region_code,
+                    region_code, op, old, new, data)
+            SELECT :actor, :role, CAST(:client_id AS varchar), snap.op, 'household',
+                   snap.id::text, snap.id, snap.region_code, snap.op,
                    CASE WHEN snap.inserted THEN NULL
                         ELSE {HOUSEHOLD_SNAPSHOT.format(h="old")} || jsonb_build_object(
                              'address', old.address, 'phone', old.phone) END,
-                   snap.data || snap.extra
+                   nullif(snap.data || snap.extra, snap.data), snap.data
               FROM snap LEFT JOIN old ON old.id = snap.id AND NOT snap.inserted
         ), history AS (
             INSERT INTO registry.household_category_changes
@@ -524,12 +524,6 @@ async def load_households(
             SELECT up.id, up.region_code, old.category, up.category, 'ledger import', now(), :actor
               FROM up LEFT JOIN old ON old.id = up.id
              WHERE old.category IS DISTINCT FROM up.category
-        ), events AS (
-            INSERT INTO registry.change_events
-                   (entity, entity_id, household_id, region_code, op, data)
-            SELECT 'household', snap.id::text, snap.id, snap.region_code,
-                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END, snap.data
-              FROM snap
         )
         INSERT INTO import_households SELECT household_no, id, inserted FROM up
         """,
@@ -561,26 +555,20 @@ async def load_households(
             RETURNING m.*, (xmax = 0) AS inserted
         ), snap AS MATERIALIZED (
             SELECT up.id, up.household_id, up.region_code, up.id_number, up.inserted,
-                   to_jsonb(snap_new) AS data
+                   to_jsonb(snap_new) AS data,
+                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END AS op
               FROM up {member_snapshot_join("up", "snap_new")}
-        ), audit AS (
-            INSERT INTO registry.audit_log
+        ), log AS (
+            INSERT INTO registry.change_log
                    (actor, actor_role, client_id, action, entity, entity_id, household_id,
-                    region_code, old, new)
-            SELECT :actor, :role, CAST(:client_id AS varchar),
-                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END,
-                   'member', snap.id::text, snap.household_id, snap.region_code,
+                    region_code, op, old, data)
+            SELECT :actor, :role, CAST(:client_id AS varchar), snap.op, 'member', snap.id::text,
+                   snap.household_id, snap.region_code, snap.op,
                    CASE WHEN snap.inserted THEN NULL ELSE to_jsonb(snap_old) END, snap.data
               FROM snap
               LEFT JOIN LATERAL (SELECT m.* FROM registry.members m
                                   WHERE m.id = snap.id AND NOT snap.inserted OFFSET 0) old ON true
                    {member_snapshot_join("old", "snap_old")}
-        ), events AS (
-            INSERT INTO registry.change_events
-                   (entity, entity_id, household_id, region_code, op, data)
-            SELECT 'member', snap.id::text, snap.household_id, snap.region_code,
-                   CASE WHEN snap.inserted THEN 'create' ELSE 'update' END, snap.data
-              FROM snap
         )
         INSERT INTO import_members SELECT id_number FROM snap
         """,
@@ -723,22 +711,15 @@ async def load_economics(
                    version = e.version + 1, updated_at = now()
              WHERE {_distinct("e", [*amounts, "resident_members", "region_code"])}
             RETURNING e.*, (xmax = 0) AS inserted
-        ), audit AS (
-            INSERT INTO registry.audit_log
+        ), log AS (
+            INSERT INTO registry.change_log
                    (actor, actor_role, client_id, action, entity, entity_id, household_id,
-                    region_code, old, new)
-            SELECT :actor, :role, CAST(:client_id AS varchar),
-                   CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
-                   'economics', up.household_id::text || ':' || up.year, up.household_id,
-                   up.region_code, NULL, {snapshot}
-              FROM up
-        ), events AS (
-            INSERT INTO registry.change_events
-                   (entity, entity_id, household_id, region_code, op, data)
-            SELECT 'economics', up.household_id::text || ':' || up.year, up.household_id,
-                   up.region_code, CASE WHEN up.inserted THEN 'create' ELSE 'update' END,
+                    region_code, op, data)
+            SELECT :actor, :role, CAST(:client_id AS varchar), op, 'economics',
+                   up.household_id::text || ':' || up.year, up.household_id, up.region_code, op,
                    {snapshot}
-              FROM up
+              FROM up, LATERAL (SELECT CASE WHEN up.inserted THEN 'create' ELSE 'update' END
+                                       AS op) o
         )
         INSERT INTO import_changed
         SELECT h.household_no, up.year FROM up JOIN registry.households h ON h.id = up.household_id

@@ -5,7 +5,7 @@ so a partner that missed deliveries resumes with ``GET /v1/changes?after=<cursor
 from services.registry.changes.repository import feed_data_sql
 from services.registry.database import outbox as job_outbox
 from services.registry.webhooks.models import WebhookCursor, WebhookDelivery, WebhookSubscription
-from shared.webhooks.hub import Hub, Source, past_tense, register
+from shared.webhooks.hub import Hub, Source, register
 
 EVENT_TYPES = frozenset(
     {
@@ -54,9 +54,7 @@ HUB = register(
         cursor=WebhookCursor,
         event_types=EVENT_TYPES,
         source=Source(
-            table="registry.change_events",
-            xid_type="xid8",
-            type_sql=f"ev.entity || '.' || {past_tense('ev.op')}",
+            table="registry.change_log",
             data_sql=_data,
         ),
     )
