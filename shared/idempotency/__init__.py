@@ -74,6 +74,7 @@ class Idempotency:
         return JSONResponse(content, status_code, _headers(content, location))
 
     async def _replay(self, location: Locator | None) -> JSONResponse:
+        assert self.key is not None  # only a request with a key is replayed
         row = await self.repository.get(self.scope, self.key)
         if row.request_hash != self.request_hash:
             raise Conflict(

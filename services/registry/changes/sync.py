@@ -17,6 +17,7 @@ from services.registry.households.schemas import member_fact_errors, schooling_e
 from services.registry.imports import pipeline
 from shared import idnumber
 from shared.auth import Principal, Role
+from shared.i18n import t
 
 SYNC_ROLES = (Role.department, Role.service, Role.county_officer, Role.province_admin)
 
@@ -116,26 +117,30 @@ async def sync_households(
         session, principal, records, errors, per_household=True
     )
     for row, column, reason in outcome.rejections:
-        i, j = row_owner[row]
+        owner, member = row_owner[row]
         if column == "户编号" and reason.endswith("another of its rows has errors"):
             continue
         field = _FIELDS.get(column, column)
-        where = field if column in _HOUSEHOLD_LEVEL else f"members[{j}].{field}"
-        item_errors.setdefault(i, []).append(f"{where}: {reason}")
+        where = field if column in _HOUSEHOLD_LEVEL else f"members[{member}].{field}"
+        item_errors.setdefault(owner, []).append(f"{where}: {reason}")
     ids = await SyncRepository(session).household_ids([n for n in numbers if n])
     results = []
     for i, item in enumerate(batch.items):
-        number = numbers[i]
+        item_no = numbers[i]
         status = (
-            "rejected" if i in item_errors else outcome.households.get(number or "", "rejected")
+            "rejected" if i in item_errors else outcome.households.get(item_no or "", "rejected")
         )
         reason = "; ".join(dict.fromkeys(item_errors.get(i, []))) or (
-            f"household {number} has errors in another item of this batch"
+            t(
+                "household {household_no} has errors in another item of this batch",
+                "sync.household_rejected_elsewhere",
+                household_no=item_no,
+            )
         )
         results.append(
             SyncItemResult(
                 external_id=item.external_id,
-                household_id=ids.get(number) if status != "rejected" else None,
+                household_id=ids.get(item_no or "") if status != "rejected" else None,
                 status=status,
                 reason=reason if status == "rejected" else None,
             )

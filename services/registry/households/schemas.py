@@ -46,7 +46,7 @@ def member_fact_errors(id_number: str, sex: str | None, birth_date: date | None)
         facts = idnumber.parse(id_number)
     except idnumber.InvalidIdNumber as exc:
         return {"id_number": exc.args[0]}  # a Message: shown in the reader's language
-    errors = {}
+    errors: dict[str, str] = {}
     if sex is not None and sex != facts.sex:
         errors["sex"] = t("the ID number says {sex}", "id_number.sex_mismatch", sex=t(facts.sex))
     if birth_date is not None and birth_date != facts.birth_date:

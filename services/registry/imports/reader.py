@@ -305,7 +305,7 @@ def _xlsx_sheets(content: bytes, nrows: int | None = None) -> _Sheets:
     def load(index: int) -> list[list[Any]]:
         try:
             sheet = workbook.get_sheet_by_index(index)
-            return sheet.to_python(skip_empty_area=False, nrows=nrows)  # type: ignore[no-any-return]
+            return sheet.to_python(skip_empty_area=False, nrows=nrows)
         except Exception as exc:
             raise _damaged(exc) from None
 
@@ -430,7 +430,7 @@ def _sheets(filename: str, content: bytes, *, head: bool = False) -> _Sheets:
             rows = None
     if rows is None:
         rows = _csv_rows(content)
-    return _Sheets([""], lambda _: rows)  # type: ignore[arg-type,return-value]
+    return _Sheets([""], lambda _: rows)
 
 
 def _locate(sheets: _Sheets, kind: ImportKind | None) -> tuple[list[list[Any]], _Header]:

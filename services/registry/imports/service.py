@@ -141,7 +141,8 @@ async def dry_run(
     today = today or clock.today()
     batches = chunks(sheet, CHUNK_ROWS)
     repeated = _repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
-    total, rejected = Outcome(), []
+    total = Outcome()
+    rejected: list[tuple[int, str, str]] = []
     savepoint = await session.begin_nested()
     try:
         for batch in batches:
