@@ -35,8 +35,7 @@ up: $(DEMO_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-# Ruff (lint and format) and mypy (settings in pyproject.toml; not yet in .ci/run: it reports
-# errors still to be fixed).
+# Ruff (lint and format) and mypy (settings in pyproject.toml); .ci/run runs it before the tests.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

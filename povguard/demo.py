@@ -261,16 +261,10 @@ def to_csv(kind: ImportKind, rows: Sequence[Sequence[str]]) -> bytes:
 
 
 async def ensure_regions(session: Any) -> list[str]:
-    from sqlalchemy import text
+    from services.registry.regions.repository import RegionRepository
 
     regions = demo_regions()
-    await session.execute(
-        text(
-            "INSERT INTO registry.regions (code, name, parent_code, level) "
-            "VALUES (:c, :n, :p, :l) ON CONFLICT (code) DO NOTHING"
-        ),
-        [{"c": c, "n": n, "p": p, "l": lvl} for c, n, p, lvl in regions],
-    )
+    await RegionRepository(session).add_missing(regions)
     return [c for c, _, _, lvl in regions if lvl == "village"]
 
 
@@ -365,12 +359,10 @@ async def load_if_empty(
 ) -> dict[str, Any] | None:
     """What ``povguard up --demo`` does: load the demo only into an empty registry, so a
     restart keeps what people changed in it (``povguard demo-data`` reloads on demand)."""
-    from sqlalchemy import text
+    from services.registry.households.repository import HouseholdRepository
 
     async with session_maker() as session:
-        registered = (
-            await session.execute(text("SELECT count(*) FROM registry.households"))
-        ).scalar_one()
+        registered = await HouseholdRepository(session).count_all()
     if registered:
         if console is not None:
             console.print(f"demo data kept: the registry holds {registered} households")

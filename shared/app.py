@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -48,6 +47,7 @@ from shared.errors import (
 )
 from shared.i18n import Message as Text
 from shared.i18n import negotiate, t
+from shared.repository import ping
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("povguard")
@@ -352,7 +352,7 @@ def health_router() -> APIRouter:
         checks: dict[str, str] = {}
         try:
             async with request.app.state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+                await ping(conn)
             checks["database"] = "ok"
         except Exception as exc:  # readiness reports, it does not raise
             checks["database"] = f"unreachable: {type(exc).__name__}"

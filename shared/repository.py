@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from shared import pagination
@@ -129,3 +129,22 @@ class RepositoryBase(Generic[M]):
         return await pagination.paginate(
             self.session, stmt, order_by, cursor, limit, descending=descending
         )
+
+
+async def try_advisory_xact_lock(session: AsyncSession, key: str) -> bool:
+    """Take the transaction-scoped advisory lock named ``key`` if no other transaction holds
+    it: how jobs that many workers may start run one at a time (a county's scan, the sweeper)."""
+    row = await session.execute(
+        text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"), {"key": key}
+    )
+    return bool(row.scalar_one())
+
+
+async def advisory_xact_lock(session: AsyncSession, key: str) -> None:
+    """Wait for the transaction-scoped advisory lock named ``key``."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
+async def ping(connection: AsyncConnection) -> None:
+    """One round trip: the readiness probe's proof that the database answers."""
+    await connection.execute(text("SELECT 1"))

@@ -5,8 +5,6 @@ import importlib
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
-
 from services.funds.database import IdempotencyKey as FundsKey
 from services.funds.database import JobOutbox as FundsOutbox
 from services.monitoring.database import IdempotencyKey as MonitoringKey
@@ -15,6 +13,7 @@ from services.registry.database import IdempotencyKey as RegistryKey
 from services.registry.database import JobOutbox as RegistryOutbox
 from shared import idempotency, jobs, outbox
 from shared.db import utcnow
+from shared.repository import try_advisory_xact_lock
 
 KEY_RETENTION = timedelta(days=2)
 # Every service's jobs; their modules register the sweeps the sweeper runs.
@@ -59,11 +58,7 @@ async def sweep_stuck_work(ctx: dict[str, Any]) -> dict[str, dict[str, int]]:
         importlib.import_module(module)
     results: dict[str, dict[str, int]] = {}
     async with jobs.unit_of_work(ctx) as session:
-        locked = (
-            await session.execute(
-                text("SELECT pg_try_advisory_xact_lock(hashtext('povguard:sweeper'))")
-            )
-        ).scalar_one()
+        locked = await try_advisory_xact_lock(session, "povguard:sweeper")
         if not locked:
             return results
         for name, sweep in outbox.SWEEPS.items():

@@ -11,7 +11,7 @@ from sqlalchemy import Column, MetaData, Table, Text, text
 from services.monitoring.projection import repository as projection_repository
 from services.monitoring.projection import service as projection_service
 from services.monitoring.projection.models import WatchedMember
-from services.registry.imports import pipeline
+from services.registry.imports import repository as import_repository
 from shared import idnumber
 from shared.auth import Role
 from shared.contracts.registry import SNAPSHOTS, ChangeEntity, MemberSnapshot
@@ -35,7 +35,7 @@ async def test_a_new_member_field_travels_from_the_registry_to_the_projection(
     await session.commit()
     # The contract gains the field: every place that reads the contract sees it.
     monkeypatch.setitem(SNAPSHOTS, ChangeEntity.member, NicknamedMember)
-    monkeypatch.setattr(pipeline, "MemberSnapshot", NicknamedMember)
+    monkeypatch.setattr(import_repository, "MemberSnapshot", NicknamedMember)
     # The projection's table gains the column (in the code: a column of WatchedMember); its
     # upsert is generated from the table and the contract as the module generates it.
     projected = cast(Table, WatchedMember.__table__).to_metadata(MetaData())

@@ -516,12 +516,12 @@ async def test_a_lost_connection_is_retried_and_the_last_try_fails_the_import_wi
 ) -> None:
     from arq import Retry
 
-    from services.registry.imports import pipeline
+    from services.registry.imports import repository as import_repository
 
     async def connection_lost(*_: object, **__: object) -> None:
         raise ConnectionResetError("server closed the connection")
 
-    monkeypatch.setattr(pipeline, "load_households", connection_lost)
+    monkeypatch.setattr(import_repository, "load_households", connection_lost)
     client = registry.as_(Role.county_officer, XINGYI)
     (a,) = ids(1)
     response = await client.post(
@@ -609,7 +609,7 @@ async def test_a_failed_import_stores_and_logs_no_name_or_id_number(
 ) -> None:
     """A database error quotes the values it choked on; the import's ``error`` (shown to
     every reader of the import) and the logs keep the kind of failure, not the person."""
-    from services.registry.imports import pipeline
+    from services.registry.imports import repository as import_repository
 
     (number,) = ids(1)
 
@@ -619,7 +619,7 @@ async def test_a_failed_import_stores_and_logs_no_name_or_id_number(
             {"v": f"{records[0][8]} {records[0][9]} Yang Xiuying"},
         )
 
-    monkeypatch.setattr(pipeline, "load_households", choke)
+    monkeypatch.setattr(import_repository, "load_households", choke)
     client = registry.as_(Role.county_officer, XINGYI)
     response = await client.post(
         "/v1/imports",

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from services.monitoring.projection.repository import UPSERTS
-from services.registry.imports import pipeline
+from services.registry.imports import repository as import_repository
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import (
     SNAPSHOTS,
@@ -23,9 +23,9 @@ def test_every_snapshot_field_has_an_sql_type(model) -> None:
 
 
 def test_the_pipeline_builds_every_field_of_the_household_and_member_snapshots() -> None:
-    keys = re.findall(r"'(\w+)', ", pipeline.HOUSEHOLD_SNAPSHOT)
+    keys = re.findall(r"'(\w+)', ", import_repository.HOUSEHOLD_SNAPSHOT)
     assert keys == list(HouseholdSnapshot.model_fields)
-    lateral = pipeline.member_snapshot_join("m", "snap")
+    lateral = import_repository.member_snapshot_join("m", "snap")
     for name in MemberSnapshot.model_fields:
         assert f" AS {name}" in lateral
 

@@ -13,6 +13,7 @@ from services.funds.payments.repository import counted_sql
 from services.funds.repository import FundsRepository
 from shared.auth import Principal
 from shared.i18n import t
+from shared.repository import try_advisory_xact_lock
 
 
 def _policy(county: str, year: str) -> str:
@@ -157,10 +158,7 @@ RULES: dict[str, str] = {
 async def try_lock(session: AsyncSession) -> bool:
     """One scan at a time, whatever the number of workers: a county scan and a province scan
     running together would each close the findings the other had just refreshed."""
-    row = await session.execute(
-        text("SELECT pg_try_advisory_xact_lock(hashtext('funds-compliance'))")
-    )
-    return bool(row.scalar_one())
+    return await try_advisory_xact_lock(session, "funds-compliance")
 
 
 async def apply_scan(

@@ -10,6 +10,7 @@ from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from services.monitoring.webhooks.hub import alert_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.db import RepositoryBase
+from shared.repository import try_advisory_xact_lock
 
 
 class ScanRepository(RepositoryBase[Scan]):
@@ -119,14 +120,7 @@ class ScanRepository(RepositoryBase[Scan]):
         )
 
     async def try_county_lock(self, county_code: str) -> bool:
-        return bool(
-            (
-                await self.session.execute(
-                    text("SELECT pg_try_advisory_xact_lock(hashtext(:key))"),
-                    {"key": f"monitoring:scan:{county_code}"},
-                )
-            ).scalar_one()
-        )
+        return await try_advisory_xact_lock(self.session, f"monitoring:scan:{county_code}")
 
     async def add_county_result(
         self, scan_id: UUID, examined: int, raised: int, closed: int

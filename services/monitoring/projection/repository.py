@@ -24,6 +24,7 @@ from shared.contracts.registry import (
     MeasureSnapshot,
     MemberSnapshot,
 )
+from shared.repository import advisory_xact_lock, try_advisory_xact_lock
 from shared.settings import province_code
 
 
@@ -154,18 +155,10 @@ class ProjectionRepository:
 
     async def try_feed_lock(self) -> bool:
         """The feed is followed by one transaction at a time (workers, a scan catching up)."""
-        return bool(
-            (
-                await self.session.execute(
-                    text("SELECT pg_try_advisory_xact_lock(hashtext('monitoring:feed'))")
-                )
-            ).scalar_one()
-        )
+        return await try_advisory_xact_lock(self.session, "monitoring:feed")
 
     async def feed_lock(self) -> None:
-        await self.session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('monitoring:feed'))")
-        )
+        await advisory_xact_lock(self.session, "monitoring:feed")
 
     async def cursor(self, name: str, *, for_update: bool = False) -> str | None:
         sql = "SELECT cursor FROM monitoring.feed_cursors WHERE name = :name"

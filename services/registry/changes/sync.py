@@ -14,7 +14,7 @@ from services.registry.changes.schemas import (
     UnreadableItem,
 )
 from services.registry.households.schemas import member_fact_errors, schooling_error
-from services.registry.imports import pipeline
+from services.registry.imports import repository as import_repository
 from shared import idnumber
 from shared.auth import Principal, Role
 from shared.i18n import t
@@ -113,7 +113,7 @@ async def sync_households(
             )
             if errs:
                 errors.append((row_no, errs))
-    outcome = await pipeline.load_households(
+    outcome = await import_repository.load_households(
         session, principal, records, errors, per_household=True
     )
     for row, column, reason in outcome.rejections:

@@ -2,7 +2,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, select, tuple_
+from sqlalchemy import bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import selectinload
@@ -38,6 +38,10 @@ _READ_WITH_MEMBERS = (
 
 class HouseholdRepository(RepositoryBase[Household]):
     model = Household
+
+    async def count_all(self) -> int:
+        stmt = select(func.count()).select_from(Household)
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def get_with_members(
         self, household_id: UUID, *, for_update: bool = False

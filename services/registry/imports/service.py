@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.database import audit, outbox
 from services.registry.imports import messages as import_messages
-from services.registry.imports import pipeline, reader, rows
+from services.registry.imports import reader, rows
+from services.registry.imports import repository as import_repository
 from services.registry.imports.models import ImportFile, ImportJob
-from services.registry.imports.pipeline import Outcome
-from services.registry.imports.repository import ImportRepository
+from services.registry.imports.repository import ImportRepository, Outcome
 from services.registry.imports.template import ImportKind
 from shared import clock, idnumber, jobs
 from shared import outbox as outbox_module
@@ -319,8 +319,8 @@ async def load(
     errors: Sequence[Any],
 ) -> Outcome:
     if kind is ImportKind.households:
-        return await pipeline.load_households(session, principal, staged, errors)
-    return await pipeline.load_economics(session, principal, staged, errors)
+        return await import_repository.load_households(session, principal, staged, errors)
+    return await import_repository.load_economics(session, principal, staged, errors)
 
 
 class _ChunkLoadedElsewhere(Exception):

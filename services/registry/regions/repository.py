@@ -49,6 +49,16 @@ class RegionRepository(RepositoryBase[Region]):
         created = sum(1 for f in flags if f)
         return created, len(flags) - created
 
+    async def add_missing(self, rows: Sequence[tuple[str, str, str | None, str]]) -> None:
+        """Insert the regions not registered yet; leave registered ones as they are."""
+        await self.session.execute(
+            text(
+                "INSERT INTO registry.regions (code, name, parent_code, level) "
+                "VALUES (:c, :n, :p, :l) ON CONFLICT (code) DO NOTHING"
+            ),
+            [{"c": c, "n": n, "p": p, "l": lvl} for c, n, p, lvl in rows],
+        )
+
     async def count_in(self, prefix: str, level: str) -> int:
         stmt = (
             select(func.count())

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Index, String, event, func, insert, inspect, text
+from sqlalchemy import BigInteger, DateTime, Index, String, event, func, inspect, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -20,6 +20,7 @@ from sqlalchemy.types import UserDefinedType
 
 from shared.audit import diff, to_jsonable
 from shared.auth import Principal
+from shared.changelog import repository
 from shared.db import RegionCode
 
 # Where the published entries are (the partial indexes' predicate; readers repeat it).
@@ -170,7 +171,7 @@ class ChangeLog:
             data=data,
         )
         if entity not in self.paired:
-            await session.execute(insert(self.model).values(row))
+            await repository.append(session, self.model, row)
             return
         halves = _halves(session, self.model.__name__)
         key = (row["entity"], row["entity_id"])
