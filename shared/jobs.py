@@ -148,6 +148,12 @@ def connect_queue(settings: Settings) -> ArqRedis:
     )
 
 
+async def enqueue(queue: ArqRedis, name: str, *args: Any) -> None:
+    """Send job ``name`` now, outside any transaction (work already committed). Work written
+    in a transaction goes through its service's outbox instead (``database.outbox.defer``)."""
+    await queue.enqueue_job(name, *args)
+
+
 async def flush_deferred(session: AsyncSession, queue: ArqRedis | None) -> None:
     """After a commit: hand the jobs the transaction wrote to the queue (see shared.outbox)."""
     await outbox.kick(session, queue)

@@ -113,8 +113,8 @@ async def _nudge(ctx: dict[str, Any], hub: Hub, subscriptions: list[UUID]) -> No
         answers = await pipe.execute()
     for subscription_id, held in zip(subscriptions, answers[1::2], strict=True):
         if not held:
-            # Straight to ARQ: this runs after the pass's commit, outside any transaction.
-            await redis.enqueue_job(service.DELIVER_JOB, hub.service, str(subscription_id))
+            # Straight to the queue: this runs after the pass's commit, outside any transaction.
+            await jobs.enqueue(redis, service.DELIVER_JOB, hub.service, str(subscription_id))
 
 
 async def startup(ctx: dict[str, Any]) -> None:
