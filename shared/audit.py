@@ -1,7 +1,6 @@
 """What the change log (``shared.changelog``) stores of a change: plain JSON values, and only
 the fields that changed."""
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -38,10 +37,6 @@ def diff(
         return old, new
     keys = [k for k in new.keys() | old.keys() if old.get(k) != new.get(k)]
     return {k: old.get(k) for k in sorted(keys)}, {k: new.get(k) for k in sorted(keys)}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
 
 
 _BOOKKEEPING = frozenset({"created_at", "updated_at", "version"})

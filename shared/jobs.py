@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 from arq import Retry
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import outbox
@@ -177,9 +178,14 @@ def bulk_session_maker(ctx: dict[str, Any]) -> Any:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A lost connection, a serialization failure or deadlock (40), or an operator
-    intervention such as a cancelled statement (57) may succeed when the job runs again."""
-    return connection_lost(exc) or sqlstate_of(exc).startswith(("40", "57"))
+    """A lost connection, a serialization failure or deadlock (40), an operator intervention
+    such as a cancelled statement (57), or a wait for the bulk pool that timed out (other
+    imports and scans held its connections) may succeed when the job runs again."""
+    return (
+        connection_lost(exc)
+        or sqlstate_of(exc).startswith(("40", "57"))
+        or isinstance(exc, PoolTimeout)
+    )
 
 
 def is_last_try(ctx: dict[str, Any], name: str) -> bool:

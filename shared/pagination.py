@@ -85,15 +85,6 @@ def _fits(column: InstrumentedAttribute[Any], value: Any) -> bool:
     return isinstance(value, expected)
 
 
-def decode_sequence_cursor(cursor: str) -> int:
-    """A cursor that is a row's sequence number (an ASCII digit string within bigint)."""
-    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) >= _BIGINT:
-        raise ValidationFailed.field(
-            "cursor", "is not a cursor this API issued", code="cursor.invalid"
-        )
-    return int(cursor)
-
-
 async def paginate(
     session: Any,
     stmt: Select[Any],

@@ -132,7 +132,8 @@ class Settings(ProvinceSettings):
     db_pool_size: int = 10
     # Bulk jobs (imports, scans) take their connections from a pool of their own this small,
     # so a province-wide job can never hold the connections cadres' requests need.
-    bulk_db_pool_size: int = 2
+    # An import takes two (its two lanes), a county scan one; the pool's overflow doubles it.
+    bulk_db_pool_size: int = 3
     registry_url: str = "http://127.0.0.1:8001"
     monitoring_url: str = "http://127.0.0.1:8002"
     funds_url: str = "http://127.0.0.1:8003"

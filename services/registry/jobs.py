@@ -25,6 +25,8 @@ async def import_ledger(ctx: dict[str, Any], import_id: str) -> str:
             budget_s=settings.import_budget_s,
             heartbeat_s=settings.job_heartbeat_s,
             stale_s=settings.job_stale_s,
+            # The heartbeat is short work: never queued behind the bulk pool's long statements.
+            beat_session_maker=ctx["session_maker"],
         )
     except Exception as exc:
         jobs.retry_if_transient(ctx, import_service.JOB_NAME, exc)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Role
+from shared.changelog import PUBLISHED
 from shared.pagination import paginate
 from shared.webhooks.delivery import Attempt
 from shared.webhooks.hub import Hub, masking
@@ -127,7 +128,7 @@ class WebhookRepository:
                 INSERT INTO {self.hub.schema}.webhook_cursors (source, xid, seq)
                 SELECT :source, coalesce(max_xid, 0), coalesce(max_seq, 0) FROM (
                     SELECT xid::text::bigint AS max_xid, seq AS max_seq FROM {src.table}
-                     WHERE op IS NOT NULL AND xid < CAST(CAST(:horizon AS text) AS xid8)
+                     WHERE {PUBLISHED} AND xid < CAST(CAST(:horizon AS text) AS xid8)
                      ORDER BY xid DESC, seq DESC LIMIT 1) last
                 RIGHT JOIN (SELECT 1) one ON true
                 ON CONFLICT (source) DO NOTHING
@@ -172,7 +173,7 @@ class WebhookRepository:
                         SELECT ev.*, {src.type_sql} AS event_type,
                                row_number() OVER (ORDER BY ev.xid, ev.seq) AS rank
                           FROM {src.table} ev
-                         WHERE ev.op IS NOT NULL
+                         WHERE ev.{PUBLISHED}
                            AND (ev.xid, ev.seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
                            AND ev.xid < CAST(CAST(:horizon AS text) AS xid8)
                          ORDER BY ev.xid, ev.seq
@@ -218,7 +219,7 @@ class WebhookRepository:
         row = await self.session.execute(
             text(
                 f"SELECT EXISTS (SELECT 1 FROM {src.table} "
-                "WHERE op IS NOT NULL AND xid >= CAST(CAST(:horizon AS text) AS xid8))"
+                f"WHERE {PUBLISHED} AND xid >= CAST(CAST(:horizon AS text) AS xid8))"
             ),
             {"horizon": str(horizon)},
         )

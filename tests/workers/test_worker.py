@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.registry.database import IdempotencyKey
 from shared import jobs
@@ -76,6 +77,8 @@ async def test_bulk_jobs_queue_for_their_own_small_pool_while_other_jobs_go_on(s
             await asyncio.wait_for(third_bulk_job(), timeout=1)
         await held.pop().close()
         await asyncio.wait_for(third_bulk_job(), timeout=5)  # and runs once one is free
+        # A bulk job that waited out the pool's timeout is retried later, not failed for good.
+        assert jobs.is_transient(PoolTimeout("QueuePool limit of size 1 overflow 1 reached"))
         for connection in held:
             await connection.close()
     finally:

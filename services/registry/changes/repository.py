@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, Role
+from shared.changelog import PUBLISHED
 from shared.people import contact_jsonb_sql, person_jsonb_sql
 from shared.regions import PREFIX_LENGTH, RegionLevel
 
@@ -44,7 +45,7 @@ def _page_sql(data: str, county: bool) -> str:
     WITH page AS (
         SELECT seq, xid, entity, entity_id, household_id, region_code, op, at, data
           FROM registry.change_log
-         WHERE op IS NOT NULL AND (xid, seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
+         WHERE {PUBLISHED} AND (xid, seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
            AND xid < CAST(CAST(:horizon AS text) AS xid8)
            AND region_code LIKE :prefix {in_county}
          ORDER BY xid, seq
@@ -79,7 +80,7 @@ class ChangeRepository:
         entries nobody publishes, such as exports, are few)."""
         return (
             await self.session.execute(
-                text("SELECT coalesce(max(seq), 0) FROM registry.change_log WHERE op IS NOT NULL")
+                text(f"SELECT coalesce(max(seq), 0) FROM registry.change_log WHERE {PUBLISHED}")
             )
         ).scalar_one()
 
@@ -118,9 +119,9 @@ class ChangeRepository:
         row = (
             await self.session.execute(
                 text(
-                    """
+                    f"""
                     SELECT xid::text AS xid, seq FROM registry.change_log
-                     WHERE op IS NOT NULL AND region_code LIKE :prefix
+                     WHERE {PUBLISHED} AND region_code LIKE :prefix
                      ORDER BY xid DESC, seq DESC LIMIT 1
                     """
                 ),

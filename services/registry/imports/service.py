@@ -343,6 +343,7 @@ async def run_import(
     heartbeat_s: float = 10.0,
     stale_s: float = 90.0,
     on_progress: Callable[[int], None] | None = None,
+    beat_session_maker: async_sessionmaker[AsyncSession] | None = None,
 ) -> str:
     """The job's work, in chunks of whole households, one transaction each; safe to run again.
 
@@ -448,7 +449,7 @@ async def run_import(
 
     try:
         async with (
-            outbox_module.heartbeat(session_maker, beat, heartbeat_s),
+            outbox_module.heartbeat(beat_session_maker or session_maker, beat, heartbeat_s),
             asyncio.TaskGroup() as group,
         ):
             for _ in range(min(lanes, len(queue))):
