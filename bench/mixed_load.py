@@ -35,6 +35,7 @@ from bench import monitoring_scan
 from bench._scratch import scratch_database
 from bench.registry_api import KeepAliveClient, _pct, load, registry_server
 from povguard import demo
+from services.registry.imports import jobs as import_jobs
 from services.registry.imports import service as import_service
 from services.registry.imports.template import ImportKind
 from shared.auth import Principal, Role
@@ -113,7 +114,7 @@ async def _child_import(settings: Settings, households: int, seed: int) -> float
             demo.to_csv(ImportKind.households, rows),
             enqueue=False,
         )
-    await import_service.run_import(session_maker, job.id)
+    await import_jobs.run_import(session_maker, job.id)
     elapsed = time.perf_counter() - t0
     await engine.dispose()
     return elapsed

@@ -29,6 +29,7 @@ import uvloop
 
 from bench._scratch import scratch_database
 from povguard import demo
+from services.registry.imports import jobs as import_jobs
 from services.registry.imports import service as import_service
 from services.registry.imports.template import ImportKind
 from shared.auth import Principal, Role, issue_token
@@ -60,7 +61,7 @@ async def load(settings, households: int) -> None:
                 demo.to_csv(ImportKind.households, rows),
                 enqueue=False,
             )
-        await import_service.run_import(session_maker, job.id)
+        await import_jobs.run_import(session_maker, job.id)
         print(f"loaded {start + n} households in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
     await engine.dispose()
 

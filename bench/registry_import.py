@@ -25,6 +25,7 @@ import asyncpg
 
 from bench._scratch import scratch_database
 from povguard import demo
+from services.registry.imports import jobs as import_jobs
 from services.registry.imports import service as import_service
 from services.registry.imports.repository import ImportRepository
 from services.registry.imports.template import HOUSEHOLD_COLUMNS, ImportKind
@@ -104,7 +105,7 @@ def _import_in_worker(database_url: str, import_id: str) -> tuple[str, float, in
         engine = create_engine(settings, "povguard-bench-worker")
         try:
             t0 = time.perf_counter()
-            status = await import_service.run_import(create_session_maker(engine), UUID(import_id))
+            status = await import_jobs.run_import(create_session_maker(engine), UUID(import_id))
             return status, time.perf_counter() - t0
         finally:
             await engine.dispose()

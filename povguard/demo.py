@@ -294,6 +294,7 @@ async def load_with(
     session_maker: Any, households: int, year: int, console: Any = None
 ) -> dict[str, Any]:
     """Regions, households with members, and one year of economics, through the importer."""
+    from services.registry.imports import jobs as import_jobs
     from services.registry.imports import service as import_service
     from shared.auth import Principal, Role
 
@@ -319,7 +320,7 @@ async def load_with(
                 session, loader, kind, f"demo-{kind.value}.csv", content, enqueue=False
             )
         if console is None:
-            await import_service.run_import(session_maker, job.id)
+            await import_jobs.run_import(session_maker, job.id)
         else:
             await _run_with_progress(session_maker, job.id, content.count(b"\n") - 1, console)
         async with session_maker() as session:
@@ -347,11 +348,11 @@ async def load_with(
 
 async def _run_with_progress(session_maker: Any, import_id: Any, rows: int, console: Any) -> None:
     """Run an import under a progress bar that advances as each chunk commits."""
-    from services.registry.imports import service as import_service
+    from services.registry.imports import jobs as import_jobs
     from shared.progress import progress
 
     with progress("importing the demo ledger", total=rows, unit="rows", console=console) as bar:
-        await import_service.run_import(session_maker, import_id, on_progress=bar.advance)
+        await import_jobs.run_import(session_maker, import_id, on_progress=bar.advance)
 
 
 async def load_if_empty(

@@ -408,5 +408,3 @@ class CategoryChange(BaseModel):
     reason: str = Field(min_length=1, max_length=300)
     case_id: UUID | None = None
 
-
-__all__ = ["Decimal"]

@@ -6,8 +6,8 @@ import io
 from openpyxl import load_workbook
 
 from povguard import demo
+from services.registry.imports.jobs import import_ledger
 from services.registry.imports.template import HOUSEHOLD_COLUMNS
-from services.registry.jobs import import_ledger
 from shared.auth import Role
 from tests.conftest import QIANXINAN
 

@@ -11,8 +11,8 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
+from services.registry.imports.jobs import import_ledger
 from services.registry.imports.template import HOUSEHOLD_COLUMNS
-from services.registry.jobs import import_ledger
 from shared.auth import Role
 from tests.conftest import XINGYI
 

@@ -13,11 +13,11 @@ from sqlalchemy import select, text
 from povguard import demo
 from services.registry.households.models import Member
 from services.registry.households.service import member_snapshot
-from services.registry.imports.service import ImportStopped, gc_paused
+from services.registry.imports.jobs import ImportStopped, import_ledger
 from services.registry.imports.template import HOUSEHOLD_COLUMNS, ImportKind
-from services.registry.jobs import import_ledger
 from shared import clock, idnumber
 from shared.auth import Role
+from shared.gc_pause import gc_paused
 from tests.conftest import PUAN_VILLAGE, VILLAGE_A, VILLAGE_B, XINGYI, XINGYI_TOWNSHIP
 
 HEADERS = [c.header for c in HOUSEHOLD_COLUMNS]
@@ -371,6 +371,7 @@ async def test_roles_scope_and_template(registry, job_ctx, villages) -> None:
 async def test_big_files_load_in_chunks_of_whole_households(
     registry, job_ctx, villages, session
 ) -> None:
+    from services.registry.imports import jobs as import_jobs
     from services.registry.imports import service as import_service
     from shared.auth import Principal
 
@@ -389,7 +390,7 @@ async def test_big_files_load_in_chunks_of_whole_households(
         job = await import_service.create_import(
             s, officer, ImportKind.households, "big.csv", csv_bytes(rows), enqueue=False
         )
-    assert await import_service.run_import(job_ctx["session_maker"], job.id, chunk_rows=2) == "done"
+    assert await import_jobs.run_import(job_ctx["session_maker"], job.id, chunk_rows=2) == "done"
     result = (await registry.as_(Role.county_officer, XINGYI).get(f"/v1/imports/{job.id}")).json()
     assert (result["rows_read"], result["accepted"], result["rejected"]) == (7, 5, 2)
     assert "more than once" in reasons(result)[(3, "证件号码")]
@@ -645,6 +646,7 @@ async def test_a_failed_import_stores_and_logs_no_name_or_id_number(
 async def test_long_imports_hand_on_in_chunks_and_count_what_earlier_jobs_loaded(
     registry, job_ctx, villages, session
 ) -> None:
+    from services.registry.imports import jobs as import_jobs
     from services.registry.imports import service as import_service
     from shared.auth import Principal
 
@@ -657,7 +659,7 @@ async def test_long_imports_hand_on_in_chunks_and_count_what_earlier_jobs_loaded
         )
     client = registry.as_(Role.county_officer, XINGYI)
     # Out of time after each chunk: the job hands the rest to a new job, in its outbox.
-    run = import_service.run_import
+    run = import_jobs.run_import
     assert await run(job_ctx["session_maker"], job.id, chunk_rows=2, budget_s=0) == "continued"
     progress = (await client.get("/v1/imports")).json()["items"][0]
     assert (progress["status"], progress["chunks_done"], progress["chunks_total"]) == (
@@ -741,6 +743,7 @@ async def test_the_import_list_shows_status_and_progress_newest_first_in_your_re
 async def test_a_chunk_another_copy_of_the_job_committed_first_is_not_counted_twice(
     registry, job_ctx, villages, session, monkeypatch
 ) -> None:
+    from services.registry.imports import jobs as import_jobs
     from services.registry.imports import service as import_service
     from shared.auth import Principal
 
@@ -768,6 +771,6 @@ async def test_a_chunk_another_copy_of_the_job_committed_first_is_not_counted_tw
             )
 
     monkeypatch.setattr(ImportRepository, "claim", claim_then_another_copy_commits)
-    assert await import_service.run_import(job_ctx["session_maker"], job.id, chunk_rows=2) == "done"
+    assert await import_jobs.run_import(job_ctx["session_maker"], job.id, chunk_rows=2) == "done"
     result = (await registry.as_(Role.county_officer, XINGYI).get(f"/v1/imports/{job.id}")).json()
     assert (result["rows_read"], result["accepted"], result["chunks_done"]) == (4, 4, 2)

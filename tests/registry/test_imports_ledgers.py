@@ -9,8 +9,8 @@ from typing import Any
 from openpyxl import Workbook
 from sqlalchemy import text
 
+from services.registry.imports.jobs import import_ledger
 from services.registry.imports.template import ECONOMICS_COLUMNS
-from services.registry.jobs import import_ledger
 from shared import idnumber
 from shared.auth import Role
 from tests.conftest import XINGYI

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from fastapi import FastAPI
 
-from services.registry.jobs import import_ledger
+from services.registry.imports.jobs import import_ledger
 from shared import idnumber
 from shared.auth import Role
 from tests.registry.helpers import household, member

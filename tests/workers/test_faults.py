@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from povguard.scratch import migrated_database
 from services.monitoring.alerts import service as scan_service
 from services.monitoring.alerts.schemas import ScanCreate
+from services.registry.imports import jobs as import_jobs
 from services.registry.imports import service as import_service
 from services.registry.imports.template import ImportKind
 from shared.auth import Principal, Role
@@ -130,7 +131,7 @@ async def test_an_import_whose_worker_is_killed_finishes_and_counts_what_it_load
         job = await import_service.create_import(
             session, OFFICER, ImportKind.households, "k12.csv", csv_bytes(before), enqueue=False
         )
-    assert await import_service.run_import(create_session_maker(scratch), job.id) == "done"
+    assert await import_jobs.run_import(create_session_maker(scratch), job.id) == "done"
     import_id = await _create_import(scratch, csv_bytes(rows), "k.csv")
 
     async with scratch.connect() as blocker:

@@ -3,33 +3,28 @@ validates and loads it in chunks of whole households, one transaction per chunk,
 shows while it runs and a failure leaves earlier chunks (and all older data) intact."""
 
 import asyncio
-import gc
 import hashlib
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 import polars as pl
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import audit, outbox
-from services.registry.imports import messages as import_messages
 from services.registry.imports import reader, rows
 from services.registry.imports import repository as import_repository
 from services.registry.imports.models import ImportFile, ImportJob
 from services.registry.imports.repository import ImportRepository, Outcome
 from services.registry.imports.template import ImportKind
-from shared import clock, idnumber, jobs
-from shared import outbox as outbox_module
+from shared import clock, idnumber
 from shared.auth import Principal, Role
-from shared.db import error_without_values, ordered_uuid, utcnow
+from shared.db import ordered_uuid
 from shared.errors import NotFound, ValidationFailed
+from shared.gc_pause import gc_paused
 from shared.i18n import t
 from shared.pagination import paginate
 
@@ -42,11 +37,7 @@ MAX_REJECTED_SHOWN = 1000
 JOB_NAME = "registry.import_ledger"
 
 
-class ImportStopped(RuntimeError):
-    """An import failed for good; the message is the reason stored on it (no personal data)."""
-
-
-def _principal(job: ImportJob) -> Principal:
+def principal_of(job: ImportJob) -> Principal:
     return Principal(
         sub=job.created_by, role=Role(job.created_by_role), region_code=job.region_code
     )
@@ -140,13 +131,13 @@ async def dry_run(
         raise ValidationFailed.field("file", message, getattr(message, "code", None)) from None
     today = today or clock.today()
     batches = chunks(sheet, CHUNK_ROWS)
-    repeated = _repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
+    repeated = repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
     total = Outcome()
     rejected: list[tuple[int, str, str]] = []
     savepoint = await session.begin_nested()
     try:
         for batch in batches:
-            records, errors = await asyncio.to_thread(_validate_chunk, kind, batch, today, repeated)
+            records, errors = await asyncio.to_thread(validate_chunk, kind, batch, today, repeated)
             total.add(await load(session, principal, kind, records, errors))
             if len(rejected) <= MAX_REJECTED_SHOWN:
                 rejected.extend(await ImportRepository(session).staged_rejections())
@@ -181,34 +172,6 @@ async def list_imports(
     return await paginate(
         session, stmt, [ImportJob.created_at, ImportJob.id], cursor, limit, descending=True
     )
-
-
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Cyclic garbage collection off while a file is parsed and validated. Those steps make
-    hundreds of thousands of row lists and records (no cycles among them) that the collector
-    would otherwise traverse again and again as they pile up: for 370,196 rows, reading took
-    7.0 s with it on and 2.8 s off, validation 9.7 s and 6.3 s. Overlapping users (two lanes,
-    two imports in one worker) share the pause; the last one out turns collection back on,
-    unless it was off before the first came in."""
-    global _gc_pausers, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pausers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pausers += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 def validate(kind: ImportKind, sheet: reader.Sheet, today: date) -> tuple[Any, list[Any]]:
@@ -266,7 +229,7 @@ def chunks(sheet: reader.Sheet, size: int) -> list[reader.Sheet]:
     return out
 
 
-def _repeated_ids(sheet: reader.Sheet) -> set[str]:
+def repeated_ids(sheet: reader.Sheet) -> set[str]:
     """ID numbers that occur more than once anywhere in the file (chunks are checked in SQL
     one at a time, so a repeat across two chunks is found here)."""
     cells = sheet.columns.get_column("id_number")
@@ -282,7 +245,7 @@ def _repeated_ids(sheet: reader.Sheet) -> set[str]:
     return set(counts.filter(pl.col("count") > 1).get_column(normal.name).to_list())
 
 
-def _validate_chunk(
+def validate_chunk(
     kind: ImportKind, sheet: reader.Sheet, today: date, repeated: set[str]
 ) -> tuple[Any, list[Any]]:
     """A chunk's staging rows and errors, made in a thread while the other lane's statements
@@ -321,193 +284,3 @@ async def load(
     if kind is ImportKind.households:
         return await import_repository.load_households(session, principal, staged, errors)
     return await import_repository.load_economics(session, principal, staged, errors)
-
-
-class _ChunkLoadedElsewhere(Exception):
-    """Rolls back a chunk another copy of the job committed first."""
-
-
-# Why an import stopped for good, in one place each.
-STUCK = "import"
-
-
-async def run_import(
-    session_maker: async_sessionmaker[AsyncSession],
-    import_id: UUID,
-    *,
-    chunk_rows: int = CHUNK_ROWS,
-    parallel: int = 2,
-    today: date | None = None,
-    final: bool = True,
-    budget_s: float | None = None,
-    heartbeat_s: float = 10.0,
-    stale_s: float = 90.0,
-    on_progress: Callable[[int], None] | None = None,
-    beat_session_maker: async_sessionmaker[AsyncSession] | None = None,
-) -> str:
-    """The job's work, in chunks of whole households, one transaction each; safe to run again.
-
-    A chunk that committed is recorded with its counts, so a run after a killed worker skips
-    it (its rows stay counted as accepted) and loads only the rest. A run takes a lease (status
-    ``running`` with a heartbeat beaten while it works); a second copy of the job finding a
-    fresh lease leaves (``busy``). After ``budget_s`` a run starts no more chunks and hands the
-    rest to a new job (``continued``), so no job runs for long. A transient failure is raised
-    for the job to retry unless this run is ``final``; any other failure, or one on the final
-    run, marks the import failed with the reason. ``on_progress`` hears the rows of each chunk
-    once it has committed (the CLI's progress bar)."""
-    started = time.monotonic()
-    async with session_maker() as session, session.begin():
-        repo = ImportRepository(session)
-        job = await repo.get(import_id, for_update=True)
-        if job is None or job.status in ("done", "failed"):
-            return job.status if job else "missing"
-        if job.status == "running" and job.heartbeat_at > utcnow() - timedelta(seconds=stale_s):
-            return "busy"
-        content = await repo.content(import_id)
-        chunk_rows = int(job.options.get("chunk_rows") or chunk_rows)
-        if "chunk_rows" not in job.options:
-            job.options = {**job.options, "chunk_rows": chunk_rows}
-        # Taking over from a worker that stopped counts as an attempt.
-        await repo.claim(import_id, count_attempt=job.status == "running")
-        kind, principal, filename = ImportKind(job.kind), _principal(job), job.filename
-        done = set(job.chunks_done or [])
-    read_started = time.perf_counter()
-    try:
-        with gc_paused():
-            sheet = reader.read(kind, filename, content or b"")
-    except reader.UnreadableFile as exc:
-        async with session_maker() as session, session.begin():
-            await ImportRepository(session).finish(
-                import_id, "failed", import_messages.encode(exc.args[0], 1000)
-            )
-        return "failed"
-    log.info(
-        "import %s: read %d rows in %.2fs",
-        import_id,
-        sheet.columns.height,
-        time.perf_counter() - read_started,
-    )
-    today = today or clock.today()
-    with gc_paused():
-        batches = chunks(sheet, chunk_rows)
-        multiple = kind is ImportKind.households and len(batches) > 1
-        repeated = _repeated_ids(sheet) if multiple else set()
-    async with session_maker() as session, session.begin():
-        await ImportRepository(session).claim(import_id, chunks_total=len(batches))
-    # Chunks hold disjoint households and ID numbers (repeats across chunks were rejected
-    # above), so on a pooled engine two load at once: PostgreSQL does most of the work and
-    # the machine has two cores; each validates its next chunk (Python, in a thread) while
-    # the other's statements run. A session maker bound to one connection (tests) loads
-    # one chunk at a time.
-    lanes = parallel if outbox_module.pooled(session_maker) else 1
-    queue = [k for k in range(len(batches)) if k not in done]
-
-    def over_budget() -> bool:
-        return budget_s is not None and time.monotonic() - started > budget_s
-
-    async def lane() -> None:
-        loaded = 0
-        while queue and not (loaded and over_budget()):
-            k = queue.pop(0)
-            chunk_started = time.perf_counter()
-            records, errors = await asyncio.to_thread(
-                _validate_chunk, kind, batches[k], today, repeated
-            )
-            validated = time.perf_counter()
-            try:
-                async with session_maker() as session, session.begin():
-                    outcome = await load(session, principal, kind, records, errors)
-                    repo = ImportRepository(session)
-                    await repo.save_staged_rejections(import_id, principal.region_code)
-                    if not await repo.add_counts(
-                        import_id,
-                        outcome.rows,
-                        outcome.accepted,
-                        outcome.rejected,
-                        outcome.unchanged,
-                        chunk=k,
-                    ):
-                        raise _ChunkLoadedElsewhere
-            except _ChunkLoadedElsewhere:
-                log.warning("import %s chunk %d: loaded by another copy of the job", import_id, k)
-                continue
-            loaded += 1
-            log.info(
-                "import %s chunk %d/%d: %d rows validated in %.2fs, loaded in %.2fs",
-                import_id,
-                k + 1,
-                len(batches),
-                outcome.rows,
-                validated - chunk_started,
-                time.perf_counter() - validated,
-            )
-            if on_progress is not None:
-                on_progress(outcome.rows)
-
-    async def beat(session: AsyncSession) -> None:
-        await ImportRepository(session).beat(import_id)
-
-    try:
-        async with (
-            outbox_module.heartbeat(beat_session_maker or session_maker, beat, heartbeat_s),
-            asyncio.TaskGroup() as group,
-        ):
-            for _ in range(min(lanes, len(queue))):
-                group.create_task(lane())
-    except* Exception as failure:
-        first = failure.exceptions[0]
-        if jobs.is_transient(first) and not final:
-            # The job retries; the lease goes so the retry is not taken for a second copy.
-            async with session_maker() as session, session.begin():
-                await ImportRepository(session).hand_over(import_id)
-            raise first from None
-        reason = t(
-            "the import stopped: {error}", "import.stopped", error=error_without_values(first)
-        )
-        async with session_maker() as session, session.begin():
-            await ImportRepository(session).finish(
-                import_id, "failed", import_messages.encode(reason, 1000)
-            )
-        # ARQ logs and stores a failed job's exception: the reason, never the values it quoted.
-        raise ImportStopped(reason) from None
-    if queue:
-        # Over budget: the rest goes to a new job, dispatched with the hand-over.
-        async with session_maker() as session, session.begin():
-            await ImportRepository(session).hand_over(import_id)
-            outbox.defer(
-                session,
-                JOB_NAME,
-                str(import_id),
-                job_id=f"import:{import_id}:from-chunk-{len(batches) - len(queue)}",
-            )
-        return "continued"
-    async with session_maker() as session, session.begin():
-        await ImportRepository(session).finish(import_id, "done")
-    return "done"
-
-
-def _stuck_reason(job: ImportJob) -> str:
-    return outbox_module.stuck_reason(STUCK, job.attempts, job.heartbeat_at)
-
-
-async def sweep(session: AsyncSession, policy: outbox_module.SweepPolicy) -> dict[str, int]:
-    """Imports without a heartbeat since ``policy.stale_before``: a queued one is dispatched
-    again (the queue may have lost it); a running one (its worker died) is dispatched again
-    as a new attempt, or after the last attempt marked failed with the reason."""
-    repo = ImportRepository(session)
-    counts = {"redispatched": 0, "failed": 0}
-    for job in await repo.stale(policy.stale_before):
-        running = job.status == "running"
-        if running and job.attempts >= policy.max_attempts:
-            await repo.finish(job.id, "failed", _stuck_reason(job)[:1000])
-            counts["failed"] += 1
-            continue
-        await repo.hand_over(job.id, count_attempt=running)
-        outbox.defer(
-            session,
-            JOB_NAME,
-            str(job.id),
-            job_id=f"import:{job.id}:swept-{ordered_uuid()}",
-        )
-        counts["redispatched"] += 1
-    return counts
