@@ -407,4 +407,3 @@ class CategoryChange(BaseModel):
     category: HouseholdCategory
     reason: str = Field(min_length=1, max_length=300)
     case_id: UUID | None = None
-
