@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.monitoring import metrics as monitoring_metrics
 from services.monitoring.alerts.router import router as alerts_router
 from services.monitoring.cases.router import router as cases_router
+from services.monitoring.declarations.page import router as declaration_page_router
 from services.monitoring.declarations.router import router as declarations_router
 from services.monitoring.policy.router import router as policy_router
 from services.monitoring.signals.router import router as signals_router
@@ -50,4 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
     )
     observability.add_collector(app, monitoring_metrics.collect)
+    # The villagers' page (HTML, outside the /v1 API): /declare/{village_code}.
+    app.include_router(declaration_page_router)
     return app
