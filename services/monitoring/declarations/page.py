@@ -100,21 +100,6 @@ def _missing(request: Request) -> Response:
     )
 
 
-@router.get("/declare/static/{name}")
-async def declaration_asset(name: str) -> Response:
-    asset = webform.assets().get(name)
-    if asset is None:
-        raise NotFound("there is nothing at this address", code="not_found")
-    return Response(
-        asset.content,
-        media_type=asset.media_type,
-        headers={
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
 @router.get("/declare/status")
 async def declaration_status_page(request: Request) -> Response:
     return _html(request, webform.page("status"))
@@ -124,7 +109,8 @@ async def declaration_status_page(request: Request) -> Response:
 async def declaration_status_lookup(request: Request, session: SessionDep) -> Response:
     """The code goes in the body, not the address: it is the declarant's only key."""
     form = await request.form(max_files=0, max_fields=10)
-    code = str(form.get("code") or "").strip().upper()[:20]
+    # As copied down: in groups, with spaces, in lower case.
+    code = "".join(str(form.get("code") or "").split()).upper()[:20]
     if not code:
         return _html(request, webform.page("status", errors={"code": "必填"}), 422)
     state = request.app.state
