@@ -215,3 +215,21 @@ async def test_the_page_works_while_the_registry_is_down(monitoring, villages, s
     answer = await monitoring.post(PAGE, data=fields(person(13)) | {"csrf": token})
     assert answer.status_code == 200
     assert tracking_code(answer.text)
+
+
+async def test_behind_the_proxy_the_page_keeps_to_its_public_path(
+    monitoring, villages, settings
+) -> None:
+    monitoring.app.state.settings = settings.model_copy(
+        update={"public_monitoring_url": "https://fp.example.cn/monitoring"}
+    )
+    page, token = await open_form(monitoring)
+    cookie = page.headers["set-cookie"].lower()
+    assert "path=/monitoring/declare" in cookie
+    assert "secure" in cookie
+    # Relative addresses: the form posts back to /monitoring/declare/... through the proxy.
+    assert f'action="{VILLAGE_A}"' in page.text
+    assert 'href="status"' in page.text
+    monitoring.cookies.set(webform.CSRF_COOKIE, page.cookies[webform.CSRF_COOKIE])
+    done = await monitoring.post(PAGE, data=fields(person(15)) | {"csrf": token})
+    assert "https://fp.example.cn/monitoring/declare/status" in done.text

@@ -20,13 +20,19 @@ from shared.errors import AppError, NotFound
 from shared.i18n import ZH, render
 from shared.ratelimit import client_address
 from shared.registry_client import RegistryUnavailable
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 VillageCode = Annotated[str, Path(pattern=r"^[0-9]{12}$")]
 
 
+def _https_site(settings: Settings) -> bool:
+    return settings.declaration_page("").startswith("https://")
+
+
 def _html(request: Request, body: str, status: int = 200, nonce: str | None = None) -> Response:
+    settings = request.app.state.settings
     response = HTMLResponse(body, status_code=status)
     response.headers.update(webform.SECURITY_HEADERS)
     response.headers["Cache-Control"] = "no-store"
@@ -36,10 +42,10 @@ def _html(request: Request, body: str, status: int = 200, nonce: str | None = No
             webform.CSRF_COOKIE,
             nonce,
             max_age=webform.CSRF_MAX_AGE_S,
-            path="/declare",
+            path=webform.cookie_path(settings),
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=request.url.scheme == "https" or _https_site(settings),
         )
     return response
 

@@ -10,6 +10,7 @@ import time
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -103,6 +104,11 @@ def page(view: str, **context: Any) -> str:
 # A random value in an HttpOnly, SameSite=Lax cookie, and in the form the value's signature
 # (with the village and the time): another site can neither read the cookie nor forge the
 # signature, and its POST does not carry a Lax cookie anyway.
+
+
+def cookie_path(settings: Settings) -> str:
+    """The page's path as phones reach it (behind the shipped proxy: /monitoring/declare)."""
+    return urlsplit(settings.declaration_page("")).path.rstrip("/") or "/"
 
 
 def new_nonce() -> str:
