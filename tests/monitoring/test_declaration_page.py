@@ -100,6 +100,8 @@ async def test_the_page_names_the_village_and_is_locked_down(monitoring, village
 
 
 async def test_an_unknown_village_is_a_page_not_a_form(monitoring, villages) -> None:
+    township = await monitoring.get("/declare/522301100000")  # known, but no village
+    assert township.status_code == 404
     missing = await monitoring.get("/declare/522301100099")
     assert missing.status_code == 404
     assert "找不到这个村" in missing.text

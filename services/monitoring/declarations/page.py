@@ -15,6 +15,7 @@ from services.monitoring.declarations import service as declaration_service
 from services.monitoring.declarations import webform
 from services.monitoring.declarations.schemas import DeclarationCreate
 from services.monitoring.deps import Registry
+from shared import regions
 from shared.db import SessionDep
 from shared.errors import AppError, NotFound
 from shared.i18n import ZH, render
@@ -64,6 +65,8 @@ def _problem(request: Request, exc: AppError, title: str = "请稍后再试") ->
 async def _village(request: Request, registry: Registry, code: str) -> str | None:
     """The name to show; the code itself while the registry cannot answer (a villager is not
     turned away because a server is down); None for a village the registry does not know."""
+    if not regions.is_valid_code(code) or regions.level_of(code) != regions.RegionLevel.village:
+        return None  # a township's or county's code: no page of its own
     try:
         return await webform.village_name(registry, code)
     except RegistryUnavailable:

@@ -50,7 +50,9 @@ async def get_declaration_qr(
     principal: CurrentPrincipal,
     session: SessionDep,
     request: Request,
-    format: Annotated[Literal["svg", "png"], Query(description="svg (vector) or png")] = "svg",
+    format: Annotated[
+        Literal["svg", "png"], Query(description="`svg` (vector, any printer) or `png` (150 dpi)")
+    ] = "svg",
 ) -> Response:
     """The QR code villagers scan to reach the declaration page (`/declare/{village_code}` at the
     public address in `POVGUARD_DECLARATION_PAGE_URL`), with the village's name under it, laid
