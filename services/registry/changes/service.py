@@ -60,32 +60,6 @@ async def publish(
     webhook_service.kick(session, WEBHOOKS.service)
 
 
-async def record_change(
-    session: AsyncSession,
-    *,
-    entity: ChangeEntity,
-    entity_id: Any,
-    household_id: UUID | None,
-    region_code: str,
-    op: ChangeOp,
-    data: Any,
-) -> None:
-    """A change no person made (the system's own write): one published entry, its actor
-    ``system``."""
-    await change_log.record(
-        session,
-        None,
-        action=op.value,
-        entity=entity.value,
-        entity_id=entity_id,
-        household_id=household_id,
-        region_code=region_code,
-        op=op.value,
-        data=data,
-    )
-    webhook_service.kick(session, WEBHOOKS.service)
-
-
 def parse_cursor(after: str | None) -> tuple[int, int]:
     """``after`` is opaque to clients: (xid, seq) of the last event served."""
     if after is None or after == START:
