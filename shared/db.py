@@ -157,6 +157,11 @@ def create_read_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSe
     )
 
 
+# Where a unit of work keeps the job queue (ARQ's Redis, or None) for its after-commit hooks:
+# the outbox's kick sends the jobs the transaction wrote through it (shared.outbox).
+QUEUE = "queue"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the route returns, rolled back on any
     error. What the transaction registered for after its commit (the jobs it deferred) runs
@@ -171,11 +176,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await run_after_commit(session)
-
-
-# Where a unit of work keeps the job queue (ARQ's Redis, or None) for its after-commit hooks:
-# the outbox's kick sends the jobs the transaction wrote through it (shared.outbox).
-QUEUE = "queue"
 
 
 def after_commit(session: AsyncSession, hook: Callable[[], Awaitable[None]]) -> None:
