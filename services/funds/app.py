@@ -14,6 +14,8 @@ from services.funds.webhooks.hub import HUB as WEBHOOKS
 from shared.app import create_service_app
 from shared.settings import Settings
 from shared.webhooks.router import webhook_router
+from shared import observability
+from shared.webhooks import metrics as webhook_metrics
 
 TAGS = [
     {"name": "funds", "description": "Funds and their allocation chain (衔接资金)."},
@@ -32,7 +34,7 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="funds",
         title="Povguard funds",
         description="Linking funds (衔接资金) from source to payment, the project library (项目库), and the assets projects formed (扶贫项目资产).",
@@ -50,3 +52,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=TAGS,
         settings=settings,
     )
+    observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
+    return app
