@@ -153,9 +153,13 @@ def serve(
 
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    from povguard.serving import protocol
+
     configure_logging(service)
+    settings = _settings()
     uvicorn.run(
         f"services.{service}.app:create_app",
+        http=protocol(settings.header_timeout_s),
         factory=True,
         host=host,
         port=port or SERVICES[service],
@@ -165,7 +169,7 @@ def serve(
         access_log=False,
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for this long,
         # then closes: a rolling deployment loses no request.
-        timeout_graceful_shutdown=_settings().graceful_timeout_s,
+        timeout_graceful_shutdown=settings.graceful_timeout_s,
     )
 
 
