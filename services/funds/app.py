@@ -11,11 +11,11 @@ from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
 from services.funds.webhooks.hub import HUB as WEBHOOKS
+from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
-from shared.webhooks.router import webhook_router
-from shared import observability
 from shared.webhooks import metrics as webhook_metrics
+from shared.webhooks.router import webhook_router
 
 TAGS = [
     {"name": "funds", "description": "Funds and their allocation chain (衔接资金)."},

@@ -13,8 +13,8 @@ from services.monitoring.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
-from shared.webhooks.router import webhook_router
 from shared.webhooks import metrics as webhook_metrics
+from shared.webhooks.router import webhook_router
 
 TAGS: list[dict[str, str]] = [
     {

@@ -66,10 +66,9 @@ async def exposed(settings: Any, session_maker: Any, queue: Any) -> set[str]:
     """Every metric name the three APIs and a worker expose, scraped as Prometheus would."""
     from services.funds.app import create_app as funds_app
     from services.monitoring.app import create_app as monitoring_app
-    from services.registry.app import create_app as registry_app
-
     from services.monitoring.projection.repository import ProjectionRepository
     from services.monitoring.projection.service import FEED
+    from services.registry.app import create_app as registry_app
 
     # The projection's gauges need a projection that has followed the feed once.
     async with session_maker() as session, session.begin():
