@@ -7,6 +7,7 @@ registered on the session by the floors above (``after_commit``), so this module
 of them."""
 
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
