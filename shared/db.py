@@ -1,17 +1,20 @@
 """Database plumbing: one async engine per process, one session (one transaction) per unit
-of work, and the declarative base each service builds for its own PostgreSQL schema."""
+of work, and the declarative base each service builds for its own PostgreSQL schema.
+
+A ground-floor module (see docs/architecture.md): it imports nothing of Povguard's but the
+settings and ids. What must happen once a transaction commits (sending the jobs it wrote) is
+registered on the session by the floors above (``after_commit``), so this module knows none
+of them."""
 
 import re
-import secrets
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, String, func
+from sqlalchemy import DateTime, MetaData, String, event, func
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from shared.repository import RepositoryBase as RepositoryBase  # where modules found it
+from shared.ids import ordered_uuid as ordered_uuid  # where modules found it
 from shared.settings import Settings
 
 NAMING_CONVENTION = {
@@ -115,34 +118,17 @@ def error_without_values(exc: BaseException) -> str:
     return _PERSONAL_VALUES.sub("…", f"{kind}: {message}" if message else kind)
 
 
-_ordered_lock = threading.Lock()
-_ordered_last = [0, 0]  # (milliseconds, counter) of the last id made in this process
-
-
-def ordered_uuid() -> UUID:
-    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter, random bits.
-    Ids made by this process increase even within one millisecond, so rows created together
-    sort in the order they were made, and new ids append to the primary-key index."""
-    with _ordered_lock:
-        ms, counter = time.time_ns() // 1_000_000, 0
-        if ms <= _ordered_last[0]:
-            ms, counter = _ordered_last[0], _ordered_last[1] + 1
-            if counter > 0xFFF:
-                ms, counter = ms + 1, 0
-        _ordered_last[:] = [ms, counter]
-    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | secrets.randbits(62)
-    return UUID(int=value)
-
-
 def create_engine(
     settings: Settings, application_name: str, *, pre_ping: bool = True
 ) -> AsyncEngine:
     """``pre_ping``: test each connection as it leaves the pool, so one that died while idle
-    (a database restart) is replaced unseen. With asyncpg that costs three round trips (BEGIN,
-    ping, ROLLBACK) per checkout, a third of a household read: the API services turn it off
-    and answer such a request 503 to retry (shared/app.py), after which SQLAlchemy replaces
-    the pool's connections. Workers and commands keep it: a job would fail for good."""
-    return create_async_engine(
+    (a database restart) is replaced unseen. Workers and commands do (a job would fail for
+    good). With asyncpg a ping costs three round trips (BEGIN, ping, ROLLBACK), a third of a
+    household read, so the APIs (``pre_ping=False``) ping only a connection that sat idle
+    for ``db_ping_idle_s``: after a quiet spell the first request still finds the database
+    restarted underneath healed, and a busy pool pays nothing. A connection that dies while
+    in use is still a 503 to retry (shared/app.py)."""
+    engine = create_async_engine(
         settings.async_database_url(),
         # Statement parameters are personal data (names, ID numbers): never in error texts,
         # and so never in logs or an import's stored error.
@@ -152,6 +138,30 @@ def create_engine(
         pool_pre_ping=pre_ping,
         connect_args={"server_settings": {"application_name": application_name}},
     )
+    if not pre_ping:
+        ping_after_idle(engine, settings.db_ping_idle_s)
+    return engine
+
+
+def ping_after_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Ping a connection on checkout when it was checked in more than ``idle_s`` ago; a
+    failed ping makes the pool discard it and connect anew (SQLAlchemy's
+    ``DisconnectionError`` protocol, retried up to three times)."""
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("idle connection closed by the server") from exc
 
 
 def create_session_maker(bind: Any) -> async_sessionmaker[AsyncSession]:
@@ -175,20 +185,24 @@ def create_read_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSe
     )
 
 
+# Where a unit of work keeps the job queue (ARQ's Redis, or None) for its after-commit hooks:
+# the outbox's kick sends the jobs the transaction wrote through it (shared.outbox).
+QUEUE = "queue"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the route returns, rolled back on any
-    error. Jobs the request deferred are sent only after the commit succeeded."""
-    from shared import jobs  # late: jobs imports db
-
+    error. What the transaction registered for after its commit (the jobs it deferred) runs
+    only once the commit succeeded."""
     session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
     async with session_maker() as session:
+        session.info[QUEUE] = getattr(request.app.state, "arq", None)
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
-        await jobs.flush_deferred(session, getattr(request.app.state, "arq", None))
         await run_after_commit(session)
 
 

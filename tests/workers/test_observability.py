@@ -2,6 +2,7 @@
 /metrics and /healthz; the ARQ health probe; a graceful stop that waits for running jobs."""
 
 import asyncio
+import inspect
 import re
 import socket
 
@@ -102,6 +103,7 @@ async def test_a_timed_out_job_is_a_failure_and_a_cancelled_one_is_handed_back()
 
 async def test_a_job_span_continues_the_trace_that_enqueued_it(spans) -> None:
     provider = tracing.provider_for("monitoring")
+    assert provider is not None  # the spans fixture turns tracing on
     with provider.get_tracer("test").start_as_current_span("POST /v1/scans") as request_span:
         kwargs = observability.tag_job_kwargs({})
     assert kwargs[tracing.JOB_TRACE_KWARG].startswith("00-")
@@ -119,8 +121,9 @@ async def test_a_job_span_continues_the_trace_that_enqueued_it(spans) -> None:
 def test_the_worker_wraps_every_job_and_waits_for_running_ones_on_sigterm(settings) -> None:
     worker = create_worker(settings)
     job = worker.functions["purge_idempotency_keys"]
-    assert job.coroutine.__wrapped__ is maintenance.purge_idempotency_keys
-    assert worker.functions["cron:purge_idempotency_keys"].coroutine.__wrapped__ is (
+    # observed_job wraps with functools.wraps: one level down is the job itself.
+    assert inspect.unwrap(job.coroutine) is maintenance.purge_idempotency_keys
+    assert inspect.unwrap(worker.functions["cron:purge_idempotency_keys"].coroutine) is (
         maintenance.purge_idempotency_keys
     )
     assert worker._job_completion_wait == settings.job_completion_wait_s == 25
@@ -211,3 +214,25 @@ async def test_on_sigterm_a_running_job_finishes_before_the_worker_stops(
         if "engine" in worker.ctx:  # what close() would do, less closing the shared queue
             await worker_shutdown(worker.ctx)
         await queue.delete(settings.queue_name, f"arq:job:{job.job_id}", f"arq:result:{job.job_id}")
+
+
+async def test_routine_jobs_are_quiet_at_rest_and_their_failures_are_not(json_log) -> None:
+    """A worker at rest runs its ticks every few seconds: nothing above debug per run, while
+    other jobs and every failure still speak."""
+    from shared.observability import observed_job
+
+    async def tick(ctx: dict) -> int:
+        return 0
+
+    async def broken(ctx: dict) -> int:
+        raise RuntimeError("down")
+
+    await observed_job("webhooks_sweep", tick, 10, routine=True)({"job_try": 1})
+    await observed_job("import_ledger", tick, 10)({"job_try": 1})
+    with pytest.raises(RuntimeError):
+        await observed_job("webhooks_sweep", broken, 10, routine=True)({"job_try": 1})
+    said = [line["message"] for line in json_log.lines() if line["level"] not in ("DEBUG", "debug")]
+    assert "job webhooks_sweep started (try 1)" not in said
+    assert "job webhooks_sweep succeeded" not in said
+    assert "job import_ledger succeeded" in said
+    assert "job webhooks_sweep failed" in said

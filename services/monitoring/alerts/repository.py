@@ -9,8 +9,7 @@ from sqlalchemy import CursorResult, func, select, text, update
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from services.monitoring.webhooks.hub import alert_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
-from shared.db import RepositoryBase
-from shared.repository import try_advisory_xact_lock
+from shared.repository import RepositoryBase, try_advisory_xact_lock
 
 
 class ScanRepository(RepositoryBase[Scan]):
@@ -107,6 +106,15 @@ class ScanRepository(RepositoryBase[Scan]):
             .with_for_update(skip_locked=True)
         )
         return list((await self.session.execute(stmt)).scalars())
+
+    async def running_heartbeat(self) -> tuple[int, float | None]:
+        """For the scrape: county parts queued or running, and the seconds since the stalest
+        of them last beat."""
+        stmt = select(
+            func.count(), func.extract("epoch", func.now() - func.min(ScanCounty.heartbeat_at))
+        ).where(ScanCounty.state.in_(("queued", "running")))
+        count, age = (await self.session.execute(stmt)).one()
+        return int(count), None if age is None else float(age)
 
     async def counties_of(self, scan_id: UUID) -> list[ScanCounty]:
         return list(

@@ -32,7 +32,7 @@ from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered whereve
 from shared.auth import Principal
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import EconomicsSnapshot, HouseholdSnapshot, MemberSnapshot
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 from shared.webhooks import service as webhook_service
 
 REPEATED_IN_FILE_ROWS = "the ID number appears more than once in the file (rows {rows})"
@@ -834,6 +834,15 @@ class ImportRepository(RepositoryBase[ImportJob]):
             .with_for_update(skip_locked=True)
         )
         return list((await self.session.execute(stmt)).scalars())
+
+    async def running_heartbeat(self) -> tuple[int, float | None]:
+        """For the scrape: imports queued or running, and the seconds since the stalest of
+        them last beat (a stuck import shows as a growing age)."""
+        stmt = select(
+            func.count(), func.extract("epoch", func.now() - func.min(ImportJob.heartbeat_at))
+        ).where(ImportJob.status.in_(("queued", "running")))
+        count, age = (await self.session.execute(stmt)).one()
+        return int(count), None if age is None else float(age)
 
     def list_query(self, prefix: str) -> Any:
         return select(ImportJob).where(ImportJob.region_code.startswith(prefix, autoescape=True))
