@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, ViewportSize
 
 from services.monitoring.declarations import webform
 from shared import idnumber
 from tests.conftest import VILLAGE_A
 
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 # WebPageTest's "3G Slow" profile: 400 kbit/s each way, 400 ms round trip.
 SLOW_3G = {
     "offline": False,
