@@ -116,8 +116,9 @@ async def update_household(
     response_model=Page[HouseholdSummary],
     responses=problem_responses(Forbidden, NotFound),
     summary="Search households in a region subtree",
-    description="To search by ID number without putting it in the URL (and so in logs), "
-    "use `POST /v1/households/search`. Departments may not search by name.",
+    description="An ID number is never accepted in a URL (it would reach access logs and "
+    "proxies): a query value shaped like one is a 400 `id_number.in_url`; search by ID number "
+    "with `POST /v1/households/search`. Departments may not search by name.",
 )
 async def list_households(
     principal: CurrentPrincipal,
@@ -128,14 +129,11 @@ async def list_households(
         str | None,
         Query(
             max_length=50,
-            description="A member's name (part), a household number or an ID number",
+            description="A member's name (part) or a household number",
         ),
     ] = None,
     risk: Annotated[
         bool | None, Query(description="Only households flagged at risk (or not)")
-    ] = None,
-    id_number: Annotated[
-        str | None, Query(min_length=18, max_length=18, description="Exact ID number")
     ] = None,
     household_no: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
@@ -148,7 +146,7 @@ async def list_households(
         category=category,
         q=q,
         risk=risk,
-        id_number=id_number,
+        id_number=None,  # never from a URL: POST /v1/households/search
         household_no=household_no,
         cursor=cursor,
         limit=limit,
