@@ -24,6 +24,7 @@ from shared.problem_handlers import locale_of as locale_of  # re-exported: route
 from shared.problem_handlers import problem_response as problem_response
 from shared.problem_handlers import render_problem as render_problem
 from shared.repository import ping
+from shared.scopes import OperationScopes
 from shared.settings import Settings, get_settings
 
 
@@ -114,7 +115,10 @@ def create_service_app(
     settings: Settings | None = None,
     upload_paths: Sequence[str] = (),
     on_startup: Sequence[Hook] = (),
+    scopes: OperationScopes | None = None,
 ) -> FastAPI:
+    """``scopes`` maps each operationId to the scope a client token needs (the service's
+    ``scopes.py``); an operation missing from it is closed to clients."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -181,6 +185,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.service_name = name
+    app.state.operation_scopes = dict(scopes or {})
     observability.install(app, name)
     problem_handlers.install(app)
     app.add_middleware(
@@ -190,7 +195,7 @@ def create_service_app(
         max_upload_bytes=settings.max_upload_bytes,
     )
     add_http_conventions(app, settings)
-    openapi.install(app, settings, name)
+    openapi.install(app, settings, name, scopes)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -49,7 +49,10 @@ def render_problem(request: Request, exc: AppError) -> JSONResponse:
     locale = locale_of(request)
     headers = {"Content-Language": "en" if locale == "en" else "zh-CN", "Vary": "Accept-Language"}
     if exc.status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
+        # RFC 6749 5.2: a client that authenticated with HTTP Basic is challenged with the
+        # scheme it used; everyone else is asked for a bearer token.
+        basic = request.headers.get("authorization", "")[:6].lower() == "basic "
+        headers["WWW-Authenticate"] = 'Basic realm="povguard"' if basic else "Bearer"
     retry_after = exc.extra.get("retry_after_s")
     if retry_after is not None or exc.status in (429, 503):
         # Clients (and the apps' retry logic) wait this long; the body says the same.

@@ -290,8 +290,8 @@ def departure_from_body_or_query(
 )
 async def depart_member(
     member_id: UUID,
+    principal: CurrentPrincipal,  # before the departure: who may ask is checked first
     departure: Annotated[MemberDeparture, Depends(departure_from_body_or_query)],
-    principal: CurrentPrincipal,
     session: SessionDep,
 ):
     """Marks a member departed (`death` 死亡, `marriage_out` 婚出, `moved` 迁出) on a date; the record
