@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -37,6 +36,7 @@ from shared.errors import (
     validation_message,
 )
 from shared.pagination import Cursor, Limit, Page
+from shared.params import IsoDate
 
 router = APIRouter(tags=["households"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The `version` you read.")]
@@ -262,7 +262,7 @@ async def update_member(
 def departure_from_body_or_query(
     body: Annotated[MemberDeparture | None, Body()] = None,
     reason: DepartureReason | None = None,
-    departed_on: date | None = None,
+    departed_on: IsoDate | None = None,
     new_head_id: UUID | None = None,
 ) -> MemberDeparture:
     """Some clients cannot send a body with DELETE: the same fields may come in the query."""
