@@ -12,8 +12,10 @@ from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
 from services.funds.scopes import SCOPES
 from services.funds.webhooks.hub import HUB as WEBHOOKS
+from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
 
 TAGS = [
@@ -33,7 +35,7 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         scopes=SCOPES,
         name="funds",
         title="Povguard funds",
@@ -52,3 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=TAGS,
         settings=settings,
     )
+    observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
+    return app
