@@ -1,7 +1,6 @@
 """The webhook events of a service without a change feed (monitoring, funds): published
 entries of its change log (``shared.changelog``), written in the same transaction as the
-change they describe and read by the dispatcher like the registry's feed, below the commit
-horizon. An event type ``<entity>.<op>`` is stored as its entity and op."""
+change they describe and read by the dispatcher like the registry's feed, in commit order. An event type ``<entity>.<op>`` is stored as its entity and op."""
 
 from typing import Any
 from uuid import UUID
