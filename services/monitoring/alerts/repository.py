@@ -322,6 +322,10 @@ def _statement(holds_sql: str) -> str:
     raised_events AS (
         {alert_events_sql("alert.raised", "(SELECT * FROM raised WHERE inserted)")}
     ),
+    -- An open alert whose figures, policy or region changed: its new state, too.
+    updated_events AS (
+        {alert_events_sql("alert.updated", "(SELECT * FROM raised WHERE NOT inserted)")}
+    ),
     closed AS (
         UPDATE monitoring.alerts a
            SET status = 'closed', closed_at = now(), closed_by_scan_id = CAST(:scan_id AS uuid),

@@ -13,6 +13,7 @@ from services.monitoring.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from shared.audit import json_timestamp_sql
 from shared.webhooks import outbox
 from shared.webhooks.hub import Hub, register
 
@@ -35,7 +36,9 @@ CASE_EVENTS = {
     "keep_monitoring": "case.kept_monitoring",
     "rollback": "case.rolled_back",
 }
-EVENT_TYPES = frozenset({"alert.raised", "alert.closed", *CASE_EVENTS.values()})
+EVENT_TYPES = frozenset(
+    {"alert.raised", "alert.updated", "alert.closed", *CASE_EVENTS.values()}
+)
 
 HUB = register(
     Hub(
@@ -50,11 +53,17 @@ HUB = register(
     )
 )
 
-# An alert as delivered (over a CTE row ``r`` holding the alert's columns).
+# An alert as delivered and in the feed (over a CTE row ``r`` holding the alert's columns):
+# ``AlertRead`` field for field, its timestamps written as that model writes them.
 ALERT_DATA = (
     "jsonb_build_object('id', r.id, 'household_id', r.household_id, "
     "'region_code', r.region_code, 'rule', r.rule, 'kind', r.kind, 'status', r.status, "
-    "'figures', r.figures, 'policy_year', r.policy_year, 'closed_reason', r.closed_reason)"
+    "'figures', r.figures, 'policy_id', r.policy_id, 'policy_year', r.policy_year, "
+    "'scan_id', r.scan_id, "
+    f"'raised_at', {json_timestamp_sql('r.raised_at')}, "
+    f"'figures_updated_at', {json_timestamp_sql('r.figures_updated_at')}, "
+    f"'closed_at', {json_timestamp_sql('r.closed_at')}, "
+    "'closed_reason', r.closed_reason)"
 )
 
 
