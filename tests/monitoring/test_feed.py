@@ -50,3 +50,28 @@ async def test_a_replica_of_alerts_from_the_feed_equals_get(
     # A village cadre reads no feed (as the registry's).
     cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
     assert (await cadre.get("/v1/changes")).status_code == 403
+
+
+async def test_a_replica_of_cases_from_the_feed_equals_get(monitoring: Any, feed: Any) -> None:
+    reader = monitoring.as_(Role.county_officer, XINGYI)
+    before = (await reader.get("/v1/changes/position")).json()["position"]
+    household = await feed.household(VILLAGE_A, income={2021: "5000.00"})
+    cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
+    opened = await cadre.post(
+        "/v1/cases", json={"household_id": str(household["id"]), "channel": "cadre"}
+    )
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    verified = await cadre.post(
+        f"/v1/cases/{case_id}/actions", json={"action": "verify", "note": "王大山家, 入户核实"}
+    )
+    assert verified.status_code == 200, verified.text
+
+    page = (await reader.get("/v1/changes", params={"after": before})).json()
+    steps = [(e["op"], e["data"]["stage"], e["data"]["version"]) for e in page["items"]]
+    assert [s[0] for s in steps] == ["opened", "verified"]
+    assert steps[0][2] < steps[1][2]  # versions increase along the feed
+    listed = (await reader.get("/v1/cases")).json()["items"]
+    [case] = [c for c in listed if c["id"] == case_id]
+    assert page["items"][-1]["data"] == case  # as GET /v1/cases lists it, field for field
+    assert "入户核实" not in str(page["items"])  # notes (free text) stay out

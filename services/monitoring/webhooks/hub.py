@@ -1,9 +1,7 @@
 """Monitoring webhooks: ``alert.raised`` / ``alert.closed`` from the scans, and a
 ``case.<step>`` event for every step of the monitored-household procedure."""
 
-from typing import Any
-from uuid import UUID
-
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.database import audit as change_log
@@ -72,35 +70,20 @@ def alert_events_sql(type_: str, rows: str) -> str:
     return outbox.insert_sql(SCHEMA, type_, rows, ALERT_DATA)
 
 
-async def case_event(
-    session: AsyncSession,
-    action: str,
-    case: Any,
-    from_stage: str | None,
-    details: dict[str, Any],
-) -> None:
-    """A step of a case. Notes and evidence stay out (free text may name people)."""
+async def case_event(session: AsyncSession, action: str, case: BaseModel) -> None:
+    """A step of a case: the case's state after it (``CaseRead`` as ``GET /v1/cases`` lists
+    it: no timeline, whose notes and evidence are free text that may name people)."""
     type_ = CASE_EVENTS.get(action)
     if type_ is None:
         return
-    household_id: UUID | None = case.household_id
+    data = case.model_dump(mode="json")
     await outbox.record(
         session,
         change_log,
         HUB.service,
         type_=type_,
-        entity_id=case.id,
-        region_code=case.region_code,
-        household_id=household_id,
-        data={
-            "id": case.id,
-            "household_id": household_id,
-            "region_code": case.region_code,
-            "action": action,
-            "from_stage": from_stage,
-            "stage": case.stage,
-            "channel": case.channel,
-            "policy_year": case.policy_year,
-            "details": details,
-        },
+        entity_id=data["id"],
+        region_code=data["region_code"],
+        household_id=data["household_id"],
+        data=data,
     )
