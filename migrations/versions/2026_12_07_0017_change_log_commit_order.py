@@ -139,6 +139,12 @@ def _upgrade(schema: str) -> None:
 def upgrade() -> None:
     for schema in SCHEMAS:
         _upgrade(schema)
+    # An alert's events carry its version, as GET shows it.
+    op.add_column(
+        "alerts",
+        sa.Column("version", sa.Integer(), server_default="1", nullable=False),
+        schema="monitoring",
+    )
 
 
 def _downgrade(schema: str) -> None:
@@ -187,5 +193,6 @@ def _downgrade(schema: str) -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("alerts", "version", schema="monitoring")
     for schema in SCHEMAS:
         _downgrade(schema)

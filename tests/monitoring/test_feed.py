@@ -38,6 +38,7 @@ async def test_a_replica_of_alerts_from_the_feed_equals_get(
         ("alert", "updated"),
         ("alert", "closed"),
     ]
+    assert [e["data"]["version"] for e in page["items"]] == [1, 2, 3]
     replica = await _replica(reader)
     alerts = (await reader.get("/v1/alerts", params={"status": "closed"})).json()["items"]
     assert alerts and all(replica[a["id"]] == a for a in alerts)  # field for field

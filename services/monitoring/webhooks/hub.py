@@ -61,7 +61,7 @@ ALERT_DATA = (
     f"'raised_at', {json_timestamp_sql('r.raised_at')}, "
     f"'figures_updated_at', {json_timestamp_sql('r.figures_updated_at')}, "
     f"'closed_at', {json_timestamp_sql('r.closed_at')}, "
-    "'closed_reason', r.closed_reason)"
+    "'closed_reason', r.closed_reason, 'version', r.version)"
 )
 
 
