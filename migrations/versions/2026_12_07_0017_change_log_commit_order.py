@@ -177,7 +177,10 @@ def _downgrade(schema: str) -> None:
     op.drop_index("ix_change_log_unpositioned", "change_log", schema=schema)
     op.drop_index("ix_change_log_position", "change_log", schema=schema)
     op.create_index(
-        "ix_change_log_xid_seq", "change_log", ["xid", "seq"], schema=schema,
+        "ix_change_log_xid_seq",
+        "change_log",
+        ["xid", "seq"],
+        schema=schema,
         postgresql_where=PUBLISHED,
     )
     op.execute(f"DROP TRIGGER change_log_position ON {schema}.change_log")

@@ -6,7 +6,6 @@ from datetime import date
 from typing import cast
 from uuid import uuid4
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 

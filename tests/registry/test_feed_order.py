@@ -4,8 +4,8 @@ transaction ids cross a power of ten."""
 
 import asyncio
 import random
-from datetime import date, timedelta
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -80,8 +80,16 @@ async def _household(maker: Any, officer: Principal, village: str, n: int) -> UU
                     "household_no": f"ORDER-{village}-{n}",
                     "category": "ordinary",
                     "members": [
-                        {"name": f"户主{n}", "id_number": _id_number(village, 2 * n), "relation": "head"},
-                        {"name": f"子女{n}", "id_number": _id_number(village, 2 * n + 1), "relation": "child"},
+                        {
+                            "name": f"户主{n}",
+                            "id_number": _id_number(village, 2 * n),
+                            "relation": "head",
+                        },
+                        {
+                            "name": f"子女{n}",
+                            "id_number": _id_number(village, 2 * n + 1),
+                            "relation": "child",
+                        },
                     ],
                 }
             ),

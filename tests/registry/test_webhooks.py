@@ -2,7 +2,6 @@
 Webhooks) to a local receiver that fails first and then succeeds, the log, redelivery by
 hand, disabling after days of failures, and the refusals."""
 
-import asyncio
 import json
 import time
 from collections.abc import AsyncIterator

@@ -57,7 +57,9 @@ async def _follow(ctx: dict[str, Any]) -> tuple[int, bool]:
             if not _transient(exc) or failures >= len(RETRY_WAITS_S):
                 raise
             log.warning(
-                "projection follow: %s; again in %.0f s", type(exc).__name__, RETRY_WAITS_S[failures]
+                "projection follow: %s; again in %.0f s",
+                type(exc).__name__,
+                RETRY_WAITS_S[failures],
             )
             await asyncio.sleep(RETRY_WAITS_S[failures])
             failures += 1

@@ -34,9 +34,7 @@ CASE_EVENTS = {
     "keep_monitoring": "case.kept_monitoring",
     "rollback": "case.rolled_back",
 }
-EVENT_TYPES = frozenset(
-    {"alert.raised", "alert.updated", "alert.closed", *CASE_EVENTS.values()}
-)
+EVENT_TYPES = frozenset({"alert.raised", "alert.updated", "alert.closed", *CASE_EVENTS.values()})
 
 HUB = register(
     Hub(

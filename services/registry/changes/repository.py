@@ -70,8 +70,7 @@ class ChangeRepository:
         return (
             await self.session.execute(
                 text(
-                    "SELECT coalesce(max(position), 0) FROM registry.change_log "
-                    f"WHERE {PUBLISHED}"
+                    f"SELECT coalesce(max(position), 0) FROM registry.change_log WHERE {PUBLISHED}"
                 )
             )
         ).scalar_one()
