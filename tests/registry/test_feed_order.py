@@ -57,6 +57,9 @@ async def committed_village(engine: AsyncEngine) -> AsyncIterator[str]:
             await conn.execute(
                 text(f"DELETE FROM registry.{table} WHERE household_id IN {ids}"), {"v": village}
             )
+        # The writers' webhook kicks, committed to the outbox with their writes (no relay
+        # runs here): later tests count what waits there.
+        await conn.execute(text("DELETE FROM registry.job_outbox"))
         for table in ("households", "change_log", "regions"):
             column = "code" if table == "regions" else "region_code"
             await conn.execute(
