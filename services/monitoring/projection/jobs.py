@@ -85,7 +85,7 @@ async def _enqueue(ctx: dict[str, Any], name: str, job_id: str) -> None:
         outbox.defer(session, name, job_id=job_id)
 
 
-@jobs.task(timeout_s=150, max_tries=1)
+@jobs.task(timeout_s=150, max_tries=1, routine=True)
 async def follow_registry_changes(ctx: dict[str, Any]) -> int:
     """Pull the change feed until it is drained; a registry outage pauses and tries again
     within the run (the next tick goes on should it last). A run that is not drained within
