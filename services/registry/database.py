@@ -36,5 +36,5 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
-audit = ChangeLog(ChangeLogEntry)
+change_log = ChangeLog(ChangeLogEntry)
 outbox = Outbox(JobOutbox)

@@ -1,7 +1,7 @@
 """The projection follows the registry's change feed: set-based upserts, cursor kept with
 the rows, outages retried, rebuild from the start."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from services.monitoring.projection import jobs as projection_jobs
-from shared import jobs
+from shared import idnumber, jobs
+from shared.auth import Role
 from shared.registry_client import RegistryClient, RegistryUnavailable
-from tests.conftest import VILLAGE_A
+from tests.conftest import VILLAGE_A, XINGYI
 
 
 async def _count(session: Any, table: str) -> int:
@@ -80,72 +81,50 @@ class _StartingRegistry(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def _household_in_feed(session: Any, household_no: str) -> None:
-    from uuid import uuid4
-
-    from services.registry.changes.service import record_change
-    from shared.contracts.registry import ChangeEntity, ChangeOp, HouseholdSnapshot
-
-    hid = uuid4()
-    await record_change(
-        session,
-        entity=ChangeEntity.household,
-        entity_id=hid,
-        household_id=hid,
-        region_code=VILLAGE_A,
-        op=ChangeOp.create,
-        data=HouseholdSnapshot(
-            id=hid,
-            region_code=VILLAGE_A,
-            household_no=household_no,
-            category="ordinary",
-            relocated=False,
-            at_risk=False,
-        ),
+async def _household_in_feed(registry: Any, household_no: str, n: int) -> None:
+    """A household with its head, through the registry's API: two events in its feed."""
+    created = await registry.as_(Role.county_officer, XINGYI).post(
+        "/v1/households",
+        json={
+            "region_code": VILLAGE_A,
+            "household_no": household_no,
+            "category": "ordinary",
+            "members": [
+                {
+                    "name": "王大山",
+                    "id_number": idnumber.make("522301", date(1975, 4, 1), 20 + n),
+                    "relation": "head",
+                }
+            ],
+        },
     )
-    await session.commit()
-
-
-async def _since_applied(session_maker: Any) -> float:
-    from types import SimpleNamespace
-
-    from services.monitoring import metrics as monitoring_metrics
-
-    families = await monitoring_metrics.collect(SimpleNamespace(read_session_maker=session_maker))
-    (value,) = [
-        s.value
-        for f in families
-        if f is not None
-        for s in f.samples
-        if s.name == "povguard_projection_seconds_since_applied"
-    ]
-    return float(value)
+    assert created.status_code == 201, created.text
 
 
 async def test_a_follower_started_before_the_registry_catches_up_by_itself(
-    job_ctx, registry, settings, session, session_maker, monkeypatch
+    job_ctx, registry, villages, settings, session, session_maker, monkeypatch
 ) -> None:
     monkeypatch.setattr(projection_jobs, "RETRY_WAITS_S", (0.01, 0.02, 0.04))
     assert await _since_applied(session_maker) == float("inf")  # never followed yet
-    await _household_in_feed(session, "EARLY-1")
+    await _household_in_feed(registry, "EARLY-1", 1)
     # Refused twice, then up: the same run waits and goes on.
     starting = _StartingRegistry(registry.app, refusals=2)
     async with httpx.AsyncClient(transport=starting, base_url="http://registry") as http:
         client = RegistryClient(http, settings, base_url="http://registry")
         ctx = {**job_ctx, "registry_client": client}
-        assert await projection_jobs.follow_registry_changes(ctx) == 1
+        assert await projection_jobs.follow_registry_changes(ctx) == 2  # the household and its head
     assert await _count(session, "households") == 1
 
     # Down for longer than a run waits: the run fails (the queue does not "retry" a tick
     # that would never run), and the next tick catches up on its own.
-    await _household_in_feed(session, "EARLY-2")
+    await _household_in_feed(registry, "EARLY-2", 2)
     starting = _StartingRegistry(registry.app, refusals=4)
     async with httpx.AsyncClient(transport=starting, base_url="http://registry") as http:
         client = RegistryClient(http, settings, base_url="http://registry")
         ctx = {**job_ctx, "registry_client": client}
         with pytest.raises(RegistryUnavailable):
             await projection_jobs.follow_registry_changes(ctx)
-        assert await projection_jobs.follow_registry_changes(ctx) == 1
+        assert await projection_jobs.follow_registry_changes(ctx) == 2
         assert await projection_jobs.follow_registry_changes(ctx) == 0
     assert await _count(session, "households") == 2
     # Up to date (the last run found nothing new): the gauge an alert rule watches is low.
@@ -159,38 +138,32 @@ def test_a_follow_tick_is_never_left_to_a_queue_retry() -> None:
 
 
 async def test_following_the_real_feed_stores_the_cursor_and_rebuild_replays(
-    mon_ctx, session
+    mon_ctx, registry, villages, session
 ) -> None:
-    # Write into the registry's outbox as the registry does (its household endpoints are
-    # built elsewhere); the feed serves them to monitoring's service account.
-    from uuid import uuid4
-
-    from services.registry.changes.service import record_change
-    from shared.contracts.registry import ChangeEntity, ChangeOp, HouseholdSnapshot
-
-    hid = uuid4()
-    await record_change(
-        session,
-        entity=ChangeEntity.household,
-        entity_id=hid,
-        household_id=hid,
-        region_code=VILLAGE_A,
-        op=ChangeOp.create,
-        data=HouseholdSnapshot(
-            id=hid,
-            region_code=VILLAGE_A,
-            household_no="FEED-1",
-            category="ordinary",
-            relocated=False,
-            at_risk=False,
-        ),
+    # A household registered through the registry's API: its two change-log entries (the
+    # household, its head) are what the feed serves to monitoring's service account.
+    created = await registry.as_(Role.county_officer, XINGYI).post(
+        "/v1/households",
+        json={
+            "region_code": VILLAGE_A,
+            "household_no": "FEED-1",
+            "category": "ordinary",
+            "members": [
+                {
+                    "name": "王大山",
+                    "id_number": idnumber.make("522301", date(1975, 4, 1), 11),
+                    "relation": "head",
+                    "labour_capacity": "ordinary",
+                }
+            ],
+        },
     )
-    await session.commit()
+    assert created.status_code == 201, created.text
     redis = mon_ctx["redis"]
     before = projection_jobs.incremental_scan_job_id(datetime.now(UTC))
     await redis.delete(redis.default_queue_name, f"arq:job:{before}")
     applied = await projection_jobs.follow_registry_changes(mon_ctx)
-    assert applied == 1
+    assert applied == 2
     # The change is scanned at once (within the minute), not at the next scheduled scan.
     after = projection_jobs.incremental_scan_job_id(datetime.now(UTC))
     queued = {(job.function, job.job_id) for job in await redis.queued_jobs()}
@@ -198,15 +171,16 @@ async def test_following_the_real_feed_stores_the_cursor_and_rebuild_replays(
     cursor = (
         await session.execute(text("SELECT cursor, events_applied FROM monitoring.feed_cursors"))
     ).one()
-    assert cursor.events_applied == 1
+    assert cursor.events_applied == 2
     # Nothing new: the next run applies nothing and keeps the cursor.
     assert await projection_jobs.follow_registry_changes(mon_ctx) == 0
     assert await _count(session, "households") == 1
     # Rebuild forgets and replays from cursor 0, telling the CLI's progress bar each page.
     heard: list[int] = []
-    assert await projection_jobs.rebuild_projection({**mon_ctx, "on_progress": heard.append}) == 1
-    assert heard == [1]
+    assert await projection_jobs.rebuild_projection({**mon_ctx, "on_progress": heard.append}) == 2
+    assert heard == [2]
     assert await _count(session, "households") == 1
+    assert await _count(session, "members") == 1
 
 
 async def test_deletes_remove_what_the_registry_removed(feed, session) -> None:

@@ -6,7 +6,7 @@ Each carries the entity's whole state as its GET shows it (``ProjectRead``, ``Pa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import audit as change_log
+from services.funds.database import change_log
 from services.funds.database import outbox as job_outbox
 from services.funds.webhooks.models import (
     WebhookCursor,

@@ -19,7 +19,7 @@ from services.monitoring.cases.schemas import (
     CaseRead,
     Channel,
 )
-from services.monitoring.database import audit
+from services.monitoring.database import change_log
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.webhooks import hub as webhook_hub
@@ -174,7 +174,7 @@ async def create_case(
     )
     await session.flush()
     await _event(session, case, principal, "open", None, note, details={"channel": channel.value})
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="case.open",
@@ -332,7 +332,7 @@ async def act(
         case.overdue, case.escalated_to, case.escalated_level = False, None, None
     await session.flush()
     await _event(session, case, principal, action, from_stage, req.note, req.evidence, details)
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action=f"case.{action}",
