@@ -101,6 +101,22 @@ async def _household_in_feed(registry: Any, household_no: str, n: int) -> None:
     assert created.status_code == 201, created.text
 
 
+async def _since_applied(session_maker: Any) -> float:
+    from types import SimpleNamespace
+
+    from services.monitoring import metrics as monitoring_metrics
+
+    families = await monitoring_metrics.collect(SimpleNamespace(read_session_maker=session_maker))
+    (value,) = [
+        s.value
+        for f in families
+        if f is not None
+        for s in f.samples
+        if s.name == "povguard_projection_seconds_since_applied"
+    ]
+    return float(value)
+
+
 async def test_a_follower_started_before_the_registry_catches_up_by_itself(
     job_ctx, registry, villages, settings, session, session_maker, monkeypatch
 ) -> None:
