@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.registry.households import members as member_service
 from services.registry.households import service as household_service
 from services.registry.households.schemas import HouseholdCreate, HouseholdUpdate, MemberUpdate
 from shared import idnumber
@@ -119,7 +120,7 @@ async def _writer(maker: Any, officer: Principal, households: list[UUID], k: int
                     HouseholdUpdate(address=f"writer {k} round {i}", phone=f"1380000{k}{i:03d}"),
                 )
                 member = household.members[i % len(household.members)]
-                await household_service.update_member(
+                await member_service.update_member(
                     session,
                     officer,
                     member.id,
