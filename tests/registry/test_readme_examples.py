@@ -75,7 +75,7 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     """partner.example resolves to a public address, as the README's reader's would."""
     real = asyncio.BaseEventLoop.getaddrinfo
 
-    async def getaddrinfo(self, host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def getaddrinfo(self, host, port, *args, **kwargs):
         if host == "partner.example":
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port or 443))]
         return await real(self, host, port, *args, **kwargs)
