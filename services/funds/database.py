@@ -23,15 +23,22 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
-# A project step's or a payment's audit entry and its webhook event are recorded by two calls:
+# A project step's, a payment's, a fund's or an allocation's audit entry and its webhook event are recorded by two calls:
 # one entry still (shared.changelog).
-change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"project", "payment"}))
+change_log = ChangeLog(
+    ChangeLogEntry, paired=frozenset({"project", "payment", "fund", "allocation"})
+)
 outbox = Outbox(JobOutbox)
 
-# The change feed (GET /v1/changes): projects and payments, each with the entity's state; a
+# The change feed (GET /v1/changes): projects, payments, funds and allocations, each with the entity's state; a
 # payee may be a person (departments see no names, nor the accounts that acted).
 FEED = Feed(
     table=f"{SCHEMA}.change_log",
-    entities={"project": "ProjectRead", "payment": "PaymentRead"},
+    entities={
+        "project": "ProjectRead",
+        "payment": "PaymentRead",
+        "fund": "FundRead",
+        "allocation": "AllocationRead",
+    },
     names={"payment": ("payee", "created_by", "confirmed_by")},
 )

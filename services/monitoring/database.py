@@ -28,8 +28,9 @@ class JobOutbox(service_db.JobOutboxTable, Base): ...
 change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
 outbox = Outbox(JobOutbox)
 
-# The change feed (GET /v1/changes): alerts and case steps, each with the entity's state.
+# The change feed (GET /v1/changes): alerts, case steps and policies, each with the entity's
+# state.
 FEED = Feed(
     table=f"{SCHEMA}.change_log",
-    entities={"alert": "AlertRead", "case": "CaseRead"},
+    entities={"alert": "AlertRead", "case": "CaseRead", "policy": "PolicyRead"},
 )

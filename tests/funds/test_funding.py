@@ -121,7 +121,8 @@ async def test_allocations_are_audited(funds, session) -> None:
     actions = (
         await session.execute(text("SELECT action FROM funds.change_log ORDER BY seq"))
     ).scalars()
-    assert list(actions) == ["create", "allocate"]
+    # The fund's new state (what it shows allocated) is published after its allocation.
+    assert list(actions) == ["create", "allocate", "fund.updated"]
 
 
 async def test_idempotency_key_replays_the_first_fund(funds) -> None:

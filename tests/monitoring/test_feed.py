@@ -77,3 +77,52 @@ async def test_a_replica_of_cases_from_the_feed_equals_get(monitoring: Any, feed
     [case] = [c for c in listed if c["id"] == case_id]
     assert page["items"][-1]["data"] == case  # as GET /v1/cases lists it, field for field
     assert "入户核实" not in str(page["items"])  # notes (free text) stay out
+
+
+POLICY = {
+    "monitoring_line": "6500.00",
+    "income_drop_ratio": 0.3,
+    "rigid_expense_ratio": 0.5,
+    "medical_expense_threshold": "5000.00",
+    "medical_expense_threshold_other": "20000.00",
+    "notice_days": 5,
+    "identification_deadline_days": 15,
+    "min_months_before_elimination": 6,
+    "rules": {"labour_loss": False},
+}
+
+
+async def test_a_replica_of_policies_from_the_feed_equals_get(monitoring: Any) -> None:
+    admin = monitoring.as_(Role.province_admin, "520000000000", sub="province-admin-1")
+    before = (await admin.get("/v1/changes/position")).json()["position"]
+    province = await admin.put("/v1/policy/2024?region=520000000000", json=POLICY)
+    assert province.status_code == 201, province.text
+    path = f"/v1/policy/2024?region={XINGYI}"
+    officer = monitoring.as_(Role.county_officer, XINGYI, sub="xingyi-officer")
+    assert (await officer.put(path, json={**POLICY, "monitoring_line": "7500"})).status_code == 201
+    tighter = {**POLICY, "monitoring_line": "7000"}
+    assert (await officer.put(path, json=tighter)).status_code == 200  # supersedes the first
+    looser = {**POLICY, "monitoring_line": "6000"}
+    asked = await officer.put(path, json=looser)
+    assert asked.status_code == 202, asked.text
+    approved = await admin.post(f"/v1/policies/{asked.json()['id']}/approve")
+    assert approved.status_code == 200, approved.text
+
+    page = (await admin.get("/v1/changes", params={"after": before})).json()
+    assert [(e["entity"], e["op"]) for e in page["items"]] == [
+        ("policy", "created"),  # the province's
+        ("policy", "created"),
+        ("policy", "superseded"),
+        ("policy", "created"),
+        ("policy", "requested"),
+        ("policy", "superseded"),
+        ("policy", "approved"),
+    ]
+    replica: dict[str, dict[str, Any]] = {}
+    for event in page["items"]:  # applied in order: each record's versions only increase
+        known = replica.get(event["entity_id"])
+        assert known is None or event["data"]["version"] > known["version"]
+        replica[event["entity_id"]] = event["data"]
+    listed = (await admin.get("/v1/policies", params={"year": 2024})).json()["items"]
+    assert len(listed) == 4
+    assert all(replica[p["id"]] == p for p in listed)  # field for field

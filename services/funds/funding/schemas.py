@@ -99,4 +99,5 @@ class AllocationRead(BaseModel):
     purpose: str
     fiscal_year: int
     source: FundSource
+    version: int
     created_at: datetime

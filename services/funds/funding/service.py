@@ -11,10 +11,12 @@ from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from services.funds.funding.models import Allocation, Fund
 from services.funds.funding.repository import AllocationRepository, FundRepository
 from services.funds.funding.schemas import AllocationCreate, AllocationRead, FundCreate, FundRead
+from services.funds.webhooks import hub as webhook_hub
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
@@ -41,6 +43,27 @@ async def read_fund(session: AsyncSession, fund: Fund) -> FundRead:
         version=fund.version,
         created_at=fund.created_at,
     )
+
+
+async def publish_fund(session: AsyncSession, type_: str, fund: Fund) -> None:
+    """The fund's event: its whole state as GET shows it (after the flush that set its
+    version)."""
+    await webhook_hub.state_event(session, type_, await read_fund(session, fund), fund.region_code)
+
+
+async def touch_fund(session: AsyncSession, fund: Fund) -> None:
+    """An allocation or a payment changed what the fund shows (allocated, paid): a new
+    version of it and its ``fund.updated`` event. Call with the fund row locked, so one
+    fund's versions are published in the order they were made."""
+    flag_modified(fund, "source")
+    await session.flush()
+    await publish_fund(session, "fund.updated", fund)
+
+
+async def touch_fund_of(session: AsyncSession, fund_id: UUID) -> None:
+    """A payment on the fund: lock it (after the project, the payments' lock order) and
+    publish its new state."""
+    await touch_fund(session, await lock_fund(session, fund_id))
 
 
 async def get_fund(
@@ -93,6 +116,7 @@ async def create_fund(session: AsyncSession, principal: Principal, body: FundCre
         ),
         audit=Audit(principal, "create", new=body.model_dump()),
     )
+    await publish_fund(session, "fund.created", fund)
     return await read_fund(session, fund)
 
 
@@ -159,7 +183,11 @@ async def create_allocation(
         ),
         audit=Audit(principal, "allocate", new=body.model_dump() | {"from_region_code": source}),
     )
-    return AllocationRead.model_validate(allocation)
+    read = AllocationRead.model_validate(allocation)
+    await webhook_hub.state_event(session, "allocation.created", read, allocation.region_code)
+    if source == fund.region_code:  # what the fund shows as allocated changed
+        await touch_fund(session, fund)
+    return read
 
 
 async def list_fund_allocations(

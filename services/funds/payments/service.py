@@ -79,6 +79,7 @@ async def add_payment(
         session, read_payment(_county(), payment, confirmed_by), project.region_code
     )
     await project_service.touch_project(session, project)
+    await fund_service.touch_fund_of(session, payment.fund_id)
     return read_payment(principal, payment, confirmed_by)
 
 
@@ -288,4 +289,5 @@ async def confirm_payment(
         "payment.confirmed",
     )
     await project_service.touch_project(session, project)
+    await fund_service.touch_fund_of(session, payment.fund_id)
     return read_payment(principal, payment, principal.sub)

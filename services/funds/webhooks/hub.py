@@ -1,7 +1,9 @@
 """Funds webhooks and feed events: ``project.<step>`` for a project created or moved along its
 life cycle (``project.updated`` when a payment changes what it has paid), ``payment.created``
-for every payment entry (a reversal too, naming what it reverses), ``payment.confirmed``.
-Each carries the entity's whole state as its GET shows it (``ProjectRead``, ``PaymentRead``)."""
+for every payment entry (a reversal too, naming what it reverses), ``payment.confirmed``;
+``fund.created`` and ``fund.updated`` (an allocation or a payment changed what it shows),
+``allocation.created``. Each carries the entity's whole state as its GET shows it
+(``ProjectRead``, ``PaymentRead``, ``FundRead``, ``AllocationRead``)."""
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +30,15 @@ PROJECT_EVENTS = {
     "update": "project.updated",
 }
 EVENT_TYPES = frozenset(
-    {*PROJECT_EVENTS.values(), "project.updated", "payment.created", "payment.confirmed"}
+    {
+        *PROJECT_EVENTS.values(),
+        "project.updated",
+        "payment.created",
+        "payment.confirmed",
+        "fund.created",
+        "fund.updated",
+        "allocation.created",
+    }
 )
 
 HUB = register(
@@ -75,5 +85,23 @@ async def payment_event(
         entity_id=data["id"],
         region_code=region_code,
         household_id=data.get("household_id"),
+        data=data,
+    )
+
+
+async def state_event(
+    session: AsyncSession, type_: str, state: BaseModel, region_code: str
+) -> None:
+    """An entity whose state names no person (``FundRead``, ``AllocationRead``): its whole
+    state as GET shows it, with its version."""
+    data = state.model_dump(mode="json")
+    await outbox.record(
+        session,
+        change_log,
+        HUB.service,
+        type_=type_,
+        entity_id=data["id"],
+        region_code=region_code,
+        household_id=None,
         data=data,
     )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.monitoring.database import change_log
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
-from services.monitoring.policy.schemas import PolicyWrite
+from services.monitoring.policy.schemas import PolicyRead, PolicyWrite
 from shared import regions
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
@@ -150,6 +150,7 @@ async def put_policy(
         if pending is not None:  # a new request replaces the one not yet decided
             pending.status = "superseded"
             await session.flush()
+            await _superseded(session, pending)
         policy = repo.add(
             MonitoringPolicy(
                 region_code=code,
@@ -169,6 +170,8 @@ async def put_policy(
             entity_id=policy.id,
             region_code=code,
             new=_snapshot(policy),
+            op="requested",
+            data=_state(policy),
         )
         return policy, True
     policy = await _put_in_force(session, code, year, values, current, principal.sub)
@@ -181,6 +184,8 @@ async def put_policy(
         region_code=code,
         old=_snapshot(current) if current else None,
         new=_snapshot(policy),
+        op="created",
+        data=_state(policy),
     )
     return policy, current is None
 
@@ -197,6 +202,7 @@ async def _put_in_force(
     if current is not None:
         current.status = "superseded"
         await session.flush()  # one policy in force per region and year, even mid-flush
+        await _superseded(session, current)
     policy = PolicyRepository(session).add(
         MonitoringPolicy(
             region_code=code,
@@ -242,6 +248,7 @@ async def decide(
         if current is not None:
             current.status = "superseded"
             await session.flush()  # one policy in force per region and year, even mid-flush
+            await _superseded(session, current)
     request.status = "active" if approve else "refused"
     request.decided_by = principal.sub
     await session.flush()
@@ -254,6 +261,8 @@ async def decide(
         region_code=request.region_code,
         old={"status": "pending", "requested_by": request.requested_by},
         new=_snapshot(request),
+        op="approved" if approve else "refused",
+        data=_state(request),
     )
     return request
 
@@ -264,3 +273,23 @@ def list_query(session: AsyncSession, prefix: str, year: int | None, status: str
 
 def _snapshot(policy: MonitoringPolicy) -> dict[str, object]:
     return {c.key: getattr(policy, c.key) for c in MonitoringPolicy.__table__.columns}
+
+
+def _state(policy: MonitoringPolicy) -> dict[str, Any]:
+    """A policy's feed event: its whole state as GET shows it (``PolicyRead``, version)."""
+    return PolicyRead.model_validate(policy).model_dump(mode="json")
+
+
+async def _superseded(session: AsyncSession, policy: MonitoringPolicy) -> None:
+    """The replaced row's event (after the flush that bumped its version): the system's
+    consequence of the change whose own entry names who acted."""
+    await change_log.record(
+        session,
+        None,
+        action="policy.supersede",
+        entity="policy",
+        entity_id=policy.id,
+        region_code=policy.region_code,
+        op="superseded",
+        data=_state(policy),
+    )

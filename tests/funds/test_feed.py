@@ -1,0 +1,64 @@
+"""Funds' change feed beyond projects and payments: funds and allocations as their GET shows
+them, in commit order (a replica built by applying the feed equals GET)."""
+
+from typing import Any
+
+from tests.funds.conftest import (
+    QIANXINAN,
+    XINGYI,
+    allocate,
+    approved_project,
+    county,
+    days_ago,
+    make_fund,
+    province,
+)
+
+
+async def _replica(reader: Any, after: str) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """The feed applied in order; one record's versions only ever increase along it."""
+    replica: dict[str, dict[str, Any]] = {}
+    types: list[str] = []
+    while True:
+        page = (await reader.get("/v1/changes", params={"after": after, "limit": 3})).json()
+        for event in page["items"]:
+            data, known = event["data"], replica.get(event["entity_id"])
+            if known is not None:
+                assert data["version"] > known["version"], event
+            replica[event["entity_id"]] = data
+            types.append(f"{event['entity']}.{event['op']}")
+        if not page["items"]:
+            return replica, types
+        after = page["next_cursor"]
+
+
+async def test_a_replica_of_funds_and_allocations_from_the_feed_equals_get(funds: Any) -> None:
+    admin = province(funds)
+    start = (await admin.get("/v1/changes/position")).json()["position"]
+    fund = await make_fund(admin, amount="10000.00")
+    assert (await allocate(admin, fund["id"], QIANXINAN, "6000.00")).status_code == 201
+    onward = await allocate(admin, fund["id"], XINGYI, "5000.00", QIANXINAN)
+    assert onward.status_code == 201
+    project = await approved_project(funds, fund["id"], budget="1000.00")
+    paid = await county(funds).post(
+        f"/v1/projects/{project['id']}/payments",
+        json={"amount": "300.00", "payee": "施工方", "voucher_no": "F1", "paid_on": days_ago(0)},
+    )
+    assert paid.status_code == 201, paid.text
+
+    replica, types = await _replica(admin, start)
+    fund_types = [t for t in types if t.split(".")[0] in ("fund", "allocation")]
+    assert fund_types == [
+        "fund.created",
+        "allocation.created",
+        "fund.updated",  # allocated by its holder
+        "allocation.created",  # onward: the fund shows no change
+        "fund.updated",  # paid
+    ]
+    read = (await admin.get(f"/v1/funds/{fund['id']}")).json()
+    assert read["paid"] == "300.00"
+    assert read["allocated"] == "6000.00"
+    assert replica[fund["id"]] == read  # field for field
+    allocations = (await admin.get(f"/v1/funds/{fund['id']}/allocations")).json()["items"]
+    assert len(allocations) == 2
+    assert all(a["version"] == 1 and replica[a["id"]] == a for a in allocations)
