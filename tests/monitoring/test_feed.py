@@ -126,3 +126,39 @@ async def test_a_replica_of_policies_from_the_feed_equals_get(monitoring: Any) -
     listed = (await admin.get("/v1/policies", params={"year": 2024})).json()["items"]
     assert len(listed) == 4
     assert all(replica[p["id"]] == p for p in listed)  # field for field
+
+
+async def test_cases_the_hourly_job_escalates_are_in_the_feed_as_get_shows_them(
+    monitoring: Any, feed: Any, job_ctx: dict[str, Any], session: Any
+) -> None:
+    from sqlalchemy import text
+
+    from services.monitoring.cases import jobs as case_jobs
+
+    reader = monitoring.as_(Role.county_officer, XINGYI)
+    cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
+    ids = []
+    for _ in range(2):
+        household = await feed.household(VILLAGE_A)
+        opened = await cadre.post(
+            "/v1/cases", json={"household_id": str(household["id"]), "channel": "cadre"}
+        )
+        assert opened.status_code == 201, opened.text
+        ids.append(opened.json()["id"])
+    before = (await reader.get("/v1/changes/position")).json()["position"]
+    await session.execute(
+        text("UPDATE monitoring.cases SET due_at = now() - interval '1 hour' WHERE id = ANY(:c)"),
+        {"c": ids},
+    )
+    await session.commit()
+    assert await case_jobs.mark_overdue_cases(job_ctx) == 2
+
+    page = (await reader.get("/v1/changes", params={"after": before})).json()
+    assert sorted((e["entity_id"], e["op"]) for e in page["items"]) == sorted(
+        (i, "escalated") for i in ids
+    )
+    listed = {c["id"]: c for c in (await reader.get("/v1/cases")).json()["items"]}
+    for event in page["items"]:
+        case = listed[event["entity_id"]]
+        assert case["overdue"] is True
+        assert event["data"] == case  # field for field, its version one more

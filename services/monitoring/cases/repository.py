@@ -5,16 +5,17 @@ from sqlalchemy import func, select, text
 
 from services.monitoring.cases.machine import CLOSED
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
+from services.monitoring.webhooks.hub import CASE_ESCALATED, case_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase
 
 # The level that should have acted at each stage, and the one above it that a late case
 # escalates to: (prefix length of the level above, its name).
 _ESCALATE = text(
-    """
+    f"""
     WITH late AS (
         UPDATE monitoring.cases c
-           SET overdue = true,
+           SET overdue = true, version = c.version + 1, updated_at = now(),
                escalated_level = CASE
                    WHEN c.stage IN ('notice_closed') THEN 'county'
                    WHEN c.stage IN ('township_reviewed', 'elimination_proposed') THEN 'city'
@@ -25,7 +26,11 @@ _ESCALATE = text(
                    ELSE 9 END), 12, '0')
          WHERE c.due_at < now() AND NOT c.overdue
            AND c.stage NOT IN ('eliminated', 'rejected')
-        RETURNING c.id, c.region_code, c.stage, c.escalated_to, c.escalated_level
+        RETURNING c.*
+    ),
+    -- Each escalated case's new state in the change log (the feed and webhooks).
+    published AS (
+        {case_events_sql(CASE_ESCALATED, "late")}
     )
     INSERT INTO monitoring.case_events
         (case_id, region_code, action, from_stage, to_stage, actor, actor_role, note, evidence,

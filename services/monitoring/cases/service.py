@@ -31,6 +31,7 @@ from shared.contracts.registry import DEVELOPMENT_MEASURES
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.i18n import t
 from shared.registry_client import RegistryClient
+from shared.webhooks import service as webhook_service
 
 OPEN_ROLES = (
     Role.village_cadre,
@@ -353,5 +354,9 @@ async def list_cases(
 
 
 async def mark_overdue(session: AsyncSession) -> int:
-    """Set-based: every late case is marked overdue and escalated one level up."""
-    return await CaseRepository(session).escalate_overdue()
+    """Set-based: every late case is marked overdue and escalated one level up, and its new
+    state published (``case.escalated``)."""
+    escalated = await CaseRepository(session).escalate_overdue()
+    if escalated:
+        webhook_service.kick(session, webhook_hub.HUB.service)
+    return escalated

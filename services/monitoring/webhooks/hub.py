@@ -1,6 +1,8 @@
 """Monitoring webhooks: ``alert.raised`` / ``alert.closed`` from the scans, and a
 ``case.<step>`` event for every step of the monitored-household procedure."""
 
+import json
+
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +36,25 @@ CASE_EVENTS = {
     "keep_monitoring": "case.kept_monitoring",
     "rollback": "case.rolled_back",
 }
-EVENT_TYPES = frozenset({"alert.raised", "alert.updated", "alert.closed", *CASE_EVENTS.values()})
+# A late case marked overdue and escalated by the hourly job (set-based, no request).
+CASE_ESCALATED = "case.escalated"
+POLICY_EVENTS = (
+    "policy.created",
+    "policy.requested",
+    "policy.superseded",
+    "policy.approved",
+    "policy.refused",
+)
+EVENT_TYPES = frozenset(
+    {
+        "alert.raised",
+        "alert.updated",
+        "alert.closed",
+        *CASE_EVENTS.values(),
+        CASE_ESCALATED,
+        *POLICY_EVENTS,
+    }
+)
 
 HUB = register(
     Hub(
@@ -66,6 +86,54 @@ ALERT_DATA = (
 def alert_events_sql(type_: str, rows: str) -> str:
     """The change-log INSERT for alerts a set-based statement raised or closed."""
     return outbox.insert_sql(SCHEMA, type_, rows, ALERT_DATA)
+
+
+def _allowed_actions_sql() -> str:
+    """``CaseRead.allowed_actions`` of ``r.stage``, from the state machine."""
+    from services.monitoring.cases import machine  # the machine imports the case schemas
+
+    whens = " ".join(
+        f"WHEN '{stage.value}' THEN '{json.dumps(machine.allowed(stage.value))}'::jsonb"
+        for stage in machine.Stage
+    )
+    return f"(CASE r.stage {whens} ELSE '[]'::jsonb END)"
+
+
+def case_events_sql(type_: str, rows: str) -> str:
+    """The change-log INSERT for cases a set-based statement changed (over ``rows``, the
+    cases' columns after it): ``CaseRead`` as ``GET /v1/cases`` lists it, field for field."""
+    dates = (
+        "monitored_since",
+        "notice_starts_on",
+        "notice_ends_on",
+        "elimination_notice_starts_on",
+        "elimination_notice_ends_on",
+    )
+    plain = (
+        "id",
+        "household_id",
+        "region_code",
+        "channel",
+        "alert_id",
+        "declaration_code",
+        "stage",
+        "policy_year",
+        "policy_id",
+        "monitored_type",
+        "risk_types",
+        *dates,
+        "elimination_method",
+        "overdue",
+        "escalated_to",
+        "escalated_level",
+        "version",
+    )
+    fields = [f"'{name}', r.{name}" for name in plain] + [
+        f"'{name}', {json_timestamp_sql('r.' + name)}"
+        for name in ("stage_entered_at", "due_at", "created_at")
+    ]
+    fields += [f"'allowed_actions', {_allowed_actions_sql()}", "'timeline', '[]'::jsonb"]
+    return outbox.insert_sql(SCHEMA, type_, rows, f"jsonb_build_object({', '.join(fields)})")
 
 
 async def case_event(session: AsyncSession, action: str, case: BaseModel) -> None:
