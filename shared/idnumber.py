@@ -101,3 +101,16 @@ def mask(number: str) -> str:
 def mask_sql(column: str) -> str:
     """The same mask as ``mask``, as an SQL expression over ``column`` (set-based exports)."""
     return f"left({column}, 4) || '{'*' * 13}' || right({column}, 1)"
+
+
+def masked_fields_sql(data: str, fields: tuple[str, ...]) -> str:
+    """A ``jsonb`` object with each of ``fields`` of the ``jsonb`` expression ``data`` masked
+    as ``mask`` masks it (null stays null): an event's ID numbers as a role that sees no full
+    numbers reads them in the feed and webhooks."""
+    values = [(name, f"({data}->>'{name}')") for name in fields]
+    pairs = ", ".join(
+        f"'{name}', CASE WHEN length({value}) = 18 THEN {mask_sql(value)} "
+        f"ELSE repeat('*', length({value})) END"
+        for name, value in values
+    )
+    return f"jsonb_build_object({pairs})"

@@ -1,5 +1,7 @@
-"""Every entity in a feed carries its version: allocations (append-only, so always 1) get the
-column their events and GET show.
+"""Every entity in a feed carries its version: allocations and distributions (append-only
+ledgers, so always 1) and monitoring's signals (1 received, 2 once matched) get the column
+their events and GET show. (An asset's income entry,
+append-only too, shows a version derived from whether it was distributed.)
 
 Revision ID: 0018_feed_versions
 Revises: 0017_feeds
@@ -17,13 +19,25 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+TABLES = ("allocations", "distributions")
+
+
 def upgrade() -> None:
+    for table in TABLES:
+        op.add_column(
+            table,
+            sa.Column("version", sa.Integer(), server_default="1", nullable=False),
+            schema="funds",
+        )
     op.add_column(
-        "allocations",
+        "signals",
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
-        schema="funds",
+        schema="monitoring",
     )
+    op.execute("UPDATE monitoring.signals SET version = 2 WHERE household_id IS NOT NULL")
 
 
 def downgrade() -> None:
-    op.drop_column("allocations", "version", schema="funds")
+    op.drop_column("signals", "version", schema="monitoring")
+    for table in TABLES:
+        op.drop_column(table, "version", schema="funds")

@@ -23,14 +23,15 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
-# A project step's, a payment's, a fund's or an allocation's audit entry and its webhook event are recorded by two calls:
+# A project step's, a payment's, a fund's, an allocation's or an asset's audit entry and its webhook event are recorded by two calls:
 # one entry still (shared.changelog).
 change_log = ChangeLog(
-    ChangeLogEntry, paired=frozenset({"project", "payment", "fund", "allocation"})
+    ChangeLogEntry, paired=frozenset({"project", "payment", "fund", "allocation", "asset"})
 )
 outbox = Outbox(JobOutbox)
 
-# The change feed (GET /v1/changes): projects, payments, funds and allocations, each with the entity's state; a
+# The change feed (GET /v1/changes): projects, payments, funds, allocations, assets, their
+# income entries and distributions, each with the entity's state; a
 # payee may be a person (departments see no names, nor the accounts that acted).
 FEED = Feed(
     table=f"{SCHEMA}.change_log",
@@ -39,6 +40,9 @@ FEED = Feed(
         "payment": "PaymentRead",
         "fund": "FundRead",
         "allocation": "AllocationRead",
+        "asset": "AssetRead",
+        "income": "IncomeRead",
+        "distribution": "DistributionRead",
     },
     names={"payment": ("payee", "created_by", "confirmed_by")},
 )

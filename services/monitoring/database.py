@@ -28,9 +28,16 @@ class JobOutbox(service_db.JobOutboxTable, Base): ...
 change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
 outbox = Outbox(JobOutbox)
 
-# The change feed (GET /v1/changes): alerts, case steps and policies, each with the entity's
+# The change feed (GET /v1/changes): alerts, case steps, policies and signals, each with the entity's
 # state.
 FEED = Feed(
     table=f"{SCHEMA}.change_log",
-    entities={"alert": "AlertRead", "case": "CaseRead", "policy": "PolicyRead"},
+    entities={
+        "alert": "AlertRead",
+        "case": "CaseRead",
+        "policy": "PolicyRead",
+        "signal": "SignalRead",
+    },
+    # A signal's ID number is masked for readers below the county, as GET masks it.
+    id_numbers={"signal": ("id_number",)},
 )

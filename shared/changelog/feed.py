@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import idnumber
 from shared.auth import CurrentPrincipal, Principal, Role, Scope, require_scope
 from shared.changelog.repository import FeedRepository
 from shared.db import SessionDep
@@ -41,15 +42,24 @@ class Feed:
     table: str
     entities: Mapping[str, str]  # entity -> the schema name of its ``data`` (for the docs)
     names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Per entity the fields of ``data`` holding an ID number (masked below the county).
+    id_numbers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def data_sql(self, principal: Principal) -> str:
-        if principal.sees_names or not self.names:
+        changes: dict[str, list[str]] = {}
+        if not principal.sees_names:
+            for entity, names in self.names.items():
+                changes.setdefault(entity, []).append(
+                    "jsonb_build_object(" + ", ".join(f"'{name}', NULL" for name in names) + ")"
+                )
+        if not principal.sees_full_id_numbers:
+            for entity, fields in self.id_numbers.items():
+                changes.setdefault(entity, []).append(idnumber.masked_fields_sql("data", fields))
+        if not changes:
             return "data"
         cases = " ".join(
-            f"WHEN '{entity}' THEN data || jsonb_build_object("
-            + ", ".join(f"'{name}', NULL" for name in names)
-            + ")"
-            for entity, names in self.names.items()
+            f"WHEN '{entity}' THEN data || " + " || ".join(parts)
+            for entity, parts in changes.items()
         )
         return f"CASE entity {cases} ELSE data END"
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import idnumber
 from shared.changelog import ChangeLog
 from shared.webhooks import service
 from shared.webhooks.hub import Source
@@ -16,16 +17,21 @@ from shared.webhooks.hub import Source
 SYSTEM = "system"
 
 
-def source(schema: str, name_fields: tuple[str, ...] = ()) -> Source:
+def source(
+    schema: str, name_fields: tuple[str, ...] = (), id_number_fields: tuple[str, ...] = ()
+) -> Source:
     """Deliveries carry the event's ``data`` and its sequence number. ``name_fields`` may
     name a person (a payee): a subscriber whose role sees no names gets them as null (as
-    GET and the feed show them)."""
+    GET and the feed show them). ``id_number_fields`` hold ID numbers: masked for a
+    subscriber whose role sees no full numbers."""
 
-    def data(strip_names: bool, _mask: bool) -> str:
+    def data(strip_names: bool, mask: bool) -> str:
         value = "ev.data"
         if strip_names and name_fields:
             nulls = ", ".join(f"'{name}', NULL" for name in name_fields)
-            value = f"(ev.data || jsonb_build_object({nulls}))"
+            value = f"({value} || jsonb_build_object({nulls}))"
+        if mask and id_number_fields:
+            value = f"({value} || {idnumber.masked_fields_sql('ev.data', id_number_fields)})"
         return f"({value} || jsonb_build_object('seq', ev.seq))"
 
     return Source(table=f"{schema}.change_log", data_sql=data)

@@ -5,13 +5,18 @@ from typing import Any
 
 from tests.funds.conftest import (
     QIANXINAN,
+    VILLAGE_A,
     XINGYI,
     allocate,
     approved_project,
+    completed_project,
     county,
+    county_fund,
     days_ago,
+    make_asset,
     make_fund,
     province,
+    township,
 )
 
 
@@ -62,3 +67,51 @@ async def test_a_replica_of_funds_and_allocations_from_the_feed_equals_get(funds
     allocations = (await admin.get(f"/v1/funds/{fund['id']}/allocations")).json()["items"]
     assert len(allocations) == 2
     assert all(a["version"] == 1 and replica[a["id"]] == a for a in allocations)
+
+
+async def test_a_replica_of_assets_income_and_distributions_from_the_feed_equals_get(
+    funds: Any, registry_stub: Any
+) -> None:
+    household = registry_stub.add_household(VILLAGE_A)
+    fund = await county_fund(funds)
+    project = await completed_project(funds, fund["id"])
+    officer = county(funds)
+    start = (await officer.get("/v1/changes/position")).json()["position"]
+    asset = await make_asset(funds, project["id"])
+    income = await officer.post(
+        f"/v1/assets/{asset['id']}/income", json={"period": "2026-H1", "amount": "100.00"}
+    )
+    assert income.status_code == 201, income.text
+    shares = [
+        {"recipient_type": "household", "household_id": str(household), "amount": "60.00"},
+        {"recipient_type": "village_works", "label": "村道维修", "amount": "40.00"},
+    ]
+    distribution = await officer.post(
+        f"/v1/assets/{asset['id']}/distributions",
+        json={"income_id": income.json()["id"], "shares": shares},
+    )
+    assert distribution.status_code == 201, distribution.text
+    path = f"/v1/assets/{asset['id']}/disposal"
+    requested = await township(funds).post(
+        path, json={"action": "request", "method": "auction", "reason": "设备老化"}
+    )
+    assert requested.status_code == 200, requested.text
+    assert (await officer.post(path, json={"action": "approve"})).status_code == 200
+
+    replica, types = await _replica(officer, start)
+    assert types == [
+        "asset.created",
+        "income.created",
+        "income.distributed",
+        "distribution.created",
+        "asset.disposal_requested",
+        "asset.disposal_approved",
+    ]
+    got = (await officer.get(f"/v1/assets/{asset['id']}")).json()
+    assert got["status"] == "disposal_approved"
+    assert replica[asset["id"]] == got  # field for field
+    [entry] = (await officer.get(f"/v1/assets/{asset['id']}/income")).json()
+    assert entry["distributed"] is True
+    assert entry["version"] == 2
+    assert replica[entry["id"]] == entry
+    assert replica[distribution.json()["id"]] == distribution.json()  # as it was answered

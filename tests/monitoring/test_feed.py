@@ -162,3 +162,40 @@ async def test_cases_the_hourly_job_escalates_are_in_the_feed_as_get_shows_them(
         case = listed[event["entity_id"]]
         assert case["overdue"] is True
         assert event["data"] == case  # field for field, its version one more
+
+
+async def test_a_replica_of_signals_from_the_feed_equals_get_masked_per_role(
+    monitoring: Any, feed: Any
+) -> None:
+    from datetime import date, timedelta
+
+    from shared import clock, idnumber
+
+    dept = monitoring.as_(Role.department, XINGYI)
+    officer = monitoring.as_(Role.county_officer, XINGYI)
+    before = (await officer.get("/v1/changes/position")).json()["position"]
+    known = await feed.household(VILLAGE_A, members=1)
+    # A person not yet in the projection: their signal matches once they appear.
+    later = idnumber.make(VILLAGE_A, date(1980, 1, 1), 123)
+    recent = (clock.today() - timedelta(days=10)).isoformat()
+    base = {"source": "civil_affairs", "kind": "death_of_worker", "occurred_on": recent}
+    items = [
+        {**base, "external_ref": "s-1", "id_number": known["id_numbers"][0]},
+        {**base, "external_ref": "s-2", "id_number": later},
+    ]
+    answer = await dept.post("/v1/signals", json={"items": items})
+    assert answer.status_code == 200, answer.text
+    await feed.household(VILLAGE_A, members=1, sequence=123)
+
+    page = (await officer.get("/v1/changes", params={"after": before})).json()
+    signals = [e for e in page["items"] if e["entity"] == "signal"]
+    assert sorted(e["op"] for e in signals) == ["matched", "received", "received"]
+    for reader in (officer, dept):  # the county sees numbers whole, a department masked
+        replica = await _replica(reader)
+        listed = (await reader.get("/v1/signals")).json()["items"]
+        assert len(listed) == 2
+        assert all(s["household_id"] for s in listed)  # both matched by now
+        assert all(replica[s["id"]] == s for s in listed)  # field for field
+    masked = {s["id_number"] for s in (await dept.get("/v1/signals")).json()["items"]}
+    assert later not in masked
+    assert idnumber.mask(later) in masked

@@ -135,6 +135,10 @@ class IncomeRead(BaseModel):
     amount: Money
     created_at: datetime
     distributed: bool = False
+    version: int = Field(
+        default=1,
+        description="1 as recorded, 2 once distributed (the entry itself is never changed)",
+    )
 
 
 class RecipientType(StrEnum):
@@ -211,6 +215,7 @@ class DistributionRead(BaseModel):
     note: str
     total: Money
     shares: list[ShareRead]
+    version: int
     created_at: datetime
 
 

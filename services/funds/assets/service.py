@@ -40,6 +40,7 @@ from services.funds.assets.schemas import (
 from services.funds.deps import regions_above
 from services.funds.projects import service as project_service
 from services.funds.projects.schemas import ProjectStatus
+from services.funds.webhooks import hub as webhook_hub
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
@@ -54,6 +55,13 @@ REQUESTER_MAY_NOT_APPROVE = t(
     "(不相容职务分离)",
     "asset.disposal_same_account",
 )
+# A disposal step's event: ``asset.<op>``.
+DISPOSAL_EVENTS = {
+    DisposalAction.request: "disposal_requested",
+    DisposalAction.approve: "disposal_approved",
+    DisposalAction.reject: "disposal_rejected",
+    DisposalAction.complete: "disposed",
+}
 ASSET_FORMING = (ProjectStatus.completed, ProjectStatus.accepted)
 # action -> (from status, to status, roles)
 DISPOSAL: dict[DisposalAction, tuple[AssetStatus, AssetStatus, tuple[Role, ...]]] = {
@@ -163,7 +171,9 @@ async def create_asset(
         ),
         audit=Audit(principal, "register", new=body.model_dump()),
     )
-    return AssetRead.model_validate(asset)
+    read = AssetRead.model_validate(asset)
+    await webhook_hub.state_event(session, "asset.created", read, asset.region_code)
+    return read
 
 
 async def list_assets(
@@ -216,7 +226,9 @@ async def add_income(
         ),
         audit=Audit(principal, "income", entity_id=asset.id, new=body.model_dump()),
     )
-    return IncomeRead.model_validate(income)
+    read = _income_read(income, distributed=False)
+    await webhook_hub.state_event(session, "income.created", read, asset.region_code)
+    return read
 
 
 async def list_income(
@@ -224,10 +236,14 @@ async def list_income(
 ) -> list[IncomeRead]:
     asset = await get_asset(session, principal, asset_id)
     rows = await IncomeRepository(session).of_asset(asset.id)
-    return [
-        IncomeRead.model_validate(income).model_copy(update={"distributed": done})
-        for income, done in rows
-    ]
+    return [_income_read(income, distributed=done) for income, done in rows]
+
+
+def _income_read(income: AssetIncome, *, distributed: bool) -> IncomeRead:
+    """An income entry as GET lists it; the ledger row is never changed, so its version is
+    1 as recorded and 2 once distributed."""
+    read = IncomeRead.model_validate(income)
+    return read.model_copy(update={"distributed": distributed, "version": 2 if distributed else 1})
 
 
 async def distribute(
@@ -291,7 +307,12 @@ async def distribute(
             new={"income_id": income.id, "method": method, "amounts": amounts},
         ),
     )
-    return await read_distribution(session, distribution, income.amount)
+    # The income entry now shows itself distributed: its second version, and both events.
+    distributed = _income_read(income, distributed=True)
+    await webhook_hub.state_event(session, "income.distributed", distributed, asset.region_code)
+    read = await read_distribution(session, distribution, income.amount)
+    await webhook_hub.state_event(session, "distribution.created", read, asset.region_code)
+    return read
 
 
 def _amounts(income: AssetIncome, body: DistributionCreate) -> tuple[list[Decimal], str]:
@@ -355,6 +376,7 @@ async def read_distribution(
         note=distribution.note,
         total=total,
         shares=[ShareRead.model_validate(s) for s in shares],
+        version=distribution.version,
         created_at=distribution.created_at,
     )
 
@@ -412,4 +434,8 @@ async def dispose(
         ),
     )
     await repo.refresh(asset)
-    return AssetRead.model_validate(asset)
+    read = AssetRead.model_validate(asset)
+    await webhook_hub.state_event(
+        session, f"asset.{DISPOSAL_EVENTS[body.action]}", read, asset.region_code
+    )
+    return read

@@ -2,8 +2,10 @@
 life cycle (``project.updated`` when a payment changes what it has paid), ``payment.created``
 for every payment entry (a reversal too, naming what it reverses), ``payment.confirmed``;
 ``fund.created`` and ``fund.updated`` (an allocation or a payment changed what it shows),
-``allocation.created``. Each carries the entity's whole state as its GET shows it
-(``ProjectRead``, ``PaymentRead``, ``FundRead``, ``AllocationRead``)."""
+``allocation.created``; ``asset.created`` and ``asset.<disposal step>``, ``income.created`` and
+``income.distributed`` (an asset's income entry), ``distribution.created``. Each carries the
+entity's whole state as its GET shows it (``ProjectRead``, ``PaymentRead``, ``FundRead``,
+``AllocationRead``, ``AssetRead``, ``IncomeRead``, ``DistributionRead``)."""
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +40,14 @@ EVENT_TYPES = frozenset(
         "fund.created",
         "fund.updated",
         "allocation.created",
+        "asset.created",
+        "asset.disposal_requested",
+        "asset.disposal_approved",
+        "asset.disposal_rejected",
+        "asset.disposed",
+        "income.created",
+        "income.distributed",
+        "distribution.created",
     }
 )
 
@@ -92,7 +102,7 @@ async def payment_event(
 async def state_event(
     session: AsyncSession, type_: str, state: BaseModel, region_code: str
 ) -> None:
-    """An entity whose state names no person (``FundRead``, ``AllocationRead``): its whole
+    """An entity whose state names no person (a fund, an allocation, an asset...): its whole
     state as GET shows it, with its version."""
     data = state.model_dump(mode="json")
     await outbox.record(

@@ -16,6 +16,7 @@ from services.monitoring.projection.models import (
     WatchedMeasure,
     WatchedMember,
 )
+from services.monitoring.webhooks.hub import signal_events_sql
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import (
     EconomicsSnapshot,
@@ -91,26 +92,36 @@ _TOUCH = text(
 # inside the submitter's region as at intake: a county's department never feeds another
 # county's households.
 _MATCH_SIGNALS_BY_HOUSEHOLD = text(
-    """
+    f"""
+    WITH matched AS (
     UPDATE monitoring.signals s
-       SET household_id = h.id, region_code = h.region_code, matched_at = now()
+       SET household_id = h.id, region_code = h.region_code, matched_at = now(),
+           version = s.version + 1
       FROM monitoring.households h
      WHERE s.household_id IS NULL AND s.claimed_household_id = h.id
        AND h.id = ANY(CAST(:ids AS uuid[]))
        AND h.region_code LIKE s.submitter_prefix || '%'
+    RETURNING s.*
+    )
+    {signal_events_sql("signal.matched", "matched")}
     """
 )
 
 # Signals that matched nobody match a person the moment they appear in the projection,
 # inside the submitter's region.
 _MATCH_SIGNALS = text(
-    """
+    f"""
+    WITH matched AS (
     UPDATE monitoring.signals s
-       SET household_id = m.household_id, region_code = m.region_code, matched_at = now()
+       SET household_id = m.household_id, region_code = m.region_code, matched_at = now(),
+           version = s.version + 1
       FROM monitoring.members m
      WHERE s.household_id IS NULL AND s.id_number = m.id_number
        AND m.id = ANY(CAST(:ids AS uuid[]))
        AND m.region_code LIKE s.submitter_prefix || '%'
+    RETURNING s.*
+    )
+    {signal_events_sql("signal.matched", "matched")}
     """
 )
 

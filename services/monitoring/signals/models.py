@@ -2,7 +2,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import Date, DateTime, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.monitoring.database import Base
@@ -42,3 +52,5 @@ class Signal(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     matched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # 1 as received, one more when it matches a household (its feed events carry it).
+    version: Mapped[int] = mapped_column(Integer, server_default="1")

@@ -4,10 +4,11 @@ from typing import Any
 from sqlalchemy import select, text
 
 from services.monitoring.signals.models import Signal
+from services.monitoring.webhooks.hub import signal_events_sql
 from shared.repository import RepositoryBase
 
 _INSERT = text(
-    """
+    f"""
     WITH input AS (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
             source text, kind text, id_number text, household_id uuid, amount numeric,
@@ -34,7 +35,8 @@ _INSERT = text(
     touched AS (
         UPDATE monitoring.households SET changed_at = clock_timestamp()
          WHERE id IN (SELECT hid FROM matched WHERE hid IS NOT NULL)
-    )
+    ),
+    inserted AS (
     INSERT INTO monitoring.signals
         (source, external_ref, kind, id_number, claimed_household_id, household_id,
          region_code, amount, occurred_on, submitted_by, submitter_prefix, matched_at)
@@ -43,7 +45,13 @@ _INSERT = text(
            CASE WHEN hid IS NOT NULL THEN now() END
       FROM matched
     ON CONFLICT (source, submitter_prefix, external_ref) DO NOTHING
-    RETURNING source, external_ref
+    RETURNING *
+    ),
+    -- Each new signal's state in the change log (the feed and webhooks).
+    published AS (
+        {signal_events_sql("signal.received", "inserted")}
+    )
+    SELECT source, external_ref FROM inserted
     """
 )
 

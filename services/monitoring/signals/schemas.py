@@ -109,3 +109,4 @@ class SignalRead(BaseModel):
     occurred_on: date
     received_at: datetime
     matched_at: datetime | None
+    version: int

@@ -6,8 +6,10 @@ from services.monitoring.database import change_log
 from services.monitoring.signals import kinds
 from services.monitoring.signals.repository import SignalRepository
 from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalResult
+from services.monitoring.webhooks.hub import HUB
 from shared.auth import Principal, Role
 from shared.i18n import EN, Message
+from shared.webhooks import service as webhook_service
 
 SIGNAL_ROLES = (Role.department, Role.service, Role.county_officer, Role.province_admin)
 
@@ -32,6 +34,8 @@ async def receive(
         created = await repo.insert_batch(
             accepted, principal.region_prefix, principal.region_code, principal.sub
         )
+        if created:  # their ``signal.received`` events
+            webhook_service.kick(session, HUB.service)
         stored = await repo.lookup(
             [{"source": r["source"], "external_ref": r["external_ref"]} for r in accepted],
             principal.region_prefix,

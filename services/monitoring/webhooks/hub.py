@@ -38,6 +38,7 @@ CASE_EVENTS = {
 }
 # A late case marked overdue and escalated by the hourly job (set-based, no request).
 CASE_ESCALATED = "case.escalated"
+SIGNAL_EVENTS = ("signal.received", "signal.matched")
 POLICY_EVENTS = (
     "policy.created",
     "policy.requested",
@@ -53,6 +54,7 @@ EVENT_TYPES = frozenset(
         *CASE_EVENTS.values(),
         CASE_ESCALATED,
         *POLICY_EVENTS,
+        *SIGNAL_EVENTS,
     }
 )
 
@@ -65,7 +67,8 @@ HUB = register(
         delivery=WebhookDelivery,
         cursor=WebhookCursor,
         event_types=EVENT_TYPES,
-        source=outbox.source(SCHEMA),
+        # A signal names a person by ID number: masked for roles that see no full numbers.
+        source=outbox.source(SCHEMA, id_number_fields=("id_number",)),
     )
 )
 
@@ -81,6 +84,22 @@ ALERT_DATA = (
     f"'closed_at', {json_timestamp_sql('r.closed_at')}, "
     "'closed_reason', r.closed_reason, 'version', r.version)"
 )
+
+
+# A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field.
+SIGNAL_DATA = (
+    "jsonb_build_object('id', r.id, 'source', r.source, 'kind', r.kind, "
+    "'external_ref', r.external_ref, 'id_number', r.id_number, "
+    "'household_id', r.household_id, 'region_code', r.region_code, "
+    "'amount', r.amount::text, 'occurred_on', r.occurred_on, "
+    f"'received_at', {json_timestamp_sql('r.received_at')}, "
+    f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version)"
+)
+
+
+def signal_events_sql(type_: str, rows: str) -> str:
+    """The change-log INSERT for signals a set-based statement received or matched."""
+    return outbox.insert_sql(SCHEMA, type_, rows, SIGNAL_DATA)
 
 
 def alert_events_sql(type_: str, rows: str) -> str:
