@@ -117,7 +117,7 @@ async def test_a_workbook_built_to_exhaust_memory_fails_its_import_and_the_worke
 ) -> None:
     assert len(content) < 200_000
     child = read_in_a_child(content)
-    assert child.returncode == 0, f"the reader died ({child.returncode}): {child.stderr[-500:]}"
+    assert child.returncode == 0, f"the reader died ({child.returncode}): {child.stderr[-500:]!r}"
     assert child.stdout.decode().startswith("refused:"), child.stdout
     assert reason in child.stdout.decode()
     # Through the API and the worker's job function, in this process.
@@ -227,7 +227,7 @@ async def test_the_whole_workbook_is_bounded_before_any_sheet_is_loaded(
     answers a 422 problem with the code and a Chinese message."""
     assert len(content) < 1_000_000
     child = read_in_a_child(content)
-    assert child.returncode == 0, f"the reader died ({child.returncode}): {child.stderr[-500:]}"
+    assert child.returncode == 0, f"the reader died ({child.returncode}): {child.stderr[-500:]!r}"
     assert child.stdout.decode().startswith("refused:"), child.stdout
     client = registry.as_(Role.county_officer, XINGYI)
     response = await client.post(

@@ -264,6 +264,7 @@ async def test_the_xlsx_template_prevents_the_damage_and_imports_back(
     headers = [c.value for c in ws[1]]
     id_letter = ws.cell(row=1, column=headers.index("证件号码") + 1).column_letter
     assert ws[f"{id_letter}2"].number_format == "@"
+    assert ws.column_dimensions[id_letter].number_format == "@"
     lists = {
         str(v.sqref).split(":")[0][:-1]: v.formula1 for v in ws.data_validations.dataValidation
     }

@@ -8,8 +8,10 @@ import io
 from services.registry.imports import template as t
 from services.registry.imports.template import COLUMNS, ImportKind
 
-# Rows prepared (text format, drop-downs): a large village's members, with room to spare.
-PREPARED_ROWS = 5000
+# Rows prepared cell by cell (text format); the drop-downs and the columns' own text format
+# reach further, for rows typed below them.
+PREPARED_ROWS = 1000
+VALIDATED_ROWS = 10000
 
 _CHOICES: dict[str, list[str]] = {
     "category": list(t.CATEGORIES),
@@ -54,13 +56,14 @@ def template_xlsx(kind: ImportKind) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     ws.freeze_panes = "A2"
-    last = PREPARED_ROWS + 1
+    last = VALIDATED_ROWS + 1
     for i, column in enumerate(columns, start=1):
         letter = ws.cell(row=1, column=i).column_letter
         ws.column_dimensions[letter].width = 22 if column.key == "id_number" else 14
         if column.key in _TEXT_COLUMNS:
             # Text before anything is typed: the format is what keeps all 18 digits.
-            for row in range(2, last + 1):
+            ws.column_dimensions[letter].number_format = "@"
+            for row in range(2, PREPARED_ROWS + 2):
                 ws.cell(row=row, column=i).number_format = "@"
         choices = _CHOICES.get(column.key) if kind is ImportKind.households else None
         if choices:
