@@ -140,7 +140,7 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
             "needs the scope `changes:read`. Webhooks carry the same `data`."
         ),
     )
-    async def list_feed(
+    async def list_changes(
         principal: Annotated[Principal, require_scope(Scope.changes_read)],
         session: SessionDep,
         after: Annotated[
@@ -161,7 +161,9 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
             "in your region before this call. Roles: as for `GET /v1/changes`."
         ),
     )
-    async def get_position(principal: CurrentPrincipal, session: SessionDep) -> FeedPositionRead:
+    async def get_feed_position(
+        principal: CurrentPrincipal, session: SessionDep
+    ) -> FeedPositionRead:
         return FeedPositionRead(position=await feed_position(session, feed, principal))
 
     return router
