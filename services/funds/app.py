@@ -10,7 +10,7 @@ from services.funds.payments.router import router as payments_router
 from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
-from services.funds.webhooks.hub import HUB as WEBHOOKS
+from services.funds.webhooks import HUB as WEBHOOKS
 from shared.app import create_service_app
 from shared.settings import Settings
 from shared.webhooks.router import webhook_router

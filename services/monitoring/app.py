@@ -9,7 +9,7 @@ from services.monitoring.declarations.router import router as declarations_route
 from services.monitoring.policy.router import router as policy_router
 from services.monitoring.signals.router import router as signals_router
 from services.monitoring.stats.router import router as stats_router
-from services.monitoring.webhooks.hub import HUB as WEBHOOKS
+from services.monitoring.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings

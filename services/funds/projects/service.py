@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds import webhooks as webhook_hub
 from services.funds.deps import ensure_sees
 from services.funds.notices.repository import NoticeRepository
 from services.funds.payments.repository import PaymentRepository
@@ -24,7 +25,6 @@ from services.funds.projects.schemas import (
     ProjectRead,
     ProjectStatus,
 )
-from services.funds.webhooks import hub as webhook_hub
 from shared import clock, regions
 from shared.auth import Principal, Role
 from shared.contracts.registry import HouseholdRef

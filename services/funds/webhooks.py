@@ -5,15 +5,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.database import Base
 from services.funds.database import audit as change_log
 from services.funds.database import outbox as job_outbox
-from services.funds.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
 from shared.webhooks import outbox
-from shared.webhooks.hub import Hub, register
+from shared.webhooks.hub import mount
 
 SCHEMA = "funds"
 
@@ -27,18 +23,13 @@ PROJECT_EVENTS = {
 }
 EVENT_TYPES = frozenset({*PROJECT_EVENTS.values(), "payment.created"})
 
-HUB = register(
-    Hub(
-        job_outbox=job_outbox,
-        service="funds",
-        schema=SCHEMA,
-        subscription=WebhookSubscription,
-        delivery=WebhookDelivery,
-        cursor=WebhookCursor,
-        event_types=EVENT_TYPES,
-        # A payee may be a person: departments see no names.
-        source=outbox.source(SCHEMA, name_fields=("payee",)),
-    )
+HUB = mount(
+    "funds",
+    Base,
+    job_outbox,
+    EVENT_TYPES,
+    # A payee may be a person: departments see no names.
+    outbox.source(SCHEMA, name_fields=("payee",)),
 )
 
 

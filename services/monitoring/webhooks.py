@@ -6,15 +6,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring.database import Base
 from services.monitoring.database import audit as change_log
 from services.monitoring.database import outbox as job_outbox
-from services.monitoring.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
 from shared.webhooks import outbox
-from shared.webhooks.hub import Hub, register
+from shared.webhooks.hub import mount
 
 SCHEMA = "monitoring"
 
@@ -37,17 +33,12 @@ CASE_EVENTS = {
 }
 EVENT_TYPES = frozenset({"alert.raised", "alert.closed", *CASE_EVENTS.values()})
 
-HUB = register(
-    Hub(
-        job_outbox=job_outbox,
-        service="monitoring",
-        schema=SCHEMA,
-        subscription=WebhookSubscription,
-        delivery=WebhookDelivery,
-        cursor=WebhookCursor,
-        event_types=EVENT_TYPES,
-        source=outbox.source(SCHEMA),
-    )
+HUB = mount(
+    "monitoring",
+    Base,
+    job_outbox,
+    EVENT_TYPES,
+    outbox.source(SCHEMA),
 )
 
 # An alert as delivered (over a CTE row ``r`` holding the alert's columns).
