@@ -201,7 +201,13 @@ async def create_user(
         region_code=user.region_code,
         new=_snapshot(user),
     )
-    news.changed(session, accounts.user_key(user.username), user.token_version, True)
+    news.changed(
+        session,
+        accounts.user_key(user.username),
+        user.token_version,
+        True,
+        (user.role, user.region_code),
+    )
     return user
 
 
@@ -273,7 +279,13 @@ async def update_user(
         old=old,
         new=new,
     )
-    news.changed(session, accounts.user_key(user.username), user.token_version, user.is_active)
+    news.changed(
+        session,
+        accounts.user_key(user.username),
+        user.token_version,
+        user.is_active,
+        (user.role, user.region_code),
+    )
     return user
 
 
@@ -309,7 +321,13 @@ async def change_own_password(
         entity_id=user.id,
         region_code=user.region_code,
     )
-    news.changed(session, accounts.user_key(user.username), user.token_version, True)
+    news.changed(
+        session,
+        accounts.user_key(user.username),
+        user.token_version,
+        True,
+        (user.role, user.region_code),
+    )
     return await _issue_pair(session, settings, user)
 
 
@@ -348,5 +366,11 @@ async def ensure_user(
         await RefreshTokenRepository(session).revoke_user(user.id)
     await repo.flush()
     if news is not None:
-        news.changed(session, accounts.user_key(user.username), user.token_version, True)
+        news.changed(
+            session,
+            accounts.user_key(user.username),
+            user.token_version,
+            True,
+            (user.role, user.region_code),
+        )
     return created
