@@ -17,7 +17,7 @@ from services.registry.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from services.registry.auth.throttle import SignInAttempt
+from services.registry.auth.throttle import SignInAttempt, client_name
 from services.registry.clients import service as client_service
 from services.registry.deps import news_of
 from shared.app import locale_of, problem_response
@@ -99,7 +99,7 @@ async def create_token(
         )
         if credentials is None:
             raise Unauthorized(client_service.WRONG_CLIENT, error="invalid_client")
-        attempt = SignInAttempt(redis, settings, f"client:{credentials[0]}", address)
+        attempt = SignInAttempt(redis, settings, client_name(credentials[0]), address)
         await attempt.begin()
         client = await client_service.authenticate(session, *credentials)
         await attempt.succeeded()
