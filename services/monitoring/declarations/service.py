@@ -37,8 +37,10 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Buckets per sender address, per phone and per ID number: one attacker fills only their own,
-# and no bucket is shared by a village or a county, so nobody can close the channel for them.
+# Buckets per sender address, and per phone and per ID number *from that address*: one sender
+# fills only their own. No bucket is shared by a village or a county, nor by everyone who
+# types one person's ID or phone number, so nobody can close the channel for someone else (a
+# flood for a neighbour's ID number stops the flooder's address, never the neighbour's).
 PER_ADDRESS_PER_HOUR = 30
 PER_PHONE_PER_HOUR = 5
 PER_ID_NUMBER_PER_HOUR = 5
@@ -78,8 +80,8 @@ async def check_rate(
     """429 past a limit; 503 when Redis cannot count (a public route never runs unlimited)."""
     for kind, value, limit in (
         ("addr", address, PER_ADDRESS_PER_HOUR),
-        ("phone", body.phone, PER_PHONE_PER_HOUR),
-        ("id", body.id_number, PER_ID_NUMBER_PER_HOUR),
+        ("phone", f"{body.phone}|{address}", PER_PHONE_PER_HOUR),
+        ("id", f"{body.id_number}|{address}", PER_ID_NUMBER_PER_HOUR),
     ):
         await ratelimit.hit(
             redis,
