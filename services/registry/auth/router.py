@@ -202,10 +202,29 @@ async def create_user(
     session: SessionDep,
 ) -> UserRead:
     """Creates an account (username, password, role, region code) inside the creator's region; the
-    role must sit at its region's level (a county officer at a county...). Who: province admin.
-    Answers 201 with the account; 409 when the username is taken."""
+    role must sit at its region's level (a county officer at a county...). A `province_admin`
+    is created inactive, `pending_approval`, until another province admin approves it
+    (`POST /v1/users/{id}/approve`); `service` accounts are made only with the command line
+    (403). Who: province admin. Answers 201 with the account; 409 when the username is taken."""
     user = await auth_service.create_user(session, principal, news_of(request), data)
     response.headers["Location"] = f"/v1/users/{user.id}"
+    return UserRead.model_validate(user)
+
+
+@router.post(
+    "/users/{user_id}/approve",
+    response_model=UserRead,
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+    summary="Approve a province admin another province admin created (province admin)",
+)
+async def approve_user(
+    request: Request, user_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> UserRead:
+    """A province admin created through the API stays inactive (`pending_approval`) until a
+    province admin other than its creator approves it here; then it can sign in. Who: province
+    admin, inside their region. Answers 200 with the account; 409 when it is not pending; 403
+    for its own creator."""
+    user = await auth_service.approve_user(session, principal, news_of(request), user_id)
     return UserRead.model_validate(user)
 
 
