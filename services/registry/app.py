@@ -17,6 +17,7 @@ from services.registry.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
 
 TAGS = [
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_paths=["/imports"],
     )
     observability.add_collector(app, registry_metrics.collect)
+    observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
     return app
