@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from shared import idnumber, regions, request_context
+from shared import accounts, idnumber, regions, request_context
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.i18n import t
@@ -252,8 +252,6 @@ async def current_principal(
             "a bearer token is required (POST /v1/auth/token on the registry)",
             code="auth.token_required",
         )
-    from shared import accounts  # late: accounts imports this module
-
     principal = decode_token(request.app.state.settings, token)
     await accounts.check(
         getattr(request.app.state, "arq", None), request.app.state.settings, principal
@@ -278,17 +276,6 @@ def require_scope(scope: Scope):
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         principal.ensure_scope(scope)
-        return principal
-
-    return Depends(dependency)
-
-
-def require_writer():
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.can_write:
-            raise Forbidden(
-                t("role {role} is read-only here", "role.read_only", role=principal.role.value)
-            )
         return principal
 
     return Depends(dependency)

@@ -5,8 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import Base
-from services.funds.database import audit as change_log
+from services.funds.database import Base, change_log
 from services.funds.database import outbox as job_outbox
 from shared.webhooks import outbox
 from shared.webhooks.hub import mount

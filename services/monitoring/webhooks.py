@@ -6,8 +6,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.database import Base
-from services.monitoring.database import audit as change_log
+from services.monitoring.database import Base, change_log
 from services.monitoring.database import outbox as job_outbox
 from shared.webhooks import outbox
 from shared.webhooks.hub import mount

@@ -141,7 +141,7 @@ async def test_every_partner_endpoint_checks_the_scope_beside_the_role(
     )
     assert sync.status_code == 403
     assert "sync:write" in sync.json()["detail"]
-    signals = {"items": []}
+    signals: dict[str, list[Any]] = {"items": []}
     async with ApiClient(wire_app(create_app(settings), session_maker, queue), settings) as mon:
         refused = await mon.post("/v1/signals", json=signals, headers=token)
         assert refused.status_code == 403

@@ -1,6 +1,7 @@
 """Households and members through the API: validation, uniqueness, versions, departures."""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -370,12 +371,13 @@ async def test_only_the_county_registers_a_household_as_monitored(registry, vill
 
 async def test_member_facts_must_agree_with_each_other(registry, villages) -> None:
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
-    for bad in (
+    bads: tuple[dict[str, Any], ...] = (
         {"members": []},  # a household has a head
         {"members": [member("head", in_school=False, schooling_stage="primary")]},
         {"members": [member("head", in_school=True, schooling_stage="dropout")]},
         {"members": [member("head", ethnicity="")]},
-    ):
+    )
+    for bad in bads:
         response = await cadre.post("/v1/households", json=household(VILLAGE_A, "BAD") | bad)
         assert response.status_code == 422, (bad, response.text)
     home = (await cadre.post("/v1/households", json=household(VILLAGE_A, "OK-1"))).json()

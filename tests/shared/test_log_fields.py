@@ -33,7 +33,9 @@ async def test_a_job_enqueued_with_such_an_id_runs_under_a_made_one(json_log) ->
 
     wrapped = observability.observed_job("pii_job", sample_job)
     await wrapped({"job_id": "j-1", "job_try": 1}, **{request_context.JOB_CONTEXT_KWARG: PHONE})
-    assert re.fullmatch(r"[0-9a-f]{32}", seen["request_id"])
+    made = seen["request_id"]
+    assert made is not None
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
     lines = [line for line in json_log.lines() if line.get("job") == "pii_job"]
     assert len(lines) == 2
     assert all(line["request_id"] == seen["request_id"] for line in lines)

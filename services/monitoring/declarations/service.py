@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.monitoring.cases import service as case_service
 from services.monitoring.cases.repository import CaseRepository
 from services.monitoring.cases.schemas import Channel
-from services.monitoring.database import audit
+from services.monitoring.database import change_log
 from services.monitoring.declarations.models import Declaration
 from services.monitoring.declarations.repository import DeclarationRepository
 from services.monitoring.declarations.schemas import (
@@ -271,7 +271,7 @@ async def act(
     declaration.reviewed_by, declaration.reviewed_at = principal.sub, datetime.now(UTC)
     declaration.review_note = req.note
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action=f"declaration.{req.action.value}",

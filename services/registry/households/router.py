@@ -6,6 +6,9 @@ from fastapi import APIRouter, Body, Depends, Header, Query, status
 from pydantic import ValidationError
 
 from services.registry.deps import Idem
+from services.registry.households import categories as household_categories
+from services.registry.households import members as household_members
+from services.registry.households import search as household_search
 from services.registry.households import service as household_service
 from services.registry.households.models import Household
 from services.registry.households.schemas import (
@@ -141,7 +144,7 @@ async def list_households(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[HouseholdSummary]:
-    rows, next_cursor = await household_service.search_households(
+    rows, next_cursor = await household_search.search_households(
         session,
         principal,
         region_prefix=region_prefix,
@@ -169,7 +172,7 @@ async def search_households(
     """The household list with its filters in a JSON body, so that ID numbers and names stay out of
     URLs and logs. Who: any signed-in user, inside their own region (outside it: 404). Answers
     200 `{items, next_cursor}`."""
-    rows, next_cursor = await household_service.search_households(
+    rows, next_cursor = await household_search.search_households(
         session,
         principal,
         region_prefix=resolve_region_filter(principal, search.region),
@@ -198,7 +201,7 @@ async def set_household_category(
     with a reason; the monitoring service marks 监测户 on a county decision and restores the
     earlier category on elimination (风险消除). Who: county officer and above, and Povguard's
     services. Answers 200 with the new category."""
-    return await household_service.set_category(session, principal, household_id, change)
+    return await household_categories.set_category(session, principal, household_id, change)
 
 
 @router.get(
@@ -212,7 +215,7 @@ async def list_household_categories(
 ) -> list[CategoryChangeRead]:
     """Every category the household has had, oldest first, with who changed it and why. Who: Any
     signed-in user, inside their own region (outside it: 404). Answers 200 a list of changes."""
-    rows = await household_service.category_history(session, principal, household_id)
+    rows = await household_categories.category_history(session, principal, household_id)
     return [CategoryChangeRead.model_validate(r) for r in rows]
 
 
@@ -235,7 +238,7 @@ async def create_member(
     Answers 201 `MemberRead` with `Location`; 409 for an ID number already held."""
 
     async def write() -> MemberRead:
-        member = await household_service.add_member(session, principal, household_id, data)
+        member = await household_members.add_member(session, principal, household_id, data)
         return MemberRead.for_principal(member, principal)
 
     return await idem.run(write, status_code=201, location=http.location("/v1/members/{id}"))
@@ -257,7 +260,7 @@ async def update_member(
     """Changes a member's facts (health 健康状况, labour capacity 劳动技能, schooling, insurance,
     低保/特困...). Needs `If-Match` with the version. Who: village cadre and above, inside their
     region. Answers 200 `MemberRead`; 412 when stale."""
-    member = await household_service.update_member(session, principal, member_id, if_match, data)
+    member = await household_members.update_member(session, principal, member_id, if_match, data)
     return MemberRead.for_principal(member, principal)
 
 
@@ -299,5 +302,5 @@ async def depart_member(
     """Marks a member departed (`death` 死亡, `marriage_out` 婚出, `moved` 迁出) on a date; the record
     and its history stay. Who: village cadre and above, inside their region. Answers 200
     `MemberRead`."""
-    member = await household_service.depart_member(session, principal, member_id, departure)
+    member = await household_members.depart_member(session, principal, member_id, departure)
     return MemberRead.for_principal(member, principal)

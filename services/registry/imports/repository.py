@@ -32,7 +32,7 @@ from services.registry.webhooks import HUB as WEBHOOKS  # registered wherever it
 from shared.auth import Principal
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import EconomicsSnapshot, HouseholdSnapshot, MemberSnapshot
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 from shared.webhooks import service as webhook_service
 
 REPEATED_IN_FILE_ROWS = "the ID number appears more than once in the file (rows {rows})"
