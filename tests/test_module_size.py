@@ -13,7 +13,6 @@ PENDING_SPLITS = frozenset(
     {
         "services/registry/imports/reader.py",
         "services/registry/imports/rows.py",
-        "shared/app.py",
     }
 )
 

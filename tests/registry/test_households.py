@@ -237,7 +237,8 @@ async def test_search_by_name_id_number_category_and_paging(registry, villages) 
     assert page3["next_cursor"] is None
     by_name = (await officer.get("/v1/households", params={"q": "张3"})).json()["items"]
     assert [h["household_no"] for h in by_name] == ["S-3"]
-    by_id = (await officer.get("/v1/households", params={"id_number": numbers[4]})).json()["items"]
+    search = {"id_number": numbers[4]}
+    by_id = (await officer.post("/v1/households/search", json=search)).json()["items"]
     assert [h["household_no"] for h in by_id] == ["S-4"]
     ordinary = (await officer.get("/v1/households", params={"category": "ordinary"})).json()[
         "items"

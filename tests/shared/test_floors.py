@@ -41,7 +41,11 @@ FLOORS: tuple[tuple[str, frozenset[str]], ...] = (
                 # HTTP and file helpers
                 "shared.http",
                 "shared.params",
-                "shared.openapi",
+                "shared.strict",
+                "shared.methods",
+                "shared.problem_handlers",
+                "shared.body_limit",
+                "shared.request_model",
                 "shared.ratelimit",
                 "shared.progress",
                 "shared.gc_pause",
@@ -64,6 +68,7 @@ FLOORS: tuple[tuple[str, frozenset[str]], ...] = (
         frozenset(
             {
                 "shared.auth",
+                "shared.scopes",
                 "shared.people",
                 "shared.changelog",
                 "shared.idempotency",
@@ -72,7 +77,10 @@ FLOORS: tuple[tuple[str, frozenset[str]], ...] = (
         ),
     ),
     # What a service builds its modules on.
-    ("base", frozenset({"shared.repository", "shared.service_db", "shared.webhooks"})),
+    (
+        "base",
+        frozenset({"shared.repository", "shared.service_db", "shared.webhooks", "shared.openapi"}),
+    ),
     # The application: routers, handlers, lifespan.
     ("app", frozenset({"shared.app"})),
 )

@@ -123,7 +123,7 @@ def test_token_url_version_and_servers(service: str, settings: Settings) -> None
         update={"public_registry_url": "https://povguard.gz.gov.cn/registry"}
     )
     spec = _app(service, public).openapi()
-    flows = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+    flows = spec["components"]["securitySchemes"]["OAuth2"]["flows"]
     assert flows["password"]["tokenUrl"] == "https://povguard.gz.gov.cn/registry/v1/auth/token"
     assert spec["info"]["version"] == package_version()
     assert spec["servers"][0]["url"] == public.public_url(service)

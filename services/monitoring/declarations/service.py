@@ -102,6 +102,15 @@ async def check_lookup_rate(redis: object, settings: Settings, address: str) -> 
     )
 
 
+async def submit(
+    session: AsyncSession, redis: object, settings: Settings, body: DeclarationCreate, address: str
+) -> Declaration:
+    """The one way a declaration comes in, from the API and from the page alike: counted
+    against the sender's limits first, then kept as sent."""
+    await check_rate(redis, settings, body, address)
+    return await declare(session, body)
+
+
 async def declare(session: AsyncSession, body: DeclarationCreate) -> Declaration:
     """Keep the declaration as sent. Nothing here reads the registry or the projection, so
     neither the answer nor its timing depends on who is registered where."""

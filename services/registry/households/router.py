@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -40,6 +39,7 @@ from shared.errors import (
     validation_message,
 )
 from shared.pagination import Cursor, Limit, Page
+from shared.params import IsoDate
 
 router = APIRouter(tags=["households"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The `version` you read.")]
@@ -119,8 +119,9 @@ async def update_household(
     response_model=Page[HouseholdSummary],
     responses=problem_responses(Forbidden, NotFound),
     summary="Search households in a region subtree",
-    description="To search by ID number without putting it in the URL (and so in logs), "
-    "use `POST /v1/households/search`. Departments may not search by name.",
+    description="An ID number is never accepted in a URL (it would reach access logs and "
+    "proxies): a query value shaped like one is a 400 `id_number.in_url`; search by ID number "
+    "with `POST /v1/households/search`. Departments may not search by name.",
 )
 async def list_households(
     principal: CurrentPrincipal,
@@ -131,14 +132,11 @@ async def list_households(
         str | None,
         Query(
             max_length=50,
-            description="A member's name (part), a household number or an ID number",
+            description="A member's name (part) or a household number",
         ),
     ] = None,
     risk: Annotated[
         bool | None, Query(description="Only households flagged at risk (or not)")
-    ] = None,
-    id_number: Annotated[
-        str | None, Query(min_length=18, max_length=18, description="Exact ID number")
     ] = None,
     household_no: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
@@ -151,7 +149,7 @@ async def list_households(
         category=category,
         q=q,
         risk=risk,
-        id_number=id_number,
+        id_number=None,  # never from a URL: POST /v1/households/search
         household_no=household_no,
         cursor=cursor,
         limit=limit,
@@ -267,7 +265,7 @@ async def update_member(
 def departure_from_body_or_query(
     body: Annotated[MemberDeparture | None, Body()] = None,
     reason: DepartureReason | None = None,
-    departed_on: date | None = None,
+    departed_on: IsoDate | None = None,
     new_head_id: UUID | None = None,
 ) -> MemberDeparture:
     """Some clients cannot send a body with DELETE: the same fields may come in the query."""
@@ -295,8 +293,8 @@ def departure_from_body_or_query(
 )
 async def depart_member(
     member_id: UUID,
+    principal: CurrentPrincipal,  # before the departure: who may ask is checked first
     departure: Annotated[MemberDeparture, Depends(departure_from_body_or_query)],
-    principal: CurrentPrincipal,
     session: SessionDep,
 ):
     """Marks a member departed (`death` 死亡, `marriage_out` 婚出, `moved` 迁出) on a date; the record
