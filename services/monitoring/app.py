@@ -12,7 +12,7 @@ from services.monitoring.policy.router import router as policy_router
 from services.monitoring.scopes import SCOPES
 from services.monitoring.signals.router import router as signals_router
 from services.monitoring.stats.router import router as stats_router
-from services.monitoring.webhooks.hub import HUB as WEBHOOKS
+from services.monitoring.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.changelog.feed import feed_router

@@ -14,7 +14,7 @@ from services.registry.imports.router import router as imports_router
 from services.registry.measures.router import router as measures_router
 from services.registry.regions.router import router as regions_router
 from services.registry.scopes import SCOPES
-from services.registry.webhooks.hub import HUB as WEBHOOKS
+from services.registry.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings

@@ -14,11 +14,12 @@ from services.registry.households.models import (
 from services.registry.imports.models import ImportFile, ImportJob, ImportRejection
 from services.registry.measures.models import Cadre, CadreHousehold, HelpMeasure
 from services.registry.regions.models import Region
-from services.registry.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from services.registry.webhooks import HUB as _WEBHOOKS
+
+# The webhook tables are made once in shared.webhooks for every service.
+WebhookSubscription = _WEBHOOKS.subscription
+WebhookDelivery = _WEBHOOKS.delivery
+WebhookCursor = _WEBHOOKS.cursor
 
 __all__ = [
     "Base",

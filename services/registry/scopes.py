@@ -34,6 +34,7 @@ _ACCOUNTS = (
     "list_users",
     "get_user",
     "update_user",
+    "approve_user",
     "create_client",
     "list_clients",
     "get_client",

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import CursorResult, func, select, text, update
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
-from services.monitoring.webhooks.hub import alert_events_sql
+from services.monitoring.webhooks import alert_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase, try_advisory_xact_lock
 

@@ -57,7 +57,13 @@ def _snapshot(client: Client) -> dict[str, object]:
 
 
 def _announce(session: AsyncSession, news: AccountNews, client: Client) -> None:
-    news.changed(session, accounts.client_key(client.id), client.token_version, client.is_active)
+    news.changed(
+        session,
+        accounts.client_key(client.id),
+        client.token_version,
+        client.is_active,
+        (client.role, client.region_code),
+    )
 
 
 async def create_client(

@@ -28,7 +28,7 @@ from services.registry.imports.rows import (
     StagedFrame,
 )
 from services.registry.imports.template import CATEGORY_LABELS
-from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
+from services.registry.webhooks import HUB as WEBHOOKS  # registered wherever it writes
 from shared.auth import Principal
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import EconomicsSnapshot, HouseholdSnapshot, MemberSnapshot

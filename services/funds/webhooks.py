@@ -6,15 +6,10 @@ Each carries the entity's whole state as its GET shows it (``ProjectRead``, ``Pa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import change_log
+from services.funds.database import Base, change_log
 from services.funds.database import outbox as job_outbox
-from services.funds.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
 from shared.webhooks import outbox
-from shared.webhooks.hub import Hub, register
+from shared.webhooks.hub import mount
 
 SCHEMA = "funds"
 
@@ -31,18 +26,13 @@ EVENT_TYPES = frozenset(
     {*PROJECT_EVENTS.values(), "project.updated", "payment.created", "payment.confirmed"}
 )
 
-HUB = register(
-    Hub(
-        job_outbox=job_outbox,
-        service="funds",
-        schema=SCHEMA,
-        subscription=WebhookSubscription,
-        delivery=WebhookDelivery,
-        cursor=WebhookCursor,
-        event_types=EVENT_TYPES,
-        # A payee may be a person: departments see no names.
-        source=outbox.source(SCHEMA, name_fields=("payee", "created_by", "confirmed_by")),
-    )
+HUB = mount(
+    "funds",
+    Base,
+    job_outbox,
+    EVENT_TYPES,
+    # A payee may be a person: departments see no names.
+    outbox.source(SCHEMA, name_fields=("payee", "created_by", "confirmed_by")),
 )
 
 

@@ -4,16 +4,11 @@
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.database import change_log
+from services.monitoring.database import Base, change_log
 from services.monitoring.database import outbox as job_outbox
-from services.monitoring.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
 from shared.audit import json_timestamp_sql
 from shared.webhooks import outbox
-from shared.webhooks.hub import Hub, register
+from shared.webhooks.hub import mount
 
 SCHEMA = "monitoring"
 
@@ -36,17 +31,12 @@ CASE_EVENTS = {
 }
 EVENT_TYPES = frozenset({"alert.raised", "alert.updated", "alert.closed", *CASE_EVENTS.values()})
 
-HUB = register(
-    Hub(
-        job_outbox=job_outbox,
-        service="monitoring",
-        schema=SCHEMA,
-        subscription=WebhookSubscription,
-        delivery=WebhookDelivery,
-        cursor=WebhookCursor,
-        event_types=EVENT_TYPES,
-        source=outbox.source(SCHEMA),
-    )
+HUB = mount(
+    "monitoring",
+    Base,
+    job_outbox,
+    EVENT_TYPES,
+    outbox.source(SCHEMA),
 )
 
 # An alert as delivered and in the feed (over a CTE row ``r`` holding the alert's columns):
