@@ -62,12 +62,16 @@ class Scope(StrEnum):
     granted, and every endpoint checks the scope as well as the role.
 
     `changes:read` (read the change feed), `signals:write` (push department signals),
-    `sync:write` (batch upsert households), `webhooks:manage` (register webhooks)."""
+    `sync:write` (batch upsert households), `webhooks:manage` (register webhooks),
+    `registry.search` (DCI search and transaction status), `registry.subscribe` (DCI
+    subscribe and unsubscribe; the names are the DCI standard's)."""
 
     changes_read = "changes:read"
     signals_write = "signals:write"
     sync_write = "sync:write"
     webhooks_manage = "webhooks:manage"
+    dci_search = "registry.search"
+    dci_subscribe = "registry.subscribe"
 
 
 FULL_ID_ROLES = frozenset({Role.province_admin, Role.county_officer, Role.service})
