@@ -71,9 +71,9 @@ def _sql(condition: Condition) -> ColumnElement[bool]:
     if attribute == "HOUSEHOLD_ID":
         return Household.household_no.in_(_values(condition))
     if attribute == "UIN":
-        return exists().where(
-            Member.household_id == Household.id, Member.id_number.in_(_values(condition))
-        )
+        # Through the unique index on id_number, then the household by its key.
+        holders = select(Member.household_id).where(Member.id_number.in_(_values(condition)))
+        return Household.id.in_(holders)
     if attribute == "birth_date":
         earliest, latest = condition.value
         born = [Member.household_id == Household.id, Member.departed_on.is_(None)]
