@@ -130,6 +130,11 @@ async def verify(
     client = await ClientRepository(session).get(uuid.UUID(principal.client_id))
     if client is None or not client.is_active:
         raise DciError("err.request.unauthorized", t("the client is not active", "dci.inactive"))
+    if header.get("receiver_id") not in (None, "", settings.dci_sender_id):
+        raise DciError(
+            "err.receiver_id.invalid",
+            t("receiver_id is {id} or absent", "dci.receiver_id", id=settings.dci_sender_id),
+        )
     if header.get("sender_id") != principal.client_id:
         raise DciError(
             "err.sender_id.invalid",
