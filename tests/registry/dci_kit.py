@@ -2,6 +2,7 @@
 with its own Ed25519 key that builds and signs envelopes, and signature checks of what the
 registry sends, against the keys it publishes."""
 
+import importlib
 import json
 import uuid
 from datetime import UTC, datetime
@@ -9,20 +10,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from openapi_schema_validator import OAS30Validator
 
 from services.registry.dci import signing
 from tests.conftest import ApiClient
 
+# PyYAML ships without type stubs: loaded as a plain module.
+yaml: Any = importlib.import_module("yaml")
 SPEC = Path(__file__).resolve().parents[2] / "services/registry/dci/spec"
 SOCIAL, CORE, AUTHZ = "social_api_v1.0.0", "registry_core_api_v1.0.0", "authz_core_api_v1.0.0"
 
 
 @cache
-def _spec(name: str) -> dict[str, Any]:
-    return yaml.safe_load((SPEC / f"{name}.yaml").read_text())
+def spec_of(name: str) -> dict[str, Any]:
+    """The vendored YAML file ``name`` (parsed once)."""
+    document: dict[str, Any] = yaml.safe_load((SPEC / f"{name}.yaml").read_text())
+    return document
 
 
 def _pointer(*parts: str) -> str:
@@ -33,7 +37,7 @@ def validate(spec: str, path: str, instance: Any, answer: str | None = None) -> 
     """``instance`` is valid for the request body of ``path`` in ``spec``, or, with
     ``answer`` (a status or ``default``), for that answer's body: else AssertionError."""
     content = ("content", "application/json", "schema")
-    document = _spec(spec)
+    document = spec_of(spec)
     pointer = _pointer("paths", path, "post", "requestBody", *content)
     if answer is not None:
         response = document["paths"][path]["post"]["responses"][answer]
@@ -49,7 +53,7 @@ def validate(spec: str, path: str, instance: Any, answer: str | None = None) -> 
 
 
 def validate_schema(spec: str, schema: str, instance: Any) -> None:
-    document = _spec(spec)
+    document = spec_of(spec)
     validator = OAS30Validator({**document, "$ref": _pointer("components", "schemas", schema)})
     errors = [
         f"{list(e.absolute_path)}: {e.message[:300]}" for e in validator.iter_errors(instance)
