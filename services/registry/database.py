@@ -37,5 +37,5 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 
-audit = ChangeLog(ChangeLogEntry)
+change_log = ChangeLog(ChangeLogEntry)
 outbox = Outbox(JobOutbox)

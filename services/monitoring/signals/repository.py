@@ -4,7 +4,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from services.monitoring.signals.models import Signal
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 _INSERT = text(
     """

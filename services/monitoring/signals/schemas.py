@@ -10,11 +10,12 @@ from services.monitoring.signals.kinds import SignalSource
 from shared import clock, idnumber
 from shared.i18n import t
 from shared.money import NonNegativeMoney
+from shared.request_model import RequestModel
 
 __all__ = ["SignalSource"]
 
 
-class SignalIn(BaseModel):
+class SignalIn(RequestModel):
     source: SignalSource
     # A plain string when read, so an unknown kind rejects its item rather than the batch;
     # documented as the enum it is, each value with its Chinese name.
@@ -64,7 +65,7 @@ class SignalIn(BaseModel):
         return self
 
 
-class SignalBatch(BaseModel):
+class SignalBatch(RequestModel):
     items: list[SignalIn] = Field(min_length=1, max_length=5000)
 
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.database import audit
+from services.monitoring.database import change_log
 from services.monitoring.signals import kinds
 from services.monitoring.signals.repository import SignalRepository
 from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalResult
@@ -65,7 +65,7 @@ async def receive(
             )
         )
     if accepted:
-        await audit.record(
+        await change_log.record(
             session,
             principal,
             action="signals.receive",

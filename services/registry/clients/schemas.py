@@ -8,6 +8,7 @@ from services.registry.dci import signing as dci_signing
 from shared import regions
 from shared.auth import Role, Scope
 from shared.i18n import t
+from shared.request_model import RequestModel
 
 
 def _region_code(value: str | None) -> str | None:
@@ -50,7 +51,7 @@ class JwkSet(BaseModel):
     keys: list[Jwk] = Field(max_length=5)
 
 
-class ClientCreate(BaseModel):
+class ClientCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -76,7 +77,7 @@ class ClientCreate(BaseModel):
     _code = field_validator("region_code")(_region_code)
 
 
-class ClientUpdate(BaseModel):
+class ClientUpdate(RequestModel):
     """Only the fields sent change. ``active: false`` revokes the client: its tokens stop
     working within seconds in every service. A change of role, region or scopes also ends its
     tokens (it signs in again and gets the new ones)."""
@@ -95,7 +96,7 @@ class ClientUpdate(BaseModel):
     _code = field_validator("region_code")(_region_code)
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     previous_secret_valid_until: datetime | None = Field(

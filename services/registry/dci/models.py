@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry.database import Base
-from shared.db import ordered_uuid
+from shared.ids import ordered_uuid
 
 
 class DciTransaction(Base):

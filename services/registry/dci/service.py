@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.database import audit, outbox
+from services.registry.database import change_log, outbox
 from services.registry.dci import criteria, envelope, records
 from services.registry.dci.envelope import Caller
 from services.registry.dci.errors import DciError, Rejected
@@ -174,7 +174,7 @@ async def _audit(
     session: AsyncSession, caller: Caller, txn: DciTransaction, action: str, **new: Any
 ) -> None:
     """The call in the change log's audit trail, as a read of personal data (never published)."""
-    await audit.record(
+    await change_log.record(
         session,
         caller.principal,
         action=action,
