@@ -77,13 +77,13 @@ async def cursor_at(session_maker: Any, fraction: float, prefix: str) -> str:
         row = (
             await session.execute(
                 text(
-                    "SELECT xid::text, seq FROM registry.change_log WHERE op IS NOT NULL AND region_code LIKE :p "
-                    "ORDER BY xid, seq OFFSET :o LIMIT 1"
+                    "SELECT position FROM registry.change_log WHERE op IS NOT NULL AND region_code LIKE :p "
+                    "ORDER BY position OFFSET :o LIMIT 1"
                 ),
                 {"p": prefix + "%", "o": max(0, int(total * fraction) - 1)},
             )
         ).one()
-    return encode_cursor([int(row[0]), row[1]])
+    return encode_cursor([row[0]])
 
 
 async def read_pages(

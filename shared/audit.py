@@ -29,6 +29,18 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def json_timestamp_sql(column: str) -> str:
+    """A ``timestamptz`` column as JSON text exactly as the Read models (pydantic) write a UTC
+    time: ``2026-12-07T05:30:00.123456Z``, the fraction only when there is one; SQL null for
+    null. A snapshot built in SQL then reads the same as GET."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+        f"extract(microseconds FROM {column})::bigint % 1000000 <> 0 "
+        f"THEN to_char({utc}, '.US') ELSE '' END || 'Z')"
+    )
+
+
 def diff(
     old: dict[str, Any] | None, new: dict[str, Any] | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

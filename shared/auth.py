@@ -171,12 +171,17 @@ class Principal:
 
     def ensure_role(self, *roles: Role) -> None:
         if self.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
+            # Role names are catalogue messages: 村干部, 县级干部 ... in Chinese.
+            names = sorted(r.value for r in roles)
+            allowed = t(
+                ", ".join(f"{{r{i}}}" for i in range(len(names))),
+                **{f"r{i}": t(name) for i, name in enumerate(names)},
+            )
             raise Forbidden(
                 t(
                     "role {role} may not do this (allowed: {allowed})",
                     "role.forbidden",
-                    role=self.role.value,
+                    role=t(self.role.value),
                     allowed=allowed,
                 )
             )

@@ -73,9 +73,9 @@ def birth_date_sql(principal: Principal, column: str) -> str:
 
 
 def contact_jsonb_sql(principal: Principal, column: str) -> str:
-    """A ``jsonb`` household snapshot ``column`` as ``principal`` may see it: no phone for
-    roles that see no names; ``column`` itself when nothing is hidden."""
-    return column if principal.sees_names else f"({column} - 'phone')"
+    """A ``jsonb`` household snapshot ``column`` as ``principal`` may see it: a null phone
+    for roles that see no names (as GET shows it); ``column`` itself when nothing is hidden."""
+    return column if principal.sees_names else f"({column} || '{{\"phone\": null}}')"
 
 
 def person_jsonb_sql(principal: Principal, column: str) -> str:
@@ -83,7 +83,8 @@ def person_jsonb_sql(principal: Principal, column: str) -> str:
     member ``data``); ``column`` itself when nothing is hidden."""
     value = column
     if not principal.sees_names:
-        value = f"({value} - 'name' - 'phone')"
+        # Null, not absent: GET shows a hidden name as null.
+        value = f"({value} || '{{\"name\": null}}')"
     if not principal.sees_full_id_numbers:
         number = f"({column}->>'id_number')"
         value = (

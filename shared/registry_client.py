@@ -26,12 +26,14 @@ class RegistryUnavailable(ServiceUnavailable):
     """The registry did not answer (down, timeout, 5xx): try again later."""
 
 
-def feed_order(cursor: str | None) -> tuple[int, int]:
-    """A change-feed cursor's place in the feed, for comparing two of them: (xid, seq)."""
+def feed_order(cursor: str | None) -> int:
+    """A change-feed cursor's place in the feed, for comparing two of them: its position (a
+    number, compared as one). An (xid, seq) cursor from before the feed was numbered in
+    commit order is behind every position: the next page read translates it."""
     if not cursor or cursor == "0":
-        return 0, 0
+        return 0
     values = decode_cursor(cursor)
-    return int(values[0]), int(values[1])
+    return int(values[0]) if len(values) == 1 else -1
 
 
 class RegistryClient:

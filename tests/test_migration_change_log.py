@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from povguard.scratch import _admin, run_in_thread, with_database
 from services.registry.audit.repository import AuditRepository
 from services.registry.audit.schemas import AuditEntry
+from services.registry.changes import service as change_service
+from services.registry.changes.repository import ChangeRepository
 from shared.auth import Principal, Role
+from shared.pagination import encode_cursor
 from shared.settings import Settings
 
 VILLAGE = "522301100001"
@@ -213,26 +216,6 @@ async def test_the_change_log_keeps_every_history_and_cursor(old_database: str) 
             ).all()
             keys = ("seq", "entity", "entity_id", "household_id", "region_code", "op", "data")
             assert [list(g) for g in got] == [[e[k] for k in keys] for e in feed]
-            # The history and the audit search, newest first as before. The guarantee
-            # check is one entry now: named by the guarantee it changed, the check's id kept
-            # among its new values (the deliberate change).
-            rows, _ = await AuditRepository(session).newest_first(
-                region_prefix="52", household_id=written["household_id"], limit=50
-            )
-            expected = []
-            for a in audit:
-                if a["entity"] == "guarantee":
-                    a = {
-                        **a,
-                        "entity_id": f"{written['household_id']}:housing",
-                        "new": {**a["new"], "check_id": written["check"]},
-                    }
-                expected.append(a)
-            assert len(rows) == 6
-            shown = _shown([AuditEntry.for_principal(r, PROVINCE) for r in rows])
-            assert [{**e, "at": e["at"].isoformat()} for e in shown] == [
-                {**e, "at": e["at"].isoformat()} for e in expected
-            ]
             # The webhook cursor and monitoring's events kept their numbers.
             cursor = await c.exec_driver_sql(
                 "SELECT xid, seq FROM registry.webhook_cursors WHERE source = 'registry'"
@@ -257,6 +240,56 @@ async def test_the_change_log_keeps_every_history_and_cursor(old_database: str) 
             top = await c.exec_driver_sql("SELECT max(seq) FROM registry.change_log")
             assert top.scalar_one() == 7
             await c.rollback()
+            await session.close()
+    finally:
+        await engine.dispose()
+
+    # Revision 0017_feeds numbers the entries in commit order: the partner's (xid, seq)
+    # cursor and the dispatcher's cursor stand at the same place in the new order.
+    _alembic(old_database, "upgrade", "0017_feeds")
+    engine = create_async_engine(
+        Settings(demo=True, database_url=old_database).async_database_url()
+    )
+    try:
+        async with engine.connect() as c:
+            session = AsyncSession(bind=c)
+            start = await change_service.position_after(
+                ChangeRepository(session), encode_cursor(list(written["cursor"]))
+            )
+            got = (
+                await c.execute(
+                    text(
+                        "SELECT seq FROM registry.change_log WHERE op IS NOT NULL "
+                        "AND position > :p ORDER BY position"
+                    ),
+                    {"p": start},
+                )
+            ).all()
+            assert [g.seq for g in got] == [e["seq"] for e in feed]
+            cursor = await c.exec_driver_sql(
+                "SELECT position FROM registry.webhook_cursors WHERE source = 'registry'"
+            )
+            assert cursor.scalar_one() == start
+            # The history and the audit search, newest first as before. The guarantee
+            # check is one entry now: named by the guarantee it changed, the check's id kept
+            # among its new values (the deliberate change).
+            rows, _ = await AuditRepository(session).newest_first(
+                region_prefix="52", household_id=written["household_id"], limit=50
+            )
+            expected = []
+            for a in audit:
+                if a["entity"] == "guarantee":
+                    a = {
+                        **a,
+                        "entity_id": f"{written['household_id']}:housing",
+                        "new": {**a["new"], "check_id": written["check"]},
+                    }
+                expected.append(a)
+            assert len(rows) == 6
+            shown = _shown([AuditEntry.for_principal(r, PROVINCE) for r in rows])
+            assert [{**e, "at": e["at"].isoformat()} for e in shown] == [
+                {**e, "at": e["at"].isoformat()} for e in expected
+            ]
             await session.close()
     finally:
         await engine.dispose()

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.funds.assets.router import router as assets_router
 from services.funds.compliance.router import router as compliance_router
+from services.funds.database import FEED
 from services.funds.funding.router import router as funding_router
 from services.funds.notices.router import router as notices_router
 from services.funds.payments.router import router as payments_router
@@ -14,6 +15,7 @@ from services.funds.scopes import SCOPES
 from services.funds.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
+from shared.changelog.feed import feed_router
 from shared.settings import Settings
 from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reports_router,
             compliance_router,
             policy_router,
+            feed_router(FEED, "funds"),
             webhook_router(WEBHOOKS),
         ],
         tags=TAGS,

@@ -4,6 +4,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from shared import service_db
 from shared.changelog import ChangeLog
+from shared.changelog.feed import Feed
 from shared.outbox import Outbox
 
 SCHEMA = "funds"
@@ -26,3 +27,11 @@ class JobOutbox(service_db.JobOutboxTable, Base): ...
 # one entry still (shared.changelog).
 change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"project", "payment"}))
 outbox = Outbox(JobOutbox)
+
+# The change feed (GET /v1/changes): projects and payments, each with the entity's state; a
+# payee may be a person (departments see no names, nor the accounts that acted).
+FEED = Feed(
+    table=f"{SCHEMA}.change_log",
+    entities={"project": "ProjectRead", "payment": "PaymentRead"},
+    names={"payment": ("payee", "created_by", "confirmed_by")},
+)

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.monitoring import metrics as monitoring_metrics
 from services.monitoring.alerts.router import router as alerts_router
 from services.monitoring.cases.router import router as cases_router
+from services.monitoring.database import FEED
 from services.monitoring.declarations.page import router as declaration_page_router
 from services.monitoring.declarations.router import router as declarations_router
 from services.monitoring.policy.router import router as policy_router
@@ -14,6 +15,7 @@ from services.monitoring.stats.router import router as stats_router
 from services.monitoring.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
+from shared.changelog.feed import feed_router
 from shared.settings import Settings
 from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             declarations_router,
             cases_router,
             stats_router,
+            feed_router(FEED, "monitoring"),
             webhook_router(WEBHOOKS),
         ],
         tags=TAGS,

@@ -4,6 +4,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from shared import service_db
 from shared.changelog import ChangeLog
+from shared.changelog.feed import Feed
 from shared.outbox import Outbox
 
 SCHEMA = "monitoring"
@@ -26,3 +27,9 @@ class JobOutbox(service_db.JobOutboxTable, Base): ...
 # one entry still (shared.changelog).
 change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
 outbox = Outbox(JobOutbox)
+
+# The change feed (GET /v1/changes): alerts and case steps, each with the entity's state.
+FEED = Feed(
+    table=f"{SCHEMA}.change_log",
+    entities={"alert": "AlertRead", "case": "CaseRead"},
+)

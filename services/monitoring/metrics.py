@@ -15,14 +15,14 @@ from shared.errors import ValidationFailed
 from shared.pagination import decode_cursor
 
 
-def _feed_seq(cursor: str) -> int | None:
-    """The sequence number of the last event the projection applied (the cursor's second
-    value; the START cursor has none)."""
+def _feed_position(cursor: str) -> int | None:
+    """The feed position of the last event the projection applied (the cursor's one value;
+    None for the START cursor or one from before positions)."""
     try:
         values = decode_cursor(cursor)
     except ValidationFailed:
         return None
-    return int(values[1]) if len(values) > 1 and isinstance(values[1], int) else None
+    return int(values[0]) if len(values) == 1 and isinstance(values[0], int) else None
 
 
 async def collect(state: Any) -> Sequence[Metric | None]:
@@ -48,25 +48,27 @@ async def collect(state: Any) -> Sequence[Metric | None]:
             stalest_s or 0.0,
         ),
     ]
-    if feed is not None:
-        cursor, applied, age_s = feed
-        families += [
-            metrics.gauge(
-                "povguard_projection_seconds_since_applied",
-                "Seconds since the projection last applied a page of the registry's feed "
-                "(see povguard_job_last_success_timestamp_seconds for the last follow).",
-                age_s,
-            ),
-            metrics.gauge(
-                "povguard_projection_events_applied",
-                "Feed events applied since the projection was last rebuilt.",
-                applied,
-            ),
-            metrics.gauge(
-                "povguard_projection_feed_seq",
-                "Sequence number of the last feed event applied; the feed lag in events is "
-                "povguard_registry_feed_head_seq minus this.",
-                _feed_seq(cursor),
-            ),
-        ]
+    # Until the projection has once reached the feed, it is "never": +Inf, which any
+    # threshold of an alert rule on it exceeds.
+    cursor, applied, age_s = feed if feed is not None else ("0", 0, float("inf"))
+    families += [
+        metrics.gauge(
+            "povguard_projection_seconds_since_applied",
+            "Seconds since the projection was last up to date with the registry's feed (a "
+            "follow applied a page or found nothing new); +Inf before the first. Grows while "
+            "the follower stalls or the registry is unreachable.",
+            age_s,
+        ),
+        metrics.gauge(
+            "povguard_projection_events_applied",
+            "Feed events applied since the projection was last rebuilt.",
+            applied,
+        ),
+        metrics.gauge(
+            "povguard_projection_feed_seq",
+            "Feed position (commit order) of the last event applied; the feed lag is "
+            "povguard_registry_feed_head_seq minus this.",
+            _feed_position(cursor),
+        ),
+    ]
     return families

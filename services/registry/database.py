@@ -22,10 +22,9 @@ class ChangeLogEntry(service_db.ChangeLogTable, Base):
     def indexes(cls) -> tuple[Index, ...]:
         # A county reader's feed pages; the feed's repository adds the matching predicate.
         county = Index(
-            "ix_change_log_county_xid_seq",
+            "ix_change_log_county_position",
             text("left(region_code, 6)"),
-            "xid",
-            "seq",
+            "position",
             postgresql_where=text(PUBLISHED),
         )
         return (*super().indexes(), county)

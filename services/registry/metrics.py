@@ -1,6 +1,6 @@
 """The registry's scrape-time gauges: the head of the change feed, against which monitoring's
-``povguard_projection_feed_seq`` gives the feed lag in events, and the imports under way
-(a stuck one shows as a heartbeat that grows old)."""
+``povguard_projection_feed_seq`` gives the feed lag (in positions, about events), and the
+imports under way (a stuck one shows as a heartbeat that grows old)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +14,7 @@ from shared import metrics
 
 async def collect(state: Any) -> Sequence[Metric | None]:
     async with state.read_session_maker() as session:
-        head = await ChangeRepository(session).head_seq()
+        head = await ChangeRepository(session).head_position()
         imports, stalest_s = await ImportRepository(session).running_heartbeat()
     return [
         metrics.gauge("povguard_imports_active", "Imports queued or running.", imports),
@@ -25,7 +25,7 @@ async def collect(state: Any) -> Sequence[Metric | None]:
         ),
         metrics.gauge(
             "povguard_registry_feed_head_seq",
-            "Sequence number of the newest change event in the registry's feed.",
+            "Position (commit order) of the newest change event in the registry's feed.",
             head,
         ),
     ]

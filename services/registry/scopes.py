@@ -59,6 +59,7 @@ SCOPES: dict[str, Scope] = {
     "get_import_template": Scope.imports_read,
     "list_import_rejections": Scope.imports_read,
     "export_import_rejections": Scope.imports_read,
+    "get_import_rejections_xlsx": Scope.imports_read,
     "export_households": Scope.exports_read,
     **CHANGES,
     **WEBHOOKS,

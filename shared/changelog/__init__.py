@@ -4,7 +4,7 @@ that change nothing, such as an export), written in the same transaction as the 
 One entry holds who acted and when (the audit trail, 审计日志) and, for a change others may
 follow, the event they read: ``op`` names it and ``data`` is the entity's state after it.
 The registry's change feed and every service's webhooks read the published entries
-(``op IS NOT NULL``) in commit-safe (xid, seq) order; the audit views and a household's
+(``op IS NOT NULL``) in commit order (``position``); the audit views and a household's
 history read them all. Entries with no ``op`` (exports, scan requests, sign-in accounts...)
 are never published."""
 
@@ -39,9 +39,13 @@ class Xid8(UserDefinedType[int]):
 class ChangeLogMixin:
     """Columns of a service's ``change_log`` table (the declarative base names the schema).
 
-    ``xid`` is the writing transaction's id: readers of the published entries only go below
-    the oldest transaction still running, ordered by (xid, seq), so a cursor never skips or
-    repeats an entry. ``old`` holds the changed fields' previous values; ``new`` their new
+    ``position`` numbers the entries in the order their transactions committed: a deferred
+    constraint trigger (migration 0017_feeds) assigns it at commit under the service's
+    advisory lock, so a visible position has every smaller one visible (or rolled back) and a
+    reader going up by position never skips or repeats an entry, and sees one record's
+    versions in increasing order. ``xid`` is the writing transaction's id (how the commit step
+    finds the transaction's entries; the order of cursors issued before positions existed).
+    ``old`` holds the changed fields' previous values; ``new`` their new
     values only where they are not simply ``data`` (the audit view shows ``new`` or else
     ``data``)."""
 
@@ -55,7 +59,9 @@ class ChangeLogMixin:
     def indexes(cls) -> tuple[Index, ...]:
         """The readers' indexes; a service with other readers adds its own."""
         return (
-            Index(None, "xid", "seq", postgresql_where=text(PUBLISHED)),
+            Index(None, "position", unique=True, postgresql_where=text(PUBLISHED)),
+            # The commit step's look-up of its transaction's entries (none once committed).
+            Index("ix_change_log_unpositioned", "xid", postgresql_where=text("position IS NULL")),
             # The audit views, newest first by (at, seq): all of a region, or by one filter.
             Index(None, "at", "seq"),
             Index(None, "entity_id", "at", "seq"),
@@ -66,6 +72,8 @@ class ChangeLogMixin:
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     xid: Mapped[int] = mapped_column(Xid8(), server_default=text("pg_current_xact_id()"))
+    # Set when the transaction commits (NULL until then): the feeds' order.
+    position: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     actor: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(32))

@@ -19,8 +19,8 @@ def past_tense(op_sql: str) -> str:
 
 @dataclass(frozen=True)
 class Source:
-    """A service's change log (``shared.changelog``): its published entries, ordered by
-    (xid, seq), read only below the commit horizon.
+    """A service's change log (``shared.changelog``): its published entries, in commit
+    order (``position``).
 
     ``type_sql`` is the event type over the table's columns (alias ``ev``); ``data_sql``
     the body's ``data`` as a viewer may see it, given (strip_names, mask_ids)."""

@@ -90,10 +90,10 @@ class WebhookDeliveryMixin:
 
 
 class WebhookCursorMixin:
-    """How far the dispatcher has fanned out the service's events, as (xid, seq)."""
+    """How far the dispatcher has fanned out the service's events: the change log's
+    ``position`` of the last one."""
 
     __tablename__ = "webhook_cursors"
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    xid: Mapped[int] = mapped_column(BigInteger)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(BigInteger, server_default="0")

@@ -1,7 +1,6 @@
 """The webhook events of a service without a change feed (monitoring, funds): published
 entries of its change log (``shared.changelog``), written in the same transaction as the
-change they describe and read by the dispatcher like the registry's feed, below the commit
-horizon. An event type ``<entity>.<op>`` is stored as its entity and op."""
+change they describe and read by the dispatcher like the registry's feed, in commit order. An event type ``<entity>.<op>`` is stored as its entity and op."""
 
 from typing import Any
 from uuid import UUID
@@ -19,12 +18,14 @@ SYSTEM = "system"
 
 def source(schema: str, name_fields: tuple[str, ...] = ()) -> Source:
     """Deliveries carry the event's ``data`` and its sequence number. ``name_fields`` may
-    name a person (a payee): a subscriber whose role sees no names gets them removed."""
+    name a person (a payee): a subscriber whose role sees no names gets them as null (as
+    GET and the feed show them)."""
 
     def data(strip_names: bool, _mask: bool) -> str:
         value = "ev.data"
         if strip_names and name_fields:
-            value = f"(ev.data - CAST(ARRAY{list(name_fields)!r} AS text[]))"
+            nulls = ", ".join(f"'{name}', NULL" for name in name_fields)
+            value = f"(ev.data || jsonb_build_object({nulls}))"
         return f"({value} || jsonb_build_object('seq', ev.seq))"
 
     return Source(table=f"{schema}.change_log", data_sql=data)

@@ -14,14 +14,6 @@ from shared.pagination import paginate
 from shared.webhooks.delivery import Attempt
 from shared.webhooks.hub import Hub, masking
 
-# Only transactions older than every transaction still running: an event below this
-# horizon can no longer be joined by an earlier one. Read as the pass's first statement,
-# before it writes (a test that wrote first sees its own events).
-_HORIZON = text(
-    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
-    "pg_current_xact_id_if_assigned()::text AS own"
-)
-
 # A time-ordered UUID (v7) made by PostgreSQL, so deliveries list in the order they were made.
 # A UUIDv7 made in SQL: Unix milliseconds, then the event's rank in the batch (``ev.rank``)
 # where RFC 9562 allows a counter, so one batch's deliveries list in event order even
@@ -110,53 +102,39 @@ class WebhookRepository:
 
     # -- the dispatcher ---------------------------------------------------------------------
 
-    async def horizon(self) -> int:
-        bounds = (await self.session.execute(_HORIZON)).one()
-        horizon = int(bounds.xmin)
-        if bounds.own is not None:
-            horizon = max(horizon, int(bounds.own) + 1)
-        return horizon
-
     async def ensure_cursor(self) -> None:
         """Start the dispatcher where the source is now: a first subscription gets the
         changes after it, not the whole history (that is what the change feed is for)."""
-        horizon = await self.horizon()
         src = self.hub.source
         await self.session.execute(
             text(
                 f"""
-                INSERT INTO {self.hub.schema}.webhook_cursors (source, xid, seq)
-                SELECT :source, coalesce(max_xid, 0), coalesce(max_seq, 0) FROM (
-                    SELECT xid::text::bigint AS max_xid, seq AS max_seq FROM {src.table}
-                     WHERE {PUBLISHED} AND xid < CAST(CAST(:horizon AS text) AS xid8)
-                     ORDER BY xid DESC, seq DESC LIMIT 1) last
-                RIGHT JOIN (SELECT 1) one ON true
+                INSERT INTO {self.hub.schema}.webhook_cursors (source, position)
+                SELECT :source, coalesce(max(position), 0) FROM {src.table} WHERE {PUBLISHED}
                 ON CONFLICT (source) DO NOTHING
                 """
             ),
-            {"source": self.hub.service, "horizon": str(horizon)},
+            {"source": self.hub.service},
         )
 
-    async def lock_cursor(self) -> tuple[int, int] | None:
-        row = (
+    async def lock_cursor(self) -> int | None:
+        """The position of the last event fanned out (None: no subscription ever)."""
+        return (
             await self.session.execute(
-                select(self.cur.xid, self.cur.seq)
+                select(self.cur.position)
                 .where(self.cur.source == self.hub.service)
                 .with_for_update()
             )
-        ).one_or_none()
-        return (row.xid, row.seq) if row is not None else None
+        ).scalar_one_or_none()
 
     async def fan_out(
-        self, after: tuple[int, int], horizon: int, limit: int, retry_for: timedelta
-    ) -> tuple[FanOut, tuple[int, int] | None]:
+        self, after: int, limit: int, retry_for: timedelta
+    ) -> tuple[FanOut, int | None]:
         """One page of events past ``after`` into deliveries for every matching active
         subscription, each body masked for its subscriber's role, in one statement."""
         src = self.hub.source
         params: dict[str, Any] = {
-            "xid": str(after[0]),
-            "seq": after[1],
-            "horizon": str(horizon),
+            "after": after,
             "limit": limit,
             "retry": retry_for,
         }
@@ -171,12 +149,10 @@ class WebhookRepository:
                     f"""
                     WITH ev AS MATERIALIZED (
                         SELECT ev.*, {src.type_sql} AS event_type,
-                               row_number() OVER (ORDER BY ev.xid, ev.seq) AS rank
+                               row_number() OVER (ORDER BY ev.position) AS rank
                           FROM {src.table} ev
-                         WHERE ev.{PUBLISHED}
-                           AND (ev.xid, ev.seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
-                           AND ev.xid < CAST(CAST(:horizon AS text) AS xid8)
-                         ORDER BY ev.xid, ev.seq
+                         WHERE ev.{PUBLISHED} AND ev.position > :after
+                         ORDER BY ev.position
                          LIMIT :limit
                     ), ins AS (
                         INSERT INTO {self.hub.schema}.webhook_deliveries AS d
@@ -196,34 +172,18 @@ class WebhookRepository:
                     SELECT (SELECT count(*) FROM ev) AS events,
                            (SELECT count(*) FROM ins) AS deliveries,
                            (SELECT array_agg(DISTINCT subscription_id) FROM ins) AS subs,
-                           (SELECT xid::text FROM ev ORDER BY xid DESC, seq DESC LIMIT 1)
-                               AS last_xid,
-                           (SELECT seq FROM ev ORDER BY xid DESC, seq DESC LIMIT 1) AS last_seq
+                           (SELECT max(position) FROM ev) AS last
                     """
                 ),
                 params,
             )
         ).one()
-        last = (int(row.last_xid), int(row.last_seq)) if row.last_xid is not None else None
-        return FanOut(row.events, row.deliveries, list(row.subs or [])), last
+        return FanOut(row.events, row.deliveries, list(row.subs or [])), row.last
 
-    async def move_cursor(self, to: tuple[int, int]) -> None:
+    async def move_cursor(self, to: int) -> None:
         await self.session.execute(
-            update(self.cur).where(self.cur.source == self.hub.service).values(xid=to[0], seq=to[1])
+            update(self.cur).where(self.cur.source == self.hub.service).values(position=to)
         )
-
-    async def waiting_beyond(self, horizon: int) -> bool:
-        """Events of transactions not yet below the horizon (still running, or behind one
-        that is): another pass must come for them."""
-        src = self.hub.source
-        row = await self.session.execute(
-            text(
-                f"SELECT EXISTS (SELECT 1 FROM {src.table} "
-                f"WHERE {PUBLISHED} AND xid >= CAST(CAST(:horizon AS text) AS xid8))"
-            ),
-            {"horizon": str(horizon)},
-        )
-        return bool(row.scalar())
 
     # -- delivery -------------------------------------------------------------------------
 

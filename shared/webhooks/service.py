@@ -199,20 +199,19 @@ async def dispatch_pass(
     session: AsyncSession, hub: Hub, settings: Settings
 ) -> tuple[int, bool, list[UUID]]:
     """Fan one page of committed events out into deliveries, and move the cursor past it.
-    Returns the events read, whether events of still-open transactions wait beyond the page,
-    and the subscriptions that got deliveries (to be run once this transaction commits)."""
+    Returns the events read, whether more wait beyond the page (never: a full page is
+    followed by another pass anyway, and an event committing later kicks its own), and the
+    subscriptions that got deliveries (to be run once this transaction commits). Events go
+    by the change log's ``position``: commit order, so one record's versions are delivered
+    in increasing order."""
     repo = WebhookRepository(session, hub)
-    horizon = await repo.horizon()  # before this transaction writes or locks anything
     after = await repo.lock_cursor()
     if after is None:  # no subscription ever: nothing to fan out to
         return 0, False, []
-    fan, last = await repo.fan_out(
-        after, horizon, PAGE, timedelta(hours=settings.webhook_retry_hours)
-    )
+    fan, last = await repo.fan_out(after, PAGE, timedelta(hours=settings.webhook_retry_hours))
     if last is not None:
         await repo.move_cursor(last)
-    waiting = fan.events < PAGE and await repo.waiting_beyond(horizon)
-    return fan.events, waiting, fan.subscriptions
+    return fan.events, False, fan.subscriptions
 
 
 # -- one subscription's deliveries -----------------------------------------------------------

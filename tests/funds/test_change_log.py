@@ -29,6 +29,10 @@ async def test_a_project_step_and_a_payment_are_one_entry_each(funds, session) -
         ("project", "create", "created"),
         ("project", "approve", "approved"),
         ("payment", "pay", "created"),
+        # What the payment changed of the project (paid, remaining): its new version.
+        ("project", "project.updated", "updated"),
     ]
-    assert all(r.actor != "system" for r in rows)  # the officer who acted, not the system
-    assert rows[-1].data["payee"] == "施工方"  # what the webhook delivers
+    assert all(r.actor != "system" for r in rows[:3])  # the officer who acted, not the system
+    assert rows[2].data["payee"] == "施工方"  # what the webhook delivers
+    assert rows[3].data["paid"] == "10.00"
+    assert rows[3].data["version"] == rows[1].data["version"] + 1

@@ -135,10 +135,27 @@ async def _approved_project(live: ApiClient, fund_id: str, budget: str) -> str:
     return project_id
 
 
+async def _replica(reader: ApiClient, after: str) -> dict[str, dict[str, Any]]:
+    """The funds feed applied in order, as a partner would: each event's state replaces the
+    last, and one record's versions only ever increase along the feed."""
+    replica: dict[str, dict[str, Any]] = {}
+    while True:
+        page = (await reader.get("/v1/changes", params={"after": after, "limit": 5})).json()
+        for event in page["items"]:
+            data, known = event["data"], replica.get(event["entity_id"])
+            if known is not None and "version" in data:
+                assert data["version"] > known["version"], event
+            replica[event["entity_id"]] = data
+        if not page["items"]:
+            return replica
+        after = page["next_cursor"]
+
+
 async def test_parallel_payments_never_race_past_the_budget(live) -> None:
+    officer = live.as_(Role.county_officer, PUAN)
+    start = (await officer.get("/v1/changes/position")).json()["position"]
     fund_id = await _puan_fund(live, "5000.00")
     project_id = await _approved_project(live, fund_id, budget="1000.00")
-    officer = live.as_(Role.county_officer, PUAN)
 
     async def pay(n: int) -> int:
         body = {
@@ -155,6 +172,13 @@ async def test_parallel_payments_never_race_past_the_budget(live) -> None:
     read = (await officer.get(f"/v1/projects/{project_id}")).json()
     assert read["paid"] == "900.00"
     assert read["remaining"] == "100.00"
+    # A replica built from the feed after these concurrent writers equals GET, field for
+    # field: the project (its version bumped by every payment) and every payment.
+    replica = await _replica(officer, start)
+    assert replica[project_id] == read
+    paid = (await officer.get(f"/v1/projects/{project_id}/payments")).json()["items"]
+    assert len(paid) == 6
+    assert all(replica[p["id"]] == p for p in paid)
 
 
 async def test_parallel_payments_and_allocations_never_spend_a_fund_twice(live) -> None:

@@ -77,5 +77,10 @@ async def test_project_steps_and_payments_are_delivered_masked_for_departments(
     assert seen["dept:project.approved"]["budget"] == "100.00"
     assert seen["dept:payment.created"]["amount"] == "60.00"
     assert seen["dept:payment.created"]["household_id"] == str(household)
-    assert "payee" not in seen["dept:payment.created"]
+    # Null, as GET shows a department a payee (and the accounts that acted).
+    dept_payment = seen["dept:payment.created"]
+    assert (dept_payment["payee"], dept_payment["created_by"]) == (None, None)
+    # The whole state, as GET shows it: a project with its funds, beneficiaries and version.
+    assert seen["dept:project.approved"]["fund_ids"]
+    assert seen["dept:project.approved"]["version"] >= 2
     assert seen["admin:payment.created"]["payee"] == "王大山"

@@ -25,6 +25,7 @@ from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.i18n import t
 from shared.money import format_amount
 from shared.repository import Audit
+from shared.settings import province_code
 
 ZERO = Decimal("0.00")
 PAYERS = (Role.province_admin, Role.county_officer)
@@ -74,9 +75,11 @@ async def add_payment(
         confirmed_by = (await payments.confirmations([payment.reverses_id])).get(
             payment.reverses_id
         )
-    read = read_payment(principal, payment, confirmed_by)
-    await webhook_hub.payment_event(session, read.model_dump(), project.region_code)
-    return read
+    await webhook_hub.payment_event(
+        session, read_payment(_county(), payment, confirmed_by), project.region_code
+    )
+    await project_service.touch_project(session, project)
+    return read_payment(principal, payment, confirmed_by)
 
 
 async def _payment(session: AsyncSession, project: Project, body: PaymentCreate) -> Payment:
@@ -184,6 +187,12 @@ async def _reversal(payments: PaymentRepository, project: Project, body: Payment
     )
 
 
+# Whom a payment's published state is read as: the county, who sees payees (the feed and
+# webhooks null them for readers who see no names).
+def _county() -> Principal:
+    return Principal(sub="system", role=Role.service, region_code=province_code())
+
+
 def shows_payee(principal: Principal) -> bool:
     """Payees are people (a household's 一卡通 holder) or firms; departments see no names."""
     return principal.sees_names
@@ -272,4 +281,11 @@ async def confirm_payment(
             },
         ),
     )
+    await webhook_hub.payment_event(
+        session,
+        read_payment(_county(), payment, principal.sub),
+        project.region_code,
+        "payment.confirmed",
+    )
+    await project_service.touch_project(session, project)
     return read_payment(principal, payment, principal.sub)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from services.funds.deps import ensure_sees
 from services.funds.notices.repository import NoticeRepository
@@ -34,6 +35,7 @@ from shared.i18n import Message, t
 from shared.money import format_amount
 from shared.registry_client import RegistryClient
 from shared.repository import Audit
+from shared.settings import province_code
 
 ZERO = Decimal("0.00")
 PROPOSERS = (Role.province_admin, Role.county_officer, Role.township_officer, Role.village_cadre)
@@ -115,6 +117,26 @@ async def read_projects(
         )
         for p in projects
     ]
+
+
+# Whom a project's published state is read as: the whole county (every beneficiary).
+def _whole_county() -> Principal:
+    return Principal(sub="system", role=Role.service, region_code=province_code())
+
+
+async def publish_project(session: AsyncSession, action: str, project: Project) -> None:
+    """The project's event: its whole state after the change, as GET shows it to the county
+    (called after the flush that set its version)."""
+    (state,) = await read_projects(session, _whole_county(), [project])
+    await webhook_hub.project_event(session, action, state)
+
+
+async def touch_project(session: AsyncSession, project: Project) -> None:
+    """A payment changed what the project shows (paid, remaining): a new version of it, and
+    its event (so its feed and its ETag follow)."""
+    flag_modified(project, "status")
+    await session.flush()
+    await publish_project(session, "update", project)
 
 
 async def get_project(
@@ -226,7 +248,7 @@ async def create_project(
     )
     await repo.link(project, fund_ids, villages)
     await repo.record(project, Audit(principal, "create", new=body.model_dump()))
-    await webhook_hub.project_event(session, "create", project)
+    await publish_project(session, "create", project)
     return (await read_projects(session, principal, [project]))[0]
 
 
@@ -316,7 +338,7 @@ async def act(
             | ({"proposed_by": project.created_by} if body.action is ProjectAction.approve else {}),
         ),
     )
-    await webhook_hub.project_event(session, body.action.value, project)
+    await publish_project(session, body.action.value, project)
     return (await read_projects(session, principal, [project]))[0]
 
 

@@ -1,8 +1,9 @@
-"""Funds webhooks: ``project.<step>`` for a project created or moved along its life cycle,
-``payment.created`` for every payment entry (a reversal too, naming what it reverses)."""
+"""Funds webhooks and feed events: ``project.<step>`` for a project created or moved along its
+life cycle (``project.updated`` when a payment changes what it has paid), ``payment.created``
+for every payment entry (a reversal too, naming what it reverses), ``payment.confirmed``.
+Each carries the entity's whole state as its GET shows it (``ProjectRead``, ``PaymentRead``)."""
 
-from typing import Any
-
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.database import change_log
@@ -24,8 +25,11 @@ PROJECT_EVENTS = {
     "complete": "project.completed",
     "accept": "project.accepted",
     "cancel": "project.cancelled",
+    "update": "project.updated",
 }
-EVENT_TYPES = frozenset({*PROJECT_EVENTS.values(), "payment.created"})
+EVENT_TYPES = frozenset(
+    {*PROJECT_EVENTS.values(), "project.updated", "payment.created", "payment.confirmed"}
+)
 
 HUB = register(
     Hub(
@@ -37,41 +41,39 @@ HUB = register(
         cursor=WebhookCursor,
         event_types=EVENT_TYPES,
         # A payee may be a person: departments see no names.
-        source=outbox.source(SCHEMA, name_fields=("payee",)),
+        source=outbox.source(SCHEMA, name_fields=("payee", "created_by", "confirmed_by")),
     )
 )
 
 
-async def project_event(session: AsyncSession, action: str, project: Any) -> None:
+async def project_event(session: AsyncSession, action: str, project: BaseModel) -> None:
+    """``project``: its ``ProjectRead`` as the county sees it (whole state, with version)."""
+    data = project.model_dump(mode="json")
     await outbox.record(
         session,
         change_log,
         HUB.service,
         type_=PROJECT_EVENTS[action],
-        entity_id=project.id,
-        region_code=project.region_code,
+        entity_id=data["id"],
+        region_code=data["county_code"],
         household_id=None,
-        data={
-            "id": project.id,
-            "county_code": project.region_code,
-            "region_code": project.region_code,
-            "name": project.name,
-            "kind": project.kind,
-            "fiscal_year": project.fiscal_year,
-            "budget": project.budget,
-            "status": project.status,
-        },
+        data=data,
     )
 
 
-async def payment_event(session: AsyncSession, payment: dict[str, Any], region_code: str) -> None:
+async def payment_event(
+    session: AsyncSession, payment: BaseModel, region_code: str, type_: str = "payment.created"
+) -> None:
+    """``payment``: its ``PaymentRead`` as the county sees it (payee and accounts named; the
+    feed and webhooks null them for readers who see no names)."""
+    data = payment.model_dump(mode="json")
     await outbox.record(
         session,
         change_log,
         HUB.service,
-        type_="payment.created",
-        entity_id=payment["id"],
+        type_=type_,
+        entity_id=data["id"],
         region_code=region_code,
-        household_id=payment.get("household_id"),
-        data={**payment, "region_code": region_code},
+        household_id=data.get("household_id"),
+        data=data,
     )

@@ -48,6 +48,9 @@ class Alert(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # 1 when raised; every change of figures, policy, region or status adds one (the scans'
+    # statements do), so the feed's events of one alert come in increasing versions.
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
     closed_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     closed_by_scan_id: Mapped[UUID | None] = mapped_column(nullable=True)
 

@@ -319,7 +319,7 @@ def _statement(holds_sql: str) -> str:
         ON CONFLICT (household_id, rule) WHERE status = 'open' DO UPDATE
            SET figures = excluded.figures, figures_updated_at = now(), scan_id = excluded.scan_id,
                policy_id = excluded.policy_id, policy_year = excluded.policy_year,
-               region_code = excluded.region_code
+               region_code = excluded.region_code, version = a.version + 1
          -- An alert that still holds on the same figures is left alone: rewriting every
          -- open alert on every scan would cost a new row version each.
          WHERE a.figures IS DISTINCT FROM excluded.figures
@@ -330,10 +330,14 @@ def _statement(holds_sql: str) -> str:
     raised_events AS (
         {alert_events_sql("alert.raised", "(SELECT * FROM raised WHERE inserted)")}
     ),
+    -- An open alert whose figures, policy or region changed: its new state, too.
+    updated_events AS (
+        {alert_events_sql("alert.updated", "(SELECT * FROM raised WHERE NOT inserted)")}
+    ),
     closed AS (
         UPDATE monitoring.alerts a
            SET status = 'closed', closed_at = now(), closed_by_scan_id = CAST(:scan_id AS uuid),
-               closed_reason = 'a later scan found the rule no longer holds'
+               closed_reason = 'a later scan found the rule no longer holds', version = a.version + 1
          WHERE a.rule = CAST(:rule AS text) AND a.status = 'open'
            AND a.region_code LIKE :prefix
            AND a.household_id IN (SELECT id FROM scope)
@@ -357,7 +361,7 @@ _CLOSE_DISABLED = text(
     WITH closed AS (
         UPDATE monitoring.alerts
            SET status = 'closed', closed_at = now(), closed_by_scan_id = CAST(:scan_id AS uuid),
-               closed_reason = 'rule switched off in the policy'
+               closed_reason = 'rule switched off in the policy', version = version + 1
          WHERE rule = ANY(CAST(:rules AS text[])) AND status = 'open' AND region_code LIKE :prefix
         RETURNING *
     )

@@ -88,3 +88,4 @@ class AlertRead(BaseModel):
     figures_updated_at: datetime
     closed_at: datetime | None
     closed_reason: str | None
+    version: int = Field(description="1 when raised; each change of the alert adds one.")

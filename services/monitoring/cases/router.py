@@ -31,8 +31,7 @@ router = APIRouter(tags=["cases"])
 
 
 async def _read(session: SessionDep, case: MonitoringCase, with_timeline: bool = True) -> CaseRead:
-    read = CaseRead.model_validate(case)
-    read.allowed_actions = machine.allowed(case.stage)
+    read = case_service.case_state(case)
     if with_timeline:
         events = await case_service.timeline(session, case.id)
         read.timeline = [CaseEventRead.model_validate(e) for e in events]

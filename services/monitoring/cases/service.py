@@ -12,7 +12,13 @@ from services.monitoring.alerts.repository import AlertRepository
 from services.monitoring.cases import actions, deadlines, machine
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
 from services.monitoring.cases.repository import CaseRepository
-from services.monitoring.cases.schemas import Action, CaseActionRequest, CaseCreate, Channel
+from services.monitoring.cases.schemas import (
+    Action,
+    CaseActionRequest,
+    CaseCreate,
+    CaseRead,
+    Channel,
+)
 from services.monitoring.database import change_log
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
@@ -95,7 +101,15 @@ async def _event(
         )
     )
     await session.flush()  # the session does not autoflush; the timeline read follows
-    await webhook_hub.case_event(session, action, case, from_stage, details or {})
+    await webhook_hub.case_event(session, action, case_state(case))
+
+
+def case_state(case: MonitoringCase) -> CaseRead:
+    """The case as ``GET /v1/cases`` lists it (no timeline: its notes are free text): what its
+    feed events and webhooks carry, after a flush (so with the version the write left)."""
+    read = CaseRead.model_validate(case)
+    read.allowed_actions = machine.allowed(case.stage)
+    return read
 
 
 async def create_case(

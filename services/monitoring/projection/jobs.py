@@ -1,5 +1,7 @@
 """Following the registry's change feed into the projection."""
 
+import asyncio
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +15,12 @@ PAGE_SIZE = projection_service.PAGE_SIZE
 MAX_PAGES_PER_RUN = 200  # a run stops after this many pages (or RUN_BUDGET_S); the next goes on
 RUN_BUDGET_S = 90.0
 FOLLOW_EVERY_S = 30
+# A run that cannot reach the registry (or its database) tries again after these waits, then
+# leaves the rest to the next tick: a tick is never "retried" by the queue (a cron tick runs
+# once), so nothing waits on a retry that never runs, and the next tick always runs.
+RETRY_WAITS_S = (1.0, 2.0, 4.0, 8.0)
+
+log = logging.getLogger(__name__)
 
 
 def registry_client(ctx: dict[str, Any]) -> RegistryClient:
@@ -29,23 +37,41 @@ async def _follow_one_page(ctx: dict[str, Any], client: RegistryClient) -> int |
         return await projection_service.follow_page(session, client)
 
 
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, RegistryUnavailable) or jobs.is_transient(exc)
+
+
 async def _follow(ctx: dict[str, Any]) -> tuple[int, bool]:
-    """Pages until the feed is drained or this run's budget is spent: (applied, drained)."""
+    """Pages until the feed is drained or this run's budget is spent: (applied, drained).
+    A transient failure (the registry down or starting, a database hiccup) is tried again
+    after a growing wait; once the waits are spent the failure is raised (the run fails and
+    the next tick, at most ``FOLLOW_EVERY_S`` later, goes on from the stored cursor)."""
     client = registry_client(ctx)
     total, started = 0, time.monotonic()
     report = ctx.get("on_progress")  # the CLI's progress bar (events applied per page)
-    try:
-        for _ in range(MAX_PAGES_PER_RUN):
+    failures = 0
+    for _ in range(MAX_PAGES_PER_RUN):
+        try:
             applied = await _follow_one_page(ctx, client)
-            if not applied:
-                return total, True
-            total += applied
-            if report is not None:
-                report(applied)
-            if time.monotonic() - started > RUN_BUDGET_S:
-                break
-    except RegistryUnavailable:
-        raise jobs.retry_later(ctx.get("job_try", 1)) from None
+        except Exception as exc:
+            if not _transient(exc) or failures >= len(RETRY_WAITS_S):
+                raise
+            log.warning(
+                "projection follow: %s; again in %.0f s",
+                type(exc).__name__,
+                RETRY_WAITS_S[failures],
+            )
+            await asyncio.sleep(RETRY_WAITS_S[failures])
+            failures += 1
+            continue
+        failures = 0
+        if not applied:
+            return total, True
+        total += applied
+        if report is not None:
+            report(applied)
+        if time.monotonic() - started > RUN_BUDGET_S:
+            break
     return total, False
 
 
@@ -59,10 +85,11 @@ async def _enqueue(ctx: dict[str, Any], name: str, job_id: str) -> None:
         outbox.defer(session, name, job_id=job_id)
 
 
-@jobs.task(timeout_s=150, max_tries=20, routine=True)
+@jobs.task(timeout_s=150, max_tries=1, routine=True)
 async def follow_registry_changes(ctx: dict[str, Any]) -> int:
-    """Pull the change feed until it is drained; a registry outage pauses and retries. A run
-    that is not drained within its budget hands on to the next run at once."""
+    """Pull the change feed until it is drained; a registry outage pauses and tries again
+    within the run (the next tick goes on should it last). A run that is not drained within
+    its budget hands on to the next run at once."""
     total, drained = await _follow(ctx)
     now = datetime.now(UTC)
     if not drained:

@@ -115,6 +115,9 @@ async def follow_page(session: AsyncSession, client: RegistryClient) -> int | No
         return None
     page = await client.changes(await current_cursor(session), limit=PAGE_SIZE)
     if not page.items:
+        # Caught up: say when (the seconds-since-applied gauge measures from it), with the
+        # cursor as the feed hands it back (a cursor from before positions, translated).
+        await ProjectionRepository(session).save_cursor(FEED, page.next_cursor, 0)
         return 0
     return await apply_page(session, page.items, page.next_cursor)
 

@@ -1,9 +1,7 @@
 """Monitoring webhooks: ``alert.raised`` / ``alert.closed`` from the scans, and a
 ``case.<step>`` event for every step of the monitored-household procedure."""
 
-from typing import Any
-from uuid import UUID
-
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.database import change_log
@@ -13,6 +11,7 @@ from services.monitoring.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from shared.audit import json_timestamp_sql
 from shared.webhooks import outbox
 from shared.webhooks.hub import Hub, register
 
@@ -35,7 +34,7 @@ CASE_EVENTS = {
     "keep_monitoring": "case.kept_monitoring",
     "rollback": "case.rolled_back",
 }
-EVENT_TYPES = frozenset({"alert.raised", "alert.closed", *CASE_EVENTS.values()})
+EVENT_TYPES = frozenset({"alert.raised", "alert.updated", "alert.closed", *CASE_EVENTS.values()})
 
 HUB = register(
     Hub(
@@ -50,11 +49,17 @@ HUB = register(
     )
 )
 
-# An alert as delivered (over a CTE row ``r`` holding the alert's columns).
+# An alert as delivered and in the feed (over a CTE row ``r`` holding the alert's columns):
+# ``AlertRead`` field for field, its timestamps written as that model writes them.
 ALERT_DATA = (
     "jsonb_build_object('id', r.id, 'household_id', r.household_id, "
     "'region_code', r.region_code, 'rule', r.rule, 'kind', r.kind, 'status', r.status, "
-    "'figures', r.figures, 'policy_year', r.policy_year, 'closed_reason', r.closed_reason)"
+    "'figures', r.figures, 'policy_id', r.policy_id, 'policy_year', r.policy_year, "
+    "'scan_id', r.scan_id, "
+    f"'raised_at', {json_timestamp_sql('r.raised_at')}, "
+    f"'figures_updated_at', {json_timestamp_sql('r.figures_updated_at')}, "
+    f"'closed_at', {json_timestamp_sql('r.closed_at')}, "
+    "'closed_reason', r.closed_reason, 'version', r.version)"
 )
 
 
@@ -63,35 +68,20 @@ def alert_events_sql(type_: str, rows: str) -> str:
     return outbox.insert_sql(SCHEMA, type_, rows, ALERT_DATA)
 
 
-async def case_event(
-    session: AsyncSession,
-    action: str,
-    case: Any,
-    from_stage: str | None,
-    details: dict[str, Any],
-) -> None:
-    """A step of a case. Notes and evidence stay out (free text may name people)."""
+async def case_event(session: AsyncSession, action: str, case: BaseModel) -> None:
+    """A step of a case: the case's state after it (``CaseRead`` as ``GET /v1/cases`` lists
+    it: no timeline, whose notes and evidence are free text that may name people)."""
     type_ = CASE_EVENTS.get(action)
     if type_ is None:
         return
-    household_id: UUID | None = case.household_id
+    data = case.model_dump(mode="json")
     await outbox.record(
         session,
         change_log,
         HUB.service,
         type_=type_,
-        entity_id=case.id,
-        region_code=case.region_code,
-        household_id=household_id,
-        data={
-            "id": case.id,
-            "household_id": household_id,
-            "region_code": case.region_code,
-            "action": action,
-            "from_stage": from_stage,
-            "stage": case.stage,
-            "channel": case.channel,
-            "policy_year": case.policy_year,
-            "details": details,
-        },
+        entity_id=data["id"],
+        region_code=data["region_code"],
+        household_id=data["household_id"],
+        data=data,
     )

@@ -38,97 +38,94 @@ def feed_data_sql(strip_names: bool, mask_ids: bool) -> str:
 
 def _page_sql(data: str, county: bool) -> str:
     # PostgreSQL renders the page as JSON itself: 10,000 events never pass through Python
-    # objects. Bounds are plain values, so the (xid, seq) index serves the page in order; a
-    # reader inside one county names it, so the (left(region_code, 6), xid, seq) index does.
+    # objects. The bound is a plain value, so the position index serves the page in order; a
+    # reader inside one county names it, so the (left(region_code, 6), position) index does.
+    # No horizon: a position is given at commit under a lock, so every smaller one is
+    # visible already (or was rolled back).
     in_county = "AND left(region_code, 6) = :county" if county else ""
     return f"""
     WITH page AS (
-        SELECT seq, xid, entity, entity_id, household_id, region_code, op, at, data
+        SELECT seq, position, entity, entity_id, household_id, region_code, op, at, data
           FROM registry.change_log
-         WHERE {PUBLISHED} AND (xid, seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
-           AND xid < CAST(CAST(:horizon AS text) AS xid8)
+         WHERE {PUBLISHED} AND position > :after
            AND region_code LIKE :prefix {in_county}
-         ORDER BY xid, seq
+         ORDER BY position
          LIMIT :limit
     )
     SELECT coalesce(json_agg(json_build_object(
                'seq', seq, 'entity', entity, 'entity_id', entity_id,
                'household_id', household_id, 'region_code', region_code, 'op', op,
-               'at', at, 'data', {data}) ORDER BY xid, seq)::text, '[]') AS items,
-           (array_agg(xid::text ORDER BY xid DESC, seq DESC))[1] AS last_xid,
-           (array_agg(seq ORDER BY xid DESC, seq DESC))[1] AS last_seq
+               'at', at, 'data', {data}) ORDER BY position)::text, '[]') AS items,
+           max(position) AS last
       FROM page
     """
-
-
-# Only transactions older than every transaction still running: a later page can never
-# gain an event before the cursor. A transaction that has itself written also sees its own
-# events (a feed read never writes, so this only serves a test that writes and reads in one
-# rolled-back transaction).
-_HORIZON = text(
-    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
-    "pg_current_xact_id_if_assigned()::text AS own"
-)
 
 
 class ChangeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def head_seq(self) -> int:
-        """The newest published entry's sequence number (by the primary key, backwards:
-        entries nobody publishes, such as exports, are few)."""
+    async def head_position(self) -> int:
+        """The newest published entry's position (by its index, backwards)."""
         return (
             await self.session.execute(
-                text(f"SELECT coalesce(max(seq), 0) FROM registry.change_log WHERE {PUBLISHED}")
+                text(
+                    f"SELECT coalesce(max(position), 0) FROM registry.change_log WHERE {PUBLISHED}"
+                )
             )
         ).scalar_one()
 
     async def page_json(
-        self,
-        after_xid: int,
-        after_seq: int,
-        region_prefix: str,
-        limit: int,
-        principal: Principal,
-    ) -> tuple[str, int | None, int | None]:
-        """The page's items as a JSON array, and the (xid, seq) of its last event."""
-        bounds = (await self.session.execute(_HORIZON)).one()
-        horizon = int(bounds.xmin)
-        if bounds.own is not None:
-            horizon = max(horizon, int(bounds.own) + 1)
+        self, after: int, region_prefix: str, limit: int, principal: Principal
+    ) -> tuple[str, int | None]:
+        """The page's items as a JSON array, and the position of its last event."""
         county = len(region_prefix) >= COUNTY_DIGITS
         row = (
             await self.session.execute(
                 text(_page_sql(_data(principal), county)),
                 {
-                    "horizon": str(horizon),
-                    "xid": str(after_xid),
-                    "seq": after_seq,
+                    "after": after,
                     "prefix": region_prefix + "%",
                     "limit": limit,
                     **({"county": region_prefix[:COUNTY_DIGITS]} if county else {}),
                 },
             )
         ).one()
-        last_xid = int(row.last_xid) if row.last_xid is not None else None
-        return row.items, last_xid, row.last_seq
+        return row.items, row.last
 
-    async def position(self, region_prefix: str) -> tuple[int, int] | None:
-        """(xid, seq) of the last event committed so far in the region (by feed order)."""
-        row = (
+    async def position(self, region_prefix: str) -> int | None:
+        """The position of the last event committed so far in the region (a number: the
+        feed's order)."""
+        county = len(region_prefix) >= COUNTY_DIGITS
+        in_county = "AND left(region_code, 6) = :county" if county else ""
+        return (
             await self.session.execute(
                 text(
                     f"""
-                    SELECT xid::text AS xid, seq FROM registry.change_log
-                     WHERE {PUBLISHED} AND region_code LIKE :prefix
-                     ORDER BY xid DESC, seq DESC LIMIT 1
+                    SELECT max(position) FROM registry.change_log
+                     WHERE {PUBLISHED} AND region_code LIKE :prefix {in_county}
                     """
                 ),
-                {"prefix": region_prefix + "%"},
+                {
+                    "prefix": region_prefix + "%",
+                    **({"county": region_prefix[:COUNTY_DIGITS]} if county else {}),
+                },
             )
-        ).one_or_none()
-        return (int(row.xid), row.seq) if row is not None else None
+        ).scalar_one()
+
+    async def legacy_position(self, xid: int, seq: int) -> int | None:
+        """The position of the event an (xid, seq) cursor names (issued before positions):
+        entries then written were numbered in (xid, seq) order, so the cursor's place is its
+        event's position. None when no such event exists."""
+        return (
+            await self.session.execute(
+                text(
+                    "SELECT position FROM registry.change_log "
+                    "WHERE seq = :seq AND xid = CAST(CAST(:xid AS text) AS xid8)"
+                ),
+                {"seq": seq, "xid": str(xid)},
+            )
+        ).scalar_one_or_none()
 
 
 class SyncRepository:

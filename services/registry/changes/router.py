@@ -20,10 +20,14 @@ router = APIRouter(tags=["sync"])
     responses=problem_responses(Forbidden, ValidationFailed),
     summary="The change feed: every registry change, in commit order, in your region",
     description=(
-        "Events come in a stable order and a cursor never skips or repeats one: an event is "
-        "served only once every transaction that could still write an earlier one has "
-        "finished. Start with `after` absent or `0`; pass `next_cursor` as `after` to go on "
-        "(when nothing is new it is the cursor you sent). `data` is the entity's whole state "
+        "Events come in the order their changes were committed, whatever the concurrency: "
+        "one record's events come in the order of its `version` (each later event has a "
+        "higher one), so a replica that applies each event's `data` in feed order ends equal "
+        "to GET. A cursor never skips or repeats an event: an event is served once its "
+        "change has committed, after every event committed before it. Start with `after` "
+        "absent or `0`; pass `next_cursor` as `after` to go on (when nothing is new it is "
+        "the cursor you sent). Cursors issued before 2026-12 (by transaction id) stay "
+        "valid: the feed goes on from the same place. `data` is the entity's whole state "
         "after the change with its `version` (a household or member exactly as "
         "`GET /v1/households/{id}` shows it to you), by the registry's one masking rule: "
         "departments see no names or phone numbers; roles below county level see masked ID "

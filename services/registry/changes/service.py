@@ -60,44 +60,59 @@ async def publish(
     webhook_service.kick(session, WEBHOOKS.service)
 
 
-def parse_cursor(after: str | None) -> tuple[int, int]:
-    """``after`` is opaque to clients: (xid, seq) of the last event served."""
+def parse_cursor(after: str | None) -> tuple[int, ...]:
+    """``after`` is opaque to clients: the position of the last event served, or (xid, seq)
+    of it in a cursor issued before positions existed (translated by ``position_after``)."""
     if after is None or after == START:
-        return 0, 0
+        return (0,)
     try:
         values = decode_cursor(after)
     except ValidationFailed:
         values = []
     if (
-        len(values) != 2
+        len(values) not in (1, 2)
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
         or min(values) < 0
         or max(values) >= 2**63  # bigint columns
     ):
-        raise ValidationFailed.field(
-            "after", "is not a cursor this API issued", code="cursor.invalid"
-        )
-    return values[0], values[1]
+        raise _invalid_cursor()
+    return tuple(values)
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed.field("after", "is not a cursor this API issued", code="cursor.invalid")
+
+
+async def position_after(repo: ChangeRepository, after: str | None) -> int:
+    """The feed position a cursor stands at. An (xid, seq) cursor a partner kept from before
+    the feed was numbered in commit order names an event numbered in that old order: its
+    position is the same place."""
+    values = parse_cursor(after)
+    if len(values) == 1:
+        return values[0]
+    if values == (0, 0):
+        return 0
+    position = await repo.legacy_position(values[0], values[1])
+    if position is None:
+        raise _invalid_cursor()
+    return position
 
 
 async def list_changes(
     session: AsyncSession, principal: Principal, after: str | None, limit: int
 ) -> str:
-    """One page of the feed in the caller's region, in commit-safe (xid, seq) order, as the
-    JSON of a ``ChangePage``."""
+    """One page of the feed in the caller's region, in commit order (the change log's
+    ``position``), as the JSON of a ``ChangePage``."""
     principal.ensure_role(*FEED_ROLES)
-    after_xid, after_seq = parse_cursor(after)
-    items, last_xid, last_seq = await ChangeRepository(session).page_json(
-        after_xid,
-        after_seq,
-        principal.region_prefix,
-        limit,
-        principal,
-    )
-    if last_xid is not None and last_seq is not None:
-        next_cursor = encode_cursor([last_xid, last_seq])
+    repo = ChangeRepository(session)
+    start = await position_after(repo, after)
+    items, last = await repo.page_json(start, principal.region_prefix, limit, principal)
+    if last is not None:
+        next_cursor = encode_cursor([last])
+    elif after and len(parse_cursor(after)) == 1:
+        next_cursor = after
     else:
-        next_cursor = after if after else START
+        next_cursor = encode_cursor([start]) if start else START
     # The cursor is base64url: safe inside a JSON string as is.
     return f'{{"items":{items},"next_cursor":"{next_cursor}"}}'
 
@@ -107,4 +122,4 @@ async def feed_position(session: AsyncSession, principal: Principal) -> str:
     whose cursor has reached it has seen every change committed before this call."""
     principal.ensure_role(*FEED_ROLES)
     last = await ChangeRepository(session).position(principal.region_prefix)
-    return encode_cursor(list(last)) if last is not None else START
+    return encode_cursor([last]) if last is not None else START

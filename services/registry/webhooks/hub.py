@@ -28,10 +28,10 @@ EVENT_TYPES = frozenset(
     }
 )
 
-# The feed's cursor after an event (``shared.pagination.encode_cursor([xid, seq])``, made by
+# The feed's cursor after an event (``shared.pagination.encode_cursor([position])``, made by
 # PostgreSQL): pass it as ``after`` to read the feed on from just past this event.
 _CURSOR = (
-    "rtrim(translate(encode(convert_to('[' || ev.xid::text || ',' || ev.seq::text || ']', "
+    "rtrim(translate(encode(convert_to('[' || ev.position::text || ']', "
     "'UTF8'), 'base64'), '+/' || chr(10), '-_'), '=')"
 )
 

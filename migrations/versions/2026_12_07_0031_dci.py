@@ -2,8 +2,8 @@
 deliveries (callbacks and notifications, retried in order) and the notifier's change-log
 cursor; clients' public signing keys (``clients.jwks``).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0031_dci
+Revises: 0030
 Create Date: 2026-12-07
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0017"
-down_revision: str | None = "0016"
+revision: str = "0031_dci"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
