@@ -51,8 +51,9 @@ _ANSWERS: dict[int | str, dict[str, Any]] = {
 async def _principal(request: Request, token: str | None) -> Principal:
     try:
         return await current_principal(request, token)
-    except AppError as exc:
-        raise DciError("err.request.unauthorized", exc.detail) from None
+    except AppError as exc:  # a bad token, or (403) a client token without the scope
+        code = "err.request.forbidden" if exc.status == 403 else "err.request.unauthorized"
+        raise DciError(code, exc.detail) from None
 
 
 async def _handle(
