@@ -210,6 +210,18 @@ class Settings(ProvinceSettings):
     webhook_retry_hours: float = 26.0  # a delivery is retried this long (at least 24 h)
     webhook_disable_after_hours: float = 72.0  # every attempt failing this long disables it
     webhook_retention_days: int = 7  # deliveries (and their log) are kept this long
+    # DCI (services/registry/dci). The registry's Ed25519 signing key: a PEM (PKCS#8) private
+    # key in ``dci_signing_key`` or in the file ``dci_signing_key_file``; neither: one derived
+    # from ``secret_key`` (demo mode and tests), the same in every process of a deployment.
+    dci_signing_key: str = ""
+    dci_signing_key_file: str = ""
+    dci_sender_id: str = "povguard-registry"  # the registry's ``sender_id`` in its messages
+    dci_rate_per_minute: int = 120  # DCI requests a client may send per minute
+    dci_rate_per_day: int = 50_000  # ... and per day
+    dci_max_page_size: int = 100  # records in one search answer
+    dci_max_records: int = 10_000  # a search matching more is refused (too many records)
+    dci_subscription_days: int = 365  # a subscription's longest (and default) life
+    dci_txn_days: int = 30  # transaction statuses are kept this long
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

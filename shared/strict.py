@@ -88,7 +88,13 @@ def refuse_unknown_query(request: Request) -> None:
 # parameters it does not recognise, so their forms are not strict. The villagers' declaration
 # page posts its own HTML form, which it reads field by field and validates with the API's model.
 LENIENT_FORMS = frozenset(
-    {"create_token", "revoke_token", "declaration_submit", "declaration_status_lookup"}
+    {
+        "create_token",
+        "revoke_token",
+        "dci_token",
+        "declaration_submit",
+        "declaration_status_lookup",
+    }
 )
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 

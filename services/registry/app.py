@@ -7,6 +7,7 @@ from services.registry.audit.router import router as audit_router
 from services.registry.auth.router import router as auth_router
 from services.registry.changes.router import router as changes_router
 from services.registry.clients.router import router as clients_router
+from services.registry.dci.router import router as dci_router
 from services.registry.economics.router import router as economics_router
 from services.registry.guarantees.router import router as guarantees_router
 from services.registry.households.router import router as households_router
@@ -42,6 +43,11 @@ TAGS = [
         "name": "webhooks",
         "description": "Signed webhooks (Standard Webhooks) for registry changes.",
     },
+    {
+        "name": "dci",
+        "description": "The DCI Social Registry API (spdci standard v1.0.0) under /dci: signed "
+        "search, subscribe/notify and transaction status; keys at /.well-known/jwks.json.",
+    },
 ]
 
 
@@ -71,4 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     observability.add_collector(app, registry_metrics.collect)
     observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
+    # The standard's own paths, outside /v1 (they are versioned by the standard).
+    app.include_router(dci_router)
     return app

@@ -3,6 +3,7 @@
 from services.registry.auth.models import RefreshToken, User
 from services.registry.clients.models import Client
 from services.registry.database import Base, ChangeLogEntry, IdempotencyKey, JobOutbox
+from services.registry.dci.models import DciCursor, DciDelivery, DciSubscription, DciTransaction
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.guarantees.models import GuaranteeCheck
 from services.registry.households.models import (
@@ -27,6 +28,10 @@ __all__ = [
     "CadreHousehold",
     "ChangeLogEntry",
     "Client",
+    "DciCursor",
+    "DciDelivery",
+    "DciSubscription",
+    "DciTransaction",
     "GuaranteeCheck",
     "HelpMeasure",
     "Household",

@@ -63,4 +63,12 @@ SCOPES: dict[str, Scope] = {
     "export_households": Scope.exports_read,
     **CHANGES,
     **WEBHOOKS,
+    # The DCI API (services/registry/dci): its paths check the same scope again, to answer
+    # the standard's ERR rather than a problem.
+    "dci_sync_search": Scope.dci_search,
+    "dci_search": Scope.dci_search,
+    "dci_sync_txn_status": Scope.dci_search,
+    "dci_txn_status": Scope.dci_search,
+    "dci_subscribe": Scope.dci_subscribe,
+    "dci_unsubscribe": Scope.dci_subscribe,
 }
