@@ -34,7 +34,7 @@ _OPS = ", ".join(f"`{entity}`/`{op}`" for entity, op in batch_service.HANDLERS)
         "item is rejected 404)."
     ),
 )
-async def post_batch(
+async def create_batch(
     request: Request, body: BatchRequest, principal: CurrentPrincipal, session: SessionDep
 ) -> BatchAnswer:
     return await batch_service.run_batch(session, principal, body, locale_of(request))
