@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
@@ -170,8 +170,11 @@ async def _apply(
         )
     except AppError as exc:
         return _rejected(item, exc, locale)
-    except IntegrityError:
-        return _rejected(item, _Taken(_TAKEN, code="conflict.duplicate"), locale)
+    except DBAPIError as exc:
+        refused = _DATABASE_REFUSALS.get(getattr(exc.orig, "sqlstate", None) or "")
+        if refused is None:
+            raise
+        return _rejected(item, refused(), locale)
     finally:
         session.info.pop(CHANGE_CONTEXT, None)
     soft = done.soft_fields is not None
@@ -192,6 +195,18 @@ _HARD = t(
     "batch.conflict",
 )
 _TAKEN = t("it conflicts with an existing record", "conflict.duplicate")
+_CHARACTER = t("it contains a character text cannot hold", "validation.character")
+_CONCURRENT = t("a concurrent change got there first; retry", "conflict.concurrent")
+
+# What the database refuses in one item (as the app's handler answers a single request):
+# that item is rejected, its savepoint rolled back, and the batch goes on.
+_DATABASE_REFUSALS: dict[str, Callable[[], AppError]] = {
+    "23505": lambda: _Taken(_TAKEN),
+    "22021": lambda: _Invalid([FieldError(field="data", message=_CHARACTER)]),
+    "22P05": lambda: _Invalid([FieldError(field="data", message=_CHARACTER)]),
+    "40001": lambda: _Taken(_CONCURRENT),
+    "40P01": lambda: _Taken(_CONCURRENT),
+}
 
 
 def _rejected(item: BatchItem, exc: AppError, locale: str) -> ItemAnswer:

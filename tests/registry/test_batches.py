@@ -106,6 +106,8 @@ async def test_rejected_items_say_why_and_stop_no_other(registry, villages) -> N
         op("household", "patch", id=str(uuid4()), base_version=1, data={"address": "x"}),
         op("member", "fly", id=home["members"][0]["id"]),
         op("household", "patch", id=home["id"], base_version=home["version"],
+           data={"address": "新\u0000址"}),  # the database refuses it: that item only
+        op("household", "patch", id=home["id"], base_version=home["version"],
            data={"address": "新址"}),
     ]  # fmt: skip
     body = (await cadre.post("/v1/batches", json={"items": items})).json()
@@ -118,7 +120,8 @@ async def test_rejected_items_say_why_and_stop_no_other(registry, villages) -> N
     assert statuses[2] == ("rejected", "household.not_found")
     assert body["items"][2]["http_status"] == 404
     assert statuses[3] == ("rejected", "batch.unknown_op")
-    assert statuses[4] == ("applied", None)
+    assert statuses[4] == ("rejected", "validation.character")
+    assert statuses[5] == ("applied", None)
     for answer in body["items"][:4]:
         assert answer["detail"]  # in Chinese by default
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["items"][2]["detail"])
