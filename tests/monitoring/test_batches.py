@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from shared.auth import Role
 from tests.conftest import PUAN, VILLAGE_A, XINGYI
-from tests.monitoring.test_cases import fake_registry
+from tests.monitoring.test_cases import _to_monitored, fake_registry
 
 __all__ = ["fake_registry"]  # the fixture, for the tests below
 
@@ -99,3 +99,23 @@ async def test_case_steps_are_refused_per_item_and_atomic_takes_none(
     outside = await puan.post("/v1/batches", json={"items": [step(other, action="verify")]})
     assert outside.json()["items"][0]["http_status"] == 404
     assert XINGYI not in outside.text
+
+
+async def test_a_step_on_a_case_changed_elsewhere_but_not_its_stage_is_a_soft_conflict(
+    monitoring, feed, fake_registry, session
+) -> None:
+    household = await feed.household(VILLAGE_A)
+    case_id = await _to_monitored(monitoring, session, household["id"])
+    cadre = monitoring.as_(Role.village_cadre, VILLAGE_A)
+    seen = (await cadre.get(f"/v1/cases/{case_id}")).json()
+    # Another cadre's visit, recorded online meanwhile: the case moves on, its stage stays.
+    visit = await cadre.post(
+        f"/v1/cases/{case_id}/actions", json={"action": "follow_up", "note": "电话回访"}
+    )
+    assert visit.status_code == 200, visit.text
+    offline = step(seen, action="follow_up", note="入户走访")
+    answer = (await cadre.post("/v1/batches", json={"items": [offline]})).json()["items"][0]
+    assert (answer["status"], answer["conflict"], answer["fields"]) == ("conflict", "soft", [])
+    assert answer["version"] == seen["version"] + 2
+    timeline = (await cadre.get(f"/v1/cases/{case_id}")).json()["timeline"]
+    assert [e["note"] for e in timeline[-2:]] == ["电话回访", "入户走访"]
