@@ -1,3 +1,3 @@
-from povguard.cli import app
+from povguard.cli import main
 
-app()
+main()

@@ -101,8 +101,26 @@ def _major(tool: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def find_tool(name: str, server_major: int) -> Path:
-    """``pg_dump`` or ``pg_restore`` at least as new as the server."""
+# pg_dump's custom archives start "PGDMP" and the archive format's version; each format is
+# first written (and so first readable) by this PostgreSQL release.
+ARCHIVE_FORMAT_SINCE = {(1, 12): 9, (1, 13): 11, (1, 14): 12, (1, 15): 16, (1, 16): 17}
+
+
+def archive_needs(path: Path) -> tuple[str, int] | None:
+    """The archive format of a ``backup`` file and the oldest pg_restore that reads it, or
+    None when the file is no pg_dump custom archive."""
+    with path.open("rb") as file:
+        head = file.read(8)
+    if len(head) < 8 or not head.startswith(b"PGDMP"):
+        return None
+    version = (head[5], head[6])
+    newest = max(ARCHIVE_FORMAT_SINCE.values())
+    return f"{version[0]}.{version[1]}", ARCHIVE_FORMAT_SINCE.get(version, newest + 1)
+
+
+def find_tool(name: str, server_major: int, why: str = "") -> Path:
+    """``pg_dump`` or ``pg_restore`` at least as new as the server (and, for pg_restore, as
+    the archive); ``why`` says which of them set the bar."""
     seen = []
     for directory in _candidate_dirs():
         tool = directory / name
@@ -114,7 +132,7 @@ def find_tool(name: str, server_major: int) -> Path:
         seen.append(f"{tool} ({major})")
     found = f"; found only {', '.join(seen)}" if seen else ""
     raise BackupError(
-        f"no {name} of PostgreSQL {server_major} or newer{found}: install the PostgreSQL "
+        f"no {name} of PostgreSQL {server_major} or newer{why}{found}: install the PostgreSQL "
         f"{server_major} client tools or set POVGUARD_PG_BIN to their directory"
     )
 
@@ -140,10 +158,15 @@ def backup(database_url: str, path: Path) -> None:
 
 def restore(database_url: str, path: Path) -> None:
     """Restore a ``backup`` archive into an empty database (created with ``createdb``, no
-    migrations run), in one transaction: it lands whole or not at all. Objects are owned by
+    migrations run), in one transaction: it lands whole or not at all. The pg_restore used is
+    as new as the database and the archive: a backup from a newer PostgreSQL is restored with
+    its own release's pg_restore, or refused as the version mismatch it is. Objects are owned by
     the restoring role; run deploy/database-roles.sql afterwards to grant the service roles."""
     if not path.is_file():
         raise BackupError(f"no backup file at {path}")
+    needs = archive_needs(path)
+    if needs is None:
+        raise BackupError(f"{path} is not a pg_dump archive (made by povguard backup)")
     existing = asyncio.run(_existing_tables(database_url))
     if existing:
         raise BackupError(
@@ -151,7 +174,16 @@ def restore(database_url: str, path: Path) -> None:
             "restore into a new database"
         )
     conn = Connection.from_database_url(database_url)
-    pg_restore = find_tool("pg_restore", asyncio.run(_server_major(database_url)))
+    server_major = asyncio.run(_server_major(database_url))
+    archive_format, archive_major = needs
+    why = ""
+    if archive_major > server_major:
+        why = (
+            f" (a version mismatch: the backup is archive format {archive_format}, written by "
+            f"pg_dump of PostgreSQL {archive_major} or newer, and the database is PostgreSQL "
+            f"{server_major})"
+        )
+    pg_restore = find_tool("pg_restore", max(server_major, archive_major), why)
     listing = subprocess.run([str(pg_restore), "--list", str(path)], capture_output=True, text=True)
     if listing.returncode != 0:
         raise BackupError(f"{path} is not a pg_dump archive: {listing.stderr.strip()}")

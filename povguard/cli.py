@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from povguard import running
 from povguard.supervise import Supervisor
 from services.monitoring import cli as monitoring_cli
 from shared.auth import Role
@@ -25,12 +26,13 @@ from shared.settings import province_code
 app = typer.Typer(
     help="Povguard: registry, monitoring and funds for 防止返贫动态监测和帮扶.",
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 console = Console()
 app.add_typer(monitoring_cli.app, name="monitoring")
 
 SERVICES = {"registry": 8001, "monitoring": 8002, "funds": 8003}
-STATE_DIR = Path(".povguard")
+STATE_DIR = running.STATE_DIR
 SERVICE_USER = "povguard-service"
 
 
@@ -153,9 +155,13 @@ def serve(
 
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    from povguard.serving import protocol
+
     configure_logging(service)
+    settings = _settings()
     uvicorn.run(
         f"services.{service}.app:create_app",
+        http=protocol(settings.header_timeout_s),
         factory=True,
         host=host,
         port=port or SERVICES[service],
@@ -165,7 +171,7 @@ def serve(
         access_log=False,
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for this long,
         # then closes: a rolling deployment loses no request.
-        timeout_graceful_shutdown=_settings().graceful_timeout_s,
+        timeout_graceful_shutdown=settings.graceful_timeout_s,
     )
 
 
@@ -201,7 +207,7 @@ def backup(file: Annotated[Path, typer.Argument(help="Where to write the archive
 
     try:
         with console.status(f"dumping to {file}…"):
-            backup_module.backup(_settings().database_url, file)
+            backup_module.backup(running.database_url(), file)
     except backup_module.BackupError as exc:
         console.print(f"[red]backup failed:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -217,7 +223,7 @@ def restore(
 
     try:
         with console.status(f"restoring {file}…"):
-            backup_module.restore(_settings().database_url, file)
+            backup_module.restore(running.database_url(), file)
     except backup_module.BackupError as exc:
         console.print(f"[red]restore failed:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -249,19 +255,27 @@ def healthcheck(
     raise typer.Exit(1)
 
 
-def _secret(state: Path) -> str:
-    path = state / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
+def _ports() -> dict[str, int]:
+    """Each service's port: the one its URL in the settings names (POVGUARD_REGISTRY_URL...),
+    so the services reach each other where ``up`` serves them."""
+    from urllib.parse import urlsplit
+
+    settings = _settings()
+    urls = {
+        "registry": settings.registry_url,
+        "monitoring": settings.monitoring_url,
+        "funds": settings.funds_url,
+    }
+    return {name: urlsplit(urls[name]).port or default for name, default in SERVICES.items()}
 
 
-def _wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout_s: float = 60) -> None:
+def _wait_ready(
+    procs: dict[str, subprocess.Popen[bytes]], ports: dict[str, int], timeout_s: float = 60
+) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
-    for name, port in SERVICES.items():
+    for name, port in ports.items():
         while time.monotonic() < deadline:
             if procs[name].poll() is not None:
                 typer.echo(f"{name} exited with {procs[name].returncode}", err=True)
@@ -296,8 +310,12 @@ def up(
         console.print(f"embedded PostgreSQL and Redis under [bold]{STATE_DIR.resolve()}[/bold]")
     if demo:
         os.environ["POVGUARD_DEMO"] = "1"
-    os.environ.setdefault("POVGUARD_SECRET_KEY", _secret(STATE_DIR))
-    os.environ.setdefault("POVGUARD_SERVICE_PASSWORD", secrets.token_urlsafe(24))
+    os.environ.setdefault("POVGUARD_SECRET_KEY", running.secret_key())
+    os.environ.setdefault("POVGUARD_SERVICE_PASSWORD", running.service_password())
+    settings = _settings()
+    running.record(
+        settings.database_url, settings.redis_url, demo=demo, embedded=embedded is not None
+    )
     supervisor = Supervisor({}, say=lambda text: console.print(f"[yellow]{text}[/yellow]"))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -328,16 +346,17 @@ def up(
                 demo_module.load(_settings(), households, 2025, console, only_if_empty=True)
             )
         python = sys.executable
+        ports = _ports()
         supervisor.commands = {
             **{
                 name: [python, "-m", "povguard", "serve", name, "--port", str(port)]
-                for name, port in SERVICES.items()
+                for name, port in ports.items()
             },
             "worker": [python, "-m", "povguard", "worker"],
         }
         supervisor.start()
-        _wait_ready(supervisor.procs)
-        for name, port in SERVICES.items():
+        _wait_ready(supervisor.procs, ports)
+        for name, port in ports.items():
             console.print(f"[green]{name:<10}[/green] http://127.0.0.1:{port}/docs")
         console.print("worker running. Press Ctrl-C to stop everything.")
         # A child that dies (a crash, the OOM killer) is started again, with backoff.
@@ -348,10 +367,36 @@ def up(
         console.print("stopping…")
     finally:
         supervisor.stop(timeout_s=35)  # their own graceful stop takes up to 25 s
+        running.forget()
         if embedded is not None:
             embedded.stop()
         console.print("stopped.")
 
 
+@app.callback()
+def find_the_running_system(ctx: typer.Context) -> None:
+    """Every command but ``up`` (which starts the system) and ``healthcheck`` (which only asks
+    HTTP) uses the system ``make up`` runs in this folder, unless DATABASE_URL says otherwise."""
+    if ctx.invoked_subcommand not in ("up", "healthcheck", None):
+        running.adopt()
+
+
+def main() -> None:
+    """The ``povguard`` command: an error is one line (``--debug`` anywhere, or
+    POVGUARD_DEBUG=1, shows the traceback)."""
+    debug = "--debug" in sys.argv[1:] or os.environ.get("POVGUARD_DEBUG") == "1"
+    sys.argv = [arg for arg in sys.argv if arg != "--debug"]
+    try:
+        app()
+    except Exception as exc:
+        if debug:
+            raise
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        console.print(
+            f"[red]povguard: {type(exc).__name__}: {first_line}[/red] (--debug shows more)"
+        )
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    main()

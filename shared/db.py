@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, String, func
+from sqlalchemy import DateTime, MetaData, String, event, func
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -138,11 +139,13 @@ def create_engine(
     settings: Settings, application_name: str, *, pre_ping: bool = True
 ) -> AsyncEngine:
     """``pre_ping``: test each connection as it leaves the pool, so one that died while idle
-    (a database restart) is replaced unseen. With asyncpg that costs three round trips (BEGIN,
-    ping, ROLLBACK) per checkout, a third of a household read: the API services turn it off
-    and answer such a request 503 to retry (shared/app.py), after which SQLAlchemy replaces
-    the pool's connections. Workers and commands keep it: a job would fail for good."""
-    return create_async_engine(
+    (a database restart) is replaced unseen. Workers and commands do (a job would fail for
+    good). With asyncpg a ping costs three round trips (BEGIN, ping, ROLLBACK), a third of a
+    household read, so the APIs (``pre_ping=False``) ping only a connection that sat idle
+    for ``db_ping_idle_s``: after a quiet spell the first request still finds the database
+    restarted underneath healed, and a busy pool pays nothing. A connection that dies while
+    in use is still a 503 to retry (shared/app.py)."""
+    engine = create_async_engine(
         settings.async_database_url(),
         # Statement parameters are personal data (names, ID numbers): never in error texts,
         # and so never in logs or an import's stored error.
@@ -152,6 +155,30 @@ def create_engine(
         pool_pre_ping=pre_ping,
         connect_args={"server_settings": {"application_name": application_name}},
     )
+    if not pre_ping:
+        ping_after_idle(engine, settings.db_ping_idle_s)
+    return engine
+
+
+def ping_after_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Ping a connection on checkout when it was checked in more than ``idle_s`` ago; a
+    failed ping makes the pool discard it and connect anew (SQLAlchemy's
+    ``DisconnectionError`` protocol, retried up to three times)."""
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("idle connection closed by the server") from exc
 
 
 def create_session_maker(bind: Any) -> async_sessionmaker[AsyncSession]:

@@ -39,6 +39,9 @@ class TaskSpec:
     timeout_s: int
     max_tries: int
     keep_result_s: int
+    # Runs every few seconds whether or not there is work (ticks, sweeps): its start and
+    # success are logged at debug level, so a system at rest is quiet.
+    routine: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,12 @@ def schedule(name: str, **when: Any) -> None:
 
 
 def task(
-    *, name: str | None = None, timeout_s: int = 120, max_tries: int = 5, keep_result_s: int = 60
+    *,
+    name: str | None = None,
+    timeout_s: int = 120,
+    max_tries: int = 5,
+    keep_result_s: int = 60,
+    routine: bool = False,
 ) -> Callable[[JobFunc], JobFunc]:
     if timeout_s > MAX_JOB_S:
         raise ValueError(
@@ -77,7 +85,7 @@ def task(
         )
 
     def register(func: JobFunc) -> JobFunc:
-        spec = TaskSpec(name or func.__name__, func, timeout_s, max_tries, keep_result_s)
+        spec = TaskSpec(name or func.__name__, func, timeout_s, max_tries, keep_result_s, routine)
         TASKS[spec.name] = spec
         return func
 

@@ -193,10 +193,17 @@ def tag_job_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
 JobFunc = Callable[..., Coroutine[Any, Any, Any]]
 
 
-def observed_job(name: str, func: JobFunc, timeout_s: float | None = None) -> JobFunc:
+def observed_job(
+    name: str, func: JobFunc, timeout_s: float | None = None, *, routine: bool = False
+) -> JobFunc:
     """Wrap a job for the worker: it runs under the request id it was enqueued with (or a
     new one), logs its start, end or failure with its try and duration, counts itself in the
-    job metrics and, when tracing is on, runs in a span that continues the request's trace."""
+    job metrics and, when tracing is on, runs in a span that continues the request's trace.
+
+    A ``routine`` job (a tick that runs every few seconds) logs its start and success at
+    debug level, and its first retries at info: a transient hiccup, such as the registry not
+    yet listening while the system starts, is not a warning. Failures are always errors."""
+    quiet = logging.DEBUG if routine else logging.INFO
 
     @functools.wraps(func)
     async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -207,7 +214,7 @@ def observed_job(name: str, func: JobFunc, timeout_s: float | None = None) -> Jo
         # A job no request enqueued (cron) gets an id of its own; its lines carry job_id too.
         token = request_context.begin(request_id or request_context.new_request_id())
         fields: dict[str, Any] = {"job": name, "try": job_try, "job_id": job_id}
-        job_log.info("job %s started (try %d)", name, job_try, extra={FIELDS: fields})
+        job_log.log(quiet, "job %s started (try %d)", name, job_try, extra={FIELDS: fields})
         metrics.JOBS_STARTED.labels(name).inc()
         in_progress = metrics.JOBS_IN_PROGRESS.labels(name)
         in_progress.inc()
@@ -241,10 +248,13 @@ def observed_job(name: str, func: JobFunc, timeout_s: float | None = None) -> Jo
             if outcome == "succeeded":
                 metrics.JOBS_SUCCEEDED.labels(name).inc()
                 metrics.JOB_LAST_SUCCESS.labels(name).set(time.time())
-                job_log.info("job %s succeeded", name, extra={FIELDS: fields})
+                job_log.log(quiet, "job %s succeeded", name, extra={FIELDS: fields})
             elif outcome in ("retried", "handed_back"):
                 metrics.JOBS_RETRIED.labels(name).inc()
-                job_log.warning("job %s will run again (%s)", name, outcome, extra={FIELDS: fields})
+                level = logging.INFO if routine and job_try < 3 else logging.WARNING
+                job_log.log(
+                    level, "job %s will run again (%s)", name, outcome, extra={FIELDS: fields}
+                )
             else:
                 metrics.JOBS_FAILED.labels(name).inc()
                 job_log.error("job %s %s", name, outcome, exc_info=failure, extra={FIELDS: fields})

@@ -35,7 +35,11 @@ class RateColumn(ProgressColumn):
         self.unit = unit
 
     def render(self, task: Task) -> Text:
+        # rich's speed needs two samples in its window; work reported in a few large steps
+        # (an import's counts read back per chunk) has the overall rate instead.
         speed = task.finished_speed or task.speed
+        if speed is None and task.completed and task.elapsed:
+            speed = task.completed / task.elapsed
         if speed is None:
             return Text(f"- {self.unit}/s", style="progress.data.speed")
         return Text(f"{speed:,.0f} {self.unit}/s", style="progress.data.speed")

@@ -130,6 +130,11 @@ class Settings(ProvinceSettings):
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
     db_pool_size: int = 10
+    # A request's headers must arrive within this (a client trickling them holds a connection).
+    header_timeout_s: float = 10.0
+    # A pooled connection idle longer than this is pinged before use, so one that a database
+    # restart closed is replaced unseen; busier connections skip the round trip.
+    db_ping_idle_s: float = 5.0
     # Bulk jobs (imports, scans) take their connections from a pool of their own this small,
     # so a province-wide job can never hold the connections cadres' requests need.
     # An import takes two (its two lanes), a county scan one; the pool's overflow doubles it.

@@ -64,7 +64,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 def functions() -> list[Function]:
     return [
         func(
-            observability.observed_job(spec.name, spec.func, spec.timeout_s),
+            observability.observed_job(spec.name, spec.func, spec.timeout_s, routine=spec.routine),
             name=spec.name,
             timeout=spec.timeout_s,
             max_tries=spec.max_tries,
@@ -104,7 +104,9 @@ def cron_jobs(settings: Settings) -> list[Any]:
         spec = jobs.TASKS[entry.name]
         entries.append(
             cron(
-                observability.observed_job(spec.name, spec.func, spec.timeout_s),
+                observability.observed_job(
+                    spec.name, spec.func, spec.timeout_s, routine=spec.routine
+                ),
                 name=f"cron:{entry.name}",
                 # One job id per tick (arq's name:tick): workers on many machines enqueue a
                 # tick once, and a tick is never refused because the last one's result is kept.

@@ -50,11 +50,21 @@ class WorkerEndpoint:
         now_ms = int(time.time() * 1000)
         depth = await self.redis.zcard(self.queue_name)
         ready = await self.redis.zcount(self.queue_name, "-inf", now_ms)
+        # ARQ scores a job with the time it is due: the oldest due job waited since then.
+        oldest = await self.redis.zrangebyscore(
+            self.queue_name, "-inf", now_ms, start=0, num=1, withscores=True
+        )
+        waited_s = max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else 0.0
         return [
             GaugeMetricFamily(
                 "povguard_queue_depth", "Jobs in the queue (due or deferred).", depth
             ),
             GaugeMetricFamily("povguard_queue_ready", "Jobs in the queue that are due now.", ready),
+            GaugeMetricFamily(
+                "povguard_queue_oldest_ready_age_seconds",
+                "How long the oldest due job has waited for a worker (0 when none waits).",
+                waited_s,
+            ),
         ]
 
     async def healthy(self) -> bool:

@@ -11,8 +11,10 @@ from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
 from services.funds.webhooks.hub import HUB as WEBHOOKS
+from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
 
 TAGS = [
@@ -32,7 +34,7 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         name="funds",
         title="Povguard funds",
         description="Linking funds (衔接资金) from source to payment, the project library (项目库), and the assets projects formed (扶贫项目资产).",
@@ -50,3 +52,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tags=TAGS,
         settings=settings,
     )
+    observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
+    return app

@@ -14,6 +14,7 @@ from services.monitoring.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
 
 TAGS: list[dict[str, str]] = [
@@ -53,4 +54,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
     )
     observability.add_collector(app, monitoring_metrics.collect)
+    observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
     return app

@@ -6,7 +6,7 @@ from typing import Any
 
 from prometheus_client.core import Metric
 
-from services.monitoring.alerts.repository import AlertRepository
+from services.monitoring.alerts.repository import AlertRepository, ScanRepository
 from services.monitoring.cases.repository import CaseRepository
 from services.monitoring.projection.repository import ProjectionRepository
 from services.monitoring.projection.service import FEED
@@ -30,6 +30,7 @@ async def collect(state: Any) -> Sequence[Metric | None]:
         open_alerts = await AlertRepository(session).open_by_county()
         overdue = await CaseRepository(session).overdue_by_county()
         feed = await ProjectionRepository(session).feed_state(FEED)
+        scans, stalest_s = await ScanRepository(session).running_heartbeat()
     families: list[Metric | None] = [
         metrics.gauge_by(
             "povguard_monitoring_open_alerts", "Open alerts per county.", "county", open_alerts
@@ -39,6 +40,12 @@ async def collect(state: Any) -> Sequence[Metric | None]:
             "Open cases past their deadline per county.",
             "county",
             overdue,
+        ),
+        metrics.gauge("povguard_scan_counties_active", "County scans queued or running.", scans),
+        metrics.gauge(
+            "povguard_scan_heartbeat_age_seconds",
+            "Seconds since the stalest queued or running county scan last beat (0 when none).",
+            stalest_s or 0.0,
         ),
     ]
     if feed is not None:

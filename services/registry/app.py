@@ -18,6 +18,7 @@ from services.registry.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
+from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
 
 TAGS = [
@@ -70,4 +71,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_paths=["/imports"],
     )
     observability.add_collector(app, registry_metrics.collect)
+    observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
     return app

@@ -67,7 +67,7 @@ def _hub(service_name: str) -> Hub:
     return HUBS[service_name]
 
 
-@jobs.task(name=service.DISPATCH_JOB, timeout_s=170, max_tries=3, keep_result_s=0)
+@jobs.task(name=service.DISPATCH_JOB, timeout_s=170, max_tries=3, keep_result_s=0, routine=True)
 async def webhooks_dispatch(ctx: dict[str, Any], service_name: str) -> None:
     """Fan the service's committed events out into deliveries (see ``service.dispatch_pass``)."""
     hub = _hub(service_name)
@@ -176,7 +176,7 @@ async def webhooks_deliver(ctx: dict[str, Any], service_name: str, subscription_
         raise
 
 
-@jobs.task(name="webhooks_sweep", timeout_s=60, max_tries=1, keep_result_s=0)
+@jobs.task(name="webhooks_sweep", timeout_s=60, max_tries=1, keep_result_s=0, routine=True)
 async def webhooks_sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Every ten seconds: a dispatcher pass per service (an event whose kick was lost waits
     at most this long) and a delivery run for every subscription with a retry due."""

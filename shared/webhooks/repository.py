@@ -314,6 +314,18 @@ class WebhookRepository:
         )
         return list(rows.scalars())
 
+    async def backlog(self) -> tuple[int, float | None, int]:
+        """For the scrape: deliveries waiting, the age in seconds of the oldest of them, and
+        the subscriptions whose receiver is failing now."""
+        waiting = select(
+            func.count(), func.extract("epoch", func.now() - func.min(self.dl.created_at))
+        ).where(self.dl.status == "pending")
+        pending, oldest = (await self.session.execute(waiting)).one()
+        failing = await self.session.scalar(
+            select(func.count()).select_from(self.sub).where(self.sub.failing_since.is_not(None))
+        )
+        return int(pending), None if oldest is None else float(oldest), int(failing or 0)
+
     async def purge(self, before: datetime, limit: int) -> int:
         """Forget finished deliveries older than ``before`` (ids are time-ordered)."""
         result = await self.session.execute(

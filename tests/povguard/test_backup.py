@@ -201,3 +201,23 @@ def test_a_pg_dump_older_than_the_server_is_refused_with_what_to_install(
     assert backup.find_tool("pg_dump", 15) == fake
     with pytest.raises(backup.BackupError, match=r"PostgreSQL 16 or newer.*15"):
         backup.find_tool("pg_dump", 16)
+
+
+def test_restore_names_a_version_mismatch_as_one(
+    source: str, empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = tmp_path / "povguard.dump"
+    backup.backup(source, archive)
+    # The same archive as a newer pg_dump writes it (archive format 1.16: PostgreSQL 17).
+    newer = tmp_path / "from-pg17.dump"
+    data = bytearray(archive.read_bytes())
+    data[5:7] = bytes([1, 16])
+    newer.write_bytes(bytes(data))
+    assert backup.archive_needs(newer) == ("1.16", 17)
+    with pytest.raises(backup.BackupError, match=r"version mismatch.*PostgreSQL 17 or newer"):
+        backup.restore(empty_database, newer)
+
+    not_an_archive = tmp_path / "notes.txt"
+    not_an_archive.write_text("这不是备份")
+    with pytest.raises(backup.BackupError, match="not a pg_dump archive"):
+        backup.restore(empty_database, not_an_archive)

@@ -1,6 +1,7 @@
 """Long CLI work shows a progress bar with the count and the rate."""
 
 import io
+import re
 
 from rich.console import Console
 
@@ -32,3 +33,13 @@ def test_work_of_unknown_size_shows_the_count_so_far() -> None:
     text = out.getvalue()
     assert "2,500 events" in text
     assert "events/s" in text
+
+
+def test_work_reported_in_one_step_still_shows_its_rate() -> None:
+    # An import's bar is set from counts read back per chunk: often a single jump.
+    console, out = _console()
+    with progress("importing households", total=5000, unit="rows", console=console) as bar:
+        bar.update(5000)
+    text = out.getvalue()
+    assert "- rows/s" not in text
+    assert re.search(r"[\d,]+ rows/s", text), text

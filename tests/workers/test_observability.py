@@ -211,3 +211,25 @@ async def test_on_sigterm_a_running_job_finishes_before_the_worker_stops(
         if "engine" in worker.ctx:  # what close() would do, less closing the shared queue
             await worker_shutdown(worker.ctx)
         await queue.delete(settings.queue_name, f"arq:job:{job.job_id}", f"arq:result:{job.job_id}")
+
+
+async def test_routine_jobs_are_quiet_at_rest_and_their_failures_are_not(json_log) -> None:
+    """A worker at rest runs its ticks every few seconds: nothing above debug per run, while
+    other jobs and every failure still speak."""
+    from shared.observability import observed_job
+
+    async def tick(ctx: dict) -> int:
+        return 0
+
+    async def broken(ctx: dict) -> int:
+        raise RuntimeError("down")
+
+    await observed_job("webhooks_sweep", tick, 10, routine=True)({"job_try": 1})
+    await observed_job("import_ledger", tick, 10)({"job_try": 1})
+    with pytest.raises(RuntimeError):
+        await observed_job("webhooks_sweep", broken, 10, routine=True)({"job_try": 1})
+    said = [line["message"] for line in json_log.lines() if line["level"] not in ("DEBUG", "debug")]
+    assert "job webhooks_sweep started (try 1)" not in said
+    assert "job webhooks_sweep succeeded" not in said
+    assert "job import_ledger succeeded" in said
+    assert "job webhooks_sweep failed" in said

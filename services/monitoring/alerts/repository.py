@@ -118,6 +118,15 @@ class ScanRepository(RepositoryBase[Scan]):
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def running_heartbeat(self) -> tuple[int, float | None]:
+        """For the scrape: county parts queued or running, and the seconds since the stalest
+        of them last beat."""
+        stmt = select(
+            func.count(), func.extract("epoch", func.now() - func.min(ScanCounty.heartbeat_at))
+        ).where(ScanCounty.state.in_(("queued", "running")))
+        count, age = (await self.session.execute(stmt)).one()
+        return int(count), None if age is None else float(age)
+
     async def counties_of(self, scan_id: UUID) -> list[ScanCounty]:
         return list(
             (

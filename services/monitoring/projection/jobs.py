@@ -59,7 +59,7 @@ async def _enqueue(ctx: dict[str, Any], name: str, job_id: str) -> None:
         outbox.defer(session, name, job_id=job_id)
 
 
-@jobs.task(timeout_s=150, max_tries=20)
+@jobs.task(timeout_s=150, max_tries=20, routine=True)
 async def follow_registry_changes(ctx: dict[str, Any]) -> int:
     """Pull the change feed until it is drained; a registry outage pauses and retries. A run
     that is not drained within its budget hands on to the next run at once."""

@@ -15,7 +15,7 @@ JOB_NAME = "publish_account_states"
 PAGE = 1000
 
 
-@jobs.task(name=JOB_NAME, timeout_s=120, max_tries=1)
+@jobs.task(name=JOB_NAME, timeout_s=120, max_tries=1, routine=True)
 async def publish_account_states(ctx: dict[str, Any]) -> int:
     """Merge every user's and client's state into the shared hash; how many were sent. Redis
     keeps nothing on disk, so this is what makes a restarted Redis whole again."""

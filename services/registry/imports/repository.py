@@ -835,6 +835,15 @@ class ImportRepository(RepositoryBase[ImportJob]):
         )
         return list((await self.session.execute(stmt)).scalars())
 
+    async def running_heartbeat(self) -> tuple[int, float | None]:
+        """For the scrape: imports queued or running, and the seconds since the stalest of
+        them last beat (a stuck import shows as a growing age)."""
+        stmt = select(
+            func.count(), func.extract("epoch", func.now() - func.min(ImportJob.heartbeat_at))
+        ).where(ImportJob.status.in_(("queued", "running")))
+        count, age = (await self.session.execute(stmt)).one()
+        return int(count), None if age is None else float(age)
+
     def list_query(self, prefix: str) -> Any:
         return select(ImportJob).where(ImportJob.region_code.startswith(prefix, autoescape=True))
 
