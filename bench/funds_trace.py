@@ -31,25 +31,27 @@ from fastapi.responses import JSONResponse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._scratch import template  # noqa: E402
 from povguard.scratch import migrated_database  # noqa: E402
 from shared.auth import Principal, Role, issue_token  # noqa: E402
 from shared.contracts.registry import HouseholdCategory, HouseholdRef  # noqa: E402
 from shared.db import create_engine, create_session_maker  # noqa: E402
 from shared.registry_client import RegistryClient  # noqa: E402
 from shared.settings import Settings  # noqa: E402
+from workers.main import open_databases  # noqa: E402
 
 SECRET = "povguard-bench-secret-0123456789-abcdefghij"
-DB_NAME = "povguard_bench_funds"
+DB_NAME = f"povguard_bench_funds_{os.getpid()}"  # runs side by side never share one
 
 GENERATE = [
-    # 200 funds held by the province, 2026, mostly central.
+    # :funds funds (200) held by the province, 2026, mostly central.
     """
     INSERT INTO funds.funds (id, region_code, source, fiscal_year, amount, document_no,
                              created_by, version)
     SELECT md5('fund' || f)::uuid, '520000000000',
            (ARRAY['central','central','central','provincial','east_west'])[1 + f % 5],
            2026, 900000000.00, 'BENCH-' || f, 'bench', 1
-      FROM generate_series(0, 199) f
+      FROM generate_series(0, :funds - 1) f
     """,
     # province -> prefecture (9) -> county (10 each).
     """
@@ -59,7 +61,7 @@ GENERATE = [
            '52' || lpad(c::text, 2, '0') || '00000000', 100000000.00, '', 2026,
            (ARRAY['central','central','central','provincial','east_west'])[1 + f % 5], 'bench',
            now() - make_interval(days => 120)
-      FROM generate_series(0, 199) f, generate_series(1, 9) c
+      FROM generate_series(0, :funds - 1) f, generate_series(1, 9) c
     """,
     """
     INSERT INTO funds.allocations (id, fund_id, from_region_code, region_code, amount, purpose,
@@ -69,9 +71,9 @@ GENERATE = [
            '52' || lpad(c::text, 2, '0') || lpad(k::text, 2, '0') || '000000', 10000000.00, '',
            2026, (ARRAY['central','central','central','provincial','east_west'])[1 + f % 5],
            'bench', now() - make_interval(days => 110)
-      FROM generate_series(0, 199) f, generate_series(1, 9) c, generate_series(1, 10) k
+      FROM generate_series(0, :funds - 1) f, generate_series(1, 9) c, generate_series(1, 10) k
     """,
-    # Projects: county = p % 90, fund = p % 200 (every fund reaches every county).
+    # Projects: county = p % 90, fund = p % :funds (every fund reaches every county).
     """
     INSERT INTO funds.projects (id, region_code, name, kind, fiscal_year, budget, status,
                                 status_changed_at, created_by, version, created_at, updated_at)
@@ -87,7 +89,7 @@ GENERATE = [
     """,
     """
     INSERT INTO funds.project_funds (project_id, fund_id, region_code)
-    SELECT md5('p' || p)::uuid, md5('fund' || (p % 200))::uuid,
+    SELECT md5('p' || p)::uuid, md5('fund' || (p % :funds))::uuid,
            '52' || lpad((1 + (p % 90) / 10)::text, 2, '0') || lpad((1 + p % 10)::text, 2, '0')
                 || '000000'
       FROM generate_series(0, :projects - 1) p
@@ -114,7 +116,7 @@ GENERATE = [
     INSERT INTO funds.payments (id, project_id, fund_id, region_code, amount, payee, voucher_no,
                                 paid_on, household_id, created_by, created_at)
     SELECT md5('pay' || i)::uuid, md5('p' || (i % :projects))::uuid,
-           md5('fund' || ((i % :projects) % 200))::uuid,
+           md5('fund' || ((i % :projects) % :funds))::uuid,
            '52' || lpad((1 + ((i % :projects) % 90) / 10)::text, 2, '0')
                 || lpad((1 + (i % :projects) % 10)::text, 2, '0') || '000000',
            (100 + (i % 9000))::numeric / 100 * 100, '一卡通', 'V' || i, current_date - (i % 300),
@@ -192,7 +194,7 @@ def registry_stub(households: dict[str, str]) -> FastAPI:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    with migrated_database(args.database_url, DB_NAME, keep=args.keep) as url:
+    with migrated_database(args.database_url, DB_NAME, keep=args.keep, template=template()) as url:
         return await _run(args, url)
 
 
@@ -201,6 +203,7 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     db = await asyncpg.connect(settings.asyncpg_dsn())
     started = time.perf_counter()
     sizes = {
+        "funds": args.funds,
         "projects": args.projects,
         "payments": args.payments,
         "distributions": args.distributions,
@@ -217,6 +220,11 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         "TABLESAMPLE SYSTEM (5) LIMIT $1",
         args.traces,
     )
+    if len(sample) < args.traces:  # a small table: 5% of its pages may be none of them
+        sample = await db.fetch(
+            "SELECT household_id::text AS h, region_code FROM funds.project_beneficiaries LIMIT $1",
+            args.traces,
+        )
     await db.close()
 
     from services.funds.app import create_app
@@ -252,15 +260,22 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
     from services.funds.jobs import compliance_scan
 
+    # The job's context as the worker builds it (its settings and both pools), so the bench
+    # calls the job the way the worker does.
+    ctx: dict[str, Any] = {"settings": settings, "redis": None}
+    open_databases(ctx)
     t0 = time.perf_counter()
-    result = await compliance_scan({"session_maker": app.state.session_maker, "redis": None})
+    result = await compliance_scan(ctx)
     compliance_seconds = time.perf_counter() - t0
     print(f"compliance: {result}", file=sys.stderr)
+    await ctx["engine"].dispose()
+    await ctx["bulk_engine"].dispose()
     await registry_http.aclose()
     await app.state.http.aclose()
     await engine.dispose()
     timings.sort()
     return {
+        "funds": args.funds,
         "projects": args.projects,
         "payments": args.payments,
         "distributions": args.distributions,
@@ -273,8 +288,9 @@ async def _run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--funds", type=int, default=200)
     parser.add_argument("--projects", type=int, default=100_000)
     parser.add_argument("--payments", type=int, default=1_000_000)
     parser.add_argument("--distributions", type=int, default=500_000)
@@ -289,4 +305,8 @@ if __name__ == "__main__":
         "--redis-url", default=os.environ.get("POVGUARD_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    print(json.dumps(asyncio.run(main(parser.parse_args()))))
+    print(json.dumps(asyncio.run(main(parser.parse_args(argv)))))
+
+
+if __name__ == "__main__":
+    cli()

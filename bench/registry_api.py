@@ -178,6 +178,23 @@ async def feed_pages(base_url: str, token: str, pages: int = 10) -> dict:
     }
 
 
+async def _wait_until_healthy(server: Any, base_url: str, timeout_s: float = 180) -> None:
+    """Until the server answers /healthz: its imports take seconds, minutes on a busy machine.
+    Fails if it exits or never answers, rather than measuring a server that is not there."""
+    deadline = time.perf_counter() + timeout_s
+    async with httpx.AsyncClient(base_url=base_url) as probe:
+        while time.perf_counter() < deadline:
+            if server.returncode is not None:
+                raise RuntimeError(f"the registry server exited with {server.returncode}")
+            try:
+                if (await probe.get("/healthz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the registry server did not answer within {timeout_s:.0f} s")
+
+
 @contextlib.asynccontextmanager
 async def registry_server(
     settings: Any, *, pool: int, workers: int = 1
@@ -212,14 +229,7 @@ async def registry_server(
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base_url) as probe:
-            for _ in range(100):
-                try:
-                    if (await probe.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
+        await _wait_until_healthy(server, base_url)
         from shared.settings import Settings
 
         token = issue_token(

@@ -61,6 +61,8 @@ async def run(settings, households: int) -> dict:
         ).result()
     async with session_maker() as session:
         done = await ImportRepository(session).get(job.id)
+    if done is None:
+        raise SystemExit(f"the import job is gone: {status}")
     if status != "done" or done.accepted != len(rows):
         raise SystemExit(f"import did not load every row: {status} {done.accepted} {done.error}")
 

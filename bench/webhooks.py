@@ -17,7 +17,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -220,7 +219,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
         stop.set()
         receiver.join(30)
         for w in workers:
-            os.kill(w.pid, signal.SIGTERM)
+            w.terminate()  # SIGTERM: the worker finishes what it runs and stops
         for w in workers:
             w.join(30)
         await queue.aclose()
@@ -228,9 +227,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
     first = _first_receipts(out_path)
     delays = []
     for delivery_id, seq in refs.items():
-        at = first.get(f"msg_{UUID(str(delivery_id)).hex}")
-        if at is not None and seq in committed:
-            delays.append((at - committed[seq]) * 1000)
+        received = first.get(f"msg_{UUID(str(delivery_id)).hex}")
+        if received is not None and seq in committed:
+            delays.append((received - committed[seq]) * 1000)
     delays.sort()
     last = max(first.values()) if first else started
     return {

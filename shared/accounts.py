@@ -29,12 +29,11 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import Principal
 from shared.db import after_commit
 from shared.errors import Unauthorized
 from shared.settings import Settings
@@ -117,7 +116,18 @@ async def _state(redis: Any, settings: Settings, account: str) -> int | None:
     return state
 
 
-async def check(redis: Any, settings: Settings, principal: Principal) -> None:
+class TokenHolder(Protocol):
+    """What the check reads of a token's principal (``shared.auth.Principal``, a floor above,
+    which calls the check: this module does not import it)."""
+
+    @property
+    def account_key(self) -> str: ...
+
+    @property
+    def token_version(self) -> int | None: ...
+
+
+async def check(redis: Any, settings: Settings, principal: TokenHolder) -> None:
     """401 when the token's account is deactivated or changed after the token was issued."""
     state = await _state(redis, settings, principal.account_key)
     if state is None:

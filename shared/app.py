@@ -1,309 +1,31 @@
 """``create_service_app``: what every Povguard service has in common: error handling as
-RFC 9457 problem+json, a body-size limit, health probes, and the lifespan that owns the
-engine, the queue and the shared HTTP client."""
+RFC 9457 problem+json (shared.problem_handlers), a body-size limit (shared.body_limit), the
+request contract (shared.strict: unknown query parameters refused, no ID number in a URL),
+health probes, and the lifespan that owns the engine, the queue and the shared HTTP client."""
 
 import gc
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Literal
 
-import asyncpg
 import httpx
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
-from redis.exceptions import RedisError
-from sqlalchemy.exc import DataError, DBAPIError
-from sqlalchemy.orm.exc import StaleDataError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import http, jobs, observability, openapi
-from shared.db import (
-    connection_lost,
-    create_engine,
-    create_read_session_maker,
-    create_session_maker,
-    error_without_values,
-    sqlstate_of,
-)
-from shared.errors import (
-    PROBLEM_JSON,
-    AppError,
-    BadRequest,
-    Conflict,
-    FieldError,
-    PayloadTooLarge,
-    PreconditionFailed,
-    Problem,
-    ServiceUnavailable,
-    ValidationFailed,
-    validation_message,
-)
-from shared.i18n import Message as Text
-from shared.i18n import negotiate, t
+from shared import http, jobs, observability, openapi, problem_handlers, strict
+from shared.body_limit import BodySizeLimit
+from shared.db import create_engine, create_read_session_maker, create_session_maker
+from shared.errors import PROBLEM_JSON, Problem
+from shared.problem_handlers import locale_of as locale_of  # re-exported: routers use it
+from shared.problem_handlers import problem_response as problem_response
+from shared.problem_handlers import render_problem as render_problem
 from shared.repository import ping
+from shared.scopes import OperationScopes
 from shared.settings import Settings, get_settings
-
-log = logging.getLogger("povguard")
-
-
-def locale_of(request: Request) -> str:
-    return negotiate(request.headers.get("accept-language"))
-
-
-def problem_response(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def render_problem(request: Request, exc: AppError) -> JSONResponse:
-    """The one way an error becomes an answer: problem+json in the reader's language."""
-    locale = locale_of(request)
-    headers = {"Content-Language": "en" if locale == "en" else "zh-CN", "Vary": "Accept-Language"}
-    if exc.status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    retry_after = exc.extra.get("retry_after_s")
-    if retry_after is not None or exc.status in (429, 503):
-        # Clients (and the apps' retry logic) wait this long; the body says the same.
-        headers["Retry-After"] = str(max(int(retry_after or 5), 1))
-    return problem_response(exc.status, exc.problem(locale), headers)
-
-
-def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    return ".".join(parts) or "body"
-
-
-async def _app_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AppError)
-    return render_problem(request, exc)
-
-
-class MalformedJson(BadRequest):
-    slug = "malformed-json"
-    title = "Malformed JSON"
-
-
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in errors):
-        where = ", ".join(str(e.get("ctx", {}).get("error", "")) for e in errors)
-        detail = t("the request body is not valid JSON ({where})", "malformed_json", where=where)
-        return render_problem(request, MalformedJson(detail))
-    fields = [
-        FieldError(field=_field_name(e.get("loc", ())), message=validation_message(e))
-        for e in errors
-    ]
-    detail = Text(
-        "; ".join(f"{{f{i}}}: {{m{i}}}" for i in range(len(fields[:5]))),
-        **{f"f{i}": f.field for i, f in enumerate(fields[:5])},
-        **{f"m{i}": validation_message(e) for i, e in enumerate(errors[:5])},
-    )
-    return render_problem(request, ValidationFailed(detail, errors=fields))
-
-
-class _HttpError(AppError):
-    """Errors Starlette raises itself (no such route, method not allowed)."""
-
-
-_HTTP_PROBLEMS: dict[int, tuple[str, str, str]] = {
-    404: ("Not found", "not_found", "there is nothing at this address"),
-    405: ("Method not allowed", "method_not_allowed", "this address does not take that method"),
-    401: ("Not authenticated", "unauthorized", "a bearer token is required"),
-    403: ("Forbidden", "forbidden", "you may not do this"),
-}
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    title, code, detail = _HTTP_PROBLEMS.get(
-        exc.status_code, ("HTTP error", f"http_{exc.status_code}", str(exc.detail))
-    )
-    error = _HttpError(detail, code=code)
-    error.status, error.title, error.slug = exc.status_code, title, f"http-{exc.status_code}"
-    response = render_problem(request, error)
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
-
-
-_SQLSTATE_PROBLEMS: dict[str, tuple[type[AppError], str, str]] = {
-    "23505": (Conflict, "conflict.duplicate", "it conflicts with an existing record"),
-    "23503": (
-        ValidationFailed,
-        "validation.reference",
-        "it refers to a record that does not exist",
-    ),
-    "23514": (ValidationFailed, "validation.rule", "it breaks a rule of the data"),
-    # A NUL character (text cannot hold it) or a string the database cannot encode.
-    "22021": (ValidationFailed, "validation.character", "it contains a character text cannot hold"),
-    "22P05": (ValidationFailed, "validation.character", "it contains a character text cannot hold"),
-    "40001": (Conflict, "conflict.concurrent", "a concurrent change got there first; retry"),
-    "40P01": (Conflict, "conflict.concurrent", "a concurrent change got there first; retry"),
-}
-
-
-def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database went away (restart, failover, a dropped connection): nothing was
-    committed, the pool replaces its connections, and the client may retry."""
-    log.warning("database unavailable: %s", error_without_values(exc))
-    error = ServiceUnavailable(
-        "the database is unavailable; retry shortly", code="database.unavailable", retry_after_s=1
-    )
-    return render_problem(request, error)
-
-
-async def _connection_error(request: Request, exc: Exception) -> JSONResponse:
-    """A refused or reset connection to the database (raised by the driver, unwrapped)."""
-    return _database_unavailable(request, exc)
-
-
-# A value the database (or its driver) cannot take, refused before it reached a table: an
-# integer beyond int32 or bigint, a malformed date. asyncpg raises some of these itself, with
-# no SQLSTATE, when it encodes the parameters.
-_BAD_VALUE: tuple[type[AppError], str, str] = (
-    ValidationFailed,
-    "validation.value",
-    "a value is out of range or malformed",
-)
-
-
-def _bad_value(exc: Exception) -> bool:
-    cause = getattr(getattr(exc, "orig", None), "__cause__", None)
-    return (
-        isinstance(exc, DataError)
-        or isinstance(cause, asyncpg.exceptions.DataError)
-        or sqlstate_of(exc).startswith("22")
-    )
-
-
-async def _queue_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """Redis (the job queue, shared rate limits) went away under a request: a 503 to retry,
-    never a 500. The client reconnects by itself once Redis is back."""
-    log.warning("redis unavailable: %s", exc)
-    error = ServiceUnavailable(
-        "the job queue is unavailable; retry shortly", code="queue.unavailable", retry_after_s=5
-    )
-    return render_problem(request, error)
-
-
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A constraint the database enforced (a race past the service's own checks) is the
-    client's conflict, not a server error; a lost connection is a 503 to retry. The pool
-    does not ping connections before use, so a connection that died while idle shows here."""
-    if connection_lost(exc):
-        return _database_unavailable(request, exc)
-    known = _SQLSTATE_PROBLEMS.get(sqlstate_of(exc))
-    if known is None and _bad_value(exc):
-        known = _BAD_VALUE
-    if known is None:
-        return await _unexpected(request, exc)
-    error_class, code, reason = known
-    constraint = getattr(
-        getattr(getattr(exc, "orig", None), "__cause__", None), "constraint_name", None
-    )
-    detail = t("the request was refused: {reason}", code, reason=t(reason))
-    if constraint:
-        detail = t("{detail} ({constraint})", code, detail=detail, constraint=constraint)
-    return render_problem(request, error_class(detail, code=code))
-
-
-async def _stale(request: Request, exc: Exception) -> JSONResponse:
-    detail = "the resource was changed by someone else meanwhile; read it again and retry"
-    return render_problem(request, PreconditionFailed(detail, code="version.stale"))
-
-
-class _Unexpected(Exception):
-    """What the log shows of an unexpected error: its kind and message with the values cut."""
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # The frames, and the error without the values it quotes (a database error quotes the
-    # input it choked on: a name, an ID number); never the request or its body.
-    shown = _Unexpected(error_without_values(exc))
-    log.error("unhandled error", exc_info=(_Unexpected, shown, exc.__traceback__))
-    error = AppError("an unexpected error occurred; it has been logged", code="internal")
-    return render_problem(request, error)
-
-
-class BodySizeLimit:
-    """Refuse bodies over the limit before reading them all (413 problem+json)."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        max_bytes: int,
-        upload_paths: Sequence[str] = (),
-        max_upload_bytes: int = 0,
-    ) -> None:
-        self.app, self.max_bytes = app, max_bytes
-        self.upload_paths, self.max_upload_bytes = tuple(upload_paths), max_upload_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope.get("path", "")
-        limit = (
-            self.max_upload_bytes
-            if path.startswith(self.upload_paths) and self.upload_paths
-            else self.max_bytes
-        )
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, receive, send, limit)
-            return
-        seen = 0
-        # A body sent without Content-Length (chunked) is counted as it arrives. The error
-        # raised on crossing the limit reaches whatever reads the body, and a framework may
-        # turn it into its own answer (FastAPI: 400 "error parsing the body"); once the limit
-        # is crossed, the answer is 413 whatever the application makes of it.
-        exceeded = False
-        started = False
-        replaced = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    exceeded = True
-                    raise PayloadTooLarge(t("the request body exceeds {limit} bytes", limit=limit))
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started, replaced
-            if message["type"] == "http.response.start":
-                started = True
-                if exceeded:
-                    replaced = True
-                    await self._refuse(scope, receive, send, limit)
-                    return
-            if replaced:
-                return  # the application's own answer, already replaced by the 413
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except PayloadTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send, limit)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        error = PayloadTooLarge(t("the request body exceeds {limit} bytes", limit=limit))
-        await render_problem(Request(scope), error)(scope, receive, send)
 
 
 def add_http_conventions(app: FastAPI, settings: Settings) -> None:
@@ -393,7 +115,10 @@ def create_service_app(
     settings: Settings | None = None,
     upload_paths: Sequence[str] = (),
     on_startup: Sequence[Hook] = (),
+    scopes: OperationScopes | None = None,
 ) -> FastAPI:
+    """``scopes`` maps each operationId to the scope a client token needs (the service's
+    ``scopes.py``); an operation missing from it is closed to clients."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -428,6 +153,9 @@ def create_service_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
+        # Before any route's own parameters: unknown query parameters and ID numbers in the
+        # URL are refused whatever the route.
+        dependencies=[Depends(strict.strict_request)],
         openapi_tags=[*tags, {"name": "health", "description": "Liveness and readiness probes."}],
         responses={
             # A body that is not the JSON (or form) it claims to be: FastAPI refuses it before
@@ -457,15 +185,9 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.service_name = name
+    app.state.operation_scopes = dict(scopes or {})
     observability.install(app, name)
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(ConnectionError, _connection_error)
-    app.add_exception_handler(RedisError, _queue_unavailable)
-    app.add_exception_handler(StaleDataError, _stale)
-    app.add_exception_handler(Exception, _unexpected)
+    problem_handlers.install(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
@@ -473,7 +195,7 @@ def create_service_app(
         max_upload_bytes=settings.max_upload_bytes,
     )
     add_http_conventions(app, settings)
-    openapi.install(app, settings, name)
+    openapi.install(app, settings, name, scopes)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, prefix="/v1")

@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from shared import idnumber, regions, request_context
+from shared import accounts, idnumber, regions, request_context
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.i18n import t
@@ -59,15 +59,54 @@ ROLE_LEVELS: dict[Role, set[regions.RegionLevel] | None] = {
 class Scope(StrEnum):
     """What a registered client (a partner system, not a person) may do. A person's token has
     no scopes: their role alone decides. A client's token carries only the scopes it was
-    granted, and every endpoint checks the scope as well as the role.
+    granted, and every operation of every service names the one scope it needs (each
+    service's ``scopes.py``, declared in its OpenAPI document); the role still applies.
+    ``shared.scopes.DESCRIPTIONS`` says what each one opens.
 
-    `changes:read` (read the change feed), `signals:write` (push department signals),
-    `sync:write` (batch upsert households), `webhooks:manage` (register webhooks)."""
+    `changes:read`, `signals:write`, `sync:write`, `webhooks:manage`, `profile:read`,
+    `profile:write`, `accounts:manage`, `regions:read`, `regions:write`, `households:read`,
+    `households:write`, `imports:read`, `imports:write`, `exports:read`, `audit:read`,
+    `policy:read`, `policy:write`, `scans:read`, `scans:write`, `alerts:read`, `signals:read`,
+    `declarations:read`, `declarations:write`, `cases:read`, `cases:write`, `stats:read`,
+    `funds:read`, `funds:write`, `projects:read`, `projects:write`, `notices:read`,
+    `notices:write`, `assets:read`, `assets:write`, `compliance:read`, `compliance:write`."""
 
     changes_read = "changes:read"
     signals_write = "signals:write"
     sync_write = "sync:write"
     webhooks_manage = "webhooks:manage"
+    profile_read = "profile:read"
+    profile_write = "profile:write"
+    accounts_manage = "accounts:manage"
+    regions_read = "regions:read"
+    regions_write = "regions:write"
+    households_read = "households:read"
+    households_write = "households:write"
+    imports_read = "imports:read"
+    imports_write = "imports:write"
+    exports_read = "exports:read"
+    audit_read = "audit:read"
+    policy_read = "policy:read"
+    policy_write = "policy:write"
+    scans_read = "scans:read"
+    scans_write = "scans:write"
+    alerts_read = "alerts:read"
+    signals_read = "signals:read"
+    declarations_read = "declarations:read"
+    declarations_write = "declarations:write"
+    cases_read = "cases:read"
+    cases_write = "cases:write"
+    stats_read = "stats:read"
+    funds_read = "funds:read"
+    funds_write = "funds:write"
+    projects_read = "projects:read"
+    projects_write = "projects:write"
+    notices_read = "notices:read"
+    notices_write = "notices:write"
+    assets_read = "assets:read"
+    assets_write = "assets:write"
+    compliance_read = "compliance:read"
+    compliance_write = "compliance:write"
 
 
 FULL_ID_ROLES = frozenset({Role.province_admin, Role.county_officer, Role.service})
@@ -154,8 +193,13 @@ class Principal:
     def can_write(self) -> bool:
         return self.role in WRITER_ROLES
 
+    @property
+    def is_client(self) -> bool:
+        """A registered client's token (it carries scopes, maybe none); a person's has none."""
+        return self.client_id is not None or self.scopes is not None
+
     def has_scope(self, scope: Scope) -> bool:
-        return self.scopes is None or scope.value in self.scopes
+        return not self.is_client or scope.value in (self.scopes or ())
 
     def ensure_scope(self, scope: Scope) -> None:
         if not self.has_scope(scope):
@@ -252,14 +296,31 @@ async def current_principal(
             "a bearer token is required (POST /v1/auth/token on the registry)",
             code="auth.token_required",
         )
-    from shared import accounts  # late: accounts imports this module
-
     principal = decode_token(request.app.state.settings, token)
+    if principal.is_client:
+        ensure_operation_scope(request, principal)
     await accounts.check(
         getattr(request.app.state, "arq", None), request.app.state.settings, principal
     )
     request_context.set_user(principal.sub)  # the log lines name the subject, nothing more
     return principal
+
+
+def ensure_operation_scope(request: Request, principal: Principal) -> None:
+    """A client's token must carry the scope the operation needs (the service's map from
+    operationId to scope, ``app.state.operation_scopes``). An operation missing from the map
+    is closed to clients: a new route is not open to partners by accident."""
+    operation = getattr(request.scope.get("route"), "name", None)
+    needed = getattr(request.app.state, "operation_scopes", {}).get(operation)
+    if needed is None:
+        raise Forbidden(
+            t(
+                "operation {operation} is not open to registered clients",
+                "scope.not_for_clients",
+                operation=str(operation),
+            )
+        )
+    principal.ensure_scope(needed)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -278,17 +339,6 @@ def require_scope(scope: Scope):
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         principal.ensure_scope(scope)
-        return principal
-
-    return Depends(dependency)
-
-
-def require_writer():
-    async def dependency(principal: CurrentPrincipal) -> Principal:
-        if not principal.can_write:
-            raise Forbidden(
-                t("role {role} is read-only here", "role.read_only", role=principal.role.value)
-            )
         return principal
 
     return Depends(dependency)

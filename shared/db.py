@@ -1,14 +1,16 @@
 """Database plumbing: one async engine per process, one session (one transaction) per unit
-of work, and the declarative base each service builds for its own PostgreSQL schema."""
+of work, and the declarative base each service builds for its own PostgreSQL schema.
+
+A ground-floor module (see docs/architecture.md): it imports nothing of Povguard's but the
+settings and ids. What must happen once a transaction commits (sending the jobs it wrote) is
+registered on the session by the floors above (``after_commit``), so this module knows none
+of them."""
 
 import re
-import secrets
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, String, event, func
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from shared.repository import RepositoryBase as RepositoryBase  # where modules found it
+from shared.ids import ordered_uuid as ordered_uuid  # where modules found it
 from shared.settings import Settings
 
 NAMING_CONVENTION = {
@@ -116,25 +118,6 @@ def error_without_values(exc: BaseException) -> str:
     return _PERSONAL_VALUES.sub("…", f"{kind}: {message}" if message else kind)
 
 
-_ordered_lock = threading.Lock()
-_ordered_last = [0, 0]  # (milliseconds, counter) of the last id made in this process
-
-
-def ordered_uuid() -> UUID:
-    """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, a 12-bit counter, random bits.
-    Ids made by this process increase even within one millisecond, so rows created together
-    sort in the order they were made, and new ids append to the primary-key index."""
-    with _ordered_lock:
-        ms, counter = time.time_ns() // 1_000_000, 0
-        if ms <= _ordered_last[0]:
-            ms, counter = _ordered_last[0], _ordered_last[1] + 1
-            if counter > 0xFFF:
-                ms, counter = ms + 1, 0
-        _ordered_last[:] = [ms, counter]
-    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | secrets.randbits(62)
-    return UUID(int=value)
-
-
 def create_engine(
     settings: Settings, application_name: str, *, pre_ping: bool = True
 ) -> AsyncEngine:
@@ -202,20 +185,24 @@ def create_read_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSe
     )
 
 
+# Where a unit of work keeps the job queue (ARQ's Redis, or None) for its after-commit hooks:
+# the outbox's kick sends the jobs the transaction wrote through it (shared.outbox).
+QUEUE = "queue"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the route returns, rolled back on any
-    error. Jobs the request deferred are sent only after the commit succeeded."""
-    from shared import jobs  # late: jobs imports db
-
+    error. What the transaction registered for after its commit (the jobs it deferred) runs
+    only once the commit succeeded."""
     session_maker: async_sessionmaker[AsyncSession] = request.app.state.session_maker
     async with session_maker() as session:
+        session.info[QUEUE] = getattr(request.app.state, "arq", None)
         try:
             yield session
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
-        await jobs.flush_deferred(session, getattr(request.app.state, "arq", None))
         await run_after_commit(session)
 
 

@@ -184,9 +184,14 @@ _PYDANTIC_MESSAGES = {
     "list_type": "must be a list",
     "dict_type": "must be an object",
     "model_type": "must be an object",
-    "extra_forbidden": "is not a known field",
+    "extra_forbidden": "is not a field of this request; remove it or check its spelling",
     "json_invalid": "is not valid JSON",
 }
+
+
+# Error types whose code says more than ``validation.<type>``: a client's form or generator
+# branches on these.
+_PYDANTIC_CODES = {"extra_forbidden": "field.unknown"}
 
 
 def validation_message(err: Any) -> str:
@@ -197,7 +202,8 @@ def validation_message(err: Any) -> str:
     ctx = err.get("ctx") or {}
     template = _PYDANTIC_MESSAGES.get(kind)
     if template is not None:
-        return Message(template, f"validation.{kind}", **{k: str(v) for k, v in ctx.items()})
+        code = _PYDANTIC_CODES.get(kind, f"validation.{kind}")
+        return Message(template, code, **{k: str(v) for k, v in ctx.items()})
     cause = ctx.get("error")
     if isinstance(cause, Exception) and cause.args and isinstance(cause.args[0], Message):
         return cause.args[0]

@@ -24,8 +24,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import outbox
-from shared.db import connection_lost, sqlstate_of
+from shared.db import QUEUE, connection_lost, run_after_commit, sqlstate_of
 from shared.i18n import t
 from shared.settings import Settings
 
@@ -164,8 +163,10 @@ async def enqueue(queue: ArqRedis, name: str, *args: Any) -> None:
 
 
 async def flush_deferred(session: AsyncSession, queue: ArqRedis | None) -> None:
-    """After a commit: hand the jobs the transaction wrote to the queue (see shared.outbox)."""
-    await outbox.kick(session, queue)
+    """After a commit outside ``unit_of_work`` and a request: run what the transaction left
+    for after its commit, handing the jobs it wrote to ``queue`` (see shared.outbox)."""
+    session.info[QUEUE] = queue
+    await run_after_commit(session)
 
 
 @asynccontextmanager
@@ -174,9 +175,10 @@ async def unit_of_work(ctx: dict[str, Any], *, bulk: bool = False) -> AsyncItera
     (a county's scan, an import chunk) takes its connection from the bulk pool."""
     maker = bulk_session_maker(ctx) if bulk else ctx["session_maker"]
     async with maker() as session:
+        session.info[QUEUE] = ctx.get("redis")
         async with session.begin():
             yield session
-        await flush_deferred(session, ctx.get("redis"))
+        await run_after_commit(session)
 
 
 def bulk_session_maker(ctx: dict[str, Any]) -> Any:

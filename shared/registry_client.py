@@ -105,6 +105,14 @@ class RegistryClient:
         response.raise_for_status()
         return True
 
+    async def region_name(self, code: str) -> str | None:
+        """A region's name, or None when the registry does not know it."""
+        response = await self._request("GET", f"/regions/{code}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return str(response.json()["name"])
+
     async def get_household(self, household_id: UUID, *, token: str | None = None) -> HouseholdRef:
         response = await self._request("GET", f"/households/{household_id}", token=token)
         if response.status_code == 404:

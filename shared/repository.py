@@ -10,7 +10,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Select, select, text
@@ -18,12 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 from shared import pagination
+from shared.auth import Principal
+from shared.changelog import ChangeLog
 from shared.errors import NotFound
 from shared.i18n import t
-
-if TYPE_CHECKING:  # both import shared.db, which re-exports this module's base
-    from shared.auth import Principal
-    from shared.changelog import ChangeLog
 
 M = TypeVar("M", bound=DeclarativeBase)
 
@@ -33,7 +31,7 @@ class Audit:
     """An audit entry to write with a row: who did ``action``, and the new values. What is
     left out is the row's own: its ``id``, its ``region_code``, the repository's ``entity``."""
 
-    principal: "Principal"
+    principal: Principal
     action: str
     new: dict[str, Any] | None = None
     old: dict[str, Any] | None = None
@@ -47,9 +45,9 @@ class RepositoryBase(Generic[M]):
     """Every query of a module lives in its repository; this base holds the common ones."""
 
     model: ClassVar[type[Any]]
-    # The change log of the service (its ``database.audit``) and the entity name its entries
-    # carry; only a repository that writes audited rows needs them.
-    trail: ClassVar["ChangeLog | None"] = None
+    # The change log of the service (its ``database.change_log``) and the entity name its
+    # entries carry; only a repository that writes audited rows needs them.
+    trail: ClassVar[ChangeLog | None] = None
     entity: ClassVar[str] = ""
     # Said for a row that is missing or out of sight: name only what was asked for.
     not_found: ClassVar[str] = t("not found", "not_found")
@@ -63,13 +61,13 @@ class RepositoryBase(Generic[M]):
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    def visible_to(self, principal: "Principal", obj: M) -> bool:
+    def visible_to(self, principal: Principal, obj: M) -> bool:
         """Whether ``principal`` may see ``obj``: by default, whether it lies in their
         region. A service whose callers also see what a region above them holds widens it."""
         return principal.covers(obj.region_code)  # type: ignore[attr-defined]
 
     async def get_visible(
-        self, id_: UUID | int | str, principal: "Principal", *, for_update: bool = False
+        self, id_: UUID | int | str, principal: Principal, *, for_update: bool = False
     ) -> M:
         """The row, if it exists and the caller may see it; else 404 (the same either way)."""
         obj = await self.get(id_, for_update=for_update)

@@ -147,6 +147,12 @@ class Settings(ProvinceSettings):
     public_registry_url: str = ""
     public_monitoring_url: str = ""
     public_funds_url: str = ""
+    # The villagers' declaration page (monitoring's /declare/{village_code}) as a phone reaches
+    # it: what the printed QR codes point to. Empty: the public monitoring URL + /declare.
+    declaration_page_url: str = ""
+    # A font with Chinese glyphs for the village's name under a PNG QR code (e.g. Debian's
+    # fonts-noto-cjk). Empty: the first of the usual Debian paths that exists.
+    qr_font: str = ""
     # Credentials the monitoring and funds services use to call the registry.
     service_username: str = "povguard-service"
     service_password: str = ""
@@ -211,6 +217,11 @@ class Settings(ProvinceSettings):
         """Where clients reach ``service`` (registry, monitoring, funds)."""
         public = getattr(self, f"public_{service}_url", "")
         return str(public or getattr(self, f"{service}_url", "")).rstrip("/")
+
+    def declaration_page(self, village_code: str) -> str:
+        """The public address of ``village_code``'s declaration page (its QR code's content)."""
+        base = self.declaration_page_url or f"{self.public_url('monitoring')}/declare"
+        return f"{base.rstrip('/')}/{village_code}"
 
     def async_database_url(self) -> str:
         """The DSN for SQLAlchemy's asyncpg dialect."""

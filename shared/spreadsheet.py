@@ -1,11 +1,14 @@
 """Cells written to CSV or XLSX exports, safe from formula injection (CSV/DDE injection).
 
-A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
-formula by Excel and WPS. Exports prefix such text with an apostrophe, which spreadsheet
-programs show as text; imports strip that one apostrophe again, so an exported ledger
-re-imports to the same values."""
+A text cell starting with ``=``, ``+``, ``-``, ``@``, their full-width forms ``＝ ＋ － ＠``
+(typed with a Chinese input method; WPS and newer Excel read them as formulas too), a tab or a
+carriage return is run as a formula by Excel and WPS. Exports prefix such text with an
+apostrophe, which spreadsheet programs show as text; imports strip that one apostrophe again,
+so an exported ledger re-imports to the same values."""
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from urllib.parse import quote
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "＝", "＋", "－", "＠", "\t", "\r")
 
 
 def neutralise(value: object) -> object:
@@ -31,3 +34,10 @@ def neutralise_sql(expression: str) -> str:
         f"CASE WHEN left({expression}, 1) IN ({starts}) "
         f"THEN chr(39) || {expression} ELSE {expression} END"
     )
+
+
+def attachment(name: str, fallback: str) -> str:
+    """A ``Content-Disposition`` for a download named ``name`` (RFC 6266 with RFC 8187's
+    UTF-8 ``filename*``; ``fallback`` is the ASCII name for clients that know only
+    ``filename``)."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -196,6 +196,19 @@ async def villages(session: AsyncSession) -> list[str]:
     return [VILLAGE_A, VILLAGE_B, PUAN_VILLAGE]
 
 
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium under Playwright, one for the run (tests/browser.py finds it)."""
+    from playwright.async_api import async_playwright
+
+    from tests.browser import chromium
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium(), headless=True)
+        yield launched
+        await launched.close()
+
+
 @pytest.fixture
 def server_on_utc() -> Iterator[None]:
     """The process's own clock runs on UTC, as on a typical server (so ``date.today()`` is

@@ -10,6 +10,7 @@ from services.funds.payments.router import router as payments_router
 from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
+from services.funds.scopes import SCOPES
 from services.funds.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
@@ -35,6 +36,7 @@ TAGS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
+        scopes=SCOPES,
         name="funds",
         title="Povguard funds",
         description="Linking funds (衔接资金) from source to payment, the project library (项目库), and the assets projects formed (扶贫项目资产).",

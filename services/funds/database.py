@@ -24,5 +24,5 @@ class JobOutbox(service_db.JobOutboxTable, Base): ...
 
 # A project step's or a payment's audit entry and its webhook event are recorded by two calls:
 # one entry still (shared.changelog).
-audit = ChangeLog(ChangeLogEntry, paired=frozenset({"project", "payment"}))
+change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"project", "payment"}))
 outbox = Outbox(JobOutbox)

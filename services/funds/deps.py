@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from services.funds.database import IdempotencyKey
 from shared import regions
-from shared.auth import Principal, current_principal, decode_token, oauth2_scheme
+from shared.auth import Principal, current_principal, oauth2_scheme
 from shared.db import get_session
 from shared.errors import NotFound
 from shared.i18n import t
@@ -68,7 +68,8 @@ async def optional_principal(
     """The caller on a public route: None without a token, else verified like anywhere."""
     if not token:
         return None
-    return decode_token(request.app.state.settings, token)
+    # As every signed-in route: a revoked account is refused, a client needs the scope.
+    return await current_principal(request, token)
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

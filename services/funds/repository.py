@@ -5,7 +5,7 @@ from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy.orm import DeclarativeBase
 
-from services.funds.database import audit
+from services.funds.database import change_log
 from services.funds.deps import sees
 from shared.auth import Principal
 from shared.changelog import ChangeLog
@@ -15,7 +15,7 @@ M = TypeVar("M", bound=DeclarativeBase)
 
 
 class FundsRepository(RepositoryBase[M]):
-    trail: ClassVar[ChangeLog | None] = audit
+    trail: ClassVar[ChangeLog | None] = change_log
 
     def visible_to(self, principal: Principal, obj: Any) -> bool:
         return sees(principal, obj.region_code)

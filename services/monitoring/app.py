@@ -6,8 +6,10 @@ from services.monitoring import metrics as monitoring_metrics
 from services.monitoring.alerts.router import router as alerts_router
 from services.monitoring.batches.router import router as batches_router
 from services.monitoring.cases.router import router as cases_router
+from services.monitoring.declarations.page import router as declaration_page_router
 from services.monitoring.declarations.router import router as declarations_router
 from services.monitoring.policy.router import router as policy_router
+from services.monitoring.scopes import SCOPES
 from services.monitoring.signals.router import router as signals_router
 from services.monitoring.stats.router import router as stats_router
 from services.monitoring.webhooks.hub import HUB as WEBHOOKS
@@ -37,6 +39,7 @@ TAGS: list[dict[str, str]] = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
+        scopes=SCOPES,
         name="monitoring",
         title="Povguard monitoring",
         description="Early warning (防止返贫动态监测): policy, department signals, self-declarations, scans, alerts and the monitored-household case procedure.",
@@ -55,4 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     observability.add_collector(app, monitoring_metrics.collect)
     observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
+    # The villagers' page (HTML, outside the /v1 API): /declare/{village_code}.
+    app.include_router(declaration_page_router)
     return app

@@ -29,5 +29,5 @@ class BatchItemAnswer(BatchItemMixin, Base):
 
 # A case step's audit entry and its ``case.<step>`` event are recorded by two calls:
 # one entry still (shared.changelog).
-audit = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
+change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
 outbox = Outbox(JobOutbox)

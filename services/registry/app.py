@@ -14,6 +14,7 @@ from services.registry.households.router import router as households_router
 from services.registry.imports.router import router as imports_router
 from services.registry.measures.router import router as measures_router
 from services.registry.regions.router import router as regions_router
+from services.registry.scopes import SCOPES
 from services.registry.webhooks.hub import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
@@ -48,6 +49,7 @@ TAGS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
+        scopes=SCOPES,
         name="registry",
         title="Povguard registry",
         description="The household register (建档立卡): the system of record that monitoring and "

@@ -42,5 +42,5 @@ class BatchItemAnswer(BatchItemMixin, Base):
     """The first answer to each offline-batch item (shared.batches)."""
 
 
-audit = ChangeLog(ChangeLogEntry)
+change_log = ChangeLog(ChangeLogEntry)
 outbox = Outbox(JobOutbox)

@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.money import Money, NonNegativeMoney
+from shared.request_model import RequestModel
 
 
 class HouseholdCategory(StrEnum):
@@ -349,7 +350,7 @@ class MeasureFields(BaseModel):
     responsible_cadre_id: UUID | None = None
 
 
-class MeasureCreate(MeasureFields):
+class MeasureCreate(MeasureFields, RequestModel):
     """``POST /v1/households/{id}/measures``."""
 
     model_config = ConfigDict(
@@ -400,7 +401,7 @@ class HouseholdRef(BaseModel):
     version: int
 
 
-class CategoryChange(BaseModel):
+class CategoryChange(RequestModel):
     """``PUT /v1/households/{id}/category``: how monitoring marks a household 监测户 and
     restores its category when the risk is eliminated."""
 

@@ -38,7 +38,10 @@ IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
         max_length=200,
+        # At least one visible character: a blank key is refused by the schema itself.
+        pattern=r"\S",
         description="Send the same key when retrying: the first response is replayed.",
     ),
 ]

@@ -6,7 +6,8 @@ the work it belongs to was committed (a rolled-back request leaves neither). Two
 rows to ARQ and delete them:
 
 - the kick: right after the commit, the process that wrote them sends them (best effort: when
-  Redis is away the request still succeeds and the rows wait);
+  Redis is away the request still succeeds and the rows wait). ``defer`` registers it on the
+  session (``shared.db.after_commit``), through the queue the unit of work keeps there;
 - the relay: a short cron in the worker sends whatever is left, oldest first, and keeps trying
   while Redis is away.
 
@@ -35,7 +36,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import ordered_uuid
+from shared import observability
+from shared.db import QUEUE, after_commit
+from shared.ids import ordered_uuid
 from shared.outbox.repository import OutboxRepository
 
 log = logging.getLogger("povguard.jobs")
@@ -86,8 +89,6 @@ class Outbox:
         """Queue job ``name`` in this session's transaction; it is sent once that commits.
         ``job_id`` names the job in ARQ (a second one with the same id is not run while the
         first is queued, running or its result kept)."""
-        from shared import observability  # late: observability reaches the job layer
-
         row_id = ordered_uuid()
         row = self.model(
             id=row_id,
@@ -99,6 +100,8 @@ class Outbox:
             job_id=job_id or f"job:{row_id}",
         )
         session.add(row)
+        if _SESSION_KEY not in session.info:  # the transaction's first job: send them after it
+            after_commit(session, lambda: kick(session, session.info.get(QUEUE)))
         session.info.setdefault(_SESSION_KEY, []).append((self.model, row))
 
 

@@ -4,6 +4,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.request_model import RequestModel
+
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 DELIVERY_STATUS_TEXT = (
     "`pending` (待推送: waiting for its first or next attempt), `succeeded` (已送达: the receiver "
@@ -11,7 +13,7 @@ DELIVERY_STATUS_TEXT = (
 )
 
 
-class WebhookCreate(BaseModel):
+class WebhookCreate(RequestModel):
     url: str = Field(
         max_length=2000,
         description="https URL to POST events to (plain http only for hosts the operator "

@@ -166,7 +166,11 @@ async def make_fund(
 
 
 async def allocate(
-    client: ApiClient, fund_id: str, region: str, amount: str, source: str | None = None
+    client: ApiClient,
+    fund_id: str,
+    region: str,
+    amount: str | float,  # a JSON number too: the API must refuse it
+    source: str | None = None,
 ) -> httpx.Response:
     body: dict[str, Any] = {"fund_id": fund_id, "region_code": region, "amount": amount}
     if source:

@@ -30,3 +30,23 @@ async def test_the_asset_ledger_never_carries_a_live_formula(funds) -> None:
     cells = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))[1]
     assert cells[1] == "'" + FORMULA  # a string cell, not a formula
     assert all(not (isinstance(c, str) and c.startswith(("=", "+", "@"))) for c in cells)
+
+
+async def test_the_asset_ledger_is_named_by_region_and_day_with_a_frozen_header(funds) -> None:
+    import io
+    from urllib.parse import quote
+
+    from openpyxl import load_workbook
+
+    from shared import clock
+    from shared.auth import Role
+
+    officer = funds.as_(Role.county_officer, "522301000000")
+    answer = await officer.get("/v1/exports/assets", params={"format": "xlsx"})
+    assert answer.status_code == 200
+    day = clock.today().isoformat()
+    assert answer.headers["content-disposition"] == (
+        f'attachment; filename="522301000000_assets_{day}.xlsx"; '
+        f"filename*=UTF-8''{quote(f'522301000000_资产台账_{day}.xlsx')}"
+    )
+    assert load_workbook(io.BytesIO(answer.content)).active.freeze_panes == "A2"

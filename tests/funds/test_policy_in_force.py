@@ -56,6 +56,8 @@ async def test_a_row_is_in_force_from_its_year_on_and_not_before(funds) -> None:
 
 
 async def test_the_compliance_scan_reads_the_same_policy_row(funds, session, job_ctx) -> None:
+    """The scan joins each row to its policy with ``shared.policy.in_force`` too (rendered as
+    SQL): the row it judges by is the one GET /policy answers."""
     # An older county override (idle after 30 days), the province's newer 2026 row (200 days)
     # and the county's own 2026 row (60 days): the scan, like GET /policy, takes the last.
     older = await county(funds).put("/v1/policy/2025", json=FIELDS | {"idle_days": 30})

@@ -2,6 +2,7 @@
 public notices, and payments that never pass the budget."""
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import text
 
@@ -253,12 +254,13 @@ async def test_payment_inputs_are_checked(funds, registry_stub) -> None:
     ).status_code == 409
     project = await approved_project(funds, fund["id"])
     pay = f"/v1/projects/{project['id']}/payments"
-    for bad in [
+    bads: list[dict[str, Any]] = [
         {"amount": "-1.00"},
         {"amount": "1.001"},
         {"amount": 0.3},
         {"household_id": str(stranger)},
-    ]:
+    ]
+    for bad in bads:
         response = await officer.post(pay, json=body | bad)
         assert response.status_code == 422, bad
     assert (await township(funds).post(pay, json=body)).status_code == 403

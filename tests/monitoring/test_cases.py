@@ -434,7 +434,7 @@ async def test_a_public_notice_refuses_id_and_phone_numbers(
         ("note", "联系电话 １３９１２３４５６７８"),  # full-width, as a Chinese IME types it
         ("evidence", f"公示名单: {h['id_numbers'][1]}"),
     ):
-        body = {"action": "publish_notice", **period}
+        body: dict[str, Any] = {"action": "publish_notice", **period}
         body[field] = text_ if field == "note" else [text_]
         refused = await who["village"].post(f"/v1/cases/{case_id}/actions", json=body)
         assert refused.status_code == 422, refused.text

@@ -1,6 +1,7 @@
 """One request id, and one trace, follow a request from monitoring into the registry call it
 makes and into the jobs it enqueues."""
 
+from collections.abc import Callable
 from datetime import date
 
 import httpx
@@ -30,9 +31,12 @@ def _declarant(app, address: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
-async def _accept_declaration(  # type: ignore[no-untyped-def]
-    client: httpx.AsyncClient, officer_token: str, before=None, **headers: str
-):
+async def _accept_declaration(
+    client: httpx.AsyncClient,
+    officer_token: str,
+    before: Callable[[], None] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     """Accepting a declaration from someone the registry does not know asks the registry
     whether the village they named exists: monitoring's call to the registry."""
     listed = await client.get(
@@ -44,7 +48,7 @@ async def _accept_declaration(  # type: ignore[no-untyped-def]
     return await client.post(
         f"/v1/declarations/{declaration['id']}/actions",
         json={"action": "accept", "note": "核实受理"},
-        headers={"Authorization": f"Bearer {officer_token}", **headers},
+        headers={"Authorization": f"Bearer {officer_token}", **(headers or {})},
     )
 
 
@@ -53,7 +57,9 @@ async def test_the_request_id_reaches_the_registry_call(monitoring, villages, js
         declared = await anonymous.post("/v1/declarations", json=_declaration("13900007101"))
         assert declared.status_code == 201, declared.text
         token = token_for(monitoring.settings, Role.county_officer, XINGYI, sub="officer-7")
-        response = await _accept_declaration(anonymous, token, **{"X-Request-ID": "rq-across"})
+        response = await _accept_declaration(
+            anonymous, token, headers={"X-Request-ID": "rq-across"}
+        )
     assert response.status_code == 200, response.text
     assert response.headers["X-Request-ID"] == "rq-across"
     (registry_call,) = json_log.access("/v1/regions/{code}")

@@ -188,16 +188,18 @@ async def test_the_policy_in_force_is_the_latest_year_the_countys_own_first(
     )
     assert put.status_code == 201, put.text
     repo = PolicyRepository(session)
-    in_2023 = await repo.in_force(VILLAGE_A, 2023)
-    assert (in_2023.region_code, in_2023.year) == (XINGYI, 2023)
+
+    async def in_force(region_code: str, year: int) -> tuple[str, int] | None:
+        policy = await repo.in_force(region_code, year)
+        return None if policy is None else (policy.region_code, policy.year)
+
+    assert await in_force(VILLAGE_A, 2023) == (XINGYI, 2023)
     # A later year of the province's outranks an older county override.
-    in_2026 = await repo.in_force(VILLAGE_A, 2026)
-    assert (in_2026.region_code, in_2026.year) == (PROVINCE, 2024)
+    assert await in_force(VILLAGE_A, 2026) == (PROVINCE, 2024)
     # Another county, and a year before any override: the province's latest not after it.
-    in_2022 = await repo.in_force(VILLAGE_A, 2022)
-    assert (in_2022.region_code, in_2022.year) == (PROVINCE, 2021)
-    assert (await repo.in_force(PUAN, 2023)).year == 2021
-    assert await repo.in_force(VILLAGE_A, 2020) is None
+    assert await in_force(VILLAGE_A, 2022) == (PROVINCE, 2021)
+    assert await in_force(PUAN, 2023) == (PROVINCE, 2021)
+    assert await in_force(VILLAGE_A, 2020) is None
     # A scan judges a year by that year's own policy only.
     assert await repo.for_year(VILLAGE_A, 2025) is None
 

@@ -1,7 +1,7 @@
 """The projection follows the registry's change feed: set-based upserts, cursor kept with
 the rows, outages retried, rebuild from the start."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -9,8 +9,10 @@ from arq import Retry
 from sqlalchemy import text
 
 from services.monitoring.projection import jobs as projection_jobs
+from shared import idnumber
+from shared.auth import Role
 from shared.registry_client import RegistryUnavailable
-from tests.conftest import VILLAGE_A
+from tests.conftest import VILLAGE_A, XINGYI
 
 
 async def _count(session: Any, table: str) -> int:
@@ -77,38 +79,32 @@ async def test_a_registry_outage_pauses_and_retries(job_ctx) -> None:
 
 
 async def test_following_the_real_feed_stores_the_cursor_and_rebuild_replays(
-    mon_ctx, session
+    mon_ctx, registry, villages, session
 ) -> None:
-    # Write into the registry's outbox as the registry does (its household endpoints are
-    # built elsewhere); the feed serves them to monitoring's service account.
-    from uuid import uuid4
-
-    from services.registry.changes.service import record_change
-    from shared.contracts.registry import ChangeEntity, ChangeOp, HouseholdSnapshot
-
-    hid = uuid4()
-    await record_change(
-        session,
-        entity=ChangeEntity.household,
-        entity_id=hid,
-        household_id=hid,
-        region_code=VILLAGE_A,
-        op=ChangeOp.create,
-        data=HouseholdSnapshot(
-            id=hid,
-            region_code=VILLAGE_A,
-            household_no="FEED-1",
-            category="ordinary",
-            relocated=False,
-            at_risk=False,
-        ),
+    # A household registered through the registry's API: its two change-log entries (the
+    # household, its head) are what the feed serves to monitoring's service account.
+    created = await registry.as_(Role.county_officer, XINGYI).post(
+        "/v1/households",
+        json={
+            "region_code": VILLAGE_A,
+            "household_no": "FEED-1",
+            "category": "ordinary",
+            "members": [
+                {
+                    "name": "王大山",
+                    "id_number": idnumber.make("522301", date(1975, 4, 1), 11),
+                    "relation": "head",
+                    "labour_capacity": "ordinary",
+                }
+            ],
+        },
     )
-    await session.commit()
+    assert created.status_code == 201, created.text
     redis = mon_ctx["redis"]
     before = projection_jobs.incremental_scan_job_id(datetime.now(UTC))
     await redis.delete(redis.default_queue_name, f"arq:job:{before}")
     applied = await projection_jobs.follow_registry_changes(mon_ctx)
-    assert applied == 1
+    assert applied == 2
     # The change is scanned at once (within the minute), not at the next scheduled scan.
     after = projection_jobs.incremental_scan_job_id(datetime.now(UTC))
     queued = {(job.function, job.job_id) for job in await redis.queued_jobs()}
@@ -116,15 +112,16 @@ async def test_following_the_real_feed_stores_the_cursor_and_rebuild_replays(
     cursor = (
         await session.execute(text("SELECT cursor, events_applied FROM monitoring.feed_cursors"))
     ).one()
-    assert cursor.events_applied == 1
+    assert cursor.events_applied == 2
     # Nothing new: the next run applies nothing and keeps the cursor.
     assert await projection_jobs.follow_registry_changes(mon_ctx) == 0
     assert await _count(session, "households") == 1
     # Rebuild forgets and replays from cursor 0, telling the CLI's progress bar each page.
     heard: list[int] = []
-    assert await projection_jobs.rebuild_projection({**mon_ctx, "on_progress": heard.append}) == 1
-    assert heard == [1]
+    assert await projection_jobs.rebuild_projection({**mon_ctx, "on_progress": heard.append}) == 2
+    assert heard == [2]
     assert await _count(session, "households") == 1
+    assert await _count(session, "members") == 1
 
 
 async def test_deletes_remove_what_the_registry_removed(feed, session) -> None:

@@ -1,5 +1,7 @@
 """The ``povguard`` command an operator runs: its commands are all reachable from the top."""
 
+from typing import Any
+
 from typer.testing import CliRunner
 
 from povguard.cli import app
@@ -68,7 +70,7 @@ def test_serve_stops_gracefully_and_logs_through_povguard(monkeypatch, settings)
     from shared.settings import get_settings
 
     _operator_env(monkeypatch, settings)
-    seen = {}
+    seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: seen.update(kwargs, target=target))
     monkeypatch.setattr(
         "shared.logging.configure_logging", lambda service: seen.update(logging=service)

@@ -89,24 +89,24 @@ async def test_bad_client_registrations_are_422(admin, body, field) -> None:
 
 
 async def test_client_credentials_in_the_form_or_basic_give_a_scoped_token(registry, admin) -> None:
-    client = await _register(admin, ["changes:read", "signals:write"])
+    client = await _register(admin, ["changes:read", "signals:write", "profile:read"])
     by_form = await _token(registry, client)
     assert by_form.status_code == 200, by_form.text
-    assert by_form.json()["scope"] == "changes:read signals:write"
+    assert by_form.json()["scope"] == "changes:read profile:read signals:write"
     assert "refresh_token" not in by_form.json()
     basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
     by_basic = await registry.post(
         "/v1/auth/token",
-        data={"grant_type": "client_credentials", "scope": "changes:read"},
+        data={"grant_type": "client_credentials", "scope": "changes:read profile:read"},
         headers={"Authorization": f"Basic {basic}"},
     )
     assert by_basic.status_code == 200, by_basic.text
-    assert by_basic.json()["scope"] == "changes:read"
+    assert by_basic.json()["scope"] == "changes:read profile:read"
     me = await registry.get("/v1/me", headers=bearer(by_basic.json()["access_token"]))
     assert me.json()["role"] == "department"
     assert me.json()["region_code"] == XINGYI
     assert me.json()["client_id"] == client["client_id"]
-    assert me.json()["scopes"] == ["changes:read"]
+    assert me.json()["scopes"] == ["changes:read", "profile:read"]
     wider = await registry.post(
         "/v1/auth/token",
         data={"grant_type": "client_credentials", "scope": "sync:write"},
@@ -141,7 +141,7 @@ async def test_every_partner_endpoint_checks_the_scope_beside_the_role(
     )
     assert sync.status_code == 403
     assert "sync:write" in sync.json()["detail"]
-    signals = {"items": []}
+    signals: dict[str, list[Any]] = {"items": []}
     async with ApiClient(wire_app(create_app(settings), session_maker, queue), settings) as mon:
         refused = await mon.post("/v1/signals", json=signals, headers=token)
         assert refused.status_code == 403

@@ -3,6 +3,7 @@ monitoring reads (shared.contracts.registry)."""
 
 from datetime import date
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.registry.database import ChangeLogEntry as AuditLog
@@ -17,7 +18,7 @@ from shared.contracts.registry import (
 from tests.conftest import VILLAGE_A, XINGYI
 from tests.registry.helpers import household, id_number, member
 
-SNAPSHOTS = {
+SNAPSHOTS: dict[str, type[BaseModel]] = {
     "household": HouseholdSnapshot,
     "member": MemberSnapshot,
     "economics": EconomicsSnapshot,

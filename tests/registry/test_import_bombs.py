@@ -86,7 +86,7 @@ else:
 """
 
 
-def read_in_a_child(content: bytes) -> subprocess.CompletedProcess[str]:
+def read_in_a_child(content: bytes) -> subprocess.CompletedProcess[bytes]:
     """Read the file in a separate process with a memory cap: a reader that tries to
     allocate the sheet dies there (as a worker would), not in the test run."""
     return subprocess.run(
@@ -116,7 +116,9 @@ async def test_a_workbook_built_to_exhaust_memory_fails_its_import_and_the_worke
 ) -> None:
     assert len(content) < 200_000
     child = read_in_a_child(content)
-    assert child.returncode == 0, f"the reader died ({child.returncode}): {child.stderr[-500:]}"
+    assert child.returncode == 0, (
+        f"the reader died ({child.returncode}): {child.stderr[-500:].decode(errors='replace')}"
+    )
     assert child.stdout.decode().startswith("refused:"), child.stdout
     assert reason in child.stdout.decode()
     # Through the API and the worker's job function, in this process.

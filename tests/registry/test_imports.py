@@ -5,6 +5,7 @@ import gc
 import io
 import zipfile
 from datetime import date
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -29,7 +30,9 @@ def member(
     relation: str = "户主",
     region: str = VILLAGE_A,
     name: str = "王小明",
-) -> list[str]:
+) -> list[Any]:
+    """A member's row of cells: text, as a village types it (tests put numbers and dates in
+    some)."""
     facts = idnumber.parse(number[:17] + idnumber.check_character(number[:17]))
     return [
         household_no,

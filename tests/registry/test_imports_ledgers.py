@@ -228,9 +228,9 @@ async def test_dates_as_ledgers_type_them_and_excel_serials_are_read(
     ]
     rows = []
     for i, form in enumerate(forms):
-        row: list[Any] = member(f"T{i}", numbers[i])
-        row[11] = form
-        rows.append(row)
+        cells = member(f"T{i}", numbers[i])
+        cells[11] = form
+        rows.append(cells)
     bad = member("T9", numbers[7])
     bad[11] = "1990年13月1日"
     result = await upload(registry, job_ctx, ledger([*rows, bad]), headers=ZH)
@@ -275,7 +275,7 @@ async def test_the_sheet_whose_headers_match_is_read_or_the_sheets_found_are_nam
 ) -> None:
     (a,) = ids(1)
     notes = ("填表说明", [["1. 一户多人的，每人一行"], ["2. 证件号码列请设为文本格式"]])
-    summary = ("汇总", [["村名", "户数"], ["某某村", 1]])
+    summary: tuple[str, list[list[Any]]] = ("汇总", [["村名", "户数"], ["某某村", 1]])
     content = ledger([member("S1", a)], sheets=[notes, summary])
     result = await upload(registry, job_ctx, content, kind=None)
     assert (result["status"], result["accepted"]) == ("done", 1)

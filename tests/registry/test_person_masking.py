@@ -76,6 +76,7 @@ async def test_masked_roles_see_no_id_number_or_birth_date_on_any_read(registry,
         "cadre_id": seeded["cadre_id"],
         "import_id": seeded["import_id"],
         "code": XINGYI,
+        "village_code": VILLAGE_A,
         "year": "2024",
     }
     for role, region in MASKED_ROLES:

@@ -1,5 +1,7 @@
 """Every failure is RFC 9457 problem+json with a 4xx status, never a 500 for bad input."""
 
+from typing import Any
+
 from shared.auth import Role
 from tests.conftest import XINGYI
 
@@ -59,7 +61,7 @@ async def test_hand_made_values_are_4xx_not_500(registry, villages) -> None:
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
     home = (await cadre.post("/v1/households", json=household(VILLAGE_A, "HM-1"))).json()
     url = f"/v1/households/{home['id']}"
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any], int]] = [
         # An amount too large for any decimal context.
         ("PUT", f"{url}/economics/2024", {"json": {"wage": "1e400"}}, 422),
         (

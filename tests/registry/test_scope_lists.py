@@ -65,6 +65,7 @@ async def test_every_list_route_shows_a_county_officer_nothing_of_another_county
         "cadre_id": xingyi["cadre_id"],
         "import_id": xingyi["import_id"],
         "code": XINGYI,
+        "village_code": VILLAGE_A,
         "year": "2024",
     }
     lists = [(p, op) for p, op in get_operations(registry.app) if is_list(registry.app, op)]

@@ -53,6 +53,7 @@ async def test_another_countys_records_read_exactly_as_missing_ones_on_every_rou
         "cadre_id": xingyi["cadre_id"],
         "import_id": xingyi["import_id"],
         "code": XINGYI,
+        "village_code": VILLAGE_A,
         "year": "2024",
     }
     missing = {
@@ -61,6 +62,7 @@ async def test_another_countys_records_read_exactly_as_missing_ones_on_every_rou
         "cadre_id": str(uuid4()),
         "import_id": str(uuid4()),
         "code": MISSING_REGION,
+        "village_code": "522301999998",  # another village nobody registered
         "year": "2024",
     }
     compared = 0

@@ -42,7 +42,7 @@ async def api(hook_settings: Settings, session_maker: Any, queue: Any) -> AsyncI
 
 
 @pytest.fixture
-def ctx(job_ctx: dict[str, Any], hook_settings: Settings) -> AsyncIterator[dict[str, Any]]:
+def ctx(job_ctx: dict[str, Any], hook_settings: Settings) -> dict[str, Any]:
     return {**job_ctx, "settings": hook_settings}
 
 

@@ -4,6 +4,7 @@ script, style sheet and image the pages load is served by the service itself."""
 import re
 
 import pytest
+from fastapi import FastAPI
 
 from shared.settings import Settings
 from tests.conftest import ApiClient
@@ -11,7 +12,7 @@ from tests.conftest import ApiClient
 _REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url:\s*['"]([^'"]+)['"]""")
 
 
-def _app(name: str, settings: Settings):  # type: ignore[no-untyped-def]
+def _app(name: str, settings: Settings) -> FastAPI:
     if name == "registry":
         from services.registry.app import create_app
     elif name == "monitoring":

@@ -55,18 +55,19 @@ def _module(name: str) -> Any:
 def _client(generated: ModuleType, app: Any, token: str | None = None) -> Any:
     """The generated client, speaking to the app in-process through an httpx ASGI transport."""
     transport = httpx.ASGITransport(app=app)
-    kwargs = {"base_url": "http://test", "headers": {"Accept-Language": "en"}}
+    headers = {"Accept-Language": "en"}
+    kwargs: dict[str, Any] = {"base_url": "http://test", "headers": headers}
     if token is None:
         client = generated.Client(**kwargs)
     else:
         client = generated.AuthenticatedClient(token=token, **kwargs)
     client.set_async_httpx_client(
-        httpx.AsyncClient(transport=transport, base_url="http://test", headers=kwargs["headers"])
+        httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
         if token is None
         else httpx.AsyncClient(
             transport=transport,
             base_url="http://test",
-            headers={**kwargs["headers"], "Authorization": f"Bearer {token}"},
+            headers={**headers, "Authorization": f"Bearer {token}"},
         )
     )
     return client

@@ -1,7 +1,7 @@
 """HTTP as clients expect it, on every service: gzip for larger answers, CORS only for the
 configured origins, and Retry-After on every 429 and 503."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from shared.app import create_service_app
 from shared.errors import ServiceUnavailable, TooManyRequests
@@ -9,7 +9,7 @@ from shared.settings import Settings
 from tests.conftest import ApiClient
 
 
-def _app(settings: Settings):  # type: ignore[no-untyped-def]
+def _app(settings: Settings) -> FastAPI:
     router = APIRouter()
 
     @router.get("/busy")

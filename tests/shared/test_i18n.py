@@ -4,6 +4,7 @@ error with a stable code a client can branch on; field names stay as the client 
 import re
 import string
 
+from babel.messages.catalog import Message
 from babel.messages.pofile import read_po
 
 from shared.auth import Role
@@ -71,7 +72,7 @@ def test_accept_language_negotiation() -> None:
 
 def test_every_translation_keeps_its_placeholders() -> None:
     names = string.Formatter()
-    messages = []
+    messages: list[Message] = []
     for path in catalogue_files():
         with path.open("rb") as po:
             messages.extend(read_po(po))

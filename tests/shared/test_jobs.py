@@ -11,6 +11,7 @@ import pytest
 from arq.jobs import DeserializationError, SerializationError
 
 from shared import jobs, outbox
+from shared.db import after_commit
 from workers.main import create_worker
 
 
@@ -75,3 +76,27 @@ def test_deserialization_errors_are_arqs_own() -> None:
 
     with pytest.raises(DeserializationError):
         deserialize_job(b"\x80\x04not json", deserializer=jobs.deserialize)
+
+
+async def test_a_jobs_after_commit_hooks_run_once_it_commits_and_never_on_rollback(
+    job_ctx,
+) -> None:
+    """What a job's transaction registers for after its commit (an account's news, the jobs
+    it deferred) runs then, as for a request; a failed job's never runs."""
+    heard: list[str] = []
+
+    async def note(what: str) -> None:
+        heard.append(what)
+
+    async with jobs.unit_of_work(job_ctx) as session:
+        after_commit(session, lambda: note("committed"))
+    assert heard == ["committed"]
+
+    async def failing_job() -> None:
+        async with jobs.unit_of_work(job_ctx) as session:
+            after_commit(session, lambda: note("rolled back"))
+            raise RuntimeError("the job failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_job()
+    assert heard == ["committed"]

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from openapi_spec_validator import validate
 from pydantic import BaseModel
 
@@ -19,7 +20,7 @@ SERVICES = ["registry", "monitoring", "funds"]
 _OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
-def _app(name: str, settings: Settings):  # type: ignore[no-untyped-def]
+def _app(name: str, settings: Settings) -> FastAPI:
     module = __import__(f"services.{name}.app", fromlist=["create_app"])
     return module.create_app(settings)
 
@@ -122,7 +123,7 @@ def test_token_url_version_and_servers(service: str, settings: Settings) -> None
         update={"public_registry_url": "https://povguard.gz.gov.cn/registry"}
     )
     spec = _app(service, public).openapi()
-    flows = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
+    flows = spec["components"]["securitySchemes"]["OAuth2"]["flows"]
     assert flows["password"]["tokenUrl"] == "https://povguard.gz.gov.cn/registry/v1/auth/token"
     assert spec["info"]["version"] == package_version()
     assert spec["servers"][0]["url"] == public.public_url(service)

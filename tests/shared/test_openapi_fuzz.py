@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -53,6 +54,8 @@ def _fuzz(base_url: str, token: str) -> tuple[int, list[str]]:
     failures: list[str] = []
     calls = 0
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()  # the document itself is not valid OpenAPI
         operation = result.ok()
         # What the document allows, and what it refuses (which must be a 4xx, never a 5xx).
         strategy = operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE)

@@ -2,6 +2,7 @@
 /metrics and /healthz; the ARQ health probe; a graceful stop that waits for running jobs."""
 
 import asyncio
+import inspect
 import re
 import socket
 
@@ -102,6 +103,7 @@ async def test_a_timed_out_job_is_a_failure_and_a_cancelled_one_is_handed_back()
 
 async def test_a_job_span_continues_the_trace_that_enqueued_it(spans) -> None:
     provider = tracing.provider_for("monitoring")
+    assert provider is not None  # the spans fixture turns tracing on
     with provider.get_tracer("test").start_as_current_span("POST /v1/scans") as request_span:
         kwargs = observability.tag_job_kwargs({})
     assert kwargs[tracing.JOB_TRACE_KWARG].startswith("00-")
@@ -119,8 +121,9 @@ async def test_a_job_span_continues_the_trace_that_enqueued_it(spans) -> None:
 def test_the_worker_wraps_every_job_and_waits_for_running_ones_on_sigterm(settings) -> None:
     worker = create_worker(settings)
     job = worker.functions["purge_idempotency_keys"]
-    assert job.coroutine.__wrapped__ is maintenance.purge_idempotency_keys
-    assert worker.functions["cron:purge_idempotency_keys"].coroutine.__wrapped__ is (
+    # observed_job wraps with functools.wraps: one level down is the job itself.
+    assert inspect.unwrap(job.coroutine) is maintenance.purge_idempotency_keys
+    assert inspect.unwrap(worker.functions["cron:purge_idempotency_keys"].coroutine) is (
         maintenance.purge_idempotency_keys
     )
     assert worker._job_completion_wait == settings.job_completion_wait_s == 25

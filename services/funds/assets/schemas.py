@@ -16,6 +16,7 @@ from pydantic import (
 from services.funds.types import PositiveMoney
 from shared.i18n import t
 from shared.money import Money, NonNegativeMoney
+from shared.request_model import RequestModel
 
 Weight = Annotated[
     Decimal,
@@ -52,7 +53,7 @@ class AssetStatus(StrEnum):
     disposed = "disposed"
 
 
-class AssetCreate(BaseModel):
+class AssetCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -115,7 +116,7 @@ class AssetRead(BaseModel):
     created_at: datetime
 
 
-class IncomeCreate(BaseModel):
+class IncomeCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     period: str = Field(
@@ -145,7 +146,7 @@ class RecipientType(StrEnum):
     village_works = "village_works"  # 村级小型公益事业
 
 
-class ShareIn(BaseModel):
+class ShareIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     recipient_type: RecipientType
@@ -168,7 +169,7 @@ class ShareIn(BaseModel):
         return self
 
 
-class DistributionCreate(BaseModel):
+class DistributionCreate(RequestModel):
     """Shares of one period's income: explicit amounts that add up exactly to the income,
     or weights, split by the largest-remainder method (each share rounded down to the fen,
     the fen left over go one each to the largest remainders, ties to the earlier share)."""
@@ -235,7 +236,7 @@ class DisposalMethod(StrEnum):
     scrapping = "scrapping"  # 报废
 
 
-class DisposalRequest(BaseModel):
+class DisposalRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     action: DisposalAction

@@ -5,29 +5,34 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import CursorResult, func, select, text, update
+from sqlalchemy import CursorResult, func, literal_column, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.funds.compliance.models import ComplianceScan, Finding
 from services.funds.payments.repository import counted_sql
+from services.funds.policy.models import FundsPolicy
 from services.funds.repository import FundsRepository
 from shared.auth import Principal
 from shared.i18n import t
+from shared.policy import in_force as policy_in_force
 from shared.repository import try_advisory_xact_lock
 
 
-def _policy(county: str, year: str) -> str:
-    """The policy row in force for a county and year, as ``PolicyRepository.in_force``
-    reads it (``shared.policy``): the latest year not after it, within that year the county's
+def _policy(region: str, year: str) -> str:
+    """``JOIN LATERAL`` the policy row in force, as ``po``, for each row a rule judges: its
+    region (county level or below) and year are SQL of that row. The statement is
+    ``shared.policy.in_force``'s, the one ``PolicyRepository.in_force`` runs for a single
+    region, rendered once as SQL: the latest year not after it, within that year the county's
     own row before the province's."""
-    return f"""
-    JOIN LATERAL (
-        SELECT po.* FROM funds.policies po
-         WHERE po.region_code IN ({county}, rpad(left({county}, 2), 12, '0'))
-           AND po.year <= {year}
-         ORDER BY po.year DESC, (po.region_code = {county}) DESC
-         LIMIT 1
-    ) po ON true"""
+    po = aliased(FundsPolicy, name="po")
+    where, order_by = policy_in_force(
+        po.region_code, po.year, literal_column(region), literal_column(year)
+    )
+    stmt = select(po).where(*where).order_by(*order_by).limit(1)
+    sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+    return f"JOIN LATERAL ({sql}) po ON true"
 
 
 RULES: dict[str, str] = {
@@ -106,7 +111,7 @@ RULES: dict[str, str] = {
       LEFT JOIN LATERAL (
           SELECT max(created_at) AS last_income FROM funds.asset_income WHERE asset_id = a.id
       ) li ON true
-      {_policy("rpad(left(a.region_code, 6), 12, '0')", "CAST(:this_year AS int)")}
+      {_policy("a.region_code", "CAST(:this_year AS int)")}
      WHERE a.region_code LIKE :p || '%' AND a.kind = 'operating' AND a.status = 'active'
        AND coalesce(li.last_income, a.created_at) < now() - make_interval(days => po.asset_idle_days)
     """,
@@ -119,7 +124,7 @@ RULES: dict[str, str] = {
                'days', date_part('day', now() - i.created_at)::int,
                'policy_days', po.undistributed_days)
       FROM funds.asset_income i
-      {_policy("rpad(left(i.region_code, 6), 12, '0')", "extract(year FROM i.created_at AT TIME ZONE 'Asia/Shanghai')::int")}
+      {_policy("i.region_code", "extract(year FROM i.created_at AT TIME ZONE 'Asia/Shanghai')::int")}
      WHERE i.region_code LIKE :p || '%'
        AND NOT EXISTS (SELECT 1 FROM funds.distributions d WHERE d.income_id = i.id)
        AND i.created_at < now() - make_interval(days => po.undistributed_days)

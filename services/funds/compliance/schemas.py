@@ -4,8 +4,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.request_model import RequestModel
 
-class ScanCreate(BaseModel):
+
+class ScanCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     region_code: str | None = Field(

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.funds.types import PositiveMoney
 from shared.money import Money
+from shared.request_model import RequestModel
 
 
 class FundSource(StrEnum):
@@ -23,7 +24,7 @@ class FundSource(StrEnum):
     financial = "financial"  # 金融 (loans)
 
 
-class FundCreate(BaseModel):
+class FundCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -60,7 +61,7 @@ class FundRead(BaseModel):
     created_at: datetime
 
 
-class AllocationCreate(BaseModel):
+class AllocationCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

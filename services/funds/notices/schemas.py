@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.i18n import t
+from shared.request_model import RequestModel
 
 
 class NoticeSubject(StrEnum):
@@ -23,7 +24,7 @@ class NoticePurpose(StrEnum):
     other = "other"
 
 
-class NoticeCreate(BaseModel):
+class NoticeCreate(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     subject_type: NoticeSubject

@@ -7,9 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.funds.types import PositiveMoney
 from shared.i18n import t
 from shared.money import Money
+from shared.request_model import RequestModel
 
 
-class PaymentCreate(BaseModel):
+class PaymentCreate(RequestModel):
     """A payment, or with ``reverses`` the reversal of one (amount, fund and household are
     then the original's)."""
 

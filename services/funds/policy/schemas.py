@@ -1,12 +1,13 @@
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import ConfigDict, Field, field_serializer
 
 from services.funds.policy.models import PAYMENT_CONFIRMATION_THRESHOLD
 from shared.money import NonNegativeMoney
+from shared.request_model import RequestModel
 
 
-class FundsPolicyFields(BaseModel):
+class FundsPolicyFields(RequestModel):
     """The funds rules' figures (*policy*, domain.md section 5)."""
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)

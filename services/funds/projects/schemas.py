@@ -5,6 +5,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.money import Money, NonNegativeMoney
+from shared.request_model import RequestModel
 
 
 class ProjectKind(StrEnum):
@@ -45,7 +46,7 @@ class ProjectAction(StrEnum):
     cancel = "cancel"
 
 
-class ProjectCreate(BaseModel):
+class ProjectCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -92,7 +93,7 @@ class ProjectRead(BaseModel):
     created_at: datetime
 
 
-class ProjectActionRequest(BaseModel):
+class ProjectActionRequest(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     action: ProjectAction

@@ -7,10 +7,12 @@ from fastapi.responses import Response, StreamingResponse
 from services.funds.deps import Registry, regions_above
 from services.funds.reports import service as report_service
 from services.funds.reports.schemas import FundReport, FundTrace, HouseholdTrace
+from shared import clock
 from shared.auth import CurrentPrincipal, RegionFilter, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import NotFound, ServiceUnavailable, ValidationFailed, problem_responses
 from shared.params import FIRST_YEAR, LAST_YEAR
+from shared.spreadsheet import attachment
 
 router = APIRouter(tags=["reports"])
 
@@ -87,8 +89,13 @@ async def export_assets(
 ) -> Response:
     """The asset ledger (资产台账) as a CSV or XLSX download with Chinese headers. Who: Any signed-in
     user, inside their own region (outside it: 404). Answers 200 with the file."""
-    filename = f"assets-{prefix}.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    # 522301000000_资产台账_2025-12-07.xlsx (RFC 6266, UTF-8 filename*); funds keeps no
+    # region names, the registry does.
+    code, day = prefix.ljust(12, "0"), clock.today().isoformat()
+    disposition = attachment(
+        f"{code}_资产台账_{day}.{format}", fallback=f"{code}_assets_{day}.{format}"
+    )
+    headers = {"Content-Disposition": disposition}
     above = regions_above(principal)
     if format == "xlsx":
         content = await report_service.ledger_xlsx(session, prefix, above)

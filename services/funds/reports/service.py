@@ -229,9 +229,13 @@ async def ledger_csv(session_maker: Any, prefix: str, above: list[str]) -> Async
 
 async def ledger_xlsx(session: AsyncSession, prefix: str, above: list[str]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("资产台账")
+    sheet.freeze_panes = "A2"  # the header stays in view while scrolling
+    for index, header in enumerate(LEDGER_HEADERS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(2 * len(header) + 2, 12)
     sheet.append(LEDGER_HEADERS)
     async for chunk in report_repository.ledger(session, prefix, above):
         for r in chunk:

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import audit as change_log
+from services.funds.database import change_log
 from services.funds.database import outbox as job_outbox
 from services.funds.webhooks.models import (
     WebhookCursor,

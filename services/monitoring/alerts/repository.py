@@ -9,8 +9,7 @@ from sqlalchemy import CursorResult, func, select, text, update
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from services.monitoring.webhooks.hub import alert_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
-from shared.db import RepositoryBase
-from shared.repository import try_advisory_xact_lock
+from shared.repository import RepositoryBase, try_advisory_xact_lock
 
 
 class ScanRepository(RepositoryBase[Scan]):

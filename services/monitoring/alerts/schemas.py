@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.monitoring.alerts import rules
+from shared.request_model import RequestModel
 
 
 class ScanMode(StrEnum):
@@ -16,7 +17,7 @@ class ScanMode(StrEnum):
     incremental = "incremental"
 
 
-class ScanCreate(BaseModel):
+class ScanCreate(RequestModel):
     region_code: str = Field(pattern=r"^[0-9]{12}$", examples=["522301000000"])
     year: int = Field(ge=2014, le=2100)
     mode: ScanMode = ScanMode.full

@@ -9,7 +9,7 @@ from services.monitoring.alerts import rules
 from services.monitoring.alerts.models import Scan, ScanCounty
 from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
-from services.monitoring.database import audit, outbox
+from services.monitoring.database import change_log, outbox
 from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.projection import service as projection_service
 from shared import outbox as outbox_module
@@ -110,7 +110,7 @@ async def create_scan(
             session, "scan_county", str(scan.id), county, job_id=f"scan:{scan.id}:{county}"
         )
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="scan.create",

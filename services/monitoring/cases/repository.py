@@ -6,7 +6,7 @@ from sqlalchemy import func, select, text
 from services.monitoring.cases.machine import CLOSED
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
 from shared.contracts.registry import ABLE_TO_WORK
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 # The level that should have acted at each stage, and the one above it that a late case
 # escalates to: (prefix length of the level above, its name).

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.registry import MeasureFields
 from shared.i18n import t
+from shared.request_model import RequestModel
 
 # Risk type codes of the national system (风险类型), domain.md section 3.
 RISK_TYPES = frozenset(
@@ -64,7 +65,7 @@ class Action(StrEnum):
     rollback = "rollback"
 
 
-class CaseCreate(BaseModel):
+class CaseCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -80,17 +81,17 @@ class CaseCreate(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class Objection(BaseModel):
+class Objection(RequestModel):
     content: str = Field(min_length=1, max_length=1000)
     upheld: bool = False
 
 
-class MeasureRequest(MeasureFields):
+class MeasureRequest(MeasureFields, RequestModel):
     """What ``add_measure`` asks the registry to record: the registry's measure, whose
     ``case_id`` is the case's own."""
 
 
-class CaseActionRequest(BaseModel):
+class CaseActionRequest(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [

@@ -13,7 +13,7 @@ from services.monitoring.cases import actions, deadlines, machine
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
 from services.monitoring.cases.repository import CaseRepository
 from services.monitoring.cases.schemas import Action, CaseActionRequest, CaseCreate, Channel
-from services.monitoring.database import audit
+from services.monitoring.database import change_log
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.webhooks import hub as webhook_hub
@@ -160,7 +160,7 @@ async def create_case(
     )
     await session.flush()
     await _event(session, case, principal, "open", None, note, details={"channel": channel.value})
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="case.open",
@@ -318,7 +318,7 @@ async def act(
         case.overdue, case.escalated_to, case.escalated_level = False, None, None
     await session.flush()
     await _event(session, case, principal, action, from_stage, req.note, req.evidence, details)
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action=f"case.{action}",

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from services.monitoring.cases.models import MonitoringCase
 from services.monitoring.declarations.models import Declaration
 from services.monitoring.projection.models import WatchedMember
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 
 def _registered_in(prefix: str) -> Any:

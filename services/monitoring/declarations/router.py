@@ -54,8 +54,9 @@ async def create_declaration(
     body: DeclarationCreate, request: Request, session: SessionDep, response: Response
 ) -> DeclarationReceipt:
     state = request.app.state
-    await declaration_service.check_rate(state.arq, state.settings, body, _address(request))
-    declaration = await declaration_service.declare(session, body)
+    declaration = await declaration_service.submit(
+        session, state.arq, state.settings, body, _address(request)
+    )
     http.created(response, f"/v1/declarations/{declaration.tracking_code}")
     return DeclarationReceipt(tracking_code=declaration.tracking_code)
 

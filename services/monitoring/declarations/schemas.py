@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import idnumber, regions
 from shared.i18n import t
+from shared.request_model import RequestModel
 
 
-class DeclarationCreate(BaseModel):
+class DeclarationCreate(RequestModel):
     """防贫申报: what a person sends from the QR-code page, without signing in."""
 
     model_config = ConfigDict(
@@ -89,7 +90,7 @@ class DeclarationAction(StrEnum):
     dismiss = "dismiss"  # not accepted, with the reason in ``note``
 
 
-class DeclarationActionRequest(BaseModel):
+class DeclarationActionRequest(RequestModel):
     action: DeclarationAction
     note: str = Field(default="", max_length=2000)
     household_id: UUID | None = Field(

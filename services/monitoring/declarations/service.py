@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.monitoring.cases import service as case_service
 from services.monitoring.cases.repository import CaseRepository
 from services.monitoring.cases.schemas import Channel
-from services.monitoring.database import audit
+from services.monitoring.database import change_log
 from services.monitoring.declarations.models import Declaration
 from services.monitoring.declarations.repository import DeclarationRepository
 from services.monitoring.declarations.schemas import (
@@ -104,6 +104,15 @@ async def check_lookup_rate(redis: object, settings: Settings, address: str) -> 
         window_s=3600,
         on_redis_down=ratelimit.OnRedisDown.refuse,
     )
+
+
+async def submit(
+    session: AsyncSession, redis: object, settings: Settings, body: DeclarationCreate, address: str
+) -> Declaration:
+    """The one way a declaration comes in, from the API and from the page alike: counted
+    against the sender's limits first, then kept as sent."""
+    await check_rate(redis, settings, body, address)
+    return await declare(session, body)
 
 
 async def declare(session: AsyncSession, body: DeclarationCreate) -> Declaration:
@@ -276,7 +285,7 @@ async def act(
     declaration.reviewed_by, declaration.reviewed_at = principal.sub, datetime.now(UTC)
     declaration.review_note = req.note
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action=f"declaration.{req.action.value}",

@@ -5,7 +5,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from services.monitoring.policy.models import MonitoringPolicy
 from shared import policy as shared_policy
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 
 class PolicyRepository(RepositoryBase[MonitoringPolicy]):

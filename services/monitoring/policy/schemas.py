@@ -2,17 +2,18 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from services.monitoring.alerts.rules import RULES
 from services.monitoring.policy import defaults
 from shared.i18n import t
 from shared.money import NonNegativeMoney
+from shared.request_model import RequestModel
 
 Ratio = Annotated[Decimal, Field(ge=0, le=1, max_digits=5, decimal_places=4)]
 
 
-class PolicyWrite(BaseModel):
+class PolicyWrite(RequestModel):
     """``PUT /v1/policy/{year}``: the year's figures for a province or a county override."""
 
     monitoring_line: NonNegativeMoney = Field(description="Yuan per person per year, e.g. 6000.00")
@@ -58,7 +59,7 @@ class PolicyWrite(BaseModel):
 
 
 class PolicyRead(PolicyWrite):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")  # an answer may grow
 
     id: UUID
     region_code: str = Field(description="Where this policy was set (the province or a county)")

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.database import audit
+from services.monitoring.database import change_log
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.policy.schemas import PolicyWrite
@@ -161,7 +161,7 @@ async def put_policy(
             )
         )
         await session.flush()
-        await audit.record(
+        await change_log.record(
             session,
             principal,
             action="policy.request",
@@ -172,7 +172,7 @@ async def put_policy(
         )
         return policy, True
     policy = await _put_in_force(session, code, year, values, current, principal.sub)
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="policy.create" if current is None else "policy.update",
@@ -245,7 +245,7 @@ async def decide(
     request.status = "active" if approve else "refused"
     request.decided_by = principal.sub
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="policy.approve" if approve else "policy.refuse",

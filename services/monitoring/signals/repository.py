@@ -6,7 +6,7 @@ from sqlalchemy import String, func, select, text
 
 from services.monitoring.alerts.models import Alert
 from services.monitoring.signals.models import Signal
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 _INSERT = text(
     """

@@ -21,13 +21,12 @@ from shared import clock, idnumber
 from shared.errors import FieldError, validation_message
 from shared.i18n import t
 from shared.money import NonNegativeMoney
+from shared.request_model import RequestModel
 
 __all__ = ["SignalSource"]
 
 
-class SignalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SignalIn(RequestModel):
     source: SignalSource
     # A plain string when read, so an unknown kind rejects its item rather than the batch;
     # documented as the enum it is, each value with its Chinese name.
@@ -126,9 +125,7 @@ SignalItem = Annotated[
 ]
 
 
-class SignalBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SignalBatch(RequestModel):
     items: list[SignalItem] = Field(
         min_length=1,
         max_length=5000,

@@ -11,7 +11,7 @@ from services.monitoring.alerts import rules
 from services.monitoring.alerts import service as scan_service
 from services.monitoring.alerts.repository import AlertRepository, ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
-from services.monitoring.database import audit
+from services.monitoring.database import change_log
 from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.signals import kinds
 from services.monitoring.signals.models import Signal
@@ -111,7 +111,7 @@ async def receive(
             )
         )
     if rows:
-        await audit.record(
+        await change_log.record(
             session,
             principal,
             action="signals.receive",

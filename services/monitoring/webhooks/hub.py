@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.database import audit as change_log
+from services.monitoring.database import change_log
 from services.monitoring.database import outbox as job_outbox
 from services.monitoring.webhooks.models import (
     WebhookCursor,

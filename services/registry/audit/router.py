@@ -1,4 +1,3 @@
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, problem_responses
 from shared.pagination import Cursor, Limit, Page
+from shared.params import IsoDateTime
 
 router = APIRouter(tags=["audit"])
 
@@ -51,7 +51,9 @@ async def search_audit(
     region_prefix: ScopedRegionPrefix,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,
-    since: datetime | None = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="ISO 8601, e.g. 2026-12-01T00:00:00+08:00")
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AuditEntry]:

@@ -4,8 +4,9 @@ from uuid import UUID
 from sqlalchemy import delete, select, update
 
 from services.registry.auth.models import RefreshToken, User
-from shared.db import RepositoryBase, utcnow
+from shared.db import utcnow
 from shared.pagination import paginate
+from shared.repository import RepositoryBase
 
 
 class UserRepository(RepositoryBase[User]):

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared import regions
 from shared.auth import Role
 from shared.i18n import t
+from shared.request_model import RequestModel
 
 # Every password a person chooses: long rather than complex (a passphrase), here and in the CLI.
 MIN_PASSWORD_LENGTH = 10
@@ -62,7 +63,7 @@ def _region_code(value: str) -> str:
     return value
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -84,7 +85,7 @@ class UserCreate(BaseModel):
     _code = field_validator("region_code")(_region_code)
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestModel):
     """Only the fields sent change. A new ``password`` (a reset) or any change of ``active``,
     ``role`` or ``region_code`` ends the account's sign-ins: its tokens stop working within
     seconds in every service and its refresh tokens are revoked."""
@@ -102,7 +103,7 @@ class UserUpdate(BaseModel):
         return None if value is None else _region_code(value)
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(RequestModel):
     current_password: str = Field(max_length=200)
     new_password: Password
 

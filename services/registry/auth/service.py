@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.auth.models import RefreshToken, User
 from services.registry.auth.repository import RefreshTokenRepository, UserRepository
 from services.registry.auth.schemas import PasswordChange, Token, UserCreate, UserUpdate
-from services.registry.database import audit
+from services.registry.database import change_log
 from services.registry.regions import service as region_service
 from shared import accounts, regions
 from shared.accounts import AccountNews
@@ -192,7 +192,7 @@ async def create_user(
         )
     )
     await repo.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="create",
@@ -263,7 +263,7 @@ async def update_user(
     await RefreshTokenRepository(session).revoke_user(user.id)
     await session.flush()
     new = _snapshot(user) | ({"password": "reset"} if data.password is not None else {})
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="update",
@@ -301,7 +301,7 @@ async def change_own_password(
     user.token_version += 1
     await RefreshTokenRepository(session).revoke_user(user.id)
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="change_password",

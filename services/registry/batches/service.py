@@ -14,6 +14,7 @@ from services.registry.economics import service as economics_service
 from services.registry.economics.schemas import EconomicsInput
 from services.registry.guarantees import service as guarantee_service
 from services.registry.guarantees.schemas import GuaranteesInput
+from services.registry.households import members as member_service
 from services.registry.households import service as household_service
 from services.registry.households.schemas import (
     HouseholdCreate,
@@ -129,7 +130,7 @@ async def _member_create(
 ) -> Applied:
     data = parse(MemberCreate, item.data)
     hid = _required(item, "household_id")
-    member = await household_service.add_member(session, principal, hid, data)
+    member = await member_service.add_member(session, principal, hid, data)
     return Applied(member.id, member.version, created=True)
 
 
@@ -138,13 +139,11 @@ async def _member_patch(
 ) -> Applied:
     data = parse(MemberUpdate, item.data)
     mid = _required(item, "id")
-    current = await household_service.get_member(session, principal, mid)
+    current = await member_service.get_member(session, principal, mid)
     soft = await conflicts(
         repo, item, "member", mid, str(mid), current.version, data.model_fields_set
     )
-    member = await household_service.update_member(
-        session, principal, mid, str(current.version), data
-    )
+    member = await member_service.update_member(session, principal, mid, str(current.version), data)
     return Applied(member.id, member.version, soft_fields=soft)
 
 
@@ -153,10 +152,10 @@ async def _member_depart(
 ) -> Applied:
     data = parse(MemberDeparture, item.data)
     mid = _required(item, "id")
-    current = await household_service.get_member(session, principal, mid)
+    current = await member_service.get_member(session, principal, mid)
     touched = {"departed_on", "departure_reason"}
     soft = await conflicts(repo, item, "member", mid, str(mid), current.version, touched)
-    member = await household_service.depart_member(session, principal, mid, data)
+    member = await member_service.depart_member(session, principal, mid, data)
     return Applied(member.id, member.version, soft_fields=soft)
 
 

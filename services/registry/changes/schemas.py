@@ -28,11 +28,12 @@ from shared.contracts.registry import (
     Sex,
 )
 from shared.errors import FieldError, validation_message
+from shared.request_model import RequestModel
 
 __all__ = ["ChangeEventRead", "ChangePage", "FeedPosition"]
 
 
-class SyncMember(MemberFields):
+class SyncMember(MemberFields, RequestModel):
     """A member as the partner system holds it: the household API's member fields. An ID
     number that fails its check, a sex or birth date that disagrees with it, or a schooling
     stage that disagrees with ``in_school`` rejects the item (not the whole batch). A stage
@@ -56,7 +57,7 @@ class SyncMember(MemberFields):
     )
 
 
-class SyncHousehold(BaseModel):
+class SyncHousehold(RequestModel):
     external_id: str = Field(
         min_length=1, max_length=100, description="The household's id in the partner system."
     )
@@ -116,7 +117,7 @@ SyncItem = Annotated[
 ]
 
 
-class SyncBatch(BaseModel):
+class SyncBatch(RequestModel):
     """``POST /v1/sync/households``: up to 1000 households keyed by ONE partner system's ids."""
 
     system: str = Field(

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.repository import ChangeRepository
-from services.registry.database import audit
+from services.registry.database import change_log
 from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
@@ -44,7 +44,7 @@ async def publish(
     with who acted, the changed fields (``new`` defaults to the snapshot) and the entity's
     snapshot after the change (``data``, a contract model from ``shared.contracts.registry``)
     that the feed and the webhooks publish."""
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action=action or op.value,
@@ -54,32 +54,6 @@ async def publish(
         region_code=region_code,
         old=old,
         new=new if new is not None else to_jsonable(data),
-        op=op.value,
-        data=data,
-    )
-    webhook_service.kick(session, WEBHOOKS.service)
-
-
-async def record_change(
-    session: AsyncSession,
-    *,
-    entity: ChangeEntity,
-    entity_id: Any,
-    household_id: UUID | None,
-    region_code: str,
-    op: ChangeOp,
-    data: Any,
-) -> None:
-    """A change no person made (the system's own write): one published entry, its actor
-    ``system``."""
-    await audit.record(
-        session,
-        None,
-        action=op.value,
-        entity=entity.value,
-        entity_id=entity_id,
-        household_id=household_id,
-        region_code=region_code,
         op=op.value,
         data=data,
     )

@@ -3,8 +3,8 @@ from uuid import UUID
 from sqlalchemy import select
 
 from services.registry.clients.models import Client
-from shared.db import RepositoryBase
 from shared.pagination import paginate
+from shared.repository import RepositoryBase
 
 
 class ClientRepository(RepositoryBase[Client]):

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared import regions
 from shared.auth import Role, Scope
 from shared.i18n import t
+from shared.request_model import RequestModel
 
 
 def _region_code(value: str | None) -> str | None:
@@ -14,7 +15,7 @@ def _region_code(value: str | None) -> str | None:
     return value
 
 
-class ClientCreate(BaseModel):
+class ClientCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -37,7 +38,7 @@ class ClientCreate(BaseModel):
     _code = field_validator("region_code")(_region_code)
 
 
-class ClientUpdate(BaseModel):
+class ClientUpdate(RequestModel):
     """Only the fields sent change. ``active: false`` revokes the client: its tokens stop
     working within seconds in every service. A change of role, region or scopes also ends its
     tokens (it signs in again and gets the new ones)."""
@@ -53,7 +54,7 @@ class ClientUpdate(BaseModel):
     _code = field_validator("region_code")(_region_code)
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     previous_secret_valid_until: datetime | None = Field(

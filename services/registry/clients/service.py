@@ -13,7 +13,7 @@ from services.registry.auth import service as auth_service
 from services.registry.clients.models import Client
 from services.registry.clients.repository import ClientRepository
 from services.registry.clients.schemas import ClientCreate, ClientUpdate, SecretRotation
-from services.registry.database import audit
+from services.registry.database import change_log
 from shared import accounts
 from shared.accounts import AccountNews
 from shared.auth import Principal, Role
@@ -81,7 +81,7 @@ async def create_client(
         )
     )
     await repo.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="create",
@@ -148,7 +148,7 @@ async def update_client(
     if not ends_tokens and data.name in (None, old["name"]):
         return client
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="update",
@@ -184,7 +184,7 @@ async def rotate_secret(
     client.previous_secret_expires_at = until if overlap else None
     client.secret_hash, client.secret_rotated_at = _digest(secret), now
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="rotate_secret",

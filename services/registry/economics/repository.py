@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.households.models import Member
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 
 class EconomicsRepository(RepositoryBase[HouseholdEconomics]):

@@ -2,16 +2,17 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.money import Money, NonNegativeMoney
+from shared.request_model import RequestModel
 
 ZERO = Decimal("0.00")
 FIRST_YEAR = 2014
 """The first year of economics the register holds: 建档立卡 began in 2014."""
 
 
-class EconomicsInput(BaseModel):
+class EconomicsInput(RequestModel):
     """One year's income (收入) and rigid expenses (刚性支出) of a household, in yuan."""
 
     model_config = ConfigDict(
@@ -42,7 +43,7 @@ class EconomicsInput(BaseModel):
 
 
 class EconomicsRead(EconomicsInput):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")  # an answer may grow
 
     household_id: UUID
     year: int

@@ -3,7 +3,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from services.registry.guarantees.models import GuaranteeCheck
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 
 class GuaranteeRepository(RepositoryBase[GuaranteeCheck]):

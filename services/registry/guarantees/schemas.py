@@ -4,9 +4,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import clock
 from shared.i18n import t
+from shared.request_model import RequestModel
 
 
-class GuaranteeStatus(BaseModel):
+class GuaranteeStatus(RequestModel):
     ok: bool
     checked_on: date
     note: str = Field(default="", max_length=500)
@@ -19,7 +20,7 @@ class GuaranteeStatus(BaseModel):
         return value
 
 
-class GuaranteesInput(BaseModel):
+class GuaranteesInput(RequestModel):
     """两不愁三保障 and drinking water: send the ones you checked."""
 
     model_config = ConfigDict(
@@ -38,7 +39,7 @@ class GuaranteesInput(BaseModel):
 
 
 class GuaranteeCheckRead(GuaranteeStatus):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, extra="ignore")  # an answer may grow
 
     kind: str
     recorded_at: datetime

@@ -15,8 +15,8 @@ from services.registry.households.models import (
     member_order,
 )
 from shared import idnumber
-from shared.db import RepositoryBase
 from shared.pagination import paginate
+from shared.repository import RepositoryBase
 
 _households = Household.__table__
 _members = Member.__table__

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -6,6 +5,9 @@ from fastapi import APIRouter, Body, Depends, Header, Query, status
 from pydantic import ValidationError
 
 from services.registry.deps import Idem
+from services.registry.households import categories as household_categories
+from services.registry.households import members as household_members
+from services.registry.households import search as household_search
 from services.registry.households import service as household_service
 from services.registry.households.models import Household
 from services.registry.households.schemas import (
@@ -37,6 +39,7 @@ from shared.errors import (
     validation_message,
 )
 from shared.pagination import Cursor, Limit, Page
+from shared.params import IsoDate
 
 router = APIRouter(tags=["households"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The `version` you read.")]
@@ -116,8 +119,9 @@ async def update_household(
     response_model=Page[HouseholdSummary],
     responses=problem_responses(Forbidden, NotFound),
     summary="Search households in a region subtree",
-    description="To search by ID number without putting it in the URL (and so in logs), "
-    "use `POST /v1/households/search`. Departments may not search by name.",
+    description="An ID number is never accepted in a URL (it would reach access logs and "
+    "proxies): a query value shaped like one is a 400 `id_number.in_url`; search by ID number "
+    "with `POST /v1/households/search`. Departments may not search by name.",
 )
 async def list_households(
     principal: CurrentPrincipal,
@@ -128,27 +132,24 @@ async def list_households(
         str | None,
         Query(
             max_length=50,
-            description="A member's name (part), a household number or an ID number",
+            description="A member's name (part) or a household number",
         ),
     ] = None,
     risk: Annotated[
         bool | None, Query(description="Only households flagged at risk (or not)")
     ] = None,
-    id_number: Annotated[
-        str | None, Query(min_length=18, max_length=18, description="Exact ID number")
-    ] = None,
     household_no: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[HouseholdSummary]:
-    rows, next_cursor = await household_service.search_households(
+    rows, next_cursor = await household_search.search_households(
         session,
         principal,
         region_prefix=region_prefix,
         category=category,
         q=q,
         risk=risk,
-        id_number=id_number,
+        id_number=None,  # never from a URL: POST /v1/households/search
         household_no=household_no,
         cursor=cursor,
         limit=limit,
@@ -169,7 +170,7 @@ async def search_households(
     """The household list with its filters in a JSON body, so that ID numbers and names stay out of
     URLs and logs. Who: any signed-in user, inside their own region (outside it: 404). Answers
     200 `{items, next_cursor}`."""
-    rows, next_cursor = await household_service.search_households(
+    rows, next_cursor = await household_search.search_households(
         session,
         principal,
         region_prefix=resolve_region_filter(principal, search.region),
@@ -198,7 +199,7 @@ async def set_household_category(
     with a reason; the monitoring service marks 监测户 on a county decision and restores the
     earlier category on elimination (风险消除). Who: county officer and above, and Povguard's
     services. Answers 200 with the new category."""
-    return await household_service.set_category(session, principal, household_id, change)
+    return await household_categories.set_category(session, principal, household_id, change)
 
 
 @router.get(
@@ -212,7 +213,7 @@ async def list_household_categories(
 ) -> list[CategoryChangeRead]:
     """Every category the household has had, oldest first, with who changed it and why. Who: Any
     signed-in user, inside their own region (outside it: 404). Answers 200 a list of changes."""
-    rows = await household_service.category_history(session, principal, household_id)
+    rows = await household_categories.category_history(session, principal, household_id)
     return [CategoryChangeRead.model_validate(r) for r in rows]
 
 
@@ -235,7 +236,7 @@ async def create_member(
     Answers 201 `MemberRead` with `Location`; 409 for an ID number already held."""
 
     async def write() -> MemberRead:
-        member = await household_service.add_member(session, principal, household_id, data)
+        member = await household_members.add_member(session, principal, household_id, data)
         return MemberRead.for_principal(member, principal)
 
     return await idem.run(write, status_code=201, location=http.location("/v1/members/{id}"))
@@ -257,14 +258,14 @@ async def update_member(
     """Changes a member's facts (health 健康状况, labour capacity 劳动技能, schooling, insurance,
     低保/特困...). Needs `If-Match` with the version. Who: village cadre and above, inside their
     region. Answers 200 `MemberRead`; 412 when stale."""
-    member = await household_service.update_member(session, principal, member_id, if_match, data)
+    member = await household_members.update_member(session, principal, member_id, if_match, data)
     return MemberRead.for_principal(member, principal)
 
 
 def departure_from_body_or_query(
     body: Annotated[MemberDeparture | None, Body()] = None,
     reason: DepartureReason | None = None,
-    departed_on: date | None = None,
+    departed_on: IsoDate | None = None,
     new_head_id: UUID | None = None,
 ) -> MemberDeparture:
     """Some clients cannot send a body with DELETE: the same fields may come in the query."""
@@ -292,12 +293,12 @@ def departure_from_body_or_query(
 )
 async def depart_member(
     member_id: UUID,
+    principal: CurrentPrincipal,  # before the departure: who may ask is checked first
     departure: Annotated[MemberDeparture, Depends(departure_from_body_or_query)],
-    principal: CurrentPrincipal,
     session: SessionDep,
 ):
     """Marks a member departed (`death` 死亡, `marriage_out` 婚出, `moved` 迁出) on a date; the record
     and its history stay. Who: village cadre and above, inside their region. Answers 200
     `MemberRead`."""
-    member = await household_service.depart_member(session, principal, member_id, departure)
+    member = await household_members.depart_member(session, principal, member_id, departure)
     return MemberRead.for_principal(member, principal)

@@ -28,6 +28,7 @@ from shared.contracts.registry import (
 )
 from shared.i18n import t
 from shared.people import person_view
+from shared.request_model import RequestModel
 
 
 def _region_code(value: str) -> str:
@@ -79,7 +80,7 @@ def schooling_error(in_school: bool, stage: SchoolingStage | None) -> str | None
     return t("a member at stage {stage} is in school", "member.schooling", stage=t(stage.value))
 
 
-class MemberInput(MemberFields):
+class MemberInput(MemberFields, RequestModel):
     """Member fields as a client writes them: they must agree with each other, so a member
     entered through the API exports and re-imports unchanged."""
 
@@ -144,7 +145,7 @@ class MemberCreate(MemberInput):
         return idnumber.parse(number).birth_date
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(RequestModel):
     """Fields a ``PATCH`` may change; identity (ID number) is corrected by a new member."""
 
     name: str | None = Field(default=None, min_length=1, max_length=50)
@@ -167,7 +168,7 @@ class MemberUpdate(BaseModel):
     )
 
 
-class MemberDeparture(BaseModel):
+class MemberDeparture(RequestModel):
     """A member leaves the household (death, marriage out, moving); the record stays."""
 
     reason: DepartureReason
@@ -236,7 +237,7 @@ class HouseholdFields(BaseModel):
     _blank_phone = field_validator("phone")(_blank_is_none)
 
 
-class HouseholdCreate(HouseholdFields):
+class HouseholdCreate(HouseholdFields, RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -275,7 +276,7 @@ class HouseholdCreate(HouseholdFields):
         return self
 
 
-class HouseholdUpdate(BaseModel):
+class HouseholdUpdate(RequestModel):
     address: str | None = Field(default=None, max_length=300)
     poverty_causes: list[str] | None = Field(default=None, max_length=10)
     relocated: bool | None = None
@@ -347,7 +348,7 @@ class CategoryChangeRead(BaseModel):
     changed_by: str
 
 
-class HouseholdSearch(BaseModel):
+class HouseholdSearch(RequestModel):
     """``POST /v1/households/search``: the list's filters in a body, so an ID number never has
     to travel in a URL (URLs end up in proxy, server and browser logs)."""
 

@@ -5,12 +5,14 @@ XLSX is written row by row (openpyxl write-only) from a server-side cursor."""
 import asyncio
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.imports import template as t
-from shared import people, spreadsheet
+from services.registry.regions.repository import RegionRepository
+from shared import clock, people, spreadsheet
 from shared.auth import Principal, Role
 
 EXPORT_ROLES = (
@@ -120,22 +122,82 @@ async def stream_csv(
             task.cancel()
 
 
+# Columns Excel must keep as text (an ID number or a phone typed over would lose digits or
+# become 5.22301E+17), columns that are real dates or numbers, and widths that show a full
+# cell (in Excel's character units; a Chinese character counts two).
+_TEXT_KEYS = frozenset({"household_no", "region_code", "phone", "id_number"})
+_WIDTHS = {"id_number": 22, "household_no": 20, "region_code": 15, "address": 30, "phone": 14}
+
+
+def _width(column: t.Column) -> float:
+    header = sum(2 if ord(ch) > 0x2E7F else 1 for ch in column.header)
+    return max(_WIDTHS.get(column.key, 0), header + 2, 8)
+
+
+def _typed(key: str, value: Any) -> Any:
+    """The cell as Excel should hold it: a date cell for a full birth date (a masked reader
+    gets the year alone, a number), a number for months of migrant work."""
+    if value is None or value == "":
+        return value
+    if key == "birth_date":
+        return date.fromisoformat(value) if len(value) == 10 else int(value)
+    if key == "migrant_work_months":
+        return int(value)
+    return spreadsheet.neutralise(value)
+
+
 async def stream_xlsx(
     session_maker: async_sessionmaker[AsyncSession], principal: Principal, prefix: str
 ) -> AsyncIterator[bytes]:
+    """A workbook to open and read in Excel or WPS: a frozen header, widths that show every
+    column, ID numbers and codes as text, dates and numbers as themselves. It imports again
+    as unchanged (the reader takes date and number cells)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("households")
-    sheet.append([c.header for c in t.HOUSEHOLD_COLUMNS])
+    sheet = book.create_sheet("户籍台账")
+    sheet.freeze_panes = "A2"
+    columns = t.HOUSEHOLD_COLUMNS
+    for index, column in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _width(column)
+    sheet.append([c.header for c in columns])
+    keys = [c.key for c in columns]
+
+    def row(record: Any) -> list[Any]:
+        cells: list[Any] = []
+        for key, value in zip(keys, record, strict=True):
+            typed = _typed(key, value)
+            if key in _TEXT_KEYS or (key == "birth_date" and isinstance(typed, date)):
+                cell = WriteOnlyCell(sheet, value=typed)
+                cell.number_format = "yyyy-mm-dd" if key == "birth_date" else "@"
+                typed = cell
+            cells.append(typed)
+        return cells
+
     async with session_maker() as session:
         driver = await _driver(session)
         async with driver.transaction():
             cursor = driver.cursor(export_query(principal), prefix + "%")
             async for record in cursor:
-                sheet.append([spreadsheet.neutralise(v) for v in record])
+                sheet.append(row(record))
     with tempfile.TemporaryFile() as out:
         await asyncio.to_thread(book.save, out)
         out.seek(0)
         while chunk := out.read(CHUNK):
             yield chunk
+
+
+async def content_disposition(
+    session_maker: async_sessionmaker[AsyncSession], prefix: str, extension: str
+) -> str:
+    """``兴义市_户籍台账_2025-12-07.xlsx``: the region's name, what the file is and the day
+    (China's), as RFC 6266 says: a UTF-8 ``filename*`` and an ASCII ``filename`` for
+    clients that read only that one."""
+    code = prefix.ljust(12, "0")
+    async with session_maker() as session:
+        region = await RegionRepository(session).get_by_code(code)
+    day = clock.today().isoformat()
+    name = f"{region.name if region is not None else code}_户籍台账_{day}.{extension}"
+    return spreadsheet.attachment(name, fallback=f"{code}_households_{day}.{extension}")

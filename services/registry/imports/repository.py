@@ -32,7 +32,7 @@ from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered whereve
 from shared.auth import Principal
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import EconomicsSnapshot, HouseholdSnapshot, MemberSnapshot
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 from shared.webhooks import service as webhook_service
 
 REPEATED_IN_FILE_ROWS = "the ID number appears more than once in the file (rows {rows})"

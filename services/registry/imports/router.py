@@ -192,7 +192,7 @@ def _summary(read: _S, locale: str) -> _S:
         "The households import template's columns and wording, one row per resident member, "
         "so the file imports again as unchanged. Roles below county level see masked ID "
         "numbers and the birth year alone; departments may not export. Text that a "
-        "spreadsheet would run as a formula (starting with =, +, -, @) is written with a "
+        "spreadsheet would run as a formula (starting with =, +, -, @ or ＝ ＋ － ＠) is written with a "
         "leading apostrophe, which an import strips again. `region` defaults to yours."
     ),
 )
@@ -204,14 +204,16 @@ async def export_households(
 ) -> StreamingResponse:
     principal.ensure_role(*export.EXPORT_ROLES)
     session_maker = request.app.state.session_maker
+    # 兴义市_户籍台账_2025-12-07.xlsx (RFC 6266, UTF-8 filename*)
+    disposition = await export.content_disposition(session_maker, prefix, format)
     if format == "xlsx":
         return StreamingResponse(
             export.stream_xlsx(session_maker, principal, prefix),
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": 'attachment; filename="households.xlsx"'},
+            headers={"Content-Disposition": disposition},
         )
     return StreamingResponse(
         export.stream_csv(session_maker, principal, prefix),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="households.csv"'},
+        headers={"Content-Disposition": disposition},
     )

@@ -14,7 +14,7 @@ from uuid import UUID
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.database import audit, outbox
+from services.registry.database import change_log, outbox
 from services.registry.imports import reader, rows
 from services.registry.imports import repository as import_repository
 from services.registry.imports.models import ImportFile, ImportJob
@@ -84,7 +84,7 @@ async def create_import(
     session.add(job)
     await session.flush()
     session.add(ImportFile(import_id=job.id, region_code=job.region_code, content=content))
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="create",

@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.registry.measures.models import Cadre, CadreHousehold, HelpMeasure
-from shared.db import RepositoryBase
 from shared.pagination import paginate
+from shared.repository import RepositoryBase
 
 
 class MeasureRepository(RepositoryBase[HelpMeasure]):

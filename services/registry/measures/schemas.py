@@ -3,11 +3,12 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.registry import MeasureCreate, MeasureRead
+from shared.request_model import RequestModel
 
 __all__ = ["MeasureCreate", "MeasureRead"]
 
 
-class CadreCreate(BaseModel):
+class CadreCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -48,7 +49,7 @@ class CadreRead(BaseModel):
     )
 
 
-class PairingCreate(BaseModel):
+class PairingCreate(RequestModel):
     household_ids: list[UUID] = Field(min_length=1, max_length=100)
 
 

@@ -5,7 +5,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.service import publish
-from services.registry.database import audit
+from services.registry.database import change_log
 from services.registry.households import service as household_service
 from services.registry.measures.models import Cadre, HelpMeasure
 from services.registry.measures.repository import CadreRepository, MeasureRepository
@@ -91,7 +91,7 @@ async def create_cadre(session: AsyncSession, principal: Principal, data: CadreC
     await household_service.require_region_in_scope(session, principal, data.region_code)
     cadre = CadreRepository(session).add(Cadre(**data.model_dump()))
     await session.flush()
-    await audit.record(
+    await change_log.record(
         session,
         principal,
         action="create",
@@ -117,7 +117,7 @@ async def pair_households(
     paired = await repo.pair(cadre, [(h.id, h.region_code) for h in households])
     for household in households:
         if household.id in paired:
-            await audit.record(
+            await change_log.record(
                 session,
                 principal,
                 action="pair",

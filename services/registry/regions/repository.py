@@ -3,7 +3,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, literal_column, select, text
 
 from services.registry.regions.models import Region
-from shared.db import RepositoryBase
+from shared.repository import RepositoryBase
 
 
 class RegionRepository(RepositoryBase[Region]):

@@ -1,12 +1,12 @@
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.registry.regions import service as region_service
 from services.registry.regions.schemas import RegionRead, RegionUpsert, RegionUpsertResult
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
-from shared.errors import Forbidden, NotFound, problem_responses
+from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Limit, Page
 
 router = APIRouter(tags=["regions"])
@@ -26,6 +26,51 @@ async def get_region(
     """One region (行政区划) by its 12-digit division code: name, parent, level. Who: any signed-in
     user. Answers 200 `RegionRead`; 404 for an unknown code."""
     return RegionRead.model_validate(await region_service.get_region(session, principal, code))
+
+
+_QR_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+@router.get(
+    "/regions/{village_code}/declaration-qr",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {media: {} for media in _QR_TYPES.values()},
+            "description": "An A4 sheet: the code, the village's name under it, the address",
+        },
+        **problem_responses(Forbidden, NotFound, ValidationFailed),
+    },
+    summary="A village's declaration QR code (防贫申报二维码) to print on A4, SVG or PNG",
+)
+async def get_declaration_qr(
+    village_code: Annotated[
+        str, Path(pattern=r"^[0-9]{12}$", description="12-digit code of a village")
+    ],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    request: Request,
+    format: Annotated[
+        Literal["svg", "png"], Query(description="`svg` (vector, any printer) or `png` (150 dpi)")
+    ] = "svg",
+) -> Response:
+    """The QR code villagers scan to reach the declaration page (`/declare/{village_code}` at the
+    public address in `POVGUARD_DECLARATION_PAGE_URL`), with the village's name under it, laid
+    out on an A4 page. Who: township officer and above, for villages in their region. Answers
+    200 `image/svg+xml` or `image/png`; 404 for a village outside the region, 422 for a code
+    that is not a village."""
+    settings = request.app.state.settings
+    content = await region_service.declaration_qr(
+        session, principal, settings, village_code, format
+    )
+    return Response(
+        content,
+        media_type=_QR_TYPES[format],
+        headers={
+            "Content-Disposition": f'inline; filename="declaration-qr-{village_code}.{format}"',
+            "Cache-Control": "private, max-age=300",
+        },
+    )
 
 
 @router.get(

@@ -3,6 +3,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared import regions
 from shared.i18n import t
 from shared.regions import RegionLevel
+from shared.request_model import RequestModel
 
 
 def _check_code(value: str) -> str:
@@ -11,7 +12,7 @@ def _check_code(value: str) -> str:
     return value
 
 
-class RegionUpsert(BaseModel):
+class RegionUpsert(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [{"code": "522301100001", "name": "丰都村", "parent_code": "522301100000"}]

@@ -2,6 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.regions import qr
 from services.registry.regions.models import Region
 from services.registry.regions.repository import RegionRepository
 from services.registry.regions.schemas import RegionUpsert, RegionUpsertResult
@@ -10,8 +11,11 @@ from shared.auth import Principal, Role
 from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.i18n import t
 from shared.regions import RegionLevel
+from shared.settings import Settings
 
 MAX_BATCH = 20_000
+# Who prints a village's declaration QR code: the township and everyone above it.
+QR_ROLES = (Role.township_officer, Role.county_officer, Role.province_admin)
 
 
 def visible(principal: Principal, code: str) -> bool:
@@ -138,3 +142,29 @@ async def upsert_regions(
     return RegionUpsertResult(
         created=created, updated=updated, unchanged=len(rows) - created - updated
     )
+
+
+async def declaration_qr(
+    session: AsyncSession, principal: Principal, settings: Settings, code: str, kind: str
+) -> bytes:
+    """A village's declaration QR code on an A4 sheet (``kind`` svg or png), pointing to the
+    public declaration page. Only for a village inside the caller's region (404 otherwise)."""
+    principal.ensure_role(*QR_ROLES)
+    region = await get_region(session, principal, code)
+    if not principal.covers(code):  # a region above the caller: visible, but not theirs
+        raise NotFound(t("region {region_code} not found", "region.not_found", region_code=code))
+    if region.level != RegionLevel.village:
+        raise ValidationFailed.field(
+            "village_code",
+            t(
+                "{region_code} is a {actual}, not a {expected}",
+                "region.wrong_level",
+                region_code=code,
+                actual=t(region.level),
+                expected=t(RegionLevel.village.value),
+            ),
+        )
+    url = settings.declaration_page(code)
+    if kind == "png":
+        return qr.png(url, region.name, code, settings.qr_font)
+    return qr.svg(url, region.name)

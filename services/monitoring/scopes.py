@@ -1,0 +1,28 @@
+"""The scope a registered client's token needs for each monitoring operation (operationId).
+An operation that is not here is closed to clients; a test walks the OpenAPI document.
+The villagers' own declaration routes are public (no token) and need none."""
+
+from shared.auth import Scope
+from shared.scopes import CHANGES, WEBHOOKS
+
+SCOPES: dict[str, Scope] = {
+    "get_policy": Scope.policy_read,
+    "list_policies": Scope.policy_read,
+    "set_policy": Scope.policy_write,
+    "approve_policy": Scope.policy_write,
+    "refuse_policy": Scope.policy_write,
+    "create_scan": Scope.scans_write,
+    "get_scan": Scope.scans_read,
+    "list_alerts": Scope.alerts_read,
+    "create_signals": Scope.signals_write,
+    "list_signals": Scope.signals_read,
+    "list_declarations": Scope.declarations_read,
+    "create_declaration_action": Scope.declarations_write,
+    "create_case": Scope.cases_write,
+    "list_cases": Scope.cases_read,
+    "get_case": Scope.cases_read,
+    "create_case_action": Scope.cases_write,
+    "get_stats_overview": Scope.stats_read,
+    **CHANGES,
+    **WEBHOOKS,
+}
