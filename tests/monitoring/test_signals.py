@@ -165,7 +165,7 @@ async def test_each_item_is_answered_on_its_own_and_the_good_ones_are_stored(
         ("occurred_on", "validation.missing")
     ]
     assert by_index[7]["errors"][0]["field"] == "colour"
-    assert by_index[7]["errors"][0]["code"] == "validation.extra_forbidden"
+    assert by_index[7]["errors"][0]["code"] == "field.unknown"
     assert by_index[10]["external_ref"] is None
     assert {e["field"] for e in by_index[10]["errors"]} == {"external_ref"}
     assert by_index[12]["code"] == "signal.future_date"
