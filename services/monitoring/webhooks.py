@@ -49,7 +49,8 @@ ALERT_DATA = (
     f"'raised_at', {json_timestamp_sql('r.raised_at')}, "
     f"'figures_updated_at', {json_timestamp_sql('r.figures_updated_at')}, "
     f"'closed_at', {json_timestamp_sql('r.closed_at')}, "
-    "'closed_reason', r.closed_reason, 'version', r.version)"
+    "'closed_reason', r.closed_reason, 'version', r.version, "
+    "'signal_ids', coalesce(r.figures->'signal_ids', '[]'::jsonb))"
 )
 
 

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.registry import metrics as registry_metrics
 from services.registry.audit.router import router as audit_router
 from services.registry.auth.router import router as auth_router
+from services.registry.batches.router import router as batches_router
 from services.registry.changes.router import router as changes_router
 from services.registry.clients.router import router as clients_router
 from services.registry.dci.router import router as dci_router
@@ -38,6 +39,7 @@ TAGS = [
     },
     {"name": "bulk", "description": "Ledger import and export (台账导入导出)."},
     {"name": "sync", "description": "Change feed and partner sync."},
+    {"name": "batches", "description": "Offline batches: a phone's queued changes, per item."},
     {"name": "audit", "description": "Who changed what."},
     {
         "name": "webhooks",
@@ -69,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit_router,
             changes_router,
             imports_router,
+            batches_router,
             webhook_router(WEBHOOKS),
         ],
         tags=TAGS,

@@ -340,8 +340,9 @@ async def act(
         entity_id=case.id,
         region_code=case.region_code,
         household_id=case.household_id,
-        old={"stage": from_stage},
-        new={"stage": case.stage, **details},
+        # The versions let an offline batch find what changed since the one it saw.
+        old={"stage": from_stage, "version": case.version - 1},
+        new={"stage": case.stage, **details, "version": case.version},
     )
     return case
 
