@@ -29,7 +29,7 @@ from arq.worker import Worker
 from sqlalchemy import text
 
 from bench._scratch import scratch_database
-from services.registry.webhooks.hub import HUB
+from services.registry.webhooks import HUB
 from shared import jobs
 from shared.auth import Principal, Role
 from shared.db import create_engine, create_session_maker

@@ -50,6 +50,18 @@ for i = 1, #ARGV, 2 do
 end
 return #ARGV / 2
 """
+# An account's current role and region (``version|role|region``), merged by version like the
+# state: webhook deliveries act for their subscription's owner as the owner stands now.
+_MERGE_GRANTS = """
+for i = 1, #ARGV, 2 do
+  local old = redis.call('HGET', KEYS[1], ARGV[i])
+  local new_version = tonumber(string.match(ARGV[i + 1], '^(%d+)|'))
+  if (not old) or new_version >= tonumber(string.match(old, '^(%d+)|')) then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return #ARGV / 2
+"""
 DEACTIVATED = "the account behind this token has been deactivated"
 SUPERSEDED = "the account behind this token has changed since it was issued; sign in again"
 
@@ -62,6 +74,10 @@ def hash_key(settings: Settings) -> str:
     return f"povguard:accounts:{settings.queue_name}"
 
 
+def grants_key(settings: Settings) -> str:
+    return f"povguard:account_grants:{settings.queue_name}"
+
+
 def user_key(username: str) -> str:
     return f"user:{username}"
 
@@ -72,6 +88,10 @@ def client_key(client_id: Any) -> str:
 
 def state_of(token_version: int, active: bool) -> int:
     return token_version if active else -token_version
+
+
+def grant_of(token_version: int, role: str, region_code: str) -> str:
+    return f"{token_version}|{role}|{region_code}"
 
 
 def _remember(key: tuple[str, str], state: int | None) -> None:
@@ -98,6 +118,58 @@ async def publish(redis: Any, settings: Settings, states: Iterable[tuple[str, in
         log.warning("Redis unreachable: account states wait for the next refill")
         return 0
     return len(pairs)
+
+
+async def publish_grants(redis: Any, settings: Settings, grants: Iterable[tuple[str, str]]) -> None:
+    """Merge ``(account key, grant_of(...))`` pairs into the grants hash."""
+    args: list[Any] = [v for pair in grants for v in pair]
+    if redis is None or not args:
+        return
+    try:
+        await redis.eval(_MERGE_GRANTS, 1, grants_key(settings), *args)
+    except _REDIS_DOWN:
+        log.warning("Redis unreachable: account grants wait for the next refill")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How an account stands now, as the registry last published it: active or not, and its
+    role and region (None when no grant was published for its current version)."""
+
+    active: bool
+    role: str | None = None
+    region_code: str | None = None
+
+
+async def standings(redis: Any, settings: Settings, keys: list[str]) -> dict[str, Standing]:
+    """Each known account's standing, read fresh from Redis (two HMGETs for any number of
+    accounts); an account Redis does not know, or all of them while it is unreachable, is
+    left out: it passes, as its tokens do (see the module's notes)."""
+    if redis is None or not keys:
+        return {}
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(hash_key(settings), keys)
+            pipe.hmget(grants_key(settings), keys)
+            states, grants = await pipe.execute()
+    except _REDIS_DOWN:
+        return {}
+    known: dict[str, Standing] = {}
+    for key, raw_state, raw_grant in zip(keys, states, grants, strict=True):
+        if raw_state is None:
+            continue
+        state = int(raw_state)
+        role = region = None
+        if raw_grant is not None:
+            version, role_, region_ = _text(raw_grant).split("|", 2)
+            if int(version) == abs(state):  # a grant of an older version says nothing now
+                role, region = role_, region_
+        known[key] = Standing(state > 0, role, region)
+    return known
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 async def _state(redis: Any, settings: Settings, account: str) -> int | None:
@@ -146,11 +218,20 @@ class AccountNews:
     settings: Settings
 
     def changed(
-        self, session: AsyncSession, account: str, token_version: int, active: bool
+        self,
+        session: AsyncSession,
+        account: str,
+        token_version: int,
+        active: bool,
+        grant: tuple[str, str] | None = None,
     ) -> None:
+        """Announce the account's state (and its ``(role, region)``) after the commit."""
         state = state_of(token_version, active)
 
         async def announce() -> None:
             await publish(self.redis, self.settings, [(account, state)])
+            if grant is not None:
+                pair = (account, grant_of(token_version, *grant))
+                await publish_grants(self.redis, self.settings, [pair])
 
         after_commit(session, announce)

@@ -69,7 +69,8 @@ class Scope(StrEnum):
     `policy:read`, `policy:write`, `scans:read`, `scans:write`, `alerts:read`, `signals:read`,
     `declarations:read`, `declarations:write`, `cases:read`, `cases:write`, `stats:read`,
     `funds:read`, `funds:write`, `projects:read`, `projects:write`, `notices:read`,
-    `notices:write`, `assets:read`, `assets:write`, `compliance:read`, `compliance:write`."""
+    `notices:write`, `assets:read`, `assets:write`, `compliance:read`, `compliance:write`, and for the DCI API (the standard's
+    names) `registry.search` (search, transaction status) and `registry.subscribe`."""
 
     changes_read = "changes:read"
     signals_write = "signals:write"
@@ -107,6 +108,8 @@ class Scope(StrEnum):
     assets_write = "assets:write"
     compliance_read = "compliance:read"
     compliance_write = "compliance:write"
+    dci_search = "registry.search"
+    dci_subscribe = "registry.subscribe"
 
 
 FULL_ID_ROLES = frozenset({Role.province_admin, Role.county_officer, Role.service})
@@ -168,12 +171,17 @@ class Principal:
 
     def ensure_role(self, *roles: Role) -> None:
         if self.role not in roles:
-            allowed = ", ".join(sorted(r.value for r in roles))
+            # Role names are catalogue messages: 村干部, 县级干部 ... in Chinese.
+            names = sorted(r.value for r in roles)
+            allowed = t(
+                ", ".join(f"{{r{i}}}" for i in range(len(names))),
+                **{f"r{i}": t(name) for i, name in enumerate(names)},
+            )
             raise Forbidden(
                 t(
                     "role {role} may not do this (allowed: {allowed})",
                     "role.forbidden",
-                    role=self.role.value,
+                    role=t(self.role.value),
                     allowed=allowed,
                 )
             )

@@ -4,7 +4,8 @@
 collector expects; the default is a readable line for a terminal (``povguard up``). Every
 line names the service and, inside a request or job, its request id and user (the token's
 subject, never a name or ID number). Whatever a message or traceback carries, ID numbers,
-bearer tokens, JWTs and passwords are masked before the line is written."""
+bearer tokens, JWTs and passwords are masked before the line is written, in the message and
+in every other field of the line (request id, user, the ``fields`` a caller adds)."""
 
 import json
 import logging
@@ -33,14 +34,41 @@ _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1\2[redacted]",
     ),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_\-]+"), "[secret]"),
+    # Mainland mobile numbers (11 digits on their own; a millisecond timestamp is not one).
+    (re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])"), "[phone]"),
 )
 
 
 def scrub(text: str) -> str:
-    """Mask what must never reach a log: ID numbers, tokens, passwords, secrets."""
+    """Mask what must never reach a log: ID numbers, phone numbers, tokens, passwords,
+    secrets."""
     for pattern, replacement in _SCRUBBERS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def scrub_value(value: Any) -> Any:
+    """A log field's value scrubbed like a message: strings, the strings inside lists and
+    dicts, and integers that read as personal data; other values as they are."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [scrub_value(v) for v in value]
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, int):  # a phone or ID number may come as a number too
+        text = str(value)
+        return value if scrub(text) == text else scrub(text)
+    return scrub(str(value))
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The record's extra fields, every value scrubbed (a field is written as it comes, so
+    it may carry whatever a caller put there)."""
+    fields = getattr(record, FIELDS, None) or {}
+    return {k: scrub_value(v) for k, v in fields.items()}
 
 
 class ContextFilter(logging.Filter):
@@ -90,12 +118,10 @@ class JsonFormatter(logging.Formatter):
             "service": getattr(record, "service", None),
             "logger": record.name,
             "message": _message(record),
-            "request_id": getattr(record, "request_id", None),
-            "user": getattr(record, "user", None),
+            "request_id": scrub_value(getattr(record, "request_id", None)),
+            "user": scrub_value(getattr(record, "user", None)),
         }
-        fields = getattr(record, FIELDS, None)
-        if fields:
-            line.update(fields)
+        line.update(_fields(record))
         exception = _exception(self, record)
         if exception:
             line["exception"] = exception
@@ -109,11 +135,11 @@ class TextFormatter(logging.Formatter):
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
         millis = int((record.created - int(record.created)) * 1000)
         who = ""
-        request_id = getattr(record, "request_id", None)
+        request_id = scrub_value(getattr(record, "request_id", None))
         if request_id:
-            user = getattr(record, "user", None)
+            user = scrub_value(getattr(record, "user", None))
             who = f"[{request_id[:12]}{' ' + user if user else ''}] "
-        fields = getattr(record, FIELDS, None)
+        fields = _fields(record)
         tail = (
             " "
             + " ".join(

@@ -212,7 +212,8 @@ def observed_job(
         job_id = ctx.get("job_id")
         job_try = ctx.get("job_try", 1)
         # A job no request enqueued (cron) gets an id of its own; its lines carry job_id too.
-        token = request_context.begin(request_id or request_context.new_request_id())
+        # The same rules as a request's id: one that looks like personal data is replaced.
+        token = request_context.begin(request_context.accept_request_id(request_id))
         fields: dict[str, Any] = {"job": name, "try": job_try, "job_id": job_id}
         job_log.log(quiet, "job %s started (try %d)", name, job_try, extra={FIELDS: fields})
         metrics.JOBS_STARTED.labels(name).inc()

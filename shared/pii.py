@@ -21,3 +21,30 @@ def personal_data_in(text: str) -> list[str]:
     if _MOBILE.search(folded):
         found.append("phone")
     return found
+
+
+# In free text as people type it: ASCII or full-width digits, a mobile number perhaps split
+# 3-4-4 by a space or hyphen.
+_DIGIT = "[0-9０-９]"
+_ID_IN_TEXT = re.compile(rf"(?<!{_DIGIT}){_DIGIT}{{17}}[0-9０-９XxＸｘ](?!{_DIGIT})")
+_MOBILE_IN_TEXT = re.compile(
+    rf"(?<!{_DIGIT})[1１][3-9３-９]{_DIGIT}[ \-－]?{_DIGIT}{{4}}[ \-－]?{_DIGIT}{{4}}(?!{_DIGIT})"
+)
+
+
+def mask_phone(number: str) -> str:
+    """``138****1234``: a mobile number as roles that see masked data read it."""
+    digits = re.sub(r"[^0-9]", "", idnumber.normalize(number))
+    return f"{digits[:3]}****{digits[-4:]}" if len(digits) == 11 else "*" * len(digits)
+
+
+def masked_text(text: str) -> str:
+    """Free text (a reason, a note, a description) with every ID number and mobile number in
+    it masked as a list masks them; the rest of the words as they were written."""
+    text = _ID_IN_TEXT.sub(lambda m: idnumber.mask(idnumber.normalize(m.group(0))), text)
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+
+
+def shown_text(text: str, sees_full_id_numbers: bool) -> str:
+    """Free text as a reader sees it: whole for roles that see full ID numbers, else masked."""
+    return text if sees_full_id_numbers else masked_text(text)

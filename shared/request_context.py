@@ -14,6 +14,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 JOB_CONTEXT_KWARG = "povguard_request_id"
 # An id a client sends is kept only when it is short and plain (it lands in every log line).
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# ...and never when it looks like personal data: a run of 11 digits or more is a mobile
+# number, an ID number (17 digits and a check character) or a bank card.
+_PERSONAL_DIGITS = re.compile(r"[0-9]{11,}")
 
 
 @dataclass(slots=True)
@@ -26,12 +29,16 @@ _current: ContextVar[RequestInfo | None] = ContextVar("povguard_request", defaul
 
 
 def new_request_id() -> str:
-    return os.urandom(16).hex()  # as unique as a uuid4, without building a UUID object
+    while True:  # as unique as a uuid4, without building a UUID object
+        made = os.urandom(16).hex()
+        if not _PERSONAL_DIGITS.search(made):  # rare; the log scrubber would mask it
+            return made
 
 
 def accept_request_id(sent: str | None) -> str:
-    """The client's id when it is acceptable, else a fresh one."""
-    if sent and _ACCEPTABLE_ID.match(sent):
+    """The client's id (or the one a job was enqueued with) when it is acceptable, else a
+    fresh one."""
+    if sent and _ACCEPTABLE_ID.match(sent) and not _PERSONAL_DIGITS.search(sent):
         return sent
     return new_request_id()
 

@@ -6,6 +6,7 @@
 import math
 from collections import Counter
 from functools import lru_cache
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,7 +64,7 @@ def weak_secret_reason(value: str) -> str | None:
     lowered = value.lower()
     if value == DEMO_SECRET:
         return "is the demo secret, which may not be used outside demo mode"
-    if any(mark in lowered for mark in _PLACEHOLDER_MARKS):
+    if _placeholder(lowered):
         return "looks like a placeholder copied from an example"
     if len(value) < 32:
         return "must be at least 32 characters"
@@ -94,6 +95,21 @@ def province_code() -> str:
     """``POVGUARD_PROVINCE_CODE``, for code that has no ``Settings`` at hand (a process's
     ``Settings`` reads the same variable)."""
     return ProvinceSettings().province_code
+
+
+def _placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return any(mark in lowered for mark in _PLACEHOLDER_MARKS)
+
+
+def _database_password(url: str) -> str:
+    """The password in a database URL (``postgresql://user:password@host/db``), decoded."""
+    try:
+        parts = urlsplit(url)
+        in_query = parse_qs(parts.query).get("password", [""])[0]  # libpq's ?password=
+        return unquote(parts.password or "") + in_query
+    except ValueError:
+        return ""
 
 
 def _refuse(variable: str, reason: str) -> ValueError:
@@ -194,6 +210,18 @@ class Settings(ProvinceSettings):
     webhook_retry_hours: float = 26.0  # a delivery is retried this long (at least 24 h)
     webhook_disable_after_hours: float = 72.0  # every attempt failing this long disables it
     webhook_retention_days: int = 7  # deliveries (and their log) are kept this long
+    # DCI (services/registry/dci). The registry's Ed25519 signing key: a PEM (PKCS#8) private
+    # key in ``dci_signing_key`` or in the file ``dci_signing_key_file``; neither: one derived
+    # from ``secret_key`` (demo mode and tests), the same in every process of a deployment.
+    dci_signing_key: str = ""
+    dci_signing_key_file: str = ""
+    dci_sender_id: str = "povguard-registry"  # the registry's ``sender_id`` in its messages
+    dci_rate_per_minute: int = 120  # DCI requests a client may send per minute
+    dci_rate_per_day: int = 50_000  # ... and per day
+    dci_max_page_size: int = 100  # records in one search answer
+    dci_max_records: int = 10_000  # a search matching more is refused (too many records)
+    dci_subscription_days: int = 365  # a subscription's longest (and default) life
+    dci_txn_days: int = 30  # transaction statuses are kept this long
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
@@ -211,6 +239,8 @@ class Settings(ProvinceSettings):
         password = self.service_password
         if password and not self.demo and (reason := weak_secret_reason(password)):
             raise _refuse("POVGUARD_SERVICE_PASSWORD", reason)
+        if not self.demo and _placeholder(_database_password(self.database_url)):
+            raise _refuse("DATABASE_URL", "has a password that looks like a placeholder")
         return self
 
     def public_url(self, service: str) -> str:

@@ -85,8 +85,17 @@ def refuse_unknown_query(request: Request) -> None:
 
 
 # OAuth endpoints follow RFC 6749 3.2 / RFC 7009 2.1: the server MUST ignore request
-# parameters it does not recognise, so their forms are not strict.
-LENIENT_FORMS = frozenset({"create_token", "revoke_token"})
+# parameters it does not recognise, so their forms are not strict. The villagers' declaration
+# page posts its own HTML form, which it reads field by field and validates with the API's model.
+LENIENT_FORMS = frozenset(
+    {
+        "create_token",
+        "revoke_token",
+        "dci_token",
+        "declaration_submit",
+        "declaration_status_lookup",
+    }
+)
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 

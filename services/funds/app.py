@@ -12,7 +12,7 @@ from services.funds.policy.router import router as policy_router
 from services.funds.projects.router import router as projects_router
 from services.funds.reports.router import router as reports_router
 from services.funds.scopes import SCOPES
-from services.funds.webhooks.hub import HUB as WEBHOOKS
+from services.funds.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.changelog.feed import feed_router

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
+from services.funds import webhooks as _webhooks_hub  # noqa: F401  (registers the hub)
 from services.funds.compliance import service as compliance_service
-from services.funds.webhooks import hub as _webhooks_hub  # noqa: F401  (registers the hub)
 from shared import jobs, outbox
 from shared.webhooks import jobs as _webhook_jobs  # noqa: F401  (registers the jobs)
 

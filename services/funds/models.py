@@ -8,11 +8,12 @@ from services.funds.notices.models import Notice
 from services.funds.payments.models import Payment, PaymentConfirmation
 from services.funds.policy.models import FundsPolicy
 from services.funds.projects.models import Project, ProjectBeneficiary, ProjectEvent, ProjectFund
-from services.funds.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from services.funds.webhooks import HUB as _WEBHOOKS
+
+# The webhook tables are made once in shared.webhooks for every service.
+WebhookSubscription = _WEBHOOKS.subscription
+WebhookDelivery = _WEBHOOKS.delivery
+WebhookCursor = _WEBHOOKS.cursor
 
 __all__ = [
     "Allocation",

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.monitoring import metrics as monitoring_metrics
 from services.monitoring.alerts.router import router as alerts_router
+from services.monitoring.batches.router import router as batches_router
 from services.monitoring.cases.router import router as cases_router
 from services.monitoring.database import FEED
 from services.monitoring.declarations.page import router as declaration_page_router
@@ -12,7 +13,7 @@ from services.monitoring.policy.router import router as policy_router
 from services.monitoring.scopes import SCOPES
 from services.monitoring.signals.router import router as signals_router
 from services.monitoring.stats.router import router as stats_router
-from services.monitoring.webhooks.hub import HUB as WEBHOOKS
+from services.monitoring.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.changelog.feed import feed_router
@@ -30,6 +31,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "declarations", "description": "Self-declaration by QR code (防贫申报), no login."},
     {"name": "cases", "description": "The monitored-household procedure (识别、帮扶、风险消除)."},
     {"name": "stats", "description": "Overview figures per region."},
+    {"name": "batches", "description": "Offline batches of case steps, answered per item."},
     {
         "name": "webhooks",
         "description": "Signed webhooks (Standard Webhooks) for alerts and cases.",
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             signals_router,
             declarations_router,
             cases_router,
+            batches_router,
             stats_router,
             feed_router(FEED, "monitoring"),
             webhook_router(WEBHOOKS),

@@ -3,6 +3,7 @@
 from sqlalchemy.orm import DeclarativeBase
 
 from shared import service_db
+from shared.batches import BatchItemMixin
 from shared.changelog import ChangeLog
 from shared.changelog.feed import Feed
 from shared.outbox import Outbox
@@ -21,6 +22,10 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 
 
 class JobOutbox(service_db.JobOutboxTable, Base): ...
+
+
+class BatchItemAnswer(BatchItemMixin, Base):
+    """The first answer to each offline-batch item (shared.batches)."""
 
 
 # A case step's audit entry and its ``case.<step>`` event are recorded by two calls:

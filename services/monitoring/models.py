@@ -14,11 +14,12 @@ from services.monitoring.projection.models import (
     WatchedMember,
 )
 from services.monitoring.signals.models import Signal
-from services.monitoring.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
+from services.monitoring.webhooks import HUB as _WEBHOOKS
+
+# The webhook tables are made once in shared.webhooks for every service.
+WebhookSubscription = _WEBHOOKS.subscription
+WebhookDelivery = _WEBHOOKS.delivery
+WebhookCursor = _WEBHOOKS.cursor
 
 __all__ = [
     "Alert",

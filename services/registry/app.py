@@ -5,8 +5,10 @@ from fastapi import FastAPI
 from services.registry import metrics as registry_metrics
 from services.registry.audit.router import router as audit_router
 from services.registry.auth.router import router as auth_router
+from services.registry.batches.router import router as batches_router
 from services.registry.changes.router import router as changes_router
 from services.registry.clients.router import router as clients_router
+from services.registry.dci.router import router as dci_router
 from services.registry.economics.router import router as economics_router
 from services.registry.guarantees.router import router as guarantees_router
 from services.registry.households.router import router as households_router
@@ -14,7 +16,7 @@ from services.registry.imports.router import router as imports_router
 from services.registry.measures.router import router as measures_router
 from services.registry.regions.router import router as regions_router
 from services.registry.scopes import SCOPES
-from services.registry.webhooks.hub import HUB as WEBHOOKS
+from services.registry.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
 from shared.settings import Settings
@@ -37,10 +39,16 @@ TAGS = [
     },
     {"name": "bulk", "description": "Ledger import and export (台账导入导出)."},
     {"name": "sync", "description": "Change feed and partner sync."},
+    {"name": "batches", "description": "Offline batches: a phone's queued changes, per item."},
     {"name": "audit", "description": "Who changed what."},
     {
         "name": "webhooks",
         "description": "Signed webhooks (Standard Webhooks) for registry changes.",
+    },
+    {
+        "name": "dci",
+        "description": "The DCI Social Registry API (spdci standard v1.0.0) under /dci: signed "
+        "search, subscribe/notify and transaction status; keys at /.well-known/jwks.json.",
     },
 ]
 
@@ -63,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit_router,
             changes_router,
             imports_router,
+            batches_router,
             webhook_router(WEBHOOKS),
         ],
         tags=TAGS,
@@ -71,4 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     observability.add_collector(app, registry_metrics.collect)
     observability.add_collector(app, webhook_metrics.collector(WEBHOOKS))
+    # The standard's own paths, outside /v1 (they are versioned by the standard).
+    app.include_router(dci_router)
     return app

@@ -4,6 +4,7 @@ from sqlalchemy import Index, text
 from sqlalchemy.orm import DeclarativeBase
 
 from shared import service_db
+from shared.batches import BatchItemMixin
 from shared.changelog import PUBLISHED, ChangeLog
 from shared.outbox import Outbox
 
@@ -34,6 +35,10 @@ class IdempotencyKey(service_db.IdempotencyKeyTable, Base): ...
 
 
 class JobOutbox(service_db.JobOutboxTable, Base): ...
+
+
+class BatchItemAnswer(BatchItemMixin, Base):
+    """The first answer to each offline-batch item (shared.batches)."""
 
 
 change_log = ChangeLog(ChangeLogEntry)

@@ -34,6 +34,7 @@ _ACCOUNTS = (
     "list_users",
     "get_user",
     "update_user",
+    "approve_user",
     "create_client",
     "list_clients",
     "get_client",
@@ -58,8 +59,16 @@ SCOPES: dict[str, Scope] = {
     "get_import": Scope.imports_read,
     "get_import_template": Scope.imports_read,
     "list_import_rejections": Scope.imports_read,
-    "export_import_rejections": Scope.imports_read,
+    "get_import_rejections_xlsx": Scope.imports_read,
     "export_households": Scope.exports_read,
     **CHANGES,
     **WEBHOOKS,
+    # The DCI API (services/registry/dci): its paths check the same scope again, to answer
+    # the standard's ERR rather than a problem.
+    "dci_sync_search": Scope.dci_search,
+    "dci_search": Scope.dci_search,
+    "dci_sync_txn_status": Scope.dci_search,
+    "dci_txn_status": Scope.dci_search,
+    "dci_subscribe": Scope.dci_subscribe,
+    "dci_unsubscribe": Scope.dci_subscribe,
 }

@@ -25,6 +25,9 @@ from shared.db import RegionCode
 
 # Where the published entries are (the partial indexes' predicate; readers repeat it).
 PUBLISHED = "op IS NOT NULL"
+# The session key under which an offline batch's item (``shared.batches``) names itself:
+# ``(batch_id, item_id)``, recorded on every entry the item writes.
+BATCH_CONTEXT = "batch_item"
 
 
 class Xid8(UserDefinedType[int]):
@@ -91,6 +94,9 @@ class ChangeLogMixin:
     old: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
     new: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
+    # The offline batch (``POST /v1/batches``) and its item that made the change, if any.
+    batch_id: Mapped[UUID | None] = mapped_column(nullable=True)
+    batch_item_id: Mapped[UUID | None] = mapped_column(nullable=True)
 
     @property
     def shown_new(self) -> dict[str, Any] | None:
@@ -178,6 +184,8 @@ class ChangeLog:
             op=op,
             data=data,
         )
+        if (batch := session.info.get(BATCH_CONTEXT)) is not None:
+            row["batch_id"], row["batch_item_id"] = batch
         if entity not in self.paired:
             await repository.append(session, self.model, row)
             return
@@ -206,6 +214,8 @@ def _halves(session: AsyncSession, name: str) -> dict[tuple[str, str], ChangeLog
 def _complete(entry: ChangeLogMixin, row: dict[str, Any]) -> None:
     """One entry of an audit half (who acted, old and new values) and an event half (the op
     and the state after it)."""
+    if row.get("batch_id") is not None:
+        entry.batch_id, entry.batch_item_id = row["batch_id"], row["batch_item_id"]
     if row["op"] is not None:
         entry.op, entry.data = row["op"], row["data"]
     else:

@@ -109,7 +109,7 @@ def parse_cursor(after: str | None) -> int:
     return int(values[0])
 
 
-async def list_changes(
+async def changes_page(
     session: AsyncSession, feed: Feed, principal: Principal, after: str | None, limit: int
 ) -> str:
     """One page in the caller's region, in commit order, as the JSON of a ``FeedPage``."""
@@ -150,7 +150,7 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
             "needs the scope `changes:read`. Webhooks carry the same `data`."
         ),
     )
-    async def list_feed(
+    async def list_changes(
         principal: Annotated[Principal, require_scope(Scope.changes_read)],
         session: SessionDep,
         after: Annotated[
@@ -158,7 +158,8 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
         ] = None,
         limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
     ) -> Response:
-        page = await list_changes(session, feed, principal, after, limit)
+        # (the route is named as the registry's operation: the page is ``changes_page``)
+        page = await changes_page(session, feed, principal, after, limit)
         return Response(page, media_type="application/json")
 
     @router.get(
@@ -171,7 +172,9 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
             "in your region before this call. Roles: as for `GET /v1/changes`."
         ),
     )
-    async def get_position(principal: CurrentPrincipal, session: SessionDep) -> FeedPositionRead:
+    async def get_feed_position(
+        principal: CurrentPrincipal, session: SessionDep
+    ) -> FeedPositionRead:
         return FeedPositionRead(position=await feed_position(session, feed, principal))
 
     return router

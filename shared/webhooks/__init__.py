@@ -1,8 +1,9 @@
 """Signed webhooks (Standard Webhooks, standardwebhooks.com), built once for every service.
 
-A service mounts them with a ``Hub``: its own tables (the mixins in ``models``), the event
-types it publishes and the source of its events (the registry's change feed, or a small
-outbox table written in the same transaction as the change). The flow:
+A service mounts them with ``hub.mount`` (in its ``webhooks`` module), handing over only the
+event types it publishes and the source of its events (the registry's change feed, or a small
+outbox table written in the same transaction as the change); its webhook tables are made here
+(``models.tables``) in its schema. The flow:
 
 1. A transaction that writes events ``kick``s the dispatcher after its commit.
 2. ``dispatch`` (one pass at a time per service) reads the events every older transaction

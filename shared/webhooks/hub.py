@@ -1,12 +1,15 @@
-"""What a service hands the shared webhook machinery: its tables, its event types and the
-source its events come from."""
+"""The webhook hub: what a service hands the shared webhook machinery is only its event types
+and the source its events come from (``mount``); the tables are made here."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import DeclarativeBase
+
 from shared.auth import Principal, Role
 from shared.outbox import Outbox
+from shared.webhooks.models import tables
 
 
 def past_tense(op_sql: str) -> str:
@@ -57,6 +60,32 @@ SUBSCRIBER_ROLES = (Role.department, Role.province_admin)
 def register(hub: Hub) -> Hub:
     HUBS[hub.service] = hub
     return hub
+
+
+def mount(
+    service: str,
+    base: type[DeclarativeBase],
+    job_outbox: Outbox,
+    event_types: frozenset[str],
+    source: Source,
+) -> Hub:
+    """A service's hub: its webhook tables in its own schema (``base``), its event types and
+    the source of its events, registered for the dispatcher and the delivery jobs."""
+    schema = base.metadata.schema
+    assert schema is not None, "a service's declarative base names its schema"
+    made = tables(base)
+    return register(
+        Hub(
+            service=service,
+            schema=schema,
+            subscription=made.subscription,
+            delivery=made.delivery,
+            cursor=made.cursor,
+            event_types=event_types,
+            source=source,
+            job_outbox=job_outbox,
+        )
+    )
 
 
 def masking(role: str) -> tuple[bool, bool]:

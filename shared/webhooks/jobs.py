@@ -19,7 +19,7 @@ import aiohttp
 from shared import jobs
 from shared.db import utcnow
 from shared.settings import Settings
-from shared.webhooks import delivery, service
+from shared.webhooks import delivery, owners, service
 from shared.webhooks.hub import HUBS, Hub
 from shared.webhooks.repository import WebhookRepository
 
@@ -73,6 +73,10 @@ async def webhooks_dispatch(ctx: dict[str, Any], service_name: str) -> None:
     hub = _hub(service_name)
 
     async def work() -> bool:
+        # Owners first, in a transaction of its own: the pass's horizon must be read before
+        # its transaction writes anything (see ``WebhookRepository.horizon``).
+        async with jobs.unit_of_work(ctx) as session:
+            await owners.enforce(session, hub, ctx.get("redis"), ctx["settings"])
         while True:
             t0 = time.perf_counter()
             async with jobs.unit_of_work(ctx) as session:
@@ -148,6 +152,9 @@ async def webhooks_deliver(ctx: dict[str, Any], service_name: str, subscription_
         while True:
             t0 = time.perf_counter()
             async with jobs.unit_of_work(ctx) as session:
+                # The owner as it stands now: revoked, nothing is claimed; narrowed, what was
+                # prepared for its old rights is dropped.
+                await owners.enforce(session, hub, ctx.get("redis"), settings, sub_id)
                 subscription, claimed = await service.claim(session, hub, sub_id)
             if not claimed:
                 return True

@@ -1,6 +1,7 @@
-"""The tables each service keeps for its webhooks, in its own schema (mixins: the service's
-declarative base names the schema)."""
+"""The tables each service keeps for its webhooks, in its own schema: one definition here,
+made for a service by ``tables(Base)`` (the service's declarative base names the schema)."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -17,7 +18,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from shared.db import RegionCode, ordered_uuid
 
@@ -97,3 +98,22 @@ class WebhookCursorMixin:
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+@dataclass(frozen=True)
+class WebhookTables:
+    """A service's three webhook tables, mapped on its declarative base."""
+
+    subscription: type[Any]
+    delivery: type[Any]
+    cursor: type[Any]
+
+
+def tables(base: type[DeclarativeBase]) -> WebhookTables:
+    """The webhook tables in ``base``'s schema (each service calls this once)."""
+    namespace = {"__module__": base.__module__}
+    return WebhookTables(
+        subscription=type("WebhookSubscription", (WebhookSubscriptionMixin, base), dict(namespace)),
+        delivery=type("WebhookDelivery", (WebhookDeliveryMixin, base), dict(namespace)),
+        cursor=type("WebhookCursor", (WebhookCursorMixin, base), dict(namespace)),
+    )

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import regions
 from shared.auth import Role
 from shared.changelog import PUBLISHED
 from shared.pagination import paginate
@@ -260,6 +261,82 @@ class WebhookRepository:
             update(self.dl)
             .where(self.dl.subscription_id == subscription_id, self.dl.status == "pending")
             .values(status="failed", next_attempt_at=None, last_error=reason)
+        )
+
+    # -- owners (see ``owners``) --------------------------------------------------------------
+
+    async def active_owners(self, subscription_id: UUID | None) -> list[Any]:
+        stmt = select(
+            self.sub.id, self.sub.owner, self.sub.client_id, self.sub.role, self.sub.region_code
+        ).where(self.sub.status == "active")
+        if subscription_id is not None:
+            stmt = stmt.where(self.sub.id == subscription_id)
+        return list((await self.session.execute(stmt)).all())
+
+    async def disable_for_owner(self, gone: list[tuple[UUID, str]]) -> None:
+        """Disable these subscriptions and drop their undelivered deliveries, with a reason."""
+        if not gone:
+            return
+        params = {"ids": [g[0] for g in gone], "reasons": [g[1] for g in gone]}
+        await self.session.execute(
+            text(
+                f"""
+                UPDATE {self.hub.schema}.webhook_subscriptions s
+                   SET status = 'disabled', status_reason = r.reason
+                  FROM unnest(CAST(:ids AS uuid[]), CAST(:reasons AS text[])) AS r(id, reason)
+                 WHERE s.id = r.id
+                """
+            ),
+            params,
+        )
+        await self._drop(params)
+
+    async def narrow(self, narrowed: list[Any]) -> None:
+        """The owners' current role and region onto their subscriptions; deliveries prepared
+        for wider rights are dropped."""
+        if not narrowed:
+            return
+        await self.session.execute(
+            text(
+                f"""
+                UPDATE {self.hub.schema}.webhook_subscriptions s
+                   SET role = r.role, region_code = r.region, region_prefix = r.prefix
+                  FROM unnest(CAST(:ids AS uuid[]), CAST(:roles AS text[]),
+                              CAST(:regions AS text[]), CAST(:prefixes AS text[]))
+                       AS r(id, role, region, prefix)
+                 WHERE s.id = r.id
+                """
+            ),
+            {
+                "ids": [n.subscription_id for n in narrowed],
+                "roles": [n.role for n in narrowed],
+                "regions": [n.region_code for n in narrowed],
+                "prefixes": [regions.prefix_of(n.region_code) for n in narrowed],
+            },
+        )
+        dropped = [n for n in narrowed if n.drop_reason is not None]
+        if dropped:
+            await self._drop(
+                {
+                    "ids": [n.subscription_id for n in dropped],
+                    "reasons": [n.drop_reason for n in dropped],
+                }
+            )
+
+    async def _drop(self, params: dict[str, Any]) -> None:
+        """Undelivered deliveries of these subscriptions are given up and their bodies
+        forgotten (an empty body cannot be sent again by hand)."""
+        await self.session.execute(
+            text(
+                f"""
+                UPDATE {self.hub.schema}.webhook_deliveries d
+                   SET status = 'failed', next_attempt_at = NULL, last_error = r.reason,
+                       body = ''
+                  FROM unnest(CAST(:ids AS uuid[]), CAST(:reasons AS text[])) AS r(id, reason)
+                 WHERE d.subscription_id = r.id AND d.status IN ('pending', 'failed')
+                """
+            ),
+            params,
         )
 
     async def lock_subscription(self, subscription_id: UUID) -> Any | None:

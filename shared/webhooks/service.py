@@ -38,6 +38,7 @@ REGION_OUTSIDE = "is outside your region"
 WEBHOOK_NOT_FOUND = "webhook not found"
 DELIVERY_NOT_FOUND = "delivery not found"
 DELIVERY_PENDING = "this delivery is already waiting for its next attempt"
+DELIVERY_DROPPED = "this delivery was dropped when its owner's rights changed; it cannot be sent"
 DISABLED_REASON = "disabled: every delivery failed since {since} (last: {last})"
 
 
@@ -156,6 +157,8 @@ async def redeliver(
         raise NotFound(DELIVERY_NOT_FOUND)
     if row.status == "pending" and row.attempts == 0:
         raise Conflict(DELIVERY_PENDING)
+    if row.body == "":  # dropped by ``owners``: prepared for rights the owner no longer has
+        raise Conflict(DELIVERY_DROPPED)
     row = await WebhookRepository(session, hub).redeliver(
         row.id, timedelta(hours=settings.webhook_retry_hours)
     )

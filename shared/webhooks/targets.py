@@ -45,12 +45,62 @@ def _allowed_http_hosts(settings: Settings) -> set[str]:
     return {h.strip().lower() for h in settings.webhook_http_hosts.split(",") if h.strip()}
 
 
-def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, settings: Settings) -> bool:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 ranges that are never a partner's server, whatever this Python's ``is_global`` says
+# (3.11 still calls several of them global): IPv4-compatible ``::a.b.c.d`` (deprecated, and
+# a spelling of internal IPv4 addresses), local-use NAT64 (RFC 8215), site-local, and the
+# special-purpose blocks of the IANA IPv6 registry.
+_NEVER = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "::/96",
+        "64:ff9b:1::/48",
+        "fec0::/10",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "5f00::/16",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (IPv4-mapped, NAT64, 6to4, Teredo): a
+    packet to it reaches them, so they must be public too."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip in _NAT64:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    return []
+
+
+def _public(ip: Address, settings: Settings) -> bool:
+    """Globally routable: no special-purpose range, also once an embedded IPv4 address is
+    unwrapped. Loopback only where the operator allows it, and only spelled plainly
+    (``127.0.0.0/8``, ``::1``, ``::ffff:127.0.0.1``), never inside NAT64 or 6to4."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return settings.webhook_allow_loopback
-    return ip.is_global and not ip.is_multicast
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _NEVER):
+            return False
+        return ip.is_global and all(_global_v4(v4) for v4 in _embedded_ipv4(ip))
+    return _global_v4(ip)
+
+
+def _global_v4(ip: ipaddress.IPv4Address) -> bool:
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
 def parse(url: str, settings: Settings) -> tuple[SplitResult, str, int]:

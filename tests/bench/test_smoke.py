@@ -141,6 +141,21 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
             "delay_max_ms",
         },
     ),
+    "dci_search": (
+        ["-m", "bench.dci_search", "30", "--seconds", "1", "--clients", "2", "--changes", "2"],
+        {
+            "households",
+            "clients",
+            "search_requests",
+            "search_failures",
+            "search_p50_ms",
+            "search_p99_ms",
+            "search_rps",
+            "notified",
+            "notify_p50_s",
+            "notify_max_s",
+        },
+    ),
 }
 TIMEOUT_S = 600
 

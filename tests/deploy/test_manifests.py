@@ -4,6 +4,7 @@ proxy config, and the Kubernetes schemas (strict: no unknown field) on what kust
 for the base and each overlay.
 The tools come from the dev extra; each check is also shown to fail on a broken copy."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -195,3 +196,92 @@ def test_only_the_apis_workers_and_migration_carry_the_database_client_label(
         == "true"
     }
     assert clients == {"registry", "monitoring", "funds", "worker", "migrate"}
+
+
+# -- /metrics never through the proxy (issue 19.5) -------------------------------------------
+
+
+def _normalized(uri: str) -> str:
+    """The path nginx matches locations against: decoded, slashes merged, dot segments
+    resolved (ngx_http_parse_complex_uri), query dropped."""
+    from posixpath import normpath
+    from urllib.parse import unquote
+
+    path = unquote(uri.split("?", 1)[0])
+    merged = re.sub(r"/{2,}", "/", path)
+    resolved = normpath(merged)
+    return resolved + ("/" if merged.endswith("/") and resolved != "/" else "")
+
+
+def _location(server: list[dict], path: str) -> list[dict]:
+    """The block of the location nginx picks for ``path``: an exact match, else the longest
+    prefix if it is ``^~``, else the first matching regex, else the longest prefix."""
+    exact, prefixes, regexes = {}, [], []
+    for directive in server:
+        if directive["directive"] != "location":
+            continue
+        args, block = directive["args"], directive["block"]
+        if args[0] == "=":
+            exact[args[1]] = block
+        elif args[0] in ("~", "~*"):
+            flags = re.IGNORECASE if args[0] == "~*" else 0
+            regexes.append((re.compile(args[1], flags), block))
+        else:
+            caret = args[0] == "^~"
+            prefixes.append((args[-1], caret, block))
+    if path in exact:
+        return exact[path]
+    longest = max((p for p in prefixes if path.startswith(p[0])), key=lambda p: len(p[0]))
+    if longest[1]:
+        return longest[2]
+    for pattern, block in regexes:
+        if pattern.search(path):
+            return block
+    return longest[2]
+
+
+def _server(tmp_path: Path) -> list[dict]:
+    import json
+
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"events {{}}\nhttp {{\n    include {DEPLOY / 'nginx' / 'povguard.conf'};\n}}\n"
+    )
+    result = run(tool("crossplane"), "parse", "--combine", main)
+    assert result.returncode == 0, result.stderr
+    parsed = json.loads(result.stdout)["config"][0]["parsed"]
+    [http] = [d for d in parsed if d["directive"] == "http"]
+    [server] = [d for d in http["block"] if d["directive"] == "server"]
+    return list(server["block"])
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"/{service}{spelling}"
+        for service in ("registry", "monitoring", "funds")
+        for spelling in (
+            "/metrics",
+            "//metrics",
+            "/metrics/",
+            "/METRICS",
+            "/%6detrics",
+            "/%6D%65trics?x=1",
+            "/./metrics",
+            "/v1/../metrics",
+            "/metrics;x",
+        )
+    ]
+    + ["/metrics", "//registry/metrics"],
+)
+def test_the_proxy_never_serves_metrics(uri: str, tmp_path: Path) -> None:
+    block = _location(_server(tmp_path), _normalized(uri))
+    assert not any(d["directive"] == "proxy_pass" for d in block), uri
+    assert [d["args"] for d in block if d["directive"] == "return"] == [["404"]]
+
+
+def test_the_proxy_still_serves_the_apis(tmp_path: Path) -> None:
+    server = _server(tmp_path)
+    for uri in ("/registry/v1/households", "/monitoring/v1/alerts", "/funds/healthz"):
+        block = _location(server, _normalized(uri))
+        assert [d["directive"] for d in block] == ["proxy_pass"], uri

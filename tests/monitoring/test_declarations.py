@@ -377,3 +377,31 @@ async def test_a_case_never_moves_out_of_the_actors_region(monitoring, feed, vil
     assert (await township.get(f"/v1/cases/{case_id}")).status_code == 200
     cadre_b = monitoring.as_(Role.village_cadre, VILLAGE_B)
     assert (await cadre_b.get(f"/v1/cases/{case_id}")).status_code == 404
+
+
+async def test_nobody_can_close_the_channel_for_someone_else(monitoring, villages) -> None:
+    """Issue 19.12: a flood naming someone's ID number (and even their phone) stops the
+    flooder's address, never the person it names."""
+    monitoring.app.state.settings = monitoring.app.state.settings.model_copy(
+        update={"trusted_proxies": "127.0.0.1"}
+    )
+    victim, victim_phone = _person(700), "13512345678"
+    attacker = {"X-Forwarded-For": "203.0.113.50"}
+    flood = [
+        (
+            await monitoring.post(
+                "/v1/declarations",
+                json=_body(victim, phone=victim_phone if i % 2 else f"138{i:08d}"),
+                headers=attacker,
+            )
+        ).status_code
+        for i in range(12)
+    ]
+    assert flood[:5] == [201] * 5
+    assert 429 in flood[5:]  # abuse still costs the abuser
+    own = await monitoring.post(
+        "/v1/declarations",
+        json=_body(victim, phone=victim_phone),
+        headers={"X-Forwarded-For": "192.0.2.70"},
+    )
+    assert own.status_code == 201, own.text

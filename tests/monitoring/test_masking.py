@@ -6,13 +6,21 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import text
+
+from services.monitoring.alerts import jobs as scan_jobs
 from shared import clock, idnumber
 from shared.auth import Role
 from tests.conftest import VILLAGE_A, XINGYI, XINGYI_TOWNSHIP
 
 PERSON_FIELDS = {"id_number", "birth_date", "name", "phone"}
 # The person-carrying GET routes and the query each is read with.
-CALLS: dict[str, dict[str, str]] = {"/v1/signals": {}, "/v1/declarations": {}}
+CALLS: dict[str, dict[str, str]] = {
+    "/v1/signals": {},
+    "/v1/declarations": {},
+    "/v1/signals/{signal_id}": {},
+    "/v1/alerts/{alert_id}/signals": {},
+}
 FULL_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 ACT = "/v1/declarations/{declaration_id}/actions"
 MASKED = re.compile(r"^[0-9]{4}\*{13}[0-9X]$")
@@ -63,7 +71,7 @@ def _id_numbers(value: Any) -> list[str]:
 
 
 async def test_roles_below_the_county_see_masked_numbers_and_no_birth_date(
-    monitoring, feed, villages
+    monitoring, feed, villages, session, job_ctx
 ) -> None:
     spec = (await monitoring.get("/openapi.json")).json()
     routes = person_routes(spec)
@@ -99,13 +107,25 @@ async def test_roles_below_the_county_see_masked_numbers_and_no_birth_date(
         },
     )
     assert declared.status_code == 201, declared.text
+    # The signals queued a scan of the county: its alert lists them.
+    scan_id = (
+        await session.execute(
+            text("SELECT id FROM monitoring.scans WHERE requested_by = 'monitoring-signals'")
+        )
+    ).scalar_one()
+    await scan_jobs.scan_county(job_ctx, str(scan_id), XINGYI)
+    alerts = await monitoring.as_(Role.county_officer, XINGYI).get(
+        "/v1/alerts", params={"rule": "department_signal"}
+    )
+    ids = {"signal_id": sent.json()["items"][0]["id"], "alert_id": alerts.json()["items"][0]["id"]}
 
     masked_roles = [
         (Role.village_cadre, VILLAGE_A),
         (Role.township_officer, XINGYI_TOWNSHIP),
         (Role.auditor, XINGYI),
     ]
-    for path, query in CALLS.items():
+    for template, query in CALLS.items():
+        path = template.format(**ids)
         for role, region in masked_roles:
             response = await monitoring.as_(role, region).get(path, params=query)
             assert response.status_code == 200, (path, role, response.text)

@@ -25,7 +25,7 @@ async def clean_redis(queue: Any, settings: Settings) -> None:
         keys = [k async for k in queue.scan_iter(match=pattern, count=1000)]
         if keys:
             await queue.delete(*keys)
-    await queue.delete(accounts.hash_key(settings))
+    await queue.delete(accounts.hash_key(settings), accounts.grants_key(settings))
     ratelimit._LOCAL.clear()
     accounts._CACHE.clear()
 

@@ -7,12 +7,13 @@ import resource
 import subprocess
 import sys
 import zipfile
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
 
 from services.registry.imports.jobs import import_ledger
-from services.registry.imports.template import HOUSEHOLD_COLUMNS
+from services.registry.imports.template import HOUSEHOLD_COLUMNS, ImportKind
 from shared.auth import Role
 from tests.conftest import XINGYI
 
@@ -156,3 +157,110 @@ def test_an_ordinary_workbook_passes_the_checks() -> None:
     out = io.BytesIO()
     book.save(out)
     reader.check_workbook(out.getvalue())
+
+
+def many_sheets_workbook(sheets: int = 20) -> bytes:
+    """Sheets each under the one-sheet limit (a stray cell at Z700000: 18 million cells),
+    the ledger's header on the last: a reader that loads every sheet before the one it reads
+    takes gigabytes for a file of a few kilobytes."""
+    book = Workbook()
+    book.remove(book.active)
+    for i in range(sheets):
+        book.create_sheet(f"Sheet{i}").cell(row=700_000, column=26, value="x")
+    book.create_sheet("台账").append(HEADERS)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def shared_string_workbook(cells: int = 60_000, length: int = 60_000) -> bytes:
+    """A header and one shared string of ``length`` characters referenced by ``cells``
+    cells: every cell gets its own copy when the sheet is loaded (3.6 GB)."""
+    book = Workbook()
+    book.active.append(HEADERS)
+    out = io.BytesIO()
+    book.save(out)
+    source = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="s"><v>0</v></c></row>' % (n, n) for n in range(2, cells + 2)
+    )
+    strings = (
+        b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main" count="%d" uniqueCount="1"><si><t>%s</t></si></sst>'
+        % (cells, b"x" * length)
+    )
+    crafted = io.BytesIO()
+    with zipfile.ZipFile(crafted, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<dimension[^>]*/>", b"", data)
+                data = data.replace(b"</sheetData>", rows + b"</sheetData>")
+            elif entry.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" '
+                    b'Target="sharedStrings.xml"/></Relationships>',
+                )
+            elif entry.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            target.writestr(entry.filename, data)
+        target.writestr("xl/sharedStrings.xml", strings)
+    return crafted.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        pytest.param(many_sheets_workbook(), "import.workbook_too_large", id="twenty-sheets"),
+        pytest.param(shared_string_workbook(), "import.strings_too_large", id="shared-string"),
+    ],
+)
+async def test_the_whole_workbook_is_bounded_before_any_sheet_is_loaded(
+    registry, villages, content: bytes, code: str
+) -> None:
+    """Issue 19 item 2: in a child process capped at 3 GB of address space, the reader
+    refuses these small files (on main it died loading them); through the API a dry run
+    answers a 422 problem with the code and a Chinese message."""
+    assert len(content) < 1_000_000
+    child = read_in_a_child(content)
+    assert child.returncode == 0, f"the reader died ({child.returncode}): {child.stderr[-500:]!r}"
+    assert child.stdout.decode().startswith("refused:"), child.stdout
+    client = registry.as_(Role.county_officer, XINGYI)
+    response = await client.post(
+        "/v1/imports?dry_run=true",
+        files={"file": ("ledger.xlsx", content)},
+        data={"kind": "households"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert (problem["code"], problem["errors"][0]["code"]) == (code, code)
+    assert "超过上限" in problem["errors"][0]["message"]
+
+
+def test_a_ledger_workbook_loads_only_the_sheet_it_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.registry.imports import reader, workbook
+
+    book = Workbook()
+    book.active.title = "封面"
+    book.active.append(["兴义市脱贫户台账"])
+    ledger = book.create_sheet("台账")
+    ledger.append(HEADERS)
+    out = io.BytesIO()
+    book.save(out)
+    loaded: list[int] = []
+    load = workbook.load
+
+    def spy(content: bytes, index: int) -> list[list[Any]]:
+        loaded.append(index)
+        return load(content, index)
+
+    monkeypatch.setattr(workbook, "load", spy)
+    reader.read(ImportKind.households, "l.xlsx", out.getvalue())
+    assert loaded == [1]

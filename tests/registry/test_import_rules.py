@@ -278,7 +278,7 @@ CSV_FILES = {
 def test_the_column_reader_reads_a_csv_file_as_the_row_reader_does(
     content: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.registry.imports import reader
+    from services.registry.imports import csvfile, reader
 
     def outcome() -> Any:
         try:
@@ -288,8 +288,8 @@ def test_the_column_reader_reads_a_csv_file_as_the_row_reader_does(
         return sheet.rows, sheet.row_numbers, sheet.kind
 
     columns = outcome()
-    blocks = reader._line_blocks
-    monkeypatch.setattr(reader, "_line_blocks", lambda text: blocks(text, 30))
+    blocks = csvfile._line_blocks
+    monkeypatch.setattr(csvfile, "_line_blocks", lambda text: blocks(text, 30))
     assert outcome() == columns  # lines split in blocks of a line or two
-    monkeypatch.setattr(reader, "_read_csv", lambda *_: None)
+    monkeypatch.setattr(csvfile, "_read_plain", csvfile._read_records)
     assert outcome() == columns

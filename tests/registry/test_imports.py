@@ -264,7 +264,8 @@ async def test_xlsx_loads_and_missing_headers_fail_the_whole_import(
     rows = [[v for h, v in zip(HEADERS, member("X2", b), strict=True) if h in cut]]
     failed = await run(registry, job_ctx, xlsx_bytes(cut, rows), "ledger.xlsx")
     assert failed["status"] == "failed"
-    assert failed["error"] == "the file lacks the required headers: 户类型, 证件号码"
+    assert failed["error"].startswith("the file lacks the required headers: 户类型, 证件号码")
+    assert "(headers found: 户编号, 行政区划代码, 家庭住址" in failed["error"]
     assert failed["rows_read"] == 0
     assert await count(session, "households") == 1
 
@@ -353,8 +354,8 @@ async def test_an_upload_is_queued_for_the_worker_after_commit(registry, village
 
 
 async def test_roles_scope_and_template(registry, job_ctx, villages) -> None:
-    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
-    response = await cadre.post(
+    department = registry.as_(Role.department, "522301000000")
+    response = await department.post(
         "/v1/imports", files={"file": ("a.csv", b"x")}, data={"kind": "households"}
     )
     assert response.status_code == 403
@@ -735,12 +736,12 @@ async def test_the_import_list_shows_status_and_progress_newest_first_in_your_re
         1,
     )
     assert other.json()["import_id"] not in {i["id"] for i in page["items"] + rest["items"]}
-    # The province sees both counties; a county asking for another's is 404; cadres 403.
+    # The province sees both counties; a county asking for another's is 404; departments 403.
     province = registry.as_(Role.province_admin, "520000000000")
     assert len((await province.get("/v1/imports")).json()["items"]) == 4
     assert (await xingyi.get("/v1/imports", params={"region": "522323000000"})).status_code == 404
-    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
-    assert (await cadre.get("/v1/imports")).status_code == 403
+    department = registry.as_(Role.department, "522301000000")
+    assert (await department.get("/v1/imports")).status_code == 403
 
 
 async def test_a_chunk_another_copy_of_the_job_committed_first_is_not_counted_twice(

@@ -204,9 +204,102 @@ async def test_a_region_code_in_other_digits_and_a_repeated_id_in_a_bad_item_are
     ).json()
     assert [i["status"] for i in body["items"]] == ["rejected"] * 3
     assert body["items"][0]["reason"].startswith("region_code: must be a 12-digit")
-    assert body["items"][1]["reason"] == "external_id appears more than once in the batch"
+    assert body["items"][1]["reason"] == (
+        "external_id: external_id R-2 appears more than once in the batch (items 1, 2)"
+    )
+    assert body["items"][1]["code"] == "sync.external_id_repeated"
     landed = await session.execute(
         text("SELECT count(*) FROM registry.members WHERE id_number = ANY(:n)"),
         {"n": [number(16), number(17), number(18)]},
     )
     assert landed.scalar_one() == 0
+
+
+async def test_rejected_items_carry_codes_and_field_errors_in_batch_terms(
+    registry, villages
+) -> None:
+    department = registry.as_(Role.department, XINGYI)
+    del department.headers["Accept-Language"]  # no preference: Chinese
+    bad_check = number(21)[:-1] + ("0" if number(21)[-1] != "0" else "1")
+    items = [item(f"E-{i}", number(30 + i)) for i in range(12)]
+    items[0] = item("E-0", number(20), number(22))
+    items[11] = item("E-11", number(23), number(22))  # number(22) again, in item 0
+    items[4] = item("E-4", bad_check, region=PUAN_VILLAGE)
+    response = await department.post(
+        "/v1/sync/households", json={"system": "civil_affairs", "items": items}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [i["index"] for i in body["items"]] == list(range(12))
+    assert [i["status"] for i in body["items"]].count("created") == 9
+    first, last = body["items"][0], body["items"][11]
+    for repeated in (first, last):
+        assert repeated["status"] == "rejected"
+        assert repeated["code"] == "sync.id_number_repeated"
+        (error,) = repeated["errors"]
+        assert error["code"] == "sync.id_number_repeated"
+        assert error["message"] == "身份证号码在本批次中出现多次（第 0, 11 项）"
+        assert "行" not in error["message"]  # no "rows 1, 16" of a file
+    assert first["errors"][0]["field"] == "members[1].id_number"
+    assert last["errors"][0]["field"] == "members[1].id_number"
+    fourth = body["items"][4]
+    assert fourth["code"] == fourth["errors"][0]["code"]  # the item's first error
+    fields = {(e["field"], e["code"]) for e in fourth["errors"]}
+    assert ("members[0].id_number", "id_number.checksum") in fields
+    assert ("region_code", "region.outside_scope") in fields
+    for answer in body["items"]:
+        for error in answer["errors"]:
+            assert set(error) == {"field", "code", "message"}
+
+
+async def test_absent_members_are_kept_or_departed_as_the_partner_chooses(
+    registry, villages, session
+) -> None:
+    department = registry.as_(Role.department, XINGYI)
+    batch = {"system": "civil_affairs", "items": [item("A-1", number(40), number(41), number(42))]}
+    created = (await department.post("/v1/sync/households", json=batch)).json()
+    household_id = created["items"][0]["household_id"]
+
+    # Kept (the default): a member left out stays resident.
+    batch["items"] = [item("A-1", number(40), number(41))]
+    kept = (await department.post("/v1/sync/households", json=batch)).json()
+    assert kept["items"][0]["status"] == "unchanged"
+    assert kept["items"][0]["departed_members"] == 0
+    resident = (
+        "SELECT id_number FROM registry.members WHERE household_id = :h AND departed_on IS NULL"
+    )
+    rows = await session.execute(text(resident), {"h": household_id})
+    assert len(rows.all()) == 3
+
+    # Departed, when asked: one depart change each, as DELETE /v1/members/{id} leaves.
+    departed = (
+        await department.post("/v1/sync/households", json={**batch, "absent_members": "depart"})
+    ).json()
+    assert departed["items"][0]["status"] == "updated"
+    assert departed["items"][0]["departed_members"] == 1
+    rows = await session.execute(text(resident), {"h": household_id})
+    assert sorted(r.id_number for r in rows) == sorted([number(40), number(41)])
+    gone = (
+        await session.execute(
+            text("SELECT departure_reason, version FROM registry.members WHERE id_number = :n"),
+            {"n": number(42)},
+        )
+    ).one()
+    assert tuple(gone) == ("moved", 2)
+    log = (
+        await session.execute(
+            text(
+                "SELECT op, actor_role, data->>'departed_on' IS NOT NULL FROM registry.change_log "
+                "WHERE entity = 'member' AND op = 'depart' AND household_id = :h"
+            ),
+            {"h": household_id},
+        )
+    ).all()
+    assert [tuple(r) for r in log] == [("depart", "department", True)]
+    officer = registry.as_(Role.county_officer, XINGYI)
+    feed = (await officer.get("/v1/changes", params={"limit": 1000})).json()["items"]
+    assert any(e["op"] == "depart" and e["data"]["id_number"] == number(42) for e in feed)
+    refused = await department.post(
+        "/v1/sync/households", json={**batch, "absent_members": "forget"}
+    )
+    assert refused.status_code == 422

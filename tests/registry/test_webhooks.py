@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 
 from services.registry.app import create_app
-from services.registry.webhooks.hub import HUB
+from services.registry.webhooks import HUB
 from shared import idnumber
 from shared.auth import Principal, Role, Scope
 from shared.db import create_session_maker

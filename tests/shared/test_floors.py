@@ -79,7 +79,15 @@ FLOORS: tuple[tuple[str, frozenset[str]], ...] = (
     # What a service builds its modules on.
     (
         "base",
-        frozenset({"shared.repository", "shared.service_db", "shared.webhooks", "shared.openapi"}),
+        frozenset(
+            {
+                "shared.repository",
+                "shared.service_db",
+                "shared.webhooks",
+                "shared.openapi",
+                "shared.batches",  # offline batches: on the change log and who acts
+            }
+        ),
     ),
     # The application: routers, handlers, lifespan.
     ("app", frozenset({"shared.app"})),

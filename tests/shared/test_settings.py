@@ -96,3 +96,22 @@ async def test_a_service_calls_the_registry_as_the_configured_province() -> None
         token = RegistryClient(http, settings)._service_token()
     principal = decode_token(settings, token)
     assert (principal.role, principal.region_code) == (Role.service, "530000000000")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://povguard:change-me-database-password@db:5432/povguard",
+        "postgresql+asyncpg://povguard:CHANGE-ME@db/povguard",
+        "postgresql://povguard@db/povguard?password=replace-me",
+        "postgresql://povguard:change%2Dme@db/povguard",
+    ],
+)
+def test_a_placeholder_database_password_is_refused_outside_demo_mode(url: str) -> None:
+    """Issue 19.13: the production overlay's ``change-me-database-password`` must not start."""
+    key = secrets.token_urlsafe(48)
+    with pytest.raises(ValidationError, match="DATABASE_URL"):
+        Settings(demo=False, secret_key=key, database_url=url)
+    assert Settings(demo=True, secret_key=key, database_url=url).demo
+    fine = "postgresql://povguard:" + secrets.token_urlsafe(24) + "@db/povguard"
+    assert Settings(demo=False, secret_key=key, database_url=fine).database_url == fine

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds import webhooks as webhook_hub
 from services.funds.assets.models import Asset, AssetIncome, Distribution
 from services.funds.assets.repository import (
     AssetRepository,
@@ -40,7 +41,6 @@ from services.funds.assets.schemas import (
 from services.funds.deps import regions_above
 from services.funds.projects import service as project_service
 from services.funds.projects.schemas import ProjectStatus
-from services.funds.webhooks import hub as webhook_hub
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed

@@ -13,10 +13,10 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
+from services.funds import webhooks as webhook_hub
 from services.funds.funding.models import Allocation, Fund
 from services.funds.funding.repository import AllocationRepository, FundRepository
 from services.funds.funding.schemas import AllocationCreate, AllocationRead, FundCreate, FundRead
-from services.funds.webhooks import hub as webhook_hub
 from shared import regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds import webhooks as webhook_hub
 from services.funds.funding import service as fund_service
 from services.funds.payments.models import Payment, PaymentConfirmation
 from services.funds.payments.repository import PaymentRepository
@@ -19,7 +20,6 @@ from services.funds.projects import service as project_service
 from services.funds.projects.models import Project
 from services.funds.projects.repository import ProjectRepository
 from services.funds.projects.schemas import ProjectStatus
-from services.funds.webhooks import hub as webhook_hub
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.i18n import t

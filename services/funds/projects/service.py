@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
+from services.funds import webhooks as webhook_hub
 from services.funds.deps import ensure_sees
 from services.funds.notices.repository import NoticeRepository
 from services.funds.payments.repository import PaymentRepository
@@ -25,7 +26,6 @@ from services.funds.projects.schemas import (
     ProjectRead,
     ProjectStatus,
 )
-from services.funds.webhooks import hub as webhook_hub
 from shared import clock, regions
 from shared.auth import Principal, Role
 from shared.contracts.registry import HouseholdRef

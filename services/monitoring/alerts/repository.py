@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import CursorResult, func, select, text, update
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
-from services.monitoring.webhooks.hub import alert_events_sql
+from services.monitoring.webhooks import alert_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase, try_advisory_xact_lock
 
@@ -64,6 +64,16 @@ class ScanRepository(RepositoryBase[Scan]):
                 .limit(1)
             )
         ).scalar_one_or_none()
+
+    async def county_waiting(self, county_code: str) -> bool:
+        """Is a scan of this county queued and not started yet? (It will read every change
+        made before it starts.)"""
+        stmt = select(ScanCounty.scan_id).where(
+            ScanCounty.county_code == county_code,
+            ScanCounty.state == "queued",
+            ScanCounty.started_at.is_(None),
+        )
+        return (await self.session.execute(stmt.limit(1))).first() is not None
 
     async def county(
         self, scan_id: UUID, county_code: str, *, for_update: bool = True
@@ -261,7 +271,9 @@ HOLDS: dict[str, str] = {
                               'threshold', CASE WHEN s.category IN ('poverty_alleviated', 'monitored')
                                                 THEN CAST(:med AS numeric)
                                                 ELSE CAST(:med_other AS numeric) END::text,
-                              'signals', count(*)) AS figures
+                              'signals', count(*),
+                              'signal_ids', jsonb_agg(x.id ORDER BY x.occurred_on, x.id))
+           AS figures
       FROM scope s
       JOIN monitoring.signals x ON x.household_id = s.id
      WHERE x.source = 'medical_insurance' AND x.amount IS NOT NULL
@@ -275,7 +287,9 @@ HOLDS: dict[str, str] = {
     SELECT s.id AS household_id, s.region_code,
            jsonb_build_object('kinds', jsonb_agg(DISTINCT x.kind),
                               'sources', jsonb_agg(DISTINCT x.source),
-                              'latest_on', max(x.occurred_on)) AS figures
+                              'latest_on', max(x.occurred_on),
+                              'signal_ids', jsonb_agg(x.id ORDER BY x.occurred_on, x.id))
+           AS figures
       FROM scope s
       JOIN monitoring.signals x ON x.household_id = s.id
      WHERE x.kind = ANY(CAST(:shock_kinds AS text[]))
@@ -285,7 +299,9 @@ HOLDS: dict[str, str] = {
     "eligibility_anomaly": """
     SELECT s.id AS household_id, s.region_code,
            jsonb_build_object('kinds', jsonb_agg(DISTINCT x.kind),
-                              'sources', jsonb_agg(DISTINCT x.source)) AS figures
+                              'sources', jsonb_agg(DISTINCT x.source),
+                              'signal_ids', jsonb_agg(x.id ORDER BY x.occurred_on, x.id))
+           AS figures
       FROM scope s
       JOIN monitoring.signals x ON x.household_id = s.id
      WHERE x.kind = ANY(CAST(:anomaly_kinds AS text[]))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.alerts.repository import HOLDS, RuleRepository
 from services.monitoring.policy.models import MonitoringPolicy
-from services.monitoring.webhooks.hub import HUB as WEBHOOKS
+from services.monitoring.webhooks import HUB as WEBHOOKS
 from shared import clock
 from shared.webhooks import service as webhook_service
 

@@ -3,7 +3,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.monitoring.alerts import rules
 from shared.request_model import RequestModel
@@ -89,3 +89,14 @@ class AlertRead(BaseModel):
     closed_at: datetime | None
     closed_reason: str | None
     version: int = Field(description="1 when raised; each change of the alert adds one.")
+    signal_ids: list[UUID] = Field(
+        default=[],
+        description="The department signals behind it (`GET /v1/alerts/{id}/signals`), for "
+        "the signal rules; empty for the others.",
+    )
+
+    @model_validator(mode="after")
+    def _signals(self) -> "AlertRead":
+        if not self.signal_ids:
+            self.signal_ids = [UUID(str(i)) for i in self.figures.get("signal_ids") or []]
+        return self

@@ -5,7 +5,7 @@ from sqlalchemy import func, select, text
 
 from services.monitoring.cases.machine import CLOSED
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
-from services.monitoring.webhooks.hub import CASE_ESCALATED, case_events_sql
+from services.monitoring.webhooks import CASE_ESCALATED, case_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase
 

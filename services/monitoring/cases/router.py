@@ -13,8 +13,8 @@ from services.monitoring.cases.schemas import (
     CaseRead,
 )
 from services.monitoring.deps import CallerToken, Idem, IfMatch, Registry
-from shared import http
-from shared.auth import CurrentPrincipal, ScopedRegionPrefix
+from shared import http, pii
+from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import (
     Conflict,
@@ -30,11 +30,16 @@ from shared.pagination import Cursor, Limit, Page, paginate
 router = APIRouter(tags=["cases"])
 
 
-async def _read(session: SessionDep, case: MonitoringCase, with_timeline: bool = True) -> CaseRead:
+async def _read(
+    session: SessionDep, case: MonitoringCase, principal: Principal | None = None
+) -> CaseRead:
+    """The case, with its timeline when read for ``principal`` (not on lists)."""
     read = case_service.case_state(case)
-    if with_timeline:
+    if principal is not None:
         events = await case_service.timeline(session, case.id)
         read.timeline = [CaseEventRead.model_validate(e) for e in events]
+        for event in read.timeline:  # a note may name someone's ID or phone number
+            event.note = pii.shown_text(event.note, principal.sees_full_id_numbers)
     return read
 
 
@@ -55,7 +60,7 @@ async def create_case(
 
     async def write() -> CaseRead:
         case = await case_service.open_case(session, principal, body)
-        return await _read(session, case)
+        return await _read(session, case, principal)
 
     return await idem.run(write, status_code=201, location=http.location("/v1/cases/{id}"))
 
@@ -70,7 +75,7 @@ async def get_case(case_id: UUID, principal: CurrentPrincipal, session: SessionD
     """A case with its stage, the actions the stage allows, its deadline and timeline (every
     action, who took it, evidence). Who: any signed-in user, inside their own region (outside
     it: 404). Answers 200 `CaseRead` with `ETag`."""
-    return await _read(session, await case_service.get_case(session, principal, case_id))
+    return await _read(session, await case_service.get_case(session, principal, case_id), principal)
 
 
 @router.get(
@@ -103,7 +108,7 @@ async def list_cases(
         session, stmt, [MonitoringCase.created_at, MonitoringCase.id], cursor, limit
     )
     return Page(
-        items=[await _read(session, r, with_timeline=False) for r in rows],
+        items=[await _read(session, r) for r in rows],
         next_cursor=next_cursor,
     )
 
@@ -133,6 +138,6 @@ async def create_case_action(
         case = await case_service.act(
             session, principal, case_id, body, registry, token, if_match=if_match
         )
-        return await _read(session, case)
+        return await _read(session, case, principal)
 
     return await idem.run(write, status_code=200)

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring import webhooks as webhook_hub
 from services.monitoring.alerts.repository import AlertRepository
 from services.monitoring.cases import actions, deadlines, machine
 from services.monitoring.cases.models import CaseEvent, MonitoringCase
@@ -22,7 +23,6 @@ from services.monitoring.cases.schemas import (
 from services.monitoring.database import change_log
 from services.monitoring.policy.models import MonitoringPolicy
 from services.monitoring.policy.repository import PolicyRepository
-from services.monitoring.webhooks import hub as webhook_hub
 from shared import clock, regions
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
@@ -341,8 +341,9 @@ async def act(
         entity_id=case.id,
         region_code=case.region_code,
         household_id=case.household_id,
-        old={"stage": from_stage},
-        new={"stage": case.stage, **details},
+        # The versions let an offline batch find what changed since the one it saw.
+        old={"stage": from_stage, "version": case.version - 1},
+        new={"stage": case.stage, **details, "version": case.version},
     )
     return case
 

@@ -8,7 +8,6 @@ its tracking code shows the declaration's own progress, never a case's stage."""
 import hashlib
 import hmac
 import logging
-import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +28,7 @@ from services.monitoring.declarations.schemas import (
     DeclarationRead,
     DeclarationStage,
 )
-from shared import idnumber, ratelimit
+from shared import pii, ratelimit
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.i18n import t
@@ -38,8 +37,10 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Buckets per sender address, per phone and per ID number: one attacker fills only their own,
-# and no bucket is shared by a village or a county, so nobody can close the channel for them.
+# Buckets per sender address, and per phone and per ID number *from that address*: one sender
+# fills only their own. No bucket is shared by a village or a county, nor by everyone who
+# types one person's ID or phone number, so nobody can close the channel for someone else (a
+# flood for a neighbour's ID number stops the flooder's address, never the neighbour's).
 PER_ADDRESS_PER_HOUR = 30
 PER_PHONE_PER_HOUR = 5
 PER_ID_NUMBER_PER_HOUR = 5
@@ -58,14 +59,9 @@ _OPEN = (DeclarationStage.received.value, DeclarationStage.under_review.value)
 NOT_FOUND = t("declaration not found", "declaration.not_found")
 
 
-# ASCII or full-width digits (as a Chinese input method types them).
-_ID_IN_TEXT = re.compile(r"(?<![0-9０-９])[0-9０-９]{17}[0-9０-９XxＸｘ](?![0-9０-９])")
-
-
-def masked_text(text: str) -> str:
-    """Free text a declarant typed, with any ID number in it masked as a list masks it (and
-    the rest of their words, full-width punctuation included, as they wrote them)."""
-    return _ID_IN_TEXT.sub(lambda m: idnumber.mask(idnumber.normalize(m.group(0))), text)
+# Free text a declarant typed, with any ID number or phone number in it masked as a list
+# masks them (and the rest of their words, full-width punctuation included, as written).
+masked_text = pii.masked_text
 
 
 def _tracking_code() -> str:
@@ -84,8 +80,8 @@ async def check_rate(
     """429 past a limit; 503 when Redis cannot count (a public route never runs unlimited)."""
     for kind, value, limit in (
         ("addr", address, PER_ADDRESS_PER_HOUR),
-        ("phone", body.phone, PER_PHONE_PER_HOUR),
-        ("id", body.id_number, PER_ID_NUMBER_PER_HOUR),
+        ("phone", f"{body.phone}|{address}", PER_PHONE_PER_HOUR),
+        ("id", f"{body.id_number}|{address}", PER_ID_NUMBER_PER_HOUR),
     ):
         await ratelimit.hit(
             redis,
@@ -166,17 +162,16 @@ async def reads(
             name=d.name if principal.sees_names else None,
             id_number=principal.show_id_number(d.id_number),
             phone=d.phone,
-            reason=d.reason,
-            description=d.description
-            if principal.sees_full_id_numbers
-            else masked_text(d.description),
+            # Free text may name anyone's ID or phone number: masked below the county.
+            reason=pii.shown_text(d.reason, principal.sees_full_id_numbers),
+            description=pii.shown_text(d.description, principal.sees_full_id_numbers),
             status=DeclarationStage(d.status),
             household_id=d.household_id if own_case(d) else matches.get(d.id_number),
             case_id=d.case_id if own_case(d) else None,
             created_at=d.created_at,
             reviewed_by=d.reviewed_by,
             reviewed_at=d.reviewed_at,
-            review_note=d.review_note,
+            review_note=pii.shown_text(d.review_note, principal.sees_full_id_numbers),
         )
         for d in rows
     ]

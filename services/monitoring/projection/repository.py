@@ -16,7 +16,7 @@ from services.monitoring.projection.models import (
     WatchedMeasure,
     WatchedMember,
 )
-from services.monitoring.webhooks.hub import signal_events_sql
+from services.monitoring.webhooks import signal_events_sql
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import (
     EconomicsSnapshot,

@@ -1,10 +1,12 @@
 import json
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import String, func, select, text
 
+from services.monitoring.alerts.models import Alert
 from services.monitoring.signals.models import Signal
-from services.monitoring.webhooks.hub import signal_events_sql
+from services.monitoring.webhooks import signal_events_sql
 from shared.repository import RepositoryBase
 
 _INSERT = text(
@@ -57,11 +59,23 @@ _INSERT = text(
 
 _LOOKUP = text(
     """
-    SELECT s.id, s.source, s.external_ref, s.household_id
+    SELECT s.id, s.source, s.external_ref, s.household_id, s.region_code, s.kind, s.amount
       FROM monitoring.signals s
       JOIN jsonb_to_recordset(CAST(:keys AS jsonb)) AS k(source text, external_ref text)
         ON k.source = s.source AND k.external_ref = s.external_ref
      WHERE s.submitter_prefix = :prefix
+    """
+)
+
+
+_ALERTS_OF = text(
+    """
+    SELECT s.id AS signal_id, a.id AS alert_id
+      FROM monitoring.signals s
+      JOIN monitoring.alerts a
+        ON a.household_id = s.household_id AND a.figures -> 'signal_ids' ? s.id::text
+     WHERE s.id = ANY(CAST(:ids AS uuid[]))
+     ORDER BY a.raised_at, a.id
     """
 )
 
@@ -88,6 +102,31 @@ class SignalRepository(RepositoryBase[Signal]):
         """The signals ``keys`` name among those submitted from region ``prefix``."""
         result = await self.session.execute(_LOOKUP, {"keys": json.dumps(keys), "prefix": prefix})
         return {(r.source, r.external_ref): r for r in result}
+
+    async def alerts_of(self, signal_ids: list[UUID]) -> dict[UUID, list[UUID]]:
+        """The alerts each signal stands behind: those whose figures list it (the signal
+        rules record the signals they read), looked up by the signal's household."""
+        if not signal_ids:
+            return {}
+        result = await self.session.execute(_ALERTS_OF, {"ids": [str(i) for i in signal_ids]})
+        found: dict[UUID, list[UUID]] = {}
+        for row in result:
+            found.setdefault(row.signal_id, []).append(row.alert_id)
+        return found
+
+    async def behind_alert(self, alert_id: UUID) -> list[Signal]:
+        """The signals an alert lists, in the order the rule read them."""
+        stmt = (
+            select(Signal)
+            .join(
+                Alert,
+                (Alert.household_id == Signal.household_id)
+                & Alert.figures["signal_ids"].has_key(func.cast(Signal.id, String)),
+            )
+            .where(Alert.id == alert_id)
+            .order_by(Signal.occurred_on, Signal.id)
+        )
+        return list((await self.session.execute(stmt)).scalars())
 
     def list_query(self, prefix: str, matched: bool | None) -> Any:
         stmt = select(Signal).where(Signal.region_code.startswith(prefix, autoescape=True))

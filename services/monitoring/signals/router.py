@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from fastapi import APIRouter, Request
 
 from services.monitoring.signals import service as signal_service
@@ -25,8 +27,12 @@ router = APIRouter(tags=["signals"])
     response_model=SignalBatchResult,
     responses=problem_responses(Forbidden, ValidationFailed),
     summary="A batch of department signals; idempotent on source + external_ref",
-    description="Each is matched by ID number or household id through the projection; "
-    "unmatched signals are kept and match later when the person appears. "
+    description="Each item is validated and answered on its own: `created`, `duplicate` "
+    "(received before, or earlier in the same batch) or `rejected` with `code` and "
+    "`errors[]` (field, code, message); the good items are stored whatever the others. "
+    "Each is matched by ID number or household id through the projection; "
+    "unmatched signals are kept and match later when the person appears. A matched signal "
+    "that may raise an alert starts an incremental scan of its county at once. "
     "Roles: department, service, county officer, province admin; a registered client "
     "also needs the scope `signals:write`.",
 )
@@ -61,10 +67,34 @@ async def list_signals(
     rows, next_cursor = await paginate(
         session, stmt, [Signal.received_at, Signal.id], cursor, limit
     )
-    items = []
-    for row in rows:
-        read = SignalRead.model_validate(row)
-        if read.id_number:
-            read.id_number = principal.show_id_number(read.id_number)
-        items.append(read)
+    items = await signal_service.reads(session, principal, list(rows))
     return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/signals/{signal_id}",
+    response_model=SignalRead,
+    responses=problem_responses(NotFound),
+    summary="One signal, with the alerts it raised",
+)
+async def get_signal(
+    signal_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> SignalRead:
+    """One department signal and `alert_ids`, the alerts it raised or stands behind. Who: any
+    signed-in user, inside their own region (outside it: 404). ID numbers masked by role."""
+    return await signal_service.get_signal(session, principal, signal_id)
+
+
+@router.get(
+    "/alerts/{alert_id}/signals",
+    response_model=list[SignalRead],
+    responses=problem_responses(NotFound),
+    summary="The department signals behind an alert",
+)
+async def list_alert_signals(
+    alert_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> list[SignalRead]:
+    """The signals an alert of a signal rule (`medical_expense`, `department_signal`,
+    `eligibility_anomaly`) was raised on, oldest first; empty for the other rules. Who: any
+    signed-in user, inside their own region (outside it: 404)."""
+    return await signal_service.behind_alert(session, principal, alert_id)

@@ -19,25 +19,27 @@ PAGE = 1000
 async def publish_account_states(ctx: dict[str, Any]) -> int:
     """Merge every user's and client's state into the shared hash; how many were sent. Redis
     keeps nothing on disk, so this is what makes a restarted Redis whole again."""
-    settings, redis = ctx["settings"], ctx["redis"]
     sent = 0
     async with ctx["session_maker"]() as session:
         after_name = ""
         while rows := await UserRepository(session).states(after_name, PAGE):
-            sent += await accounts.publish(
-                redis,
-                settings,
-                [(accounts.user_key(n), accounts.state_of(v, a)) for n, v, a in rows],
-            )
+            sent += await _publish(ctx, [(accounts.user_key(r[0]), *r[1:]) for r in rows])
             after_name = rows[-1][0]
         after_id = UUID(int=0)
         while client_rows := await ClientRepository(session).states(after_id, PAGE):
-            sent += await accounts.publish(
-                redis,
-                settings,
-                [(accounts.client_key(i), accounts.state_of(v, a)) for i, v, a in client_rows],
-            )
+            sent += await _publish(ctx, [(accounts.client_key(r[0]), *r[1:]) for r in client_rows])
             after_id = UUID(client_rows[-1][0])
+    return sent
+
+
+async def _publish(ctx: dict[str, Any], rows: list[tuple[str, int, bool, str, str]]) -> int:
+    """Each account's state, and its role and region (what its webhooks act with)."""
+    settings, redis = ctx["settings"], ctx["redis"]
+    sent = await accounts.publish(
+        redis, settings, [(key, accounts.state_of(v, a)) for key, v, a, _, _ in rows]
+    )
+    grants = [(key, accounts.grant_of(v, role, region)) for key, v, _, role, region in rows]
+    await accounts.publish_grants(redis, settings, grants)
     return sent
 
 

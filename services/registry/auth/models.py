@@ -25,6 +25,16 @@ class User(VersionedMixin, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     token_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Who made the account through the API (None: the CLI). A province admin made there waits,
+    # inactive, for another province admin's approval (separation of duties).
+    created_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    approval_pending_since: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+    @property
+    def pending_approval(self) -> bool:
+        return self.approval_pending_since is not None
 
 
 class RefreshToken(Base):

@@ -25,15 +25,15 @@ class UserRepository(RepositoryBase[User]):
             stmt = stmt.where(User.role == role)
         return await paginate(self.session, stmt, [User.username], cursor, limit)
 
-    async def states(self, after: str, limit: int) -> list[tuple[str, int, bool]]:
-        """(username, token_version, active) of every account, a page at a time."""
+    async def states(self, after: str, limit: int) -> list[tuple[str, int, bool, str, str]]:
+        """(username, token_version, active, role, region) of every account, a page at a time."""
         rows = await self.session.execute(
-            select(User.username, User.token_version, User.is_active)
+            select(User.username, User.token_version, User.is_active, User.role, User.region_code)
             .where(User.username > after)
             .order_by(User.username)
             .limit(limit)
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 class RefreshTokenRepository(RepositoryBase[RefreshToken]):

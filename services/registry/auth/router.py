@@ -17,7 +17,7 @@ from services.registry.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from services.registry.auth.throttle import SignInAttempt
+from services.registry.auth.throttle import SignInAttempt, client_name
 from services.registry.clients import service as client_service
 from services.registry.deps import news_of
 from shared.app import locale_of, problem_response
@@ -99,7 +99,7 @@ async def create_token(
         )
         if credentials is None:
             raise Unauthorized(client_service.WRONG_CLIENT, error="invalid_client")
-        attempt = SignInAttempt(redis, settings, f"client:{credentials[0]}", address)
+        attempt = SignInAttempt(redis, settings, client_name(credentials[0]), address)
         await attempt.begin()
         client = await client_service.authenticate(session, *credentials)
         await attempt.succeeded()
@@ -202,10 +202,29 @@ async def create_user(
     session: SessionDep,
 ) -> UserRead:
     """Creates an account (username, password, role, region code) inside the creator's region; the
-    role must sit at its region's level (a county officer at a county...). Who: province admin.
-    Answers 201 with the account; 409 when the username is taken."""
+    role must sit at its region's level (a county officer at a county...). A `province_admin`
+    is created inactive, `pending_approval`, until another province admin approves it
+    (`POST /v1/users/{id}/approve`); `service` accounts are made only with the command line
+    (403). Who: province admin. Answers 201 with the account; 409 when the username is taken."""
     user = await auth_service.create_user(session, principal, news_of(request), data)
     response.headers["Location"] = f"/v1/users/{user.id}"
+    return UserRead.model_validate(user)
+
+
+@router.post(
+    "/users/{user_id}/approve",
+    response_model=UserRead,
+    responses=problem_responses(Forbidden, NotFound, Conflict),
+    summary="Approve a province admin another province admin created (province admin)",
+)
+async def approve_user(
+    request: Request, user_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> UserRead:
+    """A province admin created through the API stays inactive (`pending_approval`) until a
+    province admin other than its creator approves it here; then it can sign in. Who: province
+    admin, inside their region. Answers 200 with the account; 409 when it is not pending; 403
+    for its own creator."""
+    user = await auth_service.approve_user(session, principal, news_of(request), user_id)
     return UserRead.model_validate(user)
 
 

@@ -116,5 +116,10 @@ class UserRead(BaseModel):
     role: Role
     region_code: str
     active: bool = Field(validation_alias="is_active")
+    pending_approval: bool = Field(
+        default=False,
+        description="A province admin created through the API: inactive until another "
+        "province admin approves it (`POST /v1/users/{id}/approve`).",
+    )
     version: int
     created_at: datetime

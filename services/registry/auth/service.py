@@ -47,6 +47,18 @@ REUSED_REFRESH_TOKEN = t(
     "auth.refresh_token_reused",
 )
 USER_NOT_FOUND = t("user not found", "user.not_found")
+SERVICE_BY_CLI = t(
+    "service accounts are made only with the command line (povguard create-user)",
+    "user.service_cli_only",
+)
+NO_PROMOTION = t(
+    "an account cannot be made a province admin; create a new one, which another province "
+    "admin approves",
+    "user.province_admin_promotion",
+)
+NOT_PENDING = t("this account is not waiting for approval", "user.not_pending")
+OWN_APPROVAL = t("another province admin must approve the account you created", "user.own_approval")
+
 
 # Verifying against a real hash when the user is unknown keeps sign-in time the same,
 # so response time does not tell which usernames exist.
@@ -177,7 +189,11 @@ async def create_user(
 ) -> User:
     principal.ensure_role(Role.province_admin)
     principal.ensure_covers(data.region_code, "region")
+    if data.role == Role.service:
+        raise Forbidden(SERVICE_BY_CLI)
     await check_account_rules(session, data.role, data.region_code)
+    # Separation of duties: a province admin made here waits for a second one's approval.
+    pending = data.role == Role.province_admin
     repo = UserRepository(session)
     if await repo.get_by_username(data.username) is not None:
         raise Conflict(
@@ -189,6 +205,9 @@ async def create_user(
             password_hash=await hash_in_thread(data.password),
             role=data.role.value,
             region_code=data.region_code,
+            is_active=not pending,
+            created_by=principal.sub,
+            approval_pending_since=utcnow() if pending else None,
         )
     )
     await repo.flush()
@@ -201,11 +220,61 @@ async def create_user(
         region_code=user.region_code,
         new=_snapshot(user),
     )
-    news.changed(session, accounts.user_key(user.username), user.token_version, True)
+    news.changed(
+        session,
+        accounts.user_key(user.username),
+        user.token_version,
+        user.is_active,
+        (user.role, user.region_code),
+    )
+    return user
+
+
+async def approve_user(
+    session: AsyncSession, principal: Principal, news: AccountNews, user_id: UUID
+) -> User:
+    """A second province admin lets a province admin created through the API sign in."""
+    principal.ensure_role(Role.province_admin)
+    user = await get_user(session, principal, user_id)
+    if user.approval_pending_since is None:
+        raise Conflict(NOT_PENDING)
+    if user.created_by == principal.sub:
+        raise Forbidden(OWN_APPROVAL)
+    old = _snapshot(user)
+    user.is_active, user.approval_pending_since = True, None
+    user.token_version += 1
+    await session.flush()
+    await change_log.record(
+        session,
+        principal,
+        action="approve",
+        entity="user",
+        entity_id=user.id,
+        region_code=user.region_code,
+        old=old,
+        new=_snapshot(user),
+    )
+    news.changed(
+        session,
+        accounts.user_key(user.username),
+        user.token_version,
+        True,
+        (user.role, user.region_code),
+    )
     return user
 
 
 ACCOUNT_READERS = (Role.province_admin, Role.auditor)
+
+
+def _check_role_change(old: Role, new: Role) -> None:
+    """No account becomes a service or a province admin through the API (see create_user)."""
+    if new == old:
+        return
+    if new == Role.service:
+        raise Forbidden(SERVICE_BY_CLI)
+    if new == Role.province_admin:
+        raise Forbidden(NO_PROMOTION)
 
 
 async def get_user(session: AsyncSession, principal: Principal, user_id: UUID) -> User:
@@ -244,7 +313,17 @@ async def update_user(
     region_code = data.region_code or user.region_code
     if data.role is not None or data.region_code is not None:
         principal.ensure_covers(region_code, "region")
+        _check_role_change(Role(user.role), role)
         await check_account_rules(session, role, region_code)
+    if data.active and user.approval_pending_since is not None:
+        raise Conflict(
+            t(
+                "this account waits for a second province admin's approval "
+                "(POST /v1/users/{id}/approve)",
+                "user.pending_approval",
+                id=user.id,
+            )
+        )
     active = user.is_active if data.active is None else data.active
     changes_access = (
         active != user.is_active or role.value != user.role or region_code != user.region_code
@@ -273,7 +352,13 @@ async def update_user(
         old=old,
         new=new,
     )
-    news.changed(session, accounts.user_key(user.username), user.token_version, user.is_active)
+    news.changed(
+        session,
+        accounts.user_key(user.username),
+        user.token_version,
+        user.is_active,
+        (user.role, user.region_code),
+    )
     return user
 
 
@@ -309,7 +394,13 @@ async def change_own_password(
         entity_id=user.id,
         region_code=user.region_code,
     )
-    news.changed(session, accounts.user_key(user.username), user.token_version, True)
+    news.changed(
+        session,
+        accounts.user_key(user.username),
+        user.token_version,
+        True,
+        (user.role, user.region_code),
+    )
     return await _issue_pair(session, settings, user)
 
 
@@ -348,5 +439,11 @@ async def ensure_user(
         await RefreshTokenRepository(session).revoke_user(user.id)
     await repo.flush()
     if news is not None:
-        news.changed(session, accounts.user_key(user.username), user.token_version, True)
+        news.changed(
+            session,
+            accounts.user_key(user.username),
+            user.token_version,
+            True,
+            (user.role, user.region_code),
+        )
     return created

@@ -1,6 +1,8 @@
 """Every query of the change feed (the registry's published change-log entries) and of
 partner sync."""
 
+import json
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
@@ -8,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, Role
 from shared.changelog import PUBLISHED
+from shared.contracts import sql as contract_sql
+from shared.contracts.registry import MemberSnapshot
 from shared.people import contact_jsonb_sql, person_jsonb_sql
 from shared.regions import PREFIX_LENGTH, RegionLevel
 
@@ -128,6 +132,33 @@ class ChangeRepository:
         ).scalar_one_or_none()
 
 
+_DEPART_ABSENT = f"""
+    WITH listed AS (
+        SELECT * FROM jsonb_to_recordset(CAST(:listed AS jsonb))
+                   AS l(household_id uuid, id_numbers text[])
+    ), gone AS (
+        UPDATE registry.members m
+           SET departed_on = CAST(:today AS date), departure_reason = :reason,
+               version = m.version + 1, updated_at = now()
+          FROM listed l
+         WHERE m.household_id = l.household_id AND m.departed_on IS NULL
+           AND NOT (m.id_number = ANY(l.id_numbers))
+        RETURNING m.*
+    ), logged AS (
+        INSERT INTO registry.change_log
+               (actor, actor_role, client_id, action, entity, entity_id, household_id,
+                region_code, op, old, data)
+        SELECT :actor, :role, CAST(:client_id AS varchar), 'depart', 'member', gone.id::text,
+               gone.household_id, gone.region_code, 'depart',
+               jsonb_build_object('departed_on', NULL, 'departure_reason', NULL,
+                                  'version', gone.version - 1),
+               to_jsonb(snap)
+          FROM gone {contract_sql.snapshot_lateral(MemberSnapshot, "gone", "snap")}
+    )
+    SELECT household_id, count(*) AS departed FROM gone GROUP BY household_id
+"""
+
+
 class SyncRepository:
     """Partner sync's look-ups: which households a partner system's ids already name."""
 
@@ -156,3 +187,22 @@ class SyncRepository:
             {"n": numbers},
         )
         return {r.household_no: r.id for r in rows}
+
+    async def depart_absent(
+        self, principal: Principal, listed: list[dict[str, Any]], today: date, reason: str
+    ) -> dict[Any, int]:
+        """Mark departed every resident member of the listed households whose ID number the
+        item does not list, each with its ``depart`` change-log entry; household id -> how
+        many left."""
+        rows = await self.session.execute(
+            text(_DEPART_ABSENT),
+            {
+                "listed": json.dumps(listed),
+                "today": today,
+                "reason": reason,
+                "actor": principal.sub,
+                "role": principal.role.value,
+                "client_id": principal.client_id,
+            },
+        )
+        return {r.household_id: int(r.departed) for r in rows}

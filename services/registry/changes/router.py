@@ -1,12 +1,13 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.registry.changes import service as change_service
 from services.registry.changes import sync as sync_service
 from services.registry.changes.schemas import ChangePage, FeedPosition, SyncBatch, SyncResult
 from services.registry.deps import Idem
+from shared.app import locale_of
 from shared.auth import CurrentPrincipal, Principal, Scope, require_scope
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, ValidationFailed, problem_responses
@@ -78,6 +79,7 @@ async def get_feed_position(principal: CurrentPrincipal, session: SessionDep) ->
     ),
 )
 async def sync_households(
+    request: Request,
     batch: SyncBatch,
     principal: Annotated[Principal, require_scope(Scope.sync_write)],
     session: SessionDep,
@@ -85,5 +87,6 @@ async def sync_households(
 ) -> JSONResponse:
     principal.ensure_role(*sync_service.SYNC_ROLES)
     return await idem.run(
-        lambda: sync_service.sync_households(session, principal, batch), status_code=200
+        lambda: sync_service.sync_households(session, principal, batch, locale_of(request)),
+        status_code=200,
     )

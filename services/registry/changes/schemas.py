@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     ValidationError,
     ValidatorFunctionWrapHandler,
@@ -26,7 +27,7 @@ from shared.contracts.registry import (
     SchoolingStage,
     Sex,
 )
-from shared.errors import validation_message
+from shared.errors import FieldError, validation_message
 from shared.request_model import RequestModel
 
 __all__ = ["ChangeEventRead", "ChangePage", "FeedPosition"]
@@ -79,11 +80,13 @@ class SyncHousehold(RequestModel):
 
 class UnreadableItem(BaseModel):
     """An item that does not fit ``SyncHousehold`` (a missing field, an unknown relation,
-    a region code that is not 12 digits...): answered ``rejected`` with the reasons, while
-    the rest of the batch lands."""
+    a region code that is not 12 digits...): answered ``rejected`` with its field errors,
+    while the rest of the batch lands."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     external_id: str | None
-    reasons: list[str]
+    errors: list[FieldError]
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -101,7 +104,10 @@ def _item_or_unreadable(value: Any, handler: ValidatorFunctionWrapHandler) -> An
         external_id = value.get("external_id") if isinstance(value, dict) else None
         return UnreadableItem(
             external_id=external_id if isinstance(external_id, str) else None,
-            reasons=[f"{_location(e['loc'])}: {validation_message(e)}" for e in exc.errors()],
+            errors=[
+                FieldError(field=_location(e["loc"]), message=validation_message(e))
+                for e in exc.errors()
+            ],
         )
 
 
@@ -118,16 +124,48 @@ class SyncBatch(RequestModel):
         min_length=1, max_length=50, pattern=r"^[a-z0-9_.-]+$", examples=["civil_affairs"]
     )
     items: list[SyncItem] = Field(min_length=1, max_length=1000)
+    absent_members: Literal["keep", "depart"] = Field(
+        default="keep",
+        description="What a household item does to the household's resident members it does "
+        "not list: `keep` (the default: they stay resident, untouched) or `depart` (each is "
+        "marked departed today with reason `moved`, 迁出, one `depart` change each, as "
+        "`DELETE /v1/members/{id}` would). The head is always listed (an item whose registry "
+        "head is missing is rejected), so `depart` never leaves a household without one.",
+    )
+
+
+class ItemError(BaseModel):
+    """One refused field of one item, as in a problem's `errors`."""
+
+    field: str = Field(examples=["members[0].id_number"])
+    code: str = Field(examples=["id_number.checksum"])
+    message: str = Field(examples=["校验码不符（应为 X）"])
 
 
 class SyncItemResult(BaseModel):
+    index: int = Field(description="The item's position in the batch, from 0.")
     external_id: str | None = Field(description="As sent; null when the item had none readable.")
     household_id: UUID | None = None
     status: Literal["created", "updated", "unchanged", "rejected"] = Field(
         description="`created` (a new household), `updated` (changed), `unchanged` (same as stored), "
-        "`rejected` (refused: see `reason`)."
+        "`rejected` (refused: see `code` and `errors`)."
     )
-    reason: str | None = None
+    code: str | None = Field(
+        default=None,
+        description="A rejected item's stable code (its first error's), e.g. "
+        "`id_number.checksum`, `sync.external_id_repeated`, `region.outside_scope`.",
+    )
+    errors: list[ItemError] = Field(
+        default=[],
+        description="A rejected item's refused fields, named inside the item "
+        "(`members[1].id_number`), each with `code` and `message` (Chinese by default).",
+    )
+    reason: str | None = Field(
+        default=None, description="The errors as one text (`field: message; ...`), as before."
+    )
+    departed_members: int = Field(
+        default=0, description="Members marked departed by `absent_members: depart`."
+    )
 
 
 class SyncResult(BaseModel):

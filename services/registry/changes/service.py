@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.changes.repository import ChangeRepository
 from services.registry.database import change_log
-from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
+from services.registry.webhooks import HUB as WEBHOOKS  # registered wherever it writes
 from shared.audit import to_jsonable
 from shared.auth import Principal, Role
 from shared.contracts.registry import ChangeEntity, ChangeOp

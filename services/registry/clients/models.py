@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Boolean, DateTime, String, func
@@ -34,3 +35,6 @@ class Client(VersionedMixin, Base):
     secret_rotated_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    # Its public signing keys (a JWK Set of Ed25519 keys): every DCI request it sends is
+    # verified against them (services/registry/dci).
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True), nullable=True)

@@ -16,12 +16,14 @@ class ClientRepository(RepositoryBase[Client]):
         stmt = select(Client).where(Client.region_code.startswith(prefix, autoescape=True))
         return await paginate(self.session, stmt, [Client.id], cursor, limit)
 
-    async def states(self, after: UUID, limit: int) -> list[tuple[str, int, bool]]:
-        """(id, token_version, active) of every client, a page at a time."""
+    async def states(self, after: UUID, limit: int) -> list[tuple[str, int, bool, str, str]]:
+        """(id, token_version, active, role, region) of every client, a page at a time."""
         rows = await self.session.execute(
-            select(Client.id, Client.token_version, Client.is_active)
+            select(
+                Client.id, Client.token_version, Client.is_active, Client.role, Client.region_code
+            )
             .where(Client.id > after)
             .order_by(Client.id)
             .limit(limit)
         )
-        return [(str(r[0]), r[1], r[2]) for r in rows]
+        return [(str(r[0]), r[1], r[2], r[3], r[4]) for r in rows]

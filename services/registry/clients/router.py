@@ -35,7 +35,8 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description="The `versi
     responses=problem_responses(Forbidden, NotFound),
     summary="Register a partner system (province admin); its secret is shown once",
     description="`name`, `role` (default `department`), `region_code` inside yours, `scopes` "
-    "(`changes:read`, `signals:write`, `sync:write`, `webhooks:manage`). The answer's "
+    "(`changes:read`, `signals:write`, `sync:write`, `webhooks:manage`, `registry.search`, "
+    "`registry.subscribe`), `jwks` (its Ed25519 public keys, for the DCI API). The answer's "
     "`client_id` and `client_secret` get tokens at `POST /v1/auth/token` with "
     "`grant_type=client_credentials`; the secret is never shown again.",
 )
@@ -94,7 +95,8 @@ async def get_client(
     ),
     summary="Rename, re-scope or revoke a client (province admin; If-Match)",
     description="`active: false` revokes it: its tokens stop working within seconds in every "
-    "service and its secret is refused. A change of role, region or scopes ends its tokens.",
+    "service and its secret is refused. A change of role, region or scopes ends its tokens. "
+    "`jwks` replaces its DCI signing keys.",
 )
 async def update_client(
     request: Request,

@@ -1,8 +1,10 @@
 from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.registry.dci import signing as dci_signing
 from shared import regions
 from shared.auth import Role, Scope
 from shared.i18n import t
@@ -13,6 +15,40 @@ def _region_code(value: str | None) -> str | None:
     if value is not None and not regions.is_valid_code(value):
         raise ValueError(t("must be a 12-digit region code", "region.code_format"))
     return value
+
+
+class Jwk(BaseModel):
+    """An Ed25519 public key as a JWK (RFC 8037). ``kid``, when sent, must be its RFC 7638
+    thumbprint (the key id a DCI signature names); absent, it is computed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(min_length=43, max_length=43, description="The public key, base64url.")
+    kid: str | None = Field(default=None, max_length=64)
+    use: Literal["sig"] = "sig"
+    alg: Literal["EdDSA"] = "EdDSA"
+
+    @model_validator(mode="after")
+    def _thumbprint(self) -> "Jwk":
+        if not dci_signing.x_is_valid(self.x):
+            raise ValueError(t("x must be a base64url Ed25519 public key", "jwk.x"))
+        kid = dci_signing.thumbprint(self.x)
+        if self.kid not in (None, kid):
+            raise ValueError(
+                t("kid must be the key's RFC 7638 thumbprint ({kid})", "jwk.kid", kid=kid)
+            )
+        self.kid = kid
+        return self
+
+
+class JwkSet(BaseModel):
+    """A client's public signing keys (at most 5: the current one and those being rotated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[Jwk] = Field(max_length=5)
 
 
 class ClientCreate(RequestModel):
@@ -34,6 +70,9 @@ class ClientCreate(RequestModel):
     role: Role = Role.department
     region_code: str
     scopes: list[Scope] = Field(default_factory=list, max_length=len(Scope))
+    jwks: JwkSet | None = Field(
+        default=None, description="Its public keys for DCI request signatures (Ed25519 JWKs)."
+    )
 
     _code = field_validator("region_code")(_region_code)
 
@@ -50,6 +89,9 @@ class ClientUpdate(RequestModel):
     region_code: str | None = None
     scopes: list[Scope] | None = Field(default=None, max_length=len(Scope))
     active: bool | None = None
+    jwks: JwkSet | None = Field(
+        default=None, description='Replaces its DCI signing keys (`{"keys": []}`: none).'
+    )
 
     _code = field_validator("region_code")(_region_code)
 
@@ -88,6 +130,7 @@ class ClientRead(BaseModel):
     created_by: str
     created_at: datetime
     version: int
+    jwks: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, client: object) -> "ClientRead":

@@ -53,11 +53,18 @@ def _snapshot(client: Client) -> dict[str, object]:
         "region_code": client.region_code,
         "scopes": sorted(client.scopes),
         "active": client.is_active,
+        "jwks_kids": [k["kid"] for k in (client.jwks or {}).get("keys", [])],
     }
 
 
 def _announce(session: AsyncSession, news: AccountNews, client: Client) -> None:
-    news.changed(session, accounts.client_key(client.id), client.token_version, client.is_active)
+    news.changed(
+        session,
+        accounts.client_key(client.id),
+        client.token_version,
+        client.is_active,
+        (client.role, client.region_code),
+    )
 
 
 async def create_client(
@@ -78,6 +85,7 @@ async def create_client(
             scopes=sorted({s.value for s in data.scopes}),
             secret_hash=_digest(secret),
             created_by=principal.sub,
+            jwks=data.jwks.model_dump() if data.jwks is not None else None,
         )
     )
     await repo.flush()
@@ -137,6 +145,8 @@ async def update_client(
     )
     if data.name is not None:
         client.name = data.name
+    if data.jwks is not None:
+        client.jwks = data.jwks.model_dump()
     client.role, client.region_code, client.scopes, client.is_active = (
         role.value,
         region_code,
@@ -145,7 +155,7 @@ async def update_client(
     )
     if ends_tokens:
         client.token_version += 1
-    if not ends_tokens and data.name in (None, old["name"]):
+    if not ends_tokens and data.name in (None, old["name"]) and data.jwks is None:
         return client
     await session.flush()
     await change_log.record(

@@ -23,7 +23,9 @@ from services.registry.imports.service import (
     chunks,
     load,
     principal_of,
+    read_sheet,
     repeated_ids,
+    skipped_rows,
     validate_chunk,
 )
 from services.registry.imports.template import ImportKind
@@ -90,8 +92,8 @@ async def run_import(
         done = set(job.chunks_done or [])
     read_started = time.perf_counter()
     try:
-        with gc_paused():
-            sheet = reader.read(kind, filename, content or b"")
+        # In a thread, as a dry run reads: the worker's loop keeps its heartbeats going.
+        sheet = await asyncio.to_thread(read_sheet, kind, filename, content or b"")
     except reader.UnreadableFile as exc:
         async with session_maker() as session, session.begin():
             await ImportRepository(session).finish(
@@ -110,7 +112,9 @@ async def run_import(
         multiple = kind is ImportKind.households and len(batches) > 1
         repeated = repeated_ids(sheet) if multiple else set()
     async with session_maker() as session, session.begin():
-        await ImportRepository(session).claim(import_id, chunks_total=len(batches))
+        repo = ImportRepository(session)
+        await repo.claim(import_id, chunks_total=len(batches))
+        await repo.record_skipped(import_id, sheet.skipped_count, skipped_rows(sheet))
     # Chunks hold disjoint households and ID numbers (repeats across chunks were rejected
     # above), so on a pooled engine two load at once: PostgreSQL does most of the work and
     # the machine has two cores; each validates its next chunk (Python, in a thread) while

@@ -28,6 +28,12 @@ class ImportJob(Base):
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    # Rows set aside as not data (合计, footers, blank rows ...): all counted, the first
+    # listed as [{"row_no": n, "reason": stored message}].
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    skipped_rows: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_by: Mapped[str] = mapped_column(String(100))

@@ -28,7 +28,7 @@ from services.registry.imports.rows import (
     StagedFrame,
 )
 from services.registry.imports.template import CATEGORY_LABELS
-from services.registry.webhooks.hub import HUB as WEBHOOKS  # registered wherever it writes
+from services.registry.webhooks import HUB as WEBHOOKS  # registered wherever it writes
 from shared.auth import Principal
 from shared.contracts import sql as contract_sql
 from shared.contracts.registry import EconomicsSnapshot, HouseholdSnapshot, MemberSnapshot
@@ -309,12 +309,18 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
     await _run(
         session,
         f"""
+        WITH valid AS (
+            -- A number the field rules refused (what Excel made of an ID number above all:
+            -- 5.22301E+17 for every row) has its own reason and is never a repeat.
+            SELECT row_no, id_number FROM import_stage
+             WHERE id_number <> '' AND row_no NOT IN (SELECT row_no FROM import_rejects
+                                                       WHERE col = '证件号码')
+        )
         INSERT INTO import_rejects
         SELECT s.row_no, '证件号码', {_ID_NUMBER_REPEATED_IN_FILE}
-          FROM import_stage s
+          FROM valid s
           JOIN (SELECT id_number, string_agg(row_no::text, ', ' ORDER BY row_no) AS rows
-                  FROM import_stage WHERE id_number <> ''
-                 GROUP BY id_number HAVING count(*) > 1) d USING (id_number)
+                  FROM valid GROUP BY id_number HAVING count(*) > 1) d USING (id_number)
         """,
     )
     await _run(
@@ -328,7 +334,14 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
           FROM import_stage s
           JOIN registry.members m ON m.id_number = s.id_number
           JOIN registry.households h ON h.id = m.household_id
-         WHERE h.household_no IS DISTINCT FROM s.household_no
+         -- Outside the caller's region the answer never depends on which household holds
+         -- the number: always taken, and nothing at all for a row whose household number
+         -- is itself taken outside (that row has household_no.taken alone).
+         WHERE CASE WHEN h.region_code LIKE :prefix
+                    THEN h.household_no IS DISTINCT FROM s.household_no
+                    ELSE NOT EXISTS (SELECT 1 FROM registry.households o
+                                      WHERE o.household_no = s.household_no
+                                        AND o.region_code NOT LIKE :prefix) END
         """,
         prefix=prefix + "%",
     )
@@ -415,12 +428,13 @@ async def _household_rules(session: AsyncSession, principal: Principal) -> None:
                  FROM registry.households h
                  JOIN registry.members m
                    ON m.household_id = h.id AND m.relation = 'head' AND m.departed_on IS NULL
-                WHERE h.household_no = s.household_no
+                WHERE h.household_no = s.household_no AND h.region_code LIKE :prefix
                OFFSET 0) m
          WHERE s.relation = 'head' AND m.id_number <> s.id_number
            AND NOT EXISTS (SELECT 1 FROM import_stage o
                             WHERE o.id_number = m.id_number AND o.household_no = s.household_no)
         """,
+        prefix=prefix + "%",
     )
     await _run(
         session,
@@ -767,6 +781,34 @@ class ImportRepository(RepositoryBase[ImportJob]):
             .limit(limit)
         )
         return list((await self.session.execute(stmt)).scalars())
+
+    def rejections_query(self, import_id: UUID) -> Any:
+        """Every rejected row of an import, for a page of the list or the report."""
+        return select(ImportRejection).where(ImportRejection.import_id == import_id)
+
+    async def all_rejections(self, import_id: UUID) -> list[ImportRejection]:
+        stmt = self.rejections_query(import_id).order_by(
+            ImportRejection.row_no, ImportRejection.column
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def count_code(self, import_id: UUID, code: str) -> int:
+        """How many rejected rows have reasons of ``code`` (a stored message's code)."""
+        stmt = select(func.count()).where(
+            ImportRejection.import_id == import_id,
+            ImportRejection.reason.regexp_match(f'^\\{{"code": ?"{code.replace(".", "[.]")}"'),
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def record_skipped(
+        self, import_id: UUID, count: int, listed: list[dict[str, Any]]
+    ) -> None:
+        """The rows the reader set aside (the same on every run of the job)."""
+        await self.session.execute(
+            update(ImportJob)
+            .where(ImportJob.id == import_id)
+            .values(skipped=count, skipped_rows=listed)
+        )
 
     async def add_counts(
         self,

@@ -1,24 +1,30 @@
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from services.registry.imports import export
+from services.registry.imports import export, report
 from services.registry.imports import messages as import_messages
 from services.registry.imports import service as import_service
+from services.registry.imports.rules import excel_column
 from services.registry.imports.schemas import (
     ImportAccepted,
     ImportDryRun,
+    ImportNotice,
     ImportRead,
     ImportRejectionRead,
+    ImportSkippedRow,
     ImportSummary,
 )
 from services.registry.imports.template import ImportKind, describe, template_csv
+from services.registry.imports.template_book import template_xlsx
 from shared.app import locale_of
-from shared.auth import CurrentPrincipal, ScopedRegionPrefix
+from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
+from shared.i18n import render, t
 from shared.pagination import Cursor, Limit, Page
 
 router = APIRouter(tags=["bulk"])
@@ -35,12 +41,21 @@ _S = TypeVar("_S", bound=ImportSummary)
     },
     summary="Upload a ledger file (CSV or XLSX); a worker loads it",
     description=(
-        "Roles: county_officer, province_admin, township_officer; rows must lie in your region. "
+        "Roles: county_officer, province_admin, township_officer, village_cadre (a village "
+        "cadre imports the village's own ledger); a row outside your region is rejected "
+        "(`region.outside_scope`). "
         "CSV in UTF-8 (with or without BOM) or GBK, or XLSX (the sheet whose headers match; "
         "a workbook where none does is refused naming the sheets it has). The header row is "
         "looked for in the first 10 rows (a title row such as XX村脱贫户信息台账 and a unit "
-        "or date row above it are skipped); row numbers are the sheet's own. `kind` may be "
-        "left out: the headers say it (a 422 when they say neither or both). Answers 202 "
+        "or date row above it are skipped; a two-level header is read as one); row numbers "
+        "are the sheet's own. Columns are found under their usual names too (身份证号, 户号, "
+        "出生年月日 ...); only the required columns must be there. Rows that are not data "
+        "(合计/小计/总计, 填表人/审核人 footers, a header printed again, blank and title rows) "
+        "are counted as `skipped`; a household's cells merged down over its members (or left "
+        "empty below the head's row) belong to each member. `kind` (query or form field) "
+        "may be left out: the headers say it (a 422 when they say neither or both). A "
+        "workbook is measured before it is read (cells of all sheets, shared strings, "
+        "unpacked size): one over the bounds is a 422 with its code. Answers 202 "
         "with `import_id` at once; follow `GET /v1/imports/{id}`. Valid households land "
         "whole, a household with any bad row is rejected whole with each bad row, column and "
         "reason (in the reader's language, with a stable `code`); loading the same file again "
@@ -59,6 +74,10 @@ async def create_import(
         ImportKind | None,
         Form(description="households | economics; inferred from the headers when left out"),
     ] = None,
+    kind_query: Annotated[
+        ImportKind | None,
+        Query(alias="kind", description="The same as the form field `kind`"),
+    ] = None,
     dry_run: Annotated[
         bool,
         Query(
@@ -67,11 +86,15 @@ async def create_import(
         ),
     ] = False,
 ) -> JSONResponse:
-    content = await file.read()
-    if dry_run:
-        result = await import_service.dry_run(
-            session, principal, kind, file.filename or "upload", content
+    if kind is not None and kind_query is not None and kind != kind_query:
+        raise ValidationFailed.field(
+            "kind", t("kind differs between the query and the form", "import.kind_conflict")
         )
+    kind = kind or kind_query
+    content = await file.read()
+    filename = file.filename or "upload"
+    if dry_run:
+        result = await import_service.dry_run(session, principal, kind, filename, content)
         locale = locale_of(request)
         body = ImportDryRun(
             kind=result.kind.value,
@@ -79,13 +102,14 @@ async def create_import(
             accepted=result.outcome.accepted,
             rejected=result.outcome.rejected,
             unchanged=result.outcome.unchanged,
-            rejected_rows=[_rejection(r, locale) for r in result.rejected_rows],
+            skipped=result.skipped,
+            notices=_notices(result.excel_rows, locale),
+            rejected_rows=[_rejection(r, locale, principal) for r in result.rejected_rows],
             rejected_rows_truncated=result.truncated,
+            skipped_rows=_skipped(result.skipped_rows, locale),
         )
         return JSONResponse(body.model_dump(mode="json"))
-    job = await import_service.create_import(
-        session, principal, kind, file.filename or "upload", content
-    )
+    job = await import_service.create_import(session, principal, kind, filename, content)
     return JSONResponse({"import_id": str(job.id)}, status_code=202)
 
 
@@ -113,24 +137,40 @@ async def list_imports(
     rows, next_cursor = await import_service.list_imports(session, principal, prefix, cursor, limit)
     locale = locale_of(request)
     return Page(
-        items=[_summary(ImportSummary.model_validate(r), locale) for r in rows],
+        items=[_summary(ImportSummary.model_validate(r), locale, principal) for r in rows],
         next_cursor=next_cursor,
     )
+
+
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get(
     "/imports/template",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The header row"}},
-    summary="The empty ledger template (CSV, UTF-8 with BOM)",
-    description=describe(),
+    responses={
+        200: {"content": {"text/csv": {}, _XLSX: {}}, "description": "The empty template"},
+    },
+    summary="The empty ledger template (CSV, UTF-8 with BOM; or XLSX made to prevent damage)",
+    description=(
+        "`format=xlsx`: the 证件号码 column formatted as text (so Excel keeps all 18 digits), "
+        "a drop-down list on every column with fixed values, a frozen header, and a sheet of "
+        "instructions (填写说明).\n\n" + describe()
+    ),
 )
 async def get_import_template(
     principal: CurrentPrincipal,
     kind: Annotated[ImportKind, Query(description="households | economics")] = (
         ImportKind.households
     ),
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$", description="csv | xlsx")] = "csv",
 ) -> Response:
+    if format == "xlsx":
+        return Response(
+            template_xlsx(kind),
+            media_type=_XLSX,
+            headers={"Content-Disposition": _attachment(f"{kind.value}-template.xlsx")},
+        )
     return Response(
         template_csv(kind),
         media_type="text/csv; charset=utf-8",
@@ -138,39 +178,115 @@ async def get_import_template(
     )
 
 
+def _attachment(name: str) -> str:
+    """RFC 6266, with the UTF-8 name for names that are not ASCII."""
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
 @router.get(
     "/imports/{import_id}",
     response_model=ImportRead,
     responses=problem_responses(NotFound, Forbidden),
-    summary="An import's progress and its rejected rows (the first 1000)",
+    summary="An import's progress, rows skipped and its rejected rows (the first 1000)",
 )
 async def get_import(
     request: Request, import_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> ImportRead:
-    """An import's status, rows read, accepted and rejected, and the rejected rows with their
-    reasons (the first 1000). Who: county or township officer, province admin, auditor, inside
-    their region. Answers 200 `ImportRead`."""
-    job, rejected, truncated = await import_service.get_import(session, principal, import_id)
+    """An import's status, rows read, accepted, rejected and skipped, what to do about the
+    whole file (`notices`), the rows skipped and why, and the rejected rows with their
+    reasons (the first 1000: page through all with `GET /v1/imports/{id}/rejections`).
+    Reasons and the file name are masked for the reader. Who: county or township officer,
+    village cadre, province admin, auditor, inside their region. Answers 200 `ImportRead`."""
+    view = await import_service.get_import(session, principal, import_id)
     locale = locale_of(request)
-    read = _summary(ImportRead.model_validate(job), locale)
-    read.rejected_rows = [_rejection(r, locale) for r in rejected]
-    read.rejected_rows_truncated = truncated
+    read = _summary(ImportRead.model_validate(view.job), locale, principal)
+    read.notices = _notices(view.excel_rows, locale)
+    read.rejected_rows = [_rejection(r, locale, principal) for r in view.rejected]
+    read.rejected_rows_truncated = view.truncated
+    read.skipped_rows = _skipped(view.job.skipped_rows, locale)
     return read
 
 
-def _rejection(row: Any, locale: str) -> ImportRejectionRead:
+@router.get(
+    "/imports/{import_id}/rejections",
+    response_model=Page[ImportRejectionRead],
+    responses=problem_responses(NotFound, Forbidden, ValidationFailed),
+    summary="An import's rejected rows, a page at a time (all of them)",
+)
+async def list_import_rejections(
+    request: Request,
+    import_id: UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ImportRejectionRead]:
+    """Every rejected row, column and reason in row order (masked for the reader); follow
+    `next_cursor`. Same roles as `GET /v1/imports/{id}`."""
+    rows, next_cursor = await import_service.list_rejections(
+        session, principal, import_id, cursor, limit
+    )
+    locale = locale_of(request)
+    return Page(items=[_rejection(r, locale, principal) for r in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/imports/{import_id}/rejections.xlsx",
+    response_class=Response,
+    responses={
+        200: {"content": {_XLSX: {}}, "description": "The rejected rows with 错误原因"},
+        **problem_responses(NotFound, Forbidden, ValidationFailed),
+    },
+    summary="The rejected rows as a workbook to fix and import again",
+)
+async def get_import_rejections_xlsx(
+    request: Request, import_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> Response:
+    """Each rejected row with its cells as read (a household's merged cells filled in), its
+    number in the file (行号) and why (错误原因, in the reader's language), under the
+    template's headers so the fixed rows import again; ID numbers and reasons masked for
+    the reader. Same roles as `GET /v1/imports/{id}`."""
+    job, content = await import_service.rejection_report(
+        session, principal, import_id, locale_of(request)
+    )
+    name = f"被拒绝的行_{job.created_at:%Y-%m-%d}_{str(job.id)[:8]}.xlsx"
+    return Response(content, media_type=_XLSX, headers={"Content-Disposition": _attachment(name)})
+
+
+def _rejection(row: Any, locale: str, principal: Principal) -> ImportRejectionRead:
     return ImportRejectionRead(
         row_no=row.row_no,
         column=row.column,
-        reason=import_messages.show(row.reason, locale) or "",
+        reason=report.mask_text(import_messages.show(row.reason, locale), principal) or "",
         code=import_messages.code_of(row.reason),
     )
 
 
-def _summary(read: _S, locale: str) -> _S:
-    """Reasons are stored as messages: shown in the reader's language."""
+def _skipped(rows: list[dict[str, Any]], locale: str) -> list[ImportSkippedRow]:
+    return [
+        ImportSkippedRow(
+            row_no=row_no,
+            reason=import_messages.show(reason, locale) or "",
+            code=import_messages.code_of(reason),
+        )
+        for row_no, reason in report.stored_skipped(rows)
+    ]
+
+
+def _notices(excel_rows: int, locale: str) -> list[ImportNotice]:
+    if not excel_rows:
+        return []
+    message = excel_column(excel_rows)
+    return [ImportNotice(code=message.code or "", message=render(message, locale))]
+
+
+def _summary(read: _S, locale: str, principal: Principal) -> _S:
+    """Reasons are stored as messages: shown in the reader's language; the file name (often
+    a person's name and ID number) masked for the reader."""
     read.error_code = import_messages.code_of(read.error)
-    read.error = import_messages.show(read.error, locale)
+    read.error = report.mask_text(import_messages.show(read.error, locale), principal)
+    read.filename = report.mask_text(read.filename, principal) or ""
     return read
 
 

@@ -27,6 +27,24 @@ class ImportRejectionRead(BaseModel):
     )
 
 
+class ImportSkippedRow(BaseModel):
+    row_no: int = Field(description="The row's number in the file.")
+    reason: str = Field(examples=["合计行，不是户的数据"])
+    code: str | None = Field(
+        default=None,
+        examples=["import.skipped_total"],
+        description="`import.skipped_total` | `import.skipped_footer` | `import.skipped_header` "
+        "| `import.skipped_title` | `import.skipped_blank`",
+    )
+
+
+class ImportNotice(BaseModel):
+    """Something about the whole file, said once (how to fix a column, ...)."""
+
+    code: str = Field(examples=["import.excel_numbers"])
+    message: str
+
+
 class ImportSummary(BaseModel):
     """An import in a list: its status and progress (its rejected rows are on its own page)."""
 
@@ -42,6 +60,16 @@ class ImportSummary(BaseModel):
     accepted: int = Field(description="Rows whose data was created or changed.")
     rejected: int
     unchanged: int = Field(description="Valid rows equal to what the registry holds.")
+    skipped: int = Field(
+        default=0,
+        description="Rows set aside as not data (合计/小计 rows, 填表人 footers, a header "
+        "printed again, blank and title rows); never counted as rejected.",
+    )
+    notices: list[ImportNotice] = Field(
+        default=[],
+        description="What to do about the whole file (e.g. `import.excel_numbers`: format "
+        "the 证件号码 column as text).",
+    )
     chunks_total: int | None = Field(
         description="Chunks (of whole households) the file is loaded in; null until read."
     )
@@ -75,7 +103,12 @@ class ImportRead(ImportSummary):
     """An import's status and progress, with its rejected rows."""
 
     rejected_rows: list[ImportRejectionRead] = []
-    rejected_rows_truncated: bool = False
+    rejected_rows_truncated: bool = Field(
+        default=False,
+        description="More rows were rejected than listed here: page through them with "
+        "`GET /v1/imports/{id}/rejections`, or download `rejections.xlsx`.",
+    )
+    skipped_rows: list[ImportSkippedRow] = []
 
 
 class ImportDryRun(BaseModel):
@@ -87,5 +120,8 @@ class ImportDryRun(BaseModel):
     accepted: int = Field(description="Rows whose data would be created or changed.")
     rejected: int
     unchanged: int = Field(description="Valid rows equal to what the registry holds.")
+    skipped: int = 0
+    notices: list[ImportNotice] = []
     rejected_rows: list[ImportRejectionRead] = []
     rejected_rows_truncated: bool = False
+    skipped_rows: list[ImportSkippedRow] = []

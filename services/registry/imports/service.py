@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -15,10 +15,12 @@ import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import change_log, outbox
-from services.registry.imports import reader, rows
+from services.registry.imports import messages as import_messages
+from services.registry.imports import reader, report, rows
 from services.registry.imports import repository as import_repository
-from services.registry.imports.models import ImportFile, ImportJob
+from services.registry.imports.models import ImportFile, ImportJob, ImportRejection
 from services.registry.imports.repository import ImportRepository, Outcome
+from services.registry.imports.rules import EXCEL_NUMBER
 from services.registry.imports.template import ImportKind
 from shared import clock, idnumber
 from shared.auth import Principal, Role
@@ -30,7 +32,14 @@ from shared.pagination import paginate
 
 log = logging.getLogger("povguard.imports")
 
-IMPORT_ROLES = (Role.county_officer, Role.province_admin, Role.township_officer)
+# A village cadre imports the village's own ledger; rows outside the caller's region are
+# rejected row by row (region.outside_scope).
+IMPORT_ROLES = (
+    Role.county_officer,
+    Role.province_admin,
+    Role.township_officer,
+    Role.village_cadre,
+)
 READ_ROLES = (*IMPORT_ROLES, Role.auditor)
 CHUNK_ROWS = 50_000
 MAX_REJECTED_SHOWN = 1000
@@ -43,18 +52,52 @@ def principal_of(job: ImportJob) -> Principal:
     )
 
 
-def _kind(kind: ImportKind | None, filename: str, content: bytes) -> ImportKind:
+def _refused(exc: reader.UnreadableFile, name: str = "file") -> ValidationFailed:
+    """A file the reader refuses, as a 422 problem with the reason's code."""
+    message = exc.args[0]
+    return ValidationFailed.field(name, message, getattr(message, "code", None))
+
+
+async def _kind(kind: ImportKind | None, filename: str, content: bytes) -> ImportKind:
     """The kind sent, or the one the file's headers say (a 422 when they say neither or
-    both)."""
+    both). The headers are read off the event loop: a workbook is measured first."""
     if not content:
         raise ValidationFailed.field("file", t("the file is empty", "import.empty_file"))
     if kind is not None:
         return kind
     try:
-        return reader.detect_kind(filename, content)
+        return await asyncio.to_thread(reader.detect_kind, filename, content)
     except reader.UnreadableFile as exc:
-        message = exc.args[0]
-        raise ValidationFailed.field("kind", message, getattr(message, "code", None)) from None
+        raise _refused(exc, "kind") from None
+
+
+def read_sheet(kind: ImportKind, filename: str, content: bytes) -> reader.Sheet:
+    with gc_paused():
+        return reader.read(kind, filename, content)
+
+
+async def read_file(kind: ImportKind, filename: str, content: bytes) -> reader.Sheet:
+    """The ledger read in a thread (never on the event loop), with the reader's bounds; a
+    refusal is a 422 problem."""
+    try:
+        return await asyncio.to_thread(read_sheet, kind, filename, content)
+    except reader.UnreadableFile as exc:
+        raise _refused(exc) from None
+
+
+def skipped_rows(sheet: reader.Sheet) -> list[dict[str, Any]]:
+    """The rows set aside, as stored on the import."""
+    return [
+        {"row_no": row_no, "reason": import_messages.encode(reason)}
+        for row_no, reason in sheet.skipped
+    ]
+
+
+def excel_rows(errors: Sequence[Any]) -> int:
+    """Rows whose ID number Excel stored as a number."""
+    return sum(
+        1 for _, errs in errors if any(getattr(r, "code", None) == EXCEL_NUMBER for _, r in errs)
+    )
 
 
 async def create_import(
@@ -68,7 +111,7 @@ async def create_import(
 ) -> ImportJob:
     """Store the file and queue the job (sent after commit)."""
     principal.ensure_role(*IMPORT_ROLES)
-    kind = _kind(kind, filename, content)
+    kind = await _kind(kind, filename, content)
     job = ImportJob(
         id=ordered_uuid(),
         region_code=principal.region_code,
@@ -107,6 +150,9 @@ class DryRun:
     outcome: Outcome
     rejected_rows: list[Any]  # (row_no, column, reason as stored), in row order
     truncated: bool
+    skipped: int = 0
+    skipped_rows: list[dict[str, Any]] = field(default_factory=list)
+    excel_rows: int = 0
 
 
 async def dry_run(
@@ -118,26 +164,24 @@ async def dry_run(
     *,
     today: date | None = None,
 ) -> DryRun:
-    """Validate and load the file exactly as the worker would (the same chunks, rules and
-    statements), inside a savepoint that is then rolled back: no household, audit entry,
-    change event or import record remains."""
+    """Validate and load the file exactly as the worker would (the same reader and bounds,
+    off the event loop; the same chunks, rules and statements), inside a savepoint that is
+    then rolled back: no household, change-log entry or import record remains."""
     principal.ensure_role(*IMPORT_ROLES)
-    kind = _kind(kind, filename, content)
-    try:
-        with gc_paused():
-            sheet = reader.read(kind, filename, content)
-    except reader.UnreadableFile as exc:
-        message = exc.args[0]
-        raise ValidationFailed.field("file", message, getattr(message, "code", None)) from None
+    kind = await _kind(kind, filename, content)
+    sheet = await read_file(kind, filename, content)
+    kind = sheet.kind or kind
     today = today or clock.today()
     batches = chunks(sheet, CHUNK_ROWS)
     repeated = repeated_ids(sheet) if kind is ImportKind.households and len(batches) > 1 else set()
     total = Outcome()
     rejected: list[tuple[int, str, str]] = []
+    excel = 0
     savepoint = await session.begin_nested()
     try:
         for batch in batches:
             records, errors = await asyncio.to_thread(validate_chunk, kind, batch, today, repeated)
+            excel += excel_rows(errors)
             total.add(await load(session, principal, kind, records, errors))
             if len(rejected) <= MAX_REJECTED_SHOWN:
                 rejected.extend(await ImportRepository(session).staged_rejections())
@@ -148,19 +192,74 @@ async def dry_run(
         outcome=total,
         rejected_rows=rejected[:MAX_REJECTED_SHOWN],
         truncated=len(rejected) > MAX_REJECTED_SHOWN,
+        skipped=sheet.skipped_count,
+        skipped_rows=skipped_rows(sheet),
+        excel_rows=excel,
     )
 
 
-async def get_import(
-    session: AsyncSession, principal: Principal, import_id: UUID
-) -> tuple[ImportJob, list[Any], bool]:
+@dataclass
+class ImportView:
+    job: ImportJob
+    rejected: list[Any]
+    truncated: bool
+    excel_rows: int
+
+
+async def _visible(session: AsyncSession, principal: Principal, import_id: UUID) -> ImportJob:
     principal.ensure_role(*READ_ROLES)
-    repo = ImportRepository(session)
-    job = await repo.get(import_id)
+    job = await ImportRepository(session).get(import_id)
     if job is None or not principal.covers(job.region_code):
         raise NotFound("import not found", code="import.not_found")
+    return job
+
+
+async def get_import(session: AsyncSession, principal: Principal, import_id: UUID) -> ImportView:
+    job = await _visible(session, principal, import_id)
+    repo = ImportRepository(session)
     rejected = await repo.rejections(import_id, MAX_REJECTED_SHOWN + 1)
-    return job, rejected[:MAX_REJECTED_SHOWN], len(rejected) > MAX_REJECTED_SHOWN
+    return ImportView(
+        job=job,
+        rejected=rejected[:MAX_REJECTED_SHOWN],
+        truncated=len(rejected) > MAX_REJECTED_SHOWN,
+        excel_rows=await repo.count_code(import_id, EXCEL_NUMBER),
+    )
+
+
+async def list_rejections(
+    session: AsyncSession, principal: Principal, import_id: UUID, cursor: str | None, limit: int
+) -> tuple[list[ImportRejection], str | None]:
+    """An import's rejected rows a page at a time, in row order."""
+    await _visible(session, principal, import_id)
+    stmt = ImportRepository(session).rejections_query(import_id)
+    return await paginate(
+        session, stmt, [ImportRejection.row_no, ImportRejection.column], cursor, limit
+    )
+
+
+async def rejection_report(
+    session: AsyncSession, principal: Principal, import_id: UUID, locale: str
+) -> tuple[ImportJob, bytes]:
+    """The rejected rows as a workbook the officials fix and import again: each row's cells
+    as read, its number in the file and a 错误原因 column, masked for the reader."""
+    job = await _visible(session, principal, import_id)
+    repo = ImportRepository(session)
+    rejections = await repo.all_rejections(import_id)
+    content = await repo.content(import_id) if rejections else None
+    reasons: dict[int, list[str]] = {}
+    for r in rejections:
+        shown = import_messages.show(r.reason, locale) or ""
+        reasons.setdefault(r.row_no, []).append(f"{r.column}：{shown}")
+    kind = ImportKind(job.kind)
+
+    def build() -> bytes:
+        sheet = read_sheet(kind, job.filename, content) if content else None
+        return report.rejections_workbook(kind, sheet, reasons, principal)
+
+    try:
+        return job, await asyncio.to_thread(build)
+    except reader.UnreadableFile as exc:
+        raise _refused(exc) from None
 
 
 async def list_imports(
@@ -256,7 +355,9 @@ def validate_chunk(
         return staged, errors
     if repeated:
         frame = staged.frame
-        hit = frame["id_number"].is_in(list(repeated))
+        # A row whose ID number the field rules refused has that reason, never a repeat.
+        refused = [n for n, errs in errors if any(col == "证件号码" for col, _ in errs)]
+        hit = frame["id_number"].is_in(list(repeated)) & ~frame["row_no"].is_in(refused)
         by_row = dict(errors)
         for row_no in frame.filter(hit)["row_no"].to_list():
             by_row.setdefault(row_no, []).append(

@@ -1,11 +1,18 @@
 """The ledger file layouts (台账模板) the import reads and the export writes.
 
-The header row may come below a title row ("XX村脱贫户信息台账") and a unit or date row: it is
-the first of the sheet's first 10 rows that holds every column of the layout, and rows keep
-their numbers in the sheet. In a workbook, the sheet whose headers match is read. Without
-``kind``, the headers say which layout the file is. Type ID numbers into cells formatted as
-text: a cell Excel holds as a number (shown as 5.22301E+17) has lost the last digits and is
-refused.
+The header row may come below a title row ("XX村脱贫户信息台账") and a 填报单位 or date row:
+it is the first of the sheet's first 10 rows (or pair of rows: a two-level header, a group
+label such as 家庭成员信息 merged over the columns of the row below) that names every required
+column of the layout, and rows keep their numbers in the sheet. In a workbook, the sheet whose
+headers match is read. Without ``kind``, the headers say which layout the file is. Columns are
+found under the names offices use too (证件号码 / 身份证号 / 身份证号码 / 公民身份号码; 户编号 /
+户号; 与户主关系 / 户主关系; 联系电话 / 联系方式 / 手机号码; 出生日期 / 出生年月日 ...), after
+removing spaces, line breaks, asterisks and bracketed notes; an optional column may be left
+out. Rows that are not data (合计/小计/总计, 填表人/审核人/说明 footers, a header printed again,
+blank and title rows) are skipped and counted. A household's cells merged down over its
+members (or left empty below the head's row) belong to each member. Type ID numbers into
+cells formatted as text (the XLSX template's 证件号码 column is): a cell Excel holds as a
+number (shown as 5.22301E+17) has lost the last digits and is refused.
 
 Households file (``kind=households``): one row per member, the household's columns repeated
 on each of its rows. Economics file (``kind=economics``): one row per household and year.

@@ -3,9 +3,9 @@
 so a partner that missed deliveries resumes with ``GET /v1/changes?after=<cursor>``."""
 
 from services.registry.changes.repository import feed_data_sql
+from services.registry.database import Base
 from services.registry.database import outbox as job_outbox
-from services.registry.webhooks.models import WebhookCursor, WebhookDelivery, WebhookSubscription
-from shared.webhooks.hub import Hub, Source, register
+from shared.webhooks.hub import Source, mount
 
 EVENT_TYPES = frozenset(
     {
@@ -44,18 +44,13 @@ def _data(strip_names: bool, mask_ids: bool) -> str:
     )
 
 
-HUB = register(
-    Hub(
-        job_outbox=job_outbox,
-        service="registry",
-        schema="registry",
-        subscription=WebhookSubscription,
-        delivery=WebhookDelivery,
-        cursor=WebhookCursor,
-        event_types=EVENT_TYPES,
-        source=Source(
-            table="registry.change_log",
-            data_sql=_data,
-        ),
-    )
+HUB = mount(
+    "registry",
+    Base,
+    job_outbox,
+    EVENT_TYPES,
+    Source(
+        table="registry.change_log",
+        data_sql=_data,
+    ),
 )

@@ -6,16 +6,11 @@ import json
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.database import change_log
+from services.monitoring.database import Base, change_log
 from services.monitoring.database import outbox as job_outbox
-from services.monitoring.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
 from shared.audit import json_timestamp_sql
 from shared.webhooks import outbox
-from shared.webhooks.hub import Hub, register
+from shared.webhooks.hub import mount
 
 SCHEMA = "monitoring"
 
@@ -58,18 +53,13 @@ EVENT_TYPES = frozenset(
     }
 )
 
-HUB = register(
-    Hub(
-        job_outbox=job_outbox,
-        service="monitoring",
-        schema=SCHEMA,
-        subscription=WebhookSubscription,
-        delivery=WebhookDelivery,
-        cursor=WebhookCursor,
-        event_types=EVENT_TYPES,
-        # A signal names a person by ID number: masked for roles that see no full numbers.
-        source=outbox.source(SCHEMA, id_number_fields=("id_number",)),
-    )
+HUB = mount(
+    "monitoring",
+    Base,
+    job_outbox,
+    EVENT_TYPES,
+    # A signal names a person by ID number: masked for roles that see no full numbers.
+    outbox.source(SCHEMA, id_number_fields=("id_number",)),
 )
 
 # An alert as delivered and in the feed (over a CTE row ``r`` holding the alert's columns):
@@ -82,18 +72,24 @@ ALERT_DATA = (
     f"'raised_at', {json_timestamp_sql('r.raised_at')}, "
     f"'figures_updated_at', {json_timestamp_sql('r.figures_updated_at')}, "
     f"'closed_at', {json_timestamp_sql('r.closed_at')}, "
-    "'closed_reason', r.closed_reason, 'version', r.version)"
+    "'closed_reason', r.closed_reason, 'version', r.version, "
+    "'signal_ids', coalesce(r.figures->'signal_ids', '[]'::jsonb))"
 )
 
 
-# A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field.
+# A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field, as
+# it stands when received or matched.
 SIGNAL_DATA = (
     "jsonb_build_object('id', r.id, 'source', r.source, 'kind', r.kind, "
     "'external_ref', r.external_ref, 'id_number', r.id_number, "
     "'household_id', r.household_id, 'region_code', r.region_code, "
     "'amount', r.amount::text, 'occurred_on', r.occurred_on, "
     f"'received_at', {json_timestamp_sql('r.received_at')}, "
-    f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version)"
+    f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version, "
+    # The alerts it stands behind so far (an alert raised later lists it in its own event).
+    "'alert_ids', coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
+    "FROM monitoring.alerts a WHERE a.household_id = r.household_id "
+    "AND a.figures -> 'signal_ids' ? r.id::text), '[]'::jsonb))"
 )
 
 

@@ -10,15 +10,10 @@ entity's whole state as its GET shows it (``ProjectRead``, ``PaymentRead``, ``Fu
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import change_log
+from services.funds.database import Base, change_log
 from services.funds.database import outbox as job_outbox
-from services.funds.webhooks.models import (
-    WebhookCursor,
-    WebhookDelivery,
-    WebhookSubscription,
-)
 from shared.webhooks import outbox
-from shared.webhooks.hub import Hub, register
+from shared.webhooks.hub import mount
 
 SCHEMA = "funds"
 
@@ -51,18 +46,13 @@ EVENT_TYPES = frozenset(
     }
 )
 
-HUB = register(
-    Hub(
-        job_outbox=job_outbox,
-        service="funds",
-        schema=SCHEMA,
-        subscription=WebhookSubscription,
-        delivery=WebhookDelivery,
-        cursor=WebhookCursor,
-        event_types=EVENT_TYPES,
-        # A payee may be a person: departments see no names.
-        source=outbox.source(SCHEMA, name_fields=("payee", "created_by", "confirmed_by")),
-    )
+HUB = mount(
+    "funds",
+    Base,
+    job_outbox,
+    EVENT_TYPES,
+    # A payee may be a person: departments see no names.
+    outbox.source(SCHEMA, name_fields=("payee", "created_by", "confirmed_by")),
 )
 
 

@@ -4,7 +4,7 @@ their events and GET show. (An asset's income entry,
 append-only too, shows a version derived from whether it was distributed.)
 
 Revision ID: 0018_feed_versions
-Revises: 0017_feeds
+Revises: 0033
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018_feed_versions"
-down_revision: str | None = "0017_feeds"
+down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,54 @@
+"""Every statement of offline batches: the stored answers, and what changed since a version."""
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Integer, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Bookkeeping every write changes: not a field a person edits.
+_NOT_FIELDS = {"version", "updated_at", "created_at"}
+
+
+class BatchRepository:
+    def __init__(self, session: AsyncSession, model: type[Any], change_log: type[Any]) -> None:
+        self.session, self.model, self.change_log = session, model, change_log
+
+    async def answers(self, caller: str, item_ids: list[UUID]) -> dict[UUID, Any]:
+        stmt = select(self.model).where(
+            self.model.caller == caller, self.model.item_id.in_(item_ids)
+        )
+        return {row.item_id: row for row in (await self.session.execute(stmt)).scalars()}
+
+    async def store(self, rows: list[dict[str, Any]]) -> None:
+        """Keep the answers (one statement); a concurrent resend's answer already kept wins."""
+        if rows:
+            await self.session.execute(insert(self.model).values(rows).on_conflict_do_nothing())
+
+    async def changed_fields(
+        self, entity: str, entity_id: str, since_version: int, version: int
+    ) -> set[str]:
+        """The fields the change log says changed after ``since_version``: the keys of
+        ``old`` (the changed fields' previous values) of each later entry. Each write bumps
+        the version once and logs one entry, so those are the entity's newest
+        ``version - since_version`` entries (of the ones that carry a version, those past
+        ``since_version``)."""
+        log = self.change_log
+        logged = func.cast(
+            func.coalesce(log.data["version"].astext, log.new["version"].astext), Integer
+        )
+        stmt = (
+            select(log.old)
+            .where(
+                log.entity == entity,
+                log.entity_id == entity_id,
+                (logged.is_(None)) | (logged > since_version),
+            )
+            .order_by(log.at.desc(), log.seq.desc())
+            .limit(max(version - since_version, 0))
+        )
+        fields: set[str] = set()
+        for (old,) in await self.session.execute(stmt):
+            fields |= set(old or {})
+        return fields - _NOT_FIELDS

@@ -1,0 +1,263 @@
+"""The batch runner: items in order, each in its own savepoint (or all in one, ``atomic``),
+resends answered from the stored first answer."""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import Principal
+from shared.batches import CHANGE_CONTEXT
+from shared.batches.repository import BatchRepository
+from shared.batches.schemas import BatchAnswer, BatchItem, BatchRequest, ItemAnswer, ItemError
+from shared.db import ordered_uuid
+from shared.errors import AppError, FieldError, validation_message
+from shared.i18n import Message, render, t
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Applied:
+    """What a handler wrote: the entity, its new version, and a soft conflict's fields."""
+
+    id: UUID | None
+    version: int | None
+    created: bool = False
+    # None: the phone saw the current version; a list (maybe empty): a soft conflict, the
+    # fields changed since its base_version.
+    soft_fields: list[str] | None = None
+
+
+class HardConflict(Exception):
+    """The entity changed since ``base_version`` in fields the item changes: nothing
+    written."""
+
+    def __init__(self, entity_id: UUID, version: int, fields: list[str]) -> None:
+        super().__init__("hard conflict")
+        self.entity_id, self.version, self.fields = entity_id, version, sorted(fields)
+
+
+Handler = Callable[[AsyncSession, Principal, BatchItem, BatchRepository], Awaitable[Applied]]
+
+
+def content_hash(item: BatchItem) -> str:
+    body = item.model_dump(mode="json", exclude={"item_id"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def parse(model: type[M], data: dict[str, Any]) -> M:
+    """``data`` as the single-entity endpoint's schema reads it; its refusals name the
+    fields inside the item (``data.members.0.id_number``)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            FieldError(
+                field=".".join(["data", *(str(p) for p in e["loc"])]),
+                message=validation_message(e),
+            )
+            for e in exc.errors()
+        ]
+        raise _Invalid(errors) from None
+
+
+class _Invalid(AppError):
+    status, title, slug = 422, "Validation failed", "validation"
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(
+            t("the item's data is not valid", "batch.invalid_data"),
+            code=errors[0].code,
+            errors=errors,
+        )
+
+
+class _Taken(AppError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+def refuse(field_name: str, message: Message) -> AppError:
+    """An item-level refusal (a missing ``base_version``, an unknown op...)."""
+    return _Invalid([FieldError(field=field_name, message=message)])
+
+
+async def run(
+    session: AsyncSession,
+    principal: Principal,
+    request: BatchRequest,
+    handle: Handler,
+    repo: BatchRepository,
+    locale: str,
+) -> BatchAnswer:
+    batch_id = ordered_uuid()
+    caller = principal.account_key
+    stored = await repo.answers(caller, [i.item_id for i in request.items])
+    seen: dict[UUID, tuple[str, ItemAnswer]] = {
+        key: (row.content_hash, ItemAnswer.model_validate(row.answer))
+        for key, row in stored.items()
+    }
+    fresh: dict[UUID, str] = {}
+    answers: list[ItemAnswer] = []
+    outer = await session.begin_nested() if request.atomic else None
+    for item in request.items:
+        digest = content_hash(item)
+        if item.item_id in seen:
+            first_hash, first = seen[item.item_id]
+            answers.append(
+                first.model_copy(update={"replayed": True})
+                if first_hash == digest
+                else _reused(item, locale)
+            )
+            continue
+        answer = await _apply(session, principal, item, handle, repo, batch_id, locale)
+        answers.append(answer)
+        seen[item.item_id] = (digest, answer)
+        fresh[item.item_id] = digest
+    failed = [a for a in answers if a.status == "rejected" or a.conflict == "hard"]
+    if outer is not None:
+        if failed:
+            await outer.rollback()
+            answers = [_rolled_back(a, locale) for a in answers]
+            return _answer(batch_id, request, answers)  # nothing written, nothing kept
+        await outer.commit()
+    await repo.store(
+        [
+            {
+                "caller": caller,
+                "item_id": item_id,
+                "content_hash": digest,
+                "batch_id": batch_id,
+                "status_code": seen[item_id][1].http_status,
+                "answer": seen[item_id][1].model_dump(mode="json"),
+            }
+            for item_id, digest in fresh.items()
+        ]
+    )
+    return _answer(batch_id, request, answers)
+
+
+async def _apply(
+    session: AsyncSession,
+    principal: Principal,
+    item: BatchItem,
+    handle: Handler,
+    repo: BatchRepository,
+    batch_id: UUID,
+    locale: str,
+) -> ItemAnswer:
+    session.info[CHANGE_CONTEXT] = (batch_id, item.item_id)
+    try:
+        async with session.begin_nested():
+            done = await handle(session, principal, item, repo)
+    except HardConflict as conflict:
+        return ItemAnswer(
+            item_id=item.item_id,
+            status="conflict",
+            id=conflict.entity_id,
+            version=conflict.version,
+            conflict="hard",
+            fields=conflict.fields,
+            code="batch.conflict",
+            detail=render(_HARD, locale),
+            http_status=409,
+        )
+    except AppError as exc:
+        return _rejected(item, exc, locale)
+    except DBAPIError as exc:
+        refused = _DATABASE_REFUSALS.get(getattr(exc.orig, "sqlstate", None) or "")
+        if refused is None:
+            raise
+        return _rejected(item, refused(), locale)
+    finally:
+        session.info.pop(CHANGE_CONTEXT, None)
+    soft = done.soft_fields is not None
+    return ItemAnswer(
+        item_id=item.item_id,
+        status="conflict" if soft else "applied",
+        id=done.id,
+        version=done.version,
+        conflict="soft" if soft else None,
+        fields=sorted(done.soft_fields or []),
+        http_status=201 if done.created else 200,
+    )
+
+
+_HARD = t(
+    "the record changed since base_version in the fields this item changes: nothing was "
+    "written; read it again and decide",
+    "batch.conflict",
+)
+_TAKEN = t("it conflicts with an existing record", "conflict.duplicate")
+_CHARACTER = t("it contains a character text cannot hold", "validation.character")
+_CONCURRENT = t("a concurrent change got there first; retry", "conflict.concurrent")
+
+# What the database refuses in one item (as the app's handler answers a single request):
+# that item is rejected, its savepoint rolled back, and the batch goes on.
+_DATABASE_REFUSALS: dict[str, Callable[[], AppError]] = {
+    "23505": lambda: _Taken(_TAKEN),
+    "22021": lambda: _Invalid([FieldError(field="data", message=_CHARACTER)]),
+    "22P05": lambda: _Invalid([FieldError(field="data", message=_CHARACTER)]),
+    "40001": lambda: _Taken(_CONCURRENT),
+    "40P01": lambda: _Taken(_CONCURRENT),
+}
+
+
+def _rejected(item: BatchItem, exc: AppError, locale: str) -> ItemAnswer:
+    return ItemAnswer(
+        item_id=item.item_id,
+        status="rejected",
+        id=item.id,
+        code=exc.code,
+        errors=[ItemError(**e.rendered(locale)) for e in exc.errors or []],
+        detail=render(exc.detail, locale),
+        http_status=exc.status,
+    )
+
+
+def _reused(item: BatchItem, locale: str) -> ItemAnswer:
+    message = t(
+        "item_id {item_id} was sent before with other content; send a change as a new item",
+        "batch.item_reused",
+        item_id=item.item_id,
+    )
+    return ItemAnswer(
+        item_id=item.item_id,
+        status="rejected",
+        id=item.id,
+        code="batch.item_reused",
+        detail=render(message, locale),
+        http_status=409,
+    )
+
+
+def _rolled_back(answer: ItemAnswer, locale: str) -> ItemAnswer:
+    """In a failed atomic batch an item that went through is undone with the rest."""
+    if answer.status == "rejected" or answer.conflict == "hard" or answer.replayed:
+        return answer
+    message = t("not written: another item of this atomic batch failed", "batch.atomic_rolled_back")
+    return ItemAnswer(
+        item_id=answer.item_id,
+        status="rejected",
+        id=answer.id,
+        code="batch.atomic_rolled_back",
+        detail=render(message, locale),
+        http_status=409,
+    )
+
+
+def _answer(batch_id: UUID, request: BatchRequest, answers: list[ItemAnswer]) -> BatchAnswer:
+    return BatchAnswer(
+        batch_id=batch_id,
+        atomic=request.atomic,
+        applied=sum(1 for a in answers if a.status == "applied" or a.conflict == "soft"),
+        conflicts=sum(1 for a in answers if a.status == "conflict"),
+        rejected=sum(1 for a in answers if a.status == "rejected"),
+        items=answers,
+    )
