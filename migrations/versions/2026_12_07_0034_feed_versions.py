@@ -3,7 +3,7 @@ ledgers, so always 1) and monitoring's signals (1 received, 2 once matched) get 
 their events and GET show. (An asset's income entry,
 append-only too, shows a version derived from whether it was distributed.)
 
-Revision ID: 0018_feed_versions
+Revision ID: 0034_feed_versions
 Revises: 0033
 Create Date: 2026-12-07
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_feed_versions"
+revision: str = "0034_feed_versions"
 down_revision: str | None = "0033"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
