@@ -16,6 +16,7 @@ from tests.funds.conftest import (
     make_asset,
     make_fund,
     province,
+    second_county,
     township,
 )
 
@@ -115,3 +116,31 @@ async def test_a_replica_of_assets_income_and_distributions_from_the_feed_equals
     assert entry["version"] == 2
     assert replica[entry["id"]] == entry
     assert replica[distribution.json()["id"]] == distribution.json()  # as it was answered
+
+
+async def test_a_confirmed_payment_is_its_second_version_in_the_feed_as_in_get(funds: Any) -> None:
+    fund = await make_fund(province(funds), amount="500000.00")
+    assert (await allocate(province(funds), fund["id"], QIANXINAN, "500000.00")).status_code == 201
+    onward = await allocate(province(funds), fund["id"], XINGYI, "500000.00", QIANXINAN)
+    assert onward.status_code == 201
+    project = await approved_project(funds, fund["id"], budget="200000.00")
+    officer = county(funds)
+    start = (await officer.get("/v1/changes/position")).json()["position"]
+    pay = f"/v1/projects/{project['id']}/payments"
+    large = await officer.post(
+        pay,
+        json={"amount": "50000.01", "payee": "施工方", "voucher_no": "L", "paid_on": days_ago(0)},
+    )
+    assert large.status_code == 201, large.text
+    assert large.json()["version"] == 1
+    confirmed = await second_county(funds).post(f"{pay}/{large.json()['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["version"] == 2
+
+    replica, types = await _replica(officer, start)
+    assert [t for t in types if t.startswith("payment.")] == [
+        "payment.created",
+        "payment.confirmed",
+    ]
+    [entry] = (await officer.get(pay)).json()["items"]
+    assert replica[entry["id"]] == entry  # field for field, version 2

@@ -92,4 +92,9 @@ class PaymentRead(BaseModel):
     created_by: str | None = Field(
         description="The account that recorded the entry (null for departments)."
     )
+    version: int = Field(
+        default=1,
+        description="1 as recorded, 2 once a payment awaiting confirmation is confirmed (the "
+        "entry itself is never changed)",
+    )
     created_at: datetime

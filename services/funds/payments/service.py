@@ -203,10 +203,14 @@ def read_payment(principal: Principal, payment: Payment, confirmed_by: str | Non
     """The entry as ``principal`` may see it; ``confirmed_by`` is the confirmation of the
     payment (of the payment it reverses, for a reversal)."""
     counts = not payment.needs_confirmation or confirmed_by is not None
+    # The ledger row never changes: a confirmation (of this entry, not of the one a reversal
+    # reverses, which came before it) is its second version.
+    confirmed = payment.needs_confirmation and payment.reverses_id is None and confirmed_by
     read = PaymentRead.model_validate(payment).model_copy(
         update={
             "status": PaymentStatus.paid if counts else PaymentStatus.awaiting_confirmation,
             "confirmed_by": confirmed_by if payment.needs_confirmation else None,
+            "version": 2 if confirmed else 1,
         }
     )
     if shows_payee(principal):
