@@ -99,7 +99,7 @@ def parse_cursor(after: str | None) -> int:
     return int(values[0])
 
 
-async def list_changes(
+async def read_changes(
     session: AsyncSession, feed: Feed, principal: Principal, after: str | None, limit: int
 ) -> str:
     """One page in the caller's region, in commit order, as the JSON of a ``FeedPage``."""
@@ -148,7 +148,7 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
         ] = None,
         limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
     ) -> Response:
-        page = await list_changes(session, feed, principal, after, limit)
+        page = await read_changes(session, feed, principal, after, limit)
         return Response(page, media_type="application/json")
 
     @router.get(
