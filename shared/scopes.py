@@ -11,6 +11,8 @@ OperationScopes = Mapping[str, Scope]
 
 DESCRIPTIONS: dict[Scope, str] = {
     Scope.changes_read: "Read the change feed (GET /v1/changes)",
+    Scope.dci_search: "DCI Social Registry: search and transaction status (/dci/registry/...)",
+    Scope.dci_subscribe: "DCI Social Registry: subscribe and unsubscribe (/dci/registry/...)",
     Scope.signals_write: "Push department signals",
     Scope.sync_write: "Batch upsert households (POST /v1/sync/households)",
     Scope.webhooks_manage: "Register, list and delete webhooks; read and retry deliveries",

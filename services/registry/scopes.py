@@ -28,6 +28,8 @@ _HOUSEHOLDS_WRITE = (
     "create_measure",
     "create_cadre",
     "pair_households",
+    # A phone's queued changes (offline batches): household, member, economics and guarantees.
+    "create_batch",
 )
 _ACCOUNTS = (
     "create_user",

@@ -109,7 +109,7 @@ def parse_cursor(after: str | None) -> int:
     return int(values[0])
 
 
-async def changes_page(
+async def read_changes(
     session: AsyncSession, feed: Feed, principal: Principal, after: str | None, limit: int
 ) -> str:
     """One page in the caller's region, in commit order, as the JSON of a ``FeedPage``."""
@@ -158,8 +158,7 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
         ] = None,
         limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
     ) -> Response:
-        # (the route is named as the registry's operation: the page is ``changes_page``)
-        page = await changes_page(session, feed, principal, after, limit)
+        page = await read_changes(session, feed, principal, after, limit)
         return Response(page, media_type="application/json")
 
     @router.get(
