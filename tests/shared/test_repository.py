@@ -39,6 +39,8 @@ async def test_create_reads_back_the_row_and_writes_its_audit_entry(session: Asy
     fund = await repo.create(_fund(XINGYI, "兴财-1"), audit=Audit(officer, "create", new={"a": 1}))
     assert fund.created_at is not None  # read back: the database filled it in
     assert fund.version == 1
+    # A fund's audit entry pairs with its ``fund.created`` event: written at the next flush.
+    await session.flush()
     entry = (
         await session.execute(select(AuditLog).where(AuditLog.entity_id == str(fund.id)))
     ).scalar_one()
