@@ -141,6 +141,22 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
             "delay_max_ms",
         },
     ),
+    "batches": (
+        ["-m", "bench.batches", "20", "--items", "10", "--seconds", "1"],
+        {
+            "households",
+            "batch_items",
+            "status",
+            "batch_s",
+            "applied",
+            "conflicts",
+            "rejected",
+            "get_p99_idle_ms",
+            "get_p99_under_batch_ms",
+            "gets_under_batch",
+            "get_under_batch_to_idle",
+        },
+    ),
     "dci_search": (
         ["-m", "bench.dci_search", "30", "--seconds", "1", "--clients", "2", "--changes", "2"],
         {

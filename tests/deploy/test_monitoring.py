@@ -72,7 +72,7 @@ async def exposed(settings: Any, session_maker: Any, queue: Any) -> set[str]:
 
     # The projection's gauges need a projection that has followed the feed once.
     async with session_maker() as session, session.begin():
-        await ProjectionRepository(session).save_cursor(FEED, encode_cursor([0, 1]), 1)
+        await ProjectionRepository(session).save_cursor(FEED, encode_cursor([1]), 1)
     names: set[str] = set()
     for create in (registry_app, monitoring_app, funds_app):
         app = wire_app(create(settings), session_maker, queue)
