@@ -88,6 +88,41 @@ def refuse(field_name: str, message: Message) -> AppError:
     return _Invalid([FieldError(field=field_name, message=message)])
 
 
+async def conflicts(
+    repo: BatchRepository,
+    item: BatchItem,
+    entity: str,
+    entity_id: UUID,
+    log_id: str,
+    version: int,
+    touched: set[str],
+) -> list[str] | None:
+    """None when the phone saw the current version; else the fields changed since its
+    ``base_version`` (a soft conflict), or ``HardConflict`` when they overlap ``touched``."""
+    base = item.base_version
+    if base is None:
+        raise refuse(
+            "base_version",
+            t("a change needs the base_version it was made on", "batch.base_version_required"),
+        )
+    if base == version:
+        return None
+    if base > version:
+        raise refuse(
+            "base_version",
+            t(
+                "base_version {base} is ahead of the record's version {version}",
+                "batch.base_version_ahead",
+                base=base,
+                version=version,
+            ),
+        )
+    changed = await repo.changed_fields(entity, log_id, base, version)
+    if changed & touched:
+        raise HardConflict(entity_id, version, sorted(changed))
+    return sorted(changed)
+
+
 async def run(
     session: AsyncSession,
     principal: Principal,

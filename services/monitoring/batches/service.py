@@ -2,8 +2,6 @@
 phone without signal, sent together and answered per item like the registry's batches. Each
 step goes through ``cases.service.act``: the same stages, roles, scope and change log."""
 
-from uuid import UUID
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.cases import service as case_service
@@ -12,7 +10,7 @@ from services.monitoring.database import BatchItemAnswer, ChangeLogEntry
 from shared.auth import Principal
 from shared.batches import runner
 from shared.batches.repository import BatchRepository
-from shared.batches.runner import Applied, HardConflict, parse, refuse
+from shared.batches.runner import Applied, conflicts, parse, refuse
 from shared.batches.schemas import BatchAnswer, BatchItem, BatchRequest
 from shared.i18n import t
 from shared.registry_client import RegistryClient
@@ -64,35 +62,8 @@ async def _case_step(
     if item.id is None:
         raise refuse("id", t("{name} is required for this op", "batch.field_required", name="id"))
     case = await case_service.get_case(session, principal, item.id)
-    soft = await _conflicts(repo, item, item.id, case.version)
+    soft = await conflicts(repo, item, "case", item.id, str(item.id), case.version, _STEP_FIELDS)
     done = await case_service.act(
         session, principal, item.id, step, registry, token, if_match=str(case.version)
     )
     return Applied(done.id, done.version, soft_fields=soft)
-
-
-async def _conflicts(
-    repo: BatchRepository, item: BatchItem, case_id: UUID, version: int
-) -> list[str] | None:
-    base = item.base_version
-    if base is None:
-        raise refuse(
-            "base_version",
-            t("a change needs the base_version it was made on", "batch.base_version_required"),
-        )
-    if base == version:
-        return None
-    if base > version:
-        raise refuse(
-            "base_version",
-            t(
-                "base_version {base} is ahead of the record's version {version}",
-                "batch.base_version_ahead",
-                base=base,
-                version=version,
-            ),
-        )
-    changed = await repo.changed_fields("case", str(case_id), base, version)
-    if changed & _STEP_FIELDS:
-        raise HardConflict(case_id, version, sorted(changed))
-    return sorted(changed)

@@ -26,7 +26,7 @@ from services.registry.households.schemas import (
 from shared.auth import Principal
 from shared.batches import runner
 from shared.batches.repository import BatchRepository
-from shared.batches.runner import Applied, HardConflict, parse, refuse
+from shared.batches.runner import Applied, conflicts, parse, refuse
 from shared.batches.schemas import BatchAnswer, BatchItem, BatchRequest
 from shared.i18n import t
 
@@ -65,41 +65,6 @@ def _required(item: BatchItem, name: str) -> UUID:
         raise refuse(name, t("{name} is required for this op", "batch.field_required", name=name))
     assert isinstance(value, UUID)
     return value
-
-
-async def conflicts(
-    repo: BatchRepository,
-    item: BatchItem,
-    entity: str,
-    entity_id: UUID,
-    log_id: str,
-    version: int,
-    touched: set[str],
-) -> list[str] | None:
-    """None when the phone saw the current version; else the fields changed since its
-    ``base_version`` (a soft conflict), or ``HardConflict`` when they overlap ``touched``."""
-    base = item.base_version
-    if base is None:
-        raise refuse(
-            "base_version",
-            t("a change needs the base_version it was made on", "batch.base_version_required"),
-        )
-    if base == version:
-        return None
-    if base > version:
-        raise refuse(
-            "base_version",
-            t(
-                "base_version {base} is ahead of the record's version {version}",
-                "batch.base_version_ahead",
-                base=base,
-                version=version,
-            ),
-        )
-    changed = await repo.changed_fields(entity, log_id, base, version)
-    if changed & touched:
-        raise HardConflict(entity_id, version, sorted(changed))
-    return sorted(changed)
 
 
 async def _household_create(
