@@ -11,45 +11,21 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.registry.app import create_app
 from services.registry.auth import service as auth_service
 from shared import accounts, idnumber
 from shared.auth import Role
 from shared.settings import Settings
 from shared.webhooks.jobs import close, webhooks_deliver, webhooks_dispatch
-from tests.conftest import PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient, wire_app
+from tests.conftest import PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient
 from tests.registry.accounts import PASSWORD, PROVINCE, bearer, redis_cleaned
 from tests.registry.helpers import household, id_number, member
-from tests.webhook_receiver import Receiver, serve
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture(autouse=True)
 async def _clean(queue: Any, settings: Settings) -> AsyncIterator[None]:
     async for _ in redis_cleaned(queue, settings):
         yield
-
-
-@pytest.fixture
-def hook_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"webhook_allow_loopback": True})
-
-
-@pytest.fixture
-async def api(hook_settings: Settings, session_maker: Any, queue: Any) -> AsyncIterator[ApiClient]:
-    app = wire_app(create_app(hook_settings), session_maker, queue)
-    async with ApiClient(app, hook_settings) as client:
-        yield client
-
-
-@pytest.fixture
-def ctx(job_ctx: dict[str, Any], hook_settings: Settings) -> dict[str, Any]:
-    return {**job_ctx, "settings": hook_settings}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with serve(Receiver()) as r:
-        yield r
 
 
 async def _deliver(ctx: dict[str, Any], webhook_id: str) -> None:

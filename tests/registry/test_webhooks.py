@@ -4,7 +4,6 @@ hand, disabling after days of failures, and the refusals."""
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,7 +13,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 
-from services.registry.app import create_app
 from services.registry.webhooks import HUB
 from shared import idnumber
 from shared.auth import Principal, Role, Scope
@@ -23,32 +21,9 @@ from shared.settings import Settings
 from shared.webhooks import service as webhook_service
 from shared.webhooks.jobs import close, webhooks_deliver, webhooks_dispatch, webhooks_sweep
 from shared.webhooks.schemas import WebhookCreate
-from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient, wire_app
+from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, XINGYI, ApiClient
 from tests.registry.helpers import household, id_number, member
 from tests.webhook_receiver import Receiver, client_token, free_port, serve
-
-
-@pytest.fixture
-def hook_settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"webhook_allow_loopback": True})
-
-
-@pytest.fixture
-async def api(hook_settings: Settings, session_maker: Any, queue: Any) -> AsyncIterator[ApiClient]:
-    app = wire_app(create_app(hook_settings), session_maker, queue)
-    async with ApiClient(app, hook_settings) as client:
-        yield client
-
-
-@pytest.fixture
-def ctx(job_ctx: dict[str, Any], hook_settings: Settings) -> dict[str, Any]:
-    return {**job_ctx, "settings": hook_settings}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with serve(Receiver()) as r:
-        yield r
 
 
 def partner(
