@@ -80,7 +80,12 @@ def _mistype(rng: np.random.Generator, ids: np.ndarray) -> np.ndarray:
     rows = np.arange(n)
     places = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14, 15, 16])
     pos = places[rng.integers(2, len(places), n)]
-    swap = (rng.random(n) < 0.4) & (pos < 16) & (pos != 9) & (d[rows, np.minimum(pos + 1, 16)] != d[rows, pos])
+    swap = (
+        (rng.random(n) < 0.4)
+        & (pos < 16)
+        & (pos != 9)
+        & (d[rows, np.minimum(pos + 1, 16)] != d[rows, pos])
+    )
     nxt = np.minimum(pos + 1, 16)
     a, b = d[rows, pos].copy(), d[rows, nxt].copy()
     d[rows[swap], pos[swap]], d[rows[swap], nxt[swap]] = b[swap], a[swap]
@@ -193,7 +198,9 @@ def generate(members: int, dup_rate: float = 0.02, seed: int = 26) -> tuple[pa.T
     n_new = int(dup_home.max() + 1 - n_house) if moved.any() else 0
     # Relocated households: a village elsewhere (易地扶贫搬迁安置点), the same phone for half.
     new_county = np.array(COUNTIES)[rng.integers(0, len(COUNTIES), n_new)]
-    new_village = np.char.add(new_county, np.char.zfill(rng.integers(101, 999, n_new).astype("U6"), 6))
+    new_village = np.char.add(
+        new_county, np.char.zfill(rng.integers(101, 999, n_new).astype("U6"), 6)
+    )
     village = np.concatenate([village, new_village])
     old_phone = phone[home[src[moved]]]
     new_phone = np.char.add("138", np.char.zfill(rng.integers(0, 10**8, n_new).astype("U8"), 8))
@@ -206,10 +213,17 @@ def generate(members: int, dup_rate: float = 0.02, seed: int = 26) -> tuple[pa.T
     other_seq = (dup_kind == "homophone_child") & (rng.random(len(src)) < 0.5)
     dup_ids[other_seq] = with_check(
         np.array([i[:14] for i in ids[src[other_seq]]], dtype="U14").astype(object)
-        + np.char.zfill(((seq[src[other_seq]] + 200) % 1000).astype("U3"), 3).astype(object)
+        + np.char.zfill(
+            ((seq[src[other_seq]] + rng.integers(11, 500, other_seq.sum()) * 2) % 1000).astype(
+                "U3"
+            ),
+            3,
+        ).astype(object)
     )
     dup_name = name[src].copy()
-    variant = (dup_kind == "homophone_child") | ((dup_kind == "married_daughter") & (rng.random(len(src)) < 0.1))
+    variant = (dup_kind == "homophone_child") | (
+        (dup_kind == "married_daughter") & (rng.random(len(src)) < 0.1)
+    )
     dup_name[variant] = [_variant(rng, n) for n in name[src[variant]]]
     all_ids = np.concatenate([ids[keep], dup_ids])
     _, unique_at = np.unique(all_ids, return_index=True)
@@ -217,7 +231,11 @@ def generate(members: int, dup_rate: float = 0.02, seed: int = 26) -> tuple[pa.T
     people_keep[unique_at] = True
     base_keep = np.flatnonzero(keep)
     birth = _birth_of(all_ids)
-    sex = np.where(np.char.isdigit(np.array([i[16] for i in all_ids])), np.array([int(i[16]) % 2 for i in all_ids]), 0)
+    sex = np.where(
+        np.char.isdigit(np.array([i[16] for i in all_ids])),
+        np.array([int(i[16]) % 2 for i in all_ids]),
+        0,
+    )
     table_home = np.concatenate([home[base_keep], dup_home])
     people = pa.table(
         {
@@ -234,7 +252,9 @@ def generate(members: int, dup_rate: float = 0.02, seed: int = 26) -> tuple[pa.T
             "kind": np.concatenate([kind[base_keep], dup_kind]),
         }
     ).filter(pa.array(people_keep & ~np.isnat(birth)))
-    used = np.unique(pc.cast(people.column("household_id"), pa.string()).to_numpy(zero_copy_only=False))
+    used = np.unique(
+        pc.cast(people.column("household_id"), pa.string()).to_numpy(zero_copy_only=False)
+    )
     households = pa.table(
         {
             "id": _uuids(n_house + n_new, 2),

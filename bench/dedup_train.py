@@ -35,7 +35,9 @@ def estimate(members: int, seed: int = 11) -> dict[str, Any]:
         "JOIN people b ON b.member_id = member_b"
     )
     model = json.loads(json.dumps(matcher.MODEL))
-    total, dups = con.sql("SELECT count(*), count(*) FILTER (duplicate) FROM labelled").fetchall()[0]
+    total, dups = con.sql("SELECT count(*), count(*) FILTER (duplicate) FROM labelled").fetchall()[
+        0
+    ]
     model["probability_two_random_records_match"] = round(dups / total, 6)
     for comparison in model["comparisons"]:
         field = comparison["name"]
@@ -62,7 +64,11 @@ def main() -> None:
     args = parser.parse_args()
     model = estimate(args.members, args.seed)
     MODEL_PATH.write_text(json.dumps(model, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({"members": args.members, "prior": model["probability_two_random_records_match"]}))
+    print(
+        json.dumps(
+            {"members": args.members, "prior": model["probability_two_random_records_match"]}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ class Scope(StrEnum):
     `policy:read`, `policy:write`, `scans:read`, `scans:write`, `alerts:read`, `signals:read`,
     `declarations:read`, `declarations:write`, `cases:read`, `cases:write`, `stats:read`,
     `funds:read`, `funds:write`, `projects:read`, `projects:write`, `notices:read`,
-    `notices:write`, `assets:read`, `assets:write`, `compliance:read`, `compliance:write`, and for the DCI API (the standard's
+    `notices:write`, `assets:read`, `assets:write`, `compliance:read`, `compliance:write`, `duplicates:read`, `duplicates:write`, and for the DCI API (the standard's
     names) `registry.search` (search, transaction status) and `registry.subscribe`."""
 
     changes_read = "changes:read"
@@ -108,6 +108,8 @@ class Scope(StrEnum):
     assets_write = "assets:write"
     compliance_read = "compliance:read"
     compliance_write = "compliance:write"
+    duplicates_read = "duplicates:read"
+    duplicates_write = "duplicates:write"
     dci_search = "registry.search"
     dci_subscribe = "registry.subscribe"
 

@@ -48,6 +48,8 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.assets_write: "Register assets, record income, distributions and disposals",
     Scope.compliance_read: "Read compliance scans and findings",
     Scope.compliance_write: "Start compliance scans",
+    Scope.duplicates_read: "Read duplicate scans and proposed duplicate pairs (查重)",
+    Scope.duplicates_write: "Start duplicate scans, confirm or dismiss duplicates",
 }
 
 # The webhook routes every service serves (shared.webhooks).

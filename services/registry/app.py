@@ -9,6 +9,7 @@ from services.registry.batches.router import router as batches_router
 from services.registry.changes.router import router as changes_router
 from services.registry.clients.router import router as clients_router
 from services.registry.dci.router import router as dci_router
+from services.registry.duplicates.router import router as duplicates_router
 from services.registry.economics.router import router as economics_router
 from services.registry.guarantees.router import router as guarantees_router
 from services.registry.households.router import router as households_router
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             changes_router,
             imports_router,
             batches_router,
+            duplicates_router,
             webhook_router(WEBHOOKS),
         ],
         tags=TAGS,

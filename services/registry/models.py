@@ -4,6 +4,7 @@ from services.registry.auth.models import RefreshToken, User
 from services.registry.clients.models import Client
 from services.registry.database import Base, ChangeLogEntry, IdempotencyKey, JobOutbox
 from services.registry.dci.models import DciCursor, DciDelivery, DciSubscription, DciTransaction
+from services.registry.duplicates.models import DuplicatePair, DuplicateScan
 from services.registry.economics.models import HouseholdEconomics
 from services.registry.guarantees.models import GuaranteeCheck
 from services.registry.households.models import (
@@ -32,6 +33,8 @@ __all__ = [
     "DciDelivery",
     "DciSubscription",
     "DciTransaction",
+    "DuplicatePair",
+    "DuplicateScan",
     "GuaranteeCheck",
     "HelpMeasure",
     "Household",

@@ -63,6 +63,10 @@ SCOPES: dict[str, Scope] = {
     "list_import_rejections": Scope.imports_read,
     "get_import_rejections_xlsx": Scope.imports_read,
     "export_households": Scope.exports_read,
+    "create_duplicate_scan": Scope.duplicates_write,
+    "get_duplicate_scan": Scope.duplicates_read,
+    "list_duplicates": Scope.duplicates_read,
+    "act_on_duplicate": Scope.duplicates_write,
     **CHANGES,
     **WEBHOOKS,
     # The DCI API (services/registry/dci): its paths check the same scope again, to answer

@@ -105,12 +105,14 @@ class SchoolingStage(StrEnum):
 
 
 class DepartureReason(StrEnum):
-    """Why a member left (减员原因): `death` 死亡, `marriage_out` 婚出, `moved` 迁出. The member's record
-    and history are kept."""
+    """Why a member left (减员原因): `death` 死亡, `marriage_out` 婚出, `moved` 迁出, `duplicate` 重复
+    登记 (a duplicate record confirmed by an officer, ``duplicate_of`` naming the record kept).
+    The member's record and history are kept."""
 
     death = "death"
     marriage_out = "marriage_out"
     moved = "moved"
+    duplicate = "duplicate"
 
 
 class MemberFields(BaseModel):
@@ -188,6 +190,9 @@ class MemberSnapshot(MemberFields):
     resident: bool = Field(default=True, description="No departure recorded. " + _OLDER)
     departed_on: date | None = None
     departure_reason: DepartureReason | None = None
+    duplicate_of: UUID | None = Field(
+        default=None, description="The member kept when this one departed as a duplicate."
+    )
     version: int = Field(default=0, description=_OLDER)
 
     @model_validator(mode="before")

@@ -103,7 +103,7 @@ def find_pairs(
     default): ``member_a`` < ``member_b``, ``probability``, ``weight`` and per field
     ``gamma_<field>`` (Splink's level: -1 null, 0 disagrees, higher agrees more closely) and
     ``weight_<field>`` (log2 of its Bayes factor)."""
-    from splink import DuckDBAPI, Linker  # noqa: PLC0415  (Splink is heavy; the scan needs it)
+    from splink import DuckDBAPI, Linker
 
     con = con or connect()
     con.register("source", with_sounds(members.select(SCHEMA.names)))
@@ -118,7 +118,7 @@ def find_pairs(
         f"match_probability AS probability, match_weight AS weight, {fields} "
         f"FROM {predicted.physical_name} ORDER BY probability DESC"
     )
-    return relation.fetch_arrow_table()
+    return relation.to_arrow_table()
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,10 @@ class Candidate:
 def _gamma_sql(comparison: dict[str, Any]) -> str:
     """Splink's numbering: the null level -1, ELSE 0, the others counting down to 1."""
     levels = [lv for lv in comparison["levels"] if not lv.get("null") and lv["sql"] != "ELSE"]
-    null = next(lv for lv in comparison["levels"] if lv.get("null"))
-    whens = " ".join(
-        f"WHEN {lv['sql']} THEN {len(levels) - k}" for k, lv in enumerate(levels)
-    )
-    return f"CASE WHEN {null['sql']} THEN -1 {whens} ELSE 0 END AS gamma_{comparison['name']}"
+    # The null levels come first in each comparison, as Splink evaluates them in order.
+    null = " OR ".join(f"({lv['sql']})" for lv in comparison["levels"] if lv.get("null"))
+    whens = " ".join(f"WHEN {lv['sql']} THEN {len(levels) - k}" for k, lv in enumerate(levels))
+    return f"CASE WHEN {null} THEN -1 {whens} ELSE 0 END AS gamma_{comparison['name']}"
 
 
 def _bayes_factors(comparison: dict[str, Any]) -> dict[int, float]:
@@ -176,9 +175,7 @@ def score(
         total = math.log2(prior / (1 - prior)) + sum(weights)
         probability = 2**total / (1 + 2**total)
         if probability >= model["threshold"]:
-            fields = [
-                (name, w > 0, round(w, 2)) for name, w in zip(FIELDS, weights, strict=True)
-            ]
+            fields = [(name, w > 0, round(w, 2)) for name, w in zip(FIELDS, weights, strict=True)]
             found.append(Candidate(member_id, probability, fields))
     return sorted(found, key=lambda c: -c.probability)
 

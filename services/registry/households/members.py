@@ -24,7 +24,7 @@ from services.registry.households.service import (
 from shared.audit import row_dict
 from shared.auth import Principal
 from shared.concurrency import check_version
-from shared.contracts.registry import ChangeOp, Relation
+from shared.contracts.registry import ChangeOp, DepartureReason, Relation
 from shared.errors import Conflict, NotFound, ValidationFailed, validation_message
 from shared.i18n import t
 
@@ -133,11 +133,23 @@ async def _hand_over_head(
 
 
 async def depart_member(
-    session: AsyncSession, principal: Principal, member_id: UUID, departure: MemberDeparture
+    session: AsyncSession,
+    principal: Principal,
+    member_id: UUID,
+    departure: MemberDeparture,
+    *,
+    duplicate_of: UUID | None = None,
 ) -> Member:
     """Mark a member departed (death, marriage out, moving): never deleted, history stays.
-    A head who leaves others behind hands over to a named new head."""
+    A head who leaves others behind hands over to a named new head. A duplicate departs only
+    through the review (``services/registry/duplicates``), which names the record kept."""
     ensure_can_write(principal)
+    if (departure.reason == DepartureReason.duplicate) != (duplicate_of is not None):
+        raise ValidationFailed.field(
+            "reason",
+            "a duplicate record departs when an officer confirms it at /v1/duplicates",
+            code="member.duplicate_by_review",
+        )
     member = await get_member(session, principal, member_id, for_update=True)
     if member.departed_on is not None:
         raise Conflict(
@@ -167,6 +179,7 @@ async def depart_member(
         await publish_member(session, principal, new_head, ChangeOp.update, old_head)
     old = row_dict(member)
     member.departed_on, member.departure_reason = departure.departed_on, departure.reason.value
+    member.duplicate_of = duplicate_of
     await session.flush()
     await publish_member(session, principal, member, ChangeOp.depart, old)
     return member

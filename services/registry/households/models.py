@@ -12,6 +12,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -87,6 +88,11 @@ class Member(VersionedMixin, TimestampMixin, Base):
     __table_args__ = (
         Index(None, "household_id"),
         Index(None, "region_code"),
+        # The duplicate check at entry (services/registry/duplicates): the candidates born
+        # the same day, or whose ID number shares its first ten or its characters 13-17.
+        Index(None, "birth_date"),
+        Index("ix_members_id_number_head", text("left(id_number, 10)")),
+        Index("ix_members_id_number_tail", text("substr(id_number, 13, 5)")),
         CheckConstraint("disability_grade BETWEEN 0 AND 4", name="disability_grade"),
         CheckConstraint("migrant_work_months BETWEEN 0 AND 12", name="migrant_work_months"),
     )
@@ -113,6 +119,8 @@ class Member(VersionedMixin, TimestampMixin, Base):
     tekun: Mapped[bool] = mapped_column(Boolean, default=False)
     departed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     departure_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # A member who departed as a duplicate (reason ``duplicate``) names the record kept.
+    duplicate_of: Mapped[UUID | None] = mapped_column(ForeignKey("members.id"), nullable=True)
 
     household: Mapped[Household] = relationship(back_populates="members", lazy="raise")
 

@@ -5,6 +5,8 @@ from fastapi import APIRouter, Body, Depends, Header, Query, status
 from pydantic import ValidationError
 
 from services.registry.deps import Idem
+from services.registry.duplicates import service as duplicate_service
+from services.registry.duplicates.schemas import HouseholdCreated, MemberCreated
 from services.registry.households import categories as household_categories
 from services.registry.households import members as household_members
 from services.registry.households import search as household_search
@@ -53,7 +55,7 @@ def household_read(household: Household, principal: Principal) -> HouseholdRead:
 
 @router.post(
     "/households",
-    response_model=HouseholdRead,
+    response_model=HouseholdCreated,
     status_code=status.HTTP_201_CREATED,
     responses=WRITE_ERRORS,
     summary="Register a household, with its members, all or nothing",
@@ -65,11 +67,18 @@ async def create_household(
     member is the head (户主); ID numbers (身份证号) are checked (GB 11643) and unique in the
     registry. All or nothing. Accepts `Idempotency-Key`. Who: village cadre and above, inside
     their region. Answers 201 `HouseholdRead` with `Location` and `ETag`; 409 for an ID number
-    or household number already held; 422 naming each refused field."""
+    or household number already held; 422 naming each refused field. `possible_duplicates`
+    (疑似重复) lists registered members in your region a new member may be, with the
+    probability: a warning, never a refusal."""
 
-    async def write() -> HouseholdRead:
-        return household_read(
-            await household_service.create_household(session, principal, data), principal
+    async def write() -> HouseholdCreated:
+        household = await household_service.create_household(session, principal, data)
+        found = await duplicate_service.possible_duplicates(
+            session, principal, list(household.members), household.phone
+        )
+        read = household_read(household, principal)
+        return HouseholdCreated(
+            **dict(read), possible_duplicates=[p for ps in found.values() for p in ps]
         )
 
     return await idem.run(write, status_code=201, location=http.location("/v1/households/{id}"))
@@ -219,7 +228,7 @@ async def list_household_categories(
 
 @router.post(
     "/households/{household_id}/members",
-    response_model=MemberRead,
+    response_model=MemberCreated,
     status_code=status.HTTP_201_CREATED,
     responses=WRITE_ERRORS,
     summary="Add a member",
@@ -233,11 +242,15 @@ async def create_member(
 ):
     """Adds a member to a household (birth, marriage in, moving in): ID number checked and unique,
     sex and birth date must agree with it. Who: village cadre and above, inside their region.
-    Answers 201 `MemberRead` with `Location`; 409 for an ID number already held."""
+    Answers 201 `MemberRead` with `Location` and `possible_duplicates` (疑似重复: registered
+    members in your region this person may be, with the probability; a warning, never a
+    refusal); 409 for an ID number already held."""
 
-    async def write() -> MemberRead:
+    async def write() -> MemberCreated:
         member = await household_members.add_member(session, principal, household_id, data)
-        return MemberRead.for_principal(member, principal)
+        found = await duplicate_service.possible_duplicates(session, principal, [member])
+        read = MemberRead.for_principal(member, principal)
+        return MemberCreated(**dict(read), possible_duplicates=found.get(member.id, []))
 
     return await idem.run(write, status_code=201, location=http.location("/v1/members/{id}"))
 

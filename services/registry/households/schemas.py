@@ -200,6 +200,9 @@ class MemberRead(MemberFields):
     resident: bool
     departed_on: date | None
     departure_reason: DepartureReason | None
+    duplicate_of: UUID | None = Field(
+        default=None, description="重复登记：保留的成员 id (the member kept, reason `duplicate`)."
+    )
     version: int
 
     @classmethod
