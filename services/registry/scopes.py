@@ -66,7 +66,7 @@ SCOPES: dict[str, Scope] = {
     "create_duplicate_scan": Scope.duplicates_write,
     "get_duplicate_scan": Scope.duplicates_read,
     "list_duplicates": Scope.duplicates_read,
-    "act_on_duplicate": Scope.duplicates_write,
+    "confirm_or_dismiss_duplicate": Scope.duplicates_write,
     **CHANGES,
     **WEBHOOKS,
     # The DCI API (services/registry/dci): its paths check the same scope again, to answer

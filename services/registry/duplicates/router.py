@@ -90,7 +90,7 @@ async def list_duplicates(
     responses=problem_responses(Forbidden, NotFound, Conflict, ValidationFailed),
     summary="核定疑似重复：确认 (confirm, keep one) 或排除 (dismiss)",
 )
-async def act_on_duplicate(
+async def confirm_or_dismiss_duplicate(
     pair_id: UUID, data: DuplicateActionCreate, principal: CurrentPrincipal, session: SessionDep
 ) -> DuplicatePairRead:
     """`confirm` with `keep_member_id`: the other member departs with reason `duplicate` and

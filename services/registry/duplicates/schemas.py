@@ -11,6 +11,8 @@ from shared.request_model import RequestModel
 
 
 class ScanStatus(StrEnum):
+    """`queued` 排队中, `running` 进行中, `done` 已完成, `failed` 失败 (see `error`)."""
+
     queued = "queued"
     running = "running"
     done = "done"
@@ -27,6 +29,8 @@ class PairStatus(StrEnum):
 
 
 class PairAction(StrEnum):
+    """`confirm` 确认重复 (with `keep_member_id`), `dismiss` 排除 (not one person)."""
+
     confirm = "confirm"
     dismiss = "dismiss"
 
