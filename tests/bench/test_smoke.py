@@ -157,6 +157,24 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
             "get_under_batch_to_idle",
         },
     ),
+    "dedup": (
+        ["-m", "bench.dedup", "3000"],
+        {
+            "members",
+            "duplicates",
+            "look_alikes",
+            "status",
+            "scan_members",
+            "pairs",
+            "true_pairs",
+            "precision",
+            "recall",
+            "recall_by_kind",
+            "scan_s",
+            "people_per_s",
+            "max_rss_mb",
+        },
+    ),
     "dci_search": (
         ["-m", "bench.dci_search", "30", "--seconds", "1", "--clients", "2", "--changes", "2"],
         {

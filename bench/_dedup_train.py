@@ -1,7 +1,7 @@
 """Estimate the duplicate matcher's m and u probabilities once, on the labelled synthetic set
-(``bench/dedup_data.py``), and write them into ``services/registry/duplicates/model.json``:
+(``bench/_dedup_data.py``), and write them into ``services/registry/duplicates/model.json``:
 
-    .venv/bin/python -m bench.dedup_train 300000
+    .venv/bin/python -m bench._dedup_train 300000
 
 Every pair the blocking rules produce is compared (Splink, the shipped level conditions); m of
 a level is its share among the true duplicates, u its share among different people (both
@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from bench.dedup_data import generate
+from bench._dedup_data import generate
 from services.registry.duplicates import matcher
 
 MODEL_PATH = (
