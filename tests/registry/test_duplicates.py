@@ -208,3 +208,24 @@ async def test_registering_a_household_warns_of_a_member_already_registered(
     [found] = answer.json()["possible_duplicates"]
     assert found["member_id"] == registered["DUP-1"]["members"][0]["id"]
     assert found["of_member_id"] == answer.json()["members"][0]["id"]
+
+
+async def test_a_synced_household_answers_possible_duplicates_per_item(
+    registry, registered
+) -> None:
+    officer = registry.as_(Role.county_officer, XINGYI)
+    moved = {
+        "external_id": "YD-1",
+        "region_code": VILLAGE_B,
+        "category": "poverty_alleviated",
+        "members": [{"name": "杨国富", "id_number": one_digit(FATHER, 9), "relation": "head"}],
+    }
+    answer = await officer.post(
+        "/v1/sync/households", json={"system": "relocation", "items": [moved]}
+    )
+    assert answer.status_code == 200, answer.text
+    [item] = answer.json()["items"]
+    assert item["status"] == "created"
+    assert [p["member_id"] for p in item["possible_duplicates"]] == [
+        registered["DUP-1"]["members"][0]["id"]
+    ]

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from services.registry.duplicates.schemas import PossibleDuplicate
 from services.registry.households.schemas import RegionCode
 from shared.contracts.registry import (
     ChangeEventRead,
@@ -165,6 +166,11 @@ class SyncItemResult(BaseModel):
     )
     departed_members: int = Field(
         default=0, description="Members marked departed by `absent_members: depart`."
+    )
+    possible_duplicates: list[PossibleDuplicate] = Field(
+        default=[],
+        description="疑似重复：本条目的成员可能已在册 (registered members this item's members may "
+        "be, with the probability; a warning, the item landed).",
     )
 
 

@@ -15,6 +15,7 @@ from services.registry.changes.schemas import (
     SyncResult,
     UnreadableItem,
 )
+from services.registry.duplicates import service as duplicate_service
 from services.registry.households.schemas import member_fact_errors, schooling_error
 from services.registry.imports import repository as import_repository
 from shared import clock, idnumber
@@ -181,6 +182,7 @@ async def sync_households(
                 departed_members=gone,
             )
         )
+    await _warn_of_duplicates(session, principal, batch, results)
     counts = Counter(r.status for r in results)
     return SyncResult(
         system=batch.system,
@@ -190,6 +192,22 @@ async def sync_households(
         rejected=counts["rejected"],
         items=results,
     )
+
+
+async def _warn_of_duplicates(
+    session: AsyncSession, principal: Principal, batch: SyncBatch, results: list[SyncItemResult]
+) -> None:
+    """The check at entry: the members of each created or updated item against the registry."""
+    written = {
+        r.index: [idnumber.normalize(m.id_number) for m in batch.items[r.index].members]  # type: ignore[union-attr]
+        for r in results
+        if r.status in ("created", "updated")
+    }
+    found = await duplicate_service.possible_duplicates_by_number(
+        session, principal, [n for numbers in written.values() for n in numbers]
+    )
+    for r in results:
+        r.possible_duplicates = [p for n in written.get(r.index, []) for p in found.get(n, [])]
 
 
 _DEPARTURE_REASON = "moved"  # 迁出: no longer in the partner's household

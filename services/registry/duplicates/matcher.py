@@ -126,6 +126,7 @@ class Candidate:
     member_id: str
     probability: float
     fields: list[tuple[str, bool, float]]  # (field, agrees, weight)
+    of_member_id: str = ""
 
 
 def _gamma_sql(comparison: dict[str, Any]) -> str:
@@ -147,11 +148,15 @@ def _bayes_factors(comparison: dict[str, Any]) -> dict[int, float]:
 
 
 def score(
-    person: pa.Table, candidates: pa.Table, *, model: dict[str, Any] = MODEL
+    person: pa.Table,
+    candidates: pa.Table,
+    *,
+    pairs: pa.Table | None = None,
+    model: dict[str, Any] = MODEL,
 ) -> list[Candidate]:
-    """The new ``person`` (one row of ``SCHEMA``) against ``candidates`` (``SCHEMA``), with
-    the scan's level conditions and weights; the candidates at or over the model's
-    threshold, most likely first."""
+    """The new ``person`` (``SCHEMA`` rows) against ``candidates`` (``SCHEMA``), every pair
+    or only ``pairs`` (``member_l``, ``member_r``), with the scan's level conditions and
+    weights; the candidates at or over the model's threshold, most likely first."""
     if candidates.num_rows == 0:
         return []
     con = connect(threads=1, memory_limit="256MB")
@@ -162,21 +167,25 @@ def score(
     columns = [c for c in con.table("l").columns]
     pair = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
     gammas = ", ".join(_gamma_sql(c) for c in model["comparisons"])
+    joined = "l CROSS JOIN r"
+    if pairs is not None:
+        con.register("pairs", pairs)
+        joined = "pairs p JOIN l ON l.member_id = p.member_l JOIN r ON r.member_id = p.member_r"
     rows = con.sql(
-        f"SELECT member_id_r, {gammas} FROM (SELECT {pair} FROM l CROSS JOIN r "
+        f"SELECT member_id_l, member_id_r, {gammas} FROM (SELECT {pair} FROM {joined} "
         f"WHERE r.member_id <> l.member_id)"
     ).fetchall()
     con.close()
     prior = model["probability_two_random_records_match"]
     factors = [_bayes_factors(c) for c in model["comparisons"]]
     found = []
-    for member_id, *gamma in rows:
+    for of_member_id, member_id, *gamma in rows:
         weights = [math.log2(f[g]) for f, g in zip(factors, gamma, strict=True)]
         total = math.log2(prior / (1 - prior)) + sum(weights)
         probability = 2**total / (1 + 2**total)
         if probability >= model["threshold"]:
             fields = [(name, w > 0, round(w, 2)) for name, w in zip(FIELDS, weights, strict=True)]
-            found.append(Candidate(member_id, probability, fields))
+            found.append(Candidate(member_id, probability, fields, of_member_id))
     return sorted(found, key=lambda c: -c.probability)
 
 

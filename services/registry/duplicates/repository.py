@@ -9,13 +9,13 @@ from uuid import UUID
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Select, and_, or_, select, text, update
+from sqlalchemy import Select, and_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import change_log
 from services.registry.duplicates import matcher
 from services.registry.duplicates.models import DuplicatePair, DuplicateScan
-from services.registry.households.models import Household, Member
+from services.registry.households.models import Member
 from shared.auth import Principal
 from shared.i18n import t
 from shared.repository import RepositoryBase
@@ -45,8 +45,6 @@ SELECT gen_random_uuid(), a.id, b.id, a.household_id, b.household_id, a.region_c
        updated_at = now()
  WHERE p.status = 'open'
 """)
-
-_CANDIDATE_LIMIT = 500
 
 
 class ScanRepository(RepositoryBase[DuplicateScan]):
@@ -135,37 +133,30 @@ class PairRepository(RepositoryBase[DuplicatePair]):
         await self.session.flush()
 
 
-async def candidates(
-    session: AsyncSession, birth: Any, id_number: str, exclude: Sequence[UUID] = ()
-) -> pa.Table:
-    """Resident members who could be the person with ``id_number`` born on ``birth``: born
-    the same day, or sharing the ID number's first ten or characters 13-17 (each indexed)."""
-    stmt = (
-        select(
-            Member.id,
-            Member.household_id,
-            Member.region_code,
-            Member.name,
-            Member.id_number,
-            Member.sex,
-            Member.birth_date,
-            Household.phone,
-            Member.relation,
-        )
-        .join(Household, Household.id == Member.household_id)
-        .where(
-            Member.departed_on.is_(None),
-            or_(
-                Member.birth_date == birth,
-                text("left(registry.members.id_number, 10) = :head"),
-                text("substr(registry.members.id_number, 13, 5) = :tail"),
-            ),
-        )
-        .limit(_CANDIDATE_LIMIT)
-    )
-    if exclude:
-        stmt = stmt.where(Member.id.not_in(list(exclude)))
-    rows = (await session.execute(stmt, {"head": id_number[:10], "tail": id_number[12:17]})).all()
+# The check at entry for a batch (sync, an import's chunk): the members holding these ID
+# numbers, and each one's candidates, in one statement (each OR arm an index scan).
+_BATCH = text("""
+SELECT n.id AS new_id, c.id, c.household_id, c.region_code, c.name, c.id_number, c.sex,
+       c.birth_date, ch.phone, c.relation
+  FROM registry.members n
+  JOIN registry.members c
+    ON c.departed_on IS NULL AND c.id <> n.id
+   AND (c.birth_date = n.birth_date
+        OR left(c.id_number, 10) = left(n.id_number, 10)
+        OR substr(c.id_number, 13, 5) = substr(n.id_number, 13, 5))
+  JOIN registry.households ch ON ch.id = c.household_id
+ WHERE n.id_number = ANY(CAST(:numbers AS text[]))
+   AND c.id_number <> ALL(CAST(:numbers AS text[]))
+""")
+_NEW = text("""
+SELECT m.id, m.household_id, m.region_code, m.name, m.id_number, m.sex, m.birth_date,
+       h.phone, m.relation
+  FROM registry.members m JOIN registry.households h ON h.id = m.household_id
+ WHERE m.id_number = ANY(CAST(:numbers AS text[]))
+""")
+
+
+def _table(rows: Sequence[Sequence[Any]]) -> pa.Table:
     columns: list[Sequence[Any]] = (
         list(zip(*rows, strict=True)) if rows else [() for _ in matcher.SCHEMA.names]
     )
@@ -178,3 +169,21 @@ async def candidates(
             for name, values in zip(matcher.SCHEMA.names, columns, strict=True)
         }
     )
+
+
+async def batch_candidates(
+    session: AsyncSession, id_numbers: Sequence[str]
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """``(new, candidates, pairs)``: the members holding ``id_numbers``, the resident members
+    each may be (outside the batch), and the pairs to score (``member_l``, ``member_r``)."""
+    numbers = list(id_numbers)
+    new = (await session.execute(_NEW, {"numbers": numbers})).all()
+    found = (await session.execute(_BATCH, {"numbers": numbers})).all()
+    unique = list({row[1]: row[1:] for row in found}.values())
+    pairs = pa.table(
+        {
+            "member_l": pa.array([str(r[0]) for r in found], pa.string()),
+            "member_r": pa.array([str(r[1]) for r in found], pa.string()),
+        }
+    )
+    return _table(new), _table(unique), pairs

@@ -5,7 +5,6 @@ transaction, recorded in the change log like every departure."""
 
 import json
 import logging
-import math
 import time
 from typing import Any
 from uuid import UUID
@@ -199,64 +198,58 @@ async def act(
     return pair_read(pair, members, principal)
 
 
-def _person(member: Member, phone: str | None) -> pa.Table:
-    return pa.table(
-        {
-            "member_id": [str(member.id)],
-            "household_id": [str(member.household_id)],
-            "region_code": [member.region_code],
-            "name": [member.name],
-            "id_number": [member.id_number],
-            "sex": [member.sex],
-            "birth_date": pa.array([member.birth_date], pa.date32()),
-            "phone": [phone],
-            "relation": [member.relation],
-        }
-    )
-
-
 async def possible_duplicates(
-    session: AsyncSession, principal: Principal, new: list[Member], phone: str | None = None
+    session: AsyncSession, principal: Principal, new: list[Member]
 ) -> dict[UUID, list[PossibleDuplicate]]:
-    """The check at entry: each new member against the registry (an indexed candidate query,
-    the scan's level conditions and weights), the candidates the caller may see. It never
-    blocks the write: a failure is logged and answers nothing."""
-    found: dict[UUID, list[PossibleDuplicate]] = {}
+    """The check at entry for members just written (API): each against the registry, the
+    candidates the caller may see. It never blocks the write."""
     started = time.perf_counter()
-    own = [m.id for m in new]
+    by_number = await possible_duplicates_by_number(session, principal, [m.id_number for m in new])
+    log.debug("duplicate check: %d in %.1f ms", len(new), (time.perf_counter() - started) * 1e3)
+    return {m.id: by_number.get(m.id_number, []) for m in new}
+
+
+async def possible_duplicates_by_number(
+    session: AsyncSession, principal: Principal, id_numbers: list[str]
+) -> dict[str, list[PossibleDuplicate]]:
+    """The check at entry for a batch (sync, an import's chunk), by the new members' ID
+    numbers: one candidate query for all of them, one scoring. Never blocks the write."""
+    if not id_numbers:
+        return {}
     try:
         async with session.begin_nested():
-            for member in new:
-                candidates = await duplicate_repository.candidates(
-                    session, member.birth_date, member.id_number, own
-                )
-                scored = matcher.score(_person(member, phone), candidates)
-                regions = dict(
-                    zip(
-                        matcher.column(candidates, "member_id"),
-                        zip(
-                            matcher.column(candidates, "region_code"),
-                            matcher.column(candidates, "household_id"),
-                            strict=True,
-                        ),
-                        strict=True,
-                    )
-                )
-                found[member.id] = [
-                    PossibleDuplicate(
-                        of_member_id=member.id,
-                        member_id=UUID(c.member_id),
-                        household_id=UUID(regions[c.member_id][1]),
-                        probability=round(c.probability, 4),
-                        fields=[DuplicateField(name=n, agrees=a, weight=w) for n, a, w in c.fields],
-                    )
-                    for c in scored
-                    if principal.covers(regions[c.member_id][0]) and not math.isnan(c.probability)
-                ]
+            new, candidates, pairs = await duplicate_repository.batch_candidates(
+                session, id_numbers
+            )
+        scored = matcher.score(new, candidates, pairs=pairs)
     except Exception:
         log.exception("duplicate check at entry failed; the write goes on")
         return {}
-    log.debug(
-        "duplicate check: %d members in %.1f ms", len(new), (time.perf_counter() - started) * 1e3
+    numbers = dict(
+        zip(matcher.column(new, "member_id"), matcher.column(new, "id_number"), strict=True)
     )
+    homes = dict(
+        zip(
+            matcher.column(candidates, "member_id"),
+            zip(
+                matcher.column(candidates, "region_code"),
+                matcher.column(candidates, "household_id"),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+    found: dict[str, list[PossibleDuplicate]] = {}
+    for c in scored:
+        region, household = homes[c.member_id]
+        if principal.covers(region):
+            found.setdefault(numbers[c.of_member_id], []).append(
+                PossibleDuplicate(
+                    of_member_id=UUID(c.of_member_id),
+                    member_id=UUID(c.member_id),
+                    household_id=UUID(household),
+                    probability=round(c.probability, 4),
+                    fields=[DuplicateField(name=n, agrees=a, weight=w) for n, a, w in c.fields],
+                )
+            )
     return found

@@ -74,7 +74,7 @@ async def create_household(
     async def write() -> HouseholdCreated:
         household = await household_service.create_household(session, principal, data)
         found = await duplicate_service.possible_duplicates(
-            session, principal, list(household.members), household.phone
+            session, principal, list(household.members)
         )
         read = household_read(household, principal)
         return HouseholdCreated(
