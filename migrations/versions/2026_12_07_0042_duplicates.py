@@ -5,7 +5,8 @@ check at entry.
 ``registry.duplicate_pairs`` one pair of member records that may be one person, with the
 matcher's probability and each field's weight, kept once per pair (``member_a`` <
 ``member_b``) so a dismissed pair is never proposed again; both carry ``region_code``.
-``members.duplicate_of`` names the record kept when a member departs as a duplicate. The
+``imports.duplicate_warnings`` keeps an import's rows whose member may already be
+registered (the check at entry, a warning column of the report). ``members.duplicate_of`` names the record kept when a member departs as a duplicate. The
 check at entry looks up candidates by birth date and by two slices of the ID number, each
 indexed (built once; a registry of a million members takes seconds).
 
@@ -52,6 +53,16 @@ def _region(name: str = "region_code") -> sa.Column:
 def upgrade() -> None:
     op.execute("SET LOCAL lock_timeout = '5s'")
     op.add_column("members", sa.Column("duplicate_of", sa.Uuid(), nullable=True), schema=S)
+    op.add_column(
+        "imports",
+        sa.Column(
+            "duplicate_warnings",
+            postgresql.JSONB(),
+            server_default=sa.text("'[]'::jsonb"),
+            nullable=False,
+        ),
+        schema=S,
+    )
     op.create_foreign_key(
         "fk_members_duplicate_of_members",
         "members",
@@ -159,3 +170,4 @@ def downgrade() -> None:
     op.drop_index("ix_members_birth_date", "members", schema=S)
     op.drop_constraint("fk_members_duplicate_of_members", "members", schema=S, type_="foreignkey")
     op.drop_column("members", "duplicate_of", schema=S)
+    op.drop_column("imports", "duplicate_warnings", schema=S)

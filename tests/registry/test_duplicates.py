@@ -229,3 +229,20 @@ async def test_a_synced_household_answers_possible_duplicates_per_item(
     assert [p["member_id"] for p in item["possible_duplicates"]] == [
         registered["DUP-1"]["members"][0]["id"]
     ]
+
+
+async def test_an_imported_row_that_may_be_registered_is_a_warning_in_the_report(
+    registry, job_ctx, registered
+) -> None:
+    from tests.registry.test_imports import csv_bytes, run
+    from tests.registry.test_imports import member as ledger_row
+
+    again = one_digit(GIRL, 9)
+    result = await run(
+        registry, job_ctx, csv_bytes([ledger_row("DUP-9", again, name="杨秀兰", region=VILLAGE_B)])
+    )
+    assert (result["accepted"], result["rejected"]) == (1, 0)
+    [warning] = result["duplicate_warnings"]
+    assert warning["row"] == 2
+    assert warning["member_id"] == registered["DUP-1"]["members"][1]["id"]
+    assert warning["probability"] > 0.5

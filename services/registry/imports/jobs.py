@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.database import outbox
+from services.registry.duplicates import service as duplicate_service
 from services.registry.imports import messages as import_messages
 from services.registry.imports import reader
 from services.registry.imports.models import ImportJob
@@ -139,6 +140,7 @@ async def run_import(
                 async with session_maker() as session, session.begin():
                     outcome = await load(session, principal, kind, records, errors)
                     repo = ImportRepository(session)
+                    await _warn_of_duplicates(session, principal, import_id, records)
                     await repo.save_staged_rejections(import_id, principal.region_code)
                     if not await repo.add_counts(
                         import_id,
@@ -205,6 +207,34 @@ async def run_import(
     async with session_maker() as session, session.begin():
         await ImportRepository(session).finish(import_id, "done")
     return "done"
+
+
+async def _warn_of_duplicates(
+    session: AsyncSession, principal: Any, import_id: UUID, records: Any
+) -> None:
+    """The check at entry for a chunk of a household ledger: its members against the
+    registry (one candidate query, one scoring), each possible duplicate kept with its row."""
+    frame = getattr(records, "frame", None)
+    if frame is None or "id_number" not in frame.columns:
+        return
+    rows = dict(zip(frame["id_number"].to_list(), frame["row_no"].to_list(), strict=True))
+    found = await duplicate_service.possible_duplicates_by_number(
+        session, principal, [n for n in rows if n]
+    )
+    warnings = [
+        {
+            "row": rows[number],
+            "of_member_id": str(p.of_member_id),
+            "member_id": str(p.member_id),
+            "household_id": str(p.household_id),
+            "probability": p.probability,
+        }
+        for number, possible in found.items()
+        for p in possible
+    ]
+    await ImportRepository(session).add_duplicate_warnings(
+        import_id, sorted(warnings, key=lambda w: w["row"])
+    )
 
 
 def _stuck_reason(job: ImportJob) -> str:

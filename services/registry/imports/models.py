@@ -34,6 +34,11 @@ class ImportJob(Base):
     skipped_rows: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, default=list, server_default=text("'[]'::jsonb")
     )
+    # The check at entry (疑似重复): rows whose member may already be registered, with the
+    # member and the probability (the first ones; a warning, the rows landed).
+    duplicate_warnings: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     options: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_by: Mapped[str] = mapped_column(String(100))

@@ -7,6 +7,7 @@ exactly one head per household), and then whole households land with ``INSERT ..
 ON CONFLICT``, their change-log entries written by the same statements. A
 household with any bad row is rejected whole; rows equal to the registry change nothing."""
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -809,6 +810,20 @@ class ImportRepository(RepositoryBase[ImportJob]):
             .where(ImportJob.id == import_id)
             .values(skipped=count, skipped_rows=listed)
         )
+
+    async def add_duplicate_warnings(
+        self, import_id: UUID, warnings: list[dict[str, Any]], keep: int = 1000
+    ) -> None:
+        """Append a chunk's possible duplicates (疑似重复) to the import's, the first ``keep``."""
+        if warnings:
+            await self.session.execute(
+                text(
+                    "UPDATE registry.imports SET duplicate_warnings = "
+                    "duplicate_warnings || CAST(:warnings AS jsonb) WHERE id = :id "
+                    "AND jsonb_array_length(duplicate_warnings) < :keep"
+                ),
+                {"id": import_id, "warnings": json.dumps(warnings), "keep": keep},
+            )
 
     async def add_counts(
         self,

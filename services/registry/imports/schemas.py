@@ -99,9 +99,24 @@ class ImportSummary(BaseModel):
         return len(value) if isinstance(value, list | tuple) else int(value or 0)
 
 
+class ImportDuplicateWarning(BaseModel):
+    """A row whose member may already be registered (疑似重复): a warning, the row landed."""
+
+    row: int = Field(description="The sheet's own row number.")
+    of_member_id: UUID = Field(description="The member the row created or changed.")
+    member_id: UUID = Field(description="The registered member it may be.")
+    household_id: UUID
+    probability: float
+
+
 class ImportRead(ImportSummary):
     """An import's status and progress, with its rejected rows."""
 
+    duplicate_warnings: list[ImportDuplicateWarning] = Field(
+        default=[],
+        description="疑似重复 (the report's warning column): rows whose member may already be "
+        "registered in your region, with the member and the probability (the first 1000).",
+    )
     rejected_rows: list[ImportRejectionRead] = []
     rejected_rows_truncated: bool = Field(
         default=False,
