@@ -74,7 +74,8 @@ async def test_a_scan_proposes_the_married_daughter_scoped_and_masked(
     registry, job_ctx, registered
 ) -> None:
     scan = await _scan(registry, job_ctx)
-    assert scan["members"] == 4 and scan["pairs"] == 1
+    assert scan["members"] == 4
+    assert scan["pairs"] == 1
     officer = registry.as_(Role.county_officer, XINGYI)
     [pair] = (await officer.get("/v1/duplicates", params={"region": XINGYI})).json()["items"]
     daughter = registered["DUP-1"]["members"][1]
@@ -83,7 +84,8 @@ async def test_a_scan_proposes_the_married_daughter_scoped_and_masked(
     assert set(pair["household_ids"]) == {registered["DUP-1"]["id"], registered["DUP-2"]["id"]}
     assert pair["probability"] > 0.9
     fields = {f["name"]: f for f in pair["fields"]}
-    assert fields["name"]["agrees"] and fields["name"]["weight"] > 0
+    assert fields["name"]["agrees"]
+    assert fields["name"]["weight"] > 0
     assert fields["id_number"]["level"] == "one_digit"
     assert {m["id_number"] for m in pair["members"]} == {GIRL, one_digit(GIRL, 8)}
     # A village cadre of village A sees no pair half outside; a township-wide reader below
@@ -162,7 +164,8 @@ async def test_a_dismissed_pair_is_never_proposed_again(registry, job_ctx, regis
     dismissed = await officer.post(
         f"/v1/duplicates/{pair['id']}/actions", json={"action": "dismiss"}
     )
-    assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
+    assert dismissed.status_code == 200
+    assert dismissed.json()["status"] == "dismissed"
     rescan = await _scan(registry, job_ctx)
     assert rescan["pairs"] == 0
     assert (await officer.get("/v1/duplicates")).json()["items"] == []
@@ -191,7 +194,8 @@ async def test_creating_a_member_answers_possible_duplicates(registry, registere
         f"/v1/households/{home['id']}/members",
         json=member("child", name="杨小军", id_number=other),
     )
-    assert fresh.status_code == 201 and fresh.json()["possible_duplicates"] == []
+    assert fresh.status_code == 201
+    assert fresh.json()["possible_duplicates"] == []
 
 
 async def test_registering_a_household_warns_of_a_member_already_registered(
