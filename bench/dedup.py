@@ -7,7 +7,8 @@ upsert), and the proposed pairs scored against the labels.
     .venv/bin/python -m bench.dedup 1000000
 
 The last line printed is one JSON object: members, duplicates (injected records), pairs,
-precision, recall, recall_by_kind, scan_s, people_per_s, max_rss_mb. Target at 1,000,000
+precision, recall, recall_by_kind, scan_s, people_per_s, entry_check_p50_ms and
+entry_check_p99_ms (the check at entry of one member against the registry), max_rss_mb. Target at 1,000,000
 members with 2 % duplicates: precision >= 0.98, recall >= 0.95, the scan <= 10 minutes on the
 2-core machine, memory < 4 GB."""
 
@@ -29,6 +30,8 @@ import pyarrow.csv as pacsv
 from bench._dedup_data import generate
 from bench._scratch import scratch_database
 from services.registry.duplicates import jobs as duplicate_jobs
+from services.registry.duplicates import service as duplicate_service
+from shared.auth import Principal, Role
 from shared.db import create_engine, create_session_maker
 
 PROVINCE = "520000000000"
@@ -131,7 +134,14 @@ async def run(members: int, dup_rate: float) -> dict[str, Any]:
                 r["kind"]: round(int(r["found"]) / int(r["injected"]), 4)
                 for r in await conn.fetch(_BY_KIND)
             }
+            numbers = [
+                r["id_number"]
+                for r in await conn.fetch(
+                    "SELECT id_number FROM registry.members ORDER BY md5(id::text) LIMIT 200"
+                )
+            ]
             await conn.close()
+            entry_ms = await entry_checks(create_session_maker(engine), numbers)
         finally:
             await engine.dispose()
     kinds = people.column("kind")
@@ -150,8 +160,22 @@ async def run(members: int, dup_rate: float) -> dict[str, Any]:
         "recall_by_kind": by_kind,
         "scan_s": round(scan_s, 1),
         "people_per_s": round(people.num_rows / scan_s),
+        "entry_check_p50_ms": round(entry_ms[len(entry_ms) // 2], 1) if entry_ms else 0.0,
+        "entry_check_p99_ms": round(entry_ms[int(len(entry_ms) * 0.99)], 1) if entry_ms else 0.0,
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
+
+
+async def entry_checks(session_maker: Any, numbers: list[str]) -> list[float]:
+    """The check at entry, one member at a time as a request makes it (each a transaction)."""
+    officer = Principal(sub="bench", role=Role.province_admin, region_code=PROVINCE)
+    took = []
+    for number in numbers:
+        async with session_maker() as session, session.begin():
+            started = time.perf_counter()
+            await duplicate_service.possible_duplicates_by_number(session, officer, [number])
+            took.append((time.perf_counter() - started) * 1000)
+    return sorted(took)
 
 
 def main() -> None:

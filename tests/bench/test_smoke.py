@@ -172,6 +172,8 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
             "recall_by_kind",
             "scan_s",
             "people_per_s",
+            "entry_check_p50_ms",
+            "entry_check_p99_ms",
             "max_rss_mb",
         },
     ),

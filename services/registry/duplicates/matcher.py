@@ -15,6 +15,7 @@ person and a few indexed candidates, and adds up the same weights: no Splink, no
 import json
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -92,6 +93,13 @@ def connect(threads: int = 2, memory_limit: str = "1500MB") -> duckdb.DuckDBPyCo
     return con
 
 
+@lru_cache(maxsize=1)
+def _entry_database() -> duckdb.DuckDBPyConnection:
+    """One small in-memory database for the checks at entry, opened once (opening one costs
+    ~100 ms); each check works in its own cursor (a connection of its own, temp tables)."""
+    return connect(threads=1, memory_limit="256MB")
+
+
 def find_pairs(
     members: pa.Table,
     *,
@@ -159,11 +167,11 @@ def score(
     weights; the candidates at or over the model's threshold, most likely first."""
     if candidates.num_rows == 0:
         return []
-    con = connect(threads=1, memory_limit="256MB")
+    con = _entry_database().cursor()
     con.register("source", with_sounds(person.select(SCHEMA.names)))
-    con.execute(f"CREATE TABLE l AS {_PEOPLE}")
+    con.execute(f"CREATE TEMP TABLE l AS {_PEOPLE}")
     con.register("source", with_sounds(candidates.select(SCHEMA.names)))
-    con.execute(f"CREATE TABLE r AS {_PEOPLE}")
+    con.execute(f"CREATE TEMP TABLE r AS {_PEOPLE}")
     columns = [c for c in con.table("l").columns]
     pair = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns)
     gammas = ", ".join(_gamma_sql(c) for c in model["comparisons"])
