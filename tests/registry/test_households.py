@@ -63,6 +63,9 @@ async def test_a_read_answers_what_the_write_answered(registry, villages) -> Non
     lone_head = household(VILLAGE_A, "H0002", [member("head")])
     for body in (household(VILLAGE_A, phone="13800000000"), lone_head):
         created = (await officer.post("/v1/households", json=body)).json()
+        # The write adds the check at entry's warnings (issue 26: the second 王小明, born the
+        # same day under a number one digit apart, is one); the rest is what a read answers.
+        created.pop("possible_duplicates")
         read = await officer.get(f"/v1/households/{created['id']}")
         assert read.status_code == 200
         assert read.json() == created
