@@ -59,9 +59,13 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
         {
             "events",
             "write_seconds",
+            "province_pages",
             "province_page_p50_ms",
+            "province_page_p99_ms",
             "province_page_max_ms",
+            "county_pages",
             "county_page_p50_ms",
+            "county_page_p99_ms",
             "county_page_max_ms",
         },
     ),
