@@ -91,25 +91,27 @@ ALERT_DATA = (
 )
 
 
-# A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field, as
-# it stands when received or matched.
-SIGNAL_DATA = (
-    "jsonb_build_object('id', r.id, 'source', r.source, 'kind', r.kind, "
-    "'external_ref', r.external_ref, 'id_number', r.id_number, "
-    "'household_id', r.household_id, 'region_code', r.region_code, "
-    "'amount', r.amount::text, 'occurred_on', r.occurred_on, "
-    f"'received_at', {json_timestamp_sql('r.received_at')}, "
-    f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version, "
-    # The alerts it stands behind so far (an alert raised later lists it in its own event).
-    "'alert_ids', coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
-    "FROM monitoring.alerts a WHERE a.household_id = r.household_id "
-    "AND a.figures -> 'signal_ids' ? r.id::text), '[]'::jsonb))"
-)
+def signal_data_sql(alerts: str = "monitoring.alerts") -> str:
+    """A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field,
+    its ``alert_ids`` those of ``alerts`` (the table, or a statement's alerts as they stand
+    after it) whose figures list it."""
+    return (
+        "jsonb_build_object('id', r.id, 'source', r.source, 'kind', r.kind, "
+        "'external_ref', r.external_ref, 'id_number', r.id_number, "
+        "'household_id', r.household_id, 'region_code', r.region_code, "
+        "'amount', r.amount::text, 'occurred_on', r.occurred_on, "
+        f"'received_at', {json_timestamp_sql('r.received_at')}, "
+        f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version, "
+        "'alert_ids', coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
+        f"FROM {alerts} a WHERE a.household_id = r.household_id "
+        "AND a.figures -> 'signal_ids' ? r.id::text), '[]'::jsonb))"
+    )
 
 
-def signal_events_sql(type_: str, rows: str) -> str:
-    """The change-log INSERT for signals a set-based statement received or matched."""
-    return outbox.insert_sql(SCHEMA, type_, rows, SIGNAL_DATA)
+def signal_events_sql(type_: str, rows: str, alerts: str = "monitoring.alerts") -> str:
+    """The change-log INSERT for signals a set-based statement received, matched or linked
+    to alerts (``alerts``: where their alerts stand after it)."""
+    return outbox.insert_sql(SCHEMA, type_, rows, signal_data_sql(alerts))
 
 
 def alert_events_sql(type_: str, rows: str) -> str:

@@ -83,7 +83,7 @@ async def get_signal(
 ) -> SignalRead:
     """One department signal and `alert_ids`, the alerts it raised or stands behind. Who: any
     signed-in user, inside their own region (outside it: 404). ID numbers masked by role."""
-    # No ETag: an alert raised later adds to `alert_ids` without a new version of the signal.
+    # No ETag: nothing a client sends changes a signal (its `version` numbers its feed events).
     http.untagged(response)
     return await signal_service.get_signal(session, principal, signal_id)
 
