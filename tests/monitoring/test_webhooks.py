@@ -74,6 +74,9 @@ async def test_alerts_raised_and_closed_by_scans_are_delivered(
     assert raised["data"]["rule"] == "income_below_line"
     assert raised["data"]["region_code"] == VILLAGE_A
     assert raised["data"]["figures"]
+    # The department's body is GET's, field for field (no stray id_number: null).
+    [listed] = (await hooks.as_(Role.department, XINGYI).get("/v1/alerts")).json()["items"]
+    assert {k: v for k, v in raised["data"].items() if k != "seq"} == listed
 
     await feed.apply(feed.economics(below["id"], VILLAGE_A, 2021, "6100.00"))
     assert (await _scan(hooks, job_ctx, mode="incremental"))["alerts_closed"] == 1
