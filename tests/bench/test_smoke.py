@@ -69,6 +69,10 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
             "county_page_max_ms",
         },
     ),
+    "signal_to_alert": (
+        ["-m", "bench.signal_to_alert", "--signals", "1", "--households", "20"],
+        {"households", "trials", "seconds", "p50_s", "max_s", "timeouts", "startup_s"},
+    ),
     "monitoring_scan": (
         ["-m", "bench.monitoring_scan", "50"],
         {
