@@ -107,6 +107,10 @@ def system(households: int, folder: Path) -> Iterator[tuple[dict[str, int], floa
         try:
             _wait_for_worker(up, log_path, ports["worker"])
             startup = time.monotonic() - started
+            # What ``up`` said it started (embedded servers, demo data...), for the record.
+            for line in log_path.read_text().splitlines():
+                if any(word in line for word in ("embedded", "demo", "household", "worker")):
+                    print(f"up: {line.strip()}", file=sys.stderr)
             state = json.loads((folder / ".povguard" / "running.json").read_text())
             yield ports, startup, state["database_url"]
         finally:
