@@ -11,7 +11,7 @@ check at entry looks up candidates by birth date and by two slices of the ID num
 indexed (built once; a registry of a million members takes seconds).
 
 Revision ID: 0042_duplicates
-Revises: 0034_feed_versions
+Revises: 0046_dci_notify_position
 Create Date: 2026-12-07
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0042_duplicates"
-down_revision: str | None = "0034_feed_versions"
+down_revision: str | None = "0046_dci_notify_position"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
