@@ -69,14 +69,19 @@ SELECT count(*) FILTER (WHERE right_pair) AS tp, count(*) AS proposed FROM propo
 _TRUE_PAIRS = """
 SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM (
   SELECT count(*) AS n FROM public.dedup_truth GROUP BY person_id) AS people"""
-# Recall by kind: each injected record found paired with its original.
+# Recall by kind: each injected record found paired with its original (or another copy), by
+# the pairs' two indexes (an OR over both members would not use them).
 _BY_KIND = """
-SELECT d.kind, count(*) AS injected,
-       count(*) FILTER (WHERE EXISTS (
-         SELECT 1 FROM registry.duplicate_pairs p JOIN public.dedup_truth o
-           ON o.member_id IN (p.member_a, p.member_b) AND o.member_id <> d.member_id
-          WHERE d.member_id IN (p.member_a, p.member_b) AND o.person_id = d.person_id)) AS found
-  FROM public.dedup_truth d
+WITH found AS (
+  SELECT d.member_id FROM public.dedup_truth d
+    JOIN registry.duplicate_pairs p ON p.member_a = d.member_id
+    JOIN public.dedup_truth o ON o.member_id = p.member_b AND o.person_id = d.person_id
+  UNION
+  SELECT d.member_id FROM public.dedup_truth d
+    JOIN registry.duplicate_pairs p ON p.member_b = d.member_id
+    JOIN public.dedup_truth o ON o.member_id = p.member_a AND o.person_id = d.person_id)
+SELECT d.kind, count(*) AS injected, count(f.member_id) AS found
+  FROM public.dedup_truth d LEFT JOIN found f USING (member_id)
  WHERE d.kind NOT IN ('original', 'twin', 'namesake')
  GROUP BY d.kind ORDER BY d.kind"""
 
