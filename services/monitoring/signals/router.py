@@ -19,6 +19,7 @@ from shared.auth import (
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page, paginate
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["signals"])
 
@@ -55,7 +56,7 @@ async def create_signals(
 )
 async def list_signals(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     matched: bool | None = None,
     cursor: Cursor = None,
