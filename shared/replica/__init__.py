@@ -19,6 +19,8 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -159,3 +161,29 @@ class Replica:
 
 def create_replica(settings: Settings, name: str, primary: AsyncEngine) -> Replica | None:
     return Replica(settings, name, primary) if settings.database_replica_url else None
+
+
+@asynccontextmanager
+async def snapshot(replica: Replica | None) -> AsyncIterator[AsyncSession | None]:
+    """For bulk reads (a county's scan): one read-only snapshot (REPEATABLE READ) of the
+    replica, taken once it has replayed all that the primary had committed when asked (a
+    scan asked after a change sees the change), waiting at most ``replica_wait_s``. None when
+    the replica may not serve (none, down, behind): read the primary."""
+    session: AsyncSession | None = None
+    if replica is not None and replica.usable:
+        position = lsn_value(await replica.primary_position())
+        if await replica.caught_up(position):
+            session = replica.session_maker()
+            try:
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            except Exception as exc:
+                await session.close()
+                if not connection_lost(exc):
+                    raise
+                replica.failed(exc)
+                session = None
+    if session is None:
+        yield None
+        return
+    async with session:
+        yield session

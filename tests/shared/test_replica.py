@@ -162,3 +162,51 @@ async def test_a_replica_that_is_down_sends_reads_to_the_primary(
         assert "povguard_replica_up 0.0" in metrics
     finally:
         pair.start_standby()
+
+
+async def test_a_scan_reads_its_matches_from_the_replica(
+    replica_settings: Settings, pair: standby.Pair, queue: Any, monkeypatch: Any
+) -> None:
+    from services.monitoring.alerts import jobs as scan_jobs
+    from services.monitoring.alerts import service as scan_service
+    from services.monitoring.alerts.repository import RuleRepository
+    from services.monitoring.alerts.schemas import ScanCreate
+    from shared.auth import Principal
+    from shared.db import create_engine, create_session_maker
+    from shared.replica import Replica
+    from tests.monitoring.conftest import Feed
+
+    read_on: set[int | None] = set()
+    matches = RuleRepository.matches
+
+    async def spy(self: RuleRepository, name: str, params: dict[str, Any]) -> Any:
+        read_on.add(self.session.bind.url.port)
+        return await matches(self, name, params)
+
+    monkeypatch.setattr(RuleRepository, "matches", spy)
+    engine = create_engine(replica_settings, "povguard-test")
+    maker = create_session_maker(engine)
+    replica = Replica(replica_settings, "test-worker", engine)
+    try:
+        await replica.check()
+        async with maker() as session:
+            below = await Feed(session).household(VILLAGE_A, income={2021: "5200.00"})
+        admin = Principal(sub="admin", role=Role.province_admin, region_code="520000000000")
+        async with maker() as session, session.begin():
+            body = ScanCreate(region_code=XINGYI, year=2021, mode="full")
+            scan = await scan_service.create_scan(session, admin, body)
+        ctx = {"session_maker": maker, "settings": replica_settings, "redis": queue}
+        ctx |= {"job_try": 1, "replica": replica}
+        # Asked right after the change: the county waits for the replica to replay it.
+        part = await scan_jobs.scan_county(ctx, str(scan.id), XINGYI)
+        assert part["alerts_raised"] == 1
+        assert read_on == {pair.standby_port}
+        raised = await sql(
+            replica_settings.database_url,
+            "SELECT count(*) FROM monitoring.alerts WHERE household_id = $1 AND status = 'open'",
+            below["id"],
+        )
+        assert raised == 1
+    finally:
+        await replica.stop()
+        await engine.dispose()
