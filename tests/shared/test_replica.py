@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from povguard import standby
 from povguard.scratch import migrated_database, with_database
@@ -180,7 +181,8 @@ async def test_a_scan_reads_its_matches_from_the_replica(
     matches = RuleRepository.matches
 
     async def spy(self: RuleRepository, name: str, params: dict[str, Any]) -> Any:
-        read_on.add(self.session.bind.url.port)
+        bind = self.session.bind
+        read_on.add(bind.url.port if isinstance(bind, AsyncEngine) else None)
         return await matches(self, name, params)
 
     monkeypatch.setattr(RuleRepository, "matches", spy)
