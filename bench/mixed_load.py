@@ -49,6 +49,7 @@ from services.registry.imports import service as import_service
 from services.registry.imports.template import ImportKind
 from shared.auth import Principal, Role, issue_token
 from shared.db import create_engine, create_session_maker
+from shared.replica import create_replica
 from shared.settings import Settings
 
 PATCH_SHARE = 0.10
@@ -132,7 +133,12 @@ async def _child_import(settings: Settings, households: int, seed: int) -> float
 
 async def _child_scan(settings: Settings) -> float:
     engine = create_engine(settings, "povguard-bench-scan")
-    _, elapsed = await monitoring_scan.full_scan(create_session_maker(engine))
+    replica = create_replica(settings, "bench-scan", engine)
+    if replica is not None:
+        await replica.check()
+    _, elapsed = await monitoring_scan.full_scan(create_session_maker(engine), replica=replica)
+    if replica is not None:
+        await replica.stop()
     await engine.dispose()
     return elapsed
 
@@ -146,6 +152,7 @@ async def bulk(settings: Settings, what: str, *args: str) -> float:
         "--child",
         what,
         settings.database_url,
+        settings.database_replica_url or "-",
         *args,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -222,8 +229,10 @@ async def run(settings: Settings, households: int, imported: int, seconds: float
 
 
 def _child(argv: list[str]) -> None:
-    what, url, *args = argv
-    settings = Settings(demo=True, database_url=url)
+    what, url, replica_url, *args = argv
+    settings = Settings(
+        demo=True, database_url=url, database_replica_url="" if replica_url == "-" else replica_url
+    )
     settings = settings.model_copy(update={"db_pool_size": settings.bulk_db_pool_size})
     if what == "import":
         elapsed = asyncio.run(_child_import(settings, int(args[0]), int(args[1])))
