@@ -79,6 +79,7 @@ def _configure(data: Path, port: int, settings: Mapping[str, str]) -> None:
         "wal_level = replica",
         "max_wal_senders = 4",
         "hot_standby = on",
+        "hot_standby_feedback = on",
         "max_connections = 200",
         *(f"{name} = '{value}'" for name, value in settings.items()),
     ]
