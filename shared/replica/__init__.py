@@ -44,6 +44,8 @@ HEADER = "Povguard-Read-After"
 # and still serve (``replica_max_lag_s``).
 KEEP_S = 300
 POLL_S = 0.005
+# A replica that does not answer within this (a host gone, not refusing) is taken as down.
+ANSWER_S = 2.0
 _LSN = re.compile(r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$")
 
 
@@ -99,7 +101,7 @@ class Replica:
 
     async def check(self) -> None:
         try:
-            async with self.engine.connect() as conn:
+            async with asyncio.timeout(ANSWER_S), self.engine.connect() as conn:
                 replayed, self.lag_s = await repository.standby_state(conn)
                 await conn.rollback()
             self.replayed = max(self.replayed, lsn_value(replayed) or 0)
@@ -126,7 +128,7 @@ class Replica:
             return True
         deadline = time.monotonic() + self.wait_s
         try:
-            async with self.engine.connect() as conn:
+            async with asyncio.timeout(self.wait_s + ANSWER_S), self.engine.connect() as conn:
                 while True:
                     replayed = lsn_value(await repository.replayed(conn)) or 0
                     self.replayed = max(self.replayed, replayed)
@@ -175,7 +177,10 @@ async def snapshot(replica: Replica | None) -> AsyncIterator[AsyncSession | None
         if await replica.caught_up(position):
             session = replica.session_maker()
             try:
-                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                async with asyncio.timeout(ANSWER_S):
+                    await session.connection(
+                        execution_options={"isolation_level": "REPEATABLE READ"}
+                    )
             except Exception as exc:
                 await session.close()
                 if not connection_lost(exc):

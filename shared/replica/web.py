@@ -1,6 +1,7 @@
 """The replica in the APIs: the sessions routes read with, the middleware that remembers a
 client's writes, and what ``/readyz`` and ``/metrics`` say of the replica."""
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared import metrics, request_context
 from shared.auth import CurrentPrincipal, Principal
 from shared.db import COMMITTED, QUEUE, connection_lost, run_after_commit
-from shared.replica import HEADER, KEEP_S, Replica, lsn_value
+from shared.replica import ANSWER_S, HEADER, KEEP_S, Replica, lsn_value
 
 log = logging.getLogger("povguard.replica")
 
@@ -64,7 +65,8 @@ async def _on_replica(
         return None
     session = replica.maker(transactional)()
     try:
-        await session.connection()
+        async with asyncio.timeout(ANSWER_S):
+            await session.connection()
     except Exception as exc:
         await session.close()
         if not connection_lost(exc):
