@@ -96,7 +96,7 @@ async def get_signal(
     summary="The department signals behind an alert",
 )
 async def list_alert_signals(
-    alert_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    alert_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[SignalRead]:
     """The signals an alert of a signal rule (`medical_expense`, `department_signal`,
     `eligibility_anomaly`) was raised on, oldest first; empty for the other rules. Who: any
