@@ -219,7 +219,7 @@ async def test_scans_are_scoped_and_guarded(monitoring) -> None:
 
 
 async def test_signals_feed_the_signal_rules_and_wait_for_unknown_people(
-    monitoring, feed, job_ctx
+    monitoring, feed, job_ctx, matches_from
 ) -> None:
     sick = await feed.household(VILLAGE_A, income={2021: "9000.00"})
     ordinary = await feed.household(VILLAGE_B, category="ordinary", income={2021: "9000.00"})
