@@ -186,8 +186,6 @@ async def run(
                 pos += len(done)
                 if failed_at is not None:  # redo the items before it, then it alone
                     alone, size = pos + failed_at, failed_at
-            # Let the single requests this process serves run between chunks.
-            await asyncio.sleep(0)
     finally:
         event.remove(connection, "before_cursor_execute", batch.count)
     failed = [a for a in answers if a.status == "rejected" or a.conflict == "hard"]
@@ -244,6 +242,8 @@ async def _chunk(batch: _Batch, chunk: list[BatchItem]) -> tuple[list[ItemAnswer
         answers.append(answer)
         batch.seen[item.item_id] = (digest, answer)
         kept.append((item, digest))
+        # Let the single requests this process serves run between items.
+        await asyncio.sleep(0)
     await savepoint.commit()
     batch.fresh.update((item.item_id, digest) for item, digest in kept)
     return answers, None
