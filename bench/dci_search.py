@@ -33,8 +33,8 @@ import httpx
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench._scratch import scratch_database
 from bench._fastload import load
+from bench._scratch import scratch_database
 from bench.registry_api import _free_port, _pct, registry_server
 from services.registry.dci import jobs as dci_jobs
 from services.registry.dci import signing
