@@ -110,12 +110,12 @@ async def _search(
             t0 = time.perf_counter()
             answer = await http.post("/dci/registry/sync/search", json=body)
             latencies.append(time.perf_counter() - t0)
-            message = answer.json().get("message") or {}
-            if "search_response" not in message:
-                code = (message.get("error") or {}).get("code") or f"http {answer.status_code}"
+            got: dict[str, Any] = answer.json().get("message") or {}
+            if "search_response" not in got:
+                code = (got.get("error") or {}).get("code") or f"http {answer.status_code}"
                 refusals[code] = refusals.get(code, 0) + 1
                 continue
-            records = message["search_response"][0].get("data", {}).get("reg_records")
+            records = got["search_response"][0].get("data", {}).get("reg_records")
             failures += answer.status_code != 200 or not records
 
     headers = {"Authorization": f"Bearer {token}"}
