@@ -1,6 +1,6 @@
 """DCI benchmark: N households (default 1,000,000) with their members, ID numbers and change log
-generated in the scratch database (``bench._fastload``: a minute or two a million, where the
-import pipeline took ~11), the registry under uvicorn, and a registered client with its
+generated in the scratch database (``bench._fastload``; the import pipeline took ~11 minutes
+a million), the registry under uvicorn, and a registered client with its
 Ed25519 key (the server it starts lets that client past the per-client rate limits).
 
     .venv/bin/python -m bench.dci_search 1000000 [--seconds 30] [--clients 10] [--changes 20]
