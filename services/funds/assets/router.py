@@ -141,6 +141,20 @@ async def create_distribution(
     )
 
 
+@router.get(
+    "/assets/{asset_id}/distributions/{distribution_id}",
+    response_model=DistributionRead,
+    responses=problem_responses(NotFound),
+    summary="One distribution of an asset's income, with its shares",
+)
+async def get_distribution(
+    asset_id: UUID, distribution_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> DistributionRead:
+    """What `POST .../distributions` answered (its `Location`): the method, the total and each
+    share. Who: any signed-in user, inside their own region (outside it: 404)."""
+    return await asset_service.get_distribution(session, principal, asset_id, distribution_id)
+
+
 @router.post(
     "/assets/{asset_id}/disposal",
     response_model=AssetRead,

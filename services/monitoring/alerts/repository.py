@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import CursorResult, func, select, text, update
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
-from services.monitoring.webhooks import alert_events_sql
+from services.monitoring.webhooks import alert_events_sql, signal_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase, try_advisory_xact_lock
 
@@ -345,6 +345,35 @@ def _statement(holds_sql: str) -> str:
     ),
     raised_events AS (
         {alert_events_sql("alert.raised", "(SELECT * FROM raised WHERE inserted)")}
+    ),
+    -- A signal an alert now lists, or no longer lists, has new ``alert_ids``: a new version
+    -- of it, and its event. The alerts' figures before this statement (its snapshot of the
+    -- table) against after (``raised``).
+    links AS (
+        SELECT r.id AS alert_id, CAST(x AS uuid) AS signal_id
+          FROM raised r, jsonb_array_elements_text(coalesce(r.figures -> 'signal_ids', '[]')) x
+    ),
+    old_links AS (
+        SELECT a.id AS alert_id, CAST(x AS uuid) AS signal_id
+          FROM monitoring.alerts a JOIN raised r ON r.id = a.id,
+               jsonb_array_elements_text(coalesce(a.figures -> 'signal_ids', '[]')) x
+    ),
+    relinked AS (
+        UPDATE monitoring.signals s SET version = s.version + 1
+         WHERE s.id IN (SELECT signal_id FROM (
+                   (SELECT * FROM links EXCEPT SELECT * FROM old_links)
+                   UNION ALL (SELECT * FROM old_links EXCEPT SELECT * FROM links)) d)
+        RETURNING s.*
+    ),
+    alerts_after AS (
+        SELECT id, household_id, raised_at, figures FROM monitoring.alerts
+         WHERE household_id IN (SELECT household_id FROM relinked)
+           AND id NOT IN (SELECT id FROM raised)
+        UNION ALL
+        SELECT id, household_id, raised_at, figures FROM raised
+    ),
+    relinked_events AS (
+        {signal_events_sql("signal.linked", "relinked", "alerts_after")}
     ),
     -- An open alert whose figures, policy or region changed: its new state, too.
     updated_events AS (
