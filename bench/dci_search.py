@@ -242,8 +242,8 @@ async def run(
         # A running worker would have read the loaded history (~4.4 M entries a million
         # households) long ago: the notifier starts at the log's end, not at its start.
         await conn.execute(
-            "UPDATE registry.dci_cursors SET (xid, seq) = (SELECT xid::text::bigint, seq"
-            " FROM registry.change_log ORDER BY xid DESC, seq DESC LIMIT 1) WHERE name = 'notify'"
+            "UPDATE registry.dci_cursors SET position = (SELECT coalesce(max(position), 0)"
+            " FROM registry.change_log WHERE op IS NOT NULL) WHERE name = 'notify'"
         )
     finally:
         await conn.close()
