@@ -22,6 +22,7 @@ from shared.changelog.repository import FeedRepository
 from shared.db import SessionDep
 from shared.errors import Forbidden, ValidationFailed, problem_responses
 from shared.pagination import decode_cursor, encode_cursor
+from shared.replica.web import ReplicaSessionDep
 
 # Who reads a feed: as the registry's.
 FEED_ROLES = (
@@ -185,7 +186,7 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
     )
     async def list_changes(
         principal: Annotated[Principal, require_scope(Scope.changes_read)],
-        session: SessionDep,
+        session: ReplicaSessionDep,
         after: Annotated[
             str | None, Query(description="`next_cursor` of the previous page")
         ] = None,

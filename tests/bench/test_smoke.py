@@ -114,6 +114,7 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
         ],
         {
             "households",
+            "replica",
             "import_households",
             "clients",
             "get_p99_ms_alone",

@@ -21,6 +21,7 @@ from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["assets"])
 
@@ -68,7 +69,7 @@ async def get_asset(asset_id: UUID, principal: CurrentPrincipal, session: Sessio
 )
 async def list_assets(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     kind: AssetKind | None = None,
     status: AssetStatus | None = None,
@@ -109,7 +110,7 @@ async def create_asset_income(
     summary="An asset's income by period, and whether each was distributed",
 )
 async def list_asset_income(
-    asset_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    asset_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[IncomeRead]:
     """An asset's income by period, and whether each was distributed. Who: any signed-in user,
     inside their own region (outside it: 404). Answers 200 a list of income entries."""

@@ -399,6 +399,24 @@ def _statement(holds_sql: str) -> str:
 
 _STATEMENTS = {name: text(_statement(sql)) for name, sql in HOLDS.items()}
 
+# With a read replica the rule is split in two: its matches (``holds``) computed on the
+# replica's snapshot, then shipped to the primary as the holds of the same statement, which
+# raises, refreshes and closes there. The primary then only writes.
+_MATCHES = {
+    name: text(
+        f"WITH {_SCOPE}, holds AS MATERIALIZED ({sql}) "
+        "SELECT household_id, region_code, figures::text AS figures FROM holds"
+    )
+    for name, sql in HOLDS.items()
+}
+_SHIPPED = text(
+    _statement(
+        "SELECT household_id, region_code, CAST(figures AS jsonb) AS figures "
+        "FROM unnest(CAST(:m_ids AS uuid[]), CAST(:m_regions AS text[]), "
+        "CAST(:m_figures AS text[])) AS m(household_id, region_code, figures)"
+    )
+)
+
 # A rule switched off no longer speaks for anyone: its open alerts would otherwise stay open
 # for good, blocking eliminations and counting in the stats.
 _CLOSE_DISABLED = text(
@@ -430,6 +448,26 @@ class RuleRepository(RepositoryBase[Alert]):
         ``(raised, closed)``."""
         row = (
             await self.session.execute(_STATEMENTS[name], {**params, "rule": name, "kind": kind})
+        ).one()
+        return int(row.raised), int(row.closed)
+
+    async def matches(self, name: str, params: dict[str, Any]) -> list[tuple[Any, str, str]]:
+        """This rule's matches in one county, ``(household_id, region_code, figures JSON)``
+        (run on the replica)."""
+        rows = await self.session.execute(_MATCHES[name], params)
+        return [(r.household_id, r.region_code, r.figures) for r in rows]
+
+    async def apply(
+        self, name: str, kind: str, params: dict[str, Any], matches: list[tuple[Any, str, str]]
+    ) -> tuple[int, int]:
+        """``run`` with the matches computed elsewhere: ``(raised, closed)``."""
+        shipped = {
+            "m_ids": [m[0] for m in matches],
+            "m_regions": [m[1] for m in matches],
+            "m_figures": [m[2] for m in matches],
+        }
+        row = (
+            await self.session.execute(_SHIPPED, {**params, **shipped, "rule": name, "kind": kind})
         ).one()
         return int(row.raised), int(row.closed)
 

@@ -18,6 +18,7 @@ from shared.auth import (
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page, paginate
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["signals"])
 
@@ -54,7 +55,7 @@ async def create_signals(
 )
 async def list_signals(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     matched: bool | None = None,
     cursor: Cursor = None,
@@ -93,7 +94,7 @@ async def get_signal(
     summary="The department signals behind an alert",
 )
 async def list_alert_signals(
-    alert_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    alert_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[SignalRead]:
     """The signals an alert of a signal rule (`medical_expense`, `department_signal`,
     `eligibility_anomaly`) was raised on, oldest first; empty for the other rules. Who: any
