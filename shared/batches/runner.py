@@ -236,6 +236,8 @@ async def _chunk(batch: _Batch, chunk: list[BatchItem]) -> tuple[list[ItemAnswer
             answer = await _apply(batch, item, undoable=False)
         except _Failed:
             await savepoint.rollback()
+            # What the ORM holds may be what the rolled-back items wrote: read it again.
+            batch.session.expire_all()
             for undone, _ in kept:
                 del batch.seen[undone.item_id]
             return [], index
