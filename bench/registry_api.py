@@ -1,6 +1,7 @@
-"""API benchmark: N households (default 1,000,000; ~3.5 members each) loaded through the import
-pipeline into a scratch database, then 20 concurrent clients against the registry served by
-uvicorn on 127.0.0.1 for a fixed time.
+"""API benchmark: N households (default 1,000,000; ~3.4 members each) generated in a scratch
+database (``bench._fastload``; ``--loader import`` loads them through the import pipeline, ~11
+minutes a million), then 20 concurrent clients against the registry served by uvicorn on
+127.0.0.1 for a fixed time.
 
     .venv/bin/python -m bench.registry_api 100000 [--seconds 30] [--clients 20]
 
@@ -27,6 +28,7 @@ import asyncpg
 import httpx
 import uvloop
 
+from bench import _fastload as fastload
 from bench._scratch import scratch_database
 from povguard import demo
 from services.registry.imports import jobs as import_jobs
@@ -244,8 +246,13 @@ async def registry_server(
         await asyncio.wait_for(server.wait(), 30)
 
 
-async def run(settings, households: int, seconds: float, clients: int, workers: int) -> dict:
-    await load(settings, households)
+async def run(
+    settings, households: int, seconds: float, clients: int, workers: int, loader: str = "fast"
+) -> dict:
+    if loader == "import":
+        await load(settings, households)
+    else:  # members' change-log entries too only up to a million (5 M would add ~17 GB)
+        await fastload.load(settings, households, member_changes=households <= 1_000_000)
     conn = await asyncpg.connect(settings.asyncpg_dsn())
     try:
         await conn.execute("ANALYZE")
@@ -279,11 +286,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--loader",
+        choices=["fast", "import"],
+        default="fast",
+        help="fast: generate_series (bench._fastload); import: the import pipeline (~11 min/M)",
+    )
     args = parser.parse_args()
     uvloop.install()  # the client's event loop costs less per request on uvloop
     with scratch_database("api") as settings:
         result = asyncio.run(
-            run(settings, args.households, args.seconds, args.clients, args.workers)
+            run(settings, args.households, args.seconds, args.clients, args.workers, args.loader)
         )
     print(json.dumps(result))
 

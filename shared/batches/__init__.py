@@ -1,5 +1,5 @@
 """Offline batches (离线批量同步): a phone that worked without signal sends its queued changes
-in one ``POST /v1/batches``; each item is applied on its own (a savepoint each) or all of
+in one ``POST /v1/batches``; each item is applied on its own (undone alone if refused) or all of
 them together (``atomic``), answered ``applied``, ``conflict`` (soft: applied on top of a
 change it does not touch; hard: it overlaps one, nothing written) or ``rejected``.
 

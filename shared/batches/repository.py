@@ -14,6 +14,17 @@ _NOT_FIELDS = {"version", "updated_at", "created_at"}
 class BatchRepository:
     def __init__(self, session: AsyncSession, model: type[Any], change_log: type[Any]) -> None:
         self.session, self.model, self.change_log = session, model, change_log
+        # (entity, id) -> version, read once for the whole batch (``prefetch_versions``).
+        self.versions: dict[tuple[str, UUID], int] = {}
+
+    async def prefetch_versions(self, entity: str, model: type[Any], ids: set[UUID]) -> None:
+        """The current versions of ``ids`` in one statement (what a change's handler
+        compares ``base_version`` to before it writes; the write checks it again under its
+        row lock)."""
+        if ids:
+            stmt = select(model.id, model.version).where(model.id.in_(ids))
+            for entity_id, version in await self.session.execute(stmt):
+                self.versions[(entity, entity_id)] = version
 
     async def answers(self, caller: str, item_ids: list[UUID]) -> dict[UUID, Any]:
         stmt = select(self.model).where(

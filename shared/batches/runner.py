@@ -1,6 +1,7 @@
-"""The batch runner: items in order, each in its own savepoint (or all in one, ``atomic``),
+"""The batch runner: items in order, in chunks under one savepoint (or all in one, ``atomic``),
 resends answered from the stored first answer."""
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -9,6 +10,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -123,6 +125,34 @@ async def conflicts(
     return sorted(changed)
 
 
+# Items run in chunks under one savepoint each, not a savepoint per item (two statements an
+# item): an item refused before it wrote anything is answered and the chunk goes on; one
+# refused after a write (or by the database) rolls the chunk back, the items before it run
+# again as one chunk and it runs alone in its own savepoint, so the answers are the same.
+CHUNK = 50
+
+
+class _Failed(Exception):
+    """An item refused after it wrote (or by the database): its chunk must be undone."""
+
+
+@dataclass
+class _Batch:
+    session: AsyncSession
+    principal: Principal
+    handle: Handler
+    repo: BatchRepository
+    batch_id: UUID
+    locale: str
+    seen: dict[UUID, tuple[str, ItemAnswer]]
+    fresh: dict[UUID, str]
+    writes: int = 0  # statements other than reads sent on the batch's connection
+
+    def count(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            self.writes += 1
+
+
 async def run(
     session: AsyncSession,
     principal: Principal,
@@ -138,23 +168,26 @@ async def run(
         key: (row.content_hash, ItemAnswer.model_validate(row.answer))
         for key, row in stored.items()
     }
-    fresh: dict[UUID, str] = {}
+    batch = _Batch(session, principal, handle, repo, batch_id, locale, seen, {})
     answers: list[ItemAnswer] = []
     outer = await session.begin_nested() if request.atomic else None
-    for item in request.items:
-        digest = content_hash(item)
-        if item.item_id in seen:
-            first_hash, first = seen[item.item_id]
-            answers.append(
-                first.model_copy(update={"replayed": True})
-                if first_hash == digest
-                else _reused(item, locale)
-            )
-            continue
-        answer = await _apply(session, principal, item, handle, repo, batch_id, locale)
-        answers.append(answer)
-        seen[item.item_id] = (digest, answer)
-        fresh[item.item_id] = digest
+    connection = (await session.connection()).sync_connection
+    assert connection is not None
+    event.listen(connection, "before_cursor_execute", batch.count)
+    try:
+        items, pos, size, alone = request.items, 0, CHUNK, -1
+        while pos < len(items):
+            if pos == alone:
+                answers.append(await _alone(batch, items[pos]))
+                pos, size = pos + 1, CHUNK
+            else:
+                done, failed_at = await _chunk(batch, items[pos : pos + size])
+                answers.extend(done)
+                pos += len(done)
+                if failed_at is not None:  # redo the items before it, then it alone
+                    alone, size = pos + failed_at, failed_at
+    finally:
+        event.remove(connection, "before_cursor_execute", batch.count)
     failed = [a for a in answers if a.status == "rejected" or a.conflict == "hard"]
     if outer is not None:
         if failed:
@@ -172,25 +205,83 @@ async def run(
                 "status_code": seen[item_id][1].http_status,
                 "answer": seen[item_id][1].model_dump(mode="json"),
             }
-            for item_id, digest in fresh.items()
+            for item_id, digest in batch.fresh.items()
         ]
     )
     return _answer(batch_id, request, answers)
 
 
-async def _apply(
-    session: AsyncSession,
-    principal: Principal,
-    item: BatchItem,
-    handle: Handler,
-    repo: BatchRepository,
-    batch_id: UUID,
-    locale: str,
-) -> ItemAnswer:
-    session.info[CHANGE_CONTEXT] = (batch_id, item.item_id)
+def _replayed(batch: _Batch, item: BatchItem, digest: str) -> ItemAnswer | None:
+    if item.item_id not in batch.seen:
+        return None
+    first_hash, first = batch.seen[item.item_id]
+    if first_hash == digest:
+        return first.model_copy(update={"replayed": True})
+    return _reused(item, batch.locale)
+
+
+async def _chunk(batch: _Batch, chunk: list[BatchItem]) -> tuple[list[ItemAnswer], int | None]:
+    """``chunk`` under one savepoint: its answers, or none and the index of the item that
+    failed after a write (the savepoint rolled back)."""
+    answers: list[ItemAnswer] = []
+    kept: list[tuple[BatchItem, str]] = []
+    savepoint = await batch.session.begin_nested()
+    for index, item in enumerate(chunk):
+        digest = content_hash(item)
+        replayed = _replayed(batch, item, digest)
+        if replayed is not None:
+            answers.append(replayed)
+            continue
+        try:
+            answer = await _apply(batch, item, undoable=False)
+        except _Failed:
+            await savepoint.rollback()
+            # What the ORM holds may be what the rolled-back items wrote: read it again.
+            batch.session.expire_all()
+            for undone, _ in kept:
+                del batch.seen[undone.item_id]
+            return [], index
+        answers.append(answer)
+        batch.seen[item.item_id] = (digest, answer)
+        kept.append((item, digest))
+        # Let the single requests this process serves run between items.
+        await asyncio.sleep(0)
+    await savepoint.commit()
+    batch.fresh.update((item.item_id, digest) for item, digest in kept)
+    return answers, None
+
+
+async def _alone(batch: _Batch, item: BatchItem) -> ItemAnswer:
+    """One item in its own savepoint (it failed after a write in a chunk)."""
+    digest = content_hash(item)
+    replayed = _replayed(batch, item, digest)
+    if replayed is not None:
+        return replayed
+    answer = await _apply(batch, item, undoable=True)
+    batch.seen[item.item_id] = (digest, answer)
+    batch.fresh[item.item_id] = digest
+    return answer
+
+
+async def _apply(batch: _Batch, item: BatchItem, *, undoable: bool) -> ItemAnswer:
+    """The item's answer. ``undoable``: in its own savepoint, rolled back if refused;
+    otherwise a refusal after a write (or by the database) raises ``_Failed``."""
+    session = batch.session
+    session.info[CHANGE_CONTEXT] = (batch.batch_id, item.item_id)
+    writes = batch.writes
     try:
-        async with session.begin_nested():
-            done = await handle(session, principal, item, repo)
+        if undoable:
+            async with session.begin_nested():
+                done = await batch.handle(session, batch.principal, item, batch.repo)
+        else:
+            try:
+                done = await batch.handle(session, batch.principal, item, batch.repo)
+            except DBAPIError:
+                raise _Failed from None
+            except (HardConflict, AppError):
+                if batch.writes != writes or session.new or session.dirty or session.deleted:
+                    raise _Failed from None
+                raise
     except HardConflict as conflict:
         return ItemAnswer(
             item_id=item.item_id,
@@ -200,16 +291,16 @@ async def _apply(
             conflict="hard",
             fields=conflict.fields,
             code="batch.conflict",
-            detail=render(_HARD, locale),
+            detail=render(_HARD, batch.locale),
             http_status=409,
         )
     except AppError as exc:
-        return _rejected(item, exc, locale)
+        return _rejected(item, exc, batch.locale)
     except DBAPIError as exc:
         refused = _DATABASE_REFUSALS.get(getattr(exc.orig, "sqlstate", None) or "")
         if refused is None:
             raise
-        return _rejected(item, refused(), locale)
+        return _rejected(item, refused(), batch.locale)
     finally:
         session.info.pop(CHANGE_CONTEXT, None)
     soft = done.soft_fields is not None

@@ -193,6 +193,8 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
             "clients",
             "search_requests",
             "search_failures",
+            "search_refusals",
+            "search_refusal_codes",
             "search_p50_ms",
             "search_p99_ms",
             "search_rps",

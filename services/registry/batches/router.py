@@ -26,7 +26,7 @@ _OPS = ", ".join(f"`{entity}`/`{op}`" for entity, op in batch_service.HANDLERS)
         "`conflict` (`fields`: what changed since `base_version`; `soft` when they do not "
         "overlap the item's fields and it was applied on top, `hard` when they do and nothing "
         "was written) or `rejected` (`code`, `errors[]`, `http_status`). Each item is on its "
-        "own (a savepoint; one bad item stops no other) unless `atomic: true` (all or "
+        "own (one bad item stops no other) unless `atomic: true` (all or "
         "nothing). Resending an `item_id` returns its first answer (`replayed`); the same "
         "`item_id` with other content is answered `batch.item_reused` (409) for that item. "
         "Every applied item's change-log entries name the batch and the item. Who: whoever may "

@@ -16,6 +16,7 @@ from services.registry.guarantees import service as guarantee_service
 from services.registry.guarantees.schemas import GuaranteesInput
 from services.registry.households import members as member_service
 from services.registry.households import service as household_service
+from services.registry.households.models import Household, Member
 from services.registry.households.schemas import (
     HouseholdCreate,
     HouseholdUpdate,
@@ -28,6 +29,7 @@ from shared.batches import runner
 from shared.batches.repository import BatchRepository
 from shared.batches.runner import Applied, conflicts, parse, refuse
 from shared.batches.schemas import BatchAnswer, BatchItem, BatchRequest
+from shared.errors import PreconditionFailed
 from shared.i18n import t
 
 ItemHandler = Callable[[AsyncSession, Principal, BatchItem, BatchRepository], Awaitable[Applied]]
@@ -38,6 +40,9 @@ async def run_batch(
 ) -> BatchAnswer:
     household_service.ensure_can_write(principal)
     repo = BatchRepository(session, BatchItemAnswer, ChangeLogEntry)
+    for entity, model in (("household", Household), ("member", Member)):
+        ids = {i.id for i in request.items if (i.entity, i.op) == (entity, "patch") and i.id}
+        await repo.prefetch_versions(entity, model, ids)
     return await runner.run(session, principal, request, _handle, repo, locale)
 
 
@@ -67,6 +72,13 @@ def _required(item: BatchItem, name: str) -> UUID:
     return value
 
 
+def _unchanged(repo: BatchRepository, item: BatchItem, entity: str, entity_id: UUID) -> bool:
+    """The phone saw the version read when the batch began: no conflict to look for, and
+    the write need not read the record first (it checks ``base_version`` as an If-Match)."""
+    known = repo.versions.get((entity, entity_id))
+    return known is not None and known == item.base_version
+
+
 async def _household_create(
     session: AsyncSession, principal: Principal, item: BatchItem, repo: BatchRepository
 ) -> Applied:
@@ -80,6 +92,14 @@ async def _household_patch(
 ) -> Applied:
     data = parse(HouseholdUpdate, item.data)
     hid = _required(item, "id")
+    if _unchanged(repo, item, "household", hid):
+        try:  # the update checks the version under its row lock
+            household = await household_service.update_household(
+                session, principal, hid, str(item.base_version), data
+            )
+            return Applied(household.id, household.version)
+        except PreconditionFailed:
+            pass  # changed since the batch began: compare as below
     current = await household_service.get_household(session, principal, hid)
     soft = await conflicts(
         repo, item, "household", hid, str(hid), current.version, data.model_fields_set
@@ -104,6 +124,14 @@ async def _member_patch(
 ) -> Applied:
     data = parse(MemberUpdate, item.data)
     mid = _required(item, "id")
+    if _unchanged(repo, item, "member", mid):
+        try:  # the update checks the version under its row lock
+            member = await member_service.update_member(
+                session, principal, mid, str(item.base_version), data
+            )
+            return Applied(member.id, member.version)
+        except PreconditionFailed:
+            pass  # changed since the batch began: compare as below
     current = await member_service.get_member(session, principal, mid)
     soft = await conflicts(
         repo, item, "member", mid, str(mid), current.version, data.model_fields_set
@@ -159,7 +187,7 @@ async def _guarantees(
     version, so no conflict."""
     hid = item.household_id or _required(item, "id")
     data = parse(GuaranteesInput, item.data)
-    await guarantee_service.record_checks(session, principal, hid, data)
+    await guarantee_service.write_checks(session, principal, hid, data)
     return Applied(hid, None)
 
 

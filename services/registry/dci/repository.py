@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Text,
     and_,
+    case,
     delete,
     exists,
     false,
@@ -127,16 +128,23 @@ class DciRepository:
             *(_clause(c) for c in clauses),
         )
         counted = select(Household.id).where(where).limit(max_records + 1).subquery()
-        total = (await self.session.execute(select(func.count()).select_from(counted))).scalar_one()
-        if total == 0 or total > max_records:
-            return int(total), []
+        total = select(func.count().label("n")).select_from(counted).subquery().c.n
         order = [
             _SORT[name].desc() if direction == "desc" else _SORT[name].asc()
             for name, direction in sort
         ]
         page = select(Household.id).where(where).order_by(*order, Household.id)
-        ids = (await self.session.execute(page.limit(limit).offset(offset))).scalars().all()
-        return int(total), list(ids)
+        # One statement: the page is read only when the count allows it (PostgreSQL runs an
+        # uncorrelated subquery in a CASE branch only when the branch is taken).
+        ids = case(
+            (
+                total.between(1, max_records),
+                func.array(page.limit(limit).offset(offset).scalar_subquery()),
+            ),
+            else_=None,
+        )
+        found, page_ids = (await self.session.execute(select(total, ids))).one()
+        return int(found), list(page_ids or [])
 
     async def households(
         self, ids: Sequence[UUID]

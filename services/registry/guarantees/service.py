@@ -19,6 +19,15 @@ from shared.i18n import t
 async def record_checks(
     session: AsyncSession, principal: Principal, household_id: UUID, data: GuaranteesInput
 ) -> GuaranteesRead:
+    await write_checks(session, principal, household_id, data)
+    return await read_checks(session, principal, household_id)
+
+
+async def write_checks(
+    session: AsyncSession, principal: Principal, household_id: UUID, data: GuaranteesInput
+) -> None:
+    """``record_checks`` without reading the history back (an offline batch answers only
+    that the checks were written)."""
     household_service.ensure_can_write(principal)
     household = await household_service.get_household(session, principal, household_id)
     given = {
@@ -68,7 +77,6 @@ async def record_checks(
             # One entry per check: the audit view names the check it records.
             new={**snapshot.model_dump(mode="json"), "check_id": str(check.id)},
         )
-    return await read_checks(session, principal, household.id)
 
 
 async def read_checks(
