@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.registry import metrics as registry_metrics
 from services.registry.audit.router import router as audit_router
+from shared.changelog.chain import audit_router as chain_router
 from services.registry.auth.router import router as auth_router
 from services.registry.batches.router import router as batches_router
 from services.registry.changes.router import router as changes_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             imports_router,
             batches_router,
             webhook_router(WEBHOOKS),
+            chain_router("registry"),
         ],
         tags=TAGS,
         settings=settings,
