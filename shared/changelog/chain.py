@@ -12,7 +12,7 @@ verify`` answer the same report."""
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,8 @@ from shared.auth import Principal, Role, require_roles
 from shared.changelog.repository import ChainRepository
 from shared.db import SessionDep
 from shared.errors import Forbidden, problem_responses
-from shared.i18n import t
+from shared.i18n import render, t
+from shared.problem_handlers import locale_of
 
 VERIFY_ROLES = (Role.province_admin, Role.auditor)
 SCHEMAS = ("registry", "monitoring", "funds")
@@ -97,6 +98,7 @@ def audit_router(schema: str) -> APIRouter:
         operation_id="verify_audit_chain",
     )
     async def verify_audit_chain(
+        request: Request,
         session: SessionDep,
         principal: Annotated[Principal, require_roles(*VERIFY_ROLES)],
     ) -> ChainReport:
@@ -107,6 +109,9 @@ def audit_router(schema: str) -> APIRouter:
         daily job wrote to the job log. Takes about a minute per 10 million entries. Who:
         province admin and auditor. Answers 200 `ChainReport` (also when the chain is
         broken: `ok` false)."""
-        return await verify(session, schema)
+        report = await verify(session, schema)
+        if report.first_bad is not None:  # in the reader's language, as problems are
+            report.first_bad.why = render(report.first_bad.why, locale_of(request))
+        return report
 
     return router

@@ -70,3 +70,15 @@ async def test_a_deleted_entry_is_found(registry, villages, session):
 async def test_only_province_admins_and_auditors_verify(registry, villages):
     county = registry.as_(Role.county_officer, "522301000000")
     assert (await county.get("/v1/audit/verify")).status_code == 403
+
+
+async def test_the_daily_job_logs_each_chain_head(registry, villages, session, job_ctx, json_log):
+    from workers import maintenance
+
+    cadre = registry.as_(Role.village_cadre, VILLAGE_A)
+    assert (await cadre.post("/v1/households", json=household(VILLAGE_A, "J1"))).is_success
+    heads = await maintenance.record_chain_heads(job_ctx)
+    last = (await _entries(session))[-1]
+    assert heads["registry"] is not None and heads["registry"]["position"] == last.position
+    logged = [r for r in json_log.lines() if r.get("chain") == "registry"]
+    assert logged and logged[-1]["head"]["hash"] == heads["registry"]["hash"]
