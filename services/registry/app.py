@@ -4,7 +4,6 @@ from fastapi import FastAPI
 
 from services.registry import metrics as registry_metrics
 from services.registry.audit.router import router as audit_router
-from shared.changelog.chain import audit_router as chain_router
 from services.registry.auth.router import router as auth_router
 from services.registry.batches.router import router as batches_router
 from services.registry.changes.router import router as changes_router
@@ -20,6 +19,7 @@ from services.registry.scopes import SCOPES
 from services.registry.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
+from shared.changelog.chain import audit_router as chain_router
 from shared.settings import Settings
 from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router

@@ -66,9 +66,7 @@ async def verify(session: AsyncSession, schema: str) -> ChainReport:
         row = await repo.entry(first_bad)
         if row.unhashed:
             why = t("it has no hash", "chain.unhashed")
-        elif row.previous is not None and first_bad - row.previous > 1 or (
-            row.previous is None and first_bad > 1
-        ):
+        elif first_bad - (row.previous or 0) > 1:  # a position missing before it
             why = t(
                 "it does not follow the entry before it: an entry between them was deleted, "
                 "or this one was changed",

@@ -39,18 +39,20 @@ async def test_the_chain_verifies_then_names_the_changed_entry(registry, village
     auditor = registry.as_(Role.auditor, PROVINCE)
     answer = (await auditor.get("/v1/audit/verify")).json()
     entries = await _entries(session)
-    assert answer["ok"] is True and answer["first_bad"] is None
+    assert answer["ok"] is True
+    assert answer["first_bad"] is None
     assert answer["entries"] == len(entries) >= 6
     assert answer["head"]["position"] == entries[-1].position
 
     changed = entries[3]
     await _tamper(
         session,
-        "UPDATE registry.change_log SET data = data || '{\"address\": \"x\"}' WHERE seq = :seq",
+        'UPDATE registry.change_log SET data = data || \'{"address": "x"}\' WHERE seq = :seq',
         changed.seq,
     )
     report = await chain.verify(session, "registry")
-    assert report.ok is False and report.entries == len(entries)
+    assert report.ok is False
+    assert report.entries == len(entries)
     assert report.first_bad is not None
     assert (report.first_bad.seq, report.first_bad.position) == (changed.seq, changed.position)
     assert "changed" in str(report.first_bad.why)
@@ -62,7 +64,8 @@ async def test_a_deleted_entry_is_found(registry, villages, session):
     entries = await _entries(session)
     await _tamper(session, "DELETE FROM registry.change_log WHERE seq = :seq", entries[1].seq)
     answer = (await registry.as_(Role.province_admin, PROVINCE).get("/v1/audit/verify")).json()
-    assert answer["ok"] is False and answer["entries"] == len(entries) - 1
+    assert answer["ok"] is False
+    assert answer["entries"] == len(entries) - 1
     assert answer["first_bad"]["seq"] == entries[2].seq
     assert "deleted" in answer["first_bad"]["why"]
 
@@ -79,6 +82,8 @@ async def test_the_daily_job_logs_each_chain_head(registry, villages, session, j
     assert (await cadre.post("/v1/households", json=household(VILLAGE_A, "J1"))).is_success
     heads = await maintenance.record_chain_heads(job_ctx)
     last = (await _entries(session))[-1]
-    assert heads["registry"] is not None and heads["registry"]["position"] == last.position
+    assert heads["registry"] is not None
+    assert heads["registry"]["position"] == last.position
     logged = [r for r in json_log.lines() if r.get("chain") == "registry"]
-    assert logged and logged[-1]["head"]["hash"] == heads["registry"]["hash"]
+    assert logged
+    assert logged[-1]["head"]["hash"] == heads["registry"]["hash"]
