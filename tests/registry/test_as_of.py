@@ -52,9 +52,7 @@ async def test_a_household_as_of_each_moment_between_changes(registry, villages,
     )
     assert departed.is_success, departed.text
     await step()
-    category = await county.put(
-        f"{url}/category", json={"category": "ordinary", "reason": "核实"}
-    )
+    category = await county.put(f"{url}/category", json={"category": "ordinary", "reason": "核实"})
     assert category.is_success, category.text
     await step()
 
