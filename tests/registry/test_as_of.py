@@ -65,6 +65,7 @@ async def test_a_household_as_of_each_moment_between_changes(registry, villages,
             assert answer.json() == state, f"as of step {i}"
             assert int(answer.headers["As-Of-Position"]) > 0
             assert int(answer.headers["As-Of-Seq"]) > 0
+            assert "ETag" not in answer.headers
     assert states[1]["address"] == "丰都村二组"
     assert states[2]["members"][1]["resident"] is False
     assert states[3]["category"] == "ordinary"

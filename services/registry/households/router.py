@@ -101,6 +101,7 @@ async def get_household(
             session, principal, household_id, as_of
         )
         response.headers.update(entry.headers())
+        http.untagged(response)  # a past state: its version is not what the URL holds now
         return HouseholdRead.for_principal(past, principal, past_members)
     household, members = await household_service.read_household(session, principal, household_id)
     return HouseholdRead.for_principal(household, principal, members)
