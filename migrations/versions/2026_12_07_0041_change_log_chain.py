@@ -24,7 +24,7 @@ which the feeds' ``position > :after`` implies): the trigger finds the head by i
 verification walks the log in its order.
 
 Revision ID: 0041_chain
-Revises: 0034_feed_versions
+Revises: 0046_dci_notify_position
 Create Date: 2026-12-07
 """
 
@@ -35,7 +35,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0041_chain"
-down_revision: str | None = "0034_feed_versions"
+down_revision: str | None = "0046_dci_notify_position"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

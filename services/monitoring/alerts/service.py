@@ -126,10 +126,13 @@ class CountyBusy(Exception):
     """Another worker is scanning this county right now."""
 
 
-async def scan_county(session: AsyncSession, scan_id: UUID, county_code: str) -> ScanCounty | None:
+async def scan_county(
+    session: AsyncSession, scan_id: UUID, county_code: str, reader: AsyncSession | None = None
+) -> ScanCounty | None:
     """Run every enabled rule for one county of a scan, in the caller's transaction, and close
     the open alerts of the rules switched off. Idempotent: a county already done is skipped;
-    a killed run rolled back entirely."""
+    a killed run rolled back entirely. ``reader``: a snapshot of the read replica that the
+    rules' matches are read from (the primary then only writes)."""
     repo = ScanRepository(session)
     # Not locked: the job's heartbeat updates this row while the county runs (the advisory
     # lock below keeps two workers off one county).
@@ -151,9 +154,9 @@ async def scan_county(session: AsyncSession, scan_id: UUID, county_code: str) ->
         part.note = f"no monitoring policy for {scan.year}"
     else:
         params = rules.parameters(policy, regions.prefix_of(part.region_code), part.since, scan.id)
-        examined = await rules.households_in_scope(session, params)
+        examined = await rules.households_in_scope(reader or session, params)
         for name in rules.enabled(policy):
-            outcome = await rules.run_rule(session, name, params)
+            outcome = await rules.run_rule(session, name, params, reader)
             raised += outcome.raised
             closed += outcome.closed
         closed += await rules.close_disabled(session, rules.disabled(policy), params)

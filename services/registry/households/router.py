@@ -28,7 +28,7 @@ from services.registry.households.schemas import (
 from shared import http
 from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix, resolve_region_filter
 from shared.contracts.registry import CategoryChange, DepartureReason, HouseholdCategory
-from shared.db import ReadSessionDep, SessionDep
+from shared.db import SessionDep
 from shared.errors import (
     Conflict,
     FieldError,
@@ -43,6 +43,7 @@ from shared.errors import (
 from shared.i18n import t
 from shared.pagination import Cursor, Limit, Page
 from shared.params import IsoDate
+from shared.replica.web import ReplicaReadSessionDep, ReplicaSessionDep
 
 router = APIRouter(tags=["households"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The `version` you read.")]
@@ -87,7 +88,7 @@ async def create_household(
 async def get_household(
     household_id: UUID,
     principal: CurrentPrincipal,
-    session: ReadSessionDep,
+    session: ReplicaReadSessionDep,
     response: Response,
     as_of: AsOf = None,
 ) -> HouseholdRead:
@@ -140,7 +141,7 @@ async def update_household(
 )
 async def list_households(
     principal: CurrentPrincipal,
-    session: ReadSessionDep,
+    session: ReplicaReadSessionDep,
     response: Response,
     region_prefix: ScopedRegionPrefix,
     category: HouseholdCategory | None = None,
@@ -191,7 +192,7 @@ async def list_households(
 
 async def _list_households_as_of(
     principal: Principal,
-    session: ReadSessionDep,
+    session: ReplicaReadSessionDep,
     response: Response,
     region_prefix: str,
     category: HouseholdCategory | None,
@@ -232,7 +233,7 @@ async def _list_households_as_of(
     summary="Search households with the filters in the body (ID numbers stay out of URLs)",
 )
 async def search_households(
-    search: HouseholdSearch, principal: CurrentPrincipal, session: ReadSessionDep
+    search: HouseholdSearch, principal: CurrentPrincipal, session: ReplicaReadSessionDep
 ) -> Page[HouseholdSummary]:
     """The household list with its filters in a JSON body, so that ID numbers and names stay out of
     URLs and logs. Who: any signed-in user, inside their own region (outside it: 404). Answers
@@ -276,7 +277,7 @@ async def set_household_category(
     summary="The category history, oldest first",
 )
 async def list_household_categories(
-    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    household_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[CategoryChangeRead]:
     """Every category the household has had, oldest first, with who changed it and why. Who: Any
     signed-in user, inside their own region (outside it: 404). Answers 200 a list of changes."""
