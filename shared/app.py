@@ -49,8 +49,8 @@ def add_http_conventions(app: FastAPI, settings: Settings) -> None:
                 "Location",
                 "Retry-After",
                 "X-Request-ID",
-                "As-Of-Position",
-                "As-Of-Seq",
+                "Povguard-As-Of-Position",
+                "Povguard-As-Of-Seq",
             ],
             max_age=600,
         )

@@ -63,8 +63,8 @@ async def test_a_household_as_of_each_moment_between_changes(registry, villages,
             answer = await cadre.get(url, params=_at(at))
             assert answer.status_code == 200, answer.text
             assert answer.json() == state, f"as of step {i}"
-            assert int(answer.headers["As-Of-Position"]) > 0
-            assert int(answer.headers["As-Of-Seq"]) > 0
+            assert int(answer.headers["Povguard-As-Of-Position"]) > 0
+            assert int(answer.headers["Povguard-As-Of-Seq"]) > 0
             assert "ETag" not in answer.headers
     assert states[1]["address"] == "丰都村二组"
     assert states[2]["members"][1]["resident"] is False

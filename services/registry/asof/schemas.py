@@ -32,6 +32,6 @@ AsOf = Annotated[
         "The registry as it stood at that moment, read from the change log (what was "
         "committed by then), shown masked and scoped for you today. A moment before the "
         "household existed is a 404; a moment later than now is a 422 (`as_of.future`). "
-        "`As-Of-Position` and `As-Of-Seq` name the newest change-log entry the answer uses.",
+        "`Povguard-As-Of-Position` and `Povguard-As-Of-Seq` name the newest change-log entry the answer uses.",
     ),
 ]

@@ -1,10 +1,12 @@
 """``as_of``: what the registry held at a moment, from the change log (``repository.py``),
 shown to today's reader by today's rules (scope and masking, as ``households/router.py``).
 
-The answer stands on the newest change-log entry it uses: ``As-Of-Position`` and
-``As-Of-Seq`` name it. Reading by ``committed_at`` (the commit step's clock) and ordering by
-``position`` keeps out an entry whose transaction began before the moment but committed
-after it. A moment later than now is refused: the registry cannot say what it will hold."""
+The answer stands on the newest change-log entry it uses: ``Povguard-As-Of-Position`` and
+``Povguard-As-Of-Seq`` name it. Reading by ``committed_at`` (the commit step's clock) and
+ordering by ``position`` keeps out an entry whose transaction began before the moment but
+committed after it. A moment later than now is refused: the registry cannot say what it will
+hold. Like today's GET it reads the replica when one is well (shared.replica): a moment
+within the replica's lag may not see every entry committed by then."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +23,7 @@ from shared.errors import NotFound, ValidationFailed
 from shared.i18n import t
 from shared.pagination import decode_cursor, encode_cursor
 
-AS_OF_POSITION, AS_OF_SEQ = "As-Of-Position", "As-Of-Seq"
+AS_OF_POSITION, AS_OF_SEQ = "Povguard-As-Of-Position", "Povguard-As-Of-Seq"
 
 
 @dataclass(frozen=True)

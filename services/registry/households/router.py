@@ -96,7 +96,7 @@ async def get_household(
     county officer (`5223*************X`, birth year only). Who: any signed-in user, inside
     their own region (outside it: 404). Answers 200 `HouseholdRead` with `ETag` (`If-None-Match`
     gives 304). With `as_of`: the household and its members as they stood then (404 before it
-    existed), with `As-Of-Position` and `As-Of-Seq`."""
+    existed), with `Povguard-As-Of-Position` and `Povguard-As-Of-Seq`."""
     if as_of is not None:
         past, past_members, entry = await asof_service.household(
             session, principal, household_id, as_of
