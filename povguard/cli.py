@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from povguard import audit as audit_cli
 from povguard import running
 from povguard.supervise import Supervisor
 from services.monitoring import cli as monitoring_cli
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 console = Console()
 app.add_typer(monitoring_cli.app, name="monitoring")
+app.add_typer(audit_cli.app, name="audit")
 
 SERVICES = {"registry": 8001, "monitoring": 8002, "funds": 8003}
 STATE_DIR = running.STATE_DIR

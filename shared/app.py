@@ -44,7 +44,14 @@ def add_http_conventions(app: FastAPI, settings: Settings) -> None:
             allow_origins=origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "X-Request-ID",
+                "Povguard-As-Of-Position",
+                "Povguard-As-Of-Seq",
+            ],
             max_age=600,
         )
 

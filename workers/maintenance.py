@@ -12,7 +12,10 @@ from services.monitoring.database import JobOutbox as MonitoringOutbox
 from services.registry.database import IdempotencyKey as RegistryKey
 from services.registry.database import JobOutbox as RegistryOutbox
 from shared import idempotency, jobs, outbox
+from shared.changelog import chain
 from shared.db import utcnow
+from shared.logging import FIELDS, SAFE
+from shared.observability import job_log
 from shared.repository import try_advisory_xact_lock
 
 KEY_RETENTION = timedelta(days=2)
@@ -21,6 +24,7 @@ SERVICE_JOB_MODULES = ("services.registry.jobs", "services.monitoring.jobs", "se
 OUTBOXES = (RegistryOutbox, MonitoringOutbox, FundsOutbox)
 RELAY = "relay_outbox"
 SWEEPER = "sweep_stuck_work"
+CHAIN_HEADS = "record_chain_heads"
 
 
 @jobs.task(name="purge_idempotency_keys", timeout_s=120, max_tries=3)
@@ -66,4 +70,27 @@ async def sweep_stuck_work(ctx: dict[str, Any]) -> dict[str, dict[str, int]]:
     return results
 
 
+@jobs.task(name=CHAIN_HEADS, timeout_s=60, max_tries=3)
+async def record_chain_heads(ctx: dict[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Each change log's chain head (its last entry's position and hash) written to the job
+    log once a day: a copy outside the database, which a rewritten chain cannot match
+    (``povguard audit verify`` prints the head to compare)."""
+    heads: dict[str, dict[str, Any] | None] = {}
+    async with jobs.unit_of_work(ctx) as session:
+        for schema in chain.SCHEMAS:
+            head = await chain.head(session, schema)
+            heads[schema] = head.model_dump(mode="json") if head is not None else None
+            # Only numbers, a time and a hash: nothing to scrub (a hex hash may hold digits
+            # that look like a phone number).
+            job_log.info(
+                "change log chain head %s: position %s hash %s",
+                schema,
+                head.position if head else None,
+                head.hash if head else None,
+                extra={SAFE: True, FIELDS: {"chain": schema, "head": heads[schema]}},
+            )
+    return heads
+
+
 jobs.schedule("purge_idempotency_keys", hour={3}, minute={17})
+jobs.schedule(CHAIN_HEADS, hour={0}, minute={5})

@@ -15,6 +15,7 @@ from services.funds.scopes import SCOPES
 from services.funds.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
+from shared.changelog.chain import audit_router as chain_router
 from shared.changelog.feed import feed_router
 from shared.settings import Settings
 from shared.webhooks import metrics as webhook_metrics
@@ -29,6 +30,7 @@ TAGS = [
     {"name": "reports", "description": "Fund reports, traces and the asset ledger."},
     {"name": "compliance", "description": "Compliance findings (idle funds, stalled projects)."},
     {"name": "policy", "description": "The funds rules' figures per region and year."},
+    {"name": "audit", "description": "The change log's hash chain, verified (审计核验)."},
     {
         "name": "webhooks",
         "description": "Signed webhooks (Standard Webhooks) for projects and payments.",
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             policy_router,
             feed_router(FEED, "funds"),
             webhook_router(WEBHOOKS),
+            chain_router("funds"),
         ],
         tags=TAGS,
         settings=settings,

@@ -38,4 +38,6 @@ SCOPES: dict[str, Scope] = {
     "set_fund_policy": Scope.policy_write,
     **CHANGES,
     **WEBHOOKS,
+    # The change log's hash chain (shared.changelog.chain).
+    "verify_audit_chain": Scope.audit_read,
 }

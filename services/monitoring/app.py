@@ -16,6 +16,7 @@ from services.monitoring.stats.router import router as stats_router
 from services.monitoring.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
+from shared.changelog.chain import audit_router as chain_router
 from shared.changelog.feed import feed_router
 from shared.settings import Settings
 from shared.webhooks import metrics as webhook_metrics
@@ -32,6 +33,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "cases", "description": "The monitored-household procedure (识别、帮扶、风险消除)."},
     {"name": "stats", "description": "Overview figures per region."},
     {"name": "batches", "description": "Offline batches of case steps, answered per item."},
+    {"name": "audit", "description": "The change log's hash chain, verified (审计核验)."},
     {
         "name": "webhooks",
         "description": "Signed webhooks (Standard Webhooks) for alerts and cases.",
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stats_router,
             feed_router(FEED, "monitoring"),
             webhook_router(WEBHOOKS),
+            chain_router("monitoring"),
         ],
         tags=TAGS,
         settings=settings,

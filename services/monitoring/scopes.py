@@ -29,4 +29,6 @@ SCOPES: dict[str, Scope] = {
     "get_stats_overview": Scope.stats_read,
     **CHANGES,
     **WEBHOOKS,
+    # The change log's hash chain (shared.changelog.chain).
+    "verify_audit_chain": Scope.audit_read,
 }

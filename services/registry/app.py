@@ -20,6 +20,7 @@ from services.registry.scopes import SCOPES
 from services.registry.webhooks import HUB as WEBHOOKS
 from shared import observability
 from shared.app import create_service_app
+from shared.changelog.chain import audit_router as chain_router
 from shared.settings import Settings
 from shared.webhooks import metrics as webhook_metrics
 from shared.webhooks.router import webhook_router
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             batches_router,
             duplicates_router,
             webhook_router(WEBHOOKS),
+            chain_router("registry"),
         ],
         tags=TAGS,
         settings=settings,

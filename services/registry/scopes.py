@@ -77,4 +77,6 @@ SCOPES: dict[str, Scope] = {
     "dci_txn_status": Scope.dci_search,
     "dci_subscribe": Scope.dci_subscribe,
     "dci_unsubscribe": Scope.dci_subscribe,
+    # The change log's hash chain (shared.changelog.chain).
+    "verify_audit_chain": Scope.audit_read,
 }

@@ -12,7 +12,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, DateTime, Index, String, event, func, inspect, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    event,
+    func,
+    inspect,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -25,6 +35,8 @@ from shared.db import RegionCode
 
 # Where the published entries are (the partial indexes' predicate; readers repeat it).
 PUBLISHED = "op IS NOT NULL"
+# Where the committed entries are (a position is given at commit).
+COMMITTED = "position IS NOT NULL"
 # The session key under which an offline batch's item (``shared.batches``) names itself:
 # ``(batch_id, item_id)``, recorded on every entry the item writes.
 BATCH_CONTEXT = "batch_item"
@@ -62,7 +74,9 @@ class ChangeLogMixin:
     def indexes(cls) -> tuple[Index, ...]:
         """The readers' indexes; a service with other readers adds its own."""
         return (
-            Index(None, "position", unique=True, postgresql_where=text(PUBLISHED)),
+            # Every committed entry in commit order: the feeds (``position > :after`` implies
+            # the predicate), the chain's head at each commit and its verification.
+            Index(None, "position", unique=True, postgresql_where=text(COMMITTED)),
             # The commit step's look-up of its transaction's entries (none once committed).
             Index("ix_change_log_unpositioned", "xid", postgresql_where=text("position IS NULL")),
             # The audit views, newest first by (at, seq): all of a region, or by one filter.
@@ -78,6 +92,11 @@ class ChangeLogMixin:
     # Set when the transaction commits (NULL until then): the feeds' order.
     position: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # When the transaction committed (set with ``position``): what an as-of read goes by.
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # sha256(previous entry's hash || digest of this entry's content), set with ``position``
+    # (migration 0041_chain; ``shared.changelog.chain`` verifies it).
+    hash: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     actor: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(32))
     # The registered client that acted (a partner system), alongside its ``actor``.

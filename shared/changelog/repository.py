@@ -65,3 +65,63 @@ class FeedRepository:
                 {"prefix": region_prefix + "%", "hidden": hidden},
             )
         ).scalar_one()
+
+
+class ChainRepository:
+    """A service's hash chain (migration 0041_chain): the entries' stored hashes against the
+    ones their content and the previous entry's hash give, in commit order."""
+
+    def __init__(self, session: AsyncSession, schema: str) -> None:
+        self.session, self.schema = session, schema
+
+    async def walk(self) -> tuple[int, int | None]:
+        """(committed entries, the position of the first whose hash does not follow), in one
+        pass PostgreSQL streams in position order (nothing held but the previous hash)."""
+        row = (
+            await self.session.execute(
+                text(
+                    f"""
+                    SELECT count(*) AS entries, min(position) FILTER (WHERE bad) AS first_bad
+                      FROM (SELECT position,
+                                   hash IS DISTINCT FROM sha256(
+                                       coalesce(lag(hash) OVER (ORDER BY position), ''::bytea)
+                                       || {self.schema}.change_log_content(
+                                              c, position, committed_at)) AS bad
+                              FROM {self.schema}.change_log c
+                             WHERE position IS NOT NULL) w
+                    """
+                )
+            )
+        ).one()
+        return int(row.entries), row.first_bad
+
+    async def entry(self, position: int) -> Any:
+        """The entry at ``position`` (seq, at, whether it has a hash) and the position of the
+        one before it."""
+        return (
+            await self.session.execute(
+                text(
+                    f"""
+                    SELECT seq, at, hash IS NULL AS unhashed,
+                           (SELECT max(position) FROM {self.schema}.change_log
+                             WHERE position < :p) AS previous
+                      FROM {self.schema}.change_log WHERE position = :p
+                    """
+                ),
+                {"p": position},
+            )
+        ).one()
+
+    async def head(self) -> Any:
+        """The last committed entry: (position, seq, committed_at, hash), or None."""
+        return (
+            await self.session.execute(
+                text(
+                    f"""
+                    SELECT position, seq, committed_at, encode(hash, 'hex') AS hash
+                      FROM {self.schema}.change_log
+                     WHERE position IS NOT NULL ORDER BY position DESC LIMIT 1
+                    """
+                )
+            )
+        ).one_or_none()

@@ -69,6 +69,20 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
             "county_page_max_ms",
         },
     ),
+    "registry_asof": (
+        ["-m", "bench.registry_asof", "200"],
+        {
+            "entries",
+            "households",
+            "villages",
+            "write_seconds",
+            "get_p50_ms",
+            "get_p99_ms",
+            "list_p50_ms",
+            "list_max_ms",
+            "verify_seconds",
+        },
+    ),
     "signal_to_alert": (
         ["-m", "bench.signal_to_alert", "--signals", "1", "--households", "20"],
         {"households", "trials", "seconds", "p50_s", "max_s", "timeouts", "startup_s"},

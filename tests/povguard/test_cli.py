@@ -112,3 +112,14 @@ def test_healthcheck_fails_when_nothing_answers_and_passes_when_healthz_does() -
         assert "unhealthy" in missing.output
     finally:
         server.shutdown()
+
+
+def test_audit_verify_prints_one_line_per_service(monkeypatch, settings) -> None:
+    _operator_env(monkeypatch, settings)
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["registry", "monitoring", "funds"]
+    assert all(": ok, " in line for line in lines)
+    refused = runner.invoke(app, ["audit", "verify", "--service", "payroll"])
+    assert refused.exit_code != 0

@@ -73,6 +73,7 @@ _VERBS = [
     "replay",
     "validate",
     "check",
+    "verify",
     "preview",
 ]
 _NAMED = {

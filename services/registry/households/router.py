@@ -1,9 +1,11 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Header, Query, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 from pydantic import ValidationError
 
+from services.registry.asof import service as asof_service
+from services.registry.asof.schemas import AsOf
 from services.registry.deps import Idem
 from services.registry.duplicates import service as duplicate_service
 from services.registry.duplicates.schemas import HouseholdCreated, MemberCreated
@@ -40,6 +42,7 @@ from shared.errors import (
     problem_responses,
     validation_message,
 )
+from shared.i18n import t
 from shared.pagination import Cursor, Limit, Page
 from shared.params import IsoDate
 from shared.replica.web import ReplicaReadSessionDep, ReplicaSessionDep
@@ -92,12 +95,24 @@ async def create_household(
     summary="One household with its members (departed ones included)",
 )
 async def get_household(
-    household_id: UUID, principal: CurrentPrincipal, session: ReplicaReadSessionDep
+    household_id: UUID,
+    principal: CurrentPrincipal,
+    session: ReplicaReadSessionDep,
+    response: Response,
+    as_of: AsOf = None,
 ) -> HouseholdRead:
     """One household with its members (departed ones included, marked). ID numbers are masked below
     county officer (`5223*************X`, birth year only). Who: any signed-in user, inside
     their own region (outside it: 404). Answers 200 `HouseholdRead` with `ETag` (`If-None-Match`
-    gives 304)."""
+    gives 304). With `as_of`: the household and its members as they stood then (404 before it
+    existed), with `Povguard-As-Of-Position` and `Povguard-As-Of-Seq`."""
+    if as_of is not None:
+        past, past_members, entry = await asof_service.household(
+            session, principal, household_id, as_of
+        )
+        response.headers.update(entry.headers())
+        http.untagged(response)  # a past state: its version is not what the URL holds now
+        return HouseholdRead.for_principal(past, principal, past_members)
     household, members = await household_service.read_household(session, principal, household_id)
     return HouseholdRead.for_principal(household, principal, members)
 
@@ -136,6 +151,7 @@ async def update_household(
 async def list_households(
     principal: CurrentPrincipal,
     session: ReplicaReadSessionDep,
+    response: Response,
     region_prefix: ScopedRegionPrefix,
     category: HouseholdCategory | None = None,
     q: Annotated[
@@ -151,7 +167,22 @@ async def list_households(
     household_no: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
+    as_of: AsOf = None,
 ) -> Page[HouseholdSummary]:
+    if as_of is not None:
+        return await _list_households_as_of(
+            principal,
+            session,
+            response,
+            region_prefix,
+            category,
+            q,
+            risk,
+            household_no,
+            cursor,
+            limit,
+            as_of,
+        )
     rows, next_cursor = await household_search.search_households(
         session,
         principal,
@@ -164,6 +195,42 @@ async def list_households(
         cursor=cursor,
         limit=limit,
     )
+    items = [HouseholdSummary.for_principal(r, principal) for r in rows]
+    return Page(items=items, next_cursor=next_cursor)
+
+
+async def _list_households_as_of(
+    principal: Principal,
+    session: ReplicaReadSessionDep,
+    response: Response,
+    region_prefix: str,
+    category: HouseholdCategory | None,
+    q: str | None,
+    risk: bool | None,
+    household_no: str | None,
+    cursor: str | None,
+    limit: int,
+    as_of: AsOf,
+) -> Page[HouseholdSummary]:
+    """The list as it stood at ``as_of``: by category, risk and household number (a name
+    search reads today's members, so ``q`` is refused with it)."""
+    assert as_of is not None
+    if q:
+        raise ValidationFailed.field(
+            "q", t("cannot be combined with as_of", "as_of.with_q"), code="as_of.with_q"
+        )
+    rows, next_cursor, entry = await asof_service.households(
+        session,
+        region_prefix=region_prefix,
+        moment=as_of,
+        category=category,
+        at_risk=risk,
+        household_no=household_no,
+        cursor=cursor,
+        limit=limit,
+    )
+    if entry is not None:
+        response.headers.update(entry.headers())
     items = [HouseholdSummary.for_principal(r, principal) for r in rows]
     return Page(items=items, next_cursor=next_cursor)
 
