@@ -66,23 +66,29 @@ async def test_an_unsound_scorecard_is_refused_with_field_errors(
 async def test_scorecards_are_versioned_and_a_county_s_waits_for_the_province(monitoring) -> None:
     admin = monitoring.as_(Role.province_admin, PROVINCE)
     shown = (await admin.get(f"/v1/scorecards/2021?region={PROVINCE}")).json()
-    assert shown["version"] == 0 and shown["status"] == "default"
+    assert shown["version"] == 0
+    assert shown["status"] == "default"
     assert sum(float(i["weight"]) for i in shown["indicators"]) == pytest.approx(1)
     first = await admin.put(f"/v1/scorecards/2021?region={PROVINCE}", json=_card())
     assert first.status_code == 201, first.text
     second = await admin.put(f"/v1/scorecards/2021?region={PROVINCE}", json={})
-    assert second.status_code == 200 and second.json()["version"] == 2
+    assert second.status_code == 200
+    assert second.json()["version"] == 2
     assert second.json()["effective_from"]
     county = monitoring.as_(Role.county_officer, XINGYI)
     asked = await county.put(f"/v1/scorecards/2021?region={XINGYI}", json=_card())
-    assert asked.status_code == 202 and asked.json()["status"] == "pending"
+    assert asked.status_code == 202
+    assert asked.json()["status"] == "pending"
     read = (await county.get(f"/v1/scorecards/2021?region={XINGYI}")).json()
-    assert read["region_code"] == PROVINCE and read["version"] == 2  # the province's, still
+    assert read["region_code"] == PROVINCE
+    assert read["version"] == 2
     approver = monitoring.as_(Role.province_admin, PROVINCE, sub="another-admin")
     approved = await approver.post(f"/v1/scorecards/{asked.json()['id']}/approve")
-    assert approved.status_code == 200 and approved.json()["status"] == "active"
+    assert approved.status_code == 200
+    assert approved.json()["status"] == "active"
     read = (await county.get(f"/v1/scorecards/2021?region={XINGYI}")).json()
-    assert read["region_code"] == XINGYI and len(read["indicators"]) == 2
+    assert read["region_code"] == XINGYI
+    assert len(read["indicators"]) == 2
 
 
 async def _scan(monitoring: Any, job_ctx: dict[str, Any]) -> None:
