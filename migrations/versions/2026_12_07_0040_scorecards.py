@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Numeric(9, 4), nullable=False),
         sa.Column("scorecard_id", sa.Uuid(), nullable=True),
         sa.Column("scorecard_version", sa.Integer(), nullable=False),
-        sa.Column("indicators", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("indicators", postgresql.ARRAY(sa.REAL(), dimensions=2), nullable=False),
         sa.Column("scan_id", sa.Uuid(), nullable=True),
         sa.Column(
             "scored_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False

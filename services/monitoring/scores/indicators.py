@@ -3,7 +3,8 @@ computes it over the monitoring projection, and the range of its values (which a
 bins must cover). ``INDICATORS`` is the one registry: the scorecard's validation, the scan's
 scoring statement (``scores/repository.py``) and the API's documentation all read it.
 
-The expressions read, per household of a scan's ``scope`` (``s``): ``e`` / ``p`` the
+Each expression yields a ``float8`` (cheap to compute and bin over a million households),
+or NULL where the household has no figure. The expressions read, per household of a scan's ``scope`` (``s``): ``e`` / ``p`` the
 economics of the scan's year and the year before, ``m`` its resident members' counts,
 ``g`` the guarantees checked not ok, ``x`` its department shock signals of 12 months."""
 
@@ -39,7 +40,7 @@ INDICATORS: dict[str, Indicator] = {
         Indicator(
             "income_to_line",
             "per-capita net income over the monitoring line (1 = on the line), 人均纯收入/监测线",
-            "e.per_capita_net_income / nullif(CAST(:line AS numeric), 0)",
+            "e.per_capita_net_income::float8 / nullif(CAST(:line AS numeric)::float8, 0)",
             None,
             None,
         ),
@@ -47,14 +48,14 @@ INDICATORS: dict[str, Indicator] = {
             "income_change",
             "change of per-capita net income on the year before (-0.3 = fell by 30 %), 收入变化",
             "CASE WHEN p.per_capita_net_income > 0 "
-            "THEN e.per_capita_net_income / p.per_capita_net_income - 1 END",
+            "THEN e.per_capita_net_income::float8 / p.per_capita_net_income::float8 - 1 END",
             None,  # a negative income falls by more than 100 %
             None,
         ),
         Indicator(
             "rigid_expense_share",
             "rigid expenses over net income (income under 1 yuan counts as 1), 刚性支出占比",
-            "e.rigid_expenses / greatest(e.net_income, 1)",
+            "e.rigid_expenses::float8 / greatest(e.net_income::float8, 1)",
             _ZERO,
             None,
         ),
@@ -81,7 +82,7 @@ INDICATORS: dict[str, Indicator] = {
         Indicator(
             "dependants_share",
             "resident members under 16 or 65 and over, over all resident members, 负担人口占比",
-            "m.dependants::numeric / nullif(m.resident, 0)",
+            "m.dependants::float8 / nullif(m.resident, 0)",
             _ZERO,
             _ONE,
         ),

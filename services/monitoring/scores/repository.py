@@ -86,10 +86,10 @@ def _literal(value: Any) -> str:
 def _points_sql(value: str, bins: list[dict[str, Any]]) -> str:
     """The points of ``value``'s bin; 0 when there is no figure. The bins are contiguous (the
     scorecard was validated), so ``width_bucket`` over the inner bounds finds the bin."""
-    points = "ARRAY[" + ", ".join(_literal(b["points"]) for b in bins) + "]::numeric[]"
     if len(bins) == 1:
         return f"CASE WHEN {value} IS NULL THEN 0 ELSE {_literal(bins[0]['points'])} END"
-    inner = "ARRAY[" + ", ".join(_literal(b["lower"]) for b in bins[1:]) + "]::numeric[]"
+    points = "ARRAY[" + ", ".join(_literal(b["points"]) for b in bins) + "]::float8[]"
+    inner = "ARRAY[" + ", ".join(_literal(b["lower"]) for b in bins[1:]) + "]::float8[]"
     return (
         f"CASE WHEN {value} IS NULL THEN 0 ELSE ({points})[width_bucket({value}, {inner}) + 1] END"
     )
@@ -143,16 +143,19 @@ _SOURCES = f"""
 def scoring_sql(indicators: list[dict[str, Any]]) -> str:
     """``INSERT ... SELECT`` of one county's scores under ``indicators`` (a validated
     scorecard's): each indicator's value from ``INDICATORS``, its points from its bins, its
-    share; a household's row rewritten only when something in it changed."""
-    values = ",\n".join(f"{INDICATORS[i['name']].sql} AS v{n}" for n, i in enumerate(indicators))
-    points = ",\n".join(
-        f"{_points_sql(f'v{n}', i['bins'])} AS p{n}" for n, i in enumerate(indicators)
+    share; a household's row rewritten only when something in it changed. Computed in
+    ``float8`` and stored as ``real`` (points are whole, weights have at most 4 decimals, so
+    each share rounds back to its exact figure and the score is their exact sum)."""
+    n = range(len(indicators))
+    values = ", ".join(
+        f"({INDICATORS[i['name']].sql})::float8 AS v{k}" for k, i in enumerate(indicators)
+    )
+    points = ", ".join(
+        f"{_points_sql(f'v{k}', i['bins'])} AS p{k}" for k, i in enumerate(indicators)
     )
     weights = [_literal(i["weight"]) for i in indicators]
-    shares = [f"p{n} * {w}" for n, w in enumerate(weights)]
-    entries = ", ".join(
-        f"jsonb_build_array(round(v{n}, 4), p{n}, {w}, {shares[n]})" for n, w in enumerate(weights)
-    )
+    score = " + ".join(f"p{k} * {weights[k]}" for k in n)
+    rows = ", ".join(f"ARRAY[v{k}, p{k}, {weights[k]}, p{k} * {weights[k]}]" for k in n)
     return f"""
     WITH {_SOURCES},
     v AS (
@@ -171,9 +174,9 @@ def scoring_sql(indicators: list[dict[str, Any]]) -> str:
         INSERT INTO monitoring.household_scores AS h
             (household_id, region_code, year, score, scorecard_id, scorecard_version,
              indicators, scan_id, scored_at)
-        SELECT id, region_code, CAST(:year AS smallint), {" + ".join(shares)},
+        SELECT id, region_code, CAST(:year AS smallint), round(({score})::numeric, 4),
                CAST(:scorecard_id AS uuid), CAST(:scorecard_version AS integer),
-               jsonb_build_array({entries}), CAST(:scan_id AS uuid), now()
+               ARRAY[{rows}]::real[], CAST(:scan_id AS uuid), now()
           FROM q
         ON CONFLICT (household_id) DO UPDATE
            SET region_code = excluded.region_code, year = excluded.year, score = excluded.score,
@@ -202,12 +205,14 @@ ALERT_SCORE_JOIN = (
 ALERT_SCORE_COLUMNS = """
     sc.score,
     coalesce((SELECT jsonb_agg(jsonb_build_object(
-                      'name', (CAST(:score_names AS text[]))[t.o], 'value', t.el -> 0,
-                      'points', t.el -> 1, 'weight', t.el -> 2, 'share', t.el -> 3)
-                      ORDER BY (t.el ->> 3)::numeric DESC, t.o)
-                FROM (SELECT el, o FROM jsonb_array_elements(sc.indicators)
-                                        WITH ORDINALITY AS e(el, o)
-                       WHERE (el ->> 3)::numeric > 0
-                       ORDER BY (el ->> 3)::numeric DESC, o LIMIT 3) t),
+                      'name', (CAST(:score_names AS text[]))[t.o],
+                      'value', round(sc.indicators[t.o][1]::numeric, 4),
+                      'points', round(sc.indicators[t.o][2]::numeric, 4),
+                      'weight', round(sc.indicators[t.o][3]::numeric, 4),
+                      'share', round(sc.indicators[t.o][4]::numeric, 4))
+                      ORDER BY sc.indicators[t.o][4] DESC, t.o)
+                FROM (SELECT o FROM generate_subscripts(sc.indicators, 1) AS o
+                       WHERE sc.indicators[o][4] > 0
+                       ORDER BY sc.indicators[o][4] DESC, o LIMIT 3) t),
              '[]'::jsonb)
 """

@@ -46,13 +46,22 @@ RegionQuery = Annotated[
     "province's, else the default)",
 )
 async def get_scorecard(
-    year: YearPath, principal: CurrentPrincipal, session: SessionDep, region: RegionQuery = None
+    year: YearPath,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    response: Response,
+    region: RegionQuery = None,
 ) -> ScorecardRead:
     """风险评分卡 (risk scorecard): the indicators a scan scores every household with, each with its
     weight and bins (points per range of values). A county's own wins over the province's;
     where neither is set, the default (version 0) applies. Who: any signed-in user. Answers
     200 `ScorecardRead`."""
-    return await score_service.get_in_force(session, principal, year, region)
+    card = await score_service.get_in_force(session, principal, year, region)
+    # Its version names what this URL answers only for the region's own scorecard: the
+    # default (0) or a province's read by a county may give way to one numbered alike.
+    if card.version == 0 or card.region_code != (region or principal.region_code):
+        http.untagged(response)
+    return card
 
 
 @router.put(

@@ -327,7 +327,13 @@ async def explain(
         card = await ScorecardRepository(session).get(row.scorecard_id)
         names = [i["name"] for i in card.indicators] if card is not None else []
     items = [
-        IndicatorScore(name=name, value=value, points=points, weight=weight, share=share)
+        IndicatorScore(
+            name=name,
+            value=None if value is None else round(value, 4),
+            points=round(points, 4),
+            weight=round(weight, 4),
+            share=round(share, 4),
+        )
         for name, (value, points, weight, share) in zip(names, row.indicators, strict=False)
     ]
     return row, items
