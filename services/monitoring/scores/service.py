@@ -330,9 +330,9 @@ async def explain(
         IndicatorScore(
             name=name,
             value=None if value is None else round(value, 4),
-            points=round(points, 4),
-            weight=round(weight, 4),
-            share=round(share, 4),
+            points=round(points or 0, 4),
+            weight=round(weight or 0, 4),
+            share=round(share or 0, 4),
         )
         for name, (value, points, weight, share) in zip(names, row.indicators, strict=False)
     ]
