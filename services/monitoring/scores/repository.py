@@ -96,7 +96,8 @@ def _points_sql(value: str, bins: list[dict[str, Any]]) -> str:
 
 
 # The scope is the rules' (``alerts/repository._SCOPE``): the households a scan examines in
-# one county; the aggregates are read once per county, as the rules read them.
+# one county; the aggregates read only their rows (an incremental scan's few households
+# through the indexes on ``household_id``, a full scan's county by its region).
 _SOURCES = f"""
     scope AS MATERIALIZED (
         SELECT id, region_code, relocated FROM monitoring.households
@@ -115,8 +116,8 @@ _SOURCES = f"""
                        AND birth_date <= CAST(:today AS date) - interval '6 years')
                  AS out_of_school,
                bool_or(NOT medical_insurance) AS uninsured
-          FROM monitoring.members
-         WHERE region_code LIKE :prefix AND departed_on IS NULL
+          FROM monitoring.members JOIN scope ON scope.id = members.household_id
+         WHERE members.region_code LIKE :prefix AND departed_on IS NULL
          GROUP BY household_id
     ),
     g AS (
@@ -126,8 +127,8 @@ _SOURCES = f"""
                bool_or(kind = 'basic_medical') AS basic_medical,
                bool_or(kind = 'housing_safety') AS housing_safety,
                bool_or(kind = 'drinking_water') AS drinking_water
-          FROM monitoring.guarantees
-         WHERE NOT ok AND region_code LIKE :prefix
+          FROM monitoring.guarantees JOIN scope ON scope.id = guarantees.household_id
+         WHERE NOT ok AND guarantees.region_code LIKE :prefix
          GROUP BY household_id
     ),
     x AS (
