@@ -18,12 +18,20 @@ event loop.
 The last line printed is one JSON object: get_p99_ms_alone/under_load,
 patch_p99_ms_alone/under_load, import_s_alone/under_load, scan_s_alone/under_load and the two
 slowdowns. Targets: GET p99 < 100 ms, PATCH p99 < 200 ms under load, each bulk job at most 1.5x
-slower than alone."""
+slower than alone.
+
+``--replica``: the scratch database lives on a primary of the bench's own with a streaming
+standby (povguard.standby, as the replica tests make them: initdb in a temporary directory, a
+standby by ``pg_basebackup -R``; fsync and synchronous commit on, as on the machine's server),
+the registry reads from the standby (``DATABASE_REPLICA_URL``), and each client signs in as a
+cadre of its own, so a client's read waits only for its own writes."""
 
 import argparse
 import asyncio
 import json
+import os
 import random
+import secrets
 import sys
 import time
 from typing import Any
@@ -34,20 +42,23 @@ import uvloop
 from bench import monitoring_scan
 from bench._scratch import scratch_database
 from bench.registry_api import KeepAliveClient, _pct, load, registry_server
-from povguard import demo
+from povguard import demo, standby
+from povguard.scratch import with_database
 from services.registry.imports import jobs as import_jobs
 from services.registry.imports import service as import_service
 from services.registry.imports.template import ImportKind
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, issue_token
 from shared.db import create_engine, create_session_maker
+from shared.replica import create_replica
 from shared.settings import Settings
 
 PATCH_SHARE = 0.10
 LIST_SHARE = 0.15
 
 
-async def drive(base_url: str, token: str, ids: list[str], clients: int, until: Any) -> dict:
-    """``clients`` keep-alive clients until ``until()`` is true; latencies of 2xx answers."""
+async def drive(base_url: str, tokens: list[str], ids: list[str], clients: int, until: Any) -> dict:
+    """``clients`` keep-alive clients until ``until()`` is true, client ``n`` signed in with
+    ``tokens[n % len(tokens)]``; latencies of 2xx answers."""
     villages = demo.demo_villages()
     latencies: dict[str, list[float]] = {"get": [], "list": [], "patch": []}
     statuses: dict[str, dict[int, int]] = {k: {} for k in latencies}
@@ -60,7 +71,7 @@ async def drive(base_url: str, token: str, ids: list[str], clients: int, until: 
 
     async def client(n: int) -> None:
         rng = random.Random(n)
-        async with KeepAliveClient(host, int(port), token) as http:
+        async with KeepAliveClient(host, int(port), tokens[n % len(tokens)]) as http:
             while not until():
                 roll, target = rng.random(), f"/v1/households/{rng.choice(ids)}"
                 if roll < LIST_SHARE:
@@ -122,7 +133,12 @@ async def _child_import(settings: Settings, households: int, seed: int) -> float
 
 async def _child_scan(settings: Settings) -> float:
     engine = create_engine(settings, "povguard-bench-scan")
-    _, elapsed = await monitoring_scan.full_scan(create_session_maker(engine))
+    replica = create_replica(settings, "bench-scan", engine)
+    if replica is not None:
+        await replica.check()
+    _, elapsed = await monitoring_scan.full_scan(create_session_maker(engine), replica=replica)
+    if replica is not None:
+        await replica.stop()
     await engine.dispose()
     return elapsed
 
@@ -136,6 +152,7 @@ async def bulk(settings: Settings, what: str, *args: str) -> float:
         "--child",
         what,
         settings.database_url,
+        settings.database_replica_url or "-",
         *args,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -169,17 +186,30 @@ async def run(settings: Settings, households: int, imported: int, seconds: float
         f"alone: import {import_alone:.1f}s, scan {scan_alone:.1f}s (warm-up {warmup:.1f}s)",
         file=sys.stderr,
     )
-    async with registry_server(settings, pool=clients) as (base_url, token):
+    secret = secrets.token_urlsafe(40)
+    async with registry_server(settings, pool=clients, secret=secret) as (base_url, token):
+        tokens = [token]
+        if settings.database_replica_url:  # a cadre each: read-your-writes is per principal
+            signer = Settings(demo=True, secret_key=secret, database_url=settings.database_url)
+            tokens = [
+                issue_token(
+                    signer,
+                    Principal(sub=f"cadre-{n}", role=Role.service, region_code="520000000000"),
+                    minutes=120,
+                )
+                for n in range(clients)
+            ]
         end = time.perf_counter() + seconds
-        alone = await drive(base_url, token, ids, clients, lambda: time.perf_counter() > end)
+        alone = await drive(base_url, tokens, ids, clients, lambda: time.perf_counter() > end)
         jobs = [
             asyncio.create_task(bulk(settings, "import", str(imported), "2000001")),
             asyncio.create_task(bulk(settings, "scan")),
         ]
-        loaded = await drive(base_url, token, ids, clients, lambda: all(j.done() for j in jobs))
+        loaded = await drive(base_url, tokens, ids, clients, lambda: all(j.done() for j in jobs))
         import_loaded, scan_loaded = [j.result() for j in jobs]
     return {
         "households": households,
+        "replica": bool(settings.database_replica_url),
         "import_households": imported,
         "clients": clients,
         "get_p99_ms_alone": alone["get_p99_ms"],
@@ -199,8 +229,10 @@ async def run(settings: Settings, households: int, imported: int, seconds: float
 
 
 def _child(argv: list[str]) -> None:
-    what, url, *args = argv
-    settings = Settings(demo=True, database_url=url)
+    what, url, replica_url, *args = argv
+    settings = Settings(
+        demo=True, database_url=url, database_replica_url="" if replica_url == "-" else replica_url
+    )
     settings = settings.model_copy(update={"db_pool_size": settings.bulk_db_pool_size})
     if what == "import":
         elapsed = asyncio.run(_child_import(settings, int(args[0]), int(args[1])))
@@ -218,12 +250,27 @@ def main() -> None:
     parser.add_argument("--import-households", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--replica", action="store_true", help="read from a streaming standby")
     args = parser.parse_args()
     uvloop.install()
-    with scratch_database("mixed") as settings:
-        result = asyncio.run(
+
+    def bench(settings: Settings) -> dict:
+        return asyncio.run(
             run(settings, args.households, args.import_households, args.seconds, args.clients)
         )
+
+    if not args.replica:
+        with scratch_database("mixed") as settings:
+            result = bench(settings)
+    else:
+        # The machine's settings (fsync, synchronous commit); room for the pools.
+        with standby.streaming_pair({"max_connections": "300"}) as pair:
+            os.environ["POVGUARD_DATABASE_URL"] = pair.primary_url
+            os.environ.pop("POVGUARD_BENCH_TEMPLATE", None)  # a database of the machine's server
+            with scratch_database("mixed") as settings:
+                name = settings.database_url.rsplit("/", 1)[1]
+                replica_url = with_database(pair.standby_url, name)
+                result = bench(settings.model_copy(update={"database_replica_url": replica_url}))
     print(json.dumps(result))
 
 

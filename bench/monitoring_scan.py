@@ -29,6 +29,7 @@ from services.monitoring.alerts.schemas import ScanCreate, ScanMode
 from services.monitoring.signals.repository import SignalRepository
 from shared.auth import Principal, Role
 from shared.db import create_engine, create_session_maker
+from shared.replica import snapshot as replica_snapshot
 
 COUNTIES = [
     "522301", "522302", "522323", "522324", "522325", "522326", "522327", "522328",
@@ -156,10 +157,11 @@ async def build_projection(conn: asyncpg.Connection, households: int) -> None:
 
 
 async def full_scan(
-    session_maker: Any, workers: int = WORKERS, *, scoring: bool = True
+    session_maker: Any, workers: int = WORKERS, replica: Any = None, *, scoring: bool = True
 ) -> tuple[Any, float]:
     """A full scan of every county through the real scan path, ``workers`` counties at a time
-    (as that many ARQ workers would); returns the scan's id and its seconds."""
+    (as that many ARQ workers would); returns the scan's id and its seconds. ``replica``
+    (shared.replica.Replica): the rules' matches read from it, as a worker does."""
     admin = Principal(sub="bench", role=Role.province_admin, region_code=PROVINCE)
     async with session_maker() as session, session.begin():
         scan = await scan_service.create_scan(
@@ -174,8 +176,12 @@ async def full_scan(
     async def worker() -> None:
         while not queue.empty():
             county = queue.get_nowait()
-            async with session_maker() as session, session.begin():
-                await scan_service.scan_county(session, scan_id, county, scoring=scoring)
+            async with (
+                session_maker() as session,
+                session.begin(),
+                replica_snapshot(replica) as reader,
+            ):
+                await scan_service.scan_county(session, scan_id, county, reader, scoring=scoring)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))

@@ -197,15 +197,16 @@ async def _wait_until_healthy(server: Any, base_url: str, timeout_s: float = 180
 
 @contextlib.asynccontextmanager
 async def registry_server(
-    settings: Any, *, pool: int, workers: int = 1
+    settings: Any, *, pool: int, workers: int = 1, secret: str | None = None
 ) -> AsyncIterator[tuple[str, str]]:
     """The registry under uvicorn on a free local port; yields its URL and a province service
-    account's token."""
-    secret = secrets.token_urlsafe(40)
+    account's token (``secret``: the one to sign tokens with, for callers that make more)."""
+    secret = secret or secrets.token_urlsafe(40)
     port = _free_port()
     env = {
         **os.environ,
         "POVGUARD_DATABASE_URL": settings.database_url,
+        "POVGUARD_DATABASE_REPLICA_URL": settings.database_replica_url,
         "POVGUARD_SECRET_KEY": secret,
         "POVGUARD_DB_POOL_SIZE": str(pool),
     }

@@ -23,6 +23,8 @@ from shared.errors import PROBLEM_JSON, Problem
 from shared.problem_handlers import locale_of as locale_of  # re-exported: routers use it
 from shared.problem_handlers import problem_response as problem_response
 from shared.problem_handlers import render_problem as render_problem
+from shared.replica import create_replica
+from shared.replica import web as replica_web
 from shared.repository import ping
 from shared.scopes import OperationScopes
 from shared.settings import Settings, get_settings
@@ -55,6 +57,12 @@ class Readiness(BaseModel):
     )
     database: str = Field(description='"ok" or "unreachable: <error class>"')
     redis: str = Field(description='"ok" or "unreachable: <error class>"')
+    replica: str = Field(
+        default="not configured",
+        description='The read replica (`DATABASE_REPLICA_URL`): "not configured", "ok, lag '
+        '<seconds> s", "behind (reads go to the primary), lag <seconds> s" or "unreachable: '
+        '<error class>". Never makes the service unready: reads then go to the primary.',
+    )
 
 
 def health_router() -> APIRouter:
@@ -87,7 +95,8 @@ def health_router() -> APIRouter:
         except Exception as exc:
             checks["redis"] = f"unreachable: {type(exc).__name__}"
         ready = all(v == "ok" for v in checks.values())
-        body = Readiness(status="ready" if ready else "not ready", **checks)
+        replica = await replica_web.readiness(request.app.state)
+        body = Readiness(status="ready" if ready else "not ready", replica=replica, **checks)
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
     return router
@@ -126,6 +135,9 @@ def create_service_app(
         app.state.engine = create_engine(settings, f"povguard-{name}", pre_ping=False)
         app.state.session_maker = create_session_maker(app.state.engine)
         app.state.read_session_maker = create_read_session_maker(app.state.engine)
+        app.state.replica = create_replica(settings, name, app.state.engine)
+        if app.state.replica is not None:
+            await app.state.replica.start()
         # Connects on first use and reconnects after an outage: a service started while
         # Redis is down serves once it is up (jobs wait in the outbox meanwhile).
         app.state.arq = jobs.connect_queue(settings)
@@ -140,6 +152,8 @@ def create_service_app(
             await app.state.http.aclose()
             if app.state.arq is not None:
                 await app.state.arq.aclose()
+            if app.state.replica is not None:
+                await app.state.replica.stop()
             await app.state.engine.dispose()
 
     # Swagger UI and ReDoc from the package's own copies: on a government intranet (政务外网)
@@ -187,6 +201,7 @@ def create_service_app(
     app.state.service_name = name
     app.state.operation_scopes = dict(scopes or {})
     observability.install(app, name)
+    observability.add_collector(app, replica_web.collect)
     problem_handlers.install(app)
     app.add_middleware(
         BodySizeLimit,
@@ -195,6 +210,7 @@ def create_service_app(
         max_upload_bytes=settings.max_upload_bytes,
     )
     add_http_conventions(app, settings)
+    app.add_middleware(replica_web.ReadYourWrites)
     openapi.install(app, settings, name, scopes)
     app.include_router(health_router())
     for router in routers:

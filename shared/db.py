@@ -188,6 +188,9 @@ def create_read_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSe
 # Where a unit of work keeps the job queue (ARQ's Redis, or None) for its after-commit hooks:
 # the outbox's kick sends the jobs the transaction wrote through it (shared.outbox).
 QUEUE = "queue"
+# Set on a request's state once its unit of work committed: shared.replica then remembers the
+# primary's WAL position for the client, whose next reads must see the write.
+COMMITTED = "committed_write"
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -203,6 +206,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+        setattr(request.state, COMMITTED, True)
         await run_after_commit(session)
 
 

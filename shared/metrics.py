@@ -62,6 +62,12 @@ DB_POOL_SIZE = Gauge(
     multiprocess_mode="livesum",
 )
 
+REPLICA_READS = Counter(
+    "povguard_replica_reads",
+    "Reads that may go to the read replica, by the server that answered them (replica, or the "
+    "primary: the replica was down, behind, or had not replayed the client's own write).",
+    ["server"],
+)
 JOBS_STARTED = Counter("povguard_jobs_started", "Jobs started, by name.", ["job"])
 JOBS_SUCCEEDED = Counter("povguard_jobs_succeeded", "Jobs that succeeded, by name.", ["job"])
 JOBS_FAILED = Counter(

@@ -131,6 +131,19 @@ class Settings(ProvinceSettings):
         default="postgresql://postgres@127.0.0.1:5432/povguard",
         validation_alias=AliasChoices("POVGUARD_DATABASE_URL", "DATABASE_URL"),
     )
+    # A streaming replica (standby) of the database, optional: scans' reads, feeds, lists,
+    # exports, reports and statistics read from it (shared/replica). Empty: all on the primary.
+    database_replica_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("POVGUARD_DATABASE_REPLICA_URL", "DATABASE_REPLICA_URL"),
+    )
+    # A read that must see the client's own write waits at most this long for the replica to
+    # replay it, then reads the primary; a replica further behind than ``replica_max_lag_s``
+    # (or down) serves nothing until it catches up. Its state is checked every
+    # ``replica_check_s``.
+    replica_wait_s: float = 2.0
+    replica_max_lag_s: float = 30.0
+    replica_check_s: float = 1.0
     redis_url: str = Field(
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("POVGUARD_REDIS_URL", "REDIS_URL"),
@@ -239,8 +252,12 @@ class Settings(ProvinceSettings):
         password = self.service_password
         if password and not self.demo and (reason := weak_secret_reason(password)):
             raise _refuse("POVGUARD_SERVICE_PASSWORD", reason)
-        if not self.demo and _placeholder(_database_password(self.database_url)):
-            raise _refuse("DATABASE_URL", "has a password that looks like a placeholder")
+        for variable, url in (
+            ("DATABASE_URL", self.database_url),
+            ("DATABASE_REPLICA_URL", self.database_replica_url),
+        ):
+            if not self.demo and _placeholder(_database_password(url)):
+                raise _refuse(variable, "has a password that looks like a placeholder")
         return self
 
     def public_url(self, service: str) -> str:
@@ -252,6 +269,12 @@ class Settings(ProvinceSettings):
         """The public address of ``village_code``'s declaration page (its QR code's content)."""
         base = self.declaration_page_url or f"{self.public_url('monitoring')}/declare"
         return f"{base.rstrip('/')}/{village_code}"
+
+    def replica_settings(self) -> "Settings | None":
+        """These settings with the replica as the database (None when there is no replica)."""
+        if not self.database_replica_url:
+            return None
+        return self.model_copy(update={"database_url": self.database_replica_url})
 
     def async_database_url(self) -> str:
         """The DSN for SQLAlchemy's asyncpg dialect."""

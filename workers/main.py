@@ -17,6 +17,7 @@ from arq.worker import Function, Worker, func
 
 from shared import jobs, observability, outbox
 from shared.db import create_engine, create_session_maker
+from shared.replica import create_replica
 from shared.settings import Settings, get_settings
 from shared.webhooks import jobs as webhook_jobs
 from workers import maintenance
@@ -42,6 +43,8 @@ def open_databases(ctx: dict[str, Any]) -> None:
     bulk = settings.model_copy(update={"db_pool_size": settings.bulk_db_pool_size})
     ctx["bulk_engine"] = create_engine(bulk, "povguard-worker-bulk")
     ctx["bulk_session_maker"] = create_session_maker(ctx["bulk_engine"])
+    # Scans read their matches from the read replica, when there is one (bulk-sized pool).
+    ctx["replica"] = create_replica(bulk, "worker", ctx["engine"])
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -49,6 +52,8 @@ async def startup(ctx: dict[str, Any]) -> None:
         return  # ARQ's main loop started again after a Redis outage: keep what we have
     open_databases(ctx)
     ctx["http"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    if ctx["replica"] is not None:
+        await ctx["replica"].start()
     await worker_observability.start(ctx)
     await webhook_jobs.startup(ctx)
 
@@ -57,6 +62,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     await webhook_jobs.close(ctx)
     await worker_observability.stop(ctx)
     await ctx["http"].aclose()
+    if ctx.get("replica") is not None:
+        await ctx["replica"].stop()
     await ctx["engine"].dispose()
     await ctx["bulk_engine"].dispose()
 

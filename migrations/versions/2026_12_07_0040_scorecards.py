@@ -2,7 +2,7 @@
 carries (issue 25, item 1).
 
 Revision ID: 0040_scorecards
-Revises: 0034_feed_versions
+Revises: 0046_dci_notify_position
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0040_scorecards"
-down_revision: str | None = "0034_feed_versions"
+down_revision: str | None = "0046_dci_notify_position"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

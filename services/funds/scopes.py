@@ -28,6 +28,7 @@ SCOPES: dict[str, Scope] = {
     "create_asset_income": Scope.assets_write,
     "list_asset_income": Scope.assets_read,
     "create_distribution": Scope.assets_write,
+    "get_distribution": Scope.assets_read,
     "request_asset_disposal": Scope.assets_write,
     "export_assets": Scope.exports_read,
     "create_compliance_scan": Scope.compliance_write,

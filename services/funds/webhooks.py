@@ -10,7 +10,7 @@ entity's whole state as its GET shows it (``ProjectRead``, ``PaymentRead``, ``Fu
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.database import Base, change_log
+from services.funds.database import FEED, Base, change_log
 from services.funds.database import outbox as job_outbox
 from shared.webhooks import outbox
 from shared.webhooks.hub import mount
@@ -51,8 +51,8 @@ HUB = mount(
     Base,
     job_outbox,
     EVENT_TYPES,
-    # A payee may be a person: departments see no names.
-    outbox.source(SCHEMA, name_fields=("payee", "created_by", "confirmed_by")),
+    # Shown by the feed's rules: a payee may be a person, departments see no names.
+    outbox.source(FEED),
 )
 
 

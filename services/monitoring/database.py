@@ -3,6 +3,7 @@
 from sqlalchemy.orm import DeclarativeBase
 
 from shared import service_db
+from shared.auth import Role
 from shared.batches import BatchItemMixin
 from shared.changelog import ChangeLog
 from shared.changelog.feed import Feed
@@ -33,16 +34,33 @@ class BatchItemAnswer(BatchItemMixin, Base):
 change_log = ChangeLog(ChangeLogEntry, paired=frozenset({"case"}))
 outbox = Outbox(JobOutbox)
 
-# The change feed (GET /v1/changes): alerts, case steps, policies and signals, each with the entity's
-# state.
+# Who reads self-declarations (防贫申报): officials who review them, and auditors.
+DECLARATION_READERS = (
+    Role.village_cadre,
+    Role.township_officer,
+    Role.county_officer,
+    Role.province_admin,
+    Role.auditor,
+)
+# Their free text, masked below the county as GET masks it.
+DECLARATION_TEXT = ("reason", "description", "review_note")
+
+# The change feed (GET /v1/changes): alerts, case steps, declarations, policies and signals,
+# each with the entity's state.
 FEED = Feed(
     table=f"{SCHEMA}.change_log",
     entities={
         "alert": "AlertRead",
         "case": "CaseRead",
+        "declaration": "DeclarationRead",
         "policy": "PolicyRead",
         "signal": "SignalRead",
     },
-    # A signal's ID number is masked for readers below the county, as GET masks it.
-    id_numbers={"signal": ("id_number",)},
+    # A signal's or a declaration's ID number is masked for readers below the county, and a
+    # declaration's free text; departments see no declarant's name, and no declarations at
+    # all: GET /v1/declarations answers them 403, so the feed and webhooks leave them out.
+    names={"declaration": ("name",)},
+    id_numbers={"signal": ("id_number",), "declaration": ("id_number",)},
+    masked_text=frozenset({"declaration"}),
+    readers={"declaration": DECLARATION_READERS},
 )

@@ -2,14 +2,18 @@
 ``case.<step>`` event for every step of the monitored-household procedure."""
 
 import json
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.monitoring.database import Base, change_log
+from services.monitoring.database import DECLARATION_TEXT, FEED, Base, change_log
 from services.monitoring.database import outbox as job_outbox
 from shared.audit import json_timestamp_sql
+from shared.auth import Principal
+from shared.changelog.feed import with_masked_text
 from shared.webhooks import outbox
+from shared.webhooks import service as webhook_service
 from shared.webhooks.hub import mount
 
 SCHEMA = "monitoring"
@@ -33,7 +37,15 @@ CASE_EVENTS = {
 }
 # A late case marked overdue and escalated by the hourly job (set-based, no request).
 CASE_ESCALATED = "case.escalated"
-SIGNAL_EVENTS = ("signal.received", "signal.matched")
+# ``signal.linked``: an alert raised (or refreshed) later lists it, or no longer does: its
+# ``alert_ids`` changed, with a new version.
+SIGNAL_EVENTS = ("signal.received", "signal.matched", "signal.linked")
+# A self-declaration received, then its review steps (``declaration.<op>``).
+DECLARATION_OPS = {"review": "reviewed", "accept": "accepted", "dismiss": "dismissed"}
+DECLARATION_EVENTS = (
+    "declaration.received",
+    *(f"declaration.{op}" for op in DECLARATION_OPS.values()),
+)
 POLICY_EVENTS = (
     "policy.created",
     "policy.requested",
@@ -50,6 +62,7 @@ EVENT_TYPES = frozenset(
         CASE_ESCALATED,
         *POLICY_EVENTS,
         *SIGNAL_EVENTS,
+        *DECLARATION_EVENTS,
     }
 )
 
@@ -58,8 +71,9 @@ HUB = mount(
     Base,
     job_outbox,
     EVENT_TYPES,
-    # A signal names a person by ID number: masked for roles that see no full numbers.
-    outbox.source(SCHEMA, id_number_fields=("id_number",)),
+    # Shown by the feed's rules: a signal's or a declaration's ID number masked for roles
+    # that see no full numbers, declarations only for the roles that read them.
+    outbox.source(FEED),
 )
 
 # An alert as delivered and in the feed (over a CTE row ``r`` holding the alert's columns):
@@ -78,25 +92,27 @@ ALERT_DATA = (
 )
 
 
-# A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field, as
-# it stands when received or matched.
-SIGNAL_DATA = (
-    "jsonb_build_object('id', r.id, 'source', r.source, 'kind', r.kind, "
-    "'external_ref', r.external_ref, 'id_number', r.id_number, "
-    "'household_id', r.household_id, 'region_code', r.region_code, "
-    "'amount', r.amount::text, 'occurred_on', r.occurred_on, "
-    f"'received_at', {json_timestamp_sql('r.received_at')}, "
-    f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version, "
-    # The alerts it stands behind so far (an alert raised later lists it in its own event).
-    "'alert_ids', coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
-    "FROM monitoring.alerts a WHERE a.household_id = r.household_id "
-    "AND a.figures -> 'signal_ids' ? r.id::text), '[]'::jsonb))"
-)
+def signal_data_sql(alerts: str = "monitoring.alerts") -> str:
+    """A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field,
+    its ``alert_ids`` those of ``alerts`` (the table, or a statement's alerts as they stand
+    after it) whose figures list it."""
+    return (
+        "jsonb_build_object('id', r.id, 'source', r.source, 'kind', r.kind, "
+        "'external_ref', r.external_ref, 'id_number', r.id_number, "
+        "'household_id', r.household_id, 'region_code', r.region_code, "
+        "'amount', r.amount::text, 'occurred_on', r.occurred_on, "
+        f"'received_at', {json_timestamp_sql('r.received_at')}, "
+        f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version, "
+        "'alert_ids', coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
+        f"FROM {alerts} a WHERE a.household_id = r.household_id "
+        "AND a.figures -> 'signal_ids' ? r.id::text), '[]'::jsonb))"
+    )
 
 
-def signal_events_sql(type_: str, rows: str) -> str:
-    """The change-log INSERT for signals a set-based statement received or matched."""
-    return outbox.insert_sql(SCHEMA, type_, rows, SIGNAL_DATA)
+def signal_events_sql(type_: str, rows: str, alerts: str = "monitoring.alerts") -> str:
+    """The change-log INSERT for signals a set-based statement received, matched or linked
+    to alerts (``alerts``: where their alerts stand after it)."""
+    return outbox.insert_sql(SCHEMA, type_, rows, signal_data_sql(alerts))
 
 
 def alert_events_sql(type_: str, rows: str) -> str:
@@ -150,6 +166,36 @@ def case_events_sql(type_: str, rows: str) -> str:
     ]
     fields += [f"'allowed_actions', {_allowed_actions_sql()}", "'timeline', '[]'::jsonb"]
     return outbox.insert_sql(SCHEMA, type_, rows, f"jsonb_build_object({', '.join(fields)})")
+
+
+async def declaration_event(
+    session: AsyncSession,
+    principal: Principal | None,
+    action: str,
+    op: str,
+    declaration: BaseModel,
+    old: dict[str, Any] | None = None,
+) -> None:
+    """A declaration received (``principal`` None: nobody signs in to declare) or a review
+    step: one entry, its audit (who, the status before and after) and its event, whose
+    ``data`` is ``DeclarationRead`` whole, its free text also masked for readers below the
+    county (the feed and webhooks show each reader its own)."""
+    data = with_masked_text(declaration.model_dump(mode="json"), DECLARATION_TEXT)
+    await change_log.record(
+        session,
+        principal,
+        action=action,
+        entity="declaration",
+        entity_id=data["id"],
+        region_code=data["region_code"],
+        household_id=data["household_id"],
+        old=old,
+        # The audit view shows what changed, never the declarant's whole record.
+        new={"status": data["status"], "case_id": data["case_id"]},
+        op=op,
+        data=data,
+    )
+    webhook_service.kick(session, HUB.service)
 
 
 async def case_event(session: AsyncSession, action: str, case: BaseModel) -> None:

@@ -16,12 +16,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import idnumber
+from shared import idnumber, pii
 from shared.auth import CurrentPrincipal, Principal, Role, Scope, require_scope
 from shared.changelog.repository import FeedRepository
 from shared.db import SessionDep
 from shared.errors import Forbidden, ValidationFailed, problem_responses
 from shared.pagination import decode_cursor, encode_cursor
+from shared.replica.web import ReplicaSessionDep
 
 # Who reads a feed: as the registry's.
 FEED_ROLES = (
@@ -34,34 +35,65 @@ FEED_ROLES = (
 START = "0"
 
 
+# The key of an event's ``data`` holding its free text as readers below the county read it
+# (ID and phone numbers masked by ``shared.pii``, in Python: no SQL regex to keep in step);
+# no reader ever sees the key itself.
+MASKED_TEXT = "_masked_text"
+
+
+def with_masked_text(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """``data`` (an event's, as JSON) carrying its free-text ``fields`` masked too."""
+    return {**data, MASKED_TEXT: {name: pii.masked_text(data[name]) for name in fields}}
+
+
 @dataclass(frozen=True)
 class Feed:
     """A service's feed: its change log table, and per entity the fields of ``data`` that
-    name a person (nulled for readers who see no names, as GET nulls them)."""
+    name a person (nulled for readers who see no names, as GET nulls them).
+
+    The same rules shape its webhooks (``shared.webhooks.outbox.source``)."""
 
     table: str
     entities: Mapping[str, str]  # entity -> the schema name of its ``data`` (for the docs)
     names: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Per entity the fields of ``data`` holding an ID number (masked below the county).
     id_numbers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Entities whose ``data`` carries its free text masked (``with_masked_text``).
+    masked_text: frozenset[str] = frozenset()
+    # Per entity the roles its GET answers: other readers never see its events (a
+    # department reads monitoring's feed, but no self-declarations).
+    readers: Mapping[str, tuple[Role, ...]] = field(default_factory=dict)
+
+    def hidden(self, role: Role) -> list[str]:
+        """The entities a reader of ``role`` gets no events of."""
+        return sorted(entity for entity, roles in self.readers.items() if role not in roles)
 
     def data_sql(self, principal: Principal) -> str:
-        changes: dict[str, list[str]] = {}
-        if not principal.sees_names:
-            for entity, names in self.names.items():
-                changes.setdefault(entity, []).append(
-                    "jsonb_build_object(" + ", ".join(f"'{name}', NULL" for name in names) + ")"
-                )
-        if not principal.sees_full_id_numbers:
-            for entity, fields in self.id_numbers.items():
-                changes.setdefault(entity, []).append(idnumber.masked_fields_sql("data", fields))
-        if not changes:
-            return "data"
-        cases = " ".join(
-            f"WHEN '{entity}' THEN data || " + " || ".join(parts)
-            for entity, parts in changes.items()
+        return self.shown_sql(
+            not principal.sees_names, not principal.sees_full_id_numbers, "data", "entity"
         )
-        return f"CASE entity {cases} ELSE data END"
+
+    def shown_sql(self, strip_names: bool, mask_ids: bool, data: str, entity: str) -> str:
+        """The SQL of an event's ``data`` (the ``jsonb`` expression ``data`` of an entry
+        whose entity is ``entity``) as a reader who sees no names (``strip_names``) or no
+        full ID numbers (``mask_ids``) may see it."""
+        whens = []
+        for name in sorted({*self.names, *self.id_numbers, *self.masked_text}):
+            shown, parts = data, []
+            if name in self.masked_text:
+                shown = f"({data} - '{MASKED_TEXT}')"
+                if mask_ids:
+                    parts.append(f"({data} -> '{MASKED_TEXT}')")
+            if strip_names and name in self.names:
+                nulls = ", ".join(f"'{column}', NULL" for column in self.names[name])
+                parts.append(f"jsonb_build_object({nulls})")
+            if mask_ids and name in self.id_numbers:
+                parts.append(idnumber.masked_fields_sql(data, self.id_numbers[name]))
+            if shown != data or parts:
+                whens.append(f"WHEN '{name}' THEN " + " || ".join([shown, *parts]))
+        if not whens:
+            return data
+        return f"CASE {entity} {' '.join(whens)} ELSE {data} END"
 
 
 class FeedEvent(BaseModel):
@@ -116,7 +148,7 @@ async def read_changes(
     principal.ensure_role(*FEED_ROLES)
     start = parse_cursor(after)
     items, last = await FeedRepository(session, feed.table).page_json(
-        start, principal.region_prefix, limit, feed.data_sql(principal)
+        start, principal.region_prefix, limit, feed.data_sql(principal), feed.hidden(principal.role)
     )
     next_cursor = encode_cursor([last]) if last is not None else (after or START)
     return f'{{"items":{items},"next_cursor":"{next_cursor}"}}'
@@ -124,7 +156,9 @@ async def read_changes(
 
 async def feed_position(session: AsyncSession, feed: Feed, principal: Principal) -> str:
     principal.ensure_role(*FEED_ROLES)
-    last = await FeedRepository(session, feed.table).position(principal.region_prefix)
+    last = await FeedRepository(session, feed.table).position(
+        principal.region_prefix, feed.hidden(principal.role)
+    )
     return encode_cursor([last]) if last is not None else START
 
 
@@ -152,7 +186,7 @@ def feed_router(feed: Feed, service: str) -> APIRouter:
     )
     async def list_changes(
         principal: Annotated[Principal, require_scope(Scope.changes_read)],
-        session: SessionDep,
+        session: ReplicaSessionDep,
         after: Annotated[
             str | None, Query(description="`next_cursor` of the previous page")
         ] = None,

@@ -20,10 +20,10 @@ class FeedRepository:
         self.session, self.table = session, table
 
     async def page_json(
-        self, after: int, region_prefix: str, limit: int, data_sql: str
+        self, after: int, region_prefix: str, limit: int, data_sql: str, hidden: list[str]
     ) -> tuple[str, int | None]:
         """The page's items as a JSON array (rendered by PostgreSQL), and the position of
-        its last event."""
+        its last event; none of the entities ``hidden`` from the reader."""
         row = (
             await self.session.execute(
                 text(
@@ -34,6 +34,7 @@ class FeedRepository:
                           FROM {self.table}
                          WHERE op IS NOT NULL AND position > :after
                            AND region_code LIKE :prefix
+                           AND entity <> ALL(CAST(:hidden AS text[]))
                          ORDER BY position
                          LIMIT :limit
                     )
@@ -46,19 +47,21 @@ class FeedRepository:
                       FROM page
                     """
                 ),
-                {"after": after, "prefix": region_prefix + "%", "limit": limit},
+                {"after": after, "prefix": region_prefix + "%", "limit": limit, "hidden": hidden},
             )
         ).one()
         return row.items, row.last
 
-    async def position(self, region_prefix: str) -> int | None:
-        """The position of the last event committed so far in the region."""
+    async def position(self, region_prefix: str, hidden: list[str]) -> int | None:
+        """The position of the last event committed so far in the region, of the entities
+        the reader sees (a cursor at it has seen everything the reader may)."""
         return (
             await self.session.execute(
                 text(
                     f"SELECT max(position) FROM {self.table} "
-                    "WHERE op IS NOT NULL AND region_code LIKE :prefix"
+                    "WHERE op IS NOT NULL AND region_code LIKE :prefix "
+                    "AND entity <> ALL(CAST(:hidden AS text[]))"
                 ),
-                {"prefix": region_prefix + "%"},
+                {"prefix": region_prefix + "%", "hidden": hidden},
             )
         ).scalar_one()

@@ -1,8 +1,8 @@
 """The webhook hub: what a service hands the shared webhook machinery is only its event types
 and the source its events come from (``mount``); the tables are made here."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import DeclarativeBase
@@ -32,6 +32,8 @@ class Source:
     data_sql: Callable[[bool, bool], str]
     # ``<entity>.<op, past tense>``: ``household.created``, ``alert.raised``...
     type_sql: str = f"ev.entity || '.' || {past_tense('ev.op')}"
+    # Per entity the roles (values) that may read it: other subscribers never get its events.
+    readers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

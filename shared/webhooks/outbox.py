@@ -7,8 +7,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import idnumber
 from shared.changelog import ChangeLog
+from shared.changelog.feed import Feed
 from shared.webhooks import service
 from shared.webhooks.hub import Source
 
@@ -17,24 +17,19 @@ from shared.webhooks.hub import Source
 SYSTEM = "system"
 
 
-def source(
-    schema: str, name_fields: tuple[str, ...] = (), id_number_fields: tuple[str, ...] = ()
-) -> Source:
-    """Deliveries carry the event's ``data`` and its sequence number. ``name_fields`` may
-    name a person (a payee): a subscriber whose role sees no names gets them as null (as
-    GET and the feed show them). ``id_number_fields`` hold ID numbers: masked for a
-    subscriber whose role sees no full numbers."""
+def source(feed: Feed) -> Source:
+    """Deliveries carry the event's ``data`` and its sequence number, shown by the rules of
+    the service's feed: a subscriber whose role sees no names gets them as null, one who sees
+    no full ID numbers gets them (and the free text naming them) masked, each only in the
+    entities that have such fields (as GET and the feed show them); and an entity its role
+    may not read is never delivered."""
 
     def data(strip_names: bool, mask: bool) -> str:
-        value = "ev.data"
-        if strip_names and name_fields:
-            nulls = ", ".join(f"'{name}', NULL" for name in name_fields)
-            value = f"({value} || jsonb_build_object({nulls}))"
-        if mask and id_number_fields:
-            value = f"({value} || {idnumber.masked_fields_sql('ev.data', id_number_fields)})"
-        return f"({value} || jsonb_build_object('seq', ev.seq))"
+        shown = feed.shown_sql(strip_names, mask, "ev.data", "ev.entity")
+        return f"({shown} || jsonb_build_object('seq', ev.seq))"
 
-    return Source(table=f"{schema}.change_log", data_sql=data)
+    readers = {entity: tuple(r.value for r in roles) for entity, roles in feed.readers.items()}
+    return Source(table=feed.table, data_sql=data, readers=readers)
 
 
 async def record(

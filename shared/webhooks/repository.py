@@ -144,6 +144,11 @@ class WebhookRepository:
             params[f"roles{i}"] = roles
             cases.append(f"WHEN s.role = ANY(:roles{i}) THEN {src.data_sql(strip, mask)}")
         data = f"CASE {' '.join(cases)} END"
+        # An entity the subscriber's role may not read (its GET refuses it) is not delivered.
+        readable = ""
+        for i, (entity, readers) in enumerate(sorted(src.readers.items())):
+            params[f"entity{i}"], params[f"readers{i}"] = entity, list(readers)
+            readable += f" AND (ev.entity <> :entity{i} OR s.role = ANY(:readers{i}))"
         row = (
             await self.session.execute(
                 text(
@@ -167,6 +172,7 @@ class WebhookRepository:
                             ON s.status = 'active'
                            AND ev.region_code LIKE s.region_prefix || '%'
                            AND (ev.event_type = ANY(s.events) OR '*' = ANY(s.events))
+                           {readable}
                         ON CONFLICT (subscription_id, event_ref) DO NOTHING
                         RETURNING d.subscription_id
                     )

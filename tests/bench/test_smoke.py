@@ -59,11 +59,19 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
         {
             "events",
             "write_seconds",
+            "province_pages",
             "province_page_p50_ms",
+            "province_page_p99_ms",
             "province_page_max_ms",
+            "county_pages",
             "county_page_p50_ms",
+            "county_page_p99_ms",
             "county_page_max_ms",
         },
+    ),
+    "signal_to_alert": (
+        ["-m", "bench.signal_to_alert", "--signals", "1", "--households", "20"],
+        {"households", "trials", "seconds", "p50_s", "max_s", "timeouts", "startup_s"},
     ),
     "monitoring_scan": (
         ["-m", "bench.monitoring_scan", "50"],
@@ -109,6 +117,7 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
         ],
         {
             "households",
+            "replica",
             "import_households",
             "clients",
             "get_p99_ms_alone",

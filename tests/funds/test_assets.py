@@ -91,6 +91,12 @@ async def test_income_and_explicit_distribution_add_up_exactly(funds, registry_s
     done = await officer.post(path, json={"income_id": income_id, "shares": shares})
     assert done.status_code == 201
     assert [s["amount"] for s in done.json()["shares"]] == ["3000.00", "5000.00", "2000.00"]
+    # Its Location answers what the POST did; another county's officer is told it is not there.
+    here = await officer.get(done.headers["Location"])
+    assert here.status_code == 200
+    assert here.json() == done.json()
+    assert (await county(funds, PUAN).get(done.headers["Location"])).status_code == 404
+    assert (await officer.get(f"{path}/{uuid4()}")).status_code == 404
     twice = await officer.post(path, json={"income_id": income_id, "shares": shares})
     assert twice.status_code == 409
     listed = (await officer.get(f"/v1/assets/{asset['id']}/income")).json()

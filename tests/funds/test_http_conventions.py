@@ -115,7 +115,17 @@ async def test_single_resources_answer_an_etag_and_304_when_unchanged(funds, reg
         "custodian": "丰都村股份经济合作社",
     }
     asset = await officer.post("/v1/assets", json=asset_body)
+    assets = f"/v1/assets/{asset.json()['id']}"
+    income = await officer.post(f"{assets}/income", json={"period": "2026", "amount": "1.00"})
+    shares = [{"recipient_type": "village_works", "label": "村道维修", "amount": "1.00"}]
+    distribution = await officer.post(
+        f"{assets}/distributions", json={"income_id": income.json()["id"], "shares": shares}
+    )
     urls = {
+        "/v1/assets/{asset_id}/distributions/{distribution_id}": (
+            officer,
+            distribution.headers["Location"],
+        ),
         "/v1/funds/{fund_id}": (province(funds), f"/v1/funds/{funded['id']}"),
         "/v1/projects/{project_id}": (officer, project.headers["Location"]),
         "/v1/assets/{asset_id}": (officer, asset.headers["Location"]),

@@ -83,11 +83,18 @@ async def _seed_xingyi(funds: Any, registry_stub: Any) -> dict[str, Any]:
         f"/v1/assets/{asset['id']}/income", json={"period": "2025", "amount": "10.00"}
     )
     assert income.status_code == 201, income.text
+    shares = [{"recipient_type": "village_works", "label": "村道维修", "amount": "10.00"}]
+    distribution = await officer.post(
+        f"/v1/assets/{asset['id']}/distributions",
+        json={"income_id": income.json()["id"], "shares": shares},
+    )
+    assert distribution.status_code == 201, distribution.text
     return {
         "params": {
             "fund_id": [fund["id"], own_fund["id"]],
             "project_id": [project["id"]],
             "asset_id": [asset["id"]],
+            "distribution_id": [distribution.json()["id"]],
             "household_id": [str(household)],
             "webhook_id": [str(uuid4())],  # subscriptions are their owner's alone: 404 here
         },
@@ -100,6 +107,7 @@ async def _seed_xingyi(funds: Any, registry_stub: Any) -> dict[str, Any]:
             payment.json()["id"],
             notice.json()["id"],
             asset["id"],
+            distribution.json()["id"],
             str(household),
         ],
     }

@@ -84,3 +84,5 @@ async def test_project_steps_and_payments_are_delivered_masked_for_departments(
     assert seen["dept:project.approved"]["fund_ids"]
     assert seen["dept:project.approved"]["version"] >= 2
     assert seen["admin:payment.created"]["payee"] == "王大山"
+    # ...and nothing more: no payee: null on a project (the feed's masking, per entity).
+    assert not {"payee", "created_by", "confirmed_by"} & set(seen["dept:project.approved"])

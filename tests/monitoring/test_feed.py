@@ -198,7 +198,50 @@ async def test_a_replica_of_signals_from_the_feed_equals_get_masked_per_role(
         assert all(replica[s["id"]] == s for s in listed)  # field for field
     one = await officer.get(f"/v1/signals/{listed[0]['id']}")
     assert one.status_code == 200
-    assert "ETag" not in one.headers  # alert_ids may grow without a new version
+    assert one.headers["ETag"] == f'W/"{one.json()["version"]}"'  # grows as alerts link it
     masked = {s["id_number"] for s in (await dept.get("/v1/signals")).json()["items"]}
     assert later not in masked
     assert idnumber.mask(later) in masked
+
+
+async def test_a_signal_an_alert_lists_later_is_in_the_feed_with_its_alert_ids(
+    monitoring: Any, feed: Any, job_ctx: dict[str, Any]
+) -> None:
+    from datetime import timedelta
+
+    from shared import clock
+
+    dept = monitoring.as_(Role.department, XINGYI)
+    officer = monitoring.as_(Role.county_officer, XINGYI)
+    before = (await officer.get("/v1/changes/position")).json()["position"]
+    household = await feed.household(VILLAGE_A, members=2, income={2021: "9000.00"})
+    recent = (clock.today() - timedelta(days=3)).isoformat()
+    shocks = [
+        {"source": "housing", "kind": "dangerous_housing", "external_ref": "h-1"},
+        {"source": "emergency", "kind": "accident", "external_ref": "e-1"},
+    ]
+    for shock, number in zip(shocks, household["id_numbers"], strict=True):
+        item = {**shock, "id_number": number, "occurred_on": recent}
+        assert (await dept.post("/v1/signals", json={"items": [item]})).status_code == 200
+        await _scan(monitoring, job_ctx, mode="incremental")  # raises, then refreshes the alert
+
+    page = (await officer.get("/v1/changes", params={"after": before})).json()
+    steps: dict[str, list[tuple[str, int]]] = {}
+    for e in page["items"]:
+        steps.setdefault(e["entity"], []).append((e["op"], e["data"]["version"]))
+    assert steps["alert"] == [("raised", 1), ("updated", 2)]
+    # Each signal: received, then linked once an alert lists it (h-1's alert_ids did not
+    # change when the alert was refreshed with e-1: no event for it then).
+    assert sorted(steps["signal"]) == [
+        ("linked", 2),
+        ("linked", 2),
+        ("received", 1),
+        ("received", 1),
+    ]
+    for reader in (officer, dept):
+        replica = await _replica(reader)
+        signals = (await reader.get("/v1/signals")).json()["items"]
+        assert [len(s["alert_ids"]) for s in signals] == [1, 1]
+        assert all(replica[s["id"]] == s for s in signals)  # field for field
+        alerts = (await reader.get("/v1/alerts")).json()["items"]
+        assert all(replica[a["id"]] == a for a in alerts)

@@ -1,5 +1,7 @@
 """Scans run every rule set-based per county; alerts are raised once, refreshed, closed."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
@@ -15,6 +17,24 @@ from shared.auth import Role
 from tests.conftest import PUAN, PUAN_VILLAGE, VILLAGE_A, VILLAGE_B, XINGYI
 
 PROVINCE = "520000000000"
+
+
+@pytest.fixture(params=["primary", "replica"])
+def matches_from(request: Any, job_ctx: dict[str, Any], monkeypatch: Any) -> str:
+    """Scans whose rules run whole on the primary, and scans whose matches come from a read
+    replica's snapshot (shipped to the primary, which writes): the same alerts. The snapshot is
+    a session of the test's transaction here; tests/shared/test_replica.py has a real one."""
+    if request.param == "replica":
+
+        @asynccontextmanager
+        async def snapshot(replica: Any) -> AsyncIterator[Any]:
+            async with job_ctx["session_maker"]() as session:
+                yield session
+                # Released, not rolled back: its savepoint holds the scan's writes made after.
+                await session.commit()
+
+        monkeypatch.setattr(scan_jobs, "replica_snapshot", snapshot)
+    return str(request.param)
 
 
 async def _scan(
@@ -47,7 +67,9 @@ def _rules_of(alerts: list[dict[str, Any]], household: dict[str, Any]) -> set[st
     return {a["rule"] for a in alerts if a["household_id"] == str(household["id"])}
 
 
-async def test_each_rule_raises_its_alert_with_figures(monitoring, feed, job_ctx) -> None:
+async def test_each_rule_raises_its_alert_with_figures(
+    monitoring, feed, job_ctx, matches_from
+) -> None:
     below = await feed.household(VILLAGE_A, income={2021: "5200.00"})
     dropped = await feed.household(VILLAGE_A, income={2020: "12000.00", 2021: "7000.00"})
     fine = await feed.household(VILLAGE_B, income={2020: "9000.00", 2021: "9500.00"})
@@ -91,7 +113,7 @@ async def test_each_rule_raises_its_alert_with_figures(monitoring, feed, job_ctx
 
 
 async def test_rescans_never_duplicate_and_close_what_no_longer_holds(
-    monitoring, feed, job_ctx
+    monitoring, feed, job_ctx, matches_from
 ) -> None:
     below = await feed.household(VILLAGE_A, income={2021: "5200.00"})
     first = await _scan(monitoring, job_ctx)
@@ -197,7 +219,7 @@ async def test_scans_are_scoped_and_guarded(monitoring) -> None:
 
 
 async def test_signals_feed_the_signal_rules_and_wait_for_unknown_people(
-    monitoring, feed, job_ctx
+    monitoring, feed, job_ctx, matches_from
 ) -> None:
     sick = await feed.household(VILLAGE_A, income={2021: "9000.00"})
     ordinary = await feed.household(VILLAGE_B, category="ordinary", income={2021: "9000.00"})

@@ -13,6 +13,8 @@ from shared.auth import Role
 from shared.settings import Settings
 from shared.webhooks.jobs import close, webhooks_deliver, webhooks_dispatch
 from tests.conftest import VILLAGE_A, XINGYI, ApiClient, wire_app
+from tests.monitoring.test_declarations import _act, _body, _declarations, _person
+from tests.monitoring.test_declarations import fresh_limits as fresh_limits
 from tests.monitoring.test_scans import _scan
 from tests.webhook_receiver import Receiver, client_token, serve
 
@@ -72,6 +74,9 @@ async def test_alerts_raised_and_closed_by_scans_are_delivered(
     assert raised["data"]["rule"] == "income_below_line"
     assert raised["data"]["region_code"] == VILLAGE_A
     assert raised["data"]["figures"]
+    # The department's body is GET's, field for field (no stray id_number: null).
+    [listed] = (await hooks.as_(Role.department, XINGYI).get("/v1/alerts")).json()["items"]
+    assert {k: v for k, v in raised["data"].items() if k != "seq"} == listed
 
     await feed.apply(feed.economics(below["id"], VILLAGE_A, 2021, "6100.00"))
     assert (await _scan(hooks, job_ctx, mode="incremental"))["alerts_closed"] == 1
@@ -122,3 +127,39 @@ async def test_monitoring_refuses_registry_event_types(
     )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "events.0"
+
+
+async def test_declarations_are_delivered_to_the_roles_that_read_them_only(
+    hooks: ApiClient,
+    villages: Any,
+    job_ctx: dict[str, Any],
+    hook_settings: Settings,
+    receiver: Receiver,
+    fresh_limits: None,
+) -> None:
+    ctx = {**job_ctx, "settings": hook_settings}
+    events = ["declaration.received", "declaration.reviewed"]
+    _, department = await _subscribe(hooks, receiver.url, events)
+    province = ApiClient(hooks.app, hooks.settings)
+    token = client_token(
+        hooks.settings, "520000000000", role=Role.province_admin, client_id="province-it"
+    )
+    province.headers["Authorization"] = f"Bearer {token}"
+    answer = await province.post("/v1/webhooks", json={"url": receiver.url, "events": events})
+    assert answer.status_code == 201, answer.text
+    subscribed = answer.json()
+    body = {**_body(_person(45)), "description": "邻居522301198006010454作证"}
+    assert (await hooks.post("/v1/declarations", json=body)).status_code == 201
+    cadre = hooks.as_(Role.village_cadre, VILLAGE_A)
+    [declaration] = await _declarations(cadre)
+    await _act(cadre, declaration["id"], action="review")
+
+    # A department reads no declarations: nothing is prepared for it.
+    assert await _delivered(ctx, department, receiver) == []
+    # Sent side by side (at most webhook_concurrency at a time): in the order of ``seq``.
+    payloads = sorted(await _delivered(ctx, subscribed, receiver), key=lambda p: p["data"]["seq"])
+    assert [p["type"] for p in payloads] == events
+    admin = hooks.as_(Role.province_admin, "520000000000")
+    [listed] = await _declarations(admin)
+    assert {k: v for k, v in payloads[-1]["data"].items() if k != "seq"} == listed
+    assert payloads[-1]["data"]["version"] == 2

@@ -545,6 +545,44 @@ async def test_subscribe_notify_in_commit_order_then_unsubscribe(
     }
 
 
+async def test_notifications_follow_commit_order_not_transaction_ids(
+    api: ApiClient, ctx: dict[str, Any], receiver: Receiver, villages: list[str]
+) -> None:
+    """A registration whose transaction began first but committed last (here: its entry
+    given the next position, as a later commit step would) is notified after the other, in
+    commit order, as the change feed lists them."""
+    partner = await register(api)
+    message = subscribe_message(criteria("REGISTER", region(VILLAGE_A)))
+    await partner.post(
+        "/dci/registry/subscribe", partner.envelope("subscribe", message, sender_uri=receiver.url)
+    )
+    await tick(ctx)
+    receiver.requests.clear()
+    first = await seed(api, "C-1")
+    await seed(api, "C-2")
+    session = ctx["session_maker"]()
+    # The change log refuses to change a numbered entry: the test goes past its trigger.
+    await session.execute(text("SET LOCAL session_replication_role = replica"))
+    await session.execute(
+        text(
+            "UPDATE registry.change_log SET position = "
+            "nextval('registry.change_log_position_seq') "
+            "WHERE entity = 'household' AND op = 'create' AND entity_id = :first"
+        ).bindparams(first=first["id"])
+    )
+    await session.execute(text("SET LOCAL session_replication_role = origin"))
+    await tick(ctx)
+    keys = await jwks(api)
+    notes = [dci_kit.verified(r.body, keys, api.settings.dci_sender_id) for r in receiver.requests]
+    numbers = [
+        n["message"]["notify_event"][0]["data"]["reg_records"]["group_identifier"][0][
+            "identifier_value"
+        ]
+        for n in notes
+    ]
+    assert numbers == ["C-2", "C-1"]
+
+
 async def test_txn_status_sync_and_async(
     api: ApiClient, ctx: dict[str, Any], receiver: Receiver, villages: list[str]
 ) -> None:

@@ -1,6 +1,7 @@
 """The feed in commit order, with real committed transactions: a replica that applies the
-feed in order equals GET after concurrent writers, and the feed's position stays right when
-transaction ids cross a power of ten."""
+feed in order equals GET after concurrent writers, and the feed's position and cursors stay
+right when positions and transaction ids cross a power of ten (reached cheaply: the position
+sequence moved forward, transaction ids written as old entries carry them)."""
 
 import asyncio
 import random
@@ -20,8 +21,9 @@ from shared import idnumber
 from shared.auth import Principal, Role
 from shared.contracts.registry import ChangePage
 from shared.db import create_session_maker
-from shared.pagination import decode_cursor
-from tests.conftest import ApiClient
+from shared.pagination import decode_cursor, encode_cursor
+from shared.registry_client import feed_order
+from tests.conftest import VILLAGE_A, ApiClient
 
 COUNTY = "522328000000"
 TOWNSHIP = "522328100000"
@@ -170,54 +172,110 @@ async def test_a_replica_from_the_feed_equals_get_after_concurrent_writers(
             assert replica[member["id"]] == member
 
 
-async def _advance_xids_past(engine: AsyncEngine, bound: int) -> None:
-    """Tiny transactions on a connection of their own until the server's transaction ids
-    reach ``bound`` (a loop that commits in PostgreSQL itself: thousands per second)."""
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        now = int((await conn.execute(text("SELECT pg_current_xact_id()::text"))).scalar_one())
-        if bound - now > 300_000:
-            pytest.skip(f"transaction ids at {now}: {bound} is too far to reach cheaply")
+async def _jump_positions_to(engine: AsyncEngine, next_position: int) -> None:
+    """The registry's next feed position is ``next_position`` (the sequence only ever moves
+    forward: a setval, as years of writes would; the test database is this run's own)."""
+    async with engine.begin() as conn:
+        last = (
+            await conn.execute(text("SELECT last_value FROM registry.change_log_position_seq"))
+        ).scalar_one()
+        assert last < next_position, "positions only move forward"
         await conn.execute(
-            text(
-                f"DO $$ BEGIN FOR i IN 1..{max(bound - now, 0) + 1} LOOP "
-                "PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$"
-            )
+            text("SELECT setval('registry.change_log_position_seq', :p)"),
+            {"p": next_position - 1},
         )
 
 
-async def test_the_position_is_right_when_transaction_ids_cross_a_power_of_ten(
+async def test_the_position_is_right_when_positions_cross_a_power_of_ten(
     engine: AsyncEngine, registry: ApiClient, committed_village: str
 ) -> None:
     maker = create_session_maker(engine)
     officer = Principal(sub="writer", role=Role.county_officer, region_code=COUNTY)
     reader = registry.as_(Role.county_officer, committed_village)
-
     async with engine.connect() as conn:
-        xid = int((await conn.execute(text("SELECT pg_current_xact_id()::text"))).scalar_one())
-    bound = 10 ** len(str(xid + 10))  # the next power of ten, a little ahead
+        last = (
+            await conn.execute(text("SELECT last_value FROM registry.change_log_position_seq"))
+        ).scalar_one()
+    bound = 10 ** max(7, len(str(last + 10)))  # 10,000,000 (or the next power past it)
+    await _jump_positions_to(engine, bound - 3)  # the first household's 3 entries below
     first = await _household(maker, officer, committed_village, 0)
-    await _advance_xids_past(engine, bound)
+    await _jump_positions_to(engine, bound)
     second = await _household(maker, officer, committed_village, 1)
-    async with engine.connect() as conn:
-        xids = (
-            await conn.execute(
-                text(
-                    "SELECT entity_id, xid::text::bigint AS xid FROM registry.change_log "
-                    "WHERE region_code = :v AND entity = 'household'"
-                ),
-                {"v": committed_village},
-            )
-        ).all()
-    by_entity = {row.entity_id: row.xid for row in xids}
-    assert by_entity[str(first)] < bound <= by_entity[str(second)]  # "999" and "1000"
 
-    position = (await reader.get("/v1/changes/position")).json()["position"]
     page = ChangePage.model_validate((await reader.get("/v1/changes")).json())
-    assert [e.entity_id for e in page.items if e.entity == "household"] == [
-        str(first),
-        str(second),
-    ]
-    # The position is the newest event's: the second household's last member.
+    by_household: dict[str, list[int]] = {}
+    after = "0"
+    for event in page.items:  # one event a page: each cursor names its event's position
+        step = ChangePage.model_validate(
+            (await reader.get("/v1/changes", params={"after": after, "limit": 1})).json()
+        )
+        assert [e.seq for e in step.items] == [event.seq]
+        by_household.setdefault(str(event.household_id), []).append(
+            decode_cursor(step.next_cursor)[0]
+        )
+        after = step.next_cursor
+    assert by_household == {
+        str(first): [bound - 3, bound - 2, bound - 1],  # "9999997" ... "9999999"
+        str(second): [bound, bound + 1, bound + 2],  # "10000000" ...: before them as text
+    }
+    # The position is the newest event's; a cursor at the last one below the power of ten
+    # reads the three above it, and nothing is after the position.
+    position = (await reader.get("/v1/changes/position")).json()["position"]
     assert position == page.next_cursor
-    assert decode_cursor(position)[0] > 0
+    assert decode_cursor(position) == [bound + 2]
+    below = encode_cursor([bound - 1])
+    above = ChangePage.model_validate(
+        (await reader.get("/v1/changes", params={"after": below})).json()
+    )
+    assert [e.household_id for e in above.items] == [second] * 3
+    assert feed_order(below) < feed_order(position)  # how the scans' catch-up compares
+    assert (await reader.get("/v1/changes", params={"after": position})).json()["items"] == []
+
+
+async def test_a_cursor_from_before_positions_is_translated_across_a_power_of_ten(
+    registry: ApiClient, session: Any, villages: Any
+) -> None:
+    """An (xid, seq) cursor a partner kept names its event by transaction id: ids on both
+    sides of 9,999,999 -> 10,000,000 (entries written as those transactions would have, in
+    this test's own rolled-back transaction) translate to their events' positions, and the
+    ids compare as numbers (``xid::text::bigint``), never as text."""
+    reader = registry.as_(Role.county_officer, VILLAGE_A)
+    written = []
+    for xid in (9_999_999, 10_000_000):
+        row = (
+            await session.execute(
+                text(
+                    """
+                    INSERT INTO registry.change_log (xid, position, actor, actor_role, action,
+                           entity, entity_id, household_id, region_code, op, data)
+                    VALUES (CAST(CAST(:xid AS text) AS xid8),
+                            nextval('registry.change_log_position_seq'), 'partner-test',
+                            'service', 'update', 'household', CAST(:id AS text),
+                            CAST(:id AS uuid), :v, 'update',
+                            jsonb_build_object('id', CAST(:id AS text), 'version', 1))
+                    RETURNING seq, position, xid::text::bigint AS xid
+                    """
+                ),
+                {"xid": str(xid), "id": str(uuid4()), "v": VILLAGE_A},
+            )
+        ).one()
+        written.append(row)
+    assert [r.xid for r in written] == [9_999_999, 10_000_000]
+    ordered = (
+        await session.execute(
+            text(
+                "SELECT xid::text::bigint AS xid FROM registry.change_log "
+                "WHERE seq = ANY(:s) ORDER BY xid::text::bigint"
+            ),
+            {"s": [r.seq for r in written]},
+        )
+    ).scalars()
+    assert list(ordered) == [9_999_999, 10_000_000]  # as text, "10000000" would sort first
+
+    legacy = encode_cursor([written[0].xid, written[0].seq])
+    page = (await reader.get("/v1/changes", params={"after": legacy})).json()
+    assert [e["seq"] for e in page["items"]] == [written[1].seq]
+    assert decode_cursor(page["next_cursor"]) == [written[1].position]
+    assert feed_order(legacy) < feed_order(page["next_cursor"])  # behind every position
+    last = encode_cursor([written[1].xid, written[1].seq])
+    assert (await reader.get("/v1/changes", params={"after": last})).json()["items"] == []

@@ -73,6 +73,7 @@ FLOORS: tuple[tuple[str, frozenset[str]], ...] = (
                 "shared.changelog",
                 "shared.idempotency",
                 "shared.registry_client",
+                "shared.replica",  # reads from a streaming replica, read-your-writes kept
             }
         ),
     ),

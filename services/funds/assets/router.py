@@ -21,6 +21,7 @@ from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["assets"])
 
@@ -68,7 +69,7 @@ async def get_asset(asset_id: UUID, principal: CurrentPrincipal, session: Sessio
 )
 async def list_assets(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     kind: AssetKind | None = None,
     status: AssetStatus | None = None,
@@ -109,7 +110,7 @@ async def create_asset_income(
     summary="An asset's income by period, and whether each was distributed",
 )
 async def list_asset_income(
-    asset_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    asset_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[IncomeRead]:
     """An asset's income by period, and whether each was distributed. Who: any signed-in user,
     inside their own region (outside it: 404). Answers 200 a list of income entries."""
@@ -139,6 +140,20 @@ async def create_distribution(
         lambda: asset_service.distribute(session, principal, registry, asset_id, body),
         location=http.location("/v1/assets/{asset_id}/distributions/{id}"),
     )
+
+
+@router.get(
+    "/assets/{asset_id}/distributions/{distribution_id}",
+    response_model=DistributionRead,
+    responses=problem_responses(NotFound),
+    summary="One distribution of an asset's income, with its shares",
+)
+async def get_distribution(
+    asset_id: UUID, distribution_id: UUID, principal: CurrentPrincipal, session: SessionDep
+) -> DistributionRead:
+    """What `POST .../distributions` answered (its `Location`): the method, the total and each
+    share. Who: any signed-in user, inside their own region (outside it: 404)."""
+    return await asset_service.get_distribution(session, principal, asset_id, distribution_id)
 
 
 @router.post(

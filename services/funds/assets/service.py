@@ -1,6 +1,4 @@
-"""Assets formed by projects (扶贫项目资产): the ledger (台账), income, its distribution and
-disposal.
-
+"""Assets formed by projects (扶贫项目资产): the ledger (台账), income, its distribution, disposal.
 - Income is append-only, one entry per asset and period.
 - A distribution shares out exactly one income entry and adds up to it to the fen; the
   income row is locked while it is checked, and ``distributions.income_id`` is unique, so
@@ -362,6 +360,17 @@ async def _check_households(
         raise ValidationFailed(
             project_service.listed(errors), code="household.outside_county", errors=errors
         )
+
+
+async def get_distribution(
+    session: AsyncSession, principal: Principal, asset_id: UUID, distribution_id: UUID
+) -> DistributionRead:
+    repo = DistributionRepository(session)
+    distribution = await repo.get_visible(distribution_id, principal)
+    income = await IncomeRepository(session).get(distribution.income_id)
+    if distribution.asset_id != asset_id or income is None:
+        raise NotFound(repo.not_found)
+    return await read_distribution(session, distribution, income.amount)
 
 
 async def read_distribution(

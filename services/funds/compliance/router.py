@@ -9,6 +9,7 @@ from shared.auth import CurrentPrincipal, ScopedRegionPrefix
 from shared.db import SessionDep
 from shared.errors import BadRequest, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["compliance"])
 
@@ -50,7 +51,7 @@ async def get_compliance_scan(
     summary="Open findings in a region, with the figures that raised them",
 )
 async def list_compliance_findings(
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     rule: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Cursor = None,

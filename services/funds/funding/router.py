@@ -12,6 +12,7 @@ from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
 from shared.params import YearQuery
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["funds"])
 
@@ -57,7 +58,7 @@ async def get_fund(fund_id: UUID, principal: CurrentPrincipal, session: SessionD
 async def list_fund_allocations(
     fund_id: UUID,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AllocationRead]:
@@ -98,7 +99,7 @@ async def create_allocation(
 )
 async def list_allocations(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     fund_id: UUID | None = None,
     year: YearQuery = None,

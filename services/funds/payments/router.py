@@ -11,6 +11,7 @@ from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["payments"])
 
@@ -50,7 +51,7 @@ async def create_payment(
 async def list_payments(
     project_id: UUID,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[PaymentRead]:

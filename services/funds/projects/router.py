@@ -24,6 +24,7 @@ from shared.errors import (
     problem_responses,
 )
 from shared.pagination import Cursor, Limit, Page
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter()
 
@@ -76,7 +77,7 @@ async def get_project(
 )
 async def list_projects(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     status: ProjectStatus | None = None,
     kind: ProjectKind | None = None,

@@ -9,9 +9,9 @@ from services.funds.reports import service as report_service
 from services.funds.reports.schemas import FundReport, FundTrace, HouseholdTrace
 from shared import clock
 from shared.auth import CurrentPrincipal, RegionFilter, ScopedRegionPrefix
-from shared.db import SessionDep
 from shared.errors import NotFound, ServiceUnavailable, ValidationFailed, problem_responses
 from shared.params import FIRST_YEAR, LAST_YEAR
+from shared.replica.web import ReplicaSessionDep
 from shared.spreadsheet import attachment
 
 router = APIRouter(tags=["reports"])
@@ -27,7 +27,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 )
 async def get_fund_report(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     year: Annotated[
         int, Query(ge=FIRST_YEAR, le=LAST_YEAR, description="Fiscal year of the funds")
     ],
@@ -46,7 +46,7 @@ async def get_fund_report(
     summary="Everything that reached a household: projects, payments, asset income, measures",
 )
 async def get_household_trace(
-    household_id: UUID, principal: CurrentPrincipal, session: SessionDep, registry: Registry
+    household_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep, registry: Registry
 ) -> HouseholdTrace:
     """Everything that reached a household (到户追溯): projects it benefits from, its share of
     payments, asset income distributed to it, and its help measures from the registry. Who: Any
@@ -61,7 +61,7 @@ async def get_household_trace(
     summary="Every allocation, project and payment below a fund; payments add up to `paid`",
 )
 async def get_fund_trace(
-    fund_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    fund_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> FundTrace:
     """Every allocation, project and payment below a fund (资金追溯); the payments add up to its
     `paid`. Who: any signed-in user, inside their own region (outside it: 404). Answers 200
@@ -81,7 +81,7 @@ async def get_fund_trace(
 async def export_assets(
     request: Request,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     format: Annotated[
         Literal["csv", "xlsx"], Query(description="`csv` (UTF-8) or `xlsx` (Excel workbook).")

@@ -8,6 +8,7 @@ from services.monitoring.alerts.repository import ScanRepository
 from services.monitoring.alerts.schemas import ScanCreate, ScanMode
 from shared import clock, jobs, outbox
 from shared.auth import Principal, Role
+from shared.replica import snapshot as replica_snapshot
 
 
 @jobs.task(timeout_s=180, max_tries=10)
@@ -30,8 +31,10 @@ async def scan_county(ctx: dict[str, Any], scan_id: str, county_code: str) -> di
         async with (
             outbox.heartbeat(ctx["session_maker"], beat, settings.job_heartbeat_s),
             jobs.unit_of_work(ctx, bulk=True) as session,  # the county's one long statement
+            # The rules' matches from the read replica when there is one (the primary writes).
+            replica_snapshot(ctx.get("replica")) as reader,
         ):
-            part = await scan_service.scan_county(session, UUID(scan_id), county_code)
+            part = await scan_service.scan_county(session, UUID(scan_id), county_code, reader)
     except scan_service.CountyBusy:
         await _release(ctx, scan_id, county_code)
         raise jobs.retry_later(ctx.get("job_try", 1), base_s=10) from None

@@ -8,7 +8,7 @@ from sqlalchemy import CursorResult, func, select, text, update
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
 from services.monitoring.scores.repository import ALERT_SCORE_COLUMNS, ALERT_SCORE_JOIN
-from services.monitoring.webhooks import alert_events_sql
+from services.monitoring.webhooks import alert_events_sql, signal_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase, try_advisory_xact_lock
 
@@ -352,6 +352,35 @@ def _statement(holds_sql: str) -> str:
     raised_events AS (
         {alert_events_sql("alert.raised", "(SELECT * FROM raised WHERE inserted)")}
     ),
+    -- A signal an alert now lists, or no longer lists, has new ``alert_ids``: a new version
+    -- of it, and its event. The alerts' figures before this statement (its snapshot of the
+    -- table) against after (``raised``).
+    links AS (
+        SELECT r.id AS alert_id, CAST(x AS uuid) AS signal_id
+          FROM raised r, jsonb_array_elements_text(coalesce(r.figures -> 'signal_ids', '[]')) x
+    ),
+    old_links AS (
+        SELECT a.id AS alert_id, CAST(x AS uuid) AS signal_id
+          FROM monitoring.alerts a JOIN raised r ON r.id = a.id,
+               jsonb_array_elements_text(coalesce(a.figures -> 'signal_ids', '[]')) x
+    ),
+    relinked AS (
+        UPDATE monitoring.signals s SET version = s.version + 1
+         WHERE s.id IN (SELECT signal_id FROM (
+                   (SELECT * FROM links EXCEPT SELECT * FROM old_links)
+                   UNION ALL (SELECT * FROM old_links EXCEPT SELECT * FROM links)) d)
+        RETURNING s.*
+    ),
+    alerts_after AS (
+        SELECT id, household_id, raised_at, figures FROM monitoring.alerts
+         WHERE household_id IN (SELECT household_id FROM relinked)
+           AND id NOT IN (SELECT id FROM raised)
+        UNION ALL
+        SELECT id, household_id, raised_at, figures FROM raised
+    ),
+    relinked_events AS (
+        {signal_events_sql("signal.linked", "relinked", "alerts_after")}
+    ),
     -- An open alert whose figures, policy or region changed: its new state, too.
     updated_events AS (
         {alert_events_sql("alert.updated", "(SELECT * FROM raised WHERE NOT inserted)")}
@@ -375,6 +404,24 @@ def _statement(holds_sql: str) -> str:
 
 
 _STATEMENTS = {name: text(_statement(sql)) for name, sql in HOLDS.items()}
+
+# With a read replica the rule is split in two: its matches (``holds``) computed on the
+# replica's snapshot, then shipped to the primary as the holds of the same statement, which
+# raises, refreshes and closes there. The primary then only writes.
+_MATCHES = {
+    name: text(
+        f"WITH {_SCOPE}, holds AS MATERIALIZED ({sql}) "
+        "SELECT household_id, region_code, figures::text AS figures FROM holds"
+    )
+    for name, sql in HOLDS.items()
+}
+_SHIPPED = text(
+    _statement(
+        "SELECT household_id, region_code, CAST(figures AS jsonb) AS figures "
+        "FROM unnest(CAST(:m_ids AS uuid[]), CAST(:m_regions AS text[]), "
+        "CAST(:m_figures AS text[])) AS m(household_id, region_code, figures)"
+    )
+)
 
 # A rule switched off no longer speaks for anyone: its open alerts would otherwise stay open
 # for good, blocking eliminations and counting in the stats.
@@ -407,6 +454,26 @@ class RuleRepository(RepositoryBase[Alert]):
         ``(raised, closed)``."""
         row = (
             await self.session.execute(_STATEMENTS[name], {**params, "rule": name, "kind": kind})
+        ).one()
+        return int(row.raised), int(row.closed)
+
+    async def matches(self, name: str, params: dict[str, Any]) -> list[tuple[Any, str, str]]:
+        """This rule's matches in one county, ``(household_id, region_code, figures JSON)``
+        (run on the replica)."""
+        rows = await self.session.execute(_MATCHES[name], params)
+        return [(r.household_id, r.region_code, r.figures) for r in rows]
+
+    async def apply(
+        self, name: str, kind: str, params: dict[str, Any], matches: list[tuple[Any, str, str]]
+    ) -> tuple[int, int]:
+        """``run`` with the matches computed elsewhere: ``(raised, closed)``."""
+        shipped = {
+            "m_ids": [m[0] for m in matches],
+            "m_regions": [m[1] for m in matches],
+            "m_figures": [m[2] for m in matches],
+        }
+        row = (
+            await self.session.execute(_SHIPPED, {**params, **shipped, "rule": name, "kind": kind})
         ).one()
         return int(row.raised), int(row.closed)
 

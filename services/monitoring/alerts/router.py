@@ -26,6 +26,7 @@ from shared.errors import (
     problem_responses,
 )
 from shared.pagination import Cursor, Limit, Page, paginate
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["scans and alerts"])
 
@@ -94,7 +95,7 @@ async def get_scan(scan_id: UUID, principal: CurrentPrincipal, session: SessionD
     summary="Alerts in a region, by rule and status (open | closed)",
 )
 async def list_alerts(
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     rule: Annotated[str | None, Query(max_length=40)] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,

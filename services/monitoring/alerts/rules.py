@@ -136,9 +136,18 @@ async def close_disabled(session: AsyncSession, names: list[str], params: dict[s
     return closed
 
 
-async def run_rule(session: AsyncSession, name: str, params: dict[str, Any]) -> RuleOutcome:
-    """Raise, refresh and close this rule's alerts in one county (one statement)."""
-    raised, closed = await RuleRepository(session).run(name, RULES[name].kind, params)
+async def run_rule(
+    session: AsyncSession, name: str, params: dict[str, Any], reader: AsyncSession | None = None
+) -> RuleOutcome:
+    """Raise, refresh and close this rule's alerts in one county (one statement); with a
+    ``reader`` (a snapshot on the read replica) the matches are found there and the primary
+    only writes."""
+    kind = RULES[name].kind
+    if reader is None:
+        raised, closed = await RuleRepository(session).run(name, kind, params)
+    else:
+        matches = await RuleRepository(reader).matches(name, params)
+        raised, closed = await RuleRepository(session).apply(name, kind, params, matches)
     outcome = RuleOutcome(raised=raised, closed=closed)
     if outcome.raised or outcome.closed:
         webhook_service.kick(session, WEBHOOKS.service)

@@ -128,12 +128,19 @@ class CountyBusy(Exception):
 
 
 async def scan_county(
-    session: AsyncSession, scan_id: UUID, county_code: str, *, scoring: bool = True
+    session: AsyncSession,
+    scan_id: UUID,
+    county_code: str,
+    reader: AsyncSession | None = None,
+    *,
+    scoring: bool = True,
 ) -> ScanCounty | None:
     """Score every household the scan examines in one county, run every enabled rule (each
     alert carries its household's score) and close the open alerts of the rules switched off,
     in the caller's transaction. Idempotent: a county already done is skipped; a killed run
-    rolled back entirely. (``scoring=False``: the benchmark's scan without scores.)"""
+    rolled back entirely. ``reader``: a snapshot of the read replica that the rules' matches
+    are read from (the primary then only writes; scores are computed and written on the
+    primary). ``scoring=False``: the benchmark's scan without scores."""
     repo = ScanRepository(session)
     # Not locked: the job's heartbeat updates this row while the county runs (the advisory
     # lock below keeps two workers off one county).
@@ -155,13 +162,13 @@ async def scan_county(
         part.note = f"no monitoring policy for {scan.year}"
     else:
         params = rules.parameters(policy, regions.prefix_of(part.region_code), part.since, scan.id)
-        examined = await rules.households_in_scope(session, params)
+        examined = await rules.households_in_scope(reader or session, params)
         if scoring:
             params["score_names"] = await score_service.score_county(
                 session, policy, part.region_code, params
             )
         for name in rules.enabled(policy):
-            outcome = await rules.run_rule(session, name, params)
+            outcome = await rules.run_rule(session, name, params, reader)
             raised += outcome.raised
             closed += outcome.closed
         closed += await rules.close_disabled(session, rules.disabled(policy), params)

@@ -26,6 +26,7 @@ from shared.errors import (
 )
 from shared.i18n import t
 from shared.pagination import Cursor, Limit, Page, paginate
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["cases"])
 
@@ -85,7 +86,7 @@ async def get_case(case_id: UUID, principal: CurrentPrincipal, session: SessionD
     summary="Cases in a region, by stage and overdue",
 )
 async def list_cases(
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     stage: Annotated[str | None, Query(description=f"one of {', '.join(machine.STAGES)}")] = None,
     overdue: bool | None = None,

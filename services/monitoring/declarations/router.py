@@ -29,6 +29,7 @@ from shared.errors import (
 )
 from shared.pagination import Cursor, Limit, Page, paginate
 from shared.ratelimit import client_address
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["declarations"])
 
@@ -88,7 +89,7 @@ async def get_declaration_status(
 )
 async def list_declarations(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     status: Annotated[DeclarationStage | None, Query()] = None,
     cursor: Cursor = None,

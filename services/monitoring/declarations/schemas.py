@@ -118,3 +118,6 @@ class DeclarationRead(BaseModel):
     reviewed_by: str | None
     reviewed_at: datetime | None
     review_note: str
+    version: int = Field(
+        description="1 received, one more per review step; its feed events carry it."
+    )

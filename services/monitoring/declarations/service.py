@@ -3,7 +3,12 @@
 The public page must not be an oracle on the registry: a declaration is received as sent and
 answers the same for anyone (a tracking code), registered or not, real village or not. Only
 officials match it to a household, check the village and accept it into a case or dismiss it;
-its tracking code shows the declaration's own progress, never a case's stage."""
+its tracking code shows the declaration's own progress, never a case's stage.
+
+Each declaration's state is an event of monitoring's feed (``declaration.received``, then
+one per review step, its ``version`` one more each time), as an official of its county reads
+it in ``GET /v1/declarations``; the feed shows each reader its own masking, and none to
+departments, who read no declarations."""
 
 import hashlib
 import hmac
@@ -18,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.monitoring.cases import service as case_service
 from services.monitoring.cases.repository import CaseRepository
 from services.monitoring.cases.schemas import Channel
-from services.monitoring.database import change_log
+from services.monitoring.database import DECLARATION_READERS
 from services.monitoring.declarations.models import Declaration
 from services.monitoring.declarations.repository import DeclarationRepository
 from services.monitoring.declarations.schemas import (
@@ -28,7 +33,8 @@ from services.monitoring.declarations.schemas import (
     DeclarationRead,
     DeclarationStage,
 )
-from shared import pii, ratelimit
+from services.monitoring.webhooks import DECLARATION_OPS, declaration_event
+from shared import pii, ratelimit, regions
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.i18n import t
@@ -54,7 +60,7 @@ REVIEW_ROLES = (
     Role.county_officer,
     Role.province_admin,
 )
-READ_ROLES = (*REVIEW_ROLES, Role.auditor)
+READ_ROLES = DECLARATION_READERS
 _OPEN = (DeclarationStage.received.value, DeclarationStage.under_review.value)
 NOT_FOUND = t("declaration not found", "declaration.not_found")
 
@@ -112,8 +118,10 @@ async def submit(
 
 
 async def declare(session: AsyncSession, body: DeclarationCreate) -> Declaration:
-    """Keep the declaration as sent. Nothing here reads the registry or the projection, so
-    neither the answer nor its timing depends on who is registered where."""
+    """Keep the declaration as sent. Nothing here reads the registry, and the answer never
+    depends on who is registered where; its event (the state an official of the county
+    reads) looks the ID number up in the projection by its index, the same one-row probe
+    whether or not anybody is found."""
     declaration = DeclarationRepository(session).add(
         Declaration(
             tracking_code=_tracking_code(),
@@ -125,10 +133,33 @@ async def declare(session: AsyncSession, body: DeclarationCreate) -> Declaration
             description=body.description,
             status=DeclarationStage.received.value,
             review_note="",
+            version=1,
         )
     )
     await session.flush()
+    await session.refresh(declaration, ["created_at"])
+    await _publish(session, None, "declaration.receive", "received", declaration)
     return declaration
+
+
+def _county_official(declaration: Declaration) -> Principal:
+    """Whom a declaration's events show it as: an official of the county of the village it
+    names (GET shows each reader the household its ID number matches inside the reader's
+    own region: the county's, for the officials who review it)."""
+    county = regions.county_of(declaration.region_code)
+    return Principal(sub="system", role=Role.county_officer, region_code=county)
+
+
+async def _publish(
+    session: AsyncSession,
+    principal: Principal | None,
+    action: str,
+    op: str,
+    declaration: Declaration,
+    old: dict[str, Any] | None = None,
+) -> None:
+    (read,) = await reads(session, _county_official(declaration), [declaration])
+    await declaration_event(session, principal, action, op, read, old)
 
 
 async def status(session: AsyncSession, tracking_code: str) -> DeclarationStage:
@@ -172,6 +203,7 @@ async def reads(
             reviewed_by=d.reviewed_by,
             reviewed_at=d.reviewed_at,
             review_note=pii.shown_text(d.review_note, principal.sees_full_id_numbers),
+            version=d.version,
         )
         for d in rows
     ]
@@ -279,16 +311,15 @@ async def act(
         declaration.status = DeclarationStage.not_accepted.value
     declaration.reviewed_by, declaration.reviewed_at = principal.sub, datetime.now(UTC)
     declaration.review_note = req.note
+    declaration.version += 1
     await session.flush()
-    await change_log.record(
+    action = req.action.value
+    await _publish(
         session,
         principal,
-        action=f"declaration.{req.action.value}",
-        entity="declaration",
-        entity_id=declaration.id,
-        region_code=declaration.region_code,
-        household_id=declaration.household_id,
-        old={"status": before},
-        new={"status": declaration.status, "case_id": declaration.case_id},
+        f"declaration.{action}",
+        DECLARATION_OPS[action],
+        declaration,
+        {"status": before},
     )
     return declaration

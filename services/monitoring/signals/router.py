@@ -1,12 +1,11 @@
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 
 from services.monitoring.signals import service as signal_service
 from services.monitoring.signals.models import Signal
 from services.monitoring.signals.repository import SignalRepository
 from services.monitoring.signals.schemas import SignalBatch, SignalBatchResult, SignalRead
-from shared import http
 from shared.app import locale_of
 from shared.auth import (
     CurrentPrincipal,
@@ -19,6 +18,7 @@ from shared.auth import (
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, ValidationFailed, problem_responses
 from shared.pagination import Cursor, Limit, Page, paginate
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["signals"])
 
@@ -55,7 +55,7 @@ async def create_signals(
 )
 async def list_signals(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     matched: bool | None = None,
     cursor: Cursor = None,
@@ -79,12 +79,11 @@ async def list_signals(
     summary="One signal, with the alerts it raised",
 )
 async def get_signal(
-    signal_id: UUID, principal: CurrentPrincipal, session: SessionDep, response: Response
+    signal_id: UUID, principal: CurrentPrincipal, session: SessionDep
 ) -> SignalRead:
     """One department signal and `alert_ids`, the alerts it raised or stands behind. Who: any
     signed-in user, inside their own region (outside it: 404). ID numbers masked by role."""
-    # No ETag: an alert raised later adds to `alert_ids` without a new version of the signal.
-    http.untagged(response)
+    # Its ETag follows `version`, which grows when an alert links or drops it.
     return await signal_service.get_signal(session, principal, signal_id)
 
 
@@ -95,7 +94,7 @@ async def get_signal(
     summary="The department signals behind an alert",
 )
 async def list_alert_signals(
-    alert_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    alert_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[SignalRead]:
     """The signals an alert of a signal rule (`medical_expense`, `department_signal`,
     `eligibility_anomaly`) was raised on, oldest first; empty for the other rules. Who: any

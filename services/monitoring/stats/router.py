@@ -4,9 +4,9 @@ from services.monitoring.stats.repository import StatsRepository
 from services.monitoring.stats.schemas import ChildStats, Overview
 from shared import regions
 from shared.auth import ScopedRegionPrefix
-from shared.db import SessionDep
 from shared.errors import NotFound, ValidationFailed, problem_responses
 from shared.params import YearQuery
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["stats"])
 
@@ -21,7 +21,7 @@ _LEVELS = list(regions.PREFIX_LENGTH)
     "monitored households by risk type, and the same per child region",
 )
 async def get_stats_overview(
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     year: YearQuery = None,
 ) -> Overview:

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Query
 from services.registry.audit import service as audit_service
 from services.registry.audit.schemas import AuditEntry
 from shared.auth import CurrentPrincipal, ScopedRegionPrefix
-from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, problem_responses
 from shared.pagination import Cursor, Limit, Page
 from shared.params import IsoDateTime
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["audit"])
 
@@ -24,7 +24,7 @@ router = APIRouter(tags=["audit"])
 async def get_household_history(
     household_id: UUID,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AuditEntry]:
@@ -47,7 +47,7 @@ async def get_household_history(
 )
 async def search_audit(
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     region_prefix: ScopedRegionPrefix,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
     actor: Annotated[str | None, Query(max_length=100)] = None,

@@ -11,6 +11,7 @@ from shared.app import locale_of
 from shared.auth import CurrentPrincipal, Principal, Scope, require_scope
 from shared.db import SessionDep
 from shared.errors import Conflict, Forbidden, ValidationFailed, problem_responses
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["sync"])
 
@@ -39,7 +40,7 @@ router = APIRouter(tags=["sync"])
 )
 async def list_changes(
     principal: Annotated[Principal, require_scope(Scope.changes_read)],
-    session: SessionDep,
+    session: ReplicaSessionDep,
     after: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (max 10000).")] = 1000,
 ) -> Response:

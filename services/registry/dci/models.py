@@ -99,10 +99,9 @@ class DciDelivery(Base):
 
 
 class DciCursor(Base):
-    """How far the notifier has read the change log, by (xid, seq) as the change feed."""
+    """How far the notifier has read the change log, by commit position as the change feed."""
 
     __tablename__ = "dci_cursors"
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    xid: Mapped[int] = mapped_column(BigInteger, default=0)
-    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -254,18 +254,12 @@ class DciRepository:
 
     async def notify_pass(self, limit: int) -> int:
         """Turn the change-log entries past the notifier's cursor into notifications for the
-        matching subscriptions, in commit order, and move the cursor, in one statement (an
-        entry is matched exactly once; one pass at a time, by an advisory lock). Entries of
-        transactions still running wait for a later pass, as in the change feed. Answers
-        how many entries were read."""
+        matching subscriptions, in commit order (``position``, as the change feed), and move the
+        cursor, in one statement (an entry is matched exactly once; one pass at a time, by an
+        advisory lock). An entry has its position once its transaction commits, so entries of
+        transactions still running wait for a later pass. Answers how many entries were read."""
         await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('dci_notify'))"))
-        bounds = (await self.session.execute(_HORIZON)).one()
-        horizon = int(bounds.xmin)
-        if bounds.own is not None:  # a test writing and notifying in one transaction
-            horizon = max(horizon, int(bounds.own) + 1)
-        row = (
-            await self.session.execute(text(_NOTIFY_SQL), {"limit": limit, "horizon": str(horizon)})
-        ).one()
+        row = (await self.session.execute(text(_NOTIFY_SQL), {"limit": limit})).one()
         return int(row.read or 0)
 
 
@@ -293,11 +287,6 @@ def birth_window(today: date, low: int | None, high: int | None) -> tuple[date |
     return earliest, latest
 
 
-_HORIZON = text(
-    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, "
-    "pg_current_xact_id_if_assigned()::text AS own"
-)
-
 # A client's notifications to one URL form one stream, sent in commit order whatever the
 # subscription. The event types an entry stands for: a household registered or updated (and, when its
 # category changed, CategoryChanged too), a member added (not with its household's own
@@ -305,14 +294,12 @@ _HORIZON = text(
 # departed or updated (an update of the household).
 _NOTIFY_SQL = """
 WITH cursor AS (
-    SELECT xid, seq FROM registry.dci_cursors WHERE name = 'notify'
+    SELECT position FROM registry.dci_cursors WHERE name = 'notify'
 ), page AS (
-    SELECT c.seq, c.xid, c.entity, c.op, c.household_id, c.region_code, c.at, c.old
+    SELECT c.seq, c.xid, c.position, c.entity, c.op, c.household_id, c.region_code, c.at, c.old
       FROM registry.change_log c, cursor
-     WHERE c.op IS NOT NULL
-       AND (c.xid, c.seq) > (CAST(CAST(cursor.xid AS text) AS xid8), cursor.seq)
-       AND c.xid < CAST(CAST(:horizon AS text) AS xid8)
-     ORDER BY c.xid, c.seq
+     WHERE c.op IS NOT NULL AND c.position > cursor.position
+     ORDER BY c.position
      LIMIT :limit
 ), events AS (
     SELECT p.*, ev.event_type
@@ -353,12 +340,10 @@ WITH cursor AS (
        AND (s.id_numbers IS NULL OR EXISTS (
             SELECT 1 FROM registry.members m
              WHERE m.household_id = e.household_id AND m.id_number = ANY(s.id_numbers)))
-     ORDER BY e.xid, e.seq, s.id
+     ORDER BY e.position, s.id
     RETURNING 1
 ), moved AS (
-    UPDATE registry.dci_cursors SET
-        xid = (SELECT xid::text::bigint FROM page ORDER BY xid DESC, seq DESC LIMIT 1),
-        seq = (SELECT seq FROM page ORDER BY xid DESC, seq DESC LIMIT 1)
+    UPDATE registry.dci_cursors SET position = (SELECT max(position) FROM page)
      WHERE name = 'notify' AND EXISTS (SELECT 1 FROM page)
     RETURNING 1
 )

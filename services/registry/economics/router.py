@@ -9,6 +9,7 @@ from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PreconditionFailed, problem_responses
 from shared.params import YearPath
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["economics"])
 
@@ -47,7 +48,7 @@ async def set_household_economics(
     summary="Every recorded year",
 )
 async def list_household_economics(
-    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    household_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[EconomicsRead]:
     """Every recorded year of a household's income and rigid expenses, oldest first. Who: Any
     signed-in user, inside their own region (outside it: 404). Answers 200 a list of

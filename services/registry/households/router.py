@@ -26,7 +26,7 @@ from services.registry.households.schemas import (
 from shared import http
 from shared.auth import CurrentPrincipal, Principal, ScopedRegionPrefix, resolve_region_filter
 from shared.contracts.registry import CategoryChange, DepartureReason, HouseholdCategory
-from shared.db import ReadSessionDep, SessionDep
+from shared.db import SessionDep
 from shared.errors import (
     Conflict,
     FieldError,
@@ -40,6 +40,7 @@ from shared.errors import (
 )
 from shared.pagination import Cursor, Limit, Page
 from shared.params import IsoDate
+from shared.replica.web import ReplicaReadSessionDep, ReplicaSessionDep
 
 router = APIRouter(tags=["households"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The `version` you read.")]
@@ -82,7 +83,7 @@ async def create_household(
     summary="One household with its members (departed ones included)",
 )
 async def get_household(
-    household_id: UUID, principal: CurrentPrincipal, session: ReadSessionDep
+    household_id: UUID, principal: CurrentPrincipal, session: ReplicaReadSessionDep
 ) -> HouseholdRead:
     """One household with its members (departed ones included, marked). ID numbers are masked below
     county officer (`5223*************X`, birth year only). Who: any signed-in user, inside
@@ -125,7 +126,7 @@ async def update_household(
 )
 async def list_households(
     principal: CurrentPrincipal,
-    session: ReadSessionDep,
+    session: ReplicaReadSessionDep,
     region_prefix: ScopedRegionPrefix,
     category: HouseholdCategory | None = None,
     q: Annotated[
@@ -165,7 +166,7 @@ async def list_households(
     summary="Search households with the filters in the body (ID numbers stay out of URLs)",
 )
 async def search_households(
-    search: HouseholdSearch, principal: CurrentPrincipal, session: ReadSessionDep
+    search: HouseholdSearch, principal: CurrentPrincipal, session: ReplicaReadSessionDep
 ) -> Page[HouseholdSummary]:
     """The household list with its filters in a JSON body, so that ID numbers and names stay out of
     URLs and logs. Who: any signed-in user, inside their own region (outside it: 404). Answers
@@ -209,7 +210,7 @@ async def set_household_category(
     summary="The category history, oldest first",
 )
 async def list_household_categories(
-    household_id: UUID, principal: CurrentPrincipal, session: SessionDep
+    household_id: UUID, principal: CurrentPrincipal, session: ReplicaSessionDep
 ) -> list[CategoryChangeRead]:
     """Every category the household has had, oldest first, with who changed it and why. Who: Any
     signed-in user, inside their own region (outside it: 404). Answers 200 a list of changes."""

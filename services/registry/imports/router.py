@@ -26,6 +26,7 @@ from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed, problem_responses
 from shared.i18n import render, t
 from shared.pagination import Cursor, Limit, Page
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["bulk"])
 _S = TypeVar("_S", bound=ImportSummary)
@@ -129,7 +130,7 @@ async def create_import(
 async def list_imports(
     request: Request,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     prefix: ScopedRegionPrefix,
     cursor: Cursor = None,
     limit: Limit = 50,

@@ -17,6 +17,7 @@ from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import Forbidden, NotFound, problem_responses
 from shared.pagination import Cursor, Limit, Page
+from shared.replica.web import ReplicaSessionDep
 
 router = APIRouter(tags=["measures"])
 
@@ -61,7 +62,7 @@ async def create_measure(
 async def list_measures(
     household_id: UUID,
     principal: CurrentPrincipal,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[MeasureRead]:
