@@ -5,8 +5,13 @@ a time like two workers), against a bare SQL read of the same rows (the floor).
 
     .venv/bin/python -m bench.monitoring_scan 200000
 
-The last line printed is one JSON object: households, scan_seconds, floor_seconds,
-ratio_to_floor, signals_per_s. Target: a full scan of 1,000,000 households under 60 s."""
+The scan runs twice from the same state: without scoring (``scan_seconds``), then, its
+alerts removed, with every household scored under the default scorecard
+(``scan_with_scores_seconds``; each alert then carries its household's score).
+
+The last line printed is one JSON object: households, scan_seconds, scan_with_scores_seconds,
+scoring_overhead, floor_seconds, ratio_to_floor, signals_per_s. Targets: a full scan of
+1,000,000 households under 60 s; scoring adds at most 30 % to it (issue 25)."""
 
 import asyncio
 import json
@@ -152,7 +157,7 @@ async def build_projection(conn: asyncpg.Connection, households: int) -> None:
 
 
 async def full_scan(
-    session_maker: Any, workers: int = WORKERS, replica: Any = None
+    session_maker: Any, workers: int = WORKERS, replica: Any = None, *, scoring: bool = True
 ) -> tuple[Any, float]:
     """A full scan of every county through the real scan path, ``workers`` counties at a time
     (as that many ARQ workers would); returns the scan's id and its seconds. ``replica``
@@ -176,7 +181,7 @@ async def full_scan(
                 session.begin(),
                 replica_snapshot(replica) as reader,
             ):
-                await scan_service.scan_county(session, scan_id, county, reader)
+                await scan_service.scan_county(session, scan_id, county, reader, scoring=scoring)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
@@ -215,7 +220,17 @@ async def run(settings: Any, households: int) -> dict[str, Any]:
     await conn.execute("ANALYZE monitoring.signals")
     await conn.execute("ANALYZE monitoring.households")
 
-    scan_id, scan_s = await full_scan(session_maker)
+    scan_id, scan_s = await full_scan(session_maker, scoring=False)
+    # The same scan again from the same state (no alert open yet), scoring every household.
+    await conn.execute("TRUNCATE monitoring.alerts")
+    await conn.execute("VACUUM ANALYZE monitoring.alerts")
+    scan_id, scored_s = await full_scan(session_maker, scoring=True)
+    scores = await conn.fetchrow(
+        "SELECT count(*) AS n, round(avg(score), 2) AS mean, max(score) AS top, "
+        "pg_size_pretty(pg_total_relation_size('monitoring.household_scores')) AS size "
+        "FROM monitoring.household_scores"
+    )
+    print(f"scores: {dict(scores)}", file=sys.stderr)
     result = await conn.fetchrow(
         "SELECT state, households_examined, alerts_raised FROM monitoring.scans WHERE id = $1",
         scan_id,
@@ -235,6 +250,9 @@ async def run(settings: Any, households: int) -> dict[str, Any]:
         "workers": WORKERS,
         "alerts_raised": result["alerts_raised"],
         "scan_seconds": round(scan_s, 2),
+        "scan_with_scores_seconds": round(scored_s, 2),
+        "scoring_overhead": round(scored_s / scan_s - 1, 3),
+        "households_scored": scores["n"],
         "floor_seconds": round(floor_s, 2),
         "ratio_to_floor": round(scan_s / floor_s, 2),
         "signals": len(signal_rows),

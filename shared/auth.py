@@ -66,7 +66,7 @@ class Scope(StrEnum):
     `changes:read`, `signals:write`, `sync:write`, `webhooks:manage`, `profile:read`,
     `profile:write`, `accounts:manage`, `regions:read`, `regions:write`, `households:read`,
     `households:write`, `imports:read`, `imports:write`, `exports:read`, `audit:read`,
-    `policy:read`, `policy:write`, `scans:read`, `scans:write`, `alerts:read`, `signals:read`,
+    `policy:read`, `policy:write`, `scans:read`, `scans:write`, `alerts:read`, `scores:read`, `signals:read`,
     `declarations:read`, `declarations:write`, `cases:read`, `cases:write`, `stats:read`,
     `funds:read`, `funds:write`, `projects:read`, `projects:write`, `notices:read`,
     `notices:write`, `assets:read`, `assets:write`, `compliance:read`, `compliance:write`, `duplicates:read`, `duplicates:write`, and for the DCI API (the standard's
@@ -92,6 +92,7 @@ class Scope(StrEnum):
     scans_read = "scans:read"
     scans_write = "scans:write"
     alerts_read = "alerts:read"
+    scores_read = "scores:read"
     signals_read = "signals:read"
     declarations_read = "declarations:read"
     declarations_write = "declarations:write"

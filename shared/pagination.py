@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -29,6 +30,8 @@ class Page(BaseModel, Generic[T]):
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return {"t": "Decimal", "v": str(value)}
     if isinstance(value, UUID | datetime | date):
         return {
             "t": type(value).__name__,
@@ -46,6 +49,8 @@ def _typed(value: Any) -> Any:
             return datetime.fromisoformat(raw)
         if kind == "date":
             return date.fromisoformat(raw)
+        if kind == "Decimal":
+            return Decimal(raw)
     return value
 
 

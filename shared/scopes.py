@@ -32,6 +32,7 @@ DESCRIPTIONS: dict[Scope, str] = {
     Scope.scans_read: "Read scans",
     Scope.scans_write: "Start scans",
     Scope.alerts_read: "Read alerts",
+    Scope.scores_read: "Read risk scores: the ranked visit list and each household's explanation",
     Scope.signals_read: "Read department signals",
     Scope.declarations_read: "Read self-declarations",
     Scope.declarations_write: "Act on self-declarations",

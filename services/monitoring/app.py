@@ -11,6 +11,7 @@ from services.monitoring.declarations.page import router as declaration_page_rou
 from services.monitoring.declarations.router import router as declarations_router
 from services.monitoring.policy.router import router as policy_router
 from services.monitoring.scopes import SCOPES
+from services.monitoring.scores.router import router as scores_router
 from services.monitoring.signals.router import router as signals_router
 from services.monitoring.stats.router import router as stats_router
 from services.monitoring.webhooks import HUB as WEBHOOKS
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Early warning (防止返贫动态监测): policy, department signals, self-declarations, scans, alerts and the monitored-household case procedure.",
         routers=[
             policy_router,
+            scores_router,
             alerts_router,
             signals_router,
             declarations_router,

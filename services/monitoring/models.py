@@ -13,6 +13,7 @@ from services.monitoring.projection.models import (
     WatchedMeasure,
     WatchedMember,
 )
+from services.monitoring.scores.models import HouseholdScore, Scorecard
 from services.monitoring.signals.models import Signal
 from services.monitoring.webhooks import HUB as _WEBHOOKS
 
@@ -28,12 +29,14 @@ __all__ = [
     "ChangeLogEntry",
     "Declaration",
     "FeedCursor",
+    "HouseholdScore",
     "IdempotencyKey",
     "JobOutbox",
     "MonitoringCase",
     "MonitoringPolicy",
     "Scan",
     "ScanCounty",
+    "Scorecard",
     "Signal",
     "WatchedEconomics",
     "WatchedGuarantee",

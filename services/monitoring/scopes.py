@@ -11,6 +11,13 @@ SCOPES: dict[str, Scope] = {
     "set_policy": Scope.policy_write,
     "approve_policy": Scope.policy_write,
     "refuse_policy": Scope.policy_write,
+    # A scorecard is policy: read and set like the monitoring policy.
+    "get_scorecard": Scope.policy_read,
+    "set_scorecard": Scope.policy_write,
+    "approve_scorecard": Scope.policy_write,
+    "refuse_scorecard": Scope.policy_write,
+    "list_scores": Scope.scores_read,
+    "get_household_score": Scope.scores_read,
     "create_scan": Scope.scans_write,
     "get_scan": Scope.scans_read,
     "list_alerts": Scope.alerts_read,

@@ -87,7 +87,8 @@ ALERT_DATA = (
     f"'figures_updated_at', {json_timestamp_sql('r.figures_updated_at')}, "
     f"'closed_at', {json_timestamp_sql('r.closed_at')}, "
     "'closed_reason', r.closed_reason, 'version', r.version, "
-    "'signal_ids', coalesce(r.figures->'signal_ids', '[]'::jsonb))"
+    "'signal_ids', coalesce(r.figures->'signal_ids', '[]'::jsonb), "
+    "'score', r.score::float8, 'top_indicators', r.top_indicators)"
 )
 
 

@@ -20,6 +20,7 @@ LOCATIONS = {
     ("POST", "/v1/cases"): "/v1/cases/{id}",
     ("POST", "/v1/declarations"): "/v1/declarations/{tracking_code}",
     ("PUT", "/v1/policy/{year}"): "/v1/policy/{year}?region={region_code}",
+    ("PUT", "/v1/scorecards/{year}"): "/v1/scorecards/{year}?region={region_code}",
 }
 
 # Subscribing answers 201 with Location /v1/webhooks/{id}: tested with the webhooks
@@ -53,6 +54,8 @@ async def test_every_201_names_the_created_resource(monitoring, feed, villages) 
     admin = monitoring.as_(Role.province_admin, PROVINCE)
     policy = await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)
     await assert_created_at(admin, policy, LOCATIONS[("PUT", "/v1/policy/{year}")])
+    card = await admin.put(f"/v1/scorecards/2024?region={PROVINCE}", json={})
+    await assert_created_at(admin, card, LOCATIONS[("PUT", "/v1/scorecards/{year}")])
 
 
 async def test_single_resources_answer_an_etag_and_304_when_unchanged(
@@ -66,9 +69,11 @@ async def test_single_resources_answer_an_etag_and_304_when_unchanged(
     assert case.headers["ETag"] == f'W/"{case.json()["version"]}"'
     admin = monitoring.as_(Role.province_admin, PROVINCE)
     assert (await admin.put(f"/v1/policy/2024?region={PROVINCE}", json=BODY)).status_code == 201
+    assert (await admin.put(f"/v1/scorecards/2024?region={PROVINCE}", json={})).status_code == 201
     urls = {
         "/v1/cases/{case_id}": (cadre, case.headers["Location"]),
         "/v1/policy/{year}": (admin, f"/v1/policy/2024?region={PROVINCE}"),
+        "/v1/scorecards/{year}": (admin, f"/v1/scorecards/2024?region={PROVINCE}"),
     }
     # Walked from the OpenAPI document: a new single-resource GET must be added here. A
     # signal has a version (its feed events) but no ETag: an alert raised later adds to its

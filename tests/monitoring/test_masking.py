@@ -26,11 +26,15 @@ ACT = "/v1/declarations/{declaration_id}/actions"
 MASKED = re.compile(r"^[0-9]{4}\*{13}[0-9X]$")
 
 
+# Schemas whose ``name`` names a thing, not a person: a risk score's indicators.
+NOT_PEOPLE = {"IndicatorScore", "IndicatorWeight"}
+
+
 def _fields(spec: dict[str, Any], schema: dict[str, Any], seen: set[str]) -> set[str]:
     """Every property name a response schema can carry, through refs, arrays and unions."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
-        if name in seen:
+        if name in seen or name.split("-")[0] in NOT_PEOPLE:
             return set()
         return _fields(spec, spec["components"]["schemas"][name], seen | {name})
     names = set(schema.get("properties", {}))

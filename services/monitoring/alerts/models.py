@@ -1,8 +1,9 @@
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import DateTime, Index, Integer, SmallInteger, String, func, text
+from sqlalchemy import DateTime, Index, Integer, Numeric, SmallInteger, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +54,12 @@ class Alert(Base):
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     closed_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     closed_by_scan_id: Mapped[UUID | None] = mapped_column(nullable=True)
+    # The household's risk score when the alert was raised or last changed, and its three
+    # largest indicators (``scores/``); a changed score changes the alert.
+    score: Mapped[Decimal | None] = mapped_column(Numeric(9, 4), nullable=True)
+    top_indicators: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
 
 
 class Scan(Base):

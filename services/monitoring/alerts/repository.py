@@ -7,6 +7,7 @@ from uuid import UUID
 from sqlalchemy import CursorResult, func, select, text, update
 
 from services.monitoring.alerts.models import Alert, Scan, ScanCounty
+from services.monitoring.scores.repository import ALERT_SCORE_COLUMNS, ALERT_SCORE_JOIN
 from services.monitoring.webhooks import alert_events_sql, signal_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase, try_advisory_xact_lock
@@ -328,19 +329,24 @@ def _statement(holds_sql: str) -> str:
     holds AS MATERIALIZED ({holds_sql}),
     raised AS (
         INSERT INTO monitoring.alerts AS a
-            (household_id, region_code, rule, kind, figures, policy_id, policy_year, scan_id)
-        SELECT household_id, region_code, CAST(:rule AS text), CAST(:kind AS text), figures,
-               CAST(:policy_id AS uuid), CAST(:year AS smallint), CAST(:scan_id AS uuid)
-          FROM holds
+            (household_id, region_code, rule, kind, figures, policy_id, policy_year, scan_id,
+             score, top_indicators)
+        SELECT holds.household_id, holds.region_code, CAST(:rule AS text),
+               CAST(:kind AS text), holds.figures, CAST(:policy_id AS uuid),
+               CAST(:year AS smallint), CAST(:scan_id AS uuid), {ALERT_SCORE_COLUMNS}
+          FROM holds {ALERT_SCORE_JOIN}
         ON CONFLICT (household_id, rule) WHERE status = 'open' DO UPDATE
            SET figures = excluded.figures, figures_updated_at = now(), scan_id = excluded.scan_id,
                policy_id = excluded.policy_id, policy_year = excluded.policy_year,
-               region_code = excluded.region_code, version = a.version + 1
+               region_code = excluded.region_code, score = excluded.score,
+               top_indicators = excluded.top_indicators, version = a.version + 1
          -- An alert that still holds on the same figures is left alone: rewriting every
          -- open alert on every scan would cost a new row version each.
          WHERE a.figures IS DISTINCT FROM excluded.figures
             OR a.policy_id IS DISTINCT FROM excluded.policy_id
             OR a.region_code IS DISTINCT FROM excluded.region_code
+            OR a.score IS DISTINCT FROM excluded.score
+            OR a.top_indicators IS DISTINCT FROM excluded.top_indicators
         RETURNING a.*, (xmax = 0) AS inserted
     ),
     raised_events AS (

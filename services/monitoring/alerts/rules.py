@@ -111,6 +111,7 @@ def parameters(
         "med_other": str(policy.medical_expense_threshold_other),
         "shock_kinds": list(SHOCK_KINDS),
         "anomaly_kinds": list(ANOMALY_KINDS),
+        "score_names": [],  # the scorecard's indicator names, once the scan has scored
     }
 
 

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.monitoring.alerts import rules
+from services.monitoring.scores.schemas import IndicatorScore
 from shared.request_model import RequestModel
 
 
@@ -93,6 +94,15 @@ class AlertRead(BaseModel):
         default=[],
         description="The department signals behind it (`GET /v1/alerts/{id}/signals`), for "
         "the signal rules; empty for the others.",
+    )
+
+    score: float | None = Field(
+        None,
+        description="风险评分: the household's risk score (0-100) when the alert was raised or "
+        "last changed (`GET /v1/households/{id}/score` explains it); None if never scored.",
+    )
+    top_indicators: list[IndicatorScore] = Field(
+        default=[], description="The score's three largest indicators by share, largest first."
     )
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from services.monitoring.alerts.schemas import ScanCreate, ScanMode
 from services.monitoring.database import change_log, outbox
 from services.monitoring.policy.repository import PolicyRepository
 from services.monitoring.projection import service as projection_service
+from services.monitoring.scores import service as score_service
 from shared import outbox as outbox_module
 from shared import regions
 from shared.auth import Principal, Role
@@ -127,12 +128,19 @@ class CountyBusy(Exception):
 
 
 async def scan_county(
-    session: AsyncSession, scan_id: UUID, county_code: str, reader: AsyncSession | None = None
+    session: AsyncSession,
+    scan_id: UUID,
+    county_code: str,
+    reader: AsyncSession | None = None,
+    *,
+    scoring: bool = True,
 ) -> ScanCounty | None:
-    """Run every enabled rule for one county of a scan, in the caller's transaction, and close
-    the open alerts of the rules switched off. Idempotent: a county already done is skipped;
-    a killed run rolled back entirely. ``reader``: a snapshot of the read replica that the
-    rules' matches are read from (the primary then only writes)."""
+    """Score every household the scan examines in one county, run every enabled rule (each
+    alert carries its household's score) and close the open alerts of the rules switched off,
+    in the caller's transaction. Idempotent: a county already done is skipped; a killed run
+    rolled back entirely. ``reader``: a snapshot of the read replica that the rules' matches
+    are read from (the primary then only writes; scores are computed and written on the
+    primary). ``scoring=False``: the benchmark's scan without scores."""
     repo = ScanRepository(session)
     # Not locked: the job's heartbeat updates this row while the county runs (the advisory
     # lock below keeps two workers off one county).
@@ -155,6 +163,10 @@ async def scan_county(
     else:
         params = rules.parameters(policy, regions.prefix_of(part.region_code), part.since, scan.id)
         examined = await rules.households_in_scope(reader or session, params)
+        if scoring:
+            params["score_names"] = await score_service.score_county(
+                session, policy, part.region_code, params
+            )
         for name in rules.enabled(policy):
             outcome = await rules.run_rule(session, name, params, reader)
             raised += outcome.raised
