@@ -2,7 +2,7 @@
 carries (issue 25, item 1).
 
 Revision ID: 0040_scorecards
-Revises: 0046_dci_notify_position
+Revises: 0041_chain
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0040_scorecards"
-down_revision: str | None = "0046_dci_notify_position"
+down_revision: str | None = "0041_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
