@@ -10,6 +10,10 @@ from fastapi import Path, Query
 from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
+from shared.db import utcnow
+from shared.errors import ValidationFailed
+from shared.i18n import t
+
 # Years Povguard keeps: the poverty registry starts in 2014; policy may be set years ahead.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -33,3 +37,32 @@ def _iso_only(kind: str) -> Callable[[Any], Any]:
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only("datetime_parsing"))]
 IsoDate = Annotated[date, BeforeValidator(_iso_only("date_parsing"))]
+
+
+# ``as_of``: an RFC 3339 date-time with its offset, nothing looser (no bare date, no missing
+# offset, no seconds since 1970). Each service's router documents what it reads at that moment.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(
+            t(
+                "must be an RFC 3339 time with its offset, e.g. 2026-06-30T18:00:00+08:00",
+                "as_of.format",
+            )
+        )
+    return value
+
+
+AsOfMoment = Annotated[datetime | None, BeforeValidator(_rfc3339)]
+
+
+def check_as_of(moment: datetime) -> datetime:
+    """A moment later than now is refused (422 ``as_of.future``): no one can say what will be."""
+    if moment > utcnow():
+        raise ValidationFailed.field(
+            "as_of",
+            t("is later than now: the registry cannot say what it will hold", "as_of.future"),
+        )
+    return moment

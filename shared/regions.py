@@ -80,3 +80,10 @@ def contains(outer: str, inner: str) -> bool:
 
 def level_rank(level: RegionLevel) -> int:
     return _LEVELS.index(level)
+
+
+def child_prefix_length(prefix: str) -> int | None:
+    """The prefix length of the level below a region's (given by its significant prefix);
+    none below a village."""
+    index = _LEVELS.index(level_of(prefix.ljust(12, "0")))
+    return PREFIX_LENGTH[_LEVELS[index + 1]] if index + 1 < len(_LEVELS) else None

@@ -2,6 +2,7 @@
 or write registry data). Transient failures raise ``RegistryUnavailable`` so jobs can retry."""
 
 import time
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from shared.contracts.registry import (
     CategoryChange,
     ChangePage,
     HouseholdRef,
+    HouseholdStats,
     MeasureCreate,
     MeasureRead,
 )
@@ -114,6 +116,20 @@ class RegistryClient:
             return None
         response.raise_for_status()
         return str(response.json()["name"])
+
+    async def household_stats(
+        self, region_code: str, as_of: datetime, *, token: str | None = None
+    ) -> HouseholdStats:
+        """A region's households by category and per child region as the registry held them
+        at ``as_of`` (``GET /v1/stats/households``), scoped to the token's holder."""
+        params = {"region": region_code, "as_of": as_of.isoformat()}
+        response = await self._request("GET", "/stats/households", token=token, params=params)
+        if response.status_code == 404:
+            raise NotFound(
+                t("region {region_code} not found", "region.not_found", region_code=region_code)
+            )
+        response.raise_for_status()
+        return HouseholdStats.model_validate_json(response.content)
 
     async def get_household(self, household_id: UUID, *, token: str | None = None) -> HouseholdRef:
         response = await self._request("GET", f"/households/{household_id}", token=token)

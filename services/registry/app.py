@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from services.registry import metrics as registry_metrics
+from services.registry.asof.router import router as asof_router
 from services.registry.audit.router import router as audit_router
 from services.registry.auth.router import router as auth_router
 from services.registry.batches.router import router as batches_router
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             clients_router,
             regions_router,
             households_router,
+            asof_router,
             economics_router,
             guarantees_router,
             measures_router,

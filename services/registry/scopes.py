@@ -50,6 +50,7 @@ SCOPES: dict[str, Scope] = {
     **dict.fromkeys(_ACCOUNTS, Scope.accounts_manage),
     "get_me": Scope.profile_read,
     "change_password": Scope.profile_write,
+    "get_household_stats": Scope.stats_read,
     "get_region": Scope.regions_read,
     "get_declaration_qr": Scope.regions_read,
     "list_regions": Scope.regions_read,

@@ -413,3 +413,21 @@ class CategoryChange(RequestModel):
     category: HouseholdCategory
     reason: str = Field(min_length=1, max_length=300)
     case_id: UUID | None = None
+
+
+class RegionHouseholds(BaseModel):
+    region_code: str
+    households: int
+    monitored_households: int
+
+
+class HouseholdStats(BaseModel):
+    """``GET /v1/stats/households``: a region's households as the registry held them at
+    ``as_of`` (now when not given), by category and per child region."""
+
+    region_code: str
+    as_of: datetime
+    households_by_category: dict[str, int]
+    children: list[RegionHouseholds]
+    position: int | None = Field(description="The newest change-log entry counted (none: none).")
+    seq: int | None = Field(description="That entry's seq.")

@@ -47,6 +47,26 @@ _HOUSEHOLDS = """
     LIMIT :limit
 """
 
+# A region's households at a moment, counted (set-based, as ``_HOUSEHOLDS`` finds them) by
+# category and child region; each group's newest entry names what the answer stands on.
+_HOUSEHOLD_COUNTS = text(
+    """
+    SELECT substr(region_code, 1, :child_len) AS child, data ->> 'category' AS category,
+           count(*) AS households, max(position) AS position,
+           (array_agg(seq ORDER BY position DESC))[1] AS seq
+      FROM (
+        SELECT DISTINCT ON (entity_id) seq, position, region_code, op, data
+          FROM registry.change_log
+         WHERE region_code >= :low AND region_code < :high
+           AND at <= :moment AND committed_at <= :moment
+           AND entity = 'household' AND op IS NOT NULL
+         ORDER BY entity_id, position DESC
+      ) latest
+     WHERE op <> 'delete'
+     GROUP BY 1, 2
+    """
+)
+
 
 class AsOfRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -91,3 +111,13 @@ class AsOfRepository:
             params["after_region"], params["after_id"] = after
         sql = _HOUSEHOLDS.format(filters="".join(f" AND {f}" for f in filters))
         return list(await self.session.execute(text(sql), params))
+
+    async def household_counts(
+        self, *, region_prefix: str, moment: datetime, child_len: int
+    ) -> list[Any]:
+        """The region subtree's households at ``moment``, counted per (child region,
+        category), with the newest entry (position, seq) of each group."""
+        params = {"low": region_prefix, "high": region_prefix + ":", "moment": moment}
+        return list(
+            await self.session.execute(_HOUSEHOLD_COUNTS, {**params, "child_len": child_len})
+        )

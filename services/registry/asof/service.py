@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.asof.repository import AsOfRepository
 from shared.auth import Principal
 from shared.contracts.registry import HouseholdSnapshot, MemberSnapshot, Relation
-from shared.db import utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.i18n import t
 from shared.pagination import decode_cursor, encode_cursor
+from shared.params import check_as_of
 
 AS_OF_POSITION, AS_OF_SEQ = "Povguard-As-Of-Position", "Povguard-As-Of-Seq"
 
@@ -35,15 +35,6 @@ class Entry:
 
     def headers(self) -> dict[str, str]:
         return {AS_OF_POSITION: str(self.position), AS_OF_SEQ: str(self.seq)}
-
-
-def check_moment(moment: datetime) -> datetime:
-    if moment > utcnow():
-        raise ValidationFailed.field(
-            "as_of",
-            t("is later than now: the registry cannot say what it will hold", "as_of.future"),
-        )
-    return moment
 
 
 def _newest(rows: list[Any]) -> Entry | None:
@@ -66,7 +57,7 @@ async def household(
 ) -> tuple[dict[str, Any], list[dict[str, Any]], Entry]:
     """The household and its members (departed ones included) as they stood at ``moment``;
     404 when it did not exist yet or lies outside the reader's region today."""
-    rows = await AsOfRepository(session).household(household_id, check_moment(moment))
+    rows = await AsOfRepository(session).household(household_id, check_as_of(moment))
     home = next((r for r in rows if r.entity == "household"), None)
     if home is None or not principal.covers(home.region_code):
         raise NotFound(
@@ -103,7 +94,7 @@ async def households(
     after = _after(cursor)
     rows = await AsOfRepository(session).households(
         region_prefix=region_prefix,
-        moment=check_moment(moment),
+        moment=check_as_of(moment),
         category=category,
         at_risk=at_risk,
         household_no=household_no,
@@ -113,6 +104,40 @@ async def households(
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor([page[-1].region_code, page[-1].id]) if more else None
     return [_household_dict(r) for r in page], next_cursor, _newest(page)
+
+
+async def household_stats(
+    session: AsyncSession, *, region_prefix: str, moment: datetime, child_len: int | None
+) -> tuple[dict[str, Any], Entry | None]:
+    """The region's households as they stood at ``moment``, counted by category and per
+    child region (``child_len``: the child level's prefix length; none below a village);
+    the entry is the newest of those counted."""
+    rows = await AsOfRepository(session).household_counts(
+        region_prefix=region_prefix, moment=check_as_of(moment), child_len=child_len or 12
+    )
+    by_category: dict[str, int] = {}
+    children: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        by_category[row.category] = by_category.get(row.category, 0) + row.households
+        if child_len is not None:
+            child = children.setdefault(
+                row.child,
+                {
+                    "region_code": row.child.ljust(12, "0"),
+                    "households": 0,
+                    "monitored_households": 0,
+                },
+            )
+            child["households"] += row.households
+            if row.category == "monitored":
+                child["monitored_households"] += row.households
+    newest = max(rows, key=lambda r: r.position, default=None)
+    entry = Entry(position=newest.position, seq=newest.seq) if newest is not None else None
+    stats = {
+        "households_by_category": by_category,
+        "children": sorted(children.values(), key=lambda c: c["region_code"]),
+    }
+    return stats, entry
 
 
 def _after(cursor: str | None) -> tuple[str, UUID] | None:
