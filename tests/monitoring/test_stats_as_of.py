@@ -92,10 +92,12 @@ async def test_overview_as_of_each_moment_between_changes(
 
     assert len(set(moments)) == len(moments)
     assert states[0]["households_by_category"] == {"poverty_alleviated": 2}
-    assert states[1]["open_alerts_by_rule"] and not states[0]["open_alerts_by_rule"]
+    assert states[1]["open_alerts_by_rule"]
+    assert not states[0]["open_alerts_by_rule"]
     assert states[2]["cases_by_stage"] != states[3]["cases_by_stage"]
     assert states[4]["households_by_category"] == {"poverty_alleviated": 1, "monitored": 1}
-    assert states[5]["overdue_cases"] == 1 and states[4]["overdue_cases"] == 0
+    assert states[5]["overdue_cases"] == 1
+    assert states[4]["overdue_cases"] == 0
     for i, (state, moment) in enumerate(zip(states, moments, strict=True)):
         later = moments[i + 1] if i + 1 < len(moments) else utcnow()
         for at in (moment, moment + (later - moment) / 2):
@@ -108,7 +110,8 @@ async def test_overview_as_of_each_moment_between_changes(
                 assert int(answer.headers["Povguard-As-Of-Monitoring-Position"]) > 0
     before = {"as_of": (moments[0] - timedelta(days=1)).isoformat()}
     empty = (await county.get("/v1/stats/overview", params=before)).json()
-    assert empty["households_by_category"] == {} and empty["children"] == []
+    assert empty["households_by_category"] == {}
+    assert empty["children"] == []
 
     # The registry's counts, scoped as any read: a village cadre sees their own village.
     cadre = registry.as_(Role.village_cadre, VILLAGE_B)
