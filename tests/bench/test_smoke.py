@@ -55,9 +55,10 @@ BENCHES: dict[str, tuple[list[str], set[str]]] = {
         },
     ),
     "registry_feed": (
-        ["-m", "bench.registry_feed", "200"],
+        ["-m", "bench.registry_feed", "200", "--direct"],
         {
             "events",
+            "direct",
             "write_seconds",
             "province_pages",
             "province_page_p50_ms",
