@@ -127,7 +127,12 @@ def create_engine(
     household read, so the APIs (``pre_ping=False``) ping only a connection that sat idle
     for ``db_ping_idle_s``: after a quiet spell the first request still finds the database
     restarted underneath healed, and a busy pool pays nothing. A connection that dies while
-    in use is still a 503 to retry (shared/app.py)."""
+    in use is still a 503 to retry (shared/app.py).
+
+    JIT is off: the scan's rule statements (one statement of many CTEs per rule and county)
+    are estimated far above ``jit_above_cost`` and PostgreSQL spent 1.4 s of their 1.8 s
+    compiling them (EXPLAIN's ``JIT: Timing``, 1,000,000 households); no statement of an
+    OLTP service runs long enough to win that back."""
     engine = create_async_engine(
         settings.async_database_url(),
         # Statement parameters are personal data (names, ID numbers): never in error texts,
@@ -136,7 +141,7 @@ def create_engine(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=pre_ping,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={"server_settings": {"application_name": application_name, "jit": "off"}},
     )
     if not pre_ping:
         ping_after_idle(engine, settings.db_ping_idle_s)
