@@ -19,6 +19,14 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 YearPath = Annotated[int, Path(ge=FIRST_YEAR, le=LAST_YEAR, description="Year, e.g. 2025")]
 YearQuery = Annotated[int | None, Query(ge=FIRST_YEAR, le=LAST_YEAR, description="Year, e.g. 2025")]
+# A region a reader asks about (GB/T 2260 code, 12 digits); absent: the reader's own.
+RegionQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{12}$",
+        description="12-digit region code; default the caller's own region",
+    ),
+]
 
 
 # Pydantic reads a number (``since=0.5``) as seconds since 1970; a query parameter documented

@@ -19,17 +19,9 @@ from shared.errors import (
     problem_responses,
 )
 from shared.pagination import Cursor, Limit, Page, paginate
-from shared.params import YearPath, YearQuery
+from shared.params import RegionQuery, YearPath, YearQuery
 
 router = APIRouter(tags=["policy"])
-
-RegionQuery = Annotated[
-    str | None,
-    Query(
-        pattern=r"^[0-9]{12}$",
-        description="12-digit region code; default the caller's own region",
-    ),
-]
 
 
 @router.get(

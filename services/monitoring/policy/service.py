@@ -14,7 +14,7 @@ from shared import regions
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from shared.i18n import t
+from shared.i18n import Message, t
 
 MIN_YEAR, MAX_YEAR = 2014, 2100
 
@@ -218,6 +218,21 @@ async def _put_in_force(
     return policy
 
 
+def ensure_decidable(principal: Principal, request: Any, not_pending: Message) -> None:
+    """A county's pending request (a policy, a scorecard) is decided by a province admin who
+    did not ask for it (四眼原则: who asks does not approve)."""
+    principal.ensure_role(Role.province_admin)
+    if request.status != "pending":
+        raise Conflict(not_pending)
+    if request.requested_by == principal.sub:
+        raise Forbidden(
+            t(
+                "who asks does not approve: another province account must decide",
+                "policy.same_account",
+            )
+        )
+
+
 async def decide(
     session: AsyncSession, principal: Principal, policy_id: UUID, approve: bool
 ) -> MonitoringPolicy:
@@ -227,22 +242,15 @@ async def decide(
     request = await repo.get(policy_id, for_update=True)
     if request is None or not principal.covers(request.region_code):
         raise NotFound(t("policy not found", "policy.not_found"))
-    principal.ensure_role(Role.province_admin)
-    if request.status != "pending":
-        raise Conflict(
-            t(
-                "this policy is {status}, not pending a decision",
-                "policy.not_pending",
-                status=request.status,
-            )
-        )
-    if request.requested_by == principal.sub:
-        raise Forbidden(
-            t(
-                "who asks does not approve: another province account must decide",
-                "policy.same_account",
-            )
-        )
+    ensure_decidable(
+        principal,
+        request,
+        t(
+            "this policy is {status}, not pending a decision",
+            "policy.not_pending",
+            status=request.status,
+        ),
+    )
     if approve:
         current = await PolicyRepository(session).exact(request.region_code, request.year)
         if current is not None:

@@ -1,7 +1,6 @@
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from services.monitoring.deps import IfMatch
 from services.monitoring.scores import service as score_service
@@ -25,17 +24,9 @@ from shared.errors import (
     problem_responses,
 )
 from shared.pagination import Cursor, Limit, Page, paginate
-from shared.params import YearPath
+from shared.params import RegionQuery, YearPath
 
 router = APIRouter(tags=["scores"])
-
-RegionQuery = Annotated[
-    str | None,
-    Query(
-        pattern=r"^[0-9]{12}$",
-        description="12-digit region code; default the caller's own region",
-    ),
-]
 
 
 @router.get(

@@ -26,7 +26,7 @@ from services.monitoring.scores.schemas import (
 from shared import clock, regions
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
-from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from shared.i18n import Message, t
 
 WEIGHT_TOLERANCE = Decimal("0.01")
@@ -233,22 +233,15 @@ async def decide(
     request = await repo.get(card_id, for_update=True)
     if request is None or not principal.covers(request.region_code):
         raise NotFound(t("scorecard not found", "scorecard.not_found"))
-    principal.ensure_role(Role.province_admin)
-    if request.status != "pending":
-        raise Conflict(
-            t(
-                "this scorecard is {status}, not pending a decision",
-                "scorecard.not_pending",
-                status=request.status,
-            )
-        )
-    if request.requested_by == principal.sub:
-        raise Forbidden(
-            t(
-                "who asks does not approve: another province account must decide",
-                "policy.same_account",
-            )
-        )
+    policy_service.ensure_decidable(
+        principal,
+        request,
+        t(
+            "this scorecard is {status}, not pending a decision",
+            "scorecard.not_pending",
+            status=request.status,
+        ),
+    )
     version = None
     if approve:
         current = await repo.exact(request.region_code, request.year)
