@@ -19,7 +19,7 @@ from shared.i18n import Message, t
 MIN_YEAR, MAX_YEAR = 2014, 2100
 
 
-def _check_year(year: int) -> None:
+def check_year(year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ValidationFailed.field(
             "year",
@@ -32,7 +32,7 @@ def _check_year(year: int) -> None:
         )
 
 
-def _region(principal: Principal, region: str | None) -> str:
+def requested_region(principal: Principal, region: str | None) -> str:
     code = region or principal.region_code
     if not regions.is_valid_code(code):
         raise ValidationFailed.field(
@@ -44,8 +44,8 @@ def _region(principal: Principal, region: str | None) -> str:
 async def get_in_force(
     session: AsyncSession, principal: Principal, year: int, region: str | None
 ) -> MonitoringPolicy:
-    _check_year(year)
-    code = _region(principal, region)
+    check_year(year)
+    code = requested_region(principal, region)
     # Anyone may read the policy that applies to them, so a village cadre reads the
     # province's; a region outside the caller's line of ancestors and descendants is 404.
     if not (principal.covers(code) or regions.contains(code, principal.region_code)):
@@ -67,7 +67,7 @@ def version_names_it(policy: MonitoringPolicy, principal: Principal, region: str
     """Whether the policy's version alone tells what ``GET /policy/{year}?region=`` answers:
     not when a county reads the province's, since the county's own (numbered from 1 again)
     may take over and would carry the same version (a stale ETag would then answer 304)."""
-    asked = _region(principal, region)
+    asked = requested_region(principal, region)
     return policy.region_code == asked or regions.level_of(policy.region_code) != (
         regions.RegionLevel.province
     )
@@ -116,25 +116,13 @@ async def put_policy(
     the province's is stored ``pending`` until a province admin approves it (who asks does
     not approve); anything else is in force at once. A policy in force is never edited: the
     new one supersedes it, so cases keep the figures they were opened under."""
-    _check_year(year)
-    code = _region(principal, region)
-    level = regions.level_of(code)
-    if level not in (regions.RegionLevel.province, regions.RegionLevel.county):
-        raise ValidationFailed.field(
-            "region", t("a policy is set for a province or a county", "policy.wrong_level")
-        )
-    principal.ensure_covers(code, "region")
-    if level == regions.RegionLevel.province:
-        principal.ensure_role(Role.province_admin)
-    else:
-        principal.ensure_role(Role.province_admin, Role.county_officer)
-        if principal.role == Role.county_officer and principal.region_code != code:
-            raise Forbidden(
-                t(
-                    "a county officer sets the policy of their own county only",
-                    "policy.other_county",
-                )
-            )
+    code = setter_region(
+        principal,
+        year,
+        region,
+        t("a policy is set for a province or a county", "policy.wrong_level"),
+        t("a county officer sets the policy of their own county only", "policy.other_county"),
+    )
     repo = PolicyRepository(session)
     values = body.model_dump()
     values["rules"] = PolicyWrite.model_validate(body.model_dump()).rules
@@ -142,7 +130,10 @@ async def put_policy(
     if if_match is not None:
         check_version(if_match, current.version if current else 0)
     loosens: list[str] = []
-    if level == regions.RegionLevel.county and principal.role != Role.province_admin:
+    if (
+        regions.level_of(code) == regions.RegionLevel.county
+        and principal.role != Role.province_admin
+    ):
         province = await repo.exact(regions.ancestor_at(code, regions.RegionLevel.province), year)
         loosens = loosened(values, province)
     if loosens:
@@ -216,6 +207,30 @@ async def _put_in_force(
     if next_version > 1:
         await PolicyRepository(session).continue_version(policy, next_version)
     return policy
+
+
+def setter_region(
+    principal: Principal,
+    year: int,
+    region: str | None,
+    wrong_level: Message,
+    other_county: Message,
+) -> str:
+    """The region whose year-rule (a policy, a scorecard) ``principal`` sets: a province's by
+    a province admin, a county's by a province admin or that county's own officer."""
+    check_year(year)
+    code = requested_region(principal, region)
+    level = regions.level_of(code)
+    if level not in (regions.RegionLevel.province, regions.RegionLevel.county):
+        raise ValidationFailed.field("region", wrong_level)
+    principal.ensure_covers(code, "region")
+    if level == regions.RegionLevel.province:
+        principal.ensure_role(Role.province_admin)
+    else:
+        principal.ensure_role(Role.province_admin, Role.county_officer)
+        if principal.role == Role.county_officer and principal.region_code != code:
+            raise Forbidden(other_county)
+    return code
 
 
 def ensure_decidable(principal: Principal, request: Any, not_pending: Message) -> None:

@@ -26,7 +26,7 @@ from services.monitoring.scores.schemas import (
 from shared import clock, regions
 from shared.auth import Principal, Role
 from shared.concurrency import check_version
-from shared.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from shared.errors import FieldError, NotFound, ValidationFailed
 from shared.i18n import Message, t
 
 WEIGHT_TOLERANCE = Decimal("0.01")
@@ -134,8 +134,8 @@ async def get_in_force(
 ) -> ScorecardRead:
     """The scorecard a scan of the region and year scores with: the county's own, else the
     province's, else the default (version 0). Readable like the policy, by anyone it applies to."""
-    policy_service._check_year(year)
-    code = policy_service._region(principal, region)
+    policy_service.check_year(year)
+    code = policy_service.requested_region(principal, region)
     if not (principal.covers(code) or regions.contains(code, principal.region_code)):
         raise NotFound(t("region not found", "region.not_found"))
     card = await ScorecardRepository(session).for_year(code, year)
@@ -152,25 +152,16 @@ async def put_scorecard(
     if_match: str | None = None,
 ) -> tuple[Scorecard, bool]:
     """Set a year's scorecard; ``(scorecard, created)``."""
-    policy_service._check_year(year)
-    code = policy_service._region(principal, region)
-    level = regions.level_of(code)
-    if level not in (regions.RegionLevel.province, regions.RegionLevel.county):
-        raise ValidationFailed.field(
-            "region", t("a scorecard is set for a province or a county", "scorecard.wrong_level")
-        )
-    principal.ensure_covers(code, "region")
-    if level == regions.RegionLevel.province:
-        principal.ensure_role(Role.province_admin)
-    else:
-        principal.ensure_role(Role.province_admin, Role.county_officer)
-        if principal.role == Role.county_officer and principal.region_code != code:
-            raise Forbidden(
-                t(
-                    "a county officer sets the scorecard of their own county only",
-                    "scorecard.other_county",
-                )
-            )
+    code = policy_service.setter_region(
+        principal,
+        year,
+        region,
+        t("a scorecard is set for a province or a county", "scorecard.wrong_level"),
+        t(
+            "a county officer sets the scorecard of their own county only",
+            "scorecard.other_county",
+        ),
+    )
     check(body)
     repo = ScorecardRepository(session)
     current = await repo.exact(code, year)
