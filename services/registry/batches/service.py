@@ -91,23 +91,16 @@ async def _household_patch(
     session: AsyncSession, principal: Principal, item: BatchItem, repo: BatchRepository
 ) -> Applied:
     data = parse(HouseholdUpdate, item.data)
-    hid = _required(item, "id")
-    if _unchanged(repo, item, "household", hid):
-        try:  # the update checks the version under its row lock
-            household = await household_service.update_household(
-                session, principal, hid, str(item.base_version), data
-            )
-            return Applied(household.id, household.version)
-        except PreconditionFailed:
-            pass  # changed since the batch began: compare as below
-    current = await household_service.get_household(session, principal, hid)
-    soft = await conflicts(
-        repo, item, "household", hid, str(hid), current.version, data.model_fields_set
+    return await _patch(
+        session,
+        principal,
+        item,
+        repo,
+        "household",
+        data,
+        household_service.get_household,
+        household_service.update_household,
     )
-    household = await household_service.update_household(
-        session, principal, hid, str(current.version), data
-    )
-    return Applied(household.id, household.version, soft_fields=soft)
 
 
 async def _member_create(
@@ -123,21 +116,43 @@ async def _member_patch(
     session: AsyncSession, principal: Principal, item: BatchItem, repo: BatchRepository
 ) -> Applied:
     data = parse(MemberUpdate, item.data)
-    mid = _required(item, "id")
-    if _unchanged(repo, item, "member", mid):
+    return await _patch(
+        session,
+        principal,
+        item,
+        repo,
+        "member",
+        data,
+        member_service.get_member,
+        member_service.update_member,
+    )
+
+
+async def _patch(
+    session: AsyncSession,
+    principal: Principal,
+    item: BatchItem,
+    repo: BatchRepository,
+    entity: str,
+    data: HouseholdUpdate | MemberUpdate,
+    read: Any,
+    update: Any,
+) -> Applied:
+    """A change of a household or member: written at once when the phone saw the version
+    the batch began with, else compared with what changed since (soft or hard conflict)."""
+    rid = _required(item, "id")
+    if _unchanged(repo, item, entity, rid):
         try:  # the update checks the version under its row lock
-            member = await member_service.update_member(
-                session, principal, mid, str(item.base_version), data
-            )
-            return Applied(member.id, member.version)
+            changed = await update(session, principal, rid, str(item.base_version), data)
+            return Applied(changed.id, changed.version)
         except PreconditionFailed:
             pass  # changed since the batch began: compare as below
-    current = await member_service.get_member(session, principal, mid)
+    current = await read(session, principal, rid)
     soft = await conflicts(
-        repo, item, "member", mid, str(mid), current.version, data.model_fields_set
+        repo, item, entity, rid, str(rid), current.version, data.model_fields_set
     )
-    member = await member_service.update_member(session, principal, mid, str(current.version), data)
-    return Applied(member.id, member.version, soft_fields=soft)
+    changed = await update(session, principal, rid, str(current.version), data)
+    return Applied(changed.id, changed.version, soft_fields=soft)
 
 
 async def _member_depart(
