@@ -92,10 +92,19 @@ ALERT_DATA = (
 )
 
 
-def signal_data_sql(alerts: str = "monitoring.alerts") -> str:
+# A signal's ``alert_ids`` as the table holds them: the alerts of its household whose figures
+# list it (an index probe per signal, through ``ix_alerts_household``).
+SIGNAL_ALERT_IDS = (
+    "coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
+    "FROM monitoring.alerts a WHERE a.household_id = r.household_id "
+    "AND a.figures -> 'signal_ids' ? r.id::text), '[]'::jsonb)"
+)
+
+
+def signal_data_sql(alert_ids: str = SIGNAL_ALERT_IDS) -> str:
     """A signal (over a CTE row ``r`` holding its columns): ``SignalRead`` field for field,
-    its ``alert_ids`` those of ``alerts`` (the table, or a statement's alerts as they stand
-    after it) whose figures list it."""
+    its ``alert_ids`` given by ``alert_ids`` (the table's, or a column a set-based statement
+    computed from its alerts as they stand after it)."""
     return (
         "jsonb_build_object('id', r.id, 'source', r.source, 'kind', r.kind, "
         "'external_ref', r.external_ref, 'id_number', r.id_number, "
@@ -103,16 +112,14 @@ def signal_data_sql(alerts: str = "monitoring.alerts") -> str:
         "'amount', r.amount::text, 'occurred_on', r.occurred_on, "
         f"'received_at', {json_timestamp_sql('r.received_at')}, "
         f"'matched_at', {json_timestamp_sql('r.matched_at')}, 'version', r.version, "
-        "'alert_ids', coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
-        f"FROM {alerts} a WHERE a.household_id = r.household_id "
-        "AND a.figures -> 'signal_ids' ? r.id::text), '[]'::jsonb))"
+        f"'alert_ids', {alert_ids})"
     )
 
 
-def signal_events_sql(type_: str, rows: str, alerts: str = "monitoring.alerts") -> str:
+def signal_events_sql(type_: str, rows: str, alert_ids: str = SIGNAL_ALERT_IDS) -> str:
     """The change-log INSERT for signals a set-based statement received, matched or linked
-    to alerts (``alerts``: where their alerts stand after it)."""
-    return outbox.insert_sql(SCHEMA, type_, rows, signal_data_sql(alerts))
+    to alerts (``alert_ids``: as ``signal_data_sql``)."""
+    return outbox.insert_sql(SCHEMA, type_, rows, signal_data_sql(alert_ids))
 
 
 def alert_events_sql(type_: str, rows: str) -> str:

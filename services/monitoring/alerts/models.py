@@ -25,6 +25,8 @@ class Alert(Base):
             postgresql_where=text("status = 'open'"),
         ),
         Index(None, "region_code", "id"),
+        # A signal's alerts (``webhooks.SIGNAL_ALERT_IDS``), closed ones included.
+        Index(None, "household_id"),
         Index(
             "ix_alerts_open_rule_region",
             "rule",

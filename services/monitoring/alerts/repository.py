@@ -13,6 +13,9 @@ from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase, try_advisory_xact_lock
 
 
+# A scan transaction's work_mem: two workers scanning two counties use at most a few times it.
+SCAN_WORK_MEM = "64MB"
+
 class ScanRepository(RepositoryBase[Scan]):
     model = Scan
 
@@ -141,6 +144,12 @@ class ScanRepository(RepositoryBase[Scan]):
     async def try_county_lock(self, county_code: str) -> bool:
         return await try_advisory_xact_lock(self.session, f"monitoring:scan:{county_code}")
 
+    async def give_scan_memory(self) -> None:
+        """Room for a county's hash joins and hashed subplans in this transaction
+        (``SCAN_WORK_MEM``): at the server's default (4 MB) a county of 62,500 households
+        sorted and hashed its members on disk, and a subplan too large to hash is a loop."""
+        await self.session.execute(text(f"SET LOCAL work_mem = '{SCAN_WORK_MEM}'"))
+
     async def add_county_result(
         self, scan_id: UUID, examined: int, raised: int, closed: int
     ) -> None:
@@ -204,6 +213,9 @@ class AlertRepository(RepositoryBase[Alert]):
 # ``rules.RULES``; the figures it compares with come from the policy as parameters.
 # ``RuleRepository.run`` wraps it in one statement that raises new alerts, refreshes open ones
 # and closes those whose household was examined and no longer qualifies.
+# Every table a rule joins is also bounded by the county (``region_code LIKE :prefix``):
+# joined by household alone, each county's statement read the whole province's rows (at
+# 1,000,000 households, 2 M economics rows per join, in each of 16 counties).
 LABOUR = "(" + ", ".join(f"'{capacity}'" for capacity in ABLE_TO_WORK) + ")"
 
 HOLDS: dict[str, str] = {
@@ -214,6 +226,7 @@ HOLDS: dict[str, str] = {
                               'monitoring_line', CAST(:line AS numeric)::text) AS figures
       FROM scope s
       JOIN monitoring.economics e ON e.household_id = s.id AND e.year = CAST(:year AS smallint)
+                                AND e.region_code LIKE :prefix
      WHERE e.per_capita_net_income < CAST(:line AS numeric)
     """,
     "income_drop": """
@@ -226,7 +239,9 @@ HOLDS: dict[str, str] = {
                               'threshold_ratio', CAST(:drop AS numeric)) AS figures
       FROM scope s
       JOIN monitoring.economics e ON e.household_id = s.id AND e.year = CAST(:year AS smallint)
+                                AND e.region_code LIKE :prefix
       JOIN monitoring.economics p ON p.household_id = s.id AND p.year = CAST(:year AS smallint) - 1
+                                AND p.region_code LIKE :prefix
      WHERE p.per_capita_net_income > 0
        AND e.per_capita_net_income < p.per_capita_net_income * (1 - CAST(:drop AS numeric))
     """,
@@ -237,6 +252,7 @@ HOLDS: dict[str, str] = {
                               'threshold_ratio', CAST(:rigid AS numeric)) AS figures
       FROM scope s
       JOIN monitoring.economics e ON e.household_id = s.id AND e.year = CAST(:year AS smallint)
+                                AND e.region_code LIKE :prefix
      WHERE e.rigid_expenses > 0
        AND e.rigid_expenses > CAST(:rigid AS numeric) * greatest(e.net_income, 0)
     """,
@@ -263,6 +279,7 @@ HOLDS: dict[str, str] = {
            jsonb_build_object('resident_members', count(*)) AS figures
       FROM scope s
       JOIN monitoring.members m ON m.household_id = s.id AND m.departed_on IS NULL
+                              AND m.region_code LIKE :prefix
      GROUP BY s.id, s.region_code
     HAVING count(*) FILTER (WHERE m.labour_capacity IN {LABOUR}) = 0
     """,
@@ -276,7 +293,7 @@ HOLDS: dict[str, str] = {
                               'signal_ids', jsonb_agg(x.id ORDER BY x.occurred_on, x.id))
            AS figures
       FROM scope s
-      JOIN monitoring.signals x ON x.household_id = s.id
+      JOIN monitoring.signals x ON x.household_id = s.id AND x.region_code LIKE :prefix
      WHERE x.source = 'medical_insurance' AND x.amount IS NOT NULL
        AND x.occurred_on > CAST(:today AS date) - interval '12 months'
      GROUP BY s.id, s.region_code, s.category
@@ -292,7 +309,7 @@ HOLDS: dict[str, str] = {
                               'signal_ids', jsonb_agg(x.id ORDER BY x.occurred_on, x.id))
            AS figures
       FROM scope s
-      JOIN monitoring.signals x ON x.household_id = s.id
+      JOIN monitoring.signals x ON x.household_id = s.id AND x.region_code LIKE :prefix
      WHERE x.kind = ANY(CAST(:shock_kinds AS text[]))
        AND x.occurred_on > CAST(:today AS date) - interval '12 months'
      GROUP BY s.id, s.region_code
@@ -304,7 +321,7 @@ HOLDS: dict[str, str] = {
                               'signal_ids', jsonb_agg(x.id ORDER BY x.occurred_on, x.id))
            AS figures
       FROM scope s
-      JOIN monitoring.signals x ON x.household_id = s.id
+      JOIN monitoring.signals x ON x.household_id = s.id AND x.region_code LIKE :prefix
      WHERE x.kind = ANY(CAST(:anomaly_kinds AS text[]))
      GROUP BY s.id, s.region_code
     """,
@@ -371,15 +388,30 @@ def _statement(holds_sql: str) -> str:
                    UNION ALL (SELECT * FROM old_links EXCEPT SELECT * FROM links)) d)
         RETURNING s.*
     ),
-    alerts_after AS (
+    -- Each re-linked signal's ``alert_ids`` from the alerts as they stand after this
+    -- statement, grouped once: a subquery per signal over them would read them all for every
+    -- signal (a county's thousands of signals times its thousands of alerts).
+    alerts_after AS MATERIALIZED (
         SELECT id, household_id, raised_at, figures FROM monitoring.alerts
          WHERE household_id IN (SELECT household_id FROM relinked)
            AND id NOT IN (SELECT id FROM raised)
         UNION ALL
         SELECT id, household_id, raised_at, figures FROM raised
     ),
+    signal_alerts AS (
+        SELECT a.household_id, CAST(x AS uuid) AS signal_id,
+               jsonb_agg(a.id ORDER BY a.raised_at, a.id) AS alert_ids
+          FROM alerts_after a,
+               jsonb_array_elements_text(coalesce(a.figures -> 'signal_ids', '[]')) x
+         GROUP BY 1, 2
+    ),
     relinked_events AS (
-        {signal_events_sql("signal.linked", "relinked", "alerts_after")}
+        {signal_events_sql(
+            "signal.linked",
+            "(SELECT s.*, l.alert_ids FROM relinked s LEFT JOIN signal_alerts l "
+            "ON l.household_id = s.household_id AND l.signal_id = s.id)",
+            "coalesce(r.alert_ids, '[]'::jsonb)",
+        )}
     ),
     -- An open alert whose figures, policy or region changed: its new state, too.
     updated_events AS (
@@ -391,8 +423,12 @@ def _statement(holds_sql: str) -> str:
                closed_reason = 'a later scan found the rule no longer holds', version = a.version + 1
          WHERE a.rule = CAST(:rule AS text) AND a.status = 'open'
            AND a.region_code LIKE :prefix
-           AND a.household_id IN (SELECT id FROM scope)
-           AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.household_id = a.household_id)
+           -- Subplans hashed once, whatever the alerts' statistics say. Written as joins,
+           -- a stale estimate (one open alert, the table analyzed before the last scan
+           -- raised 12,500) made the planner loop over the CTE for every alert: 29 s for one
+           -- rule in one county. A full scan's scope is the whole county (no subplan).
+           AND a.household_id NOT IN (SELECT household_id FROM holds)
+           AND (CAST(:since AS timestamptz) IS NULL OR a.household_id IN (SELECT id FROM scope))
         RETURNING a.*
     ),
     closed_events AS (

@@ -156,6 +156,9 @@ async def scan_county(
     scan = await repo.get(scan_id)
     assert scan is not None
     part.started_at = datetime.now(UTC)
+    await repo.give_scan_memory()
+    if reader is not None:
+        await ScanRepository(reader).give_scan_memory()
     policy = await PolicyRepository(session).for_year(part.region_code, scan.year)
     examined = raised = closed = 0
     if policy is None:

@@ -134,7 +134,7 @@ _SOURCES = f"""
     x AS (
         SELECT sig.household_id, count(*) AS shocks
           FROM monitoring.signals sig JOIN scope ON scope.id = sig.household_id
-         WHERE sig.kind = ANY(CAST(:shock_kinds AS text[]))
+         WHERE sig.region_code LIKE :prefix AND sig.kind = ANY(CAST(:shock_kinds AS text[]))
            AND sig.occurred_on > CAST(:today AS date) - interval '12 months'
          GROUP BY sig.household_id
     )
@@ -164,8 +164,10 @@ def scoring_sql(indicators: list[dict[str, Any]]) -> str:
           FROM scope s
           LEFT JOIN monitoring.economics e
                  ON e.household_id = s.id AND e.year = CAST(:year AS smallint)
+                AND e.region_code LIKE :prefix
           LEFT JOIN monitoring.economics p
                  ON p.household_id = s.id AND p.year = CAST(:year AS smallint) - 1
+                AND p.region_code LIKE :prefix
           LEFT JOIN m ON m.household_id = s.id
           LEFT JOIN g ON g.household_id = s.id
           LEFT JOIN x ON x.household_id = s.id
