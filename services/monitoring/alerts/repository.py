@@ -12,9 +12,9 @@ from services.monitoring.webhooks import alert_events_sql, signal_events_sql
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase, try_advisory_xact_lock
 
-
 # A scan transaction's work_mem: two workers scanning two counties use at most a few times it.
 SCAN_WORK_MEM = "64MB"
+
 
 class ScanRepository(RepositoryBase[Scan]):
     model = Scan
@@ -340,6 +340,15 @@ _SCOPE = """
 """
 
 
+# The signal.linked events: each re-linked signal with its ``alert_ids`` from ``signal_alerts``.
+_RELINKED_EVENTS = signal_events_sql(
+    "signal.linked",
+    "(SELECT s.*, l.alert_ids FROM relinked s LEFT JOIN signal_alerts l "
+    "ON l.household_id = s.household_id AND l.signal_id = s.id)",
+    "coalesce(r.alert_ids, '[]'::jsonb)",
+)
+
+
 def _statement(holds_sql: str) -> str:
     return f"""
     WITH {_SCOPE},
@@ -406,12 +415,7 @@ def _statement(holds_sql: str) -> str:
          GROUP BY 1, 2
     ),
     relinked_events AS (
-        {signal_events_sql(
-            "signal.linked",
-            "(SELECT s.*, l.alert_ids FROM relinked s LEFT JOIN signal_alerts l "
-            "ON l.household_id = s.household_id AND l.signal_id = s.id)",
-            "coalesce(r.alert_ids, '[]'::jsonb)",
-        )}
+        {_RELINKED_EVENTS}
     ),
     -- An open alert whose figures, policy or region changed: its new state, too.
     updated_events AS (
