@@ -152,3 +152,39 @@ async def test_a_township_reads_only_its_own_scores(monitoring, feed, job_ctx) -
     assert [i["household_id"] for i in listed] == [str(mine["id"])]
     assert (await township.get(f"/v1/households/{theirs['id']}/score")).status_code == 404
     assert (await township.get("/v1/scores", params={"region": PUAN})).status_code == 404
+
+
+async def test_a_rescan_rewrites_only_the_scores_that_changed(
+    monitoring, feed, session, job_ctx
+) -> None:
+    # A daily scan rescoring a county: a household whose figures did not change keeps its
+    # row as it was (not even locked: the same row version, no locker), a changed one is rewritten. The
+    # test runs in one transaction, so the row's place and locker (ctid, xmax) tell, not its
+    # scored_at.
+    from sqlalchemy import text
+
+    steady = await feed.household(VILLAGE_A, income={2021: "9000.00"})
+    falling = await feed.household(VILLAGE_B, income={2021: "9000.00"})
+    await _scan(monitoring, job_ctx)
+    admin = monitoring.as_(Role.province_admin, PROVINCE)
+
+    async def version(household: dict[str, Any]) -> tuple[str, float]:
+        place = await session.scalar(
+            text(
+                "SELECT ctid::text || ' ' || xmax::text FROM monitoring.household_scores "
+                "WHERE household_id = :h"
+            ),
+            {"h": household["id"]},
+        )
+        score = (await admin.get(f"/v1/households/{household['id']}/score")).json()["score"]
+        return place, score
+
+    before = {h["id"]: await version(h) for h in (steady, falling)}
+    assert before[falling["id"]][1] == 0
+    await feed.apply(feed.economics(falling["id"], VILLAGE_B, 2021, "5700.00"))
+    await _scan(monitoring, job_ctx)
+
+    assert await version(steady) == before[steady["id"]]
+    place, score = await version(falling)
+    assert score == pytest.approx(25)  # under the line: 100 x 0.25
+    assert place != before[falling["id"]][0]

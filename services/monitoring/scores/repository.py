@@ -173,14 +173,32 @@ def scoring_sql(indicators: list[dict[str, Any]]) -> str:
           LEFT JOIN x ON x.household_id = s.id
     ),
     q AS (SELECT v.*, {points} FROM v),
+    scored AS (
+        SELECT id, region_code, round(({score})::numeric, 4) AS score,
+               ARRAY[{rows}]::real[] AS indicators
+          FROM q
+    ),
+    -- Only what changed is written: a household scored as before is not even locked (an
+    -- upsert that finds nothing to change still locks its row, a write to every page).
+    changed AS (
+        SELECT s.* FROM scored s
+          LEFT JOIN monitoring.household_scores h
+                 ON h.household_id = s.id AND h.region_code LIKE :prefix
+         WHERE h.household_id IS NULL
+            OR h.score IS DISTINCT FROM s.score
+            OR h.indicators IS DISTINCT FROM s.indicators
+            OR h.scorecard_id IS DISTINCT FROM CAST(:scorecard_id AS uuid)
+            OR h.scorecard_version IS DISTINCT FROM CAST(:scorecard_version AS integer)
+            OR h.year IS DISTINCT FROM CAST(:year AS smallint)
+    ),
     written AS (
         INSERT INTO monitoring.household_scores AS h
             (household_id, region_code, year, score, scorecard_id, scorecard_version,
              indicators, scan_id, scored_at)
-        SELECT id, region_code, CAST(:year AS smallint), round(({score})::numeric, 4),
+        SELECT id, region_code, CAST(:year AS smallint), score,
                CAST(:scorecard_id AS uuid), CAST(:scorecard_version AS integer),
-               ARRAY[{rows}]::real[], CAST(:scan_id AS uuid), now()
-          FROM q
+               indicators, CAST(:scan_id AS uuid), now()
+          FROM changed
         ON CONFLICT (household_id) DO UPDATE
            SET region_code = excluded.region_code, year = excluded.year, score = excluded.score,
                scorecard_id = excluded.scorecard_id,
