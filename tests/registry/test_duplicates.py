@@ -250,3 +250,36 @@ async def test_an_imported_row_that_may_be_registered_is_a_warning_in_the_report
     assert warning["row"] == 2
     assert warning["member_id"] == registered["DUP-1"]["members"][1]["id"]
     assert warning["probability"] > 0.5
+
+
+async def test_the_check_at_entry_blocks_by_name_not_by_a_county_s_birth_year(
+    registry, session, villages
+) -> None:
+    # Five people of one county born in 1990, none of them the newcomer: each shares the
+    # first ten characters of the newcomer's ID number. Blocked by those alone, an import
+    # chunk of a county ledger met every such pair (190 million at province scale, and its
+    # worker ran out of memory); the scan's blocking asks for the same name or surname too.
+    from services.registry.duplicates.repository import batch_candidates
+
+    cadre = registry.as_(Role.county_officer, XINGYI)
+    names = ["赵一", "钱二", "孙三", "周四", "吴五"]
+    people = [
+        member("head" if k == 0 else "child", name=name,
+               id_number=idnumber.make("522301", date(1990, 1 + k, 3 + k), 100 + k))
+        for k, name in enumerate(names)
+    ]  # fmt: skip
+    body = household(VILLAGE_A, "DUP-Y", members=people)
+    assert (await cadre.post("/v1/households", json=body)).status_code == 201
+    newcomer = idnumber.make("522301", date(1990, 11, 20), 777)
+    body = household(VILLAGE_B, "DUP-Z", members=[member("head", name="郑六", id_number=newcomer)])
+    assert (await cadre.post("/v1/households", json=body)).status_code == 201
+
+    _, candidates, pairs = await batch_candidates(session, [newcomer])
+    assert pairs.num_rows == 0
+    assert candidates.num_rows == 0
+    # One of them again under a mistyped number (the same name) is a candidate.
+    again = one_digit(people[2]["id_number"], 16)
+    body = household(VILLAGE_B, "DUP-W", members=[member("head", name="孙三", id_number=again)])
+    assert (await cadre.post("/v1/households", json=body)).status_code == 201
+    _, candidates, _ = await batch_candidates(session, [again])
+    assert candidates.column("name").to_pylist() == ["孙三"]

@@ -209,11 +209,26 @@ async def possible_duplicates(
     return {m.id: by_number.get(m.id_number, []) for m in new}
 
 
+# An import's chunk (50,000 rows) is checked this many new members at a time: one slice's
+# candidates and pairs are what the check holds in memory.
+ENTRY_SLICE = 2_000
+
+
 async def possible_duplicates_by_number(
     session: AsyncSession, principal: Principal, id_numbers: list[str]
 ) -> dict[str, list[PossibleDuplicate]]:
     """The check at entry for a batch (sync, an import's chunk), by the new members' ID
-    numbers: one candidate query for all of them, one scoring. Never blocks the write."""
+    numbers: one candidate query and one scoring per ``ENTRY_SLICE`` of them. Never blocks
+    the write."""
+    found: dict[str, list[PossibleDuplicate]] = {}
+    for start in range(0, len(id_numbers), ENTRY_SLICE):
+        found |= await _check_slice(session, principal, id_numbers[start : start + ENTRY_SLICE])
+    return found
+
+
+async def _check_slice(
+    session: AsyncSession, principal: Principal, id_numbers: list[str]
+) -> dict[str, list[PossibleDuplicate]]:
     if not id_numbers:
         return {}
     try:

@@ -89,10 +89,9 @@ class Member(VersionedMixin, TimestampMixin, Base):
         Index(None, "household_id"),
         Index(None, "region_code"),
         # The duplicate check at entry (services/registry/duplicates): the candidates born
-        # the same day, or whose ID number shares its first ten or its characters 13-17.
-        Index(None, "birth_date"),
-        Index("ix_members_id_number_head", text("left(id_number, 10)")),
-        Index("ix_members_id_number_tail", text("substr(id_number, 13, 5)")),
+        # the same day with the same surname, or of the same name.
+        Index("ix_members_birth_date_surname", "birth_date", text("left(name, 1)")),
+        Index(None, "name"),
         CheckConstraint("disability_grade BETWEEN 0 AND 4", name="disability_grade"),
         CheckConstraint("migrant_work_months BETWEEN 0 AND 12", name="migrant_work_months"),
     )
