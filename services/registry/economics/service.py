@@ -55,7 +55,7 @@ async def put_year(
     household_service.ensure_can_write(principal)
     check_year(year)
     household = await household_service.get_household(
-        session, principal, household_id, for_update=True
+        session, principal, household_id, for_update=True, members=False
     )
     repo = EconomicsRepository(session)
     residents = await repo.resident_members(household.id)

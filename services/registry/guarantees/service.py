@@ -29,7 +29,9 @@ async def write_checks(
     """``record_checks`` without reading the history back (an offline batch answers only
     that the checks were written)."""
     household_service.ensure_can_write(principal)
-    household = await household_service.get_household(session, principal, household_id)
+    household = await household_service.get_household(
+        session, principal, household_id, members=False
+    )
     given = {
         kind: status for kind in GUARANTEE_KINDS if (status := getattr(data, kind)) is not None
     }
