@@ -38,9 +38,7 @@ class BatchRepository:
         as one ``VALUES`` list of 1,000 rows, SQLAlchemy spent ~160 ms of CPU compiling it,
         a stall of every other request this process serves."""
         if rows:
-            await self.session.execute(
-                insert(self.model.__table__).on_conflict_do_nothing(), rows
-            )
+            await self.session.execute(insert(self.model.__table__).on_conflict_do_nothing(), rows)
 
     async def changed_fields(
         self, entity: str, entity_id: str, since_version: int, version: int
