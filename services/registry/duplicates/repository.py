@@ -134,13 +134,14 @@ class PairRepository(RepositoryBase[DuplicatePair]):
 
 
 # The check at entry for a batch (sync, an import's chunk): the members holding these ID
-# numbers, and each one's candidates, in one statement (each OR arm an index scan). The arms
+# numbers, and each one's candidates, in one statement (each OR arm one index's scan). The arms
 # are the scan's blocking rules (``model.json``) with characters for sounds, as the database
 # holds no pinyin: born the same day with the same surname; the same name and an ID number
 # sharing its first ten or its characters 13-17. Without the name an arm is a whole county's
 # birth year: 50,000 ledger rows met 190 million candidate pairs at province scale and the
-# import's worker ran out of memory. A homophone surname with a mistyped ID number is left
-# to the scan, which compares sounds.
+# import's worker ran out of memory. Each arm has an index on all its columns: by the name
+# alone, a common name is thousands of rows to read for every new member. A homophone
+# surname with a mistyped ID number is left to the scan, which compares sounds.
 _BATCH = text("""
 SELECT n.id AS new_id, c.id, c.household_id, c.region_code, c.name, c.id_number, c.sex,
        c.birth_date, ch.phone, c.relation
@@ -148,9 +149,8 @@ SELECT n.id AS new_id, c.id, c.household_id, c.region_code, c.name, c.id_number,
   JOIN registry.members c
     ON c.departed_on IS NULL AND c.id <> n.id
    AND ((c.birth_date = n.birth_date AND left(c.name, 1) = left(n.name, 1))
-        OR (c.name = n.name
-            AND (left(c.id_number, 10) = left(n.id_number, 10)
-                 OR substr(c.id_number, 13, 5) = substr(n.id_number, 13, 5))))
+        OR (c.name = n.name AND left(c.id_number, 10) = left(n.id_number, 10))
+        OR (c.name = n.name AND substr(c.id_number, 13, 5) = substr(n.id_number, 13, 5)))
   JOIN registry.households ch ON ch.id = c.household_id
  WHERE n.id_number = ANY(CAST(:numbers AS text[]))
    AND c.id_number <> ALL(CAST(:numbers AS text[]))

@@ -89,9 +89,11 @@ class Member(VersionedMixin, TimestampMixin, Base):
         Index(None, "household_id"),
         Index(None, "region_code"),
         # The duplicate check at entry (services/registry/duplicates): the candidates born
-        # the same day with the same surname, or of the same name.
+        # the same day with the same surname, or of the same name whose ID number shares
+        # its first ten or its characters 13-17.
         Index("ix_members_birth_date_surname", "birth_date", text("left(name, 1)")),
-        Index(None, "name"),
+        Index("ix_members_name_id_head", "name", text("left(id_number, 10)")),
+        Index("ix_members_name_id_tail", "name", text("substr(id_number, 13, 5)")),
         CheckConstraint("disability_grade BETWEEN 0 AND 4", name="disability_grade"),
         CheckConstraint("migrant_work_months BETWEEN 0 AND 12", name="migrant_work_months"),
     )
