@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from shared.auth import Role
 from tests.conftest import VILLAGE_A
-from tests.registry.test_batch_statements import _homes, op
+from tests.registry.test_batch_statements import _homes, patches
 
 
 async def test_other_requests_run_before_each_write_of_a_batch(
@@ -18,13 +18,7 @@ async def test_other_requests_run_before_each_write_of_a_batch(
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
     items = []
     for n, h in enumerate(await _homes(cadre, 2)):
-        head = h["members"][0]
-        items += [
-            op("member", "patch", id=head["id"], base_version=head["version"],
-               data={"health": "chronic"}),
-            op("household", "patch", id=h["id"], base_version=h["version"],
-               data={"address": f"批量{n}"}),
-        ]  # fmt: skip
+        items += patches(n, h)
     loop = asyncio.get_running_loop()
     order: list[str] = []
 

@@ -16,6 +16,17 @@ def op(entity: str, kind: str, **fields: Any) -> dict[str, Any]:
     return {"item_id": str(uuid4()), "entity": entity, "op": kind, **fields}
 
 
+def patches(n: int, home: dict[str, Any]) -> list[dict[str, Any]]:
+    """A cadre's two edits of household ``n``: its head's health, its address."""
+    head = home["members"][0]
+    return [
+        op("member", "patch", id=head["id"], base_version=head["version"],
+           data={"health": "chronic"}),
+        op("household", "patch", id=home["id"], base_version=home["version"],
+           data={"address": f"批量{n}"}),
+    ]  # fmt: skip
+
+
 async def _homes(cadre: Any, count: int) -> list[dict[str, Any]]:
     homes = []
     for n in range(count):
@@ -29,12 +40,8 @@ async def test_a_mixed_batch_sends_few_statements_per_item(registry, villages, c
     cadre = registry.as_(Role.village_cadre, VILLAGE_A)
     items = []
     for n, h in enumerate(await _homes(cadre, 3)):
-        head = h["members"][0]
         items += [
-            op("member", "patch", id=head["id"], base_version=head["version"],
-               data={"health": "chronic"}),
-            op("household", "patch", id=h["id"], base_version=h["version"],
-               data={"address": f"批量{n}"}),
+            *patches(n, h),
             op("member", "create", household_id=h["id"],
                data=member("child", name="新生儿", id_number=id_number())),
             op("economics", "create", household_id=h["id"],
