@@ -93,7 +93,7 @@ ALERT_DATA = (
 
 
 # A signal's ``alert_ids`` as the table holds them: the alerts of its household whose figures
-# list it (an index probe per signal, through ``ix_alerts_household``).
+# list it (an index probe per signal, through ``ix_alerts_household_id``).
 SIGNAL_ALERT_IDS = (
     "coalesce((SELECT jsonb_agg(a.id ORDER BY a.raised_at, a.id) "
     "FROM monitoring.alerts a WHERE a.household_id = r.household_id "
