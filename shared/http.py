@@ -28,6 +28,14 @@ def created(response: Response, path: str) -> None:
     response.headers["Location"] = path
 
 
+def settled(response: Response, *, pending: bool, created: bool, path: str) -> None:
+    """The status of a ``PUT`` of a yearly rule that may wait for approval (a policy, a
+    scorecard): 202 while pending, 201 with its ``Location`` when new and in force, else 200."""
+    response.status_code = 202 if pending else 201 if created else 200
+    if response.status_code == 201:
+        response.headers["Location"] = path
+
+
 # A route whose answer's version does not alone identify what the URL answers sets this
 # (``untagged``); the middleware removes it and sends no ETag.
 _UNTAGGED = "x-povguard-untagged"

@@ -77,9 +77,12 @@ async def set_policy(
     policy, created = await policy_service.put_policy(
         session, principal, year, region, body, if_match=if_match
     )
-    response.status_code = 202 if policy.status == "pending" else 201 if created else 200
-    if response.status_code == 201:
-        http.created(response, f"/v1/policy/{year}?region={policy.region_code}")
+    http.settled(
+        response,
+        pending=policy.status == "pending",
+        created=created,
+        path=f"/v1/policy/{year}?region={policy.region_code}",
+    )
     return PolicyRead.model_validate(policy)
 
 

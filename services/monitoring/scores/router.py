@@ -86,9 +86,12 @@ async def set_scorecard(
     card, created = await score_service.put_scorecard(
         session, principal, year, region, body, if_match=if_match
     )
-    response.status_code = 202 if card.status == "pending" else 201 if created else 200
-    if response.status_code == 201:
-        http.created(response, f"/v1/scorecards/{year}?region={card.region_code}")
+    http.settled(
+        response,
+        pending=card.status == "pending",
+        created=created,
+        path=f"/v1/scorecards/{year}?region={card.region_code}",
+    )
     return ScorecardRead.model_validate(card)
 
 
