@@ -1,55 +1,23 @@
 """Every statement of scorecards and scores: the scan's scoring statement among them."""
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, select, text, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import select, text
 
+from services.monitoring.policy.repository import YearlyRuleRepository
 from services.monitoring.projection.models import WatchedHousehold
 from services.monitoring.scores.indicators import INDICATORS
 from services.monitoring.scores.models import HouseholdScore, Scorecard
-from shared import policy as shared_policy
 from shared.contracts.registry import ABLE_TO_WORK
 from shared.repository import RepositoryBase
 
 LABOUR = "(" + ", ".join(f"'{capacity}'" for capacity in ABLE_TO_WORK) + ")"
 
 
-class ScorecardRepository(RepositoryBase[Scorecard]):
+class ScorecardRepository(YearlyRuleRepository[Scorecard]):
     model = Scorecard
-
-    async def exact(self, region_code: str, year: int, status: str = "active") -> Scorecard | None:
-        stmt = select(Scorecard).where(
-            Scorecard.region_code == region_code,
-            Scorecard.year == year,
-            Scorecard.status == status,
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def for_year(self, region_code: str, year: int) -> Scorecard | None:
-        """The scorecard in force for ``year`` itself: the county's own before the
-        province's (``shared.policy``), never an earlier year's."""
-        where, order_by = shared_policy.in_force(
-            Scorecard.region_code, Scorecard.year, region_code, year
-        )
-        stmt = (
-            select(Scorecard)
-            .where(*where, Scorecard.status == "active")
-            .order_by(*order_by)
-            .limit(1)
-        )
-        card = (await self.session.execute(stmt)).scalar_one_or_none()
-        return card if card is not None and card.year == year else None
-
-    async def continue_version(self, card: Scorecard, version: int) -> None:
-        """Number a new row as the next version of the one it supersedes."""
-        table = cast(Table, Scorecard.__table__)
-        await self.session.execute(
-            update(table).where(table.c.id == card.id).values(version=version)
-        )
-        set_committed_value(card, "version", version)
 
 
 class ScoreRepository(RepositoryBase[HouseholdScore]):
